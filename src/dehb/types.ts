@@ -1,0 +1,231 @@
+/**
+ * The optimizer's public data shapes: search-space JSON, options, jobs, results and the
+ * JSON-serialisable DehbState. Everything here is plain data (no classes, no functions) so that
+ * `JSON.parse(JSON.stringify(state))` round-trips exactly.
+ */
+
+// ---------------------------------------------------------------- search space (user JSON)
+
+export interface ConditionSpec {
+  /** Name of the parent parameter (categorical, ordinal, constant, int or float). */
+  parent: string;
+  /** The parameter is active only when the parent takes one of these values. */
+  in: Array<string | number | boolean>;
+}
+
+interface ParamBase {
+  condition?: ConditionSpec;
+  /** Value used to impute the parameter while it is inactive (encoding only). */
+  default?: string | number | boolean;
+}
+
+export interface FloatParamSpec extends ParamBase {
+  type: 'float';
+  low: number;
+  high: number;
+  log?: boolean;
+}
+export interface IntParamSpec extends ParamBase {
+  type: 'int';
+  low: number;
+  high: number;
+  log?: boolean;
+}
+export interface CategoricalParamSpec extends ParamBase {
+  type: 'categorical';
+  choices: Array<string | number | boolean>;
+}
+export interface OrdinalParamSpec extends ParamBase {
+  type: 'ordinal';
+  values: Array<string | number | boolean>;
+}
+export interface ConstantParamSpec extends ParamBase {
+  type: 'constant';
+  value: string | number | boolean;
+}
+
+export type ParamSpec =
+  | FloatParamSpec
+  | IntParamSpec
+  | CategoricalParamSpec
+  | OrdinalParamSpec
+  | ConstantParamSpec;
+
+/** A search space: parameter name -> spec. Key order is the vector order. */
+export type SpaceSpec = Record<string, ParamSpec>;
+
+/** A configuration as the objective receives it (inactive conditional parameters absent). */
+export type Config = Record<string, string | number | boolean>;
+
+// ---------------------------------------------------------------- options
+
+export const MUTATIONS = [
+  'rand1',
+  'rand2',
+  'rand2dir',
+  'best1',
+  'best2',
+  'currenttobest1',
+  'randtobest1',
+] as const;
+export type Mutation = (typeof MUTATIONS)[number];
+export const CROSSOVERS = ['bin', 'exp'] as const;
+export type Crossover = (typeof CROSSOVERS)[number];
+export type Strategy = `${Mutation}_${Crossover}`;
+
+/** What the optimizer proposes: DEHB (default), random search at max fidelity, or only pushed jobs. */
+export type OptimizerKind = 'dehb' | 'random' | 'manual';
+
+/** User input for the optimizer (TSDoc gives units and defaults). */
+export interface OptimizerOptions {
+  space: SpaceSpec;
+  /** Lowest fidelity (user units, > 0). Only decides the number of rungs. */
+  minFidelity: number;
+  /** Highest fidelity (user units, > minFidelity). */
+  maxFidelity: number;
+  /** Hyperband reduction factor, > 1. Default 3. */
+  eta?: number;
+  /** DE scale factor F in (0, 2]. Default 0.5. */
+  mutationFactor?: number;
+  /** DE crossover rate CR in [0, 1]. Default 0.5. */
+  crossoverProb?: number;
+  /** `<mutation>_<crossover>`. Default `rand1_bin`. */
+  strategy?: Strategy;
+  /** Repair of out-of-[0,1] coordinates. Default `random`. */
+  boundaryFix?: 'random' | 'clip';
+  /** Lower clip on rung sizes (reference `min_clip`). */
+  minClip?: number;
+  /** Upper clip on rung sizes (only used together with minClip, as in the reference). */
+  maxClip?: number;
+  /** Integer seed. Default: a random 32-bit integer drawn once and stored in the state. */
+  seed?: number;
+  /** Default `dehb`. */
+  kind?: OptimizerKind;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptimizerOptions {
+  space: SpaceSpec;
+  minFidelity: number;
+  maxFidelity: number;
+  eta: number;
+  mutationFactor: number;
+  crossoverProb: number;
+  strategy: Strategy;
+  boundaryFix: 'random' | 'clip';
+  minClip: number | null;
+  maxClip: number | null;
+  seed: number;
+  kind: OptimizerKind;
+}
+
+// ---------------------------------------------------------------- jobs and results
+
+export type JobSource = 'de' | 'promotion' | 'random' | 'manual';
+
+/** One evaluation handed out by ask(). Plain JSON. */
+export interface Job {
+  /** Unique, increasing from 0 in ask order. */
+  trialId: number;
+  /** Id in the config repository (promoted configs keep their id). */
+  configId: number;
+  /** Hyperband bracket id (-1 for manual or random jobs outside brackets). */
+  bracketId: number;
+  /** Index into the fidelity ladder. */
+  rung: number;
+  /** Fidelity in user units (a ladder value, a float). */
+  fidelity: number;
+  /** Slot in the rung's sub-population that selection compares against (-1: none). */
+  parentId: number;
+  /** Unit-cube encoding of the configuration. */
+  vector: number[];
+  /** Decoded configuration. */
+  config: Config;
+  source: JobSource;
+}
+
+export type TrialStatus = 'ok' | 'failed' | 'timed-out' | 'cancelled';
+
+/** What tell() receives. Non-ok statuses count as fitness +Infinity for selection. */
+export interface TrialResult {
+  status: TrialStatus;
+  /** Minimised. Required (finite) when status is ok. */
+  fitness?: number;
+  cost?: number;
+  info?: Record<string, unknown>;
+  error?: { name?: string; message: string; code?: string };
+}
+
+export type AskResult = { job: Job } | { wait: true; reason: 'bracket-limit' | 'no-manual-jobs' };
+
+export interface Incumbent {
+  trialId: number;
+  configId: number;
+  config: Config;
+  vector: number[];
+  fitness: number;
+  fidelity: number;
+  info: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------- state
+
+export interface RngState {
+  /** xoshiro128** state words (unsigned 32-bit) */
+  s: [number, number, number, number];
+  /** A cached second normal deviate, or null. */
+  spare?: number | null;
+}
+
+export interface SubPopulation {
+  fidelity: number;
+  vectors: number[][];
+  fitness: number[];
+  configIds: number[];
+  /** Next parent slot (round-robin). */
+  parentCounter: number;
+  /** Promotion candidates: configId + vector, consumed first to last. */
+  promotionPool: Array<{ configId: number; vector: number[] }>;
+}
+
+export interface BracketState {
+  id: number;
+  /** Ladder index of the bracket's first rung. */
+  firstRung: number;
+  /** Per bracket rung (0 = first), sizes, pending and done counts. */
+  sizes: number[];
+  pending: number[];
+  done: number[];
+  currentRung: number;
+}
+
+export interface PendingJob {
+  job: Job;
+}
+
+export interface DehbState {
+  version: 1;
+  options: ResolvedOptimizerOptions;
+  /** Fidelity ladder (ascending). */
+  fidelities: number[];
+  /** Sub-population size per rung. */
+  popSizes: number[];
+  rng: RngState;
+  subpops: SubPopulation[];
+  /** Active (not yet finished) brackets, oldest first. */
+  brackets: BracketState[];
+  /** Id of the last opened bracket (starts at -1, as the reference's iteration_counter). */
+  iterationCounter: number;
+  /** Next config id to announce. */
+  nextConfigId: number;
+  /** Next trial id to hand out. */
+  nextTrialId: number;
+  /** Asked but not yet told, keyed by trial id (string keys for JSON). */
+  pending: Record<string, Job>;
+  /** Jobs pushed by hand and not yet asked, FIFO. */
+  manualQueue: Array<{ config: Config; vector: number[]; fidelity: number; rung: number }>;
+  incumbent: Incumbent | null;
+  /** Counters. */
+  told: number;
+  asked: number;
+}
