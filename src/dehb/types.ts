@@ -180,7 +180,8 @@ export interface RngState {
 export interface SubPopulation {
   fidelity: number;
   vectors: number[][];
-  fitness: number[];
+  /** Fitness per slot; null stands for +Infinity (never evaluated, or failed) so JSON round-trips. */
+  fitness: Array<number | null>;
   configIds: number[];
   /** Next parent slot (round-robin). */
   parentCounter: number;

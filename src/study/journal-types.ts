@@ -22,7 +22,17 @@ export interface RunMeta {
 export type JournalEntry =
   | { type: 'created'; options: ResolvedOptimizerOptions; meta: RunMeta }
   | { type: 'pushed'; config: Config; fidelity: number }
-  | { type: 'asked'; trialId: number; job: Job }
+  | {
+      type: 'asked';
+      trialId: number;
+      job: Job;
+      /**
+       * How many told and pushed entries the optimizer had applied when it asked. Replay applies
+       * told/pushed entries in journal order but defers them until an ask needs them, so a leader
+       * whose results arrive from other processes replays bit for bit.
+       */
+      applied?: { told: number; pushed: number };
+    }
   | { type: 'started'; trialId: number; worker?: WorkerInfo }
   | { type: 'report'; trialId: number; step: number; value: number }
   | {

@@ -1,0 +1,78 @@
+/**
+ * User options of the DEHB class (optimizer options plus how and where to evaluate), and their
+ * resolution into an objective reference.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DehbError } from '../errors.js';
+import type { OptimizerOptions, Job } from '../dehb/types.js';
+import type { Executor, ObjectiveRef } from '../cluster/executor.js';
+import type { ObjectiveFn } from '../objective.js';
+import type { TrialRecord } from '../study/journal-types.js';
+
+/** A cluster client (see `createClusterClient`): hands out an executor for a run. */
+export interface ClusterClient {
+  executor(runId: string, capacity?: number): Executor | Promise<Executor>;
+  close?(): Promise<void>;
+}
+
+export type ObjectiveInput =
+  | ObjectiveFn
+  | string
+  | URL
+  | { module: string | URL; exportName?: string }
+  | { command: string[]; cwd?: string; env?: Record<string, string> };
+
+export interface DEHBOptions extends OptimizerOptions {
+  /**
+   * What to minimise: a function (runs in this thread), a module path or URL exporting it
+   * (`objective` by default; runs in worker threads when nWorkers > 1), or a command argv (one
+   * child process per evaluation, any language).
+   */
+  objective?: ObjectiveInput;
+  /** Evaluations in flight at most. Default 1 (inline). */
+  nWorkers?: number;
+  /** Kill an evaluation after this many ms and record it as timed-out. Default: no limit. */
+  trialTimeoutMs?: number;
+  /** Pin each evaluation to the least-loaded GPU (command objectives: real pinning). Default false. */
+  singleNodeWithGpus?: boolean;
+  /** Devices per evaluation when GPUs are used. Default 1. */
+  gpusPerTrial?: number;
+  /** Directory for the journal, history and incumbent (created). Default: none (in memory). */
+  outputDir?: string;
+  /** Continue the run whose journal is in outputDir. Default false. */
+  resume?: boolean;
+  /** Name of the run (cluster job ids are `<runId>-<trialId>`). Default: random. */
+  runId?: string;
+  /** Evaluate on a cluster instead of locally. */
+  client?: ClusterClient;
+  /** Advanced: evaluate through this executor. */
+  executor?: Executor;
+  /** Called after each recorded result. */
+  onTrialEnd?: (record: TrialRecord, info: { improved: boolean }) => void;
+  onTrialStart?: (job: Job) => void;
+}
+
+export function toObjectiveRef(input: ObjectiveInput | undefined): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {
+  if (input === undefined) return null;
+  if (typeof input === 'function') return { ref: { kind: 'function', name: input.name || 'objective' }, fn: input };
+  if (typeof input === 'string' || input instanceof URL) return { ref: { kind: 'module', path: modulePath(input) } };
+  if ('command' in input) {
+    if (!Array.isArray(input.command) || input.command.length === 0 || !input.command.every((a) => typeof a === 'string')) {
+      throw new DehbError('E_CONFIG', 'objective.command must be a non-empty array of strings (argv)');
+    }
+    return { ref: { kind: 'command', argv: input.command, ...(input.cwd ? { cwd: input.cwd } : {}), ...(input.env ? { env: input.env } : {}) } };
+  }
+  if ('module' in input) {
+    return {
+      ref: { kind: 'module', path: modulePath(input.module), ...(input.exportName ? { exportName: input.exportName } : {}) },
+    };
+  }
+  throw new DehbError('E_CONFIG', 'objective must be a function, a module path, { module, exportName } or { command: [...] }');
+}
+
+function modulePath(p: string | URL): string {
+  if (p instanceof URL) return fileURLToPath(p);
+  if (p.startsWith('file:')) return fileURLToPath(p);
+  return isAbsolute(p) ? p : resolve(p);
+}

@@ -1,0 +1,259 @@
+/**
+ * The DEHB class users construct: wraps a RunSession (optimizer state + history + optional journal)
+ * and runs it with an executor chosen from the options (inline, thread pool, child processes,
+ * GPU-pinned processes or a cluster client). ask()/tell() drive it by hand.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { DehbError } from '../errors.js';
+import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
+import { resolveOptimizerOptions } from '../dehb/optimizer.js';
+import type { EvalTask, Executor } from '../cluster/executor.js';
+import { createLocalExecutor } from '../cluster/create-local-executor.js';
+import { GpuAllocator } from '../gpu/allocator.js';
+import { RunSession } from '../study/run-session.js';
+import { FileJournal } from '../study/file-journal.js';
+import type { RunMeta, TrialRecord } from '../study/journal-types.js';
+import { runLoop, type StopReason } from '../driver/run-loop.js';
+import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
+import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
+import { toObjectiveRef, type DEHBOptions } from './dehb-options.js';
+
+export interface RunResult {
+  incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
+  /** Incumbent fitness after each told result (Infinity until a trial succeeds). */
+  trajectory: number[];
+  /** One record per trial. */
+  history: TrialRecord[];
+  stopReason: StopReason;
+  elapsedMs: number;
+}
+
+export interface RunOptions extends Budget {
+  /**
+   * Count fevals/brackets from the start of the run instead of from now (a resumed CLI run or a
+   * study: running again with the same budget does nothing more). Default false (relative, as
+   * the reference's repeated run() calls).
+   */
+  total?: boolean;
+  /** Graceful stop: no new trials; running ones finish. */
+  signal?: AbortSignal;
+  /** Forced stop: running trials are cancelled and stay pending (a resume re-runs them). */
+  killSignal?: AbortSignal;
+}
+
+export class DEHB {
+  private session: RunSession | null = null;
+  private opening: Promise<RunSession> | null = null;
+  private objective: ReturnType<typeof toObjectiveRef>;
+  readonly runId: string;
+
+  constructor(private readonly options: DEHBOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new DehbError('E_CONFIG', 'new DEHB(options) needs an options object');
+    }
+    this.objective = toObjectiveRef(options.objective);
+    this.runId = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
+    const n = options.nWorkers ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(n)})`);
+    if (options.resume === true && options.outputDir === undefined) {
+      throw new DehbError('E_CONFIG', 'resume needs outputDir (the directory holding journal.jsonl)');
+    }
+    // Optimizer options are validated here, so bad input fails at construction.
+    if (options.outputDir === undefined) this.session = RunSession.createInMemory(options, this.meta());
+    else if (options.resume !== true) resolveOptimizerOptions(options);
+  }
+
+  /** Opens (or resumes) the journal. run() calls it; call it yourself before ask() with outputDir. */
+  async ready(): Promise<RunSession> {
+    if (this.session !== null) return this.session;
+    this.opening ??= this.open();
+    this.session = await this.opening;
+    if (this.objective === null && this.session.meta.objective !== undefined && this.session.meta.objective.kind !== 'function') {
+      this.objective = { ref: this.session.meta.objective };
+    }
+    return this.session;
+  }
+
+  get incumbent(): Incumbent | null {
+    return this.requireSession().incumbent;
+  }
+
+  get history(): TrialRecord[] {
+    return this.requireSession().history.records();
+  }
+
+  get trajectory(): number[] {
+    return [...this.requireSession().history.trajectory];
+  }
+
+  /** Trials asked and never told (after a resume: the ones to evaluate again). */
+  get pending(): Job[] {
+    const s = this.requireSession();
+    return Object.values(s.state.pending).sort((a, b) => a.trialId - b.trialId);
+  }
+
+  /** The next job. Asking many before telling any opens new brackets as needed. */
+  ask(): Job {
+    const r = this.requireSession().ask();
+    if (!('job' in r)) throw new DehbError('E_STATE', `no job can be asked now (${r.reason})`);
+    return r.job;
+  }
+
+  /**
+   * Records a result for a job from ask(): a number, `{fitness, cost?, info?}`, or a TrialResult.
+   * Throws for an unknown or already-told trial. Resolves when the result is durable.
+   */
+  tell(job: Job | number, result: number | { fitness: number; cost?: number; info?: Record<string, unknown> } | TrialResult): Promise<void> {
+    const session = this.requireSession();
+    const trialId = typeof job === 'number' ? job : job.trialId;
+    if (session.pendingJob(trialId) === undefined) {
+      const told = session.history.get(trialId);
+      throw new DehbError(
+        'E_STATE',
+        told === undefined ? `trial ${trialId} was never asked; tell() takes a job returned by ask()` : `trial ${trialId} was already told`,
+      );
+    }
+    return session.tell(trialId, normaliseResult(result)).then(() => undefined);
+  }
+
+  /** Runs until the budget is used: { fevals } | { brackets } | { runtimeMs }. Again = continue. */
+  async run(opts: RunOptions): Promise<RunResult> {
+    const session = await this.ready();
+    const budget = opts.total === true
+      ? resolveTotalBudget(opts, Date.now())
+      : resolveRelativeBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
+    if (opts.total === true) session.recordBudget(pickBudget(opts));
+    const { executor, close } = await this.makeExecutor();
+    const dir = this.options.outputDir;
+    let summary;
+    try {
+      summary = await runLoop({
+        session,
+        executor,
+        budget,
+        makeTask: (job) => this.task(job),
+        ...(opts.signal === undefined ? {} : { stopSignal: opts.signal }),
+        ...(opts.killSignal === undefined ? {} : { killSignal: opts.killSignal }),
+        events: {
+          onTrialStart: (job) => this.options.onTrialStart?.(job),
+          onTrialEnd: (record, info) => {
+            this.options.onTrialEnd?.(record, info);
+            if (info.improved && dir !== undefined) void writeIncumbent(dir, session.incumbent).catch(() => {});
+          },
+        },
+      });
+    } finally {
+      await close(opts.killSignal?.aborted === true);
+    }
+    if (dir !== undefined) {
+      await writeIncumbent(dir, session.incumbent);
+      await writeHistory(dir, session.history.records());
+    }
+    return this.result(summary.reason, summary.elapsedMs);
+  }
+
+  /** The run's result so far. */
+  result(stopReason: StopReason = 'stopped', elapsedMs = 0): RunResult {
+    const s = this.requireSession();
+    const inc = s.incumbent;
+    return {
+      incumbent: inc === null ? null : { config: inc.config, fitness: inc.fitness, fidelity: inc.fidelity, trialId: inc.trialId },
+      trajectory: [...s.history.trajectory],
+      history: s.history.records(),
+      stopReason,
+      elapsedMs,
+    };
+  }
+
+  private requireSession(): RunSession {
+    if (this.session === null) {
+      throw new DehbError('E_STATE', 'the run is not open yet: `await dehb.ready()` first (needed with outputDir)');
+    }
+    return this.session;
+  }
+
+  private async open(): Promise<RunSession> {
+    const dir = this.options.outputDir as string;
+    await mkdir(dir, { recursive: true });
+    const path = journalPath(dir);
+    if (this.options.resume === true) {
+      const journal = await FileJournal.open(path, { create: false });
+      return RunSession.resume(journal, path);
+    }
+    const journal = await FileJournal.open(path, { create: true });
+    if ((await journal.read(1)).length > 0) {
+      await journal.close();
+      throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
+    }
+    return RunSession.create(this.options, this.meta(), journal);
+  }
+
+  private meta(): RunMeta {
+    const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null };
+    if (this.objective !== null) meta.objective = this.objective.ref;
+    return meta;
+  }
+
+  private task(job: Job): EvalTask {
+    const ref = this.objective?.ref;
+    if (ref === undefined) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
+    return {
+      v: 1,
+      runId: this.runId,
+      trialId: job.trialId,
+      config: job.config,
+      fidelity: job.fidelity,
+      objective: ref,
+      timeoutMs: this.options.trialTimeoutMs ?? null,
+      gpus: this.options.singleNodeWithGpus === true ? (this.options.gpusPerTrial ?? 1) : 0,
+    };
+  }
+
+  private async makeExecutor(): Promise<{ executor: Executor; close: (force: boolean) => Promise<void> }> {
+    if (this.options.executor !== undefined) return { executor: this.options.executor, close: async () => {} };
+    const nWorkers = this.options.nWorkers ?? 1;
+    if (this.options.client !== undefined) {
+      const executor = await this.options.client.executor(this.runId, nWorkers);
+      return { executor, close: (force) => executor.close({ force }) };
+    }
+    if (this.objective === null) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
+    const gpuAllocator =
+      this.options.singleNodeWithGpus === true
+        ? await GpuAllocator.create({ gpusPerTrial: this.options.gpusPerTrial ?? 1, requireGpus: true })
+        : undefined;
+    const executor = createLocalExecutor({
+      objective: this.objective.fn ?? this.objective.ref,
+      nWorkers,
+      ...(gpuAllocator === undefined ? {} : { gpuAllocator }),
+      ...(this.options.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: this.options.trialTimeoutMs }),
+    });
+    return { executor, close: (force) => executor.close({ force }) };
+  }
+}
+
+function pickBudget(b: Budget): Budget {
+  if (b.fevals !== undefined) return { fevals: b.fevals };
+  if (b.brackets !== undefined) return { brackets: b.brackets };
+  return b.runtimeMs === undefined ? {} : { runtimeMs: b.runtimeMs };
+}
+
+function normaliseResult(result: unknown): TrialResult {
+  if (typeof result === 'number') {
+    return Number.isFinite(result)
+      ? { status: 'ok', fitness: result }
+      : { status: 'failed', error: { message: `objective returned ${String(result)}` } };
+  }
+  if (result !== null && typeof result === 'object') {
+    const r = result as Partial<TrialResult> & { fitness?: unknown };
+    if (r.status !== undefined) return r as TrialResult;
+    if (typeof r.fitness === 'number' && Number.isFinite(r.fitness)) {
+      const out: TrialResult = { status: 'ok', fitness: r.fitness };
+      if (typeof r.cost === 'number') out.cost = r.cost;
+      if (r.info !== undefined) out.info = r.info;
+      return out;
+    }
+    return { status: 'failed', error: { message: `result has no finite numeric fitness (got ${JSON.stringify(r.fitness)})` } };
+  }
+  return { status: 'failed', error: { message: `result must be a number or { fitness } (got ${typeof result})` } };
+}

@@ -1,0 +1,32 @@
+/**
+ * The readable side of a run directory: journal path, incumbent.json, history.json, history.csv.
+ * The journal is the source of truth; the other files are views written from it.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Incumbent } from '../dehb/types.js';
+import type { TrialRecord } from '../study/journal-types.js';
+import { historyToCsv } from './history-csv.js';
+
+export const JOURNAL_FILE = 'journal.jsonl';
+
+export function journalPath(dir: string): string {
+  return join(dir, JOURNAL_FILE);
+}
+
+export async function writeIncumbent(dir: string, incumbent: Incumbent | null): Promise<void> {
+  if (incumbent === null) return;
+  await atomicWrite(join(dir, 'incumbent.json'), JSON.stringify(incumbent, null, 2) + '\n');
+}
+
+export async function writeHistory(dir: string, records: TrialRecord[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await atomicWrite(join(dir, 'history.json'), JSON.stringify(records, null, 1) + '\n');
+  await atomicWrite(join(dir, 'history.csv'), historyToCsv(records));
+}
+
+async function atomicWrite(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}

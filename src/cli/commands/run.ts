@@ -1,0 +1,152 @@
+/**
+ * `dehb run`: an optimization from flags or a config file (flags win) on the local pool, child
+ * processes, GPUs of this node, or a BullMQ cluster; journaled to --output so `--resume`
+ * continues it. Ctrl-C stops asking and lets running trials finish; a second Ctrl-C kills them.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { DehbError } from '../../errors.js';
+import { DEHB } from '../../api/dehb.js';
+import type { DEHBOptions } from '../../api/dehb-options.js';
+import { journalPath } from '../../api/run-output.js';
+import { loadObjectiveModule } from '../../cluster/run-task.js';
+import { checkCommandExists } from '../../cluster/command-runner.js';
+import { loadRunConfig, type RunFlags } from '../run-config.js';
+import { RunProgress } from '../progress.js';
+import { printRunSummary } from '../summary.js';
+import { interruptSignals } from '../signals.js';
+
+interface RunCommandFlags extends RunFlags {
+  json?: boolean;
+  quiet?: boolean;
+  cluster?: boolean;
+  schedulerFile?: string;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run an optimization (local thread pool, child processes, GPUs, or a cluster)')
+    .option('-c, --config <file>', 'JSON config file (flags win over it)')
+    .option('--space <file>', 'search space JSON file')
+    .option('--objective <module>', 'objective module (.js/.mjs), optionally module#exportName')
+    .option('--export-name <name>', 'named export of the objective module (default: objective)')
+    .option('--command <cmd>', 'command objective, e.g. "python train.py --epochs {fidelity}"')
+    .option('--min-fidelity <n>', 'lowest fidelity (e.g. epochs)')
+    .option('--max-fidelity <n>', 'highest fidelity')
+    .option('--eta <n>', 'Hyperband reduction factor (default 3)')
+    .option('--strategy <name>', 'DE strategy, e.g. rand1_bin (default), currenttobest1_exp')
+    .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
+    .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
+    .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
+    .option('--fevals <n>', 'budget: number of evaluations')
+    .option('--brackets <n>', 'budget: number of Hyperband brackets')
+    .option('--runtime <duration>', 'budget: wall-clock time, e.g. 90s, 10m, 1h')
+    .option('-n, --n-workers <n>', 'evaluations in flight (default 1)')
+    .option('--single-node-with-gpus', 'pin each evaluation to the least-loaded GPU of this node')
+    .option('--gpus-per-trial <n>', 'GPUs per evaluation (default 1)')
+    .option('--trial-timeout <duration>', 'kill an evaluation after this long (recorded timed-out)')
+    .option('-o, --output <dir>', 'run directory: journal, history, incumbent (default dehb-runs/<run-id>)')
+    .option('--run-id <id>', 'name of the run (default: random)')
+    .option('--resume', 'continue the run journaled in --output')
+    .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
+    .option('--scheduler-file <file>', 'scheduler file of the cluster')
+    .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (flags: RunCommandFlags) => {
+      process.exitCode = await runCommand(flags);
+    });
+}
+
+export async function runCommand(flags: RunCommandFlags): Promise<number> {
+  const cfg = await loadRunConfig(flags);
+  const resume = flags.resume === true;
+  if (resume && cfg.output === undefined) throw new DehbError('E_USAGE', '--resume needs --output DIR (the run directory)');
+  if (resume && !existsSync(journalPath(cfg.output as string))) {
+    throw new DehbError('E_USAGE', `--resume: no journal at ${journalPath(cfg.output as string)}`);
+  }
+  if (!resume) {
+    if (cfg.space === undefined) throw new DehbError('E_USAGE', 'missing search space: --space FILE (or "space" in --config)');
+    if (cfg.objective === undefined) throw new DehbError('E_USAGE', 'missing objective: --objective MODULE or --command "..." (or in --config)');
+    if (cfg.optimizer.minFidelity === undefined || cfg.optimizer.maxFidelity === undefined) {
+      throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M');
+    }
+  }
+  await preflightObjective(cfg.objective);
+  const runId = cfg.runId ?? `run-${randomUUID().slice(0, 8)}`;
+  const output = cfg.output ?? resolve(join('dehb-runs', runId));
+
+  let client: DEHBOptions['client'];
+  if (flags.cluster === true) {
+    if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
+    const { createClusterClient } = await import('../../cluster/bullmq/client.js');
+    client = await createClusterClient(resolve(flags.schedulerFile));
+  }
+
+  const progressRef: { p: RunProgress | null } = { p: null };
+  const dehb = new DEHB({
+    ...(cfg.space === undefined ? {} : { space: cfg.space }),
+    ...(cfg.optimizer as Required<typeof cfg.optimizer>),
+    ...(cfg.objective === undefined ? {} : { objective: toInput(cfg.objective) }),
+    nWorkers: cfg.nWorkers,
+    singleNodeWithGpus: cfg.singleNodeWithGpus,
+    gpusPerTrial: cfg.gpusPerTrial,
+    ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),
+    outputDir: output,
+    resume,
+    runId,
+    ...(client === undefined ? {} : { client }),
+    onTrialStart: (job) => progressRef.p?.trialStarted(job),
+    onTrialEnd: (record) => progressRef.p?.trialEnded(record),
+  } as DEHBOptions);
+  const session = await dehb.ready();
+  const budget = hasBudget(cfg.budget) ? cfg.budget : (session.recordedBudget ?? {});
+  if (!hasBudget(budget)) throw new DehbError('E_USAGE', 'missing budget: --fevals N, --brackets N or --runtime 10m');
+
+  const progress = new RunProgress({
+    total: budget.fevals ?? null,
+    json: flags.json === true,
+    tty: process.stderr.isTTY === true,
+    quiet: flags.quiet === true,
+    startDone: session.told,
+  });
+  progressRef.p = progress;
+  if (resume && session.resumedPending.length > 0) {
+    progress.note(`resuming ${output}: ${session.told} trials done, ${session.resumedPending.length} to re-run`);
+  }
+  const signals = interruptSignals((n) =>
+    progress.note(n === 1 ? 'stopping: no new trials; running ones finish (Ctrl-C again to kill them)' : 'killing running trials'),
+  );
+  let result;
+  try {
+    result = await dehb.run({ ...budget, total: true, signal: signals.stop, killSignal: signals.kill });
+  } finally {
+    progress.stop();
+    signals.dispose();
+    await client?.close?.();
+  }
+  printRunSummary(result, { output, json: flags.json === true, runId: dehb.runId });
+  if (signals.stop.aborted) {
+    process.stderr.write(`interrupted; continue with: dehb run --resume --output ${output}\n`);
+    return 130;
+  }
+  return 0;
+}
+
+async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>['objective']): Promise<void> {
+  if (ref === undefined) return;
+  if (ref.kind === 'module') await loadObjectiveModule(ref.path, ref.exportName);
+  else await checkCommandExists(ref.argv[0] as string);
+}
+
+function toInput(ref: NonNullable<Awaited<ReturnType<typeof loadRunConfig>>['objective']>): DEHBOptions['objective'] {
+  if (ref.kind === 'command') return { command: ref.argv };
+  return ref.exportName === undefined ? { module: ref.path } : { module: ref.path, exportName: ref.exportName };
+}
+
+function hasBudget(b: { fevals?: number; brackets?: number; runtimeMs?: number }): boolean {
+  return b.fevals !== undefined || b.brackets !== undefined || b.runtimeMs !== undefined;
+}

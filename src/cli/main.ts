@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The `dehb` command: the composition root. Registers every subcommand, maps errors to exit codes
+ * (0 ok, 1 failure, 2 usage/config error, 130 interrupted) and is the only caller of process.exit.
+ */
+import { Command, CommanderError } from 'commander';
+import { DehbError, isDehbError } from '../errors.js';
+import { registerRunCommand } from './commands/run.js';
+import { registerShowCommand } from './commands/show.js';
+import { registerGpusCommand } from './commands/gpus.js';
+import { registerSchedulerCommand } from './commands/scheduler.js';
+import { registerWorkerCommand } from './commands/worker.js';
+import { registerStudyCommands } from './commands/study.js';
+
+const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED']);
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('dehb')
+    .description('DEHB hyperparameter optimization: differential evolution inside Hyperband, on a thread pool, child processes, GPUs or a Redis cluster')
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerRunCommand(program);
+  registerShowCommand(program);
+  registerWorkerCommand(program);
+  registerSchedulerCommand(program);
+  registerStudyCommands(program);
+  registerGpusCommand(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return err.exitCode === 0 ? 0 : 2; // commander already printed the message
+  }
+  if (isDehbError(err)) {
+    process.stderr.write(`dehb: ${err.message}\n`);
+    if (process.env.DEHB_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
+    return USAGE_CODES.has(err.code) ? 2 : 1;
+  }
+  const e = err instanceof Error ? err : new DehbError('E_USAGE', String(err));
+  process.stderr.write(`dehb: ${e.message}\n`);
+  if (process.env.DEHB_DEBUG && e.stack) process.stderr.write(e.stack + '\n');
+  return 1;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /[\\/]main\.(ts|js)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`dehb: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,228 @@
+/**
+ * Configuration of `dehb run`: a JSON config file layered under command-line flags (flags win),
+ * validated with zod at the boundary; relative paths in the file resolve against its folder.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { DehbError } from '../errors.js';
+import { parseSpace } from '../dehb/space/index.js';
+import type { SpaceSpec, Strategy } from '../dehb/types.js';
+import { splitCommand } from './argv.js';
+import { parseDuration } from './durations.js';
+
+const configSchema = z
+  .object({
+    space: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    objective: z.string().optional(),
+    exportName: z.string().optional(),
+    command: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+    minFidelity: z.number().optional(),
+    maxFidelity: z.number().optional(),
+    eta: z.number().optional(),
+    strategy: z.string().optional(),
+    mutationFactor: z.number().optional(),
+    crossoverProb: z.number().optional(),
+    boundaryFix: z.enum(['random', 'clip']).optional(),
+    minClip: z.number().optional(),
+    maxClip: z.number().optional(),
+    seed: z.number().int().optional(),
+    fevals: z.number().int().positive().optional(),
+    brackets: z.number().int().positive().optional(),
+    runtime: z.union([z.string(), z.number()]).optional(),
+    nWorkers: z.number().int().positive().optional(),
+    singleNodeWithGpus: z.boolean().optional(),
+    gpusPerTrial: z.number().int().positive().optional(),
+    trialTimeout: z.union([z.string(), z.number()]).optional(),
+    output: z.string().optional(),
+    runId: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').optional(),
+  })
+  .strict();
+
+export type RunFileConfig = z.infer<typeof configSchema>;
+
+/** Flags as commander gives them (strings unless parsed). */
+export interface RunFlags {
+  config?: string;
+  space?: string;
+  objective?: string;
+  exportName?: string;
+  command?: string;
+  minFidelity?: string;
+  maxFidelity?: string;
+  eta?: string;
+  strategy?: string;
+  mutationFactor?: string;
+  crossoverProb?: string;
+  boundaryFix?: string;
+  seed?: string;
+  fevals?: string;
+  brackets?: string;
+  runtime?: string;
+  nWorkers?: string;
+  singleNodeWithGpus?: boolean;
+  gpusPerTrial?: string;
+  trialTimeout?: string;
+  output?: string;
+  runId?: string;
+  resume?: boolean;
+}
+
+export interface ResolvedRunConfig {
+  space?: SpaceSpec;
+  objective?: { kind: 'module'; path: string; exportName?: string } | { kind: 'command'; argv: string[] };
+  optimizer: {
+    minFidelity?: number;
+    maxFidelity?: number;
+    eta?: number;
+    strategy?: Strategy;
+    mutationFactor?: number;
+    crossoverProb?: number;
+    boundaryFix?: 'random' | 'clip';
+    minClip?: number;
+    maxClip?: number;
+    seed?: number;
+  };
+  budget: { fevals?: number; brackets?: number; runtimeMs?: number };
+  nWorkers: number;
+  singleNodeWithGpus: boolean;
+  gpusPerTrial: number;
+  trialTimeoutMs?: number;
+  output?: string;
+  runId?: string;
+}
+
+export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promise<ResolvedRunConfig> {
+  let file: RunFileConfig = {};
+  let base = cwd;
+  if (flags.config !== undefined) {
+    const path = resolve(cwd, flags.config);
+    base = dirname(path);
+    const text = await readText(path, '--config');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new DehbError('E_CONFIG', `${path}: not valid JSON (${(err as Error).message})`);
+    }
+    const parsed = configSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join('.') || '(top level)';
+      throw new DehbError('E_CONFIG', `${path}: ${where}: ${issue?.message ?? 'invalid'}`);
+    }
+    file = parsed.data;
+  }
+  const out: ResolvedRunConfig = {
+    optimizer: {},
+    budget: {},
+    nWorkers: num(flags.nWorkers, '--n-workers', true) ?? file.nWorkers ?? 1,
+    singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
+    gpusPerTrial: num(flags.gpusPerTrial, '--gpus-per-trial', true) ?? file.gpusPerTrial ?? 1,
+  };
+  if (out.nWorkers < 1) throw new DehbError('E_USAGE', `--n-workers must be >= 1 (got ${out.nWorkers})`);
+
+  // space: a flag path, or the file's path / inline object
+  if (flags.space !== undefined) out.space = await readSpace(resolve(cwd, flags.space));
+  else if (typeof file.space === 'string') out.space = await readSpace(resolve(base, file.space));
+  else if (file.space !== undefined) out.space = parseSpace(file.space);
+
+  // objective: --objective MODULE[#export] or --command; a flag of either kind replaces the file's
+  if (flags.objective !== undefined || flags.command !== undefined) {
+    if (flags.objective !== undefined && flags.command !== undefined) {
+      throw new DehbError('E_USAGE', 'give either --objective MODULE or --command "...", not both');
+    }
+    out.objective =
+      flags.objective !== undefined
+        ? moduleRef(resolveModule(cwd, flags.objective), flags.exportName)
+        : { kind: 'command', argv: splitCommand(flags.command as string) };
+  } else if (file.objective !== undefined) {
+    out.objective = moduleRef(resolveModule(base, file.objective), flags.exportName ?? file.exportName);
+  } else if (file.command !== undefined) {
+    out.objective = { kind: 'command', argv: Array.isArray(file.command) ? file.command : splitCommand(file.command, 'command') };
+  }
+
+  const o = out.optimizer;
+  setIf(o, 'minFidelity', num(flags.minFidelity, '--min-fidelity') ?? file.minFidelity);
+  setIf(o, 'maxFidelity', num(flags.maxFidelity, '--max-fidelity') ?? file.maxFidelity);
+  setIf(o, 'eta', num(flags.eta, '--eta') ?? file.eta);
+  setIf(o, 'strategy', (flags.strategy ?? file.strategy) as Strategy | undefined);
+  setIf(o, 'mutationFactor', num(flags.mutationFactor, '--mutation-factor') ?? file.mutationFactor);
+  setIf(o, 'crossoverProb', num(flags.crossoverProb, '--crossover-prob') ?? file.crossoverProb);
+  setIf(o, 'boundaryFix', (flags.boundaryFix ?? file.boundaryFix) as 'random' | 'clip' | undefined);
+  setIf(o, 'minClip', file.minClip);
+  setIf(o, 'maxClip', file.maxClip);
+  setIf(o, 'seed', num(flags.seed, '--seed', true) ?? file.seed);
+
+  // budget: any budget flag replaces the file's budget
+  const flagBudget = flags.fevals !== undefined || flags.brackets !== undefined || flags.runtime !== undefined;
+  const fevals = flagBudget ? num(flags.fevals, '--fevals', true) : file.fevals;
+  const brackets = flagBudget ? num(flags.brackets, '--brackets', true) : file.brackets;
+  const runtime = flagBudget ? flags.runtime : file.runtime;
+  const given = [fevals, brackets, runtime].filter((v) => v !== undefined).length;
+  if (given > 1) throw new DehbError('E_USAGE', 'give one budget: --fevals N, --brackets N or --runtime 10m');
+  if (fevals !== undefined) out.budget.fevals = fevals;
+  if (brackets !== undefined) out.budget.brackets = brackets;
+  if (runtime !== undefined) out.budget.runtimeMs = parseDuration(String(runtime), '--runtime');
+
+  const timeout = flags.trialTimeout ?? file.trialTimeout;
+  if (timeout !== undefined) out.trialTimeoutMs = parseDuration(String(timeout), '--trial-timeout');
+  const output = flags.output ?? (file.output === undefined ? undefined : resolve(base, file.output));
+  if (output !== undefined) out.output = resolve(cwd, output);
+  const runId = flags.runId ?? file.runId;
+  if (runId !== undefined) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new DehbError('E_USAGE', `--run-id may hold letters, digits, _ . - only (got "${runId}")`);
+    out.runId = runId;
+  }
+  return out;
+}
+
+function moduleRef(spec: { path: string; exportName?: string }, exportName?: string): ResolvedRunConfig['objective'] {
+  const name = exportName ?? spec.exportName;
+  return name === undefined ? { kind: 'module', path: spec.path } : { kind: 'module', path: spec.path, exportName: name };
+}
+
+/** `path/to/module.mjs#exportName` */
+function resolveModule(base: string, spec: string): { path: string; exportName?: string } {
+  const hash = spec.lastIndexOf('#');
+  if (hash > 0) return { path: resolve(base, spec.slice(0, hash)), exportName: spec.slice(hash + 1) };
+  return { path: resolve(base, spec) };
+}
+
+async function readSpace(path: string): Promise<SpaceSpec> {
+  const text = await readText(path, '--space');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new DehbError('E_SPACE', `${path}: not valid JSON (${(err as Error).message})`);
+  }
+  try {
+    return parseSpace(json);
+  } catch (err) {
+    if (err instanceof DehbError) throw new DehbError(err.code, `${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+async function readText(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DehbError('E_CONFIG', code === 'ENOENT' ? `${flag}: file not found: ${path}` : `${flag}: cannot read ${path} (${code ?? String(err)})`);
+  }
+}
+
+function num(value: string | undefined, flag: string, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new DehbError('E_USAGE', `${flag} must be ${integer ? 'a whole number' : 'a number'} (got "${value}")`);
+  }
+  return n;
+}
+
+function setIf<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) obj[key] = value;
+}

@@ -1,0 +1,210 @@
+/**
+ * Owns the bookkeeping every local backend shares: a FIFO of at most `capacity` evaluations in
+ * flight (abortable while queued), GPU acquire/release around each evaluation, one AbortController
+ * per running evaluation (user abort and forced close both land there), durations, and close()
+ * semantics. Backends plug in a single `exec` function that runs one admitted evaluation.
+ *
+ * close(): no new submits (they reject E_EXECUTOR); evaluations still queued resolve `cancelled`;
+ * graceful close waits for running ones, forced close aborts them (they resolve `cancelled`).
+ */
+import { DehbError } from '../errors.js';
+import type { EvalOutcome, EvalTask, SubmitOptions } from './executor.js';
+
+/** What the process and local backends need from a GPU allocator (src/gpu implements it). */
+export interface DeviceAllocatorLike {
+  acquire(n: number): Promise<string[]> | string[];
+  release(devices: string[]): unknown;
+}
+
+export interface ExecControl {
+  /** Aborted on user abort or forced close; `reason` says which. */
+  signal: AbortSignal;
+  devices: string[];
+  onReport?: (step: number, value: number) => void;
+}
+
+export type ExecFn = (task: EvalTask, control: ExecControl) => Promise<EvalOutcome>;
+
+interface Waiter {
+  admit: (ok: boolean) => void;
+}
+
+export const CLOSED_REASON = 'executor closed';
+export const FORCED_REASON = 'executor closed (forced)';
+
+export class ExecutorCore {
+  private running = 0;
+  private readonly queue: Waiter[] = [];
+  private readonly active = new Set<AbortController>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing = false;
+
+  constructor(
+    private readonly name: string,
+    readonly capacity: number,
+    private readonly exec: ExecFn,
+    private readonly allocator?: DeviceAllocatorLike,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new DehbError('E_CONFIG', `${name} executor capacity must be an integer >= 1 (got ${capacity})`);
+    }
+  }
+
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
+    if (this.closing) {
+      return Promise.reject(new DehbError('E_EXECUTOR', `the ${this.name} executor is closed; submit() was called after close()`));
+    }
+    const bad = checkTask(task);
+    if (bad !== null) return Promise.reject(new DehbError('E_EXECUTOR', `invalid EvalTask: ${bad}`));
+    const p = this.run(task, opts);
+    this.inFlight.add(p);
+    void p.then(
+      () => this.inFlight.delete(p),
+      () => this.inFlight.delete(p),
+    );
+    return p;
+  }
+
+  /** Stop accepting work; cancel queued; force: abort running. Resolves when nothing runs. */
+  async close(force: boolean): Promise<void> {
+    this.closing = true;
+    for (const w of this.queue.splice(0)) w.admit(false);
+    if (force) for (const ac of this.active) ac.abort(FORCED_REASON);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async run(task: EvalTask, opts: SubmitOptions): Promise<EvalOutcome> {
+    const userSignal = opts.signal;
+    if (userSignal?.aborted) return cancelled(userSignal.reason);
+    const admitted = await this.admit(userSignal);
+    if (!admitted) return cancelled(userSignal?.aborted === true ? userSignal.reason : CLOSED_REASON);
+
+    const ac = new AbortController();
+    const onUserAbort = (): void => ac.abort(userSignal?.reason ?? 'aborted');
+    userSignal?.addEventListener('abort', onUserAbort, { once: true });
+    this.active.add(ac);
+    let devices: string[] = [];
+    let held = false;
+    try {
+      if (userSignal?.aborted) return cancelled(userSignal.reason);
+      if (task.gpus > 0 && this.allocator !== undefined) {
+        const got = await raceAbort(Promise.resolve(this.allocator.acquire(task.gpus)), ac.signal, this.allocator);
+        if (got === null) return cancelled(ac.signal.reason);
+        devices = got;
+        held = true;
+      }
+      const t0 = Date.now();
+      const out = await this.exec(task, {
+        signal: ac.signal,
+        devices,
+        ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),
+      });
+      const worker = devices.length > 0 ? { ...out.worker, devices } : out.worker;
+      return { ...out, ...(worker === undefined ? {} : { worker }), durationMs: out.durationMs ?? Date.now() - t0 };
+    } finally {
+      if (held) this.allocator?.release(devices);
+      userSignal?.removeEventListener('abort', onUserAbort);
+      this.active.delete(ac);
+      this.release();
+    }
+  }
+
+  private admit(signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.running < this.capacity && this.queue.length === 0) {
+      this.running++;
+      return Promise.resolve(true);
+    }
+    return new Promise<boolean>((resolve) => {
+      let done = false;
+      const waiter: Waiter = {
+        admit: (ok) => {
+          if (done) return;
+          done = true;
+          signal?.removeEventListener('abort', onAbort);
+          if (ok) this.running++;
+          resolve(ok);
+        },
+      };
+      const onAbort = (): void => {
+        const i = this.queue.indexOf(waiter);
+        if (i >= 0) this.queue.splice(i, 1);
+        waiter.admit(false);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
+    });
+  }
+
+  private release(): void {
+    this.running--;
+    const next = this.queue.shift();
+    if (next !== undefined) next.admit(true);
+  }
+}
+
+/** Await `p` unless the signal aborts first (then null; a late acquisition is released). */
+async function raceAbort(p: Promise<string[]>, signal: AbortSignal, allocator: DeviceAllocatorLike): Promise<string[] | null> {
+  if (signal.aborted) {
+    void p.then((d) => allocator.release(d), () => undefined);
+    return null;
+  }
+  return new Promise<string[] | null>((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      resolve(null);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (d) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) allocator.release(d);
+        else {
+          settled = true;
+          resolve(d);
+        }
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      },
+    );
+  });
+}
+
+export function cancelled(reason: unknown): EvalOutcome {
+  return { status: 'cancelled', reason: reasonText(reason) };
+}
+
+export function reasonText(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === 'string') return reason;
+  return 'aborted';
+}
+
+/** Light structural check of a task crossing into an executor (null when fine). */
+export function checkTask(task: unknown): string | null {
+  if (task === null || typeof task !== 'object') return 'not an object';
+  const t = task as Partial<EvalTask>;
+  if (t.v !== 1) return `unsupported version v=${String(t.v)} (expected 1)`;
+  if (typeof t.trialId !== 'number') return 'trialId must be a number';
+  if (typeof t.runId !== 'string') return 'runId must be a string';
+  if (typeof t.fidelity !== 'number' || !Number.isFinite(t.fidelity)) return 'fidelity must be a finite number';
+  if (t.config === null || typeof t.config !== 'object') return 'config must be an object';
+  if (t.objective === null || typeof t.objective !== 'object') return 'objective must be an object';
+  if (t.timeoutMs !== null && t.timeoutMs !== undefined && (typeof t.timeoutMs !== 'number' || t.timeoutMs < 0)) {
+    return 'timeoutMs must be null or a number >= 0';
+  }
+  if (t.gpus !== undefined && (typeof t.gpus !== 'number' || !Number.isInteger(t.gpus) || t.gpus < 0)) {
+    return 'gpus must be an integer >= 0';
+  }
+  return null;
+}

@@ -1,0 +1,154 @@
+/**
+ * Owns evaluating one EvalTask in the CURRENT process or thread: module objectives through a
+ * dynamic import, function objectives the caller allows, command objectives through the command
+ * runner. Honours task.timeoutMs (timed-out) and ctx.signal (cancelled). Called by the inline
+ * backend, by piscina worker threads and by cluster workers (`dehb worker`).
+ *
+ * Timeouts of in-process objectives are cooperative: at the deadline the objective's ctx.signal is
+ * aborted and `timed-out` is returned, but JS code cannot be interrupted. A synchronous objective
+ * that overruns its deadline blocks until it returns; its result is then discarded as `timed-out`
+ * so that every backend treats an over-long evaluation the same way.
+ */
+import { hostname } from 'node:os';
+import type { ObjectiveFn } from '../objective.js';
+import { runCommand } from './command-runner.js';
+import type { EvalOutcome, EvalTask, ObjectiveContext, WorkerInfo } from './executor.js';
+import { loadObjectiveModule } from './objective-loader.js';
+import { errorOutcome, failed, normalizeResult } from './result-parse.js';
+
+export { loadObjectiveModule } from './objective-loader.js';
+
+export interface RunTaskContext {
+  signal?: AbortSignal;
+  /** Devices assigned to this evaluation (pinned for commands, informational for JS). */
+  devices?: string[];
+  onReport?: (step: number, value: number) => void;
+  /** Merged into the outcome's `worker` field. */
+  workerInfo?: WorkerInfo;
+  /** Resolves a `{kind:'function'}` objective by name; without it function objectives fail. */
+  allowFunction?: (name: string | undefined) => ObjectiveFn | undefined;
+  /** SIGTERM -> SIGKILL grace for command objectives (default 2000 ms). */
+  killGraceMs?: number;
+}
+
+const HOST = hostname();
+
+/** Evaluate `task` here. Never rejects for anything the objective does. */
+export async function runTask(task: EvalTask, ctx: RunTaskContext = {}): Promise<EvalOutcome> {
+  const t0 = Date.now();
+  const outcome = await dispatch(task, ctx);
+  const worker: WorkerInfo = {
+    host: HOST,
+    pid: process.pid,
+    ...ctx.workerInfo,
+    ...outcome.worker,
+    ...(ctx.devices !== undefined && ctx.devices.length > 0 ? { devices: ctx.devices } : {}),
+  };
+  return { ...outcome, worker, durationMs: outcome.durationMs ?? Date.now() - t0 };
+}
+
+async function dispatch(task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcome> {
+  if (ctx.signal?.aborted) return cancelledOutcome(ctx.signal.reason);
+  const ref = task.objective;
+  switch (ref.kind) {
+    case 'command':
+      return runCommand(task, {
+        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+        ...(ctx.devices === undefined ? {} : { devices: ctx.devices }),
+        ...(ctx.onReport === undefined ? {} : { onReport: ctx.onReport }),
+        ...(ctx.killGraceMs === undefined ? {} : { killGraceMs: ctx.killGraceMs }),
+      });
+    case 'module': {
+      let fn: ObjectiveFn;
+      try {
+        fn = await loadObjectiveModule(ref.path, ref.exportName);
+      } catch (err) {
+        return errorOutcome(err);
+      }
+      return runFunction(fn, task, ctx);
+    }
+    case 'function': {
+      const fn = ctx.allowFunction?.(ref.name);
+      if (fn === undefined) {
+        return failed(
+          `function objective${ref.name === undefined ? '' : ` '${ref.name}'`} is not available here: JS functions run only in-process (inline backend); use a module path for threads and cluster workers`,
+        );
+      }
+      return runFunction(fn, task, ctx);
+    }
+    default:
+      return failed(`unknown objective kind '${(ref as { kind?: unknown }).kind as string}' (expected module, command or function)`);
+  }
+}
+
+/** Call a JS objective with a context; race it against the timeout and the abort signal. */
+export async function runFunction(fn: ObjectiveFn, task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcome> {
+  const ac = new AbortController();
+  const timeoutMs = task.timeoutMs !== null && task.timeoutMs !== undefined && task.timeoutMs > 0 ? task.timeoutMs : null;
+  const onReport = ctx.onReport;
+  const objCtx: ObjectiveContext = {
+    trialId: task.trialId,
+    runId: task.runId,
+    fidelity: task.fidelity,
+    devices: ctx.devices ?? [],
+    signal: ac.signal,
+    report(step: number, value: number): void {
+      if (typeof step !== 'number' || typeof value !== 'number') {
+        throw new TypeError(`ctx.report(step, value) expects two numbers (got ${typeof step}, ${typeof value})`);
+      }
+      onReport?.(step, value);
+    },
+    ...(task.trialDir === undefined ? {} : { trialDir: task.trialDir }),
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stoppers: Array<Promise<EvalOutcome>> = [];
+  if (timeoutMs !== null) {
+    stoppers.push(
+      new Promise<EvalOutcome>((resolve) => {
+        timer = setTimeout(() => {
+          ac.abort(new Error(`trial ${task.trialId} timed out after ${timeoutMs} ms`));
+          resolve({ status: 'timed-out', timeoutMs });
+        }, timeoutMs);
+      }),
+    );
+  }
+  const signal = ctx.signal;
+  if (signal !== undefined) {
+    stoppers.push(
+      new Promise<EvalOutcome>((resolve) => {
+        onAbort = () => {
+          ac.abort(signal.reason);
+          resolve(cancelledOutcome(signal.reason));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    );
+  }
+
+  const started = Date.now();
+  let result: Promise<EvalOutcome>;
+  try {
+    result = Promise.resolve(fn({ ...task.config }, task.fidelity, objCtx)).then(normalizeResult, errorOutcome);
+  } catch (err) {
+    result = Promise.resolve(errorOutcome(err));
+  }
+  // A late rejection after a timeout/abort must not surface as unhandled.
+  result.catch(() => undefined);
+  try {
+    const outcome = stoppers.length === 0 ? await result : await Promise.race([result, ...stoppers]);
+    if ((outcome.status === 'ok' || outcome.status === 'failed') && timeoutMs !== null && Date.now() - started > timeoutMs) {
+      return { status: 'timed-out', timeoutMs };
+    }
+    return outcome;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function cancelledOutcome(reason: unknown): EvalOutcome {
+  const text = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
+  return { status: 'cancelled', reason: text };
+}

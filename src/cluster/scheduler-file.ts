@@ -1,0 +1,341 @@
+/**
+ * Owns the cluster rendezvous file: its versioned JSON shape (validated with zod on read, errors
+ * naming the field), the atomic write (tmp + fsync + rename, mode 0600 because it holds the Redis
+ * password), waiting for it with back-off (shared filesystems are slow), and turning its Redis URL
+ * (user/password/db, `rediss://` for TLS) into a plain endpoint. No Redis client here.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { DehbError } from '../errors.js';
+
+export const SCHEDULER_FILE_VERSION = 1;
+export const DEFAULT_PREFIX = 'dehb';
+export const DEFAULT_QUEUE = 'evals';
+
+const NAME_RE = /^[^\s:]+$/;
+
+const redisUrlSchema = z.string().refine((u) => parseUrlOrNull(u) !== null, {
+  message: 'must be a redis:// or rediss:// URL such as redis://:PASSWORD@host:6379/0',
+});
+
+export const schedulerFileSchema = z.looseObject({
+  version: z.literal(SCHEDULER_FILE_VERSION),
+  redisUrl: redisUrlSchema,
+  /** BullMQ key prefix (never an ioredis keyPrefix). Use `{name}` for Redis Cluster. */
+  prefix: z.string().min(1).regex(/^\S+$/, 'must not contain whitespace'),
+  queue: z.string().min(1).regex(NAME_RE, 'must not contain ":" or whitespace'),
+  /** Redis hash holding results by job id. Default `<prefix>:<queue>:dehb:results`. */
+  resultsKey: z.string().min(1).optional(),
+  /** Default number of evaluations a coordinator keeps in flight. */
+  capacity: z.number().int().positive().optional(),
+  tls: z
+    .object({
+      caFile: z.string().min(1).optional(),
+      servername: z.string().min(1).optional(),
+      rejectUnauthorized: z.boolean().optional(),
+    })
+    .optional(),
+  createdAt: z.string().min(1),
+  createdBy: z.object({ host: z.string(), pid: z.number().int() }).optional(),
+  /** Set by `dehb scheduler start`: the redis-server it runs. */
+  server: z
+    .object({ pid: z.number().int(), port: z.number().int(), bind: z.string(), dir: z.string() })
+    .optional(),
+});
+
+export type SchedulerFile = z.infer<typeof schedulerFileSchema>;
+
+/** A Redis endpoint as plain data (no client library types). */
+export interface RedisEndpoint {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db: number;
+  /** TLS when the URL is rediss:// or the file has a tls section. */
+  tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
+}
+
+/** What a coordinator or worker needs to talk to the cluster. */
+export interface ClusterConnection {
+  endpoint: RedisEndpoint;
+  prefix: string;
+  queue: string;
+  resultsKey: string;
+  capacity?: number;
+  /** Where it came from (for messages). */
+  source?: string;
+}
+
+/** Parses `redis://[user[:password]@]host[:port][/db]` (or rediss://). Throws E_CONFIG naming `what`. */
+export function parseRedisUrl(url: string, what = 'redisUrl'): RedisEndpoint {
+  const ep = parseUrlOrNull(url);
+  if (ep === null) {
+    throw new DehbError(
+      'E_CONFIG',
+      `${what} must be a redis:// or rediss:// URL such as redis://:PASSWORD@host:6379/0 (got "${redactRedisUrl(url)}")`,
+    );
+  }
+  return ep;
+}
+
+function parseUrlOrNull(url: string): RedisEndpoint | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return null;
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') return null;
+  const port = u.port === '' ? 6379 : Number(u.port);
+  const dbText = u.pathname.replace(/^\/+/, '');
+  if (dbText !== '' && !/^\d+$/.test(dbText)) return null;
+  const ep: RedisEndpoint = { host, port, db: dbText === '' ? 0 : Number(dbText) };
+  if (u.username !== '') ep.username = decodeURIComponent(u.username);
+  if (u.password !== '') ep.password = decodeURIComponent(u.password);
+  if (u.protocol === 'rediss:') ep.tls = {};
+  return ep;
+}
+
+/** Builds a redis URL from parts (password percent-encoded). */
+export function formatRedisUrl(ep: { host: string; port: number; username?: string; password?: string; db?: number; tls?: boolean }): string {
+  const auth =
+    ep.password !== undefined
+      ? `${ep.username !== undefined ? encodeURIComponent(ep.username) : ''}:${encodeURIComponent(ep.password)}@`
+      : ep.username !== undefined
+        ? `${encodeURIComponent(ep.username)}@`
+        : '';
+  const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
+  return `${ep.tls === true ? 'rediss' : 'redis'}://${auth}${host}:${ep.port}/${ep.db ?? 0}`;
+}
+
+/** The URL with its password replaced by `***` (for messages and logs). */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+export function defaultResultsKey(prefix: string, queue: string): string {
+  return `${prefix}:${queue}:dehb:results`;
+}
+
+/** Validates parsed JSON as a scheduler file; errors name the field and the file. */
+export function validateSchedulerFile(value: unknown, source = 'scheduler file'): SchedulerFile {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const v = (value as Record<string, unknown>).version;
+    if (typeof v === 'number' && v > SCHEDULER_FILE_VERSION) {
+      throw new DehbError(
+        'E_SCHEDULER_FILE',
+        `${source}: field "version" is ${v}, newer than this dehb understands (${SCHEDULER_FILE_VERSION}); upgrade dehb on this machine`,
+      );
+    }
+  }
+  const parsed = schedulerFileSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  const problems = parsed.error.issues
+    .map((i) => `field "${i.path.length === 0 ? '(root)' : i.path.map(String).join('.')}": ${i.message}`)
+    .join('; ');
+  throw new DehbError('E_SCHEDULER_FILE', `${source}: ${problems}`, { details: { field } });
+}
+
+/** Reads and validates a scheduler file. E_SCHEDULER_FILE for a missing, unreadable or invalid file. */
+export async function readSchedulerFile(path: string): Promise<SchedulerFile> {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`;
+    throw new DehbError(
+      'E_SCHEDULER_FILE',
+      `scheduler file ${abs} ${why}; create it with \`dehb scheduler start\` or \`dehb scheduler init\``,
+      { cause: err, details: { errno: code } },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new DehbError('E_SCHEDULER_FILE', `scheduler file ${abs} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+      details: { errno: 'EJSON' },
+    });
+  }
+  return validateSchedulerFile(json, `scheduler file ${abs}`);
+}
+
+/**
+ * Writes the file atomically: a temporary file in the same directory (mode 0600), fsync, rename
+ * over the target, fsync of the directory (best effort). Readers never see a partial file.
+ */
+export async function writeSchedulerFile(path: string, data: SchedulerFile): Promise<void> {
+  const valid = validateSchedulerFile(data, 'scheduler file to write');
+  const abs = resolve(path);
+  await mkdir(dirname(abs), { recursive: true });
+  const tmp = `${abs}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(`${JSON.stringify(valid, null, 2)}\n`, 'utf8');
+    await fh.chmod(0o600);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw new DehbError('E_SCHEDULER_FILE', `cannot write scheduler file ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  await fh.close();
+  try {
+    await rename(tmp, abs);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new DehbError('E_SCHEDULER_FILE', `cannot write scheduler file ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const dh = await open(dirname(abs), 'r');
+    await dh.sync().catch(() => undefined);
+    await dh.close();
+  } catch {
+    // directories cannot be opened/fsynced on every filesystem; the rename is already atomic
+  }
+}
+
+/** A new scheduler file body with defaults filled in. */
+export function makeSchedulerFile(opts: {
+  redisUrl: string;
+  prefix?: string;
+  queue?: string;
+  resultsKey?: string;
+  capacity?: number;
+  tls?: SchedulerFile['tls'];
+  server?: SchedulerFile['server'];
+}): SchedulerFile {
+  const file: SchedulerFile = {
+    version: SCHEDULER_FILE_VERSION,
+    redisUrl: opts.redisUrl,
+    prefix: opts.prefix ?? DEFAULT_PREFIX,
+    queue: opts.queue ?? DEFAULT_QUEUE,
+    createdAt: new Date().toISOString(),
+    createdBy: { host: hostname(), pid: process.pid },
+  };
+  if (opts.resultsKey !== undefined) file.resultsKey = opts.resultsKey;
+  if (opts.capacity !== undefined) file.capacity = opts.capacity;
+  if (opts.tls !== undefined) file.tls = opts.tls;
+  if (opts.server !== undefined) file.server = opts.server;
+  return validateSchedulerFile(file, 'scheduler file');
+}
+
+export interface WaitForSchedulerFileOptions {
+  /** Give up after this many ms (default 60 000). 0: try once. */
+  timeoutMs?: number;
+  /** First back-off delay, doubled up to maxDelayMs (defaults 100 / 5 000). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+  /** Called before each wait (e.g. to log "waiting for ..." once). */
+  onWait?: (attempt: number, reason: string) => void;
+}
+
+/**
+ * Waits until the file exists and parses, with exponential back-off. A file that is missing, empty
+ * or not (yet) JSON is waited for; a file that parses but fails validation is an error at once.
+ */
+export async function waitForSchedulerFile(path: string, opts: WaitForSchedulerFileOptions = {}): Promise<SchedulerFile> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  let delay = opts.initialDelayMs ?? 100;
+  const maxDelay = opts.maxDelayMs ?? 5_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readSchedulerFile(path);
+    } catch (err) {
+      const errno = err instanceof DehbError ? err.details?.errno : undefined;
+      const transient = errno === 'ENOENT' || errno === 'EJSON' || errno === 'ESTALE';
+      if (!transient) throw err;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new DehbError(
+          'E_SCHEDULER_FILE',
+          `scheduler file ${resolve(path)} did not appear within ${Math.round(timeoutMs / 1000)} s (${(err as Error).message}); ` +
+            'start `dehb scheduler start --scheduler-file FILE` first, check the path is on a filesystem both machines share, or raise --wait-ms',
+          { cause: err },
+        );
+      }
+      opts.onWait?.(attempt, (err as Error).message);
+      await sleep(Math.min(delay, left), opts.signal);
+      delay = Math.min(maxDelay, delay * 2);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolveSleep, reject) => {
+    if (signal?.aborted === true) {
+      reject(new DehbError('E_ABORTED', 'waiting for the scheduler file was aborted'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new DehbError('E_ABORTED', 'waiting for the scheduler file was aborted'));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolveSleep();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Turns a validated file into connection data (reads the TLS CA file if named). */
+export async function connectionFromSchedulerFile(file: SchedulerFile, source?: string): Promise<ClusterConnection> {
+  const endpoint = parseRedisUrl(file.redisUrl, 'scheduler file field "redisUrl"');
+  if (file.tls !== undefined) {
+    const tls: NonNullable<RedisEndpoint['tls']> = { ...(endpoint.tls ?? {}) };
+    if (file.tls.caFile !== undefined) {
+      try {
+        tls.ca = await readFile(file.tls.caFile, 'utf8');
+      } catch (err) {
+        throw new DehbError(
+          'E_SCHEDULER_FILE',
+          `scheduler file field "tls.caFile": cannot read ${file.tls.caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+          { cause: err },
+        );
+      }
+    }
+    if (file.tls.servername !== undefined) tls.servername = file.tls.servername;
+    if (file.tls.rejectUnauthorized !== undefined) tls.rejectUnauthorized = file.tls.rejectUnauthorized;
+    endpoint.tls = tls;
+  }
+  const conn: ClusterConnection = {
+    endpoint,
+    prefix: file.prefix,
+    queue: file.queue,
+    resultsKey: file.resultsKey ?? defaultResultsKey(file.prefix, file.queue),
+  };
+  if (file.capacity !== undefined) conn.capacity = file.capacity;
+  if (source !== undefined) conn.source = source;
+  return conn;
+}
+
+/** Reads the file at `path` and returns its connection data. */
+export async function loadClusterConnection(path: string): Promise<ClusterConnection> {
+  const file = await readSchedulerFile(path);
+  return connectionFromSchedulerFile(file, resolve(path));
+}
+
+/** Permission bits of the file (e.g. 0o600), for `scheduler check`. */
+export async function schedulerFileMode(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o777;
+}

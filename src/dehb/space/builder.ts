@@ -1,0 +1,79 @@
+/**
+ * Owns the typed space builder: `param.float(...)`, `param.int(...)`, `param.categorical(...)`,
+ * `param.ordinal(...)`, `param.constant(...)` return plain specs, `defineSpace()` validates a whole
+ * space and returns it unchanged (typed), and `ConfigOf<S>` infers the configuration type.
+ */
+import type {
+  CategoricalParamSpec,
+  ConditionSpec,
+  ConstantParamSpec,
+  FloatParamSpec,
+  IntParamSpec,
+  OrdinalParamSpec,
+  ParamSpec,
+  SpaceSpec,
+} from '../types.js';
+import { parseSpace } from './parse-space.js';
+
+type Scalar = string | number | boolean;
+
+export interface NumericParamOptions {
+  log?: boolean;
+  condition?: ConditionSpec;
+  default?: number;
+}
+export interface ChoiceParamOptions<T extends Scalar> {
+  condition?: ConditionSpec;
+  default?: T;
+}
+
+function withOpts<S extends ParamSpec>(spec: S, opts: { condition?: ConditionSpec; default?: Scalar; log?: boolean } | undefined): S {
+  if (opts === undefined) return spec;
+  const out = spec as S & { log?: boolean };
+  if (opts.log !== undefined) out.log = opts.log;
+  if (opts.default !== undefined) out.default = opts.default;
+  if (opts.condition !== undefined) out.condition = { parent: opts.condition.parent, in: opts.condition.in.slice() };
+  return spec;
+}
+
+export const param = {
+  float(low: number, high: number, opts?: NumericParamOptions): FloatParamSpec {
+    return withOpts<FloatParamSpec>({ type: 'float', low, high }, opts);
+  },
+  int(low: number, high: number, opts?: NumericParamOptions): IntParamSpec {
+    return withOpts<IntParamSpec>({ type: 'int', low, high }, opts);
+  },
+  categorical<const T extends Scalar>(choices: readonly T[], opts?: ChoiceParamOptions<T>): CategoricalParamSpec & { choices: T[] } {
+    return withOpts({ type: 'categorical' as const, choices: choices.slice() }, opts);
+  },
+  ordinal<const T extends Scalar>(values: readonly T[], opts?: ChoiceParamOptions<T>): OrdinalParamSpec & { values: T[] } {
+    return withOpts({ type: 'ordinal' as const, values: values.slice() }, opts);
+  },
+  constant<const T extends Scalar>(value: T, opts?: { condition?: ConditionSpec }): ConstantParamSpec & { value: T } {
+    return withOpts({ type: 'constant' as const, value }, opts);
+  },
+};
+
+/** The value type of one parameter spec. */
+export type ValueOf<P> = P extends { type: 'float' | 'int' }
+  ? number
+  : P extends { choices: Array<infer T> }
+    ? T
+    : P extends { values: Array<infer T> }
+      ? T
+      : P extends { value: infer T }
+        ? T
+        : never;
+
+type Conditional<S> = { [K in keyof S]: S[K] extends { condition: ConditionSpec } ? K : never }[keyof S];
+
+/** The configuration type of a space built with `param.*`: conditional parameters are optional. */
+export type ConfigOf<S extends SpaceSpec> = { [K in Exclude<keyof S, Conditional<S>>]: ValueOf<S[K]> } & {
+  [K in Conditional<S>]?: ValueOf<S[K]>;
+};
+
+/** Validates a space (throws DehbError E_SPACE naming the parameter) and returns it unchanged. */
+export function defineSpace<const S extends SpaceSpec>(spec: S): S {
+  parseSpace(spec);
+  return spec;
+}

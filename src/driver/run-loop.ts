@@ -1,0 +1,169 @@
+/**
+ * The run loop: keeps exactly `executor.capacity` evaluations in flight, asks as soon as one
+ * finishes (no polling, no sleeps), records every outcome through the RunSession, and stops on the
+ * budget or on a graceful abort. Knows the optimizer session and the Executor seam, never a
+ * concrete backend.
+ */
+import { DehbError, serializeError } from '../errors.js';
+import type { Job, TrialResult } from '../dehb/types.js';
+import type { EvalOutcome, EvalTask, Executor } from '../cluster/executor.js';
+import type { RunSession } from '../study/run-session.js';
+import type { TrialRecord } from '../study/journal-types.js';
+import type { ResolvedBudget } from './budget.js';
+
+export interface RunEvents {
+  onTrialStart?(job: Job): void;
+  onTrialEnd?(record: TrialRecord, info: { improved: boolean }): void;
+}
+
+export interface RunLoopOptions {
+  session: RunSession;
+  executor: Executor;
+  budget: ResolvedBudget;
+  makeTask(job: Job): EvalTask;
+  /** Graceful stop: ask nothing more, let running evaluations finish. */
+  stopSignal?: AbortSignal;
+  /** Forced stop: running evaluations are cancelled and stay pending for a resume. */
+  killSignal?: AbortSignal;
+  events?: RunEvents;
+  now?: () => number;
+}
+
+export type StopReason = 'budget' | 'brackets' | 'no-work' | 'stopped' | 'error';
+
+export interface RunLoopSummary {
+  reason: StopReason;
+  /** Results recorded during this loop. */
+  told: number;
+  elapsedMs: number;
+}
+
+export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
+  const { session, executor, budget } = opts;
+  const now = opts.now ?? Date.now;
+  const started = now();
+  const inFlight = new Set<number>();
+  const resubmit = session.resumedPending.filter((j) => session.pendingJob(j.trialId) !== undefined);
+  let told = 0;
+  let failure: unknown = null;
+  let askWaits = false;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+
+  let timer: NodeJS.Timeout | null = null;
+  if (Number.isFinite(budget.deadline)) {
+    timer = setTimeout(notify, Math.max(0, budget.deadline - now()));
+  }
+  opts.stopSignal?.addEventListener('abort', notify, { once: true });
+
+  const stopping = (): boolean =>
+    failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
+
+  const mayAsk = (): boolean =>
+    !stopping() && now() < budget.deadline && session.told + inFlight.size < budget.fevalsTotal;
+
+  const start = (job: Job): void => {
+    inFlight.add(job.trialId);
+    opts.events?.onTrialStart?.(job);
+    session.started(job.trialId);
+    const task = opts.makeTask(job);
+    executor
+      .submit(task, {
+        ...(opts.killSignal === undefined ? {} : { signal: opts.killSignal }),
+        onReport: (step, value) => session.report(job.trialId, step, value),
+      })
+      .then(
+        async (outcome) => {
+          if (outcome.status === 'cancelled' && stopping()) return; // stays pending: resume re-runs it
+          const result = toTrialResult(outcome);
+          const extra = {
+            ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
+            ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
+          };
+          const { recorded, improved } = await session.tell(job.trialId, result, extra);
+          if (recorded) {
+            told++;
+            const record = session.history.get(job.trialId);
+            if (record !== undefined) opts.events?.onTrialEnd?.(record, { improved });
+          }
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      )
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => {
+        inFlight.delete(job.trialId);
+        notify();
+      });
+  };
+
+  try {
+    for (;;) {
+      askWaits = false;
+      while (inFlight.size < executor.capacity && !stopping()) {
+        const again = resubmit.shift();
+        if (again !== undefined) {
+          start(again);
+          continue;
+        }
+        if (!mayAsk()) break;
+        const r = session.ask(Number.isFinite(budget.bracketLimit) ? { maxBrackets: budget.bracketLimit } : {});
+        if (!('job' in r)) {
+          askWaits = true;
+          break;
+        }
+        start(r.job);
+      }
+      if (inFlight.size === 0) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+    opts.stopSignal?.removeEventListener('abort', notify);
+  }
+  await session.flush();
+  if (failure !== null) {
+    throw failure instanceof DehbError
+      ? failure
+      : new DehbError('E_EXECUTOR', `evaluation infrastructure failed: ${serializeError(failure).message}`, {
+          cause: failure,
+        });
+  }
+  const reason: StopReason =
+    opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true
+      ? 'stopped'
+      : askWaits
+        ? budget.kind === 'brackets'
+          ? 'brackets'
+          : 'no-work'
+        : 'budget';
+  return { reason, told, elapsedMs: now() - started };
+}
+
+export function toTrialResult(outcome: EvalOutcome): TrialResult {
+  switch (outcome.status) {
+    case 'ok': {
+      const r: TrialResult = { status: 'ok', fitness: outcome.fitness };
+      if (outcome.cost !== undefined) r.cost = outcome.cost;
+      if (outcome.info !== undefined) r.info = outcome.info;
+      return r;
+    }
+    case 'failed': {
+      const { name, message, code } = outcome.error;
+      return { status: 'failed', error: code === undefined ? { name, message } : { name, message, code } };
+    }
+    case 'timed-out':
+      return { status: 'timed-out', error: { name: 'TimeoutError', message: `timed out after ${outcome.timeoutMs} ms` } };
+    case 'cancelled':
+      return { status: 'cancelled', error: { name: 'Cancelled', message: outcome.reason ?? 'cancelled' } };
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Builds one TrialRecord per trial from journal events (asked, started, report, told) and keeps
+ * the incumbent trajectory. The first told result per trial wins; later ones are ignored.
+ */
+import type { Job, TrialResult } from '../dehb/types.js';
+import type { WorkerInfo } from '../cluster/executor.js';
+import type { TrialRecord } from './journal-types.js';
+
+export class TrialHistory {
+  private readonly byId = new Map<number, TrialRecord>();
+  /** Incumbent fitness after each told result, in tell order. */
+  readonly trajectory: number[] = [];
+  private best = Infinity;
+
+  onAsked(job: Job, at: number | null): TrialRecord {
+    const record: TrialRecord = {
+      trialId: job.trialId,
+      configId: job.configId,
+      bracketId: job.bracketId,
+      rung: job.rung,
+      fidelity: job.fidelity,
+      config: job.config,
+      source: job.source,
+      status: 'queued',
+      fitness: null,
+      cost: null,
+      info: {},
+      error: null,
+      worker: null,
+      askedAt: at,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      reports: [],
+    };
+    this.byId.set(job.trialId, record);
+    return record;
+  }
+
+  onStarted(trialId: number, worker: WorkerInfo | undefined, at: number | null): void {
+    const r = this.byId.get(trialId);
+    if (r === undefined || r.status !== 'queued') return;
+    r.status = 'running';
+    r.startedAt = at;
+    if (worker !== undefined) r.worker = worker;
+  }
+
+  onReport(trialId: number, step: number, value: number): void {
+    const r = this.byId.get(trialId);
+    if (r !== undefined && r.finishedAt === null) r.reports.push({ step, value });
+  }
+
+  /** Returns false when the trial is unknown or already has a result (the duplicate is ignored). */
+  onTold(
+    trialId: number,
+    result: TrialResult,
+    extra: { worker?: WorkerInfo; durationMs?: number; at: number | null },
+  ): boolean {
+    const r = this.byId.get(trialId);
+    if (r === undefined || r.finishedAt !== null || isFinal(r.status)) return false;
+    r.status = result.status;
+    const ok = result.status === 'ok' && typeof result.fitness === 'number' && Number.isFinite(result.fitness);
+    r.fitness = ok ? (result.fitness as number) : null;
+    r.cost = typeof result.cost === 'number' && Number.isFinite(result.cost) ? result.cost : null;
+    r.info = result.info ?? {};
+    r.error = result.error ?? null;
+    if (extra.worker !== undefined) r.worker = extra.worker;
+    r.finishedAt = extra.at;
+    r.durationMs =
+      extra.durationMs ?? (extra.at !== null && r.startedAt !== null ? extra.at - r.startedAt : null);
+    if (ok && (result.fitness as number) < this.best) this.best = result.fitness as number;
+    this.trajectory.push(this.best);
+    return true;
+  }
+
+  get(trialId: number): TrialRecord | undefined {
+    return this.byId.get(trialId);
+  }
+
+  /** All records ordered by trial id. */
+  records(): TrialRecord[] {
+    return [...this.byId.values()].sort((a, b) => a.trialId - b.trialId);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+}
+
+function isFinal(status: TrialRecord['status']): boolean {
+  return status !== 'queued' && status !== 'running';
+}
