@@ -163,7 +163,7 @@ stop_daemon() { # pidfile comm
   log "daemons: stopping $2 (pid $pid) to load the new configuration"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-  [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
   rm -f "$1"
 }
 if [ "$CHANGED" = 1 ]; then

@@ -10,7 +10,7 @@
  * them as {"benchmark":"all","fevals","seeds","results":[...]}. Progress goes to stderr.
  */
 import { CROSSOVERS, MUTATIONS, type Strategy } from '../src/dehb/types.js';
-import { REFERENCE_300, getBenchmark, type BenchOverrides } from './functions/index.js';
+import { REFERENCE_V012, getBenchmark, type BenchOverrides } from './functions/index.js';
 import type { BenchFunction } from './functions/types.js';
 import { intFlag, numFlag, parseFlags, strFlag } from './lib/args.js';
 import { runRegret, type RegretOptions, type RegretReport, type RunTrace } from './lib/regret-core.js';
@@ -35,9 +35,9 @@ function renderTable(bench: BenchFunction, report: RegretReport, traces: readonl
       ...CHECKPOINTS.map((p) => pm(report.at[String(p)].mean, report.at[String(p)].std / bench.meanDivisor)),
     ]);
   }
-  const ref = REFERENCE_300[bench.name];
+  const ref = REFERENCE_V012[bench.name];
   if (ref && n === 300) {
-    rows.push(['reference v0.1.2 (5 seeds)', pm(...ref.at60), '', '', '', pm(...ref.at300)]);
+    rows.push(['reference v0.1.2 (5 seeds)', ...ref.map(([m, sd]) => pm(m, sd))]);
   }
   const perFid: Record<string, number> = {};
   for (const t of traces) for (const [k, v] of Object.entries(t.evalsPerFidelity)) perFid[k] = (perFid[k] ?? 0) + v;

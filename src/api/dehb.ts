@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DehbError } from '../errors.js';
 import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
@@ -198,7 +199,7 @@ export class DEHB {
   private task(job: Job): EvalTask {
     const ref = this.objective?.ref;
     if (ref === undefined) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
-    return {
+    const task: EvalTask = {
       v: 1,
       runId: this.runId,
       trialId: job.trialId,
@@ -208,6 +209,11 @@ export class DEHB {
       timeoutMs: this.options.trialTimeoutMs ?? null,
       gpus: this.options.singleNodeWithGpus === true ? (this.options.gpusPerTrial ?? 1) : 0,
     };
+    // command objectives keep their stdout/stderr and result file in the run directory
+    if (ref.kind === 'command' && this.options.outputDir !== undefined) {
+      task.trialDir = join(this.options.outputDir, 'trials', String(job.trialId));
+    }
+    return task;
   }
 
   private async makeExecutor(): Promise<{ executor: Executor; close: (force: boolean) => Promise<void> }> {

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -294,16 +294,39 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Wait until the group is empty, or ~500 ms after SIGKILL was sent (unreaped zombies linger). */
+/** Wait until the group has no live member, or ~500 ms after SIGKILL was sent. */
 async function waitGroupGone(pgid: number, sigkillSent: () => boolean): Promise<void> {
   let afterKill = 0;
-  while (groupAlive(pgid)) {
+  while (await groupHasLiveMember(pgid)) {
     await new Promise((r) => setTimeout(r, 25));
     if (sigkillSent()) {
       afterKill += 25;
       if (afterKill > 500) return;
     }
   }
+}
+
+/**
+ * kill(-pgid, 0) also succeeds for zombies (dead members nobody reaped yet, common when PID 1 is
+ * not an init). On Linux, look at /proc to ignore them.
+ */
+async function groupHasLiveMember(pgid: number): Promise<boolean> {
+  if (!groupAlive(pgid)) return false;
+  if (process.platform !== 'linux') return true;
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return true;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const text = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // rest[0] = state, rest[1] = ppid, rest[2] = pgrp
+    if (rest[2] === String(pgid) && rest[0] !== 'Z' && rest[0] !== 'X') return true;
+  }
+  return false;
 }
 
 function endStream(s: WriteStream | undefined): Promise<void> {

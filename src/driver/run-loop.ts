@@ -4,6 +4,7 @@
  * budget or on a graceful abort. Knows the optimizer session and the Executor seam, never a
  * concrete backend.
  */
+import { setMaxListeners } from 'node:events';
 import { DehbError, serializeError } from '../errors.js';
 import type { Job, TrialResult } from '../dehb/types.js';
 import type { EvalOutcome, EvalTask, Executor } from '../cluster/executor.js';
@@ -27,6 +28,8 @@ export interface RunLoopOptions {
   killSignal?: AbortSignal;
   events?: RunEvents;
   now?: () => number;
+  /** Re-runs of a trial whose evaluation failed with `retryable: true`. Default 2. */
+  maxRetries?: number;
 }
 
 export type StopReason = 'budget' | 'brackets' | 'no-work' | 'stopped' | 'error';
@@ -43,6 +46,8 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   const now = opts.now ?? Date.now;
   const started = now();
   const inFlight = new Set<number>();
+  const retries = new Map<number, number>();
+  const maxRetries = opts.maxRetries ?? 2;
   const resubmit = session.resumedPending.filter((j) => session.pendingJob(j.trialId) !== undefined);
   let told = 0;
   let failure: unknown = null;
@@ -59,6 +64,12 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
     timer = setTimeout(notify, Math.max(0, budget.deadline - now()));
   }
   opts.stopSignal?.addEventListener('abort', notify, { once: true });
+  // One derived signal for every submit: executors may each listen to it.
+  const kill = new AbortController();
+  setMaxListeners(0, kill.signal);
+  const forwardKill = (): void => kill.abort();
+  if (opts.killSignal?.aborted === true) kill.abort();
+  else opts.killSignal?.addEventListener('abort', forwardKill, { once: true });
 
   const stopping = (): boolean =>
     failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
@@ -73,12 +84,20 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
     const task = opts.makeTask(job);
     executor
       .submit(task, {
-        ...(opts.killSignal === undefined ? {} : { signal: opts.killSignal }),
+        signal: kill.signal,
         onReport: (step, value) => session.report(job.trialId, step, value),
       })
       .then(
         async (outcome) => {
           if (outcome.status === 'cancelled' && stopping()) return; // stays pending: resume re-runs it
+          if (outcome.status === 'failed' && outcome.retryable && !stopping()) {
+            const n = retries.get(job.trialId) ?? 0;
+            if (n < maxRetries) {
+              retries.set(job.trialId, n + 1);
+              resubmit.unshift(job); // runs again before anything new is asked
+              return;
+            }
+          }
           const result = toTrialResult(outcome);
           const extra = {
             ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
@@ -129,6 +148,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   } finally {
     if (timer !== null) clearTimeout(timer);
     opts.stopSignal?.removeEventListener('abort', notify);
+    opts.killSignal?.removeEventListener('abort', forwardKill);
   }
   await session.flush();
   if (failure !== null) {

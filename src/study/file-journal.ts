@@ -88,9 +88,18 @@ export class FileJournal implements JournalBackend {
     return new FileJournal(path, opts.lock ?? {});
   }
 
-  /** Appends entries in order; resolves with the seq of the last one once fsync'd. */
-  append(entries: JournalEntry[]): Promise<number> {
-    return this.serial(() => this.appendLocked(entries));
+  /**
+   * Appends entries in order; resolves with the seq of the last one once fsync'd. `precondition`
+   * runs while the file lock is held, before anything is written; if it throws, nothing is
+   * appended (the file storage uses it to fence appends by the leader lease).
+   */
+  append(entries: JournalEntry[], opts: { precondition?: () => Promise<void> } = {}): Promise<number> {
+    return this.serial(() => this.appendLocked(entries, opts.precondition));
+  }
+
+  /** The lock file guarding appends (other writers of the same study state share it). */
+  get lockPath(): string {
+    return `${this.path}.lock`;
   }
 
   /** Entries with seq >= fromSeq (1-based), in order. Never blocks on writers. */
@@ -149,10 +158,11 @@ export class FileJournal implements JournalBackend {
     }
   }
 
-  private async appendLocked(entries: JournalEntry[]): Promise<number> {
+  private async appendLocked(entries: JournalEntry[], precondition?: () => Promise<void>): Promise<number> {
     return FileLock.with(
-      `${this.path}.lock`,
+      this.lockPath,
       async () => {
+        if (precondition !== undefined) await precondition();
         let fh: fsp.FileHandle;
         try {
           fh = await fsp.open(this.path, constants.O_RDWR | constants.O_APPEND);

@@ -82,7 +82,8 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   let client: DEHBOptions['client'];
   if (flags.cluster === true) {
     if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
-    const { createClusterClient } = await import('../../cluster/bullmq/client.js');
+    const clientModule = '../../cluster/bullmq/client.js';
+    const { createClusterClient } = (await import(clientModule)) as typeof import('../../cluster/bullmq/client.js');
     client = await createClusterClient(resolve(flags.schedulerFile));
   }
 

@@ -36,21 +36,36 @@ function withOpts<S extends ParamSpec>(spec: S, opts: { condition?: ConditionSpe
   return spec;
 }
 
+/** Adds `{ condition: ConditionSpec }` to the spec type when the options carry a condition. */
+type WithCond<S, O> = O extends { condition: ConditionSpec } ? S & { condition: ConditionSpec } : S;
+
 export const param = {
-  float(low: number, high: number, opts?: NumericParamOptions): FloatParamSpec {
-    return withOpts<FloatParamSpec>({ type: 'float', low, high }, opts);
+  float<const O extends NumericParamOptions = {}>(low: number, high: number, opts?: O): WithCond<FloatParamSpec, O> {
+    return withOpts<FloatParamSpec>({ type: 'float', low, high }, opts) as WithCond<FloatParamSpec, O>;
   },
-  int(low: number, high: number, opts?: NumericParamOptions): IntParamSpec {
-    return withOpts<IntParamSpec>({ type: 'int', low, high }, opts);
+  int<const O extends NumericParamOptions = {}>(low: number, high: number, opts?: O): WithCond<IntParamSpec, O> {
+    return withOpts<IntParamSpec>({ type: 'int', low, high }, opts) as WithCond<IntParamSpec, O>;
   },
-  categorical<const T extends Scalar>(choices: readonly T[], opts?: ChoiceParamOptions<T>): CategoricalParamSpec & { choices: T[] } {
-    return withOpts({ type: 'categorical' as const, choices: choices.slice() }, opts);
+  categorical<const T extends Scalar, const O extends ChoiceParamOptions<T> = {}>(
+    choices: readonly T[],
+    opts?: O,
+  ): WithCond<CategoricalParamSpec & { choices: T[] }, O> {
+    return withOpts({ type: 'categorical' as const, choices: choices.slice() }, opts) as WithCond<
+      CategoricalParamSpec & { choices: T[] },
+      O
+    >;
   },
-  ordinal<const T extends Scalar>(values: readonly T[], opts?: ChoiceParamOptions<T>): OrdinalParamSpec & { values: T[] } {
-    return withOpts({ type: 'ordinal' as const, values: values.slice() }, opts);
+  ordinal<const T extends Scalar, const O extends ChoiceParamOptions<T> = {}>(
+    values: readonly T[],
+    opts?: O,
+  ): WithCond<OrdinalParamSpec & { values: T[] }, O> {
+    return withOpts({ type: 'ordinal' as const, values: values.slice() }, opts) as WithCond<OrdinalParamSpec & { values: T[] }, O>;
   },
-  constant<const T extends Scalar>(value: T, opts?: { condition?: ConditionSpec }): ConstantParamSpec & { value: T } {
-    return withOpts({ type: 'constant' as const, value }, opts);
+  constant<const T extends Scalar, const O extends { condition?: ConditionSpec } = {}>(
+    value: T,
+    opts?: O,
+  ): WithCond<ConstantParamSpec & { value: T }, O> {
+    return withOpts({ type: 'constant' as const, value }, opts) as WithCond<ConstantParamSpec & { value: T }, O>;
   },
 };
 

@@ -11,6 +11,8 @@ export function decodeValue(p: CompiledParam, v: number): Value {
   switch (p.kind) {
     case 'float':
     case 'int': {
+      if (v <= 0) return p.low;
+      if (v >= 1) return p.high;
       let x = p.log ? Math.exp(p.logLow + v * p.logSpan) : p.low + (p.high - p.low) * v;
       if (p.kind === 'int') x = roundHalfEven(x);
       if (x < p.low) x = p.low;

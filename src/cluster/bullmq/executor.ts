@@ -1,0 +1,476 @@
+/**
+ * Owns the coordinator side of the BullMQ backend: an Executor that puts EvalTasks on the queue
+ * (job id `<runId>-<trialId>`, batched with addBulk), learns about completions from ONE QueueEvents
+ * listener dispatching through a Map, backs that up with a periodic reconciliation sweep over the
+ * durable results hash (events can be trimmed or missed), deletes each result once recorded, and
+ * re-attaches to queued/running/finished jobs when a trial is submitted again (resume).
+ */
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DehbError, serializeError } from '../../errors.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
+import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
+import {
+  checkRunId,
+  closeRedis,
+  clusterKeys,
+  createRedis,
+  describeRedisError,
+  jobIdFor,
+  redisOptions,
+  withTimeout,
+  type ClusterKeys,
+} from './connection.js';
+import { assessRedis, probeRedis } from './probe.js';
+import { ResultsStore } from './results-store.js';
+import { parseOutcome, parseTask, type Parsed } from './wire.js';
+import { PendingTable, type Entry } from './pending.js';
+
+export interface ClusterExecutorOptions {
+  /** Path of the scheduler file (or give `connection`). */
+  schedulerFile?: string;
+  connection?: ClusterConnection;
+  /** Run id: job ids are `<runId>-<trialId>`. Letters, digits, `_ . -`. */
+  runId: string;
+  /** Evaluations in flight at most. Default: the scheduler file's `capacity`, else 32. */
+  capacity?: number;
+  /** BullMQ attempts per job for infrastructure failures (the objective's own failures are outcomes). Default 3. */
+  attempts?: number;
+  /** First retry delay (exponential), ms. Default 1000. */
+  backoffMs?: number;
+  /** How often in-flight jobs are reconciled against Redis, ms. Default 2000. */
+  reconcileIntervalMs?: number;
+  /** Reject in-flight submissions (E_BROKER) after Redis has been unreachable this long, ms. Default 120 000. */
+  brokerTimeoutMs?: number;
+  /** Limit for closing the Queue/QueueEvents (they hang while Redis is down), ms. Default 5000. */
+  closeTimeoutMs?: number;
+  /** Limit for the first connection, ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Jobs per addBulk. Default 500. */
+  maxBatch?: number;
+  /** Approximate length of BullMQ's event stream. Default 20 000. */
+  eventsMaxLen?: number;
+  /** close({force:true}) removes/cancels remote jobs (true) or leaves them for a resume (false). Default true. */
+  cancelOnClose?: boolean;
+  /** Warn when jobs wait this long with no worker connected, ms. Default 30 000. */
+  noWorkerWarnMs?: number;
+  /** Where warnings go. Default: stderr. */
+  log?: (message: string) => void;
+}
+
+const DEFAULT_CAPACITY = 32;
+
+function defaultLog(message: string): void {
+  process.stderr.write(`dehb: ${message}\n`);
+}
+
+/** Creates a connected cluster executor. Throws E_BROKER when Redis cannot be reached. */
+export async function createClusterExecutor(opts: ClusterExecutorOptions): Promise<BullmqExecutor> {
+  const runId = checkRunId(opts.runId);
+  let conn = opts.connection;
+  if (conn === undefined) {
+    if (opts.schedulerFile === undefined) {
+      throw new DehbError('E_CONFIG', 'createClusterExecutor needs schedulerFile or connection');
+    }
+    conn = await loadClusterConnection(opts.schedulerFile);
+  }
+  const log = opts.log ?? defaultLog;
+  const facts = await probeRedis(conn.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
+  for (const f of assessRedis(facts)) {
+    if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
+    if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
+  }
+  const exec = new BullmqExecutor(conn, runId, opts, log);
+  await exec.start();
+  return exec;
+}
+
+export class BullmqExecutor implements Executor {
+  readonly capacity: number;
+  readonly runId: string;
+  private readonly keys: ClusterKeys;
+  private readonly queue: Queue;
+  private events: QueueEvents | undefined;
+  private readonly connection: ReturnType<typeof redisOptions>;
+  private readonly conn: ClusterConnection;
+  private readonly redis: Redis;
+  private readonly store: ResultsStore;
+  private readonly table: PendingTable;
+  private readonly opts: Required<Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity' | 'log'>>;
+  private readonly where: string;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private closing: Promise<void> | undefined;
+  private downSince: number | null = null;
+  private lastCompletionAt = Date.now();
+  private warnedNoWorker = false;
+  private lastErrorLogAt = 0;
+  /** Counters for tests and benchmarks. */
+  readonly stats = { added: 0, reattached: 0, readded: 0, fromEvents: 0, fromSweep: 0, cancelled: 0 };
+
+  constructor(
+    conn: ClusterConnection,
+    runId: string,
+    o: ClusterExecutorOptions,
+    private readonly log: (message: string) => void,
+  ) {
+    this.runId = runId;
+    this.capacity = o.capacity ?? conn.capacity ?? DEFAULT_CAPACITY;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) {
+      throw new DehbError('E_CONFIG', `capacity must be an integer >= 1 (got ${this.capacity})`);
+    }
+    this.opts = {
+      attempts: o.attempts ?? 3,
+      backoffMs: o.backoffMs ?? 1_000,
+      reconcileIntervalMs: o.reconcileIntervalMs ?? 2_000,
+      brokerTimeoutMs: o.brokerTimeoutMs ?? 120_000,
+      closeTimeoutMs: o.closeTimeoutMs ?? 5_000,
+      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      maxBatch: o.maxBatch ?? 500,
+      eventsMaxLen: o.eventsMaxLen ?? 20_000,
+      cancelOnClose: o.cancelOnClose ?? true,
+      noWorkerWarnMs: o.noWorkerWarnMs ?? 30_000,
+    };
+    this.keys = clusterKeys(conn);
+    this.where = `${conn.endpoint.host}:${conn.endpoint.port} queue ${conn.prefix}:${conn.queue}`;
+    this.conn = conn;
+    this.connection = redisOptions(conn.endpoint);
+    this.queue = new Queue(conn.queue, {
+      connection: this.connection,
+      prefix: conn.prefix,
+      streams: { events: { maxLen: this.opts.eventsMaxLen } },
+    });
+    this.redis = createRedis(conn.endpoint, `dehb:coordinator:${runId}`);
+    this.store = new ResultsStore(this.redis, this.keys);
+    this.table = new PendingTable();
+    for (const emitter of [this.queue, this.redis]) {
+      emitter.on('error', (err: Error) => this.noteError(err));
+    }
+    this.redis.on('ready', () => {
+      this.downSince = null;
+    });
+    for (const ev of ['close', 'reconnecting', 'end']) {
+      this.redis.on(ev, () => {
+        this.downSince ??= Date.now();
+      });
+    }
+  }
+
+  /** Connects the listener at the end of the event stream and starts the sweep. */
+  async start(): Promise<void> {
+    const ready = async (): Promise<void> => {
+      const last = (await this.redis.xrevrange(this.keys.events, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      // Start reading right after the last event that exists now: nothing in between is missed.
+      const lastEventId = last.length > 0 ? (last[0] as [string, string[]])[0] : '0-0';
+      const events = new QueueEvents(this.conn.queue, { connection: this.connection, prefix: this.conn.prefix, lastEventId });
+      this.events = events;
+      events.on('error', (err: Error) => this.noteError(err));
+      events.on('completed', (a: { jobId: string; returnvalue: unknown }) => this.onCompleted(a.jobId, a.returnvalue));
+      events.on('failed', (a: { jobId: string; failedReason: string }) => void this.onFailed(a.jobId, a.failedReason));
+      events.on('progress', (a: { jobId: string; data: unknown }) => this.onProgress(a.jobId, a.data));
+      await Promise.all([events.waitUntilReady(), this.queue.waitUntilReady()]);
+    };
+    const timedOut = Symbol('timeout');
+    const r = await withTimeout(ready(), this.opts.connectTimeoutMs, () => timedOut).catch((err: unknown) => {
+      void this.shutdownConnections();
+      throw new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
+    });
+    if (r === timedOut) {
+      await this.shutdownConnections();
+      throw new DehbError('E_BROKER', `Redis at ${this.where} did not become ready within ${this.opts.connectTimeoutMs} ms`);
+    }
+    this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
+    this.timer.unref();
+  }
+
+  submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
+    if (this.closing !== undefined) {
+      return Promise.reject(new DehbError('E_EXECUTOR', 'the cluster executor is closed; create a new one'));
+    }
+    const parsed = parseTask(task);
+    if (!parsed.ok) {
+      return Promise.reject(new DehbError('E_EXECUTOR', `cannot submit trial ${String(task?.trialId)}: ${parsed.message}`));
+    }
+    if (task.runId !== this.runId) {
+      return Promise.reject(
+        new DehbError('E_EXECUTOR', `task.runId "${task.runId}" differs from the executor's runId "${this.runId}"`),
+      );
+    }
+    if (task.objective.kind === 'function') {
+      return Promise.reject(
+        new DehbError('E_CONFIG', 'function objectives run in-process only; give cluster workers a module or command objective'),
+      );
+    }
+    if (this.brokerDownTooLong()) return Promise.reject(this.brokerError());
+    const jobId = jobIdFor(this.runId, task.trialId);
+    const existing = this.table.get(jobId);
+    if (existing !== undefined) return existing.promise;
+    if (opts.signal?.aborted === true) return Promise.resolve({ status: 'cancelled', reason: 'aborted before submit' });
+    const entry = this.table.create(jobId, task, opts);
+    if (opts.signal !== undefined) {
+      const signal = opts.signal;
+      const onAbort = (): void => this.abort(entry, 'cancelled by the coordinator');
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.cleanup = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.table.enqueue(entry, () => void this.flush());
+    return entry.promise;
+  }
+
+  /** Adds queued entries in batches: stored results first (re-attach), then addBulk for the rest. */
+  private async flush(): Promise<void> {
+    for (;;) {
+      const batch = this.table.takeBatch(this.opts.maxBatch);
+      if (batch.length === 0) return;
+      try {
+        const stored = await this.store.getMany(batch.map((e) => e.jobId));
+        const rest: Entry[] = [];
+        for (const e of batch) {
+          const s = stored.get(e.jobId);
+          if (s !== undefined && !e.settled) {
+            this.stats.reattached++;
+            this.settleStored(e, s);
+          } else if (!e.settled) rest.push(e);
+        }
+        if (rest.length > 0) {
+          await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: this.jobOptions(e.jobId) })));
+          this.stats.added += rest.length;
+        }
+        const now = Date.now();
+        for (const e of rest) {
+          e.phase = 'added';
+          e.addedAt = now;
+          if (e.cancelAfterAdd) void this.cancelRemote(e.jobId);
+        }
+      } catch (err) {
+        const error = new DehbError('E_BROKER', `cannot queue evaluations: ${describeRedisError(err, this.where)}`, { cause: err });
+        for (const e of batch) {
+          if (e.settled) continue;
+          this.table.abandon(e.jobId);
+          this.table.fail(e, error);
+        }
+      }
+    }
+  }
+
+  private jobOptions(jobId: string): Record<string, unknown> {
+    return {
+      jobId,
+      attempts: this.opts.attempts,
+      backoff: { type: 'exponential', delay: this.opts.backoffMs },
+      // The worker stores the outcome in the results hash before completing, so the job itself
+      // can go at once; failed jobs stay until the coordinator has recorded them (age as backstop).
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    };
+  }
+
+  private settleStored(e: Entry, s: Parsed<EvalOutcome>): void {
+    this.table.settle(e, s.ok ? s.value : invalidOutcome(e.jobId, s.message));
+    this.store.deleteLater(e.jobId);
+  }
+
+  private onCompleted(jobId: string, returnvalue: unknown): void {
+    this.lastCompletionAt = Date.now();
+    this.warnedNoWorker = false;
+    const e = this.table.get(jobId);
+    if (e === undefined) {
+      if (this.table.unabandon(jobId)) this.store.deleteLater(jobId);
+      return;
+    }
+    this.stats.fromEvents++;
+    const p = parseOutcome(returnvalue);
+    this.table.settle(e, p.ok ? p.value : invalidOutcome(jobId, p.message));
+    this.store.deleteLater(jobId);
+  }
+
+  private async onFailed(jobId: string, reason: string): Promise<void> {
+    const e = this.table.get(jobId);
+    if (e === undefined) {
+      if (this.table.unabandon(jobId)) await this.removeJob(jobId);
+      return;
+    }
+    const stored = await this.store.getMany([jobId]).catch(() => new Map<string, Parsed<EvalOutcome>>());
+    const s = stored.get(jobId);
+    if (s !== undefined) this.settleStored(e, s);
+    else this.table.settle(e, workerFailure(jobId, reason));
+    await this.removeJob(jobId);
+  }
+
+  private onProgress(jobId: string, data: unknown): void {
+    const e = this.table.get(jobId);
+    if (e?.onReport === undefined || data === null || typeof data !== 'object') return;
+    const { step, value } = data as { step?: unknown; value?: unknown };
+    if (typeof step === 'number' && typeof value === 'number') {
+      try {
+        e.onReport(step, value);
+      } catch (err) {
+        this.noteError(err);
+      }
+    }
+  }
+
+  private async removeJob(jobId: string): Promise<void> {
+    await this.queue.remove(jobId).catch(() => 0);
+  }
+
+  /** Abort of one submission: resolve cancelled now; remove the job if waiting, else ask its worker to stop. */
+  private abort(e: Entry, reason: string): void {
+    if (e.settled) return;
+    this.stats.cancelled++;
+    const phase = e.phase;
+    if (phase === 'queued') {
+      this.table.settle(e, { status: 'cancelled', reason });
+      return;
+    }
+    this.table.abandon(e.jobId);
+    this.table.settle(e, { status: 'cancelled', reason });
+    if (phase === 'adding') e.cancelAfterAdd = true;
+    else void this.cancelRemote(e.jobId);
+  }
+
+  private async cancelRemote(jobId: string): Promise<void> {
+    try {
+      const removed = await this.queue.remove(jobId);
+      if (removed === 1) {
+        this.table.unabandon(jobId);
+        return;
+      }
+      await this.redis.publish(this.keys.cancelChannel, JSON.stringify({ jobId, at: Date.now() }));
+    } catch (err) {
+      this.noteError(err);
+    }
+  }
+
+  private tick(): void {
+    if (this.brokerDownTooLong()) {
+      const err = this.brokerError();
+      for (const e of this.table.all()) {
+        this.table.abandon(e.jobId);
+        this.table.fail(e, err);
+      }
+      return;
+    }
+    if (this.downSince === null) void this.sweep();
+  }
+
+  /** Reconciles jobs in flight for longer than one interval against the results hash and job state. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.closing !== undefined) return;
+    this.sweeping = true;
+    try {
+      const now = Date.now();
+      const due = this.table.all().filter((e) => e.phase === 'added' && now - e.addedAt >= this.opts.reconcileIntervalMs);
+      for (let i = 0; i < due.length; i += 500) {
+        const chunk = due.slice(i, i + 500);
+        const states = await this.store.reconcile(chunk.map((e) => e.jobId));
+        for (const e of chunk) {
+          const st = states.get(e.jobId);
+          if (e.settled || st === undefined) continue;
+          if (st.state === 'result') {
+            this.stats.fromSweep++;
+            this.settleStored(e, st.outcome);
+          } else if (st.state === 'failed') {
+            this.table.settle(e, workerFailure(e.jobId, st.reason));
+            await this.removeJob(e.jobId);
+          } else if (st.state === 'missing') {
+            this.stats.readded++;
+            this.log(`job ${e.jobId} vanished from Redis without a result (restart without persistence?); queued again`);
+            this.table.requeue(e, () => void this.flush());
+          }
+        }
+      }
+      this.table.pruneAbandoned(now - 3_600_000);
+      await this.checkWorkers(now);
+    } catch (err) {
+      this.noteError(err);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async checkWorkers(now: number): Promise<void> {
+    if (this.warnedNoWorker || now - this.lastCompletionAt < this.opts.noWorkerWarnMs) return;
+    const waiting = this.table.all().some((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
+    if (!waiting) return;
+    const n = await this.queue.getWorkersCount().catch(() => -1);
+    if (n === 0) {
+      this.warnedNoWorker = true;
+      this.log(`no dehb worker is connected to ${this.where}; start one with \`dehb worker --scheduler-file FILE\``);
+    }
+  }
+
+  private brokerDownTooLong(): boolean {
+    return this.downSince !== null && Date.now() - this.downSince > this.opts.brokerTimeoutMs;
+  }
+
+  private brokerError(): DehbError {
+    const s = Math.round(this.opts.brokerTimeoutMs / 1000);
+    return new DehbError('E_BROKER', `Redis at ${this.where} has been unreachable for more than ${s} s`);
+  }
+
+  private noteError(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastErrorLogAt < 10_000) return;
+    this.lastErrorLogAt = now;
+    this.log(`warning: ${describeRedisError(err, this.where)}`);
+  }
+
+  /** Evaluations this executor is waiting for. */
+  get inFlight(): number {
+    return this.table.size;
+  }
+
+  close(opts: { force?: boolean } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      if (opts.force === true) {
+        for (const e of this.table.all()) {
+          if (this.opts.cancelOnClose) this.abort(e, 'executor closed');
+          else this.table.settle(e, { status: 'cancelled', reason: 'executor closed (job left for a resume)' });
+        }
+        await withTimeout(this.flushCancels(), this.opts.closeTimeoutMs, () => undefined);
+      } else {
+        await this.table.drained();
+      }
+      await this.shutdownConnections();
+    })();
+    return this.closing;
+  }
+
+  private async flushCancels(): Promise<void> {
+    // cancellations are fire-and-forget; give them one round trip to reach Redis
+    await this.redis.ping().catch(() => undefined);
+  }
+
+  private async shutdownConnections(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    const t = this.opts.closeTimeoutMs;
+    await withTimeout(this.store.flushDeletes(), t, () => undefined);
+    const events = this.events;
+    const closed = await withTimeout(
+      Promise.allSettled([events?.close(), this.queue.close()]).then(() => true),
+      t,
+      () => false,
+    );
+    if (!closed) {
+      await withTimeout(Promise.allSettled([events?.disconnect(), this.queue.disconnect()]), 1_000, () => undefined);
+    }
+    await closeRedis(this.redis);
+  }
+}
+
+function invalidOutcome(jobId: string, message: string): EvalOutcome {
+  return {
+    status: 'failed',
+    retryable: false,
+    error: serializeError(new DehbError('E_EXECUTOR', `worker returned an unusable result for job ${jobId}: ${message}`)),
+  };
+}
+
+function workerFailure(jobId: string, reason: string): EvalOutcome {
+  const stalled = /stalled more than allowable limit/.test(reason);
+  const message = stalled
+    ? `job ${jobId} was abandoned by workers too many times (worker killed or cut off repeatedly; see --max-stalled-count): ${reason}`
+    : `job ${jobId} failed on the cluster: ${reason}`;
+  return { status: 'failed', retryable: true, error: serializeError(new DehbError('E_EXECUTOR', message)) };
+}

@@ -1,0 +1,127 @@
+/**
+ * Owns the coordinator's bookkeeping of submissions: one entry per job id with its promise and
+ * phase (queued locally → being added → added), the local add queue flushed once per tick (so
+ * many asks become one addBulk), settle-once semantics, and the set of jobs it gave up on
+ * (cancelled or failed) whose late results must be cleaned up rather than recorded.
+ */
+import type { EvalOutcome, EvalTask, SubmitOptions } from '../executor.js';
+
+export interface Entry {
+  jobId: string;
+  task: EvalTask;
+  promise: Promise<EvalOutcome>;
+  resolve(outcome: EvalOutcome): void;
+  reject(err: unknown): void;
+  onReport?: (step: number, value: number) => void;
+  cleanup?: () => void;
+  phase: 'queued' | 'adding' | 'added';
+  addedAt: number;
+  cancelAfterAdd: boolean;
+  settled: boolean;
+}
+
+export class PendingTable {
+  private readonly entries = new Map<string, Entry>();
+  private readonly queue: Entry[] = [];
+  private readonly abandoned = new Map<string, number>();
+  private flushScheduled = false;
+  private drainWaiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(jobId: string): Entry | undefined {
+    return this.entries.get(jobId);
+  }
+
+  all(): Entry[] {
+    return [...this.entries.values()];
+  }
+
+  create(jobId: string, task: EvalTask, opts: SubmitOptions): Entry {
+    let resolve!: (o: EvalOutcome) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<EvalOutcome>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const entry: Entry = { jobId, task, promise, resolve, reject, phase: 'queued', addedAt: 0, cancelAfterAdd: false, settled: false };
+    if (opts.onReport !== undefined) entry.onReport = opts.onReport;
+    this.entries.set(jobId, entry);
+    this.abandoned.delete(jobId);
+    return entry;
+  }
+
+  /** Queues the entry for the next flush (scheduled once per tick). */
+  enqueue(entry: Entry, flush: () => void): void {
+    entry.phase = 'queued';
+    this.queue.push(entry);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      flush();
+    });
+  }
+
+  requeue(entry: Entry, flush: () => void): void {
+    entry.addedAt = 0;
+    this.enqueue(entry, flush);
+  }
+
+  /** Up to n unsettled queued entries, marked as being added. */
+  takeBatch(n: number): Entry[] {
+    const out: Entry[] = [];
+    while (out.length < n && this.queue.length > 0) {
+      const e = this.queue.shift() as Entry;
+      if (e.settled || e.phase !== 'queued') continue;
+      e.phase = 'adding';
+      out.push(e);
+    }
+    return out;
+  }
+
+  settle(entry: Entry, outcome: EvalOutcome): void {
+    if (!this.finish(entry)) return;
+    entry.resolve(outcome);
+  }
+
+  fail(entry: Entry, err: unknown): void {
+    if (!this.finish(entry)) return;
+    entry.reject(err);
+  }
+
+  private finish(entry: Entry): boolean {
+    if (entry.settled) return false;
+    entry.settled = true;
+    if (this.entries.get(entry.jobId) === entry) this.entries.delete(entry.jobId);
+    entry.cleanup?.();
+    if (this.entries.size === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+    return true;
+  }
+
+  /** Resolves when nothing is in flight. */
+  drained(): Promise<void> {
+    if (this.entries.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Remember a job we stopped waiting for: its late result is deleted, not recorded. */
+  abandon(jobId: string): void {
+    this.abandoned.set(jobId, Date.now());
+  }
+
+  /** True (and forgets it) when the job was abandoned. */
+  unabandon(jobId: string): boolean {
+    return this.abandoned.delete(jobId);
+  }
+
+  pruneAbandoned(olderThan: number): void {
+    for (const [id, at] of this.abandoned) if (at < olderThan) this.abandoned.delete(id);
+  }
+}

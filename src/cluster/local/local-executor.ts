@@ -1,0 +1,174 @@
+/**
+ * Owns the local backend: a piscina pool of `nWorkers` threads (min = max, kept alive) running
+ * module objectives through runTask. The main thread enforces timeouts and aborts: the thread is
+ * terminated and replaced, the evaluation resolves `timed-out` / `cancelled`. A thread that exits
+ * (process.exit), runs out of memory or crashes yields a `failed` outcome naming the reason.
+ * Command objectives given to this backend run as child processes from the main thread (threads
+ * would add nothing); function objectives are rejected (they only run inline). GPU devices reach
+ * JS objectives through ctx.devices only: threads cannot pin a device.
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, type ResourceLimits } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { DehbError } from '../../errors.js';
+import { cancelled, ExecutorCore, type DeviceAllocatorLike, type ExecControl } from '../executor-core.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
+import { failed } from '../result-parse.js';
+import { runTask } from '../run-task.js';
+import type { ThreadTaskMessage } from './thread-worker.js';
+
+export interface LocalExecutorOptions {
+  /** Threads (= evaluations in flight at most). */
+  nWorkers: number;
+  /** Devices for tasks with gpus > 0; JS objectives see them in ctx.devices (not pinned). */
+  gpuAllocator?: DeviceAllocatorLike;
+  /** Per-thread V8 limits, e.g. { maxOldGenerationSizeMb: 2048 }; exceeding them fails the trial. */
+  resourceLimits?: ResourceLimits;
+  /** SIGTERM -> SIGKILL grace for command objectives. Default 2000 ms. */
+  killGraceMs?: number;
+}
+
+/** The worker entry next to this file, with the same extension (.js from dist, .ts under tsx). */
+export function threadWorkerEntry(): { filename: string; execArgv?: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const ext = extname(here);
+  const filename = join(dirname(here), `thread-worker${ext}`);
+  if (!existsSync(filename)) throw new DehbError('E_EXECUTOR', `thread worker entry is missing: ${filename}`);
+  if (ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx'))) {
+    return { filename, execArgv: [...process.execArgv, '--import', 'tsx'] };
+  }
+  return { filename };
+}
+
+export class LocalExecutor implements Executor {
+  private readonly core: ExecutorCore;
+  private readonly pool: Piscina;
+  private closing: Promise<void> | undefined;
+  /** Last uncaught error of an idle thread (e.g. an objective's stray rejection). */
+  lastThreadError: Error | undefined;
+
+  constructor(opts: LocalExecutorOptions) {
+    const n = opts.nWorkers;
+    if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be an integer >= 1 (got ${n})`);
+    const entry = threadWorkerEntry();
+    this.pool = new Piscina({
+      filename: entry.filename,
+      name: 'evaluate',
+      minThreads: n,
+      maxThreads: n,
+      idleTimeout: 24 * 3600 * 1000,
+      concurrentTasksPerWorker: 1,
+      ...(entry.execArgv === undefined ? {} : { execArgv: entry.execArgv }),
+      ...(opts.resourceLimits === undefined ? {} : { resourceLimits: opts.resourceLimits }),
+    });
+    this.pool.on('error', (err: Error) => {
+      this.lastThreadError = err;
+    });
+    const mainInfo = { id: 'local-main', host: hostname(), pid: process.pid };
+    this.core = new ExecutorCore(
+      'local',
+      n,
+      (task, control) => {
+        if (task.objective.kind === 'module') return this.runInThread(task, control);
+        return runTask(task, {
+          signal: control.signal,
+          devices: control.devices,
+          workerInfo: mainInfo,
+          ...(control.onReport === undefined ? {} : { onReport: control.onReport }),
+          ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
+        });
+      },
+      opts.gpuAllocator,
+    );
+  }
+
+  get capacity(): number {
+    return this.core.capacity;
+  }
+
+  /** Threads currently alive in the pool. */
+  get threadCount(): number {
+    return this.pool.threads.length;
+  }
+
+  submit(task: EvalTask, opts?: SubmitOptions): Promise<EvalOutcome> {
+    if (task?.objective?.kind === 'function') {
+      return Promise.reject(
+        new DehbError('E_EXECUTOR', 'the local (thread) executor cannot run a JS function objective; pass a module path, or use the inline executor'),
+      );
+    }
+    return this.core.submit(task, opts);
+  }
+
+  close(opts: { force?: boolean } = {}): Promise<void> {
+    const drained = this.core.close(opts.force === true);
+    this.closing ??= drained.then(() => this.pool.destroy());
+    return drained.then(() => this.closing);
+  }
+
+  private async runInThread(task: EvalTask, control: ExecControl): Promise<EvalOutcome> {
+    const ac = new AbortController();
+    let why: 'timeout' | 'cancel' | undefined;
+    const timeoutMs = task.timeoutMs !== null && task.timeoutMs > 0 ? task.timeoutMs : null;
+    const timer =
+      timeoutMs === null
+        ? undefined
+        : setTimeout(() => {
+            why ??= 'timeout';
+            ac.abort();
+          }, timeoutMs);
+    const onAbort = (): void => {
+      why ??= 'cancel';
+      ac.abort();
+    };
+    control.signal.addEventListener('abort', onAbort, { once: true });
+    if (control.signal.aborted) onAbort();
+
+    let channel: MessageChannel | undefined;
+    let reportsDone: Promise<void> = Promise.resolve();
+    const onReport = control.onReport;
+    if (onReport !== undefined) {
+      const ch = new MessageChannel();
+      channel = ch;
+      reportsDone = new Promise<void>((resolve) => {
+        ch.port1.on('message', (m: { step?: number; value?: number; done?: boolean }) => {
+          if (m.done === true) resolve();
+          else if (typeof m.step === 'number' && typeof m.value === 'number') onReport(m.step, m.value);
+        });
+      });
+    }
+    const msg: ThreadTaskMessage = { task, devices: control.devices, ...(channel === undefined ? {} : { reportPort: channel.port2 }) };
+    try {
+      const out = (await this.pool.run(msg, {
+        signal: ac.signal,
+        ...(channel === undefined ? {} : { transferList: [channel.port2] }),
+      })) as EvalOutcome;
+      if (channel !== undefined) await Promise.race([reportsDone, new Promise((r) => setTimeout(r, 1000).unref())]);
+      return out;
+    } catch (err) {
+      if (why === 'timeout' && timeoutMs !== null) return { status: 'timed-out', timeoutMs };
+      if (why === 'cancel') return cancelled(control.signal.reason);
+      return threadFailure(err);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      control.signal.removeEventListener('abort', onAbort);
+      channel?.port1.close();
+    }
+  }
+}
+
+function threadFailure(err: unknown): EvalOutcome {
+  const e = err as { message?: unknown; code?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const exited = /worker exited with code:?\s*(-?\d+)/i.exec(message);
+  if (exited !== null) {
+    return failed(`objective thread exited with code ${exited[1]} (process.exit() in an objective ends its thread)`, { name: 'ThreadCrash' });
+  }
+  if (e.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory/i.test(message)) {
+    return failed(`objective thread ran out of memory: ${message} (raise resourceLimits or lower the objective's memory use)`, { name: 'ThreadCrash' });
+  }
+  return failed(`objective thread crashed: ${message}`, { name: 'ThreadCrash' });
+}

@@ -1,0 +1,33 @@
+/**
+ * Public API of the `dehb` package (named exports only): the DEHB class, search-space builders
+ * and parsing, the pure optimizer, errors, and the types users meet.
+ */
+export { DEHB } from './api/dehb.js';
+export type { RunResult, RunOptions } from './api/dehb.js';
+export type { DEHBOptions, ObjectiveInput, ClusterClient } from './api/dehb-options.js';
+export { DehbError, serializeError, isDehbError } from './errors.js';
+export type { DehbErrorCode, SerializedError } from './errors.js';
+export { ObjectiveError } from './objective.js';
+export type { ObjectiveFn, ObjectiveResult } from './objective.js';
+export { param, defineSpace, parseSpace, encode, decode, validateConfig } from './dehb/space/index.js';
+export type { ConfigOf, ValueOf } from './dehb/space/index.js';
+export * as optimizer from './dehb/index.js';
+export type {
+  SpaceSpec,
+  ParamSpec,
+  Config,
+  Job,
+  TrialResult,
+  TrialStatus,
+  Incumbent,
+  OptimizerOptions,
+  Strategy,
+  DehbState,
+} from './dehb/types.js';
+export type { EvalTask, EvalOutcome, Executor, ObjectiveRef, ObjectiveContext } from './cluster/executor.js';
+export type { TrialRecord, JournalEntry, JournalBackend } from './study/journal-types.js';
+export { MemoryJournal } from './study/memory-journal.js';
+export { FileJournal } from './study/file-journal.js';
+export { replay } from './study/replay.js';
+export { GpuAllocator, discoverGpus } from './gpu/index.js';
+export type { Budget } from './driver/budget.js';

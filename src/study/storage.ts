@@ -1,0 +1,150 @@
+/**
+ * The study storage seam: named studies, each with a journal, a leader lease, a trial work queue
+ * and content-addressed input files, behind one interface with two implementations — a directory
+ * (storage-file.ts, the embedded default) and Redis (storage-redis.ts, for clusters).
+ * `openStorage(url)` picks one: `redis://` / `rediss://` URLs (user, password, db, `?prefix=`) go
+ * to Redis; plain paths and `file:` URLs name a directory. The conformance suite
+ * (test/conformance/storage.test.ts) runs against both.
+ *
+ * Semantics every implementation keeps:
+ * - createStudy writes the `created` entry as journal seq 1; a duplicate name is E_STUDY unless
+ *   skipIfExists (then nothing changes and `false` is returned).
+ * - The lease is exclusive with a TTL; `appendAsLeader` appends only while the holder still owns
+ *   it (atomically with the check), so a deposed leader can never write `asked` entries.
+ * - The queue is idempotent by trialId (a queued or claimed trial is not enqueued twice), claims
+ *   are atomic (exactly one worker gets a task), lower priority values are claimed first, then lower
+ *   trial ids; claims expire unless heart-beaten and expired claims go back to the queue (claim()
+ *   reclaims them first).
+ * - Files are addressed by sha256, size-capped on put, and verified on get.
+ */
+import { DehbError } from '../errors.js';
+import type { Config } from '../dehb/types.js';
+import type { JournalBackend, JournalEntry } from './journal-types.js';
+
+export type CreatedEntry = Extract<JournalEntry, { type: 'created' }>;
+
+export interface QueueTask {
+  trialId: number;
+  /** 0 for pushed (manual) trials, 1 for optimizer trials: lower is claimed first. */
+  priority: number;
+  config: Config;
+  fidelity: number;
+}
+
+export interface ClaimedTask extends QueueTask {
+  workerId: string;
+  /** ms since epoch (storage clock). */
+  expiresAt: number;
+  /** How many times this trial was claimed (1 on the first claim). */
+  attempts: number;
+}
+
+export interface LeaseInfo {
+  holder: string;
+  /** ms since epoch (storage clock). */
+  expiresAt: number;
+}
+
+export interface QueueStats {
+  queued: number;
+  claimed: number;
+}
+
+export interface StoredFile {
+  sha256: string;
+  size: number;
+}
+
+/** Default cap on one input file: 50 MiB. */
+export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+export interface StudyStorage {
+  /** The URL (or directory) this storage was opened with, credentials masked. */
+  readonly url: string;
+  readonly kind: 'file' | 'redis';
+
+  /** Creates a study whose journal starts with `created`. Returns false when skipped. */
+  createStudy(name: string, created: CreatedEntry, opts?: { skipIfExists?: boolean }): Promise<boolean>;
+  listStudies(): Promise<string[]>;
+  studyExists(name: string): Promise<boolean>;
+  /** Removes the study and everything it owns; false when it did not exist. */
+  deleteStudy(name: string): Promise<boolean>;
+  /** The study's journal (E_STUDY when the study does not exist). Close it when done. */
+  journal(name: string): Promise<JournalBackend>;
+
+  /** Takes the lease if free or expired (or renews it when `holder` already owns it). */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lease; false when `holder` no longer owns it. */
+  renewLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  getLease(name: string): Promise<LeaseInfo | null>;
+  /** Appends to the journal iff `holder` owns the lease; otherwise E_STUDY (lease lost). */
+  appendAsLeader(name: string, holder: string, entries: JournalEntry[]): Promise<number>;
+
+  /** Queues tasks not already queued or claimed; returns how many were added. */
+  enqueue(name: string, tasks: QueueTask[]): Promise<number>;
+  /** Atomically claims the first task (reclaiming expired claims first), or null. */
+  claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null>;
+  /** Extends a claim; false when `workerId` no longer holds it. */
+  heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean>;
+  /** Removes a finished task (whoever holds it). */
+  complete(name: string, trialId: number): Promise<void>;
+  /** Gives a claimed task back to the queue (graceful shutdown). */
+  unclaim(name: string, trialId: number, workerId: string): Promise<void>;
+  queueStats(name: string): Promise<QueueStats>;
+
+  /** Stores an input file of the study; E_STUDY when larger than maxBytes (default 50 MiB). */
+  putFile(name: string, data: Buffer, opts?: { maxBytes?: number }): Promise<StoredFile>;
+  /** Reads a stored file and verifies its checksum (E_STUDY when missing or corrupt). */
+  getFile(name: string, sha256: string): Promise<Buffer>;
+
+  close(): Promise<void>;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Study names are safe as directory names and Redis key parts. */
+export function checkStudyName(name: string): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new DehbError(
+      'E_USAGE',
+      `study name must be 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit (got "${String(name)}")`,
+    );
+  }
+  return name;
+}
+
+export function unknownStudy(name: string, url: string): DehbError {
+  return new DehbError('E_STUDY', `no study named "${name}" in ${url} (see \`dehb study list --storage ${url}\`)`, {
+    details: { study: name },
+  });
+}
+
+/** The storage URL to use: the flag, else $DEHB_STORAGE, else ./dehb-studies. */
+export function defaultStorageUrl(flag?: string): string {
+  if (flag !== undefined && flag !== '') return flag;
+  const env = process.env.DEHB_STORAGE;
+  return env !== undefined && env !== '' ? env : './dehb-studies';
+}
+
+export function isRedisUrl(url: string): boolean {
+  return /^rediss?:\/\//i.test(url);
+}
+
+/** Opens a storage by URL: redis://, rediss://, file:, or a plain directory path. */
+export async function openStorage(url: string): Promise<StudyStorage> {
+  if (isRedisUrl(url)) {
+    const { RedisStudyStorage } = await import('./storage-redis.js');
+    return RedisStudyStorage.open(url);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:/i.test(url)) {
+    throw new DehbError('E_USAGE', `unsupported storage URL "${url}": use a directory, file:DIR, redis:// or rediss://`);
+  }
+  const { FileStudyStorage } = await import('./storage-file.js');
+  return FileStudyStorage.open(url);
+}
+
+/** Masks the password of a URL for messages. */
+export function maskUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@]*@/i, '$1***@');
+}

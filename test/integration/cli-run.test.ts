@@ -1,0 +1,130 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, runCli, startCli } from '../helpers/cli.js';
+
+const FIX = join(ROOT, 'test/fixtures/lead');
+const SPACE = join(FIX, 'space.json');
+const common = ['--space', SPACE, '--min-fidelity', '1', '--max-fidelity', '9', '--seed', '3'];
+
+async function tmp(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'dehb-cli-'));
+}
+
+test('dehb run on the quickstart config, then dehb show in every format', async () => {
+  const dir = await tmp();
+  try {
+    const out = join(dir, 'run');
+    const r = await runCli(['run', '--config', 'examples/quickstart/dehb.json', '--fevals', '40', '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /incumbent: fitness/);
+    assert.equal(r.stderr.match(/^trial \d+ ok/gm)?.length, 40, 'one log line per finished trial off a terminal');
+    const csv = (await readFile(join(out, 'history.csv'), 'utf8')).trim().split('\n');
+    assert.equal(csv.length, 41);
+    const show = await runCli(['show', out, '--format', 'json']);
+    assert.equal(show.code, 0, show.stderr);
+    const j = JSON.parse(show.stdout);
+    assert.equal(j.trials.length, 40);
+    assert.equal(j.incumbent.fitness, Math.min(...j.trials.map((t: { fitness: number }) => t.fitness)));
+    const table = await runCli(['show', out]);
+    assert.match(table.stdout, /incumbent: fitness/);
+    assert.match(table.stdout, /trial\s+status\s+fitness/);
+    const c = await runCli(['show', out, '--format', 'csv']);
+    assert.equal(c.stdout.trim().split('\n').length, 41);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--json prints one JSON line per trial and a final summary on stdout', async () => {
+  const dir = await tmp();
+  try {
+    const r = await runCli(['run', ...common, '--objective', join(FIX, 'quadratic.mjs'), '--fevals', '12', '--json', '--output', join(dir, 'r')]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.filter((l) => l.event === 'trial').length, 12);
+    assert.equal(lines.at(-1).event, 'summary');
+    assert.equal(lines.at(-1).trials.ok, 12);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('command objectives keep each trial\'s stdout and stderr in the run directory', async () => {
+  const dir = await tmp();
+  try {
+    const out = join(dir, 'r');
+    const r = await runCli(['run', ...common, '--command', `node ${join(FIX, 'echo-command.mjs')} {fidelity}`, '--fevals', '6', '-n', '2', '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const trials = await readdir(join(out, 'trials'));
+    assert.equal(trials.length, 6);
+    const log = await readFile(join(out, 'trials', '0', 'stdout.log'), 'utf8');
+    assert.match(log, /training trial 0 for/);
+    assert.match(await readFile(join(out, 'trials', '0', 'stderr.log'), 'utf8'), /some warning/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad input exits 2 with one clear line before any trial runs', async () => {
+  const dir = await tmp();
+  try {
+    const badSpace = join(dir, 'bad.json');
+    await writeFile(badSpace, JSON.stringify({ lr: { type: 'float', low: 1, high: 0.1 } }));
+    const cases: Array<[string[], RegExp]> = [
+      [['run', '--space', join(dir, 'missing.json'), '--objective', join(FIX, 'quadratic.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '5'], /file not found/],
+      [['run', '--space', badSpace, '--objective', join(FIX, 'quadratic.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '5'], /lr/],
+      [['run', '--no-such-flag'], /unknown option/],
+      [['run', ...common, '--objective', join(FIX, 'no-export.mjs'), '--fevals', '5'], /objective/],
+      [['run', ...common, '--command', 'definitely-not-a-command-xyz {fidelity}', '--fevals', '5'], /definitely-not-a-command-xyz/],
+      [['run', ...common, '--objective', join(FIX, 'quadratic.mjs')], /budget/],
+      [['run', ...common, '--objective', join(FIX, 'quadratic.mjs'), '--fevals', '5', '--eta', '1'], /eta must be > 1/],
+      [['run', ...common, '--objective', join(FIX, 'quadratic.mjs'), '--runtime', 'soon'], /--runtime must be a duration/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await runCli([...args, '--output', join(dir, 'never')]);
+      assert.equal(r.code, 2, `${args.join(' ')}\n${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    await assert.rejects(readdir(join(dir, 'never', 'trials')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C stops asking, lets running trials finish, exits 130; --resume completes without repeating trials', async () => {
+  const dir = await tmp();
+  try {
+    const out = join(dir, 'r');
+    const log = join(dir, 'ran.log');
+    const env = { DEHB_TEST_SLEEP_MS: '150', DEHB_TEST_LOG: log };
+    const args = ['run', ...common, '--objective', join(FIX, 'slow-objective.mjs'), '--fevals', '30', '-n', '2', '--output', out];
+    const { child, done } = startCli(args, { env });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if ((stderr.match(/^trial \d+ ok/gm)?.length ?? 0) >= 4 && !child.killed) child.kill('SIGINT');
+    });
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /dehb run --resume --output/);
+    const first = (await readFile(log, 'utf8')).trim().split('\n');
+    assert.ok(first.length >= 4 && first.length < 30);
+    const show1 = JSON.parse((await runCli(['show', out, '--format', 'json'])).stdout);
+    assert.equal(show1.trials.filter((t: { status: string }) => t.status === 'ok').length, first.length, 'every finished trial is in the journal');
+
+    const resumed = await runCli(['run', '--resume', '--output', out], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const ran = (await readFile(log, 'utf8')).trim().split('\n');
+    assert.equal(ran.length, 30, 'each trial evaluated exactly once across both runs');
+    assert.equal(new Set(ran).size, 30);
+    const show2 = JSON.parse((await runCli(['show', out, '--format', 'json'])).stdout);
+    assert.equal(show2.trials.length, 30);
+    assert.equal(show2.trials.filter((t: { status: string }) => t.status === 'ok').length, 30);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
