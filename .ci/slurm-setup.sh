@@ -177,7 +177,9 @@ if pid_alive "$RUN_DIR/slurmctld.pid" slurmctld; then
   log "daemons: slurmctld already running (pid $(cat "$RUN_DIR/slurmctld.pid"))"
 else
   rm -f "$RUN_DIR/slurmctld.pid"
-  /usr/sbin/slurmctld || die "slurmctld failed to start; see $LOG_DIR/slurmctld.log"
+  # -c: start from a clean state (a throwaway test cluster: jobs left from an earlier boot or
+  # configuration would only hold the node).
+  /usr/sbin/slurmctld -c || die "slurmctld failed to start; see $LOG_DIR/slurmctld.log"
   STARTED=1
 fi
 for _ in $(seq 100); do scontrol ping 2>/dev/null | grep -q 'UP' && break; sleep 0.1; done

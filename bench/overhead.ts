@@ -6,6 +6,7 @@
  * and a 32-D mixed space, the cost of the first and the last block (default 2,000 pairs), the
  * reference DEHB's figures, and, as the LAST line, one JSON object with all figures.
  */
+import { DehbError } from '../src/errors.js';
 import { intFlag, numFlag, parseFlags } from './lib/args.js';
 import { floatSpace6, measureOverhead, mixedSpace32, type OverheadFigures, type OverheadOptions } from './lib/overhead-core.js';
 import { formatTable } from './lib/table.js';
@@ -74,6 +75,7 @@ function main(): void {
 try {
   main();
 } catch (err) {
-  process.stderr.write(`bench:overhead: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
+  const usage = err instanceof DehbError && err.code === 'E_USAGE';
+  process.stderr.write(`bench:overhead: ${err instanceof Error ? (usage ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
+  process.exitCode = usage ? 2 : 1;
 }

@@ -9,6 +9,7 @@
  * `--benchmark all` runs mfh3, mfh6, countingones, branin, levy; the last line then aggregates
  * them as {"benchmark":"all","fevals","seeds","results":[...]}. Progress goes to stderr.
  */
+import { DehbError } from '../src/errors.js';
 import { CROSSOVERS, MUTATIONS, type Strategy } from '../src/dehb/types.js';
 import { REFERENCE_V012, getBenchmark, type BenchOverrides } from './functions/index.js';
 import type { BenchFunction } from './functions/types.js';
@@ -86,11 +87,11 @@ function main(): void {
   const names = which === 'all' ? ALL : which.split(',').map((s) => s.trim()).filter(Boolean);
   const strategy = strFlag(values, 'strategy', 'rand1_bin');
   if (!STRATEGIES.includes(strategy)) {
-    throw new Error(`--strategy must be one of ${STRATEGIES.join(', ')} (got ${strategy})`);
+    throw new DehbError('E_USAGE', `--strategy must be one of ${STRATEGIES.join(', ')} (got ${strategy})`);
   }
   const boundaryFix = strFlag(values, 'boundary-fix', 'random');
   if (boundaryFix !== 'random' && boundaryFix !== 'clip') {
-    throw new Error(`--boundary-fix must be random or clip (got ${boundaryFix})`);
+    throw new DehbError('E_USAGE', `--boundary-fix must be random or clip (got ${boundaryFix})`);
   }
   const opts: RegretOptions = {
     fevals: intFlag(values, 'fevals', 300, 1),
@@ -133,7 +134,7 @@ try {
   main();
 } catch (err) {
   const msg = err instanceof Error ? err.message : String(err);
-  const usage = msg.startsWith('--') || /unknown benchmark|Unknown option|argument/i.test(msg);
+  const usage = err instanceof DehbError && err.code === 'E_USAGE';
   process.stderr.write(`bench:regret: ${usage ? msg : err instanceof Error ? (err.stack ?? msg) : msg}\n`);
   if (usage) process.stderr.write(`${USAGE}\n`);
   process.exitCode = usage ? 2 : 1;

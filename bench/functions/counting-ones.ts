@@ -9,6 +9,7 @@
  * Optimum -D at all ones (exact at every fidelity: Bernoulli(1) is always 1). Reported means are
  * divided by D, as the reference does.
  */
+import { DehbError } from '../../src/errors.js';
 import type { Config, SpaceSpec } from '../../src/dehb/types.js';
 import type { Prng } from '../lib/prng.js';
 import { num, truncFidelity, type BenchFunction } from './types.js';
@@ -38,7 +39,7 @@ export function countingOnes(opts: CountingOnesOptions = {}): BenchFunction {
   const nCat = opts.nCat ?? 50;
   const nCont = opts.nCont ?? 50;
   if (!Number.isInteger(nCat) || !Number.isInteger(nCont) || nCat < 0 || nCont < 0 || nCat + nCont === 0) {
-    throw new Error(`counting ones needs non-negative integer nCat/nCont with nCat + nCont > 0 (got ${nCat}, ${nCont})`);
+    throw new DehbError('E_CONFIG', `counting ones needs non-negative integer nCat/nCont with nCat + nCont > 0 (got ${nCat}, ${nCont})`);
   }
   const d = nCat + nCont;
   const catNames = Array.from({ length: nCat }, (_, i) => `cat_${i}`);

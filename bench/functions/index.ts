@@ -3,6 +3,7 @@
  * `BENCHMARK_NAMES` lists them; `REFERENCE_V012` holds the reference DEHB v0.1.2 table at 300
  * fevals (reference/dehb-algorithm.md §5.4) for comparison.
  */
+import { DehbError } from '../../src/errors.js';
 import { mfBranin } from './branin.js';
 import { countingOnes } from './counting-ones.js';
 import { mfLevyMixed } from './levy.js';
@@ -51,7 +52,7 @@ export const REFERENCE_V012: Readonly<Record<string, ReadonlyArray<readonly [num
 export function getBenchmark(name: string, overrides: BenchOverrides = {}): BenchFunction {
   const factory = FACTORIES[name];
   if (!factory) {
-    throw new Error(`unknown benchmark "${name}"; valid: ${BENCHMARK_NAMES.join(', ')}`);
+    throw new DehbError('E_USAGE', `unknown benchmark "${name}"; valid: ${BENCHMARK_NAMES.join(', ')}`);
   }
   return factory(overrides);
 }

@@ -19,6 +19,7 @@
  * are bracket 5's z = 1 and z = 3 rungs), so 1..100 is the default; `minFidelity` (CLI
  * --min-fidelity 3) selects the other reading. Cost = 0.05 + 0.95·(z/100)² (mfpbench's fid_cost).
  */
+import { DehbError } from '../../src/errors.js';
 import type { Config, SpaceSpec } from '../../src/dehb/types.js';
 import { Prng, hashVector } from '../lib/prng.js';
 import { logScaled, num, truncFidelity, type BenchFunction } from './types.js';
@@ -94,7 +95,7 @@ export function mfHartmannValue(
   seed: number,
 ): number {
   const { A, P } = dims === 3 ? H3 : H6;
-  if (xs.length !== dims) throw new Error(`mfh${dims} needs ${dims} coordinates (got ${xs.length})`);
+  if (xs.length !== dims) throw new DehbError('E_CONFIG', `mfh${dims} needs ${dims} coordinates (got ${xs.length})`);
   const s = logScaled(z, 1, 100);
   let h = 0;
   for (let i = 0; i < 4; i++) {

@@ -2,6 +2,7 @@
  * The shape every benchmark function in bench/functions exposes, plus the fidelity helpers they
  * share (ladder value -> integer fidelity, log-scaled fidelity position).
  */
+import { DehbError } from '../../src/errors.js';
 import type { Config, SpaceSpec } from '../../src/dehb/types.js';
 import type { Prng } from '../lib/prng.js';
 
@@ -56,7 +57,7 @@ export function logScaled(value: number, lo: number, hi: number): number {
 export function num(config: Config, name: string): number {
   const v = config[name];
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new Error(`benchmark parameter ${name} must be a finite number (got ${String(v)})`);
+    throw new DehbError('E_CONFIG', `benchmark parameter ${name} must be a finite number (got ${String(v)})`);
   }
   return v;
 }

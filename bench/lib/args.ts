@@ -2,14 +2,19 @@
  * Argument parsing for the bench scripts on top of node:util parseArgs: typed integer/number
  * readers with messages that name the flag.
  */
+import { DehbError } from '../../src/errors.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 /** Parse argv (defaults to process.argv.slice(2)); unknown flags are errors. */
 export function parseFlags(options: OptionSpec, argv: string[] = process.argv.slice(2)) {
-  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  return values as Record<string, string | boolean | undefined>;
+  try {
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new DehbError('E_USAGE', err instanceof Error ? err.message : String(err), { cause: err });
+  }
 }
 
 export function intFlag(
@@ -22,7 +27,7 @@ export function intFlag(
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (typeof raw !== 'string' || !Number.isInteger(n) || n < min) {
-    throw new Error(`--${name} must be an integer >= ${min} (got ${String(raw)})`);
+    throw new DehbError('E_USAGE', `--${name} must be an integer >= ${min} (got ${String(raw)})`);
   }
   return n;
 }
@@ -36,7 +41,7 @@ export function numFlag(
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n)) {
-    throw new Error(`--${name} must be a number (got ${String(raw)})`);
+    throw new DehbError('E_USAGE', `--${name} must be a number (got ${String(raw)})`);
   }
   return n;
 }
@@ -48,6 +53,6 @@ export function strFlag(
 ): string {
   const raw = values[name];
   if (raw === undefined) return fallback;
-  if (typeof raw !== 'string' || raw === '') throw new Error(`--${name} needs a value`);
+  if (typeof raw !== 'string' || raw === '') throw new DehbError('E_USAGE', `--${name} needs a value`);
   return raw;
 }

@@ -3,6 +3,7 @@
  * optimizer alone with a trivial objective (sum of the unit-cube vector), in blocks, so the cost
  * of the first and the last block can be compared (flat = no growth with history).
  */
+import { DehbError } from '../../src/errors.js';
 import { ask, createState, tell } from '../../src/dehb/optimizer.js';
 import type { SpaceSpec } from '../../src/dehb/types.js';
 
@@ -84,7 +85,7 @@ export function measureOverhead(name: string, space: SpaceSpec, opts: OverheadOp
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const r = ask(state);
-      if (!('job' in r)) throw new Error(`ask() returned wait (${r.reason}) in a sequential loop`);
+      if (!('job' in r)) throw new DehbError('E_STATE', `ask() returned wait (${r.reason}) in a sequential loop`);
       tell(state, r.job.trialId, { status: 'ok', fitness: sum(r.job.vector), cost: 1 });
     }
     blocks.push(performance.now() - t0);
@@ -101,7 +102,7 @@ export function measureOverhead(name: string, space: SpaceSpec, opts: OverheadOp
     const a0 = performance.now();
     const r = ask(st2);
     const a1 = performance.now();
-    if (!('job' in r)) throw new Error(`ask() returned wait (${r.reason}) in a sequential loop`);
+    if (!('job' in r)) throw new DehbError('E_STATE', `ask() returned wait (${r.reason}) in a sequential loop`);
     const fitness = sum(r.job.vector);
     const t0 = performance.now();
     tell(st2, r.job.trialId, { status: 'ok', fitness, cost: 1 });

@@ -4,6 +4,7 @@
  * config) noise streams. Independent of src/dehb/rng.ts on purpose, so that the optimizer's and the
  * benchmark's random streams can never interfere.
  */
+import { DehbError } from '../../src/errors.js';
 
 /** splitmix32 step: returns [next state, output]. */
 function splitmix32(state: number): [number, number] {
@@ -33,7 +34,7 @@ export class Prng {
 
   /** `seed` may be any finite number; additional words are mixed in (e.g. a hash). */
   constructor(seed: number, ...extraWords: number[]) {
-    if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number (got ${seed})`);
+    if (!Number.isFinite(seed)) throw new DehbError('E_CONFIG', `seed must be a finite number (got ${seed})`);
     this.seed = seed;
     let st = 0x2545f491;
     for (const w of [Math.floor(seed / 4294967296), seed >>> 0, ...extraWords.map((x) => x >>> 0)]) {
@@ -74,7 +75,7 @@ export class Prng {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`n must be a positive integer (got ${n})`);
+    if (!Number.isInteger(n) || n <= 0) throw new DehbError('E_CONFIG', `n must be a positive integer (got ${n})`);
     return Math.floor(this.uniform() * n);
   }
 

@@ -4,6 +4,7 @@
  * seeds, record the incumbent fitness after every told result, and summarise mean ± population
  * std across seeds at 20/40/60/80/100 % of the budget, as the reference's generate_summary.py.
  */
+import { DehbError } from '../../src/errors.js';
 import { ask, createState, tell } from '../../src/dehb/optimizer.js';
 import type { Config, OptimizerOptions, Strategy } from '../../src/dehb/types.js';
 import type { BenchFunction } from '../functions/types.js';
@@ -85,7 +86,7 @@ export function runOnce(bench: BenchFunction, seed: number, opts: RegretOptions)
   for (let i = 0; i < opts.fevals; i++) {
     const asked = ask(state);
     if (!('job' in asked)) {
-      throw new Error(`ask() returned wait (${asked.reason}) in a sequential loop after ${i} evaluations`);
+      throw new DehbError('E_STATE', `ask() returned wait (${asked.reason}) in a sequential loop after ${i} evaluations`);
     }
     const { job } = asked;
     const res = bench.objective(job.config, job.fidelity, rng);
@@ -145,8 +146,8 @@ export function runRegret(
   opts: RegretOptions,
   onRun?: (trace: RunTrace, index: number) => void,
 ): { report: RegretReport; traces: RunTrace[] } {
-  if (!Number.isInteger(opts.fevals) || opts.fevals < 1) throw new Error(`fevals must be an integer >= 1 (got ${opts.fevals})`);
-  if (!Number.isInteger(opts.seeds) || opts.seeds < 1) throw new Error(`seeds must be an integer >= 1 (got ${opts.seeds})`);
+  if (!Number.isInteger(opts.fevals) || opts.fevals < 1) throw new DehbError('E_CONFIG', `fevals must be an integer >= 1 (got ${opts.fevals})`);
+  if (!Number.isInteger(opts.seeds) || opts.seeds < 1) throw new DehbError('E_CONFIG', `seeds must be an integer >= 1 (got ${opts.seeds})`);
   const seeds = deriveSeeds(opts.masterSeed ?? 0, opts.seeds);
   const traces: RunTrace[] = [];
   seeds.forEach((seed, i) => {

@@ -70,7 +70,7 @@ export interface RunFlags {
 
 export interface ResolvedRunConfig {
   space?: SpaceSpec;
-  objective?: { kind: 'module'; path: string; exportName?: string } | { kind: 'command'; argv: string[] };
+  objective?: { kind: 'module'; path: string; exportName?: string } | { kind: 'command'; argv: string[]; cwd: string };
   optimizer: {
     minFidelity?: number;
     maxFidelity?: number;
@@ -135,11 +135,12 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     out.objective =
       flags.objective !== undefined
         ? moduleRef(resolveModule(cwd, flags.objective), flags.exportName)
-        : { kind: 'command', argv: splitCommand(flags.command as string) };
+        : { kind: 'command', argv: splitCommand(flags.command as string), cwd };
   } else if (file.objective !== undefined) {
     out.objective = moduleRef(resolveModule(base, file.objective), flags.exportName ?? file.exportName);
   } else if (file.command !== undefined) {
-    out.objective = { kind: 'command', argv: Array.isArray(file.command) ? file.command : splitCommand(file.command, 'command') };
+    // a command from the file runs in the file's folder, so `python train.py` finds train.py
+    out.objective = { kind: 'command', argv: Array.isArray(file.command) ? file.command : splitCommand(file.command, 'command'), cwd: base };
   }
 
   const o = out.optimizer;

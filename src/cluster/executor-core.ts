@@ -38,6 +38,7 @@ export class ExecutorCore {
   private readonly active = new Set<AbortController>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing = false;
+  private forced = false;
 
   constructor(
     private readonly name: string,
@@ -73,7 +74,10 @@ export class ExecutorCore {
   async close(force: boolean): Promise<void> {
     this.closing = true;
     for (const w of this.queue.splice(0)) w.admit(false);
-    if (force) for (const ac of this.active) ac.abort(FORCED_REASON);
+    if (force) {
+      this.forced = true;
+      for (const ac of this.active) ac.abort(FORCED_REASON);
+    }
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
@@ -87,10 +91,11 @@ export class ExecutorCore {
     const onUserAbort = (): void => ac.abort(userSignal?.reason ?? 'aborted');
     userSignal?.addEventListener('abort', onUserAbort, { once: true });
     this.active.add(ac);
+    if (this.forced) ac.abort(FORCED_REASON);
     let devices: string[] = [];
     let held = false;
     try {
-      if (userSignal?.aborted) return cancelled(userSignal.reason);
+      if (ac.signal.aborted) return cancelled(ac.signal.reason);
       if (task.gpus > 0 && this.allocator !== undefined) {
         const got = await raceAbort(Promise.resolve(this.allocator.acquire(task.gpus)), ac.signal, this.allocator);
         if (got === null) return cancelled(ac.signal.reason);

@@ -116,6 +116,17 @@ export function effectiveFitness(result: TrialResult): number {
   return typeof f === 'number' && Number.isFinite(f) ? f : Infinity;
 }
 
+/** A JSON-exact copy of user info (so the state round-trips even if info holds Infinity, Dates, ...). */
+function plainInfo(info: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (info === undefined || info === null) return {};
+  try {
+    const copy: unknown = JSON.parse(JSON.stringify(info));
+    return typeof copy === 'object' && copy !== null && !Array.isArray(copy) ? (copy as Record<string, unknown>) : {};
+  } catch {
+    return { note: 'info was not JSON-serialisable and was dropped' };
+  }
+}
+
 /** Applies a result. Throws E_STATE for an unknown or already told trial. Mutates `state`. */
 export function tell(state: DehbState, trialId: number, result: TrialResult): { improved: boolean } {
   const key = String(trialId);
@@ -169,7 +180,7 @@ export function tell(state: DehbState, trialId: number, result: TrialResult): { 
       vector: job.vector,
       fitness: f === 0 ? 0 : f,
       fidelity: job.fidelity,
-      info: result.info ?? {},
+      info: plainInfo(result.info),
     };
     improved = true;
   }

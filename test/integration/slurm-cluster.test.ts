@@ -35,7 +35,7 @@ describe('one-node SLURM cluster with fake GRES GPUs', () => {
         '',
       ].join('\n'),
     );
-    const id = await sbatch(script, ['--array=0-1', '--gres=gpu:2', '-n1', '-c1', '-t', '2', '-J', 'dehb-test-gres']);
+    const id = await sbatch(['--array=0-1', '--gres=gpu:2', '-n1', '-c1', '-t', '2', '-J', 'dehb-test-gres', script]);
     submitted.push(id);
     const states = await waitForJobs([id], 45_000, () => dumpOutputs(dir));
     assert.deepEqual([...states.values()], ['COMPLETED', 'COMPLETED'], await dumpOutputs(dir));

@@ -43,13 +43,9 @@ export async function requireSlurm(): Promise<void> {
   }
 }
 
-/** `sbatch --parsable [args] script`; returns the job id. */
-export async function sbatch(
-  script: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<string> {
-  const { stdout } = await run('sbatch', ['--parsable', ...args, script], {
+/** `sbatch --parsable ...args` (the script, if any, last; or `--wrap CMD`); returns the job id. */
+export async function sbatch(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
+  const { stdout } = await run('sbatch', ['--parsable', ...args], {
     env: opts.env ?? process.env,
     cwd: opts.cwd,
     timeout: 30_000,

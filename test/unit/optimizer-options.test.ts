@@ -85,3 +85,12 @@ test('each invalid option is named with the fix', () => {
   rejects({ space: {} }, 'space', /empty/, 'E_SPACE');
   rejects({ space: { x: { type: 'float', low: 1, high: 0 } } }, 'space', /'x': low must be < high/, 'E_SPACE');
 });
+
+test('the dehb index re-exports the optimizer API', async () => {
+  const api = await import('../../src/dehb/index.js');
+  for (const name of ['ask', 'tell', 'push', 'createState', 'resolveOptimizerOptions', 'createRng', 'uniform', 'randInt', 'normal', 'parseSpace', 'encode', 'decode', 'validateConfig', 'defineSpace', 'computeLadder']) {
+    assert.equal(typeof (api as Record<string, unknown>)[name], 'function', name);
+  }
+  assert.equal(typeof api.param.float, 'function');
+  assert.equal(api.MUTATIONS.length, 7);
+});

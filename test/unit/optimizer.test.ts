@@ -221,3 +221,13 @@ test('manual kind: only pushed jobs, else wait', () => {
   tell(st, j.trialId, { status: 'ok', fitness: 0.5 });
   assert.equal(st.incumbent?.configId, j.configId);
 });
+
+test('incumbent info is stored as a JSON-exact copy', () => {
+  const st = fresh();
+  const j = askJob(st);
+  const info = { loss: Infinity, when: new Date(0), nested: { a: [1, 2] } };
+  tell(st, j.trialId, { status: 'ok', fitness: 1, info });
+  assert.deepEqual(st.incumbent?.info, { loss: null, when: '1970-01-01T00:00:00.000Z', nested: { a: [1, 2] } });
+  assert.notEqual(st.incumbent?.info, info);
+  assert.deepEqual(JSON.parse(JSON.stringify(st)), st);
+});

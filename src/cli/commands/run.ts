@@ -144,7 +144,7 @@ async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>
 }
 
 function toInput(ref: NonNullable<Awaited<ReturnType<typeof loadRunConfig>>['objective']>): DEHBOptions['objective'] {
-  if (ref.kind === 'command') return { command: ref.argv };
+  if (ref.kind === 'command') return { command: ref.argv, cwd: ref.cwd };
   return ref.exportName === undefined ? { module: ref.path } : { module: ref.path, exportName: ref.exportName };
 }
 

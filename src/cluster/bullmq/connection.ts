@@ -4,6 +4,7 @@
  * job id rule (`<runId>-<trialId>`), and small helpers to race a promise against a timeout and to
  * close a client without hanging while Redis is down.
  */
+import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DehbError } from '../../errors.js';
 import type { ClusterConnection, RedisEndpoint } from '../scheduler-file.js';
@@ -29,6 +30,11 @@ export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {
     opts.tls = tls;
   }
   return opts;
+}
+
+/** Connection options for BullMQ classes (they create and own their connections). */
+export function bullConnection(ep: RedisEndpoint): ConnectionOptions {
+  return redisOptions(ep) as ConnectionOptions;
 }
 
 /** A plain client for the cluster's own keys; reconnects quickly (0.2–2 s) after an outage. */
@@ -99,7 +105,6 @@ export async function withTimeout<T, U>(p: Promise<T>, ms: number, onTimeout: ()
 
 /** QUIT within ms, else drop the socket. Never hangs (QUIT waits forever while Redis is down). */
 export async function closeRedis(client: Redis, ms = 1_000): Promise<void> {
-  if (client.status === 'end') return;
   if (client.status !== 'ready') {
     client.disconnect();
     return;
@@ -112,7 +117,7 @@ export async function closeRedis(client: Redis, ms = 1_000): Promise<void> {
     ms,
     () => undefined,
   );
-  if (client.status !== 'end') client.disconnect();
+  if ((client.status as string) !== 'end') client.disconnect();
 }
 
 /** A short description of a Redis error for messages (auth, refused, DNS, TLS). */

@@ -5,7 +5,7 @@
  * durable results hash (events can be trimmed or missed), deletes each result once recorded, and
  * re-attaches to queued/running/finished jobs when a trial is submitted again (resume).
  */
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DehbError, serializeError } from '../../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
@@ -17,13 +17,13 @@ import {
   createRedis,
   describeRedisError,
   jobIdFor,
-  redisOptions,
+  bullConnection,
   withTimeout,
   type ClusterKeys,
 } from './connection.js';
 import { assessRedis, probeRedis } from './probe.js';
 import { ResultsStore } from './results-store.js';
-import { parseOutcome, parseTask, type Parsed } from './wire.js';
+import { CANCEL_REQUEST_REASON, parseOutcome, parseTask, type Parsed } from './wire.js';
 import { PendingTable, type Entry } from './pending.js';
 
 export interface ClusterExecutorOptions {
@@ -81,7 +81,7 @@ export async function createClusterExecutor(opts: ClusterExecutorOptions): Promi
     if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
   }
   const exec = new BullmqExecutor(conn, runId, opts, log);
-  await exec.start();
+  await exec.ready;
   return exec;
 }
 
@@ -91,7 +91,7 @@ export class BullmqExecutor implements Executor {
   private readonly keys: ClusterKeys;
   private readonly queue: Queue;
   private events: QueueEvents | undefined;
-  private readonly connection: ReturnType<typeof redisOptions>;
+  private readonly connection: ConnectionOptions;
   private readonly conn: ClusterConnection;
   private readonly redis: Redis;
   private readonly store: ResultsStore;
@@ -105,6 +105,8 @@ export class BullmqExecutor implements Executor {
   private lastCompletionAt = Date.now();
   private warnedNoWorker = false;
   private lastErrorLogAt = 0;
+  /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
+  readonly ready: Promise<void>;
   /** Counters for tests and benchmarks. */
   readonly stats = { added: 0, reattached: 0, readded: 0, fromEvents: 0, fromSweep: 0, cancelled: 0 };
 
@@ -134,7 +136,7 @@ export class BullmqExecutor implements Executor {
     this.keys = clusterKeys(conn);
     this.where = `${conn.endpoint.host}:${conn.endpoint.port} queue ${conn.prefix}:${conn.queue}`;
     this.conn = conn;
-    this.connection = redisOptions(conn.endpoint);
+    this.connection = bullConnection(conn.endpoint);
     this.queue = new Queue(conn.queue, {
       connection: this.connection,
       prefix: conn.prefix,
@@ -154,10 +156,12 @@ export class BullmqExecutor implements Executor {
         this.downSince ??= Date.now();
       });
     }
+    this.ready = this.start();
+    this.ready.catch(() => undefined);
   }
 
   /** Connects the listener at the end of the event stream and starts the sweep. */
-  async start(): Promise<void> {
+  private async start(): Promise<void> {
     const ready = async (): Promise<void> => {
       const last = (await this.redis.xrevrange(this.keys.events, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
       // Start reading right after the last event that exists now: nothing in between is missed.
@@ -223,6 +227,7 @@ export class BullmqExecutor implements Executor {
       const batch = this.table.takeBatch(this.opts.maxBatch);
       if (batch.length === 0) return;
       try {
+        await this.ready;
         const stored = await this.store.getMany(batch.map((e) => e.jobId));
         const rest: Entry[] = [];
         for (const e of batch) {
@@ -243,7 +248,10 @@ export class BullmqExecutor implements Executor {
           if (e.cancelAfterAdd) void this.cancelRemote(e.jobId);
         }
       } catch (err) {
-        const error = new DehbError('E_BROKER', `cannot queue evaluations: ${describeRedisError(err, this.where)}`, { cause: err });
+        const error =
+          err instanceof DehbError
+            ? err
+            : new DehbError('E_BROKER', `cannot queue evaluations: ${describeRedisError(err, this.where)}`, { cause: err });
         for (const e of batch) {
           if (e.settled) continue;
           this.table.abandon(e.jobId);
@@ -278,8 +286,13 @@ export class BullmqExecutor implements Executor {
       if (this.table.unabandon(jobId)) this.store.deleteLater(jobId);
       return;
     }
-    this.stats.fromEvents++;
     const p = parseOutcome(returnvalue);
+    if (p.ok && p.value.status === 'cancelled' && p.value.reason === CANCEL_REQUEST_REASON) {
+      // an earlier coordinator cancelled this job id; we still want the trial: queue it again
+      this.table.requeue(e, () => void this.flush());
+      return;
+    }
+    this.stats.fromEvents++;
     this.table.settle(e, p.ok ? p.value : invalidOutcome(jobId, p.message));
     this.store.deleteLater(jobId);
   }

@@ -76,9 +76,8 @@ export async function probeRedis(ep: RedisEndpoint, opts: { timeoutMs?: number }
         mode: info.get('redis_mode') ?? null,
       };
     };
-    const timedOut = Symbol('timeout');
-    const r = await withTimeout(run(), timeoutMs + 500, () => timedOut);
-    if (r === timedOut) throw new Error(`no answer within ${timeoutMs} ms`);
+    const r = await withTimeout(run(), timeoutMs + 500, () => null);
+    if (r === null) throw new Error(`no answer within ${timeoutMs} ms`);
     return r;
   } catch (err) {
     const cause = lastError ?? err;

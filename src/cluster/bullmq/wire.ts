@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import type { EvalOutcome, EvalTask } from '../executor.js';
 
+/** Reason a worker gives for a job the coordinator cancelled; a coordinator still waiting for that job re-queues it. */
+export const CANCEL_REQUEST_REASON = 'cancelled by the coordinator';
+
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const objectiveSchema = z.discriminatedUnion('kind', [

@@ -1,0 +1,44 @@
+/**
+ * Owns the programmatic cluster client: `createClusterClient(schedulerFile)` reads and checks the
+ * scheduler file and the Redis it names once, then hands out executors per run
+ * (`client.executor(runId, capacity)`), which is what `new DEHB({ ..., client })` uses.
+ */
+import { DehbError } from '../../errors.js';
+import type { Executor } from '../executor.js';
+import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
+import { checkRunId } from './connection.js';
+import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
+import { assessRedis, probeRedis } from './probe.js';
+
+export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity'>;
+
+export interface ClusterClient {
+  readonly kind: 'cluster';
+  readonly connection: ClusterConnection;
+  /** Default capacity (the scheduler file's `capacity`, else 32). */
+  readonly defaultCapacity: number;
+  /**
+   * An executor for one run. Returned at once; it connects in the background and submissions wait
+   * for it (they reject with E_BROKER if the connection fails). Close it when the run ends.
+   */
+  executor(runId: string, capacity?: number): Executor;
+}
+
+/** Reads `schedulerFile`, checks that Redis answers, and returns a client. E_SCHEDULER_FILE / E_BROKER. */
+export async function createClusterClient(schedulerFile: string, opts: ClusterClientOptions = {}): Promise<ClusterClient> {
+  const connection = await loadClusterConnection(schedulerFile);
+  const log = opts.log ?? ((m: string) => process.stderr.write(`dehb: ${m}\n`));
+  const facts = await probeRedis(connection.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
+  for (const f of assessRedis(facts)) {
+    if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
+    if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
+  }
+  return {
+    kind: 'cluster',
+    connection,
+    defaultCapacity: connection.capacity ?? 32,
+    executor(runId: string, capacity?: number): Executor {
+      return new BullmqExecutor(connection, checkRunId(runId), { ...opts, runId, ...(capacity === undefined ? {} : { capacity }) }, log);
+    },
+  };
+}

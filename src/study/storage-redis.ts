@@ -1,0 +1,233 @@
+/**
+ * Redis storage for studies (`redis://[user:password@]host:port[/db][?prefix=dehb:]`, or
+ * `rediss://` for TLS). Keys, with P = prefix (default `dehb:`) and T = `{<name>}` (a hash tag,
+ * so one study's keys share a cluster slot):
+ *
+ *   P studies                    hash name -> {name, kind, createdAt}
+ *   P study:T:journal            list, one JSON entry per element (redis-journal.ts)
+ *   P study:T:lease              leader lease: holder id, with PX expiry
+ *   P study:T:queue|tasks|scores|claims|claimer|attempts   the work queue (storage-redis-scripts.ts)
+ *   P study:T:files              hash sha256 -> bytes
+ *
+ * Every multi-key change is one Lua script. DESIGN.md §2 reserves ioredis for cluster/bullmq; the
+ * study storage is a deliberate second user (see redis-journal.ts).
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { DehbError } from '../errors.js';
+import type { JournalEntry } from './journal-types.js';
+import { appendEntries, RedisJournal } from './redis-journal.js';
+import * as S from './storage-redis-scripts.js';
+import {
+  checkStudyName,
+  DEFAULT_MAX_FILE_BYTES,
+  maskUrl,
+  unknownStudy,
+  type ClaimedTask,
+  type CreatedEntry,
+  type LeaseInfo,
+  type QueueStats,
+  type QueueTask,
+  type StoredFile,
+  type StudyStorage,
+} from './storage.js';
+
+const QUEUE_PARTS = ['queue', 'tasks', 'scores', 'claims', 'claimer', 'attempts'] as const;
+const SCORE_STRIDE = 1e9;
+
+export class RedisStudyStorage implements StudyStorage {
+  readonly kind = 'redis' as const;
+  private lastError: Error | null = null;
+
+  private constructor(
+    private readonly redis: Redis,
+    readonly url: string,
+    readonly prefix: string,
+  ) {
+    redis.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+  }
+
+  /** Connects and checks the server answers (E_BROKER naming the URL otherwise). */
+  static async open(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisStudyStorage> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (err) {
+      throw new DehbError('E_USAGE', `not a valid Redis URL: "${maskUrl(url)}"`, { cause: err });
+    }
+    const prefix = parsed.searchParams.get('prefix') ?? 'dehb:';
+    parsed.searchParams.delete('prefix');
+    const redis = new Redis(parsed.toString(), {
+      lazyConnect: true,
+      maxRetriesPerRequest: 5,
+      connectTimeout: opts.connectTimeoutMs ?? 5000,
+    });
+    const storage = new RedisStudyStorage(redis, maskUrl(url), prefix);
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (err) {
+      redis.disconnect();
+      const why = (storage.lastError ?? (err as Error)).message;
+      throw new DehbError('E_BROKER', `cannot reach Redis at ${maskUrl(url)}: ${why}`, { cause: err });
+    }
+    return storage;
+  }
+
+  private key(name: string, part: string): string {
+    return `${this.prefix}study:{${checkStudyName(name)}}:${part}`;
+  }
+
+  private get studiesKey(): string {
+    return `${this.prefix}studies`;
+  }
+
+  private queueKeys(name: string): string[] {
+    return QUEUE_PARTS.map((p) => this.key(name, p));
+  }
+
+  private async run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await this.redis.eval(script, keys.length, ...keys, ...args.map(String));
+    } catch (err) {
+      const msg = (err as Error).message ?? '';
+      if (msg.includes('DEHB_NO_STUDY')) throw new DehbError('E_STUDY', 'the study does not exist (was it deleted?)', { cause: err });
+      throw new DehbError('E_BROKER', `Redis at ${this.url}: ${msg}`, { cause: err });
+    }
+  }
+
+  async createStudy(name: string, created: CreatedEntry, opts: { skipIfExists?: boolean } = {}): Promise<boolean> {
+    const info = JSON.stringify({ name, kind: created.options.kind, createdAt: Date.now() });
+    const r = await this.run(S.CREATE_STUDY, [this.studiesKey, this.key(name, 'journal')], [name, info, JSON.stringify(created)]);
+    if (Number(r) === 1) return true;
+    if (opts.skipIfExists === true) return false;
+    throw new DehbError('E_STUDY', `a study named "${name}" already exists in ${this.url} (use --skip-if-exists to reuse it)`, {
+      details: { study: name },
+    });
+  }
+
+  async listStudies(): Promise<string[]> {
+    return (await this.redis.hkeys(this.studiesKey)).sort();
+  }
+
+  async studyExists(name: string): Promise<boolean> {
+    return (await this.redis.hexists(this.studiesKey, checkStudyName(name))) === 1;
+  }
+
+  async deleteStudy(name: string): Promise<boolean> {
+    const parts = ['journal', 'lease', 'files', ...QUEUE_PARTS];
+    const [[, removed]] = (await this.redis
+      .multi()
+      .hdel(this.studiesKey, checkStudyName(name))
+      .del(...parts.map((p) => this.key(name, p)))
+      .exec()) as [[Error | null, number]];
+    return Number(removed) === 1;
+  }
+
+  async journal(name: string): Promise<RedisJournal> {
+    await this.requireStudy(name);
+    return new RedisJournal(this.redis, this.key(name, 'journal'), { label: `${this.url} study "${name}"` });
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const r = Number(await this.run(S.LEASE_ACQUIRE, [this.key(name, 'lease'), this.key(name, 'journal')], [holder, ttlMs]));
+    if (r === -1) throw unknownStudy(name, this.url);
+    return r === 1;
+  }
+
+  async renewLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.run(S.LEASE_RENEW, [this.key(name, 'lease')], [holder, ttlMs])) === 1;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.run(S.LEASE_RELEASE, [this.key(name, 'lease')], [holder]);
+  }
+
+  async getLease(name: string): Promise<LeaseInfo | null> {
+    const r = (await this.run(S.LEASE_GET, [this.key(name, 'lease')], [])) as [string, number, string] | null;
+    if (r === null) return null;
+    return { holder: r[0], expiresAt: Number(r[2]) + Math.max(0, Number(r[1])) };
+  }
+
+  async appendAsLeader(name: string, holder: string, entries: JournalEntry[]): Promise<number> {
+    return appendEntries(this.redis, this.key(name, 'journal'), entries, {
+      leaseKey: this.key(name, 'lease'),
+      holder,
+      mustExist: true,
+    });
+  }
+
+  async enqueue(name: string, tasks: QueueTask[]): Promise<number> {
+    if (tasks.length === 0) return 0;
+    const args: Array<string | number> = [];
+    for (const t of tasks) args.push(t.trialId, t.priority * SCORE_STRIDE + t.trialId, JSON.stringify(t));
+    const r = await this.runQueue(name, S.ENQUEUE, [...this.queueKeys(name), this.key(name, 'journal')], args);
+    return Number(r);
+  }
+
+  async claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null> {
+    const r = (await this.runQueue(name, S.CLAIM, this.queueKeys(name), [workerId, claimTtlMs])) as
+      | [string, string, string, number]
+      | null;
+    if (r === null) return null;
+    const task = JSON.parse(r[1]) as QueueTask;
+    return { ...task, workerId, expiresAt: Number(r[2]), attempts: Number(r[3]) };
+  }
+
+  async heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean> {
+    return Number(await this.runQueue(name, S.HEARTBEAT, this.queueKeys(name), [trialId, workerId, claimTtlMs])) === 1;
+  }
+
+  async complete(name: string, trialId: number): Promise<void> {
+    await this.runQueue(name, S.COMPLETE, this.queueKeys(name), [trialId]);
+  }
+
+  async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
+    await this.runQueue(name, S.UNCLAIM, this.queueKeys(name), [trialId, workerId]);
+  }
+
+  async queueStats(name: string): Promise<QueueStats> {
+    const r = (await this.runQueue(name, S.STATS, this.queueKeys(name), [])) as [number, number];
+    return { queued: Number(r[0]), claimed: Number(r[1]) };
+  }
+
+  async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
+    await this.requireStudy(name);
+    const max = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+    if (data.length > max) {
+      throw new DehbError('E_STUDY', `input file is ${data.length} bytes, over the ${max}-byte cap`, { details: { size: data.length, max } });
+    }
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    await this.redis.hset(this.key(name, 'files'), sha256, data);
+    return { sha256, size: data.length };
+  }
+
+  async getFile(name: string, sha256: string): Promise<Buffer> {
+    await this.requireStudy(name);
+    const data = await this.redis.hgetBuffer(this.key(name, 'files'), sha256);
+    if (data === null) throw new DehbError('E_STUDY', `study "${name}" has no stored file ${sha256}`);
+    const got = createHash('sha256').update(data).digest('hex');
+    if (got !== sha256) throw new DehbError('E_STUDY', `stored file ${sha256} of study "${name}" is corrupt (checksum ${got})`);
+    return data;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+
+  private async requireStudy(name: string): Promise<void> {
+    if (!(await this.studyExists(name))) throw unknownStudy(name, this.url);
+  }
+
+  /** Queue scripts on a deleted study would recreate keys: check first (E_STUDY). */
+  private async runQueue(name: string, script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    await this.requireStudy(name);
+    return this.run(script, keys, args);
+  }
+}

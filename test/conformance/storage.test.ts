@@ -1,0 +1,290 @@
+/**
+ * One conformance suite for every StudyStorage: the directory storage (temp dir) and the Redis
+ * storage (127.0.0.1:6379, unique key prefix, removed afterwards).
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { isDehbError } from '../../src/errors.js';
+import { resolveOptimizerOptions } from '../../src/dehb/optimizer.js';
+import { openStorage, type CreatedEntry, type StudyStorage } from '../../src/study/storage.js';
+
+const REDIS = process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+
+function created(): CreatedEntry {
+  return {
+    type: 'created',
+    options: resolveOptimizerOptions({
+      space: { x: { type: 'float', low: 0, high: 1 } },
+      minFidelity: 1,
+      maxFidelity: 9,
+      eta: 3,
+      seed: 1,
+    }),
+    meta: { runId: 'unused' },
+  };
+}
+
+const task = (trialId: number, priority = 1) => ({ trialId, priority, config: { x: trialId / 100 }, fidelity: 9 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isCode = (code: string) => (err: unknown) => isDehbError(err) && err.code === code;
+
+interface Impl {
+  label: string;
+  open(): Promise<StudyStorage>;
+  /** Flips a byte of a stored file behind the storage's back. */
+  corruptFile(s: StudyStorage, name: string, sha: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+async function fileImpl(): Promise<Impl> {
+  const dir = await fsp.mkdtemp(join(tmpdir(), 'dehb-storage-'));
+  return {
+    label: 'file',
+    open: () => openStorage(join(dir, 'studies')),
+    async corruptFile(_s, name, sha) {
+      const p = join(dir, 'studies', name, 'files', sha);
+      const b = await fsp.readFile(p);
+      b[0] = (b[0] as number) ^ 0xff;
+      await fsp.writeFile(p, b);
+    },
+    cleanup: () => fsp.rm(dir, { recursive: true, force: true }),
+  };
+}
+
+async function redisImpl(): Promise<Impl> {
+  const prefix = `dehb-test-${randomUUID().slice(0, 8)}:`;
+  const admin = new Redis(REDIS);
+  return {
+    label: 'redis',
+    open: () => openStorage(`${REDIS}?prefix=${prefix}`),
+    async corruptFile(_s, name, sha) {
+      await admin.hset(`${prefix}study:{${name}}:files`, sha, Buffer.from('tampered'));
+    },
+    async cleanup() {
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+    },
+  };
+}
+
+for (const make of [fileImpl, redisImpl]) {
+  const impl = await make();
+  const stores: StudyStorage[] = [];
+  const open = async (): Promise<StudyStorage> => {
+    const s = await impl.open();
+    stores.push(s);
+    return s;
+  };
+  after(async () => {
+    for (const s of stores) await s.close();
+    await impl.cleanup();
+  });
+
+  describe(`storage conformance: ${impl.label}`, () => {
+    test('create, list, exists, duplicate, skipIfExists, delete', async () => {
+      const s = await open();
+      assert.deepEqual(await s.listStudies(), []);
+      assert.equal(await s.createStudy('b-study', created()), true);
+      assert.equal(await s.createStudy('a-study', created()), true);
+      assert.deepEqual(await s.listStudies(), ['a-study', 'b-study']);
+      assert.equal(await s.studyExists('a-study'), true);
+      assert.equal(await s.studyExists('zzz'), false);
+      await assert.rejects(s.createStudy('a-study', created()), (err: unknown) => {
+        assert.ok(isDehbError(err, 'E_STUDY'));
+        assert.match(err.message, /a study named "a-study" already exists/);
+        return true;
+      });
+      assert.equal(await s.createStudy('a-study', created(), { skipIfExists: true }), false);
+      const j = await s.journal('a-study');
+      const entries = await j.read();
+      assert.equal(entries.length, 1);
+      assert.equal(entries[0]?.type, 'created');
+      assert.equal(entries[0]?.seq, 1);
+      await j.close();
+      assert.equal(await s.deleteStudy('a-study'), true);
+      assert.equal(await s.deleteStudy('a-study'), false);
+      assert.deepEqual(await s.listStudies(), ['b-study']);
+      await assert.rejects(s.journal('a-study'), (err: unknown) => {
+        assert.ok(isDehbError(err, 'E_STUDY'));
+        assert.match(err.message, /no study named "a-study"/);
+        return true;
+      });
+      await assert.rejects(s.enqueue('a-study', [task(0)]), isCode('E_STUDY'));
+      await assert.rejects(s.claim('a-study', 'w', 1000), isCode('E_STUDY'));
+      await assert.rejects(s.createStudy('bad name', created()), isCode('E_USAGE'));
+      await assert.rejects(s.createStudy('a:b', created()), isCode('E_USAGE'));
+    });
+
+    test('journal: append, read from seq, concurrent appends get unique seqs', async () => {
+      const s = await open();
+      await s.createStudy('j', created());
+      const a = await s.journal('j');
+      const b = await s.journal('j');
+      assert.equal(await a.append([{ type: 'report', trialId: 0, step: 1, value: 0.5 }]), 2);
+      const writes: Array<Promise<number>> = [];
+      for (let i = 0; i < 20; i++) {
+        const j = i % 2 === 0 ? a : b;
+        writes.push(j.append([{ type: 'report', trialId: i, step: 0, value: i }, { type: 'report', trialId: i, step: 1, value: i }]));
+      }
+      const lasts = await Promise.all(writes);
+      assert.equal(new Set(lasts).size, 20);
+      const all = await b.read();
+      assert.equal(all.length, 42);
+      assert.deepEqual(all.map((e) => e.seq), all.map((_, i) => i + 1));
+      for (let i = 0; i < 20; i++) {
+        const mine = all.filter((e) => e.type === 'report' && e.trialId === i && e.seq > 2).map((e) => e.seq);
+        assert.equal(mine.length, 2);
+        assert.equal(mine[1], (mine[0] as number) + 1, 'a batch stays contiguous');
+      }
+      assert.deepEqual((await a.read(41)).map((e) => e.seq), [41, 42]);
+      assert.deepEqual(await a.read(43), []);
+      assert.ok(all.every((e) => typeof e.at === 'number' && e.at > 1e12));
+      await a.close();
+      await b.close();
+    });
+
+    test('lease: exclusive, renew, release, expiry, fenced appends', async () => {
+      const s = await open();
+      await s.createStudy('l', created());
+      assert.equal(await s.getLease('l'), null);
+      assert.equal(await s.acquireLease('l', 'A', 5000), true);
+      assert.equal(await s.acquireLease('l', 'B', 5000), false);
+      assert.equal(await s.acquireLease('l', 'A', 5000), true, 'the holder re-acquires (renews)');
+      const lease = await s.getLease('l');
+      assert.equal(lease?.holder, 'A');
+      assert.ok((lease?.expiresAt ?? 0) > Date.now());
+      assert.equal(await s.renewLease('l', 'A', 5000), true);
+      assert.equal(await s.renewLease('l', 'B', 5000), false);
+      assert.equal(await s.appendAsLeader('l', 'A', [{ type: 'finished', reason: 'x' }]), 2);
+      await assert.rejects(s.appendAsLeader('l', 'B', [{ type: 'finished', reason: 'y' }]), (err: unknown) => {
+        assert.ok(isDehbError(err, 'E_STUDY'));
+        assert.match(err.message, /lease .*lost/);
+        return true;
+      });
+      await s.releaseLease('l', 'B'); // not the holder: no effect
+      assert.equal((await s.getLease('l'))?.holder, 'A');
+      await s.releaseLease('l', 'A');
+      assert.equal(await s.getLease('l'), null);
+      assert.equal(await s.acquireLease('l', 'B', 60), true);
+      await sleep(150);
+      assert.equal(await s.getLease('l'), null, 'expired');
+      assert.equal(await s.renewLease('l', 'B', 1000), false);
+      await assert.rejects(s.appendAsLeader('l', 'B', [{ type: 'finished', reason: 'z' }]), isCode('E_STUDY'));
+      assert.equal(await s.acquireLease('l', 'C', 1000), true);
+      const j = await s.journal('l');
+      assert.deepEqual((await j.read()).map((e) => e.type), ['created', 'finished']);
+      await assert.rejects(s.acquireLease('nope', 'A', 1000), isCode('E_STUDY'));
+    });
+
+    test('queue: idempotent enqueue, priority then trial order, complete, unclaim, stats', async () => {
+      const s = await open();
+      await s.createStudy('q', created());
+      assert.equal(await s.enqueue('q', [task(3), task(1), task(2)]), 3);
+      assert.equal(await s.enqueue('q', [task(1), task(4)]), 1);
+      assert.equal(await s.enqueue('q', [task(7, 0)]), 1);
+      assert.deepEqual(await s.queueStats('q'), { queued: 5, claimed: 0 });
+      const c1 = await s.claim('q', 'w1', 10_000);
+      assert.equal(c1?.trialId, 7, 'pushed (priority 0) first');
+      assert.equal(c1?.attempts, 1);
+      assert.equal(c1?.workerId, 'w1');
+      assert.deepEqual(c1?.config, { x: 0.07 });
+      assert.equal(c1?.fidelity, 9);
+      assert.equal((await s.claim('q', 'w2', 10_000))?.trialId, 1);
+      assert.deepEqual(await s.queueStats('q'), { queued: 3, claimed: 2 });
+      assert.equal(await s.enqueue('q', [task(1)]), 0, 'a claimed task is not enqueued again');
+      assert.equal(await s.heartbeat('q', 1, 'w2', 10_000), true);
+      assert.equal(await s.heartbeat('q', 1, 'w1', 10_000), false, 'not the claimer');
+      await s.unclaim('q', 1, 'w1'); // not the claimer: no effect
+      assert.deepEqual(await s.queueStats('q'), { queued: 3, claimed: 2 });
+      await s.unclaim('q', 1, 'w2');
+      assert.deepEqual(await s.queueStats('q'), { queued: 4, claimed: 1 });
+      const again = await s.claim('q', 'w3', 10_000);
+      assert.equal(again?.trialId, 1);
+      assert.equal(again?.attempts, 2);
+      await s.complete('q', 1);
+      await s.complete('q', 7);
+      assert.equal(await s.heartbeat('q', 1, 'w3', 10_000), false, 'completed');
+      assert.deepEqual(await s.queueStats('q'), { queued: 3, claimed: 0 });
+      assert.equal(await s.enqueue('q', [task(1)]), 1, 'a completed trial can be queued again (the journal decides)');
+      const order: number[] = [];
+      for (let c = await s.claim('q', 'w', 10_000); c !== null; c = await s.claim('q', 'w', 10_000)) order.push(c.trialId);
+      assert.deepEqual(order, [1, 2, 3, 4]);
+    });
+
+    test('queue: expired claims go back to the queue', async () => {
+      const s = await open();
+      await s.createStudy('e', created());
+      await s.enqueue('e', [task(0), task(1)]);
+      const dead = await s.claim('e', 'dead', 60);
+      assert.equal(dead?.trialId, 0);
+      const live = await s.claim('e', 'live', 10_000);
+      assert.equal(live?.trialId, 1);
+      assert.equal(await s.claim('e', 'x', 10_000), null);
+      await sleep(150);
+      assert.deepEqual(await s.queueStats('e'), { queued: 1, claimed: 1 });
+      const re = await s.claim('e', 'rescuer', 10_000);
+      assert.equal(re?.trialId, 0);
+      assert.equal(re?.attempts, 2);
+      assert.equal(await s.heartbeat('e', 0, 'dead', 10_000), false, 'the dead claimer lost it');
+    });
+
+    test('queue: concurrent claimers get each task exactly once', async () => {
+      const s1 = await open();
+      const s2 = await open();
+      await s1.createStudy('c', created());
+      const n = 30;
+      await s1.enqueue('c', Array.from({ length: n }, (_, i) => task(i, i % 3 === 0 ? 0 : 1)));
+      const got: number[] = [];
+      const claimer = async (s: StudyStorage, id: string): Promise<void> => {
+        for (let c = await s.claim('c', id, 10_000); c !== null; c = await s.claim('c', id, 10_000)) {
+          got.push(c.trialId);
+          await s.complete('c', c.trialId);
+        }
+      };
+      await Promise.all([claimer(s1, 'a'), claimer(s2, 'b'), claimer(s1, 'c'), claimer(s2, 'd')]);
+      assert.equal(got.length, n);
+      assert.deepEqual([...got].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+      assert.deepEqual(await s1.queueStats('c'), { queued: 0, claimed: 0 });
+    });
+
+    test('files: content-addressed, capped, verified', async () => {
+      const s = await open();
+      await s.createStudy('f', created());
+      const data = Buffer.from('print("hello")\n');
+      const put = await s.putFile('f', data);
+      assert.equal(put.size, data.length);
+      assert.match(put.sha256, /^[0-9a-f]{64}$/);
+      assert.deepEqual(await s.getFile('f', put.sha256), data);
+      assert.deepEqual(await s.putFile('f', data), put, 'idempotent');
+      await assert.rejects(s.putFile('f', Buffer.alloc(2000), { maxBytes: 1000 }), (err: unknown) => {
+        assert.ok(isDehbError(err, 'E_STUDY'));
+        assert.match(err.message, /2000 bytes, over the 1000-byte cap/);
+        return true;
+      });
+      await assert.rejects(s.getFile('f', '0'.repeat(64)), /has no stored file/);
+      await impl.corruptFile(s, 'f', put.sha256);
+      await assert.rejects(s.getFile('f', put.sha256), (err: unknown) => {
+        assert.ok(isDehbError(err, 'E_STUDY'));
+        assert.match(err.message, /is corrupt \(checksum/);
+        return true;
+      });
+    });
+
+    test('a deleted study: journal and queue operations fail with E_STUDY', async () => {
+      const s = await open();
+      await s.createStudy('d', created());
+      const j = await s.journal('d');
+      await s.deleteStudy('d');
+      await assert.rejects(j.append([{ type: 'finished', reason: 'x' }]), (err: unknown) => isDehbError(err));
+      await assert.rejects(s.enqueue('d', [task(0)]), isCode('E_STUDY'));
+      await assert.rejects(s.putFile('d', Buffer.from('x')), isCode('E_STUDY'));
+      assert.equal(await s.studyExists('d'), false);
+    });
+  });
+}
