@@ -68,6 +68,9 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_.,:/=+@%-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Largest trial JSON also passed in DEHB_TRIAL (it is always on stdin). */
+export const MAX_ENV_PAYLOAD = 96 * 1024;
+
 /** The child's environment. A fresh object: process.env is never mutated. */
 export function commandEnv(
   task: EvalTask,
@@ -77,7 +80,9 @@ export function commandEnv(
   payload: string,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...(ref.env ?? {}) };
-  env.DEHB_TRIAL = payload;
+  // Linux caps one environment string at 128 KiB; a huge trial travels on stdin only.
+  if (payload.length <= MAX_ENV_PAYLOAD) env.DEHB_TRIAL = payload;
+  else delete env.DEHB_TRIAL;
   env.DEHB_RESULT_FILE = files.resultFile;
   env.DEHB_TRIAL_DIR = files.dir;
   env.DEHB_FIDELITY = String(task.fidelity);

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -20,6 +20,7 @@ import {
   type TrialFiles,
 } from './command-env.js';
 import type { EvalOutcome, EvalTask } from './executor.js';
+import { groupAlive, signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { failed, parseResultText, type OkOrFailed } from './result-parse.js';
 
 export { checkCommandExists } from './command-env.js';
@@ -37,19 +38,6 @@ const TAIL_BYTES = 64 * 1024;
 const MAX_LINE = 1024 * 1024;
 /** Exit code a command uses to ask for a retry (sysexits EX_TEMPFAIL). */
 export const RETRYABLE_EXIT_CODE = 75;
-
-/** Process groups of running evaluations, killed if this process exits while they run. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-function trackGroup(pid: number): void {
-  liveGroups.add(pid);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const g of liveGroups) signalGroup(g, 'SIGKILL');
-    });
-  }
-}
 
 /** Run one evaluation of a command objective. Resolves for every child behaviour. */
 export async function runCommand(task: EvalTask, opts: RunCommandOptions = {}): Promise<EvalOutcome> {
@@ -176,7 +164,7 @@ function spawnAndWait(
           signalGroup(pid, 'SIGTERM');
           setTimeout(() => signalGroup(pid, 'SIGKILL'), grace).unref();
         }
-        liveGroups.delete(pid);
+        untrackGroup(pid);
       }
       if (killTimer !== undefined) clearTimeout(killTimer);
       const outcome = await decide();
@@ -189,7 +177,11 @@ function spawnAndWait(
       if (killing === 'timeout') return { status: 'timed-out', timeoutMs: task.timeoutMs ?? 0 };
       if (killing === 'cancel') return { status: 'cancelled', reason: reasonText(opts.signal?.reason) };
       const e = exit ?? { code: null, signal: null };
-      const details = { exitCode: e.code, signal: e.signal, stderrTail: stderrTail.slice(-4000), ...(files.logs ? { stdoutLog: join(files.dir, 'stdout.log'), stderrLog: join(files.dir, 'stderr.log') } : {}) };
+      const details: Record<string, unknown> = { exitCode: e.code, signal: e.signal, stderrTail: stderrTail.slice(-4000) };
+      if (files.logs) {
+        details.stdoutLog = join(files.dir, 'stdout.log');
+        details.stderrLog = join(files.dir, 'stderr.log');
+      }
       if (e.signal !== null) {
         const oom = e.signal === 'SIGKILL' ? ' (often the out-of-memory killer; check `dmesg`)' : '';
         return failed(`objective command was killed by ${e.signal}${oom}${tailText(stderrTail, stdoutTail)}`, { name: 'CommandError', details });
@@ -274,59 +266,6 @@ function spawnFailure(err: NodeJS.ErrnoException, argv0: string): OkOrFailed {
     return failed(`objective command is not executable: ${argv0} (objective.argv[0]); chmod +x it or run it through an interpreter`, { name: 'CommandError' });
   }
   return failed(`objective command could not start: ${err.message}`, { name: 'CommandError' });
-}
-
-/** Send a signal to a whole process group; a group that is already gone is fine. */
-export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    /* ESRCH: nothing left */
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Wait until the group has no live member, or ~500 ms after SIGKILL was sent. */
-async function waitGroupGone(pgid: number, sigkillSent: () => boolean): Promise<void> {
-  let afterKill = 0;
-  while (await groupHasLiveMember(pgid)) {
-    await new Promise((r) => setTimeout(r, 25));
-    if (sigkillSent()) {
-      afterKill += 25;
-      if (afterKill > 500) return;
-    }
-  }
-}
-
-/**
- * kill(-pgid, 0) also succeeds for zombies (dead members nobody reaped yet, common when PID 1 is
- * not an init). On Linux, look at /proc to ignore them.
- */
-async function groupHasLiveMember(pgid: number): Promise<boolean> {
-  if (!groupAlive(pgid)) return false;
-  if (process.platform !== 'linux') return true;
-  let names: string[];
-  try {
-    names = await readdir('/proc');
-  } catch {
-    return true;
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const text = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // rest[0] = state, rest[1] = ppid, rest[2] = pgrp
-    if (rest[2] === String(pgid) && rest[0] !== 'Z' && rest[0] !== 'X') return true;
-  }
-  return false;
 }
 
 function endStream(s: WriteStream | undefined): Promise<void> {

@@ -21,6 +21,7 @@ export interface ExecControl {
   signal: AbortSignal;
   devices: string[];
   onReport?: (step: number, value: number) => void;
+  liveReports?: boolean;
 }
 
 export type ExecFn = (task: EvalTask, control: ExecControl) => Promise<EvalOutcome>;
@@ -107,6 +108,7 @@ export class ExecutorCore {
         signal: ac.signal,
         devices,
         ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),
+        ...(opts.liveReports === undefined ? {} : { liveReports: opts.liveReports }),
       });
       const worker = devices.length > 0 ? { ...out.worker, devices } : out.worker;
       return { ...out, ...(worker === undefined ? {} : { worker }), durationMs: out.durationMs ?? Date.now() - t0 };

@@ -72,6 +72,11 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /** Called for every intermediate value the objective reports. */
   onReport?: (step: number, value: number) => void;
+  /**
+   * Deliver reports while the evaluation runs (true) or all at once just before the outcome
+   * (false: cheaper, e.g. no message channel per thread task). Default true.
+   */
+  liveReports?: boolean;
 }
 
 export interface Executor {

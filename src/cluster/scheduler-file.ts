@@ -268,7 +268,7 @@ export async function waitForSchedulerFile(path: string, opts: WaitForSchedulerF
       if (left <= 0) {
         throw new DehbError(
           'E_SCHEDULER_FILE',
-          `scheduler file ${resolve(path)} did not appear within ${Math.round(timeoutMs / 1000)} s (${(err as Error).message}); ` +
+          `scheduler file ${resolve(path)} did not appear within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} (${(err as Error).message}); ` +
             'start `dehb scheduler start --scheduler-file FILE` first, check the path is on a filesystem both machines share, or raise --wait-ms',
           { cause: err },
         );

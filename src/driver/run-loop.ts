@@ -28,6 +28,8 @@ export interface RunLoopOptions {
   killSignal?: AbortSignal;
   events?: RunEvents;
   now?: () => number;
+  /** Stream intermediate values while trials run (default false: they arrive with the result). */
+  liveReports?: boolean;
   /** Re-runs of a trial whose evaluation failed with `retryable: true`. Default 2. */
   maxRetries?: number;
 }
@@ -86,6 +88,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
       .submit(task, {
         signal: kill.signal,
         onReport: (step, value) => session.report(job.trialId, step, value),
+        liveReports: opts.liveReports ?? false,
       })
       .then(
         async (outcome) => {

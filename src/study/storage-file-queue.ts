@@ -112,11 +112,14 @@ export class FileQueue {
   private async update<T>(fn: (q: QueueFile) => T): Promise<T> {
     return FileLock.with(`${this.path}.lock`, async () => {
       const q = await this.load();
+      const before = JSON.stringify(q);
       const out = fn(q);
+      const after = JSON.stringify(q);
+      if (after === before) return out; // nothing changed (e.g. an empty claim): no write
       const tmp = `${this.path}.${randomUUID()}.tmp`;
       const fh = await fsp.open(tmp, 'w', 0o644);
       try {
-        await fh.writeFile(JSON.stringify(q));
+        await fh.writeFile(after);
         await fh.sync();
       } finally {
         await fh.close();

@@ -50,6 +50,10 @@ export class FileStudyStorage implements StudyStorage {
     return new FileStudyStorage(abs, url);
   }
 
+  localDir(name: string): string {
+    return this.studyDir(name);
+  }
+
   /** The directory of a study (exists or not). */
   studyDir(name: string): string {
     return join(this.root, checkStudyName(name));

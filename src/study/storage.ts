@@ -98,6 +98,9 @@ export interface StudyStorage {
   /** Reads a stored file and verifies its checksum (E_STUDY when missing or corrupt). */
   getFile(name: string, sha256: string): Promise<Buffer>;
 
+  /** A directory of the study on this machine (directory storage only): trials live under it. */
+  localDir?(name: string): string;
+
   close(): Promise<void>;
 }
 

@@ -67,6 +67,13 @@ describe('python helper dehb_objective.run', { timeout: 60_000 }, () => {
     assert.match(out.status === 'failed' ? out.error.message : '', /NaN/);
   });
 
+  it('a trial too large for the environment arrives on stdin only', async () => {
+    const big = 'x'.repeat(200 * 1024);
+    const out = await runCommand(pyTask({ lr: 0.1, blob: big }));
+    assert.equal(out.status, 'ok', JSON.stringify(out).slice(0, 500));
+    assert.equal(out.status === 'ok' && (out.info as { stdin_was_used: boolean }).stdin_was_used, true);
+  });
+
   it('reads the trial from stdin when DEHB_TRIAL is absent; 2-argument functions work', () => {
     const code = [
       'from dehb_objective import run',

@@ -87,7 +87,8 @@ describe('errorOutcome', () => {
       override name = 'ObjectiveError';
     }
     assert.equal(isObjectiveError(new Foreign('x')), true);
-    assert.equal(errorOutcome(new Foreign('x')).status === 'failed' && (errorOutcome(new Foreign('x')) as { retryable: boolean }).retryable, true);
+    const foreign = errorOutcome(new Foreign('x'));
+    assert.equal(foreign.status === 'failed' && foreign.retryable, true);
   });
 
   it('non-Error throws and DehbErrors keep their text and code', () => {

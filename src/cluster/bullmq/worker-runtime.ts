@@ -57,7 +57,10 @@ export interface ClusterWorker {
   readonly concurrency: number;
   readonly connection: ClusterConnection;
   readonly stats: { started: number; stored: number; refused: number; handedBack: number; lostLock: number; cancelled: number };
-  /** Stop taking jobs, let running ones finish within graceMs, hand the rest back, disconnect. */
+  /**
+   * Stop taking jobs, let running ones finish within graceMs, hand the rest back, disconnect.
+   * Calling it again with graceMs 0 cuts a grace period that is running.
+   */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -140,6 +143,7 @@ class WorkerRuntime implements ClusterWorker {
   private worker: Worker | undefined;
   private stopping: Promise<void> | undefined;
   private shuttingDown = false;
+  private readonly graceCut = new AbortController();
   private lastErrorLogAt = 0;
 
   constructor(
@@ -279,10 +283,12 @@ class WorkerRuntime implements ClusterWorker {
 
   private lostLock(jobId: string): never {
     this.stats.lostLock++;
+    this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
     throw new Error(`lost the lock for job ${jobId} (it was handed to another worker); this result is dropped`);
   }
 
   async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    if (opts.graceMs === 0) this.graceCut.abort();
     this.stopping ??= this.shutdown(opts.graceMs ?? this.o.graceMs ?? 30_000);
     return this.stopping;
   }
@@ -294,7 +300,11 @@ class WorkerRuntime implements ClusterWorker {
     const running = (): Array<Promise<void>> => [...this.active.values()].map((a) => a.done);
     if (this.active.size > 0) {
       this.log(`stopping: waiting up to ${Math.round(graceMs / 1000)} s for ${this.active.size} running evaluation(s)`);
-      await withTimeout(Promise.all(running()), graceMs, () => undefined);
+      const cut = new Promise<void>((r) => {
+        if (this.graceCut.signal.aborted) r();
+        else this.graceCut.signal.addEventListener('abort', () => r(), { once: true });
+      });
+      await withTimeout(Promise.race([Promise.all(running()), cut]), graceMs, () => undefined);
     }
     if (this.active.size > 0) {
       this.log(`handing back ${this.active.size} evaluation(s) still running`);

@@ -18,7 +18,7 @@ import { cancelled, ExecutorCore, type DeviceAllocatorLike, type ExecControl } f
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
 import { failed } from '../result-parse.js';
 import { runTask } from '../run-task.js';
-import type { ThreadTaskMessage } from './thread-worker.js';
+import type { ThreadTaskMessage, ThreadTaskResult } from './thread-worker.js';
 
 export interface LocalExecutorOptions {
   /** Threads (= evaluations in flight at most). */
@@ -130,7 +130,8 @@ export class LocalExecutor implements Executor {
     let channel: MessageChannel | undefined;
     let reportsDone: Promise<void> = Promise.resolve();
     const onReport = control.onReport;
-    if (onReport !== undefined) {
+    const live = onReport !== undefined && control.liveReports !== false;
+    if (live && onReport !== undefined) {
       const ch = new MessageChannel();
       channel = ch;
       reportsDone = new Promise<void>((resolve) => {
@@ -140,13 +141,22 @@ export class LocalExecutor implements Executor {
         });
       });
     }
-    const msg: ThreadTaskMessage = { task, devices: control.devices, ...(channel === undefined ? {} : { reportPort: channel.port2 }) };
+    const msg: ThreadTaskMessage = {
+      task,
+      devices: control.devices,
+      ...(channel === undefined ? {} : { reportPort: channel.port2 }),
+      ...(onReport !== undefined && !live ? { bufferReports: true } : {}),
+    };
     try {
       const out = (await this.pool.run(msg, {
         signal: ac.signal,
         ...(channel === undefined ? {} : { transferList: [channel.port2] }),
-      })) as EvalOutcome;
+      })) as ThreadTaskResult;
       if (channel !== undefined) await Promise.race([reportsDone, new Promise((r) => setTimeout(r, 1000).unref())]);
+      if (out.reports !== undefined) {
+        for (const [step, value] of out.reports) onReport?.(step, value);
+        delete out.reports;
+      }
       return out;
     } catch (err) {
       if (why === 'timeout' && timeoutMs !== null) return { status: 'timed-out', timeoutMs };

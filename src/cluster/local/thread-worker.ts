@@ -1,7 +1,8 @@
 /**
  * Piscina worker-thread entry (never re-exported): evaluates one module-objective task with
  * runTask. Timeouts and aborts are enforced by the main thread, which terminates this thread, so
- * the task runs here without a deadline. Intermediate reports go back through a MessagePort.
+ * the task runs here without a deadline. Intermediate reports go back through a MessagePort, or
+ * (cheaper) buffered and returned with the outcome.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
 import type { EvalOutcome, EvalTask } from '../executor.js';
@@ -12,19 +13,32 @@ export interface ThreadTaskMessage {
   devices: string[];
   /** Present when the submitter wants reports: receives {step, value}, then {done: true}. */
   reportPort?: MessagePort;
+  /** Collect reports and return them with the outcome (instead of a port). */
+  bufferReports?: boolean;
 }
 
-export async function evaluate(msg: ThreadTaskMessage): Promise<EvalOutcome> {
+export type ThreadTaskResult = EvalOutcome & { reports?: Array<[number, number]> };
+
+export async function evaluate(msg: ThreadTaskMessage): Promise<ThreadTaskResult> {
   const port = msg.reportPort;
+  const buffer: Array<[number, number]> | undefined = msg.bufferReports === true ? [] : undefined;
+  const onReport =
+    port !== undefined
+      ? (step: number, value: number) => port.postMessage({ step, value })
+      : buffer !== undefined
+        ? (step: number, value: number) => void buffer.push([step, value])
+        : undefined;
   try {
-    return await runTask(
+    const outcome: ThreadTaskResult = await runTask(
       { ...msg.task, timeoutMs: null },
       {
         devices: msg.devices,
         workerInfo: { id: `thread-${threadId}` },
-        ...(port === undefined ? {} : { onReport: (step: number, value: number) => port.postMessage({ step, value }) }),
+        ...(onReport === undefined ? {} : { onReport }),
       },
     );
+    if (buffer !== undefined && buffer.length > 0) outcome.reports = buffer;
+    return outcome;
   } finally {
     if (port !== undefined) {
       port.postMessage({ done: true });

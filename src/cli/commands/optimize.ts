@@ -1,0 +1,92 @@
+/**
+ * `dehb optimize NAME --fevals N | --brackets N | --runtime 10m`: run or join a study until its
+ * TOTAL budget is met (re-running with the same N returns at once; a larger N extends the study).
+ * Any number of these processes may share a study: one leads (holds the lease, runs the
+ * optimizer), all evaluate; if the leader dies another takes over by replaying the journal.
+ * Ctrl-C finishes running trials; a second Ctrl-C cancels them (they go back to the queue).
+ */
+import type { Command } from 'commander';
+import { DehbError } from '../../errors.js';
+import { parseDuration } from '../durations.js';
+import { interruptSignals } from '../signals.js';
+import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
+
+interface OptimizeFlags extends StorageFlags {
+  fevals?: string;
+  brackets?: string;
+  runtime?: string;
+  nWorkers?: string;
+  acceptStudyFiles?: boolean;
+  trialsDir?: string;
+  leaseTtl?: string;
+  claimTtl?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerOptimizeCommand(program: Command): void {
+  program
+    .command('optimize')
+    .description("run or join a study until its total budget is met (several processes may share one study)")
+    .argument('<name>', 'study name')
+    .option('--fevals <n>', 'budget: total told trials of the study')
+    .option('--brackets <n>', 'budget: total Hyperband brackets of the study')
+    .option('--runtime <duration>', 'budget: wall-clock time of this invocation, e.g. 90s, 10m')
+    .option('-n, --n-workers <n>', 'evaluations this process runs at once (default 1)')
+    .option('--storage <url>', STORAGE_HELP)
+    .option('--accept-study-files', "run the study's shipped input files")
+    .option('--trials-dir <dir>', 'where trial working directories go')
+    .option('--lease-ttl <duration>', 'leader lease; a dead leader is replaced after about this long (default 10s)')
+    .option('--claim-ttl <duration>', "a dead worker's trial is re-queued after this long (default 30s)")
+    .option('--json', 'print a JSON summary on stdout')
+    .option('-q, --quiet', 'no per-trial lines')
+    .action(async (name: string, flags: OptimizeFlags) => {
+      process.exitCode = await optimizeCommand(name, flags);
+    });
+}
+
+export async function optimizeCommand(name: string, flags: OptimizeFlags): Promise<number> {
+  const given = [flags.fevals, flags.brackets, flags.runtime].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new DehbError('E_USAGE', 'give exactly one budget: --fevals N, --brackets N or --runtime DURATION');
+  const fevals = intFlag(flags.fevals, '--fevals');
+  const brackets = intFlag(flags.brackets, '--brackets');
+  const runtimeMs = flags.runtime === undefined ? undefined : parseDuration(flags.runtime, '--runtime');
+  const nWorkers = intFlag(flags.nWorkers, '--n-workers') ?? 1;
+  const leaseTtlMs = flags.leaseTtl === undefined ? undefined : parseDuration(flags.leaseTtl, '--lease-ttl');
+  const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
+  return withStudy(name, flags, async (study) => {
+    const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
+    let best = Infinity;
+    try {
+      const r = await study.optimize({
+        ...(fevals === undefined ? {} : { fevals }),
+        ...(brackets === undefined ? {} : { brackets }),
+        ...(runtimeMs === undefined ? {} : { runtimeMs }),
+        nWorkers,
+        acceptStudyFiles: flags.acceptStudyFiles === true,
+        ...(flags.trialsDir === undefined ? {} : { trialsDir: flags.trialsDir }),
+        ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
+        ...(claimTtlMs === undefined ? {} : { claimTtlMs }),
+        signal: signals.stop,
+        killSignal: signals.kill,
+        log: flags.quiet === true ? () => undefined : note,
+        onTold: (e) => {
+          if (flags.quiet === true) return;
+          const f = e.result.fitness;
+          const star = e.result.status === 'ok' && typeof f === 'number' && f < best ? ' *' : '';
+          if (star !== '') best = f as number;
+          note(`trial ${e.trialId}: ${e.result.status}${typeof f === 'number' ? ` fitness ${fmt(f)}` : ''}${e.result.error ? ` (${e.result.error.message})` : ''}${star}`);
+        },
+      });
+      const b = r.best;
+      note(
+        `study "${name}" ${r.reason === 'stopped' ? 'stopped' : r.reason === 'no-work' ? 'has no work left' : 'met its budget'}: ${r.toldTotal} trial(s) told, ${r.toldHere} here` +
+          (b === null ? '' : `; best ${fmt(b.fitness)} (trial ${b.trialId}) ${JSON.stringify(b.config)}`),
+      );
+      if (flags.json === true) out(JSON.stringify({ study: name, ...r }));
+      return r.reason === 'stopped' ? 130 : 0;
+    } finally {
+      signals.dispose();
+    }
+  });
+}

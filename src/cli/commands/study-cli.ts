@@ -1,0 +1,78 @@
+/**
+ * Small helpers shared by the study commands (study, optimize, push, trials, trial): the
+ * `--storage` option, opening a study and closing its storage, flag parsing, and output streams
+ * (data on stdout, human text on stderr).
+ */
+import { DehbError } from '../../errors.js';
+import { defaultStorageUrl, openStorage, type StudyStorage } from '../../study/storage.js';
+import { loadStudy, type Study } from '../../study/study.js';
+
+export const STORAGE_HELP = 'study storage: a directory, file:DIR, redis:// or rediss:// URL (default $DEHB_STORAGE or ./dehb-studies)';
+
+export interface StorageFlags {
+  storage?: string;
+}
+
+export function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function note(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export async function withStorage<T>(flags: StorageFlags, fn: (s: StudyStorage) => Promise<T>): Promise<T> {
+  const storage = await openStorage(defaultStorageUrl(flags.storage));
+  try {
+    return await fn(storage);
+  } finally {
+    await storage.close();
+  }
+}
+
+export async function withStudy<T>(name: string, flags: StorageFlags, fn: (s: Study) => Promise<T>): Promise<T> {
+  return withStorage(flags, async (storage) => fn(await loadStudy(name, { storage })));
+}
+
+export function intFlag(value: string | undefined, flag: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) {
+    throw new DehbError('E_USAGE', `${flag} must be a whole number >= ${min} (got "${value}")`);
+  }
+  return n;
+}
+
+export function numFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new DehbError('E_USAGE', `${flag} must be a number (got "${value}")`);
+  return n;
+}
+
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `-p name=value` pairs; values stay strings (the space validation coerces them). */
+export function parseParams(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new DehbError('E_USAGE', `-p expects name=value (got "${p}")`);
+    const name = p.slice(0, eq).trim();
+    if (name in out) throw new DehbError('E_USAGE', `-p ${name} is given twice`);
+    out[name] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+export function isoTime(ms: number | null | undefined): string {
+  return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+}
+
+export function fmt(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '';
+  if (!Number.isFinite(n)) return String(n);
+  return Number.isInteger(n) ? String(n) : Number(n.toPrecision(6)).toString();
+}

@@ -1,0 +1,74 @@
+/**
+ * `dehb study worker NAME`: join a study as a worker only (the same as `dehb worker --study NAME`,
+ * which main's worker command can wire to `runStudyWorker`). Evaluates queued trials until
+ * interrupted, idle for --idle-exit, or --max-trials told. Ctrl-C finishes running trials; a
+ * second Ctrl-C cancels them (they go back to the queue).
+ */
+import type { Command } from 'commander';
+import { parseDuration } from '../durations.js';
+import { interruptSignals } from '../signals.js';
+import { runStudyWorker } from '../../study/study-worker-run.js';
+import { intFlag, note, out, STORAGE_HELP, type StorageFlags } from './study-cli.js';
+
+export interface StudyWorkerFlags extends StorageFlags {
+  nWorkers?: string;
+  acceptStudyFiles?: boolean;
+  idleExit?: string;
+  maxTrials?: string;
+  trialsDir?: string;
+  claimTtl?: string;
+  id?: string;
+  json?: boolean;
+}
+
+export function addStudyWorkerOptions(cmd: Command): Command {
+  return cmd
+    .option('--storage <url>', STORAGE_HELP)
+    .option('-n, --n-workers <n>', 'evaluations at once (default 1)')
+    .option('--accept-study-files', "run the study's shipped input files (off by default: such trials fail)")
+    .option('--idle-exit <duration>', 'exit after this long without work (default: keep waiting)')
+    .option('--max-trials <n>', 'exit after this many results')
+    .option('--trials-dir <dir>', 'where trial working directories go (default: in the study directory, or ./dehb-trials/<study> with Redis)')
+    .option('--claim-ttl <duration>', "a trial whose worker stops heart-beating for this long is given to another worker (default 30s)")
+    .option('--id <id>', 'worker id shown in trial listings (default host-pid-random)')
+    .option('--json', 'print a JSON summary on stdout');
+}
+
+export function registerStudyWorkerCommand(study: Command): void {
+  addStudyWorkerOptions(study.command('worker').description('evaluate trials of a study (worker only; no optimizer)').argument('<name>')).action(
+    async (name: string, flags: StudyWorkerFlags) => {
+      process.exitCode = await studyWorkerCommand(name, flags);
+    },
+  );
+}
+
+/** Runs a worker from CLI flags; returns the exit code (130 when interrupted). */
+export async function studyWorkerCommand(name: string, flags: StudyWorkerFlags): Promise<number> {
+  const nWorkers = intFlag(flags.nWorkers, '--n-workers') ?? 1;
+  const maxTrials = intFlag(flags.maxTrials, '--max-trials');
+  const idleExitMs = flags.idleExit === undefined ? undefined : parseDuration(flags.idleExit, '--idle-exit');
+  const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
+  const signals = interruptSignals((n) => note(n === 1 ? 'finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
+  try {
+    const r = await runStudyWorker({
+      storage: flags.storage,
+      study: name,
+      nWorkers,
+      acceptStudyFiles: flags.acceptStudyFiles === true,
+      ...(maxTrials === undefined ? {} : { maxTrials }),
+      ...(idleExitMs === undefined ? {} : { idleExitMs }),
+      ...(claimTtlMs === undefined ? {} : { claimTtlMs }),
+      ...(flags.trialsDir === undefined ? {} : { trialsDir: flags.trialsDir }),
+      ...(flags.id === undefined ? {} : { workerId: flags.id }),
+      signal: signals.stop,
+      killSignal: signals.kill,
+      log: note,
+      onTold: (e) => note(`trial ${e.trialId}: ${e.result.status}${e.result.fitness === undefined ? '' : ` fitness ${e.result.fitness}`}`),
+    });
+    note(`worker stopped (${r.reason}): ${r.toldHere} trial(s) evaluated here, ${r.toldTotal} told in the study`);
+    if (flags.json === true) out(JSON.stringify(r));
+    return r.reason === 'stopped' ? 130 : 0;
+  } finally {
+    signals.dispose();
+  }
+}

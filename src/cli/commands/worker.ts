@@ -1,0 +1,116 @@
+/**
+ * Owns `dehb worker`: parse the flags, start the cluster worker runtime, and stop it on
+ * SIGINT/SIGTERM (first signal: finish running trials within --grace-ms, then hand the rest back;
+ * second signal: hand back at once). Human text on stderr.
+ */
+import type { Command } from 'commander';
+import { DehbError } from '../../errors.js';
+import { startClusterWorker, type ClusterWorkerOptions } from '../../cluster/bullmq/worker-runtime.js';
+import { parseGpuList } from '../../gpu/discover.js';
+import { splitCommand } from '../argv.js';
+
+export interface WorkerCommandIo {
+  stderr: { write(chunk: string): unknown };
+  /** Stops the worker (tests); by default SIGINT/SIGTERM do. */
+  stopSignal?: AbortSignal;
+}
+
+interface WorkerFlags {
+  schedulerFile: string;
+  concurrency?: string;
+  gpus: string;
+  gpusPerTrial?: string;
+  allow: string[];
+  objective?: string;
+  command?: string;
+  lockDuration: string;
+  stalledInterval: string;
+  maxStalledCount: string;
+  graceMs: string;
+  waitMs: string;
+  id?: string;
+}
+
+function int(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new DehbError('E_USAGE', `${flag} must be an integer >= ${min} (got ${value})`);
+  return n;
+}
+
+/** Translates flags into runtime options (exported for tests). */
+export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions {
+  parseGpuList(flags.gpus); // validates: E_USAGE/E_CONFIG naming --gpus
+  const lockDurationMs = int(flags.lockDuration, '--lock-duration', 1000) as number;
+  const stalledIntervalMs = int(flags.stalledInterval, '--stalled-interval', 500) as number;
+  const o: ClusterWorkerOptions = {
+    schedulerFile: flags.schedulerFile,
+    gpus: flags.gpus,
+    allow: flags.allow,
+    lockDurationMs,
+    stalledIntervalMs,
+    maxStalledCount: int(flags.maxStalledCount, '--max-stalled-count', 0) as number,
+    graceMs: int(flags.graceMs, '--grace-ms', 0) as number,
+    waitMs: int(flags.waitMs, '--wait-ms', 0) as number,
+  };
+  const concurrency = int(flags.concurrency, '--concurrency', 1);
+  if (concurrency !== undefined) o.concurrency = concurrency;
+  const perTrial = int(flags.gpusPerTrial, '--gpus-per-trial', 0);
+  if (perTrial !== undefined) o.gpusPerTrial = perTrial;
+  if (flags.objective !== undefined) o.objective = flags.objective;
+  if (flags.command !== undefined) o.command = splitCommand(flags.command, '--command');
+  if (flags.id !== undefined) o.id = flags.id;
+  return o;
+}
+
+export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): Command {
+  return program
+    .command('worker')
+    .description('take evaluations from a cluster queue (any run sharing the Redis) and run them on this node')
+    .requiredOption('--scheduler-file <file>', 'scheduler file written by `dehb scheduler start|init` (waited for)')
+    .option('--concurrency <n>', 'evaluations at once (default: GPUs / --gpus-per-trial, or 1 without GPUs)')
+    .option('--gpus <spec>', 'GPUs of this node: auto, none, or 0,1 / GPU- UUIDs', 'auto')
+    .option('--gpus-per-trial <n>', "devices per evaluation on this node (default: the trial's own request)")
+    .option('--allow <dir>', 'run module/command objectives under this directory (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--objective <module>', 'run this module objective')
+    .option('--command <cmd>', 'run this exact command objective')
+    .option('--lock-duration <ms>', 'job lock TTL; a dead worker\'s trial is taken over after about this plus up to 2 stalled intervals', '10000')
+    .option('--stalled-interval <ms>', 'how often workers look for trials whose worker died', '5000')
+    .option('--max-stalled-count <n>', 'times a trial may be taken over from a dead worker before it fails', '3')
+    .option('--grace-ms <ms>', 'on SIGTERM/SIGINT: time running trials get to finish before they are handed back', '30000')
+    .option('--wait-ms <ms>', 'how long to wait for the scheduler file and Redis at start', '120000')
+    .option('--id <name>', 'worker id in trial records (default host:pid)')
+    .action(async (flags: WorkerFlags) => {
+      const err = io?.stderr ?? process.stderr;
+      const opts = workerOptionsFromFlags(flags);
+      opts.log = (m) => err.write(`dehb worker: ${m}\n`);
+      const worker = await startClusterWorker(opts);
+      const c = worker.connection;
+      err.write(
+        `dehb worker: ${worker.id} serving queue ${c.prefix}:${c.queue} at ${c.endpoint.host}:${c.endpoint.port} ` +
+          `with concurrency ${worker.concurrency}; Ctrl-C to stop\n`,
+      );
+      let signals = 0;
+      let onSignal = (): void => undefined;
+      await new Promise<void>((done) => {
+        onSignal = (): void => {
+          signals++;
+          if (signals === 1) {
+            err.write(`dehb worker: stopping; running trials get ${opts.graceMs ?? 30000} ms, then are handed back (Ctrl-C again: now)\n`);
+            void worker.stop().then(done, done);
+          } else {
+            void worker.stop({ graceMs: 0 });
+          }
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        io?.stopSignal?.addEventListener('abort', onSignal, { once: true });
+      });
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      err.write(`dehb worker: stopped (${worker.stats.stored} results stored, ${worker.stats.handedBack} handed back)\n`);
+      // An evaluation that ignores its abort signal (synchronous JS) or a socket stuck on a dead
+      // Redis must not keep a stopped worker alive: exit if anything still holds the loop.
+      if (io === undefined) setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+    });
+}

@@ -1,0 +1,164 @@
+/**
+ * Read-side views of a study, computed from its journal alone (no optimizer, no lock, no writes):
+ * one TrialRecord per trial, the study summary `dehb study list/show` print, and JSON/CSV exports.
+ * `dehb trials` shows a finished-ok trial as status `done`.
+ */
+import { historyToCsv } from '../api/history-csv.js';
+import type { OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
+import { TrialHistory } from './history.js';
+import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
+
+/** A `started` entry may carry the trial's working directory (a backward-compatible extra field). */
+export type StartedEntryExt = Extract<StoredEntry, { type: 'started' }> & { trialDir?: string };
+
+export type TrialStatusName = 'queued' | 'running' | 'done' | 'failed' | 'timed-out' | 'cancelled';
+export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', 'done', 'failed', 'timed-out', 'cancelled'];
+
+export interface StudyTrial extends TrialRecord {
+  /** Working directory of the evaluation (logs: stdout.log, stderr.log), when known. */
+  trialDir: string | null;
+}
+
+export interface StudyView {
+  name: string;
+  options: ResolvedOptimizerOptions;
+  meta: RunMeta;
+  createdAt: number;
+  trials: StudyTrial[];
+  /** Pushed configurations not yet turned into trials (no leader ran since). */
+  pushedWaiting: number;
+  lastActivity: number;
+  lastBudget: Extract<StoredEntry, { type: 'budget' }>['budget'] | null;
+  finished: string | null;
+  entries: number;
+}
+
+export interface StudySummary {
+  name: string;
+  kind: OptimizerKind;
+  trials: number;
+  byStatus: Record<TrialStatusName, number>;
+  best: { trialId: number; fitness: number; fidelity: number; config: Record<string, unknown> } | null;
+  createdAt: number;
+  lastActivity: number;
+  pushedWaiting: number;
+}
+
+export function statusName(s: TrialRecord['status']): TrialStatusName {
+  return s === 'ok' ? 'done' : s;
+}
+
+/** Builds the view of a study from all of its journal entries (seq 1 must be `created`). */
+export function studyView(name: string, entries: readonly StoredEntry[]): StudyView {
+  const first = entries[0];
+  if (first === undefined || first.type !== 'created') {
+    throw new Error(`study "${name}": the journal does not start with a "created" entry`);
+  }
+  const history = new TrialHistory();
+  const dirs = new Map<number, string>();
+  let pushed = 0;
+  let manualAsked = 0;
+  let lastBudget: StudyView['lastBudget'] = null;
+  let finished: string | null = null;
+  for (const e of entries) {
+    switch (e.type) {
+      case 'asked':
+        if (history.get(e.trialId) === undefined) history.onAsked(e.job, e.at);
+        if (e.job.source === 'manual') manualAsked++;
+        break;
+      case 'started': {
+        history.onStarted(e.trialId, e.worker, e.at);
+        const dir = (e as StartedEntryExt).trialDir;
+        if (typeof dir === 'string' && !dirs.has(e.trialId)) dirs.set(e.trialId, dir);
+        break;
+      }
+      case 'report':
+        history.onReport(e.trialId, e.step, e.value);
+        break;
+      case 'told':
+        history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
+        break;
+      case 'pushed':
+        pushed++;
+        break;
+      case 'budget':
+        lastBudget = e.budget;
+        break;
+      case 'finished':
+        finished = e.reason;
+        break;
+      default:
+        break;
+    }
+  }
+  return {
+    name,
+    options: first.options,
+    meta: first.meta,
+    createdAt: first.at,
+    trials: history.records().map((r) => ({ ...r, trialDir: dirs.get(r.trialId) ?? null })),
+    pushedWaiting: Math.max(0, pushed - manualAsked),
+    lastActivity: entries[entries.length - 1]?.at ?? first.at,
+    lastBudget,
+    finished,
+    entries: entries.length,
+  };
+}
+
+export function summarize(view: StudyView): StudySummary {
+  const byStatus = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
+  let best: StudySummary['best'] = null;
+  for (const t of view.trials) {
+    byStatus[statusName(t.status)] += 1;
+    if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) {
+      best = { trialId: t.trialId, fitness: t.fitness, fidelity: t.fidelity, config: t.config };
+    }
+  }
+  return {
+    name: view.name,
+    kind: view.options.kind,
+    trials: view.trials.length,
+    byStatus,
+    best,
+    createdAt: view.createdAt,
+    lastActivity: view.lastActivity,
+    pushedWaiting: view.pushedWaiting,
+  };
+}
+
+/** Trials filtered by status names (`done` and `ok` are the same). */
+export function filterTrials(trials: readonly StudyTrial[], statuses?: readonly string[]): StudyTrial[] {
+  if (statuses === undefined || statuses.length === 0) return [...trials];
+  const want = new Set(statuses.map((s) => (s === 'ok' ? 'done' : s)));
+  return trials.filter((t) => want.has(statusName(t.status)));
+}
+
+/** A trial as JSON output shows it (status `done` for ok). */
+export function trialJson(t: StudyTrial): Record<string, unknown> {
+  return { ...t, status: statusName(t.status) };
+}
+
+export function exportJson(view: StudyView): string {
+  const summary = summarize(view);
+  return (
+    JSON.stringify(
+      {
+        study: view.name,
+        kind: view.options.kind,
+        options: view.options,
+        meta: view.meta,
+        createdAt: view.createdAt,
+        lastActivity: view.lastActivity,
+        best: summary.best,
+        byStatus: summary.byStatus,
+        trials: view.trials.map(trialJson),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+export function exportCsv(trials: readonly StudyTrial[]): string {
+  return historyToCsv(trials.map((t) => ({ ...t, status: statusName(t.status) as TrialRecord['status'] })));
+}

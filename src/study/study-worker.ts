@@ -1,0 +1,228 @@
+/**
+ * The evaluating side of a study, shared by `dehb optimize` (every process, the leader included)
+ * and `dehb worker --study`: claim a queued trial, journal `started`, evaluate it with runTask
+ * (intermediate values become `report` entries), journal `told`, complete the task. Claims are
+ * heart-beaten; a worker that dies stops heart-beating and its trial goes back to the queue. Before
+ * running a claimed trial the worker checks the journal: a trial already told (a duplicate
+ * delivery) is completed without running again. Shipped input files run only with
+ * `acceptStudyFiles`; otherwise the trial fails saying how to allow it.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { serializeError } from '../errors.js';
+import { toTrialResult } from '../driver/run-loop.js';
+import { runTask } from '../cluster/run-task.js';
+import type { EvalOutcome, EvalTask, ObjectiveRef, WorkerInfo } from '../cluster/executor.js';
+import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
+import { JournalWriter } from './journal-writer.js';
+import { InputFileCache } from './input-files.js';
+import type { ClaimedTask, StudyStorage } from './storage.js';
+import type { StartedEntryExt } from './study-records.js';
+
+export interface StudyWorkerOptions {
+  storage: StudyStorage;
+  study: string;
+  /** Default `<host>-<pid>-<random>`. */
+  workerId?: string;
+  acceptStudyFiles?: boolean;
+  /** Root of per-trial working directories. Default: `<study dir>/trials` for directory storage, `./dehb-trials/<study>` for Redis. */
+  trialsDir?: string;
+  /** A claim not heart-beaten for this long goes back to the queue. Default 30 s. */
+  claimTtlMs?: number;
+  /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times. Default 3. */
+  maxAttempts?: number;
+  log?: (msg: string) => void;
+  /** Called after a result was journaled by this worker. */
+  onTold?: (entry: Extract<JournalEntry, { type: 'told' }>) => void;
+}
+
+export const DEFAULT_CLAIM_TTL_MS = 30_000;
+
+export function defaultWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+}
+
+export class StudyWorker {
+  readonly workerId: string;
+  readonly claimTtlMs: number;
+  private journal: JournalBackend | null = null;
+  private writer: JournalWriter | null = null;
+  private meta: RunMeta | null = null;
+  private files: InputFileCache | null = null;
+  private readSeq = 0;
+  private readonly toldIds = new Set<number>();
+  private pushed = 0;
+  private manualAsked = 0;
+  /** Trials evaluated and told by this worker. */
+  toldHere = 0;
+
+  constructor(private readonly opts: StudyWorkerOptions) {
+    this.workerId = opts.workerId ?? defaultWorkerId();
+    this.claimTtlMs = opts.claimTtlMs ?? DEFAULT_CLAIM_TTL_MS;
+  }
+
+  async init(): Promise<void> {
+    this.journal = await this.opts.storage.journal(this.opts.study);
+    this.writer = new JournalWriter(this.journal);
+    await this.sync();
+    const trials = this.trialsRoot();
+    const files = this.meta?.inputFiles ?? [];
+    if (files.length > 0) this.files = new InputFileCache(this.opts.storage, this.opts.study, files, join(trials, '.files'));
+  }
+
+  /** Told trials in the study, as far as this worker has read the journal. */
+  get toldCount(): number {
+    return this.toldIds.size;
+  }
+
+  /** Pushed configurations that no leader has turned into trials yet. */
+  get pushesWaiting(): number {
+    return Math.max(0, this.pushed - this.manualAsked);
+  }
+
+  /** Reads new journal entries (told ids, pushes). */
+  async sync(): Promise<StoredEntry[]> {
+    const entries = await (this.journal as JournalBackend).read(this.readSeq + 1);
+    for (const e of entries) {
+      if (e.type === 'created') this.meta = e.meta;
+      else if (e.type === 'told') this.toldIds.add(e.trialId);
+      else if (e.type === 'pushed') this.pushed++;
+      else if (e.type === 'asked' && e.job.source === 'manual') this.manualAsked++;
+    }
+    if (entries.length > 0) this.readSeq = (entries[entries.length - 1] as StoredEntry).seq;
+    return entries;
+  }
+
+  claim(): Promise<ClaimedTask | null> {
+    return this.opts.storage.claim(this.opts.study, this.workerId, this.claimTtlMs);
+  }
+
+  /**
+   * Evaluates a claimed trial and records it. With `kill` aborted the evaluation is cancelled and
+   * the trial goes back to the queue. Resolves true when a result was journaled.
+   */
+  async run(task: ClaimedTask, kill?: AbortSignal): Promise<boolean> {
+    const { storage, study } = this.opts;
+    await this.sync();
+    if (this.toldIds.has(task.trialId)) {
+      await storage.complete(study, task.trialId);
+      return false;
+    }
+    const writer = this.writer as JournalWriter;
+    const worker: WorkerInfo = { id: this.workerId, host: hostname(), pid: process.pid };
+    const trialDir = join(this.trialsRoot(), String(task.trialId));
+    const started: Omit<StartedEntryExt, 'seq' | 'at'> = { type: 'started', trialId: task.trialId, worker, trialDir };
+    await writer.write(started as JournalEntry);
+    const beat = setInterval(() => {
+      storage.heartbeat(study, task.trialId, this.workerId, this.claimTtlMs).then(
+        (ok) => {
+          if (!ok) this.opts.log?.(`worker ${this.workerId}: lost the claim on trial ${task.trialId}; its first result wins`);
+        },
+        () => undefined,
+      );
+    }, Math.max(50, Math.floor(this.claimTtlMs / 3)));
+    let outcome: EvalOutcome;
+    try {
+      outcome = await this.evaluate(task, trialDir, worker, kill);
+    } finally {
+      clearInterval(beat);
+    }
+    if (outcome.status === 'cancelled' && kill?.aborted === true) {
+      await writer.flush().catch(() => undefined);
+      await storage.unclaim(study, task.trialId, this.workerId);
+      return false;
+    }
+    if (outcome.status === 'failed' && outcome.retryable && task.attempts < (this.opts.maxAttempts ?? 3)) {
+      this.opts.log?.(`trial ${task.trialId} failed retryably (attempt ${task.attempts}): ${outcome.error.message}`);
+      await writer.flush();
+      await storage.unclaim(study, task.trialId, this.workerId);
+      return false;
+    }
+    const told: Extract<JournalEntry, { type: 'told' }> = {
+      type: 'told',
+      trialId: task.trialId,
+      result: toTrialResult(outcome),
+      worker: outcome.worker ?? worker,
+      ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
+    };
+    await writer.write(told);
+    this.toldIds.add(task.trialId);
+    this.toldHere++;
+    await storage.complete(study, task.trialId);
+    this.opts.onTold?.(told);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.flush().catch(() => undefined);
+    await this.journal?.close();
+  }
+
+  private async evaluate(task: ClaimedTask, trialDir: string, worker: WorkerInfo, kill?: AbortSignal): Promise<EvalOutcome> {
+    const meta = this.meta as RunMeta;
+    const writer = this.writer as JournalWriter;
+    let objective: ObjectiveRef | undefined = meta.objective;
+    if (objective === undefined) {
+      return failedOutcome(`study "${this.opts.study}" has no objective; create it with --command or --objective`, 'E_CONFIG');
+    }
+    if (this.files !== null) {
+      if (this.opts.acceptStudyFiles !== true) {
+        const names = (meta.inputFiles ?? []).map((f) => f.name).join(', ');
+        return failedOutcome(
+          `study "${this.opts.study}" ships input files (${names}); this worker runs shipped files only when started with --accept-study-files (dehb worker --study ${this.opts.study} --accept-study-files)`,
+          'E_NOT_ALLOWED',
+        );
+      }
+      try {
+        await this.files.materialize(trialDir);
+        objective = await this.localObjective(objective, trialDir);
+      } catch (err) {
+        return { status: 'failed', error: serializeError(err), retryable: false };
+      }
+    } else if (objective.kind === 'command' && objective.cwd !== undefined && !existsSync(objective.cwd)) {
+      const { cwd: _c, ...rest } = objective;
+      objective = rest;
+    }
+    const evalTask: EvalTask = {
+      v: 1,
+      runId: this.opts.study,
+      trialId: task.trialId,
+      config: task.config,
+      fidelity: task.fidelity,
+      objective,
+      timeoutMs: meta.trialTimeoutMs ?? null,
+      gpus: 0,
+      trialDir,
+      extra: { study: this.opts.study },
+    };
+    return runTask(evalTask, {
+      ...(kill === undefined ? {} : { signal: kill }),
+      workerInfo: worker,
+      onReport: (step, value) => {
+        writer.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
+      },
+    });
+  }
+
+  /** Commands run in the trial directory; a shipped module is imported from the file cache. */
+  private async localObjective(ref: ObjectiveRef, trialDir: string): Promise<ObjectiveRef> {
+    if (ref.kind === 'command') return { ...ref, cwd: trialDir };
+    if (ref.kind === 'module' && !isAbsolute(ref.path)) {
+      const set = await (this.files as InputFileCache).ensureSet();
+      return { ...ref, path: resolve(set, ref.path) };
+    }
+    return ref;
+  }
+
+  private trialsRoot(): string {
+    if (this.opts.trialsDir !== undefined) return resolve(this.opts.trialsDir);
+    const local = this.opts.storage.localDir?.(this.opts.study);
+    return local !== undefined ? join(local, 'trials') : resolve('dehb-trials', this.opts.study);
+  }
+}
+
+function failedOutcome(message: string, code: string): EvalOutcome {
+  return { status: 'failed', error: { name: 'DehbError', message, code }, retryable: false };
+}

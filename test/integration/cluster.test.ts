@@ -1,0 +1,133 @@
+// A coordinator (cluster executor in this process) and `dehb worker` processes on a real Redis:
+// N trials complete exactly once across 2 workers, results are matched, nothing is left in Redis,
+// re-submitting finished/queued trials re-attaches, and the allow-list refuses with a clear error.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
+import { cleanupPrefix, countKeys, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { readLog, startWorkerProc, task, waitForLog, writeFileFor, FIXTURE_DIR, type WorkerProc } from '../fixtures/cluster/harness.js';
+
+const quiet = (): void => undefined;
+
+describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dehb-cluster-'));
+  const prefix = uniquePrefix('two');
+  const file = join(dir, 'sched.json');
+  const workers: WorkerProc[] = [];
+
+  before(async () => {
+    await writeFileFor(file, prefix);
+    workers.push(await startWorkerProc(file, ['--concurrency', '3']), await startWorkerProc(file, ['--concurrency', '3']));
+  });
+  after(async () => {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited));
+    await cleanupPrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('completes N trials exactly once, spread over both workers, leaving nothing in Redis', async () => {
+    const log = join(dir, 'two.log');
+    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r1', capacity: 6, log: quiet });
+    const n = 40;
+    const reports: number[] = [];
+    const outs = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        exec.submit(task('r1', i, { x: i, sleepMs: 30, log, report: true }), { onReport: (_s, v) => reports.push(v) }),
+      ),
+    );
+    assert.deepEqual(outs.map((o) => (o.status === 'ok' ? o.fitness : o.status)), Array.from({ length: n }, (_, i) => i));
+    const pids = new Set(outs.map((o) => o.worker?.pid));
+    assert.deepEqual([...pids].sort(), workers.map((w) => w.pid).sort(), 'both workers took trials');
+    for (const o of outs) assert.equal((o as { info?: { pid?: number } }).info?.pid, o.worker?.pid);
+    assert.equal(reports.length, n, 'progress reports reach the coordinator');
+    const lines = readLog(log);
+    for (let i = 0; i < n; i++) assert.equal(lines.filter((l) => l.trial === i && l.kind === 'S').length, 1, `trial ${i} ran once`);
+    await exec.close();
+    const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$/.test(k));
+    assert.deepEqual(left, [], 'no per-job keys or results are left once recorded');
+  });
+
+  it('re-submitting re-attaches: a stored result resolves at once without running, a duplicate submit shares the job', async () => {
+    const log = join(dir, 'reattach.log');
+    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r2', capacity: 4, log: quiet });
+    // a trial finished while no coordinator listened: its result waits in the hash
+    const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+    await redis.hset(`${prefix}:evals:dehb:results`, 'r2-7', JSON.stringify({ status: 'ok', fitness: 77 }));
+    const stored = await exec.submit(task('r2', 7, { x: 1, log }));
+    assert.deepEqual(stored, { status: 'ok', fitness: 77 });
+    assert.equal(exec.stats.reattached, 1);
+    assert.equal(await redis.hexists(`${prefix}:evals:dehb:results`, 'r2-7'), 0, 'deleted once recorded');
+    assert.equal(readLog(log).length, 0, 'nothing ran');
+    const a = exec.submit(task('r2', 8, { x: 8, sleepMs: 200, log }));
+    const b = exec.submit(task('r2', 8, { x: 8, sleepMs: 200, log }));
+    assert.equal(a, b, 'the same promise');
+    assert.equal((await a).status, 'ok');
+    assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 1);
+    await exec.close();
+    redis.disconnect();
+  });
+
+  it('a coordinator that leaves without cancelling is replaced by one that re-attaches to the running job', async () => {
+    const log = join(dir, 'leave.log');
+    const a = await createClusterExecutor({ schedulerFile: file, runId: 'r3', capacity: 2, log: quiet, cancelOnClose: false });
+    const p = a.submit(task('r3', 1, { x: 5, sleepMs: 1200, log }));
+    await waitForLog(log, (l) => l.some((x) => x.trial === 1 && x.kind === 'S'));
+    await a.close({ force: true });
+    assert.equal((await p).status, 'cancelled');
+    const b = await createClusterExecutor({ schedulerFile: file, runId: 'r3', capacity: 2, log: quiet });
+    const out = await b.submit(task('r3', 1, { x: 5, sleepMs: 1200, log }));
+    assert.equal(out.status, 'ok');
+    assert.equal(b.stats.added, 1, 'the add was a no-op on the existing job');
+    assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 1, 'ran once');
+    await b.close();
+  });
+});
+
+describe('cluster: allow-list', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dehb-allow-'));
+  const prefix = uniquePrefix('allow');
+  const file = join(dir, 'sched.json');
+  let worker: WorkerProc;
+
+  before(async () => {
+    await writeFileFor(file, prefix);
+    worker = await startWorkerProc(file, ['--concurrency', '2']);
+  });
+  after(async () => {
+    worker.kill('SIGTERM');
+    await worker.exited;
+    await cleanupPrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a module outside --allow, a command it was not started with, and function objectives; nothing runs', async () => {
+    const outside = join(dir, 'evil.mjs');
+    const marker = join(dir, 'ran');
+    writeFileSync(outside, `import { writeFileSync } from 'node:fs';\nexport function objective() { writeFileSync(${JSON.stringify(marker)}, 'x'); return 1; }\n`);
+    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'allow', capacity: 2, log: quiet });
+    const mod = await exec.submit(task('allow', 1, { x: 1 }, { kind: 'module', path: outside }));
+    assert.equal(mod.status, 'failed');
+    if (mod.status === 'failed') {
+      assert.equal(mod.error.code, 'E_NOT_ALLOWED');
+      assert.equal(mod.retryable, false);
+      assert.match(mod.error.message, new RegExp(`refuses objective module ${outside}.*restart the worker with --allow ${dir}`));
+    }
+    const cmd = await exec.submit(task('allow', 2, { x: 1 }, { kind: 'command', argv: ['/bin/sh', '-c', `touch ${marker}`] }));
+    assert.equal(cmd.status, 'failed');
+    if (cmd.status === 'failed') assert.match(cmd.error.message, /refuses command .*--command/);
+    const inj = await exec.submit(
+      task('allow', 3, { x: 1 }, { kind: 'command', argv: [join(FIXTURE_DIR, 'objective.mjs')], env: { LD_PRELOAD: '/tmp/x.so' } }),
+    );
+    assert.equal(inj.status, 'failed');
+    if (inj.status === 'failed') assert.match(inj.error.message, /LD_PRELOAD/);
+    assert.equal(existsSync(marker), false, 'the refused objectives never ran');
+    const ok = await exec.submit(task('allow', 4, { x: 9 }));
+    assert.deepEqual([ok.status, ok.status === 'ok' ? ok.fitness : null], ['ok', 9]);
+    await exec.close();
+  });
+});

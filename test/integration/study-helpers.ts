@@ -1,0 +1,105 @@
+/**
+ * Helpers for the study integration tests (test/integration/study*.test.ts): a directory storage in
+ * a temp dir and a Redis storage under a unique key prefix (both removed afterwards), fixture
+ * objectives written into the temp dir, and journal inspection through the storage API.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { openStorage } from '../../src/study/storage.js';
+import type { StoredEntry } from '../../src/study/journal-types.js';
+
+export const REDIS = process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+
+export interface TestStorage {
+  kind: 'file' | 'redis';
+  url: string;
+  /** A scratch directory for fixtures, eval logs and trial directories. */
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function makeStorage(kind: 'file' | 'redis'): Promise<TestStorage> {
+  const dir = await mkdtemp(join(tmpdir(), `dehb-study-${kind}-`));
+  await writeFixtures(dir);
+  if (kind === 'file') {
+    return { kind, url: join(dir, 'studies'), dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+  const prefix = `dehb-test-${randomUUID().slice(0, 8)}:`;
+  return {
+    kind,
+    url: `${REDIS}?prefix=${prefix}`,
+    dir,
+    async cleanup() {
+      const admin = new Redis(REDIS);
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const SPACE = {
+  x: { type: 'float', low: 0, high: 1 },
+  act: { type: 'categorical', choices: ['relu', 'tanh'] },
+};
+
+/**
+ * space.json; objective.mjs (fitness from x and act, reports one intermediate value, logs every
+ * evaluation as "<pid> <trialId>" to $EVAL_LOG when set, sleeps $EVAL_SLEEP_MS); job.py (a command
+ * objective using the bundled Python helper).
+ */
+export async function writeFixtures(dir: string): Promise<void> {
+  await writeFile(join(dir, 'space.json'), JSON.stringify(SPACE));
+  await writeFile(
+    join(dir, 'objective.mjs'),
+    `import { appendFileSync } from 'node:fs';
+export async function objective(config, fidelity, ctx) {
+  if (process.env.EVAL_LOG) appendFileSync(process.env.EVAL_LOG, process.pid + ' ' + ctx.trialId + '\\n');
+  const ms = Number(process.env.EVAL_SLEEP_MS ?? 5);
+  await new Promise((r) => setTimeout(r, ms));
+  ctx.report(1, config.x);
+  return { fitness: (config.x - 0.3) ** 2 + (config.act === 'relu' ? 0 : 0.1) + 1 / fidelity, cost: fidelity };
+}
+`,
+  );
+  await writeFile(
+    join(dir, 'job.py'),
+    `from dehb_objective import run
+
+def train(config, fidelity, ctx):
+    ctx.report(1, config["x"])
+    return (config["x"] - 0.3) ** 2 + 1.0 / fidelity
+
+run(train)
+`,
+  );
+}
+
+export async function journalOf(url: string, study: string): Promise<StoredEntry[]> {
+  const s = await openStorage(url);
+  try {
+    const j = await s.journal(study);
+    try {
+      return await j.read(1);
+    } finally {
+      await j.close();
+    }
+  } finally {
+    await s.close();
+  }
+}
+
+export function toldIds(entries: readonly StoredEntry[]): number[] {
+  return entries.filter((e) => e.type === 'told').map((e) => (e as { trialId: number }).trialId);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns true (the test's own timeout bounds it). */
+export async function until(fn: () => Promise<boolean>, everyMs = 100): Promise<void> {
+  while (!(await fn())) await sleep(everyMs);
+}
