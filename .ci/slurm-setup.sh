@@ -43,8 +43,14 @@ if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v
 else
   t=$(now)
   log "packages: installing slurm-wlm and munge (apt-get)"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+  for attempt in 1 2; do
+    if apt-get update -qq >/dev/null \
+       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 2 ] && die "apt-get could not install slurm-wlm and munge"
+    log "packages: apt-get failed; retrying in 5 s"; sleep 5
+  done
   log "packages: installed slurm-wlm $(pkg_version slurm-wlm) and munge $(pkg_version munge) in $(since "$t") s"
 fi
 

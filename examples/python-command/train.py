@@ -2,13 +2,12 @@
 
 dehb runs it once per evaluation: `python3 train.py` with the trial in DEHB_TRIAL. The helper
 `dehb_objective.run` reads it, calls `train`, and reports the result (and per-epoch values).
+dehb puts its python/ folder on PYTHONPATH for command objectives, so the import just works.
 """
 import math
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-from dehb_objective import run  # noqa: E402
+from dehb_objective import run
 
 
 def train(config, fidelity, ctx):

@@ -47,14 +47,14 @@ export class DEHB {
   private session: RunSession | null = null;
   private opening: Promise<RunSession> | null = null;
   private objective: ReturnType<typeof toObjectiveRef>;
-  readonly runId: string;
+  private id: string;
 
   constructor(private readonly options: DEHBOptions) {
     if (options === null || typeof options !== 'object') {
       throw new DehbError('E_CONFIG', 'new DEHB(options) needs an options object');
     }
     this.objective = toObjectiveRef(options.objective);
-    this.runId = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
+    this.id = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
     const n = options.nWorkers ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(n)})`);
     if (options.resume === true && options.outputDir === undefined) {
@@ -70,10 +70,17 @@ export class DEHB {
     if (this.session !== null) return this.session;
     this.opening ??= this.open();
     this.session = await this.opening;
+    // a resumed run keeps its name: cluster job ids (`<runId>-<trialId>`) must match to re-attach
+    this.id = this.session.meta.runId;
     if (this.objective === null && this.session.meta.objective !== undefined && this.session.meta.objective.kind !== 'function') {
       this.objective = { ref: this.session.meta.objective };
     }
     return this.session;
+  }
+
+  /** Name of the run (recorded in the journal; cluster job ids are `<runId>-<trialId>`). */
+  get runId(): string {
+    return this.id;
   }
 
   get incumbent(): Incumbent | null {

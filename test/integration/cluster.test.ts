@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
+import { isDehbError } from '../../src/errors.js';
 import { cleanupPrefix, countKeys, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { readLog, startWorkerProc, task, waitForLog, writeFileFor, FIXTURE_DIR, type WorkerProc } from '../fixtures/cluster/harness.js';
 
@@ -61,7 +62,7 @@ describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () =>
     const stored = await exec.submit(task('r2', 7, { x: 1, log }));
     assert.deepEqual(stored, { status: 'ok', fitness: 77 });
     assert.equal(exec.stats.reattached, 1);
-    assert.equal(await redis.hexists(`${prefix}:evals:dehb:results`, 'r2-7'), 0, 'deleted once recorded');
+    while ((await redis.hexists(`${prefix}:evals:dehb:results`, 'r2-7')) === 1) await new Promise((r) => setTimeout(r, 10)); // deleted once recorded
     assert.equal(readLog(log).length, 0, 'nothing ran');
     const a = exec.submit(task('r2', 8, { x: 8, sleepMs: 200, log }));
     const b = exec.submit(task('r2', 8, { x: 8, sleepMs: 200, log }));
@@ -126,6 +127,9 @@ describe('cluster: allow-list', { timeout: 60_000 }, () => {
     assert.equal(inj.status, 'failed');
     if (inj.status === 'failed') assert.match(inj.error.message, /LD_PRELOAD/);
     assert.equal(existsSync(marker), false, 'the refused objectives never ran');
+    await assert.rejects(exec.submit(task('allow', 5, { x: 1 }, { kind: 'function', name: 'f' })), (err: unknown) =>
+      isDehbError(err, 'E_CONFIG') && /function objectives run in-process only/.test((err as Error).message),
+    );
     const ok = await exec.submit(task('allow', 4, { x: 9 }));
     assert.deepEqual([ok.status, ok.status === 'ok' ? ok.fitness : null], ['ok', 9]);
     await exec.close();

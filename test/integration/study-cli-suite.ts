@@ -1,13 +1,14 @@
 /**
- * Every study command end to end through the real `dehb` CLI (child processes), against one
- * storage. study-cli-file.test.ts and study-cli-redis.test.ts run it against the directory and the
- * Redis storage.
+ * Every study command end to end through the real CLI entry (`main`, in process, see runMain;
+ * the one command that needs another process, a worker picking up a push, is a real child),
+ * against one storage. study-cli-file.test.ts and study-cli-redis.test.ts run it against the
+ * directory and the Redis storage.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { journalOf, makeStorage, toldIds, type TestStorage } from './study-helpers.js';
+import { journalOf, makeStorage, runMain, toldIds, type TestStorage } from './study-helpers.js';
 
 export function defineStudyCliSuite(kind: 'file' | 'redis'): void {
   let ts: TestStorage;
@@ -17,7 +18,8 @@ export function defineStudyCliSuite(kind: 'file' | 'redis'): void {
   after(async () => {
     await ts.cleanup();
   });
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli([...args], { env: { DEHB_STORAGE: ts.url, ...env } });
+  const cli = (args: string[]) => runMain(args, { DEHB_STORAGE: ts.url });
+  const child = (args: string[]) => runCli(args, { env: { DEHB_STORAGE: ts.url } });
   const create = (name: string, extra: string[] = []) =>
     cli(['study', 'create', name, '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', join(ts.dir, 'objective.mjs'), '--seed', '7', ...extra]);
 
@@ -81,7 +83,7 @@ export function defineStudyCliSuite(kind: 'file' | 'redis'): void {
     assert.equal(p.code, 0, p.stderr);
     const pushed = JSON.parse(p.stdout);
     assert.deepEqual(pushed, { trialId: 14, config: { x: 0.3, act: 'relu' }, fidelity: 3 });
-    const w = await cli(['study', 'worker', 'alpha', '--max-trials', '1', '--idle-exit', '20s', '--json']);
+    const w = await child(['study', 'worker', 'alpha', '--max-trials', '1', '--idle-exit', '20s', '--json']);
     assert.equal(w.code, 0, w.stderr);
     assert.equal(JSON.parse(w.stdout).toldHere, 1);
     const show = await cli(['trial', 'show', 'alpha', '14', '--json']);

@@ -103,3 +103,53 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function until(fn: () => Promise<boolean>, everyMs = 100): Promise<void> {
   while (!(await fn())) await sleep(everyMs);
 }
+
+export interface MainResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real CLI entry (`main` of src/cli/main.ts) in this process with `env` overrides: the
+ * same parsing, commands and exit-code mapping as a child process, without a process start per
+ * command (multi-process tests spawn real children). The study commands' output goes through
+ * studyCliIo; stderr written by main itself (error messages) is captured too. stdout is never
+ * patched: node:test's child protocol uses it.
+ */
+export async function runMain(args: string[], env: Record<string, string> = {}): Promise<MainResult> {
+  const { main } = await import('../../src/cli/main.js');
+  const { studyCliIo } = await import('../../src/cli/commands/study-cli.js');
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  let stdout = '';
+  let stderr = '';
+  const io = { ...studyCliIo };
+  const ew = process.stderr.write.bind(process.stderr);
+  studyCliIo.stdout = (t) => {
+    stdout += t;
+  };
+  studyCliIo.stderr = (t) => {
+    stderr += t;
+  };
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  process.exitCode = undefined;
+  try {
+    const code = await main(['node', 'dehb', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    Object.assign(studyCliIo, io);
+    process.stderr.write = ew;
+    process.exitCode = undefined;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

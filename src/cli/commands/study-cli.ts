@@ -13,12 +13,24 @@ export interface StorageFlags {
   storage?: string;
 }
 
+/** Where the study commands write; tests that run the CLI in-process replace these. */
+export const studyCliIo = {
+  stdout: (text: string): void => {
+    process.stdout.write(text);
+  },
+  stderr: (text: string): void => {
+    process.stderr.write(text);
+  },
+};
+
+/** Machine output (stdout). */
 export function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  studyCliIo.stdout(text.endsWith('\n') ? text : `${text}\n`);
 }
 
+/** Human text (stderr). */
 export function note(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  studyCliIo.stderr(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export async function withStorage<T>(flags: StorageFlags, fn: (s: StudyStorage) => Promise<T>): Promise<T> {

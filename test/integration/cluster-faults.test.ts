@@ -1,0 +1,156 @@
+// Worker faults on a real Redis, with short lock/stall settings (lock 2 s, stall check 1 s):
+// - a worker SIGKILLed mid-trial: the trial runs again on another worker and is recorded once;
+// - a worker cut off (SIGSTOP past its lock) and coming back: its late result is dropped;
+// - SIGTERM: a running trial finishes within the grace period, or is handed back at once;
+// - SIGTERM while Redis is gone: the worker still exits.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createClusterExecutor, type BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
+import { cleanupPrefix, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
+
+const quiet = (): void => undefined;
+
+describe('cluster faults: workers', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dehb-faults-'));
+  const prefix = uniquePrefix('faults');
+  const file = join(dir, 'sched.json');
+  const procs: WorkerProc[] = [];
+  let exec: BullmqExecutor;
+  let events: QueueEvents;
+  const completed = new Map<string, number>();
+
+  const worker = async (extra: string[] = []): Promise<WorkerProc> => {
+    const w = await startWorkerProc(file, ['--concurrency', '1', ...extra]);
+    procs.push(w);
+    return w;
+  };
+
+  before(async () => {
+    await writeFileFor(file, prefix);
+    exec = await createClusterExecutor({ schedulerFile: file, runId: 'f', capacity: 4, log: quiet, reconcileIntervalMs: 500 });
+    events = new QueueEvents('evals', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    events.on('completed', ({ jobId }) => completed.set(jobId, (completed.get(jobId) ?? 0) + 1));
+    await events.waitUntilReady();
+  });
+  after(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    await exec.close({ force: true });
+    await events.close();
+    await cleanupPrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a worker killed with SIGKILL mid-trial: the trial runs again on another worker and is recorded once', async () => {
+    const log = join(dir, 'kill.log');
+    const a = await worker();
+    const out = exec.submit(task('f', 1, { x: 1, sleepMs: 60_000, retrySleepMs: 50, log }));
+    await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
+    const b = await worker();
+    const killedAt = Date.now();
+    a.kill('SIGKILL');
+    const o = await out;
+    assert.equal(o.status, 'ok', JSON.stringify(o));
+    assert.equal(o.worker?.pid, b.pid);
+    const lines = readLog(log);
+    assert.deepEqual(lines.map((l) => `${l.kind}${l.pid === a.pid ? 'a' : 'b'}`), ['Sa', 'Sb', 'Eb']);
+    await waitFor(() => completed.get('f-1') === 1);
+    process.stdout.write(`# SIGKILL: trial re-ran and finished ${Date.now() - killedAt} ms after the kill (lock 2 s, stall check 1 s)\n`);
+  });
+
+  it('a worker cut off past its lock and coming back: its late result is ignored, nothing counted twice', async () => {
+    const log = join(dir, 'stop.log');
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+    const a = await worker();
+    const out = exec.submit(task('f', 2, { x: 2, sleepMs: 3_000, retrySleepMs: 1_500, log }));
+    await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
+    a.kill('SIGSTOP');
+    const b = await worker();
+    await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === b.pid), 30_000);
+    a.kill('SIGCONT');
+    await a.waitFor(/job f-2: lost its lock/);
+    const o = await out;
+    assert.equal(o.status, 'ok');
+    assert.equal(o.worker?.pid, b.pid, 'the result of the worker that held the lock is recorded');
+    await waitForLog(log, (l) => l.some((x) => x.kind === 'E' && x.pid === b.pid));
+    await waitFor(() => completed.get('f-2') === 1);
+    const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+    await waitFor(async () => (await redis.hlen(`${prefix}:evals:dehb:results`)) === 0);
+    redis.disconnect();
+    await new Promise((r) => setTimeout(r, 300)); // give a (wrong) second completion the chance to show up
+    assert.equal(completed.get('f-2'), 1, 'exactly one completion for the trial');
+  });
+
+  it('SIGTERM: a running trial finishes within the grace period, then the worker exits', async () => {
+    const log = join(dir, 'grace.log');
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+    const w = await worker(['--grace-ms', '10000']);
+    const out = exec.submit(task('f', 3, { x: 3, sleepMs: 700, log }));
+    await waitForLog(log, (l) => l.some((x) => x.kind === 'S'));
+    w.kill('SIGTERM');
+    const o = await out;
+    assert.equal(o.status, 'ok');
+    assert.equal(o.worker?.pid, w.pid);
+    assert.equal((await w.exited).code, 0);
+    assert.match(w.err(), /stopped \(1 results stored, 0 handed back\)/);
+  });
+
+  it('SIGTERM: a trial still running after the grace period is handed back at once and runs elsewhere', async () => {
+    const log = join(dir, 'handback.log');
+    const w = await worker(['--grace-ms', '300']);
+    const out = exec.submit(task('f', 4, { x: 4, sleepMs: 60_000, retrySleepMs: 50, log }));
+    await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === w.pid));
+    w.kill('SIGTERM');
+    assert.equal((await w.exited).code, 0);
+    assert.match(w.err(), /stopped \(0 results stored, 1 handed back\)/);
+    const queue = new Queue('evals', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    assert.equal(await queue.getJobState('f-4'), 'waiting', 'back in the queue, not left to the stall check');
+    await queue.close();
+    const other = await worker();
+    const o = await out;
+    assert.equal(o.status, 'ok');
+    assert.equal(o.worker?.pid, other.pid);
+  });
+});
+
+describe('cluster faults: SIGTERM while Redis is gone', { timeout: 60_000 }, () => {
+  it('the worker hands back what it can and exits; the coordinator closes without hanging', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dehb-gone-'));
+    const redis = await startPrivateRedis();
+    const prefix = uniquePrefix('gone');
+    const file = join(dir, 'sched.json');
+    try {
+      await writeFileFor(file, prefix, redis.port);
+      const log = join(dir, 'gone.log');
+      const w = await startWorkerProc(file, ['--concurrency', '1', '--grace-ms', '300']);
+      const exec = await createClusterExecutor({ schedulerFile: file, runId: 'g', capacity: 1, log: quiet, closeTimeoutMs: 500 });
+      void exec.submit(task('g', 1, { x: 1, sleepMs: 60_000, log })).catch(() => undefined);
+      await waitForLog(log, (l) => l.some((x) => x.kind === 'S'));
+      await redis.kill();
+      w.kill('SIGTERM');
+      const { code } = await w.exited;
+      assert.equal(code, 0, w.err());
+      assert.match(w.err(), /stopped/);
+      await exec.close({ force: true });
+    } finally {
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
