@@ -225,11 +225,11 @@ export class DEHB {
 
   private async makeExecutor(): Promise<{ executor: Executor; close: (force: boolean) => Promise<void> }> {
     if (this.options.executor !== undefined) return { executor: this.options.executor, close: async () => {} };
-    const nWorkers = this.options.nWorkers ?? 1;
     if (this.options.client !== undefined) {
-      const executor = await this.options.client.executor(this.runId, nWorkers);
+      const executor = await this.options.client.executor(this.runId, this.options.nWorkers);
       return { executor, close: (force) => executor.close({ force }) };
     }
+    const nWorkers = this.options.nWorkers ?? 1;
     if (this.objective === null) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
     const gpuAllocator =
       this.options.singleNodeWithGpus === true

@@ -85,6 +85,8 @@ export interface ResolvedRunConfig {
   };
   budget: { fevals?: number; brackets?: number; runtimeMs?: number };
   nWorkers: number;
+  /** Whether --n-workers or nWorkers was given (a cluster run otherwise uses its own default). */
+  nWorkersGiven: boolean;
   singleNodeWithGpus: boolean;
   gpusPerTrial: number;
   trialTimeoutMs?: number;
@@ -117,6 +119,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     optimizer: {},
     budget: {},
     nWorkers: num(flags.nWorkers, '--n-workers', true) ?? file.nWorkers ?? 1,
+    nWorkersGiven: flags.nWorkers !== undefined || file.nWorkers !== undefined,
     singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
     gpusPerTrial: num(flags.gpusPerTrial, '--gpus-per-trial', true) ?? file.gpusPerTrial ?? 1,
   };

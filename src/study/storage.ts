@@ -2,8 +2,7 @@
  * The study storage seam: named studies, each with a journal, a leader lease, a trial work queue
  * and content-addressed input files, behind one interface with two implementations — a directory
  * (storage-file.ts, the embedded default) and Redis (storage-redis.ts, for clusters).
- * `openStorage(url)` picks one: `redis://` / `rediss://` URLs (user, password, db, `?prefix=`) go
- * to Redis; plain paths and `file:` URLs name a directory. The conformance suite
+ * `openStorage(url)` (storage-open.ts) picks one by URL. The conformance suite
  * (test/conformance/storage.test.ts) runs against both.
  *
  * Semantics every implementation keeps:
@@ -132,19 +131,6 @@ export function defaultStorageUrl(flag?: string): string {
 
 export function isRedisUrl(url: string): boolean {
   return /^rediss?:\/\//i.test(url);
-}
-
-/** Opens a storage by URL: redis://, rediss://, file:, or a plain directory path. */
-export async function openStorage(url: string): Promise<StudyStorage> {
-  if (isRedisUrl(url)) {
-    const { RedisStudyStorage } = await import('./storage-redis.js');
-    return RedisStudyStorage.open(url);
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:/i.test(url)) {
-    throw new DehbError('E_USAGE', `unsupported storage URL "${url}": use a directory, file:DIR, redis:// or rediss://`);
-  }
-  const { FileStudyStorage } = await import('./storage-file.js');
-  return FileStudyStorage.open(url);
 }
 
 /** Masks the password of a URL for messages. */

@@ -3,7 +3,8 @@
  * `dehb study worker NAME` — open the storage by URL, check the study exists, evaluate its queued
  * trials (study-runner.ts in worker mode) until stopped, idle or done, then close the storage.
  */
-import { defaultStorageUrl, openStorage, unknownStudy } from './storage.js';
+import { defaultStorageUrl, unknownStudy } from './storage.js';
+import { openStorage } from './storage-open.js';
 import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-runner.js';
 
 export interface RunStudyWorkerOptions extends Omit<StudyRunOptions, 'storage' | 'mode' | 'budget' | 'leaseTtlMs' | 'queueAhead'> {

@@ -27,7 +27,10 @@ export interface StudyWorkerOptions {
   /** Default `<host>-<pid>-<random>`. */
   workerId?: string;
   acceptStudyFiles?: boolean;
-  /** Root of per-trial working directories. Default: `<study dir>/trials` for directory storage, `./dehb-trials/<study>` for Redis. */
+  /**
+   * Root of per-trial working directories (`<trialsDir>/<study>/<trialId>`). Default
+   * $DEHB_TRIALS_DIR, else `<study dir>/trials` for directory storage, `./dehb-trials/<study>` for Redis.
+   */
   trialsDir?: string;
   /** A claim not heart-beaten for this long goes back to the queue. Default 30 s. */
   claimTtlMs?: number;
@@ -217,7 +220,9 @@ export class StudyWorker {
   }
 
   private trialsRoot(): string {
-    if (this.opts.trialsDir !== undefined) return resolve(this.opts.trialsDir);
+    if (this.opts.trialsDir !== undefined) return resolve(this.opts.trialsDir, this.opts.study);
+    const env = process.env.DEHB_TRIALS_DIR;
+    if (env !== undefined && env !== '') return resolve(env, this.opts.study);
     const local = this.opts.storage.localDir?.(this.opts.study);
     return local !== undefined ? join(local, 'trials') : resolve('dehb-trials', this.opts.study);
   }

@@ -13,7 +13,8 @@ import type { ObjectiveRef } from '../cluster/executor.js';
 import type { RunMeta, StoredEntry } from './journal-types.js';
 import { readInputFiles, storeInputFiles, type InputFileInfo } from './input-files.js';
 import { StudyLeader } from './leader.js';
-import { defaultStorageUrl, openStorage, unknownStudy, type CreatedEntry, type LeaseInfo, type QueueStats, type StudyStorage } from './storage.js';
+import { defaultStorageUrl, unknownStudy, type CreatedEntry, type LeaseInfo, type QueueStats, type StudyStorage } from './storage.js';
+import { openStorage } from './storage-open.js';
 import {
   exportCsv,
   exportJson,

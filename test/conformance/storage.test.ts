@@ -11,7 +11,8 @@ import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { isDehbError } from '../../src/errors.js';
 import { resolveOptimizerOptions } from '../../src/dehb/optimizer.js';
-import { openStorage, type CreatedEntry, type StudyStorage } from '../../src/study/storage.js';
+import type { CreatedEntry, StudyStorage } from '../../src/study/storage.js';
+import { openStorage } from '../../src/study/storage-open.js';
 
 const REDIS = process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { openStorage } from '../../src/study/storage.js';
+import { openStorage } from '../../src/study/storage-open.js';
 import type { StoredEntry } from '../../src/study/journal-types.js';
 
 export const REDIS = process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';

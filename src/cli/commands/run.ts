@@ -12,6 +12,9 @@ import { DEHB } from '../../api/dehb.js';
 import type { DEHBOptions } from '../../api/dehb-options.js';
 import { journalPath } from '../../api/run-output.js';
 import { loadObjectiveModule } from '../../cluster/run-task.js';
+import { createClusterClient } from '../../cluster/bullmq/client.js';
+import { waitForSchedulerFile } from '../../cluster/scheduler-file.js';
+import { parseDuration } from '../durations.js';
 import { checkCommandExists } from '../../cluster/command-runner.js';
 import { loadRunConfig, type RunFlags } from '../run-config.js';
 import { RunProgress } from '../progress.js';
@@ -23,6 +26,7 @@ interface RunCommandFlags extends RunFlags {
   quiet?: boolean;
   cluster?: boolean;
   schedulerFile?: string;
+  wait?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -54,6 +58,7 @@ export function registerRunCommand(program: Command): void {
     .option('--resume', 'continue the run journaled in --output')
     .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
+    .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
     .action(async (flags: RunCommandFlags) => {
@@ -82,9 +87,17 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   let client: DEHBOptions['client'];
   if (flags.cluster === true) {
     if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
-    const clientModule = '../../cluster/bullmq/client.js';
-    const { createClusterClient } = (await import(clientModule)) as typeof import('../../cluster/bullmq/client.js');
-    client = await createClusterClient(resolve(flags.schedulerFile));
+    const file = resolve(flags.schedulerFile);
+    // shared filesystems are slow: wait for the scheduler file as workers do
+    let said = false;
+    await waitForSchedulerFile(file, {
+      timeoutMs: flags.wait === undefined ? 120_000 : parseDuration(flags.wait, '--wait'),
+      onWait: () => {
+        if (!said) process.stderr.write(`waiting for scheduler file ${file}\n`);
+        said = true;
+      },
+    });
+    client = await createClusterClient(file);
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
@@ -92,7 +105,8 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     ...(cfg.space === undefined ? {} : { space: cfg.space }),
     ...(cfg.optimizer as Required<typeof cfg.optimizer>),
     ...(cfg.objective === undefined ? {} : { objective: toInput(cfg.objective) }),
-    nWorkers: cfg.nWorkers,
+    // on a cluster, -n caps trials in flight; without it the scheduler file's capacity applies
+    ...(client !== undefined && !cfg.nWorkersGiven ? {} : { nWorkers: cfg.nWorkers }),
     singleNodeWithGpus: cfg.singleNodeWithGpus,
     gpusPerTrial: cfg.gpusPerTrial,
     ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),

@@ -4,7 +4,8 @@
  * (data on stdout, human text on stderr).
  */
 import { DehbError } from '../../errors.js';
-import { defaultStorageUrl, openStorage, type StudyStorage } from '../../study/storage.js';
+import { defaultStorageUrl, type StudyStorage } from '../../study/storage.js';
+import { openStorage } from '../../study/storage-open.js';
 import { loadStudy, type Study } from '../../study/study.js';
 
 export const STORAGE_HELP = 'study storage: a directory, file:DIR, redis:// or rediss:// URL (default $DEHB_STORAGE or ./dehb-studies)';

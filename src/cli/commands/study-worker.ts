@@ -19,6 +19,7 @@ export interface StudyWorkerFlags extends StorageFlags {
   claimTtl?: string;
   id?: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function addStudyWorkerOptions(cmd: Command): Command {
@@ -31,7 +32,8 @@ export function addStudyWorkerOptions(cmd: Command): Command {
     .option('--trials-dir <dir>', 'where trial working directories go (default: in the study directory, or ./dehb-trials/<study> with Redis)')
     .option('--claim-ttl <duration>', "a trial whose worker stops heart-beating for this long is given to another worker (default 30s)")
     .option('--id <id>', 'worker id shown in trial listings (default host-pid-random)')
-    .option('--json', 'print a JSON summary on stdout');
+    .option('--json', 'print a JSON summary on stdout')
+    .option('-q, --quiet', 'no per-trial lines');
 }
 
 export function registerStudyWorkerCommand(study: Command): void {
@@ -62,8 +64,8 @@ export async function studyWorkerCommand(name: string, flags: StudyWorkerFlags):
       ...(flags.id === undefined ? {} : { workerId: flags.id }),
       signal: signals.stop,
       killSignal: signals.kill,
-      log: note,
-      onTold: (e) => note(`trial ${e.trialId}: ${e.result.status}${e.result.fitness === undefined ? '' : ` fitness ${e.result.fitness}`}`),
+      log: flags.quiet === true ? () => undefined : note,
+      onTold: (e) => flags.quiet === true ? undefined : note(`trial ${e.trialId}: ${e.result.status}${e.result.fitness === undefined ? '' : ` fitness ${e.result.fitness}`}`),
     });
     note(`worker stopped (${r.reason}): ${r.toldHere} trial(s) evaluated here, ${r.toldTotal} told in the study`);
     if (flags.json === true) out(JSON.stringify(r));
