@@ -5,9 +5,9 @@
  *  1. latency: sequential evaluations in-process (runTask) vs through Redis and one worker process;
  *  2. throughput (evals/s) for 1, 2 and 4 worker processes (closed loop, capacity kept full);
  *  3. the same through `new DEHB({ client })` (optimizer + journal + cluster), 4 workers;
- *  4. Redis used_memory and keys before/after 100, 1,000, 10,000 finished trials (no growth per job).
+ *  4. Redis used_memory and keys after 100, 1,000, 10,000, 30,000 finished trials (no growth per job).
  * Flags: --evals N (20000) --concurrency C (64 per worker) --latency-evals N (300)
- *        --memory 100,1000,10000 --dehb-evals N (5000). Last line: JSON.
+ *        --memory 100,1000,10000,30000 --dehb-evals N (5000). Last line: JSON.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,7 +36,7 @@ const flags = parseFlags({
 const N = intFlag(flags, 'evals', 20_000, 100);
 const C = intFlag(flags, 'concurrency', 64, 1);
 const L = intFlag(flags, 'latency-evals', 300, 10);
-const MEM = strFlag(flags, 'memory', '100,1000,10000').split(',').map(Number);
+const MEM = strFlag(flags, 'memory', '100,1000,10000,30000').split(',').map(Number);
 const ND = intFlag(flags, 'dehb-evals', 5_000, 0);
 
 const here = fileURLToPath(new URL('.', import.meta.url));

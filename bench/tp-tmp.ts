@@ -7,7 +7,7 @@ const prefix = `tp${Date.now()}`;
 const connection = { endpoint: { host: '127.0.0.1', port, db: 0 }, prefix, queue: 'evals', resultsKey: `${prefix}:evals:dehb:results` };
 const procs = [];
 for (let i = 0; i < W; i++) {
-  const p = spawn(process.execPath, ['--import', 'tsx', '/work/main/bench/lib/cluster-worker-entry.ts', JSON.stringify({ connection, concurrency: C, gpus: 'none', allow: ['/work/main/bench/fixtures'] })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', '/work/main/bench/lib/cluster-worker-entry.ts', JSON.stringify({ connection, concurrency: C, gpus: 'none', allow: ['/work/main/bench/fixtures'] })], { stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(p);
   await once(p.stdout, 'data');
 }

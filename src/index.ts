@@ -31,3 +31,8 @@ export { FileJournal } from './study/file-journal.js';
 export { replay } from './study/replay.js';
 export { GpuAllocator, discoverGpus } from './gpu/index.js';
 export type { Budget } from './driver/budget.js';
+export { createStudy, loadStudy, listStudies, deleteStudy, Study } from './study/study.js';
+export type { CreateStudyOptions, OptimizeOptions, PushResult } from './study/study.js';
+export { openStorage } from './study/storage-open.js';
+export type { StudyStorage } from './study/storage.js';
+export { createClusterClient } from './cluster/bullmq/client.js';

@@ -38,6 +38,9 @@ import {
 export class FileStudyStorage implements StudyStorage {
   readonly kind = 'file' as const;
 
+  /** One journal per study for fenced appends, so its index stays incremental. */
+  private readonly leaderJournals = new Map<string, FileJournal>();
+
   private constructor(
     readonly root: string,
     readonly url: string,
@@ -103,6 +106,7 @@ export class FileStudyStorage implements StudyStorage {
   }
 
   async deleteStudy(name: string): Promise<boolean> {
+    this.leaderJournals.delete(name);
     if (!(await this.studyExists(name))) return false;
     const aside = join(this.root, `.deleted-${randomUUID()}`);
     try {
@@ -155,21 +159,21 @@ export class FileStudyStorage implements StudyStorage {
   }
 
   async appendAsLeader(name: string, holder: string, entries: JournalEntry[]): Promise<number> {
-    const j = await this.journal(name);
-    try {
-      return await j.append(entries, {
-        precondition: async () => {
-          const lease = await this.readLease(name);
-          if (lease === null || lease.holder !== holder || lease.expiresAt <= Date.now()) {
-            throw new DehbError('E_STUDY', `study "${name}": the leader lease of ${holder} was lost; another process leads now`, {
-              details: { study: name, reason: 'lease-lost' },
-            });
-          }
-        },
-      });
-    } finally {
-      await j.close();
+    let j = this.leaderJournals.get(name);
+    if (j === undefined) {
+      j = await this.journal(name);
+      this.leaderJournals.set(name, j);
     }
+    return j.append(entries, {
+      precondition: async () => {
+        const lease = await this.readLease(name);
+        if (lease === null || lease.holder !== holder || lease.expiresAt <= Date.now()) {
+          throw new DehbError('E_STUDY', `study "${name}": the leader lease of ${holder} was lost; another process leads now`, {
+            details: { study: name, reason: 'lease-lost' },
+          });
+        }
+      },
+    });
   }
 
   // ------------------------------------------------------------------ queue
@@ -240,7 +244,10 @@ export class FileStudyStorage implements StudyStorage {
     return data;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const j of this.leaderJournals.values()) await j.close();
+    this.leaderJournals.clear();
+  }
 
   // ------------------------------------------------------------------ internals
 

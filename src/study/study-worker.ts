@@ -113,11 +113,10 @@ export class StudyWorker {
       await storage.complete(study, task.trialId);
       return false;
     }
-    const writer = this.writer as JournalWriter;
     const worker: WorkerInfo = { id: this.workerId, host: hostname(), pid: process.pid };
     const trialDir = join(this.trialsRoot(), String(task.trialId));
     const started: Omit<StartedEntryExt, 'seq' | 'at'> = { type: 'started', trialId: task.trialId, worker, trialDir };
-    await writer.write(started as JournalEntry);
+    await this.write(started as JournalEntry);
     const beat = setInterval(() => {
       storage.heartbeat(study, task.trialId, this.workerId, this.claimTtlMs).then(
         (ok) => {
@@ -133,13 +132,13 @@ export class StudyWorker {
       clearInterval(beat);
     }
     if (outcome.status === 'cancelled' && kill?.aborted === true) {
-      await writer.flush().catch(() => undefined);
+      await this.writer?.flush().catch(() => undefined);
       await storage.unclaim(study, task.trialId, this.workerId);
       return false;
     }
     if (outcome.status === 'failed' && outcome.retryable && task.attempts < (this.opts.maxAttempts ?? 3)) {
       this.opts.log?.(`trial ${task.trialId} failed retryably (attempt ${task.attempts}): ${outcome.error.message}`);
-      await writer.flush();
+      await this.writer?.flush().catch(() => undefined);
       await storage.unclaim(study, task.trialId, this.workerId);
       return false;
     }
@@ -150,12 +149,26 @@ export class StudyWorker {
       worker: outcome.worker ?? worker,
       ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
     };
-    await writer.write(told);
+    await this.write(told);
     this.toldIds.add(task.trialId);
     this.toldHere++;
     await storage.complete(study, task.trialId);
     this.opts.onTold?.(told);
     return true;
+  }
+
+  /**
+   * Writes through the batching JournalWriter. A writer stays failed after an error, so a failed
+   * write starts a new one: a transient storage outage fails one trial's record, not the worker.
+   */
+  private async write(entry: JournalEntry): Promise<void> {
+    const w = this.writer as JournalWriter;
+    try {
+      await w.write(entry);
+    } catch (err) {
+      if (this.writer === w) this.writer = new JournalWriter(this.journal as JournalBackend);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -165,7 +178,6 @@ export class StudyWorker {
 
   private async evaluate(task: ClaimedTask, trialDir: string, worker: WorkerInfo, kill?: AbortSignal): Promise<EvalOutcome> {
     const meta = this.meta as RunMeta;
-    const writer = this.writer as JournalWriter;
     let objective: ObjectiveRef | undefined = meta.objective;
     if (objective === undefined) {
       return failedOutcome(`study "${this.opts.study}" has no objective; create it with --command or --objective`, 'E_CONFIG');
@@ -204,7 +216,7 @@ export class StudyWorker {
       ...(kill === undefined ? {} : { signal: kill }),
       workerInfo: worker,
       onReport: (step, value) => {
-        writer.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
+        this.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
       },
     });
   }

@@ -1,6 +1,7 @@
 // Worker faults on a real Redis, with short lock/stall settings (lock 2 s, stall check 1 s):
 // - a worker SIGKILLed mid-trial: the trial runs again on another worker and is recorded once;
 // - a worker cut off (SIGSTOP past its lock) and coming back: its late result is dropped;
+// - a worker dying more often than --max-stalled-count allows: the trial fails (retryable);
 // - SIGTERM: a running trial finishes within the grace period, or is handed back at once;
 // - SIGTERM while Redis is gone: the worker still exits.
 import assert from 'node:assert/strict';
@@ -86,6 +87,27 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     redis.disconnect();
     await new Promise((r) => setTimeout(r, 300)); // give a (wrong) second completion the chance to show up
     assert.equal(completed.get('f-2'), 1, 'exactly one completion for the trial');
+  });
+
+  it('a trial whose workers keep dying fails, retryable, once --max-stalled-count take-overs are used up', async () => {
+    const log = join(dir, 'limit.log');
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+    const a = await worker(['--max-stalled-count', '0']);
+    const out = exec.submit(task('f', 5, { x: 5, sleepMs: 60_000, log }));
+    await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
+    await worker(['--max-stalled-count', '0']);
+    a.kill('SIGKILL');
+    const o = await out;
+    assert.equal(o.status, 'failed', JSON.stringify(o));
+    if (o.status === 'failed') {
+      assert.equal(o.retryable, true);
+      assert.match(o.error.message, /job f-5 was abandoned by workers too many times .*--max-stalled-count/);
+    }
+    assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 1, 'no second run after the limit');
+    const queue = new Queue('evals', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    await waitFor(async () => (await queue.getJobState('f-5')) === 'unknown');
+    await queue.close();
   });
 
   it('SIGTERM: a running trial finishes within the grace period, then the worker exits', async () => {

@@ -49,16 +49,17 @@ export const SPACE = {
 
 /**
  * space.json; objective.mjs (fitness from x and act, reports one intermediate value, logs every
- * evaluation as "<pid> <trialId>" to $EVAL_LOG when set, sleeps $EVAL_SLEEP_MS); job.py (a command
- * objective using the bundled Python helper).
+ * evaluation as "<pid> <trialId>" to $EVAL_LOG when set, waits while the file $EVAL_GATE exists,
+ * sleeps $EVAL_SLEEP_MS); job.py (a command objective using the bundled Python helper).
  */
 export async function writeFixtures(dir: string): Promise<void> {
   await writeFile(join(dir, 'space.json'), JSON.stringify(SPACE));
   await writeFile(
     join(dir, 'objective.mjs'),
-    `import { appendFileSync } from 'node:fs';
+    `import { appendFileSync, existsSync } from 'node:fs';
 export async function objective(config, fidelity, ctx) {
   if (process.env.EVAL_LOG) appendFileSync(process.env.EVAL_LOG, process.pid + ' ' + ctx.trialId + '\\n');
+  while (process.env.EVAL_GATE && existsSync(process.env.EVAL_GATE)) await new Promise((r) => setTimeout(r, 20));
   const ms = Number(process.env.EVAL_SLEEP_MS ?? 5);
   await new Promise((r) => setTimeout(r, ms));
   ctx.report(1, config.x);

@@ -5,7 +5,7 @@
  * told once. Only trials the killed process was evaluating may have been evaluated twice.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -17,7 +17,8 @@ for (const kind of ['file', 'redis'] as const) {
     try {
       const N = 30;
       const log = join(ts.dir, 'evals.log');
-      const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '120' };
+      const gate = join(ts.dir, 'gate');
+      const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '120', EVAL_GATE: gate };
       const c = await runCli(
         ['study', 'create', 'race', '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', join(ts.dir, 'objective.mjs'), '--seed', '11'],
         { env },
@@ -26,6 +27,7 @@ for (const kind of ['file', 'redis'] as const) {
       const args = ['optimize', 'race', '--fevals', String(N), '-n', '2', '--lease-ttl', '1s', '--claim-ttl', '1s', '--json'];
       const a = startCli(args, { env });
       await until(async () => toldIds(await journalOf(ts.url, 'race')).length >= 4);
+      await writeFile(gate, ''); // evaluations now wait: A cannot finish the study alone meanwhile
       const b = startCli(args, { env });
       const bPid = b.child.pid as number;
       // B is evaluating (it claimed a trial) before A dies
@@ -36,6 +38,7 @@ for (const kind of ['file', 'redis'] as const) {
       a.child.kill('SIGKILL');
       const ra = await a.done;
       assert.equal(ra.signal, 'SIGKILL');
+      await rm(gate);
       const rb = await b.done;
       assert.equal(rb.code, 0, rb.stderr);
       const summary = JSON.parse(rb.stdout);

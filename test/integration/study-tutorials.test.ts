@@ -92,8 +92,8 @@ test('1. Optuna flow: a named study shared by two optimize processes', async () 
   const { dir, stdout } = await runSection(1);
   try {
     const csv = (await readFile(join(dir, 'trials.csv'), 'utf8')).trim().split('\n');
-    assert.equal(csv.length, 41, 'header + 40 trials (the pushed one included)');
-    assert.match(stdout, /trials\s+40 \(queued 0, running 0, done 40/);
+    assert.equal(csv.length, 31, 'header + 30 trials (the pushed one included)');
+    assert.match(stdout, /trials\s+30 \(queued 0, running 0, done 30/);
     assert.match(stdout, /best\s+\S+ \(trial \d+, fidelity \d+\) \{"x":/);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -104,9 +104,9 @@ test('2. Hyperopt flow: Redis storage, a pull worker, the same budget returns, a
   const { dir } = await runSection(2);
   try {
     const hp = JSON.parse(await readFile(join(dir, 'hp.json'), 'utf8'));
-    assert.equal(hp.trials.length, 30);
+    assert.equal(hp.trials.length, 15);
     assert.ok(hp.trials.every((t: { status: string }) => t.status === 'done'));
-    assert.equal(new Set(hp.trials.map((t: { trialId: number }) => t.trialId)).size, 30);
+    assert.equal(new Set(hp.trials.map((t: { trialId: number }) => t.trialId)).size, 15);
     const admin = new Redis(REDIS);
     assert.deepEqual(await admin.keys(`${prefix}study:*`), [], 'deleted at the end');
     await admin.quit();

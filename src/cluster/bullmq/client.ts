@@ -22,6 +22,8 @@ export interface ClusterClient {
    * for it (they reject with E_BROKER if the connection fails). Close it when the run ends.
    */
   executor(runId: string, capacity?: number): Executor;
+  /** Nothing to release (each executor owns its connections); present for symmetry. */
+  close(): Promise<void>;
 }
 
 /** Reads `schedulerFile`, checks that Redis answers, and returns a client. E_SCHEDULER_FILE / E_BROKER. */
@@ -40,5 +42,6 @@ export async function createClusterClient(schedulerFile: string, opts: ClusterCl
     executor(runId: string, capacity?: number): Executor {
       return new BullmqExecutor(connection, checkRunId(runId), { ...opts, runId, ...(capacity === undefined ? {} : { capacity }) }, log);
     },
+    async close(): Promise<void> {},
   };
 }

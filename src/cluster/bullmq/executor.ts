@@ -7,7 +7,7 @@
  */
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DehbError, serializeError } from '../../errors.js';
+import { DehbError } from '../../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
 import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
 import {
@@ -23,42 +23,12 @@ import {
 } from './connection.js';
 import { assessRedis, probeRedis } from './probe.js';
 import { ResultsStore } from './results-store.js';
-import { CANCEL_REQUEST_REASON, parseOutcome, parseTask, type Parsed } from './wire.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
+import { resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
+import { BrokerHealth } from './health.js';
+
+export type { ClusterExecutorOptions } from './executor-options.js';
 import { PendingTable, type Entry } from './pending.js';
-
-export interface ClusterExecutorOptions {
-  /** Path of the scheduler file (or give `connection`). */
-  schedulerFile?: string;
-  connection?: ClusterConnection;
-  /** Run id: job ids are `<runId>-<trialId>`. Letters, digits, `_ . -`. */
-  runId: string;
-  /** Evaluations in flight at most. Default: the scheduler file's `capacity`, else 32. */
-  capacity?: number;
-  /** BullMQ attempts per job for infrastructure failures (the objective's own failures are outcomes). Default 3. */
-  attempts?: number;
-  /** First retry delay (exponential), ms. Default 1000. */
-  backoffMs?: number;
-  /** How often in-flight jobs are reconciled against Redis, ms. Default 2000. */
-  reconcileIntervalMs?: number;
-  /** Reject in-flight submissions (E_BROKER) after Redis has been unreachable this long, ms. Default 120 000. */
-  brokerTimeoutMs?: number;
-  /** Limit for closing the Queue/QueueEvents (they hang while Redis is down), ms. Default 5000. */
-  closeTimeoutMs?: number;
-  /** Limit for the first connection, ms. Default 10 000. */
-  connectTimeoutMs?: number;
-  /** Jobs per addBulk. Default 500. */
-  maxBatch?: number;
-  /** Approximate length of BullMQ's event stream. Default 20 000. */
-  eventsMaxLen?: number;
-  /** close({force:true}) removes/cancels remote jobs (true) or leaves them for a resume (false). Default true. */
-  cancelOnClose?: boolean;
-  /** Warn when jobs wait this long with no worker connected, ms. Default 30 000. */
-  noWorkerWarnMs?: number;
-  /** Where warnings go. Default: stderr. */
-  log?: (message: string) => void;
-}
-
-const DEFAULT_CAPACITY = 32;
 
 function defaultLog(message: string): void {
   process.stderr.write(`dehb: ${message}\n`);
@@ -96,15 +66,12 @@ export class BullmqExecutor implements Executor {
   private readonly redis: Redis;
   private readonly store: ResultsStore;
   private readonly table: PendingTable;
-  private readonly opts: Required<Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity' | 'log'>>;
+  private readonly opts: ResolvedClusterExecutorOptions;
   private readonly where: string;
+  private readonly health: BrokerHealth;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private closing: Promise<void> | undefined;
-  private downSince: number | null = null;
-  private lastCompletionAt = Date.now();
-  private warnedNoWorker = false;
-  private lastErrorLogAt = 0;
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
   /** Counters for tests and benchmarks. */
@@ -117,24 +84,11 @@ export class BullmqExecutor implements Executor {
     private readonly log: (message: string) => void,
   ) {
     this.runId = runId;
-    this.capacity = o.capacity ?? conn.capacity ?? DEFAULT_CAPACITY;
-    if (!Number.isInteger(this.capacity) || this.capacity < 1) {
-      throw new DehbError('E_CONFIG', `capacity must be an integer >= 1 (got ${this.capacity})`);
-    }
-    this.opts = {
-      attempts: o.attempts ?? 3,
-      backoffMs: o.backoffMs ?? 1_000,
-      reconcileIntervalMs: o.reconcileIntervalMs ?? 2_000,
-      brokerTimeoutMs: o.brokerTimeoutMs ?? 120_000,
-      closeTimeoutMs: o.closeTimeoutMs ?? 5_000,
-      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
-      maxBatch: o.maxBatch ?? 500,
-      eventsMaxLen: o.eventsMaxLen ?? 20_000,
-      cancelOnClose: o.cancelOnClose ?? true,
-      noWorkerWarnMs: o.noWorkerWarnMs ?? 30_000,
-    };
+    this.opts = resolveClusterExecutorOptions(o, conn);
+    this.capacity = this.opts.capacity;
     this.keys = clusterKeys(conn);
     this.where = `${conn.endpoint.host}:${conn.endpoint.port} queue ${conn.prefix}:${conn.queue}`;
+    this.health = new BrokerHealth(this.where, this.opts.brokerTimeoutMs, log);
     this.conn = conn;
     this.connection = bullConnection(conn.endpoint);
     this.queue = new Queue(conn.queue, {
@@ -148,14 +102,7 @@ export class BullmqExecutor implements Executor {
     for (const emitter of [this.queue, this.redis]) {
       emitter.on('error', (err: Error) => this.noteError(err));
     }
-    this.redis.on('ready', () => {
-      this.downSince = null;
-    });
-    for (const ev of ['close', 'reconnecting', 'end']) {
-      this.redis.on(ev, () => {
-        this.downSince ??= Date.now();
-      });
-    }
+    this.health.watch(this.redis);
     this.ready = this.start();
     this.ready.catch(() => undefined);
   }
@@ -205,7 +152,7 @@ export class BullmqExecutor implements Executor {
         new DehbError('E_CONFIG', 'function objectives run in-process only; give cluster workers a module or command objective'),
       );
     }
-    if (this.brokerDownTooLong()) return Promise.reject(this.brokerError());
+    if (this.health.downTooLong()) return Promise.reject(this.health.error());
     const jobId = jobIdFor(this.runId, task.trialId);
     const existing = this.table.get(jobId);
     if (existing !== undefined) return existing.promise;
@@ -237,10 +184,13 @@ export class BullmqExecutor implements Executor {
             this.settleStored(e, s);
           } else if (!e.settled) rest.push(e);
         }
-        if (rest.length > 0) {
+        if (rest.length === 1) {
+          const e = rest[0] as Entry;
+          await this.queue.add(this.runId, e.task, this.jobOptions(e.jobId));
+        } else if (rest.length > 1) {
           await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: this.jobOptions(e.jobId) })));
-          this.stats.added += rest.length;
         }
+        this.stats.added += rest.length;
         const now = Date.now();
         for (const e of rest) {
           e.phase = 'added';
@@ -279,8 +229,7 @@ export class BullmqExecutor implements Executor {
   }
 
   private onCompleted(jobId: string, returnvalue: unknown): void {
-    this.lastCompletionAt = Date.now();
-    this.warnedNoWorker = false;
+    this.health.completed();
     const e = this.table.get(jobId);
     if (e === undefined) {
       if (this.table.unabandon(jobId)) this.store.deleteLater(jobId);
@@ -356,15 +305,15 @@ export class BullmqExecutor implements Executor {
   }
 
   private tick(): void {
-    if (this.brokerDownTooLong()) {
-      const err = this.brokerError();
+    if (this.health.downTooLong()) {
+      const err = this.health.error();
       for (const e of this.table.all()) {
         this.table.abandon(e.jobId);
         this.table.fail(e, err);
       }
       return;
     }
-    if (this.downSince === null) void this.sweep();
+    if (!this.health.isDown) void this.sweep();
   }
 
   /** Reconciles jobs in flight for longer than one interval against the results hash and job state. */
@@ -403,30 +352,13 @@ export class BullmqExecutor implements Executor {
   }
 
   private async checkWorkers(now: number): Promise<void> {
-    if (this.warnedNoWorker || now - this.lastCompletionAt < this.opts.noWorkerWarnMs) return;
+    if (!this.health.quietFor(this.opts.noWorkerWarnMs, now)) return;
     const waiting = this.table.all().some((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
-    if (!waiting) return;
-    const n = await this.queue.getWorkersCount().catch(() => -1);
-    if (n === 0) {
-      this.warnedNoWorker = true;
-      this.log(`no dehb worker is connected to ${this.where}; start one with \`dehb worker --scheduler-file FILE\``);
-    }
-  }
-
-  private brokerDownTooLong(): boolean {
-    return this.downSince !== null && Date.now() - this.downSince > this.opts.brokerTimeoutMs;
-  }
-
-  private brokerError(): DehbError {
-    const s = Math.round(this.opts.brokerTimeoutMs / 1000);
-    return new DehbError('E_BROKER', `Redis at ${this.where} has been unreachable for more than ${s} s`);
+    if (waiting && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
   }
 
   private noteError(err: unknown): void {
-    const now = Date.now();
-    if (now - this.lastErrorLogAt < 10_000) return;
-    this.lastErrorLogAt = now;
-    this.log(`warning: ${describeRedisError(err, this.where)}`);
+    this.health.noteError(err);
   }
 
   /** Evaluations this executor is waiting for. */
@@ -470,20 +402,4 @@ export class BullmqExecutor implements Executor {
     }
     await closeRedis(this.redis);
   }
-}
-
-function invalidOutcome(jobId: string, message: string): EvalOutcome {
-  return {
-    status: 'failed',
-    retryable: false,
-    error: serializeError(new DehbError('E_EXECUTOR', `worker returned an unusable result for job ${jobId}: ${message}`)),
-  };
-}
-
-function workerFailure(jobId: string, reason: string): EvalOutcome {
-  const stalled = /stalled more than allowable limit/.test(reason);
-  const message = stalled
-    ? `job ${jobId} was abandoned by workers too many times (worker killed or cut off repeatedly; see --max-stalled-count): ${reason}`
-    : `job ${jobId} failed on the cluster: ${reason}`;
-  return { status: 'failed', retryable: true, error: serializeError(new DehbError('E_EXECUTOR', message)) };
 }

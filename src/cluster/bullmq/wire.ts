@@ -3,6 +3,7 @@
  * EvalOutcome a worker writes back (zod at the boundary, messages naming the field).
  */
 import { z } from 'zod';
+import { DehbError, serializeError } from '../../errors.js';
 import type { EvalOutcome, EvalTask } from '../executor.js';
 
 /** Reason a worker gives for a job the coordinator cancelled; a coordinator still waiting for that job re-queues it. */
@@ -95,4 +96,22 @@ export function parseOutcomeText(text: string): Parsed<EvalOutcome> {
   } catch (err) {
     return { ok: false, message: `invalid outcome JSON: ${(err as Error).message}` };
   }
+}
+
+/** The outcome recorded when a worker's stored result cannot be read. */
+export function invalidOutcome(jobId: string, message: string): EvalOutcome {
+  return {
+    status: 'failed',
+    retryable: false,
+    error: serializeError(new DehbError('E_EXECUTOR', `worker returned an unusable result for job ${jobId}: ${message}`)),
+  };
+}
+
+/** The outcome recorded for a job BullMQ failed (attempts used up, or stalled too often). */
+export function workerFailure(jobId: string, reason: string): EvalOutcome {
+  const stalled = /stalled more than allowable limit/.test(reason);
+  const message = stalled
+    ? `job ${jobId} was abandoned by workers too many times (worker killed or cut off repeatedly; see --max-stalled-count): ${reason}`
+    : `job ${jobId} failed on the cluster: ${reason}`;
+  return { status: 'failed', retryable: true, error: serializeError(new DehbError('E_EXECUTOR', message)) };
 }

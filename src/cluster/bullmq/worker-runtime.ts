@@ -33,7 +33,11 @@ export interface ClusterWorkerOptions {
   gpus?: string;
   /** The pool itself (tests); overrides `gpus`. */
   gpuDevices?: GpuDevice[];
-  /** Devices per evaluation on this node; default: what each task asks (task.gpus). */
+  /**
+   * Devices per evaluation on this node. Default: on a node with GPUs, what the task asks but at
+   * least 1 (every evaluation is pinned to its own device); without GPUs, what the task asks (a
+   * task that needs GPUs then fails with E_NO_GPU). 0 runs everything without devices.
+   */
   gpusPerTrial?: number;
   objective?: string;
   command?: string[];
@@ -168,7 +172,9 @@ class WorkerRuntime implements ClusterWorker {
     this.sub.on('message', (_channel: string, message: string) => this.onCancel(message));
     await this.sub.subscribe(this.keys.cancelChannel);
     const lockDuration = this.o.lockDurationMs ?? 10_000;
-    const worker = new Worker(this.connection.queue, (job: Job, token?: string, signal?: AbortSignal) => this.process(job, token, signal), {
+    // Two parameters on purpose: BullMQ then creates no AbortController of its own per job; this
+    // runtime aborts evaluations itself (lock lost, coordinator cancel, shutdown).
+    const worker = new Worker(this.connection.queue, (job: Job, token?: string) => this.process(job, token), {
       connection: bullConnection(this.connection.endpoint),
       prefix: this.connection.prefix,
       concurrency: this.concurrency,
@@ -205,7 +211,7 @@ class WorkerRuntime implements ClusterWorker {
     if (a !== undefined && !a.controller.signal.aborted) a.controller.abort(kind);
   }
 
-  private async process(job: Job, token: string | undefined, bullSignal: AbortSignal | undefined): Promise<unknown> {
+  private async process(job: Job, token: string | undefined): Promise<unknown> {
     const jobId = job.id as string;
     const lockToken = token ?? '';
     if (this.shuttingDown) return this.handBack(job, lockToken);
@@ -215,13 +221,12 @@ class WorkerRuntime implements ClusterWorker {
     this.active.set(jobId, { job, controller, done });
     try {
       const cancelAt = this.cancels.get(jobId);
+      // kept after use: a newer job with the same id (queued again) is younger than the cancel
       if (cancelAt !== undefined && job.timestamp <= cancelAt) {
-        this.cancels.delete(jobId);
         this.stats.cancelled++;
         return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
       }
-      const signal = bullSignal === undefined ? controller.signal : AbortSignal.any([controller.signal, bullSignal]);
-      const outcome = await this.run(job, signal);
+      const outcome = await this.run(job, controller.signal);
       const kind = controller.signal.reason as AbortKind | undefined;
       if (kind === 'cancel') {
         this.stats.cancelled++;
@@ -250,13 +255,15 @@ class WorkerRuntime implements ClusterWorker {
       this.stats.refused++;
       return refusal('E_NOT_ALLOWED', why, this.info);
     }
-    const need = this.o.gpusPerTrial ?? task.gpus;
+    const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, task.gpus) : task.gpus);
     let devices: string[] = [];
     if (need > 0) {
       try {
         devices = this.allocator.acquire(need);
       } catch (err) {
-        return { status: 'failed', retryable: false, error: serializeError(err), worker: this.info };
+        const why = this.allocator.size === 0 ? 'this worker has no GPUs (see --gpus)' : (err as Error).message;
+        const msg = `trial needs ${need} GPU(s) but ${why}; start GPU workers for this run, or --gpus-per-trial 0 to run it without devices`;
+        return refusal('E_NO_GPU', msg, this.info);
       }
     }
     this.stats.started++;
@@ -277,7 +284,8 @@ class WorkerRuntime implements ClusterWorker {
   /** Puts the job back in wait at once (other workers take it) and tells BullMQ not to finish it. */
   private async handBack(job: Job, token: string): Promise<never> {
     this.stats.handedBack++;
-    await withTimeout(job.moveToWait(token).catch(() => 0), 2_000, () => 0);
+    // With Redis gone the job stays active under our lock; the stall check hands it on later.
+    if (this.redis.status === 'ready') await withTimeout(job.moveToWait(token).catch(() => 0), 2_000, () => 0);
     throw new WaitingError();
   }
 
@@ -299,7 +307,7 @@ class WorkerRuntime implements ClusterWorker {
     if (worker !== undefined) await withTimeout(worker.pause(true), 1_000, () => undefined).catch(() => undefined);
     const running = (): Array<Promise<void>> => [...this.active.values()].map((a) => a.done);
     if (this.active.size > 0) {
-      this.log(`stopping: waiting up to ${Math.round(graceMs / 1000)} s for ${this.active.size} running evaluation(s)`);
+      this.log(`stopping: waiting up to ${graceMs} ms for ${this.active.size} running evaluation(s)`);
       const cut = new Promise<void>((r) => {
         if (this.graceCut.signal.aborted) r();
         else this.graceCut.signal.addEventListener('abort', () => r(), { once: true });
@@ -311,7 +319,8 @@ class WorkerRuntime implements ClusterWorker {
       for (const id of this.active.keys()) this.abortJob(id, 'shutdown');
       await withTimeout(Promise.all(running()), 5_000, () => undefined);
     }
-    if (worker !== undefined) await withTimeout(worker.close(true).catch(() => undefined), 3_000, () => undefined);
+    // close(true) does not wait for jobs; raced anyway because closing connections can hang while Redis is down
+    if (worker !== undefined) await withTimeout(worker.close(true).catch(() => undefined), 2_000, () => undefined);
     this.allocator.stop();
     await Promise.all([closeRedis(this.sub), closeRedis(this.redis)]);
   }
@@ -324,6 +333,6 @@ class WorkerRuntime implements ClusterWorker {
   }
 }
 
-function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR', message: string, worker: WorkerInfo): EvalOutcome {
+function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR' | 'E_NO_GPU', message: string, worker: WorkerInfo): EvalOutcome {
   return { status: 'failed', retryable: false, error: serializeError(new DehbError(code, message)), worker };
 }

@@ -1,0 +1,75 @@
+/**
+ * Owns the cluster executor's options: what a caller may set (units and defaults in TSDoc) and
+ * their resolution into the values the executor uses.
+ */
+import { DehbError } from '../../errors.js';
+import type { ClusterConnection } from '../scheduler-file.js';
+
+export interface ClusterExecutorOptions {
+  /** Path of the scheduler file (or give `connection`). */
+  schedulerFile?: string;
+  connection?: ClusterConnection;
+  /** Run id: job ids are `<runId>-<trialId>`. Letters, digits, `_ . -`. */
+  runId: string;
+  /** Evaluations in flight at most. Default: the scheduler file's `capacity`, else 32. */
+  capacity?: number;
+  /** BullMQ attempts per job for infrastructure failures (the objective's own failures are outcomes). Default 3. */
+  attempts?: number;
+  /** First retry delay (exponential), ms. Default 1000. */
+  backoffMs?: number;
+  /** How often in-flight jobs are reconciled against Redis, ms. Default 2000. */
+  reconcileIntervalMs?: number;
+  /** Reject in-flight submissions (E_BROKER) after Redis has been unreachable this long, ms. Default 120 000. */
+  brokerTimeoutMs?: number;
+  /** Limit for closing the Queue/QueueEvents (they hang while Redis is down), ms. Default 5000. */
+  closeTimeoutMs?: number;
+  /** Limit for the first connection, ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Jobs per addBulk. Default 500. */
+  maxBatch?: number;
+  /** Approximate length of BullMQ's event stream (about 4 entries per trial). Default 20 000. */
+  eventsMaxLen?: number;
+  /** close({force:true}) removes/cancels remote jobs (true) or leaves them for a resume (false). Default true. */
+  cancelOnClose?: boolean;
+  /** Warn when jobs wait this long with no worker connected, ms. Default 30 000. */
+  noWorkerWarnMs?: number;
+  /** Where warnings go. Default: stderr. */
+  log?: (message: string) => void;
+}
+
+export interface ResolvedClusterExecutorOptions {
+  capacity: number;
+  attempts: number;
+  backoffMs: number;
+  reconcileIntervalMs: number;
+  brokerTimeoutMs: number;
+  closeTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxBatch: number;
+  eventsMaxLen: number;
+  cancelOnClose: boolean;
+  noWorkerWarnMs: number;
+}
+
+export const DEFAULT_CLUSTER_CAPACITY = 32;
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new DehbError('E_CONFIG', `${name} must be an integer >= 1 (got ${value})`);
+  return value;
+}
+
+export function resolveClusterExecutorOptions(o: ClusterExecutorOptions, conn: ClusterConnection): ResolvedClusterExecutorOptions {
+  return {
+    capacity: positiveInt('capacity', o.capacity ?? conn.capacity ?? DEFAULT_CLUSTER_CAPACITY),
+    attempts: positiveInt('attempts', o.attempts ?? 3),
+    backoffMs: o.backoffMs ?? 1_000,
+    reconcileIntervalMs: positiveInt('reconcileIntervalMs', o.reconcileIntervalMs ?? 2_000),
+    brokerTimeoutMs: o.brokerTimeoutMs ?? 120_000,
+    closeTimeoutMs: o.closeTimeoutMs ?? 5_000,
+    connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+    maxBatch: positiveInt('maxBatch', o.maxBatch ?? 500),
+    eventsMaxLen: positiveInt('eventsMaxLen', o.eventsMaxLen ?? 20_000),
+    cancelOnClose: o.cancelOnClose ?? true,
+    noWorkerWarnMs: o.noWorkerWarnMs ?? 30_000,
+  };
+}
