@@ -1,16 +1,23 @@
 // Conformance of the bullmq backend: a real Redis (127.0.0.1:6379, unique prefix per test), the
 // cluster executor as coordinator and an in-process `dehb worker` runtime with capacity 2.
 import { dirname } from 'node:path';
+import { after } from 'node:test';
 import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { startClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
 import { cleanupPrefix, sharedConnection, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, runExecutorConformance } from './executor.conformance.js';
 
 const quiet = (): void => undefined;
+const prefixes: string[] = [];
+// cleaned at the end: a worker closed a moment ago may still recreate its queue's meta key
+after(async () => {
+  for (const p of prefixes) await cleanupPrefix(p);
+});
 
 for (const kind of ['module', 'command'] as const) {
   runExecutorConformance(`bullmq (real Redis, in-process worker, ${kind} objective, capacity 2)`, async (fx) => {
     const prefix = uniquePrefix('conf');
+    prefixes.push(prefix);
     const connection = sharedConnection(prefix);
     const objective = kind === 'module' ? fx.module : fx.command;
     const worker = await startClusterWorker({
@@ -21,13 +28,15 @@ for (const kind of ['module', 'command'] as const) {
       graceMs: 500,
       log: quiet,
     });
-    const executor = await createClusterExecutor({ connection, runId: 'conformance', capacity: 2, log: quiet });
+    const executor = await createClusterExecutor({ connection, runId: 'conformance', capacity: 2, log: quiet }).catch(async (err: unknown) => {
+      await worker.stop({ graceMs: 0 }); // never leave a live worker behind (it would keep the process alive)
+      throw err;
+    });
     return {
       executor,
       objective,
       cleanup: async () => {
         await worker.stop({ graceMs: 200 });
-        await cleanupPrefix(prefix);
       },
     };
   });

@@ -91,12 +91,15 @@ describe('cluster connections', { timeout: 60_000 }, () => {
     await new Promise((r) => setTimeout(r, 300));
     await writeFileFor(file, prefix);
     const worker = await starting;
-    assert.ok(logs.some((l) => /waiting for scheduler file/.test(l)));
-    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'late', log: quiet });
-    assert.deepEqual(await exec.submit(task('late', 1, { x: 3 })).then((o) => o.status), 'ok');
-    await exec.close();
-    await worker.stop();
-    await cleanupPrefix(prefix);
+    try {
+      assert.ok(logs.some((l) => /waiting for scheduler file/.test(l)));
+      const exec = await createClusterExecutor({ schedulerFile: file, runId: 'late', log: quiet });
+      assert.deepEqual(await exec.submit(task('late', 1, { x: 3 })).then((o) => o.status), 'ok');
+      await exec.close();
+    } finally {
+      await worker.stop();
+      await cleanupPrefix(prefix);
+    }
   });
 });
 
@@ -105,6 +108,10 @@ describe('cancellation messages', { timeout: 60_000 }, () => {
     const prefix = uniquePrefix('cancel');
     const connection = sharedConnection(prefix);
     const worker = await startClusterWorker({ connection, concurrency: 1, gpus: 'none', allow: [FIXTURE_DIR], log: quiet });
+    after(async () => {
+      await worker.stop({ graceMs: 0 });
+      await cleanupPrefix(prefix);
+    });
     const exec = await createClusterExecutor({ connection, runId: 'c', capacity: 2, log: quiet });
     const log = join(dir, 'cancel.log');
     const blocker = exec.submit(task('c', 1, { x: 1, sleepMs: 500, log }));
@@ -120,8 +127,6 @@ describe('cancellation messages', { timeout: 60_000 }, () => {
     assert.equal(exec.stats.added, 3, 'the cancelled job was queued again');
     assert.equal(worker.stats.cancelled, 1);
     await exec.close();
-    await worker.stop();
-    await cleanupPrefix(prefix);
   });
 });
 
@@ -135,6 +140,7 @@ describe('worker GPUs', { timeout: 60_000 }, () => {
       allow: [FIXTURE_DIR],
       log: quiet,
     });
+    after(() => gpuWorker.stop({ graceMs: 0 }));
     assert.equal(gpuWorker.concurrency, 2, 'one evaluation per device by default');
     const exec = await createClusterExecutor({ connection, runId: 'gpu', capacity: 2, log: quiet });
     const outs = await Promise.all([1, 2].map((i) => exec.submit(task('gpu', i, { x: i, sleepMs: 300 }))));
@@ -145,6 +151,10 @@ describe('worker GPUs', { timeout: 60_000 }, () => {
     await gpuWorker.stop();
 
     const cpuWorker = await startClusterWorker({ connection, gpus: 'none', allow: [FIXTURE_DIR], log: quiet });
+    after(async () => {
+      await cpuWorker.stop({ graceMs: 0 });
+      await cleanupPrefix(prefix);
+    });
     const needs = await exec.submit({ ...task('gpu', 3, { x: 1 }), gpus: 1 });
     assert.equal(needs.status, 'failed');
     if (needs.status === 'failed') {
@@ -153,7 +163,5 @@ describe('worker GPUs', { timeout: 60_000 }, () => {
     }
     assert.equal((await exec.submit(task('gpu', 4, { x: 4 }))).status, 'ok', 'CPU trials still run');
     await exec.close();
-    await cpuWorker.stop();
-    await cleanupPrefix(prefix);
   });
 });

@@ -100,6 +100,34 @@ describe('dehb scheduler', { timeout: 60_000 }, () => {
     assert.equal((await p.exited).code, 0);
   });
 
+  it('start after a crash: the same password, port and AOF data come back, so running workers reconnect', async () => {
+    const file = join(dir, 'crash', 'sched.json');
+    const first = spawnCli(['scheduler', 'start', '--scheduler-file', file]);
+    await first.waitFor(/Ctrl-C stops Redis/);
+    const before = await readSchedulerFile(file);
+    const ep = parseRedisUrl(before.redisUrl);
+    const r = new Redis({ host: '127.0.0.1', port: ep.port, password: ep.password as string });
+    await r.set('dehbtest:k', 'kept');
+    r.disconnect();
+    await new Promise((res) => setTimeout(res, 1_200)); // appendfsync everysec
+    first.kill('SIGKILL'); // the job dies with its Redis: the file stays behind
+    await first.exited;
+    process.kill(before.server?.pid as number, 'SIGKILL');
+    while (isAlive(before.server?.pid as number)) await new Promise((res) => setTimeout(res, 20));
+    const second = spawnCli(['scheduler', 'start', '--scheduler-file', file]);
+    try {
+      await second.waitFor(/Ctrl-C stops Redis/);
+      assert.match(second.err(), /with its previous password and port; running workers reconnect by themselves/);
+      assert.equal((await readSchedulerFile(file)).redisUrl, before.redisUrl);
+      const r2 = new Redis({ host: '127.0.0.1', port: ep.port, password: ep.password as string });
+      assert.equal(await r2.get('dehbtest:k'), 'kept');
+      r2.disconnect();
+    } finally {
+      second.kill('SIGTERM');
+    }
+    assert.equal((await second.exited).code, 0);
+  });
+
   it('init: writes a file for a running Redis, refuses to overwrite, takes the password from the environment', async () => {
     const file = join(dir, 'init.json');
     const r = await scheduler(['init', '--redis-url', 'redis://127.0.0.1:6379/0', '--scheduler-file', file, '--prefix', 'myp', '--queue', 'myq']);
@@ -165,3 +193,12 @@ describe('dehb scheduler', { timeout: 60_000 }, () => {
     }
   });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

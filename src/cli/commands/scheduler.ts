@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
@@ -106,18 +107,30 @@ export function formatFindings(findings: Finding[]): string {
 
 async function startCommand(flags: CommonFlags & Record<string, string | undefined>, io: SchedulerCommandIo): Promise<void> {
   const file = resolve(flags.schedulerFile);
-  await refuseIfLive(file);
+  const stale = await refuseIfLive(file);
   const port = intFlag(flags.port, '--port', 1);
   const capacity = intFlag(flags.capacity, '--capacity', 1);
   const bind = flags.bind ?? '127.0.0.1';
   const dir = resolve(flags.dir ?? `${file}.redis`);
+  // A crashed server of this file and data dir: come back on its password (and port, if free and
+  // not overridden) so workers still holding the old file reconnect by themselves; the AOF in the
+  // data dir brings the queue back.
+  const prev = stale?.server !== undefined && resolve(stale.server.dir) === dir ? parseRedisUrl(stale.redisUrl) : null;
+  const reusePort = port === undefined && prev !== null && (await portIsFree(prev.port, bind)) ? prev.port : port;
   const server = await startRedisServer({
     dir,
     bind,
-    ...(port === undefined ? {} : { port }),
+    ...(reusePort === undefined ? {} : { port: reusePort }),
+    ...(prev?.password === undefined ? {} : { password: prev.password }),
     ...(flags.maxmemory === undefined ? {} : { maxmemory: flags.maxmemory }),
     ...(flags.redisServer === undefined ? {} : { redisServer: flags.redisServer }),
   });
+  if (prev !== null) {
+    io.stderr.write(
+      `restarted the server of ${file} (data in ${dir}) with its previous password${server.port === prev.port ? ' and port' : ''}; ` +
+        `${server.port === prev.port ? 'running workers reconnect by themselves' : 'restart workers: the port changed'}\n`,
+    );
+  }
   const host = flags.host ?? advertisedHost(bind);
   let body: SchedulerFile;
   try {
@@ -156,31 +169,43 @@ async function startCommand(flags: CommonFlags & Record<string, string | undefin
   });
   if (why === 'signal') io.stderr.write('stopping Redis (the AOF is flushed) ...\n');
   await server.stop();
-  await removeIfOurs(file, body);
   if (why === 'exited') {
+    // the file stays: a new `scheduler start` with it reuses password and port (see above)
     const tail = await server.logTail();
     throw new DehbError('E_BROKER', `redis-server exited unexpectedly${tail === '' ? '' : `; last log lines:\n${tail}`}`);
   }
+  await removeIfOurs(file, body);
   io.stderr.write(`Redis stopped; removed ${file}\n`);
 }
 
-async function refuseIfLive(file: string): Promise<void> {
-  if (!existsSync(file)) return;
+/** Throws when the file names a Redis that answers; returns the file when it is stale. */
+async function refuseIfLive(file: string): Promise<SchedulerFile | null> {
+  if (!existsSync(file)) return null;
   let existing: SchedulerFile;
   try {
     existing = await readSchedulerFile(file);
   } catch {
-    return; // unreadable or invalid: overwrite it
+    return null; // unreadable or invalid: overwrite it
   }
   try {
     await probeRedis(parseRedisUrl(existing.redisUrl), { timeoutMs: 1_000 });
   } catch {
-    return; // stale: nothing answers
+    return existing; // stale: nothing answers
   }
+  const pid = existing.server === undefined ? '' : ` (redis-server pid ${existing.server.pid})`;
   throw new DehbError(
     'E_USAGE',
-    `${file} already names a Redis that answers (${redactRedisUrl(existing.redisUrl)}); stop it first or choose another --scheduler-file`,
+    `${file} already names a Redis that answers${pid} at ${redactRedisUrl(existing.redisUrl)}; stop it first or choose another --scheduler-file`,
   );
+}
+
+function portIsFree(port: number, bind: string): Promise<boolean> {
+  const host = bind.trim().split(/\s+/)[0]?.replace(/^-/, '') ?? '127.0.0.1';
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.once('error', () => done(false));
+    srv.listen(port, host === '*' ? '0.0.0.0' : host, () => srv.close(() => done(true)));
+  });
 }
 
 async function removeIfOurs(file: string, body: SchedulerFile): Promise<void> {

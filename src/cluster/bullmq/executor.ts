@@ -5,30 +5,21 @@
  * durable results hash (events can be trimmed or missed), deletes each result once recorded, and
  * re-attaches to queued/running/finished jobs when a trial is submitted again (resume).
  */
-import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DehbError } from '../../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
 import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
-import {
-  checkRunId,
-  closeRedis,
-  clusterKeys,
-  createRedis,
-  describeRedisError,
-  jobIdFor,
-  bullConnection,
-  withTimeout,
-  type ClusterKeys,
-} from './connection.js';
-import { assessRedis, probeRedis } from './probe.js';
-import { ResultsStore } from './results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
+import { ClusterChannel } from './channel.js';
+import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from './connection.js';
 import { resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
+import { PendingTable, type Entry } from './pending.js';
+import { assessRedis, probeRedis } from './probe.js';
+import type { ResultsStore } from './results-store.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
 import { BrokerHealth } from './health.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
-import { PendingTable, type Entry } from './pending.js';
 
 function defaultLog(message: string): void {
   process.stderr.write(`dehb: ${message}\n`);
@@ -58,13 +49,12 @@ export async function createClusterExecutor(opts: ClusterExecutorOptions): Promi
 export class BullmqExecutor implements Executor {
   readonly capacity: number;
   readonly runId: string;
+  private readonly channel: ClusterChannel;
   private readonly keys: ClusterKeys;
   private readonly queue: Queue;
-  private events: QueueEvents | undefined;
-  private readonly connection: ConnectionOptions;
-  private readonly conn: ClusterConnection;
   private readonly redis: Redis;
   private readonly store: ResultsStore;
+  private readonly cancelling = new Set<Promise<void>>();
   private readonly table: PendingTable;
   private readonly opts: ResolvedClusterExecutorOptions;
   private readonly where: string;
@@ -86,50 +76,23 @@ export class BullmqExecutor implements Executor {
     this.runId = runId;
     this.opts = resolveClusterExecutorOptions(o, conn);
     this.capacity = this.opts.capacity;
-    this.keys = clusterKeys(conn);
-    this.where = `${conn.endpoint.host}:${conn.endpoint.port} queue ${conn.prefix}:${conn.queue}`;
-    this.health = new BrokerHealth(this.where, this.opts.brokerTimeoutMs, log);
-    this.conn = conn;
-    this.connection = bullConnection(conn.endpoint);
-    this.queue = new Queue(conn.queue, {
-      connection: this.connection,
-      prefix: conn.prefix,
-      streams: { events: { maxLen: this.opts.eventsMaxLen } },
+    this.channel = new ClusterChannel(conn, `dehb:coordinator:${runId}`, this.opts.eventsMaxLen, {
+      completed: (id, rv) => this.onCompleted(id, rv),
+      failed: (id, reason) => void this.onFailed(id, reason),
+      progress: (id, data) => this.onProgress(id, data),
+      error: (err) => this.health.noteError(err),
     });
-    this.redis = createRedis(conn.endpoint, `dehb:coordinator:${runId}`);
-    this.store = new ResultsStore(this.redis, this.keys);
-    this.table = new PendingTable();
-    for (const emitter of [this.queue, this.redis]) {
-      emitter.on('error', (err: Error) => this.noteError(err));
-    }
+    ({ keys: this.keys, queue: this.queue, redis: this.redis, store: this.store, where: this.where } = this.channel);
+    this.health = new BrokerHealth(this.where, this.opts.brokerTimeoutMs, log);
     this.health.watch(this.redis);
+    this.table = new PendingTable();
     this.ready = this.start();
     this.ready.catch(() => undefined);
   }
 
-  /** Connects the listener at the end of the event stream and starts the sweep. */
+  /** Connects the queue and the event listener, then starts the sweep. */
   private async start(): Promise<void> {
-    const ready = async (): Promise<void> => {
-      const last = (await this.redis.xrevrange(this.keys.events, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-      // Start reading right after the last event that exists now: nothing in between is missed.
-      const lastEventId = last.length > 0 ? (last[0] as [string, string[]])[0] : '0-0';
-      const events = new QueueEvents(this.conn.queue, { connection: this.connection, prefix: this.conn.prefix, lastEventId });
-      this.events = events;
-      events.on('error', (err: Error) => this.noteError(err));
-      events.on('completed', (a: { jobId: string; returnvalue: unknown }) => this.onCompleted(a.jobId, a.returnvalue));
-      events.on('failed', (a: { jobId: string; failedReason: string }) => void this.onFailed(a.jobId, a.failedReason));
-      events.on('progress', (a: { jobId: string; data: unknown }) => this.onProgress(a.jobId, a.data));
-      await Promise.all([events.waitUntilReady(), this.queue.waitUntilReady()]);
-    };
-    const timedOut = Symbol('timeout');
-    const r = await withTimeout(ready(), this.opts.connectTimeoutMs, () => timedOut).catch((err: unknown) => {
-      void this.shutdownConnections();
-      throw new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
-    });
-    if (r === timedOut) {
-      await this.shutdownConnections();
-      throw new DehbError('E_BROKER', `Redis at ${this.where} did not become ready within ${this.opts.connectTimeoutMs} ms`);
-    }
+    await this.channel.open(this.opts.connectTimeoutMs);
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
   }
@@ -195,7 +158,7 @@ export class BullmqExecutor implements Executor {
         for (const e of rest) {
           e.phase = 'added';
           e.addedAt = now;
-          if (e.cancelAfterAdd) void this.cancelRemote(e.jobId);
+          if (e.cancelAfterAdd) this.cancelRemoteTracked(e.jobId);
         }
       } catch (err) {
         const error =
@@ -267,7 +230,7 @@ export class BullmqExecutor implements Executor {
       try {
         e.onReport(step, value);
       } catch (err) {
-        this.noteError(err);
+        this.health.noteError(err);
       }
     }
   }
@@ -288,7 +251,12 @@ export class BullmqExecutor implements Executor {
     this.table.abandon(e.jobId);
     this.table.settle(e, { status: 'cancelled', reason });
     if (phase === 'adding') e.cancelAfterAdd = true;
-    else void this.cancelRemote(e.jobId);
+    else this.cancelRemoteTracked(e.jobId);
+  }
+
+  private cancelRemoteTracked(jobId: string): void {
+    const p = this.cancelRemote(jobId).finally(() => this.cancelling.delete(p));
+    this.cancelling.add(p);
   }
 
   private async cancelRemote(jobId: string): Promise<void> {
@@ -300,7 +268,7 @@ export class BullmqExecutor implements Executor {
       }
       await this.redis.publish(this.keys.cancelChannel, JSON.stringify({ jobId, at: Date.now() }));
     } catch (err) {
-      this.noteError(err);
+      this.health.noteError(err);
     }
   }
 
@@ -345,7 +313,7 @@ export class BullmqExecutor implements Executor {
       this.table.pruneAbandoned(now - 3_600_000);
       await this.checkWorkers(now);
     } catch (err) {
-      this.noteError(err);
+      this.health.noteError(err);
     } finally {
       this.sweeping = false;
     }
@@ -355,10 +323,6 @@ export class BullmqExecutor implements Executor {
     if (!this.health.quietFor(this.opts.noWorkerWarnMs, now)) return;
     const waiting = this.table.all().some((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
     if (waiting && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
-  }
-
-  private noteError(err: unknown): void {
-    this.health.noteError(err);
   }
 
   /** Evaluations this executor is waiting for. */
@@ -373,7 +337,7 @@ export class BullmqExecutor implements Executor {
           if (this.opts.cancelOnClose) this.abort(e, 'executor closed');
           else this.table.settle(e, { status: 'cancelled', reason: 'executor closed (job left for a resume)' });
         }
-        await withTimeout(this.flushCancels(), this.opts.closeTimeoutMs, () => undefined);
+        await withTimeout(Promise.allSettled([...this.cancelling]), this.opts.closeTimeoutMs, () => undefined);
       } else {
         await this.table.drained();
       }
@@ -382,24 +346,8 @@ export class BullmqExecutor implements Executor {
     return this.closing;
   }
 
-  private async flushCancels(): Promise<void> {
-    // cancellations are fire-and-forget; give them one round trip to reach Redis
-    await this.redis.ping().catch(() => undefined);
-  }
-
   private async shutdownConnections(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
-    const t = this.opts.closeTimeoutMs;
-    await withTimeout(this.store.flushDeletes(), t, () => undefined);
-    const events = this.events;
-    const closed = await withTimeout(
-      Promise.allSettled([events?.close(), this.queue.close()]).then(() => true),
-      t,
-      () => false,
-    );
-    if (!closed) {
-      await withTimeout(Promise.allSettled([events?.disconnect(), this.queue.disconnect()]), 1_000, () => undefined);
-    }
-    await closeRedis(this.redis);
+    await this.channel.close(this.opts.closeTimeoutMs);
   }
 }

@@ -1,0 +1,316 @@
+/**
+ * Owns what one cluster worker process does with each job: validate it, refuse objectives outside
+ * the allow-list, take this node's GPUs, evaluate through runTask, store the outcome (lock-checked,
+ * first result wins) before BullMQ completes the job, abort evaluations whose lock was lost or that
+ * the coordinator cancelled, and stop gracefully (finish within a grace period, hand the rest back)
+ * without hanging while Redis is gone. Started by worker-runtime.ts.
+ */
+import { hostname } from 'node:os';
+import { Worker, WaitingError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DehbError, serializeError } from '../../errors.js';
+import type { GpuAllocator } from '../../gpu/allocator.js';
+import type { GpuDevice } from '../../gpu/types.js';
+import type { EvalOutcome, EvalTask, WorkerInfo } from '../executor.js';
+import { runTask, type RunTaskContext } from '../run-task.js';
+import type { ClusterConnection } from '../scheduler-file.js';
+import type { ObjectivePolicy } from './allow-list.js';
+import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from './connection.js';
+import { ResultsStore } from './results-store.js';
+import { CANCEL_REQUEST_REASON, parseOutcomeText, parseTask } from './wire.js';
+
+export interface ClusterWorkerOptions {
+  schedulerFile?: string;
+  connection?: ClusterConnection;
+  /** How long to wait for the scheduler file and for Redis to answer, ms. Default 120 000. */
+  waitMs?: number;
+  /** Evaluations at once. Default: GPUs / gpus-per-trial when the node has GPUs, else 1. */
+  concurrency?: number;
+  /** `auto`, `none` or `0,1` / UUIDs. Default `auto`. */
+  gpus?: string;
+  /** The pool itself (tests); overrides `gpus`. */
+  gpuDevices?: GpuDevice[];
+  /**
+   * Devices per evaluation on this node. Default: on a node with GPUs, what the task asks but at
+   * least 1 (every evaluation is pinned to its own device); without GPUs, what the task asks (a
+   * task that needs GPUs then fails with E_NO_GPU). 0 runs everything without devices.
+   */
+  gpusPerTrial?: number;
+  objective?: string;
+  command?: string[];
+  allow?: string[];
+  /** BullMQ lock TTL, ms (default 10 000; renewed every lockDuration/2). */
+  lockDurationMs?: number;
+  /** How often workers look for jobs whose lock expired, ms (default 5 000). */
+  stalledIntervalMs?: number;
+  /** Times a job may be recovered from a dead worker before it fails (default 3). */
+  maxStalledCount?: number;
+  /** On stop: how long running evaluations may finish before they are handed back, ms. Default 30 000. */
+  graceMs?: number;
+  /** Evaluation function (default runTask); tests inject their own. */
+  evaluate?: (task: EvalTask, ctx: RunTaskContext) => Promise<EvalOutcome>;
+  log?: (message: string) => void;
+  id?: string;
+}
+
+export interface ClusterWorker {
+  readonly id: string;
+  readonly concurrency: number;
+  readonly connection: ClusterConnection;
+  readonly stats: { started: number; stored: number; refused: number; handedBack: number; lostLock: number; cancelled: number };
+  /**
+   * Stop taking jobs, let running ones finish within graceMs, hand the rest back, disconnect.
+   * Calling it again with graceMs 0 cuts a grace period that is running.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+}
+
+interface Active {
+  job: Job;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+type AbortKind = 'shutdown' | 'cancel' | 'lock';
+
+const ABORTED = Symbol('aborted');
+
+/**
+ * What an abort means once the evaluation is over: the coordinator cancelled → a cancelled outcome
+ * (not stored); the lock was lost → drop the result; shutdown → hand the job back, unless the
+ * evaluation had finished (`interrupted` false), whose result is still stored. null: no abort.
+ */
+function abortVerdict(signal: AbortSignal, interrupted: boolean): 'cancel' | 'lost-lock' | 'hand-back' | null {
+  const kind = signal.reason as AbortKind | undefined;
+  if (kind === 'cancel') return 'cancel';
+  if (kind === 'lock') return 'lost-lock';
+  if (kind === 'shutdown' && interrupted) return 'hand-back';
+  return null;
+}
+
+/** The promise's value, or ABORTED as soon as the signal fires (the promise keeps running). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+export class WorkerRuntime implements ClusterWorker {
+  readonly id: string;
+  readonly stats = { started: 0, stored: 0, refused: 0, handedBack: 0, lostLock: 0, cancelled: 0 };
+  private readonly keys: ClusterKeys;
+  private readonly redis: Redis;
+  private readonly sub: Redis;
+  private readonly store: ResultsStore;
+  private readonly active = new Map<string, Active>();
+  private readonly cancels = new Map<string, number>();
+  private readonly info: WorkerInfo;
+  private readonly evaluate: (task: EvalTask, ctx: RunTaskContext) => Promise<EvalOutcome>;
+  private worker: Worker | undefined;
+  private stopping: Promise<void> | undefined;
+  private shuttingDown = false;
+  private readonly graceCut = new AbortController();
+  private lastErrorLogAt = 0;
+
+  constructor(
+    readonly connection: ClusterConnection,
+    private readonly o: ClusterWorkerOptions,
+    private readonly policy: ObjectivePolicy,
+    private readonly allocator: GpuAllocator,
+    readonly concurrency: number,
+    private readonly log: (m: string) => void,
+  ) {
+    this.id = o.id ?? `${hostname()}:${process.pid}`;
+    this.info = { id: this.id, host: hostname(), pid: process.pid };
+    this.keys = clusterKeys(connection);
+    this.redis = createRedis(connection.endpoint, `dehb:worker:${this.id}`);
+    this.sub = createRedis(connection.endpoint, `dehb:worker-sub:${this.id}`);
+    this.store = new ResultsStore(this.redis, this.keys);
+    this.evaluate = o.evaluate ?? runTask;
+    for (const c of [this.redis, this.sub]) c.on('error', (err: Error) => this.noteError(err));
+  }
+
+  async start(): Promise<void> {
+    this.sub.on('message', (_channel: string, message: string) => this.onCancel(message));
+    await this.sub.subscribe(this.keys.cancelChannel);
+    const lockDuration = this.o.lockDurationMs ?? 10_000;
+    // Two parameters on purpose: BullMQ then creates no AbortController of its own per job; this
+    // runtime aborts evaluations itself (lock lost, coordinator cancel, shutdown).
+    const worker = new Worker(this.connection.queue, (job: Job, token?: string) => this.process(job, token), {
+      connection: bullConnection(this.connection.endpoint),
+      prefix: this.connection.prefix,
+      concurrency: this.concurrency,
+      lockDuration,
+      stalledInterval: this.o.stalledIntervalMs ?? 5_000,
+      maxStalledCount: this.o.maxStalledCount ?? 3,
+      autorun: false,
+    });
+    this.worker = worker;
+    worker.on('error', (err: Error) => this.noteError(err));
+    worker.on('lockRenewalFailed', (ids: string[]) => {
+      for (const id of ids) this.abortJob(id, 'lock');
+    });
+    void worker.run().catch((err: unknown) => this.noteError(err));
+    await worker.waitUntilReady();
+  }
+
+  private onCancel(message: string): void {
+    let m: { jobId?: unknown; at?: unknown };
+    try {
+      m = JSON.parse(message) as { jobId?: unknown; at?: unknown };
+    } catch {
+      return;
+    }
+    if (typeof m.jobId !== 'string' || typeof m.at !== 'number') return;
+    const a = this.active.get(m.jobId);
+    if (a !== undefined && a.job.timestamp <= m.at) this.abortJob(m.jobId, 'cancel');
+    else this.cancels.set(m.jobId, m.at);
+    if (this.cancels.size > 10_000) this.cancels.clear();
+  }
+
+  private abortJob(jobId: string, kind: AbortKind): void {
+    const a = this.active.get(jobId);
+    if (a !== undefined && !a.controller.signal.aborted) a.controller.abort(kind);
+  }
+
+  private async process(job: Job, token: string | undefined): Promise<unknown> {
+    const jobId = job.id as string;
+    const lockToken = token ?? '';
+    if (this.shuttingDown) return this.handBack(job, lockToken);
+    const controller = new AbortController();
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
+    this.active.set(jobId, { job, controller, done });
+    try {
+      const cancelAt = this.cancels.get(jobId);
+      // kept after use: a newer job with the same id (queued again) is younger than the cancel
+      if (cancelAt !== undefined && job.timestamp <= cancelAt) {
+        this.stats.cancelled++;
+        return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
+      }
+      const outcome = await this.run(job, controller.signal);
+      // an evaluation that finished before a shutdown abort reached it is still stored
+      let verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
+      if (verdict === null) {
+        const stored = await untilAborted(this.store.write(jobId, lockToken, outcome), controller.signal);
+        if (stored === null) return this.lostLock(jobId);
+        if (stored !== ABORTED) {
+          this.stats.stored++;
+          const parsed = parseOutcomeText(stored);
+          return parsed.ok ? parsed.value : outcome;
+        }
+        verdict = abortVerdict(controller.signal, true) ?? 'hand-back';
+      }
+      if (verdict === 'lost-lock') return this.lostLock(jobId);
+      if (verdict === 'hand-back') return this.handBack(job, lockToken);
+      this.stats.cancelled++;
+      return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
+    } finally {
+      this.active.delete(jobId);
+      finish();
+    }
+  }
+
+  /** Validate, check the allow-list, take devices, evaluate. Never throws for the objective's sake. */
+  private async run(job: Job, signal: AbortSignal): Promise<EvalOutcome> {
+    const parsed = parseTask(job.data);
+    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${job.id} carries ${parsed.message}`, this.info);
+    const task = parsed.value;
+    const why = await this.policy.check(task.objective);
+    if (why !== null) {
+      this.stats.refused++;
+      return refusal('E_NOT_ALLOWED', why, this.info);
+    }
+    const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, task.gpus) : task.gpus);
+    let devices: string[] = [];
+    if (need > 0) {
+      try {
+        devices = this.allocator.acquire(need);
+      } catch (err) {
+        const why = this.allocator.size === 0 ? 'this worker has no GPUs (see --gpus)' : (err as Error).message;
+        const msg = `trial needs ${need} GPU(s) but ${why}; start GPU workers for this run, or --gpus-per-trial 0 to run it without devices`;
+        return refusal('E_NO_GPU', msg, this.info);
+      }
+    }
+    this.stats.started++;
+    try {
+      return await this.evaluate(task, {
+        signal,
+        devices,
+        workerInfo: this.info,
+        onReport: (step, value) => {
+          job.updateProgress({ step, value }).catch(() => undefined);
+        },
+      });
+    } finally {
+      if (devices.length > 0) this.allocator.release(devices);
+    }
+  }
+
+  /** Puts the job back in wait at once (other workers take it) and tells BullMQ not to finish it. */
+  private async handBack(job: Job, token: string): Promise<never> {
+    this.stats.handedBack++;
+    // With Redis gone the job stays active under our lock; the stall check hands it on later.
+    if (this.redis.status === 'ready') await withTimeout(job.moveToWait(token).catch(() => 0), 2_000, () => 0);
+    throw new WaitingError();
+  }
+
+  private lostLock(jobId: string): never {
+    this.stats.lostLock++;
+    this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
+    throw new Error(`lost the lock for job ${jobId} (it was handed to another worker); this result is dropped`);
+  }
+
+  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    if (opts.graceMs === 0) this.graceCut.abort();
+    this.stopping ??= this.shutdown(opts.graceMs ?? this.o.graceMs ?? 30_000);
+    return this.stopping;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.shuttingDown = true;
+    const worker = this.worker;
+    if (worker !== undefined) await withTimeout(worker.pause(true), 1_000, () => undefined).catch(() => undefined);
+    const running = (): Array<Promise<void>> => [...this.active.values()].map((a) => a.done);
+    if (this.active.size > 0) {
+      this.log(`stopping: waiting up to ${graceMs} ms for ${this.active.size} running evaluation(s)`);
+      const cut = new Promise<void>((r) => {
+        if (this.graceCut.signal.aborted) r();
+        else this.graceCut.signal.addEventListener('abort', () => r(), { once: true });
+      });
+      await withTimeout(Promise.race([Promise.all(running()), cut]), graceMs, () => undefined);
+    }
+    if (this.active.size > 0) {
+      this.log(`handing back ${this.active.size} evaluation(s) still running`);
+      for (const id of this.active.keys()) this.abortJob(id, 'shutdown');
+      await withTimeout(Promise.all(running()), 5_000, () => undefined);
+    }
+    // close(true) does not wait for jobs; raced anyway because closing connections can hang while Redis is down
+    if (worker !== undefined) await withTimeout(worker.close(true).catch(() => undefined), 2_000, () => undefined);
+    this.allocator.stop();
+    await Promise.all([closeRedis(this.sub), closeRedis(this.redis)]);
+  }
+
+  private noteError(err: unknown): void {
+    const now = Date.now();
+    if (this.shuttingDown || now - this.lastErrorLogAt < 10_000) return;
+    this.lastErrorLogAt = now;
+    this.log(`warning: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR' | 'E_NO_GPU', message: string, worker: WorkerInfo): EvalOutcome {
+  return { status: 'failed', retryable: false, error: serializeError(new DehbError(code, message)), worker };
+}
