@@ -13,7 +13,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createClusterExecutor, type BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
 import { cleanupPrefix, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
-import { readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
+import { FIXTURE_DIR, readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
 
 const quiet = (): void => undefined;
 
@@ -140,6 +140,25 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     const o = await out;
     assert.equal(o.status, 'ok');
     assert.equal(o.worker?.pid, other.pid);
+  });
+
+  it('SIGTERM to the whole step (worker and its command objective, as SLURM scancel does): the trial is handed back, not failed', async () => {
+    const log = join(dir, 'step.log');
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+    const w = await worker(['--grace-ms', '10000']);
+    const cmd = { kind: 'command' as const, argv: [join(FIXTURE_DIR, 'command-objective.mjs')] };
+    const out = exec.submit(task('f', 6, { x: 6, sleepMs: 60_000, retrySleepMs: 50, log }, cmd));
+    const started = await waitForLog(log, (l) => l.some((x) => x.kind === 'S'));
+    const child = (started[0] as { pid: number }).pid;
+    w.kill('SIGTERM');
+    process.kill(child, 'SIGTERM');
+    assert.equal((await w.exited).code, 0);
+    assert.match(w.err(), /stopped \(0 results stored, 1 handed back\)/);
+    await worker();
+    const o = await out;
+    assert.equal(o.status, 'ok', JSON.stringify(o));
+    assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 2, 'ran again after the hand-back');
   });
 });
 

@@ -1,13 +1,15 @@
 /**
  * Owns `dehb worker`: parse the flags, start the cluster worker runtime, and stop it on
  * SIGINT/SIGTERM (first signal: finish running trials within --grace-ms, then hand the rest back;
- * second signal: hand back at once). Human text on stderr.
+ * second signal: hand back at once). With `--study NAME` it joins a named study as a worker
+ * instead (same as `dehb study worker NAME`). Human text on stderr.
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { startClusterWorker, type ClusterWorkerOptions } from '../../cluster/bullmq/worker-runtime.js';
 import { parseGpuList } from '../../gpu/discover.js';
 import { splitCommand } from '../argv.js';
+import { studyWorkerCommand } from './study-worker.js';
 
 export interface WorkerCommandIo {
   stderr: { write(chunk: string): unknown };
@@ -16,7 +18,13 @@ export interface WorkerCommandIo {
 }
 
 interface WorkerFlags {
-  schedulerFile: string;
+  schedulerFile?: string;
+  study?: string;
+  storage?: string;
+  acceptStudyFiles?: boolean;
+  idleExit?: string;
+  maxTrials?: string;
+  quiet?: boolean;
   concurrency?: string;
   gpus: string;
   gpusPerTrial?: string;
@@ -43,6 +51,9 @@ export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions
   parseGpuList(flags.gpus); // validates: E_USAGE/E_CONFIG naming --gpus
   const lockDurationMs = int(flags.lockDuration, '--lock-duration', 1000) as number;
   const stalledIntervalMs = int(flags.stalledInterval, '--stalled-interval', 500) as number;
+  if (flags.schedulerFile === undefined) {
+    throw new DehbError('E_USAGE', 'dehb worker needs --scheduler-file FILE (a cluster run) or --study NAME (a named study)');
+  }
   const o: ClusterWorkerOptions = {
     schedulerFile: flags.schedulerFile,
     gpus: flags.gpus,
@@ -67,7 +78,13 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
   return program
     .command('worker')
     .description('take evaluations from a cluster queue (any run sharing the Redis) and run them on this node')
-    .requiredOption('--scheduler-file <file>', 'scheduler file written by `dehb scheduler start|init` (waited for)')
+    .option('--scheduler-file <file>', 'scheduler file written by `dehb scheduler start|init` (waited for)')
+    .option('--study <name>', 'join this named study as a worker instead (with --storage)')
+    .option('--storage <url>', 'with --study: directory or redis:// URL of the study storage (default ./dehb-studies or $DEHB_STORAGE)')
+    .option('--accept-study-files', "with --study: run the study's shipped input files")
+    .option('--idle-exit <duration>', 'with --study: exit after this long without work')
+    .option('--max-trials <n>', 'with --study: exit after this many results')
+    .option('-q, --quiet', 'with --study: no per-trial lines')
     .option('--concurrency <n>', 'evaluations at once (default: GPUs / --gpus-per-trial, or 1 without GPUs)')
     .option('--gpus <spec>', 'GPUs of this node: auto, none, or 0,1 / GPU- UUIDs', 'auto')
     .option('--gpus-per-trial <n>', "devices per evaluation on this node (default: the trial's own request)")
@@ -81,6 +98,19 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
     .option('--wait-ms <ms>', 'how long to wait for the scheduler file and Redis at start', '120000')
     .option('--id <name>', 'worker id in trial records (default host:pid)')
     .action(async (flags: WorkerFlags) => {
+      if (flags.study !== undefined) {
+        if (flags.schedulerFile !== undefined) throw new DehbError('E_USAGE', 'give --study or --scheduler-file, not both');
+        process.exitCode = await studyWorkerCommand(flags.study, {
+          ...(flags.storage === undefined ? {} : { storage: flags.storage }),
+          ...(flags.concurrency === undefined ? {} : { nWorkers: flags.concurrency }),
+          ...(flags.acceptStudyFiles === true ? { acceptStudyFiles: true } : {}),
+          ...(flags.idleExit === undefined ? {} : { idleExit: flags.idleExit }),
+          ...(flags.maxTrials === undefined ? {} : { maxTrials: flags.maxTrials }),
+          ...(flags.id === undefined ? {} : { id: flags.id }),
+          ...(flags.quiet === true ? { quiet: true } : {}),
+        });
+        return;
+      }
       const err = io?.stderr ?? process.stderr;
       const opts = workerOptionsFromFlags(flags);
       opts.log = (m) => err.write(`dehb worker: ${m}\n`);

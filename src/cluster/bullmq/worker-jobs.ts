@@ -201,6 +201,14 @@ export class WorkerRuntime implements ClusterWorker {
         return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
       }
       const outcome = await this.run(job, controller.signal);
+      // Under a scheduler (SLURM scancel, time limit, pre-emption) the whole step gets SIGTERM, the
+      // objective's processes included: a trial killed that way while this worker shuts down is
+      // not the objective's failure, so it goes back to the queue instead of being recorded.
+      if (killedByShutdownSignal(outcome)) {
+        // the worker's own SIGTERM may be handled a moment after the child's exit
+        if (!this.shuttingDown) await new Promise((r) => setTimeout(r, 1_000));
+        if (this.shuttingDown) return this.handBack(job, lockToken);
+      }
       // an evaluation that finished before a shutdown abort reached it is still stored
       let verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
       if (verdict === null) {
@@ -313,4 +321,11 @@ export class WorkerRuntime implements ClusterWorker {
 
 function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR' | 'E_NO_GPU', message: string, worker: WorkerInfo): EvalOutcome {
   return { status: 'failed', retryable: false, error: serializeError(new DehbError(code, message)), worker };
+}
+
+/** A command objective that died of SIGTERM/SIGINT/SIGHUP (sent to the whole step by a scheduler). */
+function killedByShutdownSignal(outcome: EvalOutcome): boolean {
+  if (outcome.status !== 'failed') return false;
+  const signal = outcome.error.details?.signal;
+  return signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP';
 }
