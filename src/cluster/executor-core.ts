@@ -97,7 +97,9 @@ export class ExecutorCore {
     let held = false;
     try {
       if (ac.signal.aborted) return cancelled(ac.signal.reason);
-      if (task.gpus > 0 && this.allocator !== undefined) {
+      if (opts.devices !== undefined) {
+        devices = opts.devices; // assigned by the caller (a cluster worker's own allocator)
+      } else if (task.gpus > 0 && this.allocator !== undefined) {
         const got = await raceAbort(Promise.resolve(this.allocator.acquire(task.gpus)), ac.signal, this.allocator);
         if (got === null) return cancelled(ac.signal.reason);
         devices = got;

@@ -77,6 +77,8 @@ export interface SubmitOptions {
    * (false: cheaper, e.g. no message channel per thread task). Default true.
    */
   liveReports?: boolean;
+  /** Devices the caller already assigned to this evaluation: used as they are, not allocated. */
+  devices?: string[];
 }
 
 export interface Executor {

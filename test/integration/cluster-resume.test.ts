@@ -49,7 +49,7 @@ describe('cluster faults: coordinator killed, then resumed', { timeout: 120_000 
       const lines = readLog(log);
       const starts = new Map<number, number>();
       for (const l of lines) if (l.kind === 'S') starts.set(l.trial, (starts.get(l.trial) ?? 0) + 1);
-      for (const [trial, n] of starts) assert.equal(n, 1, `trial ${trial} ran ${n} times`);
+      for (const [trial, n] of starts) assert.equal(n, 1, `trial ${trial} ran ${n} times; killed with ${JSON.stringify(atKill)}; log ${JSON.stringify(lines)}; resume stderr ${second.err()}`);
       for (const t of runningAtKill) assert.equal(starts.get(t), 1, `trial ${t}, running at the kill, was re-attached, not re-run`);
 
       const show = spawnCli(['show', out, '--format', 'json']);

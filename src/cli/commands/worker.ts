@@ -25,6 +25,7 @@ interface WorkerFlags {
   idleExit?: string;
   maxTrials?: string;
   quiet?: boolean;
+  threads?: boolean;
   concurrency?: string;
   gpus: string;
   gpusPerTrial?: string;
@@ -71,6 +72,7 @@ export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions
   if (flags.objective !== undefined) o.objective = flags.objective;
   if (flags.command !== undefined) o.command = splitCommand(flags.command, '--command');
   if (flags.id !== undefined) o.id = flags.id;
+  if (flags.threads === false) o.threads = false;
   return o;
 }
 
@@ -97,6 +99,7 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT: time running trials get to finish before they are handed back', '30000')
     .option('--wait-ms <ms>', 'how long to wait for the scheduler file and Redis at start', '120000')
     .option('--id <name>', 'worker id in trial records (default host:pid)')
+    .option('--no-threads', 'run module objectives on the worker\'s event loop instead of threads (async objectives only)')
     .action(async (flags: WorkerFlags) => {
       if (flags.study !== undefined) {
         if (flags.schedulerFile !== undefined) throw new DehbError('E_USAGE', 'give --study or --scheduler-file, not both');

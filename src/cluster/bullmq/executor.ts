@@ -340,6 +340,8 @@ export class BullmqExecutor implements Executor {
         await withTimeout(Promise.allSettled([...this.cancelling]), this.opts.closeTimeoutMs, () => undefined);
       } else {
         await this.table.drained();
+        // everything submitted is recorded: no stored result of this run is needed any more
+        await withTimeout(this.channel.store.purgeRun(this.runId).catch(() => undefined), this.opts.closeTimeoutMs, () => undefined);
       }
       await this.shutdownConnections();
     })();

@@ -59,11 +59,15 @@ function defineScript(redis: Redis, name: string, keys: number, lua: string): Sc
   return fn.bind(redis);
 }
 
+/** How long a recorded result stays in Redis (see deleteLater). */
+export const RESULT_RETAIN_MS = 10_000;
+
 export class ResultsStore {
   private readonly writeScript: ScriptFn;
   private readonly reconcileScript: ScriptFn;
-  private readonly toDelete = new Set<string>();
-  private flushScheduled = false;
+  /** job id -> when the coordinator had its result */
+  private readonly toDelete = new Map<string, number>();
+  private deleteTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly redis: Redis,
@@ -113,23 +117,48 @@ export class ResultsStore {
     return out;
   }
 
-  /** Deletes the field soon, batched with others (one HDEL per tick). */
+  /**
+   * Deletes the field later, batched with others. Not at once: the coordinator records the result
+   * in its journal after the executor resolves, and a coordinator killed in between must find the
+   * result again on resume. So fields are kept for RESULT_RETAIN_MS (journal appends take ms), and
+   * close() flushes the rest (it runs after the run has recorded everything).
+   */
   deleteLater(jobId: string): void {
-    this.toDelete.add(jobId);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      void this.flushDeletes();
-    });
+    this.toDelete.set(jobId, Date.now());
+    if (this.deleteTimer !== null) return;
+    this.deleteTimer = setInterval(() => void this.flushDeletes(Date.now() - RESULT_RETAIN_MS), 1_000);
+    this.deleteTimer.unref();
   }
 
-  /** Sends pending deletes now. Errors are swallowed (a leftover field is harmless and tiny). */
-  async flushDeletes(): Promise<void> {
-    if (this.toDelete.size === 0) return;
-    const ids = [...this.toDelete];
-    this.toDelete.clear();
-    await this.redis.hdel(this.keys.results, ...ids).catch(() => undefined);
+  /** Sends pending deletes of fields queued before `olderThan` (default: all). Errors are swallowed. */
+  async flushDeletes(olderThan = Number.POSITIVE_INFINITY): Promise<void> {
+    const ids: string[] = [];
+    for (const [id, at] of this.toDelete) {
+      if (at <= olderThan) ids.push(id);
+    }
+    for (const id of ids) this.toDelete.delete(id);
+    if (this.toDelete.size === 0 && this.deleteTimer !== null) {
+      clearInterval(this.deleteTimer);
+      this.deleteTimer = null;
+    }
+    if (ids.length === 0) return;
+    await this.redis.hdel(this.keys.results, ...ids).catch(() => undefined); // a leftover field is harmless
+  }
+
+  /**
+   * Deletes every stored result of a run (fields `<runId>-*`). For a graceful close, when every
+   * trial this coordinator submitted is recorded: it also removes results an earlier, killed
+   * coordinator of the same run had recorded but not yet deleted.
+   */
+  async purgeRun(runId: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, flat] = (await this.redis.hscan(this.keys.results, cursor, 'MATCH', `${runId}-*`, 'COUNT', 500)) as [string, string[]];
+      cursor = next;
+      const fields = flat.filter((_, i) => i % 2 === 0);
+      if (fields.length > 0) await this.redis.hdel(this.keys.results, ...fields);
+    } while (cursor !== '0');
+    for (const id of [...this.toDelete.keys()]) if (id.startsWith(`${runId}-`)) this.toDelete.delete(id);
   }
 
   get pendingDeletes(): number {

@@ -47,6 +47,11 @@ export interface ClusterWorkerOptions {
   maxStalledCount?: number;
   /** On stop: how long running evaluations may finish before they are handed back, ms. Default 30 000. */
   graceMs?: number;
+  /**
+   * Run module objectives in worker threads (default true): a synchronous or CPU-bound objective
+   * then cannot block lock renewal. false: on the worker's event loop (async objectives only).
+   */
+  threads?: boolean;
   /** Evaluation function (default runTask); tests inject their own. */
   evaluate?: (task: EvalTask, ctx: RunTaskContext) => Promise<EvalOutcome>;
   log?: (message: string) => void;

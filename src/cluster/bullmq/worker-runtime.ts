@@ -10,6 +10,7 @@ import { connectionFromSchedulerFile, waitForSchedulerFile, type ClusterConnecti
 import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from './probe.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
+import { createThreadedEvaluator } from './threaded-evaluate.js';
 
 export type { ClusterWorker, ClusterWorkerOptions } from './worker-jobs.js';
 
@@ -43,8 +44,17 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new DehbError('E_CONFIG', `concurrency must be an integer >= 1 (got ${concurrency})`);
   }
-  const runtime = new WorkerRuntime(conn, o, policy, allocator, concurrency, log);
+  // module objectives run in threads unless the caller evaluates itself or opts out
+  const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(concurrency) : null;
+  const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, concurrency, log);
   await runtime.start();
+  if (threaded !== null) {
+    const stop = runtime.stop.bind(runtime);
+    runtime.stop = async (opts) => {
+      await stop(opts);
+      await threaded.close();
+    };
+  }
   return runtime;
 }
 
