@@ -82,8 +82,10 @@ async function closedLoop(exec: BullmqExecutor, runId: string, n: number, cap: n
   await new Promise<void>((resolve, reject) => {
     const start = (): void => {
       started++;
-      exec.submit(task(runId)).then((o) => {
+      const t = task(runId);
+      exec.submit(t).then((o) => {
         if (o.status !== 'ok') reject(new Error(`evaluation failed: ${JSON.stringify(o)}`));
+        exec.recorded(t); // as the run loop does once the journal has the result
         done++;
         if (started < n) start();
         else if (done === n) resolve();

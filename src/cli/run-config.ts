@@ -10,6 +10,7 @@ import { parseSpace } from '../dehb/space/index.js';
 import type { SpaceSpec, Strategy } from '../dehb/types.js';
 import { splitCommand } from './argv.js';
 import { parseDuration } from './durations.js';
+import { intFlag, numFlag } from './flags.js';
 
 const configSchema = z
   .object({
@@ -219,12 +220,7 @@ async function readText(path: string, flag: string): Promise<string> {
 }
 
 function num(value: string | undefined, flag: string, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new DehbError('E_USAGE', `${flag} must be ${integer ? 'a whole number' : 'a number'} (got "${value}")`);
-  }
-  return n;
+  return integer ? intFlag(value, flag, Number.MIN_SAFE_INTEGER) : numFlag(value, flag);
 }
 
 function setIf<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {

@@ -89,6 +89,11 @@ export interface Executor {
    * the infrastructure failed (pool closed, broker unreachable, payload invalid).
    */
   submit(task: EvalTask, opts?: SubmitOptions): Promise<EvalOutcome>;
+  /**
+   * Optional: the run has durably recorded this trial's outcome, so any copy the executor keeps
+   * for a resume (e.g. a result in Redis) can go. The run loop calls it after each recorded result.
+   */
+  recorded?(task: EvalTask): void;
   /** Graceful: wait for running evaluations. force: kill them (they resolve as cancelled). */
   close(opts?: { force?: boolean }): Promise<void>;
 }

@@ -107,6 +107,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
             ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
           };
           const { recorded, improved } = await session.tell(job.trialId, result, extra);
+          executor.recorded?.(task); // durable now: the executor may drop its copy
           if (recorded) {
             told++;
             const record = session.history.get(job.trialId);

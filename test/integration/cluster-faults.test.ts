@@ -70,7 +70,8 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));
     const a = await worker();
-    const out = exec.submit(task('f', 2, { x: 2, sleepMs: 3_000, retrySleepMs: 1_500, log }));
+    const t2 = task('f', 2, { x: 2, sleepMs: 3_000, retrySleepMs: 1_500, log });
+    const out = exec.submit(t2);
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
     a.kill('SIGSTOP');
     const b = await worker();
@@ -80,10 +81,11 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     const o = await out;
     assert.equal(o.status, 'ok');
     assert.equal(o.worker?.pid, b.pid, 'the result of the worker that held the lock is recorded');
+    exec.recorded(t2); // as the run loop does once its journal has the result
     await waitForLog(log, (l) => l.some((x) => x.kind === 'E' && x.pid === b.pid));
     await waitFor(() => completed.get('f-2') === 1);
     const redis = new Redis({ host: '127.0.0.1', port: 6379 });
-    await waitFor(async () => (await redis.hlen(`${prefix}:evals:dehb:results`)) === 0);
+    await waitFor(async () => (await redis.hexists(`${prefix}:evals:dehb:results`, 'f-2')) === 0);
     redis.disconnect();
     await new Promise((r) => setTimeout(r, 300)); // give a (wrong) second completion the chance to show up
     assert.equal(completed.get('f-2'), 1, 'exactly one completion for the trial');

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
+import { intFlag } from '../flags.js';
 import { checkScheduler } from '../../cluster/bullmq/inspect.js';
 import { probeRedis, assessRedis, type Finding } from '../../cluster/bullmq/probe.js';
 import { advertisedHost, startRedisServer } from '../../cluster/redis-server.js';
@@ -37,12 +38,6 @@ interface CommonFlags {
   json?: boolean;
 }
 
-function intFlag(value: string | undefined, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new DehbError('E_USAGE', `${flag} must be an integer >= ${min} (got ${value})`);
-  return n;
-}
 
 /** Adds `dehb scheduler` and its subcommands. `io` is for tests. */
 export function registerSchedulerCommand(program: Command, io?: SchedulerCommandIo): Command {

@@ -47,21 +47,7 @@ export async function withStudy<T>(name: string, flags: StorageFlags, fn: (s: St
   return withStorage(flags, async (storage) => fn(await loadStudy(name, { storage })));
 }
 
-export function intFlag(value: string | undefined, flag: string, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) {
-    throw new DehbError('E_USAGE', `${flag} must be a whole number >= ${min} (got "${value}")`);
-  }
-  return n;
-}
-
-export function numFlag(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new DehbError('E_USAGE', `${flag} must be a number (got "${value}")`);
-  return n;
-}
+export { intFlag, numFlag } from '../flags.js';
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
+import { intFlag } from '../flags.js';
 import { startClusterWorker, type ClusterWorkerOptions } from '../../cluster/bullmq/worker-runtime.js';
 import { parseGpuList } from '../../gpu/discover.js';
 import { splitCommand } from '../argv.js';
@@ -40,18 +41,12 @@ interface WorkerFlags {
   id?: string;
 }
 
-function int(value: string | undefined, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new DehbError('E_USAGE', `${flag} must be an integer >= ${min} (got ${value})`);
-  return n;
-}
 
 /** Translates flags into runtime options (exported for tests). */
 export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions {
   parseGpuList(flags.gpus); // validates: E_USAGE/E_CONFIG naming --gpus
-  const lockDurationMs = int(flags.lockDuration, '--lock-duration', 1000) as number;
-  const stalledIntervalMs = int(flags.stalledInterval, '--stalled-interval', 500) as number;
+  const lockDurationMs = intFlag(flags.lockDuration, '--lock-duration', 1000) as number;
+  const stalledIntervalMs = intFlag(flags.stalledInterval, '--stalled-interval', 500) as number;
   if (flags.schedulerFile === undefined) {
     throw new DehbError('E_USAGE', 'dehb worker needs --scheduler-file FILE (a cluster run) or --study NAME (a named study)');
   }
@@ -61,13 +56,13 @@ export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions
     allow: flags.allow,
     lockDurationMs,
     stalledIntervalMs,
-    maxStalledCount: int(flags.maxStalledCount, '--max-stalled-count', 0) as number,
-    graceMs: int(flags.graceMs, '--grace-ms', 0) as number,
-    waitMs: int(flags.waitMs, '--wait-ms', 0) as number,
+    maxStalledCount: intFlag(flags.maxStalledCount, '--max-stalled-count', 0) as number,
+    graceMs: intFlag(flags.graceMs, '--grace-ms', 0) as number,
+    waitMs: intFlag(flags.waitMs, '--wait-ms', 0) as number,
   };
-  const concurrency = int(flags.concurrency, '--concurrency', 1);
+  const concurrency = intFlag(flags.concurrency, '--concurrency', 1);
   if (concurrency !== undefined) o.concurrency = concurrency;
-  const perTrial = int(flags.gpusPerTrial, '--gpus-per-trial', 0);
+  const perTrial = intFlag(flags.gpusPerTrial, '--gpus-per-trial', 0);
   if (perTrial !== undefined) o.gpusPerTrial = perTrial;
   if (flags.objective !== undefined) o.objective = flags.objective;
   if (flags.command !== undefined) o.command = splitCommand(flags.command, '--command');

@@ -330,6 +330,11 @@ export class BullmqExecutor implements Executor {
     return this.table.size;
   }
 
+  /** The run has recorded this trial's outcome durably: its stored result can go now. */
+  recorded(task: EvalTask): void {
+    this.channel.store.deleteSoon(jobIdFor(this.runId, task.trialId));
+  }
+
   close(opts: { force?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       if (opts.force === true) {

@@ -59,8 +59,8 @@ function defineScript(redis: Redis, name: string, keys: number, lua: string): Sc
   return fn.bind(redis);
 }
 
-/** How long a recorded result stays in Redis (see deleteLater). */
-export const RESULT_RETAIN_MS = 10_000;
+/** How long a result the coordinator has stays in Redis unless the run acknowledges it first (see deleteLater). */
+export const RESULT_RETAIN_MS = 30_000;
 
 export class ResultsStore {
   private readonly writeScript: ScriptFn;
@@ -68,6 +68,7 @@ export class ResultsStore {
   /** job id -> when the coordinator had its result */
   private readonly toDelete = new Map<string, number>();
   private deleteTimer: NodeJS.Timeout | null = null;
+  private soonScheduled = false;
 
   constructor(
     readonly redis: Redis,
@@ -120,11 +121,26 @@ export class ResultsStore {
   /**
    * Deletes the field later, batched with others. Not at once: the coordinator records the result
    * in its journal after the executor resolves, and a coordinator killed in between must find the
-   * result again on resume. So fields are kept for RESULT_RETAIN_MS (journal appends take ms), and
-   * close() flushes the rest (it runs after the run has recorded everything).
+   * result again on resume. The run acknowledges recorded results (deleteSoon); fields it never
+   * acknowledges go after RESULT_RETAIN_MS, and close() flushes the rest.
    */
   deleteLater(jobId: string): void {
     this.toDelete.set(jobId, Date.now());
+    this.armDeleteTimer();
+  }
+
+  /** Deletes the field in the next batch (one HDEL per tick): the run has recorded the result. */
+  deleteSoon(jobId: string): void {
+    this.toDelete.set(jobId, 0);
+    if (this.soonScheduled) return;
+    this.soonScheduled = true;
+    setImmediate(() => {
+      this.soonScheduled = false;
+      void this.flushDeletes(0);
+    });
+  }
+
+  private armDeleteTimer(): void {
     if (this.deleteTimer !== null) return;
     this.deleteTimer = setInterval(() => void this.flushDeletes(Date.now() - RESULT_RETAIN_MS), 1_000);
     this.deleteTimer.unref();

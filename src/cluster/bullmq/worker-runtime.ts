@@ -3,6 +3,7 @@
  * back-off; wrong credentials fail at once), build the allow-list and this node's GPU pool, pick
  * the concurrency, and start the job runtime (worker-jobs.ts).
  */
+import { availableParallelism } from 'node:os';
 import { DehbError } from '../../errors.js';
 import { GpuAllocator } from '../../gpu/allocator.js';
 import { resolveGpuPool } from '../../gpu/discover.js';
@@ -44,8 +45,10 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new DehbError('E_CONFIG', `concurrency must be an integer >= 1 (got ${concurrency})`);
   }
-  // module objectives run in threads unless the caller evaluates itself or opts out
-  const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(concurrency) : null;
+  // module objectives run in threads unless the caller evaluates itself or opts out; more threads
+  // than cores only adds start-up cost (evaluations beyond that wait in the pool's queue)
+  const threads = Math.min(concurrency, availableParallelism());
+  const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(threads) : null;
   const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, concurrency, log);
   await runtime.start();
   if (threaded !== null) {
