@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ROOT, runCli, startCli } from '../helpers/cli.js';
+
+const execFileP = promisify(execFile);
 
 const FIX = join(ROOT, 'test/fixtures/lead');
 const SPACE = join(FIX, 'space.json');
@@ -128,3 +132,58 @@ test('Ctrl-C stops asking, lets running trials finish, exits 130; --resume compl
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a second Ctrl-C kills running trials at once; they stay pending and --resume re-runs them', async () => {
+  const dir = await tmp();
+  try {
+    const out = join(dir, 'r');
+    const log = join(dir, 'done.log');
+    const startLog = join(dir, 'start.log');
+    const env = { DEHB_TEST_SLEEP_MS: '20000', DEHB_TEST_LOG: log, DEHB_TEST_START_LOG: startLog };
+    const args = ['run', ...common, '--objective', join(FIX, 'slow-objective.mjs'), '--fevals', '6', '-n', '2', '--output', out];
+    const { child, done } = startCli(args, { env });
+    await waitUntil(async () => (await readFile(startLog, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).length >= 2);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(Date.now() - t0 < 15_000, 'did not wait for the 20 s trials');
+    assert.match(r.stderr, /killing running trials/);
+    const show = JSON.parse((await runCli(['show', out, '--format', 'json'])).stdout);
+    assert.equal(show.trials.length, 2, 'the two killed trials are in the journal, unfinished');
+    assert.equal(show.trials.filter((t: { status: string }) => t.status === 'ok').length, 0, 'no result recorded for a killed trial');
+
+    const resumed = await runCli(['run', '--resume', '--output', out, '-n', '2'], { env: { ...env, DEHB_TEST_SLEEP_MS: '50' } });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const ran = (await readFile(log, 'utf8')).trim().split('\n');
+    assert.deepEqual([...ran].map(Number).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5], 'each trial finished exactly once, the killed ones after the resume');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('on a terminal dehb run shows a live progress bar', async () => {
+  const dir = await tmp();
+  try {
+    const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', ...common, '--objective', join(FIX, 'quadratic.mjs'), '--fevals', '15', '--output', join(dir, 'r')]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    // `script` runs the command on a pseudo-terminal, as a user's shell would
+    const { stdout } = await execFileP('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, env: { ...process.env, COLUMNS: '160' } });
+    assert.match(stdout, /15\/15 trials \| in flight \d+ \| best [-\d.e]+ \| [\d.]+\/s \| ETA/);
+    assert.doesNotMatch(stdout, /^trial \d+ ok/m, 'no per-trial log lines on a terminal');
+    assert.match(stdout, /incumbent: fitness/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+async function waitUntil(pred: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
