@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { eventually, isDead } from '../helpers/processes.js';
 import type { EvalTask } from '../../src/cluster/executor.js';
 import { ProcessExecutor } from '../../src/cluster/process/process-executor.js';
 import { conformanceFixtures as fx } from './executor.conformance.js';
@@ -17,28 +18,6 @@ const task = (config: EvalTask['config'], over: Partial<EvalTask> = {}): EvalTas
   v: 1, runId: 'kill', trialId: id++, config, fidelity: 1, objective: fx.command, timeoutMs: null, gpus: 0, ...over,
 });
 
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
-async function until(cond: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + 15_000;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
-}
 
 const pidIn = (f: string): number => (existsSync(f) ? Number(readFileSync(f, 'utf8') || 0) : 0);
 
@@ -47,10 +26,10 @@ describe('process backend kills process groups', { timeout: 60_000 }, () => {
     const ex = new ProcessExecutor({ capacity: 2, killGraceMs: 500 });
     const files = [join(tmp, 'a.pid'), join(tmp, 'b.pid')];
     const ps = files.map((pidFile) => ex.submit(task({ mode: 'grandchild', pidFile })));
-    assert.ok(await until(() => files.every((f) => pidIn(f) > 0)));
+    assert.ok(await eventually(() => files.every((f) => pidIn(f) > 0)));
     await ex.close({ force: true });
     for (const o of await Promise.all(ps)) assert.equal(o.status, 'cancelled');
-    for (const f of files) assert.ok(await until(() => isDead(pidIn(f))), `grandchild in ${f} survived`);
+    for (const f of files) assert.ok(await eventually(() => isDead(pidIn(f))), `grandchild in ${f} survived`);
   });
 
   it('timeout through the executor: timed-out, grandchild dead, next trial runs', async () => {
@@ -59,7 +38,7 @@ describe('process backend kills process groups', { timeout: 60_000 }, () => {
     try {
       const out = await ex.submit(task({ mode: 'grandchild', pidFile }, { timeoutMs: 400 }));
       assert.equal(out.status, 'timed-out');
-      assert.ok(await until(() => isDead(pidIn(pidFile))));
+      assert.ok(await eventually(() => isDead(pidIn(pidFile))));
       const next = await ex.submit(task({ mode: 'number', x: 2 }));
       assert.equal(next.status === 'ok' && next.fitness, 2);
     } finally {

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { eventually, isDead } from '../helpers/processes.js';
 import { checkCommandExists, runCommand } from '../../src/cluster/command-runner.js';
 import { PYTHON_HELPER_DIR } from '../../src/cluster/command-env.js';
 import type { EvalOutcome, EvalTask } from '../../src/cluster/executor.js';
@@ -38,29 +39,6 @@ function message(o: EvalOutcome): string {
   return o.status === 'failed' ? o.error.message : '';
 }
 
-/** Gone, or a zombie nobody reaped yet (it is dead either way). */
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
-async function eventually(cond: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
-}
 
 describe('command runner', { timeout: 60_000 }, () => {
   it('substitutes placeholders and builds the environment without touching process.env', async () => {
