@@ -199,6 +199,7 @@ export class DEHB {
 
   private meta(): RunMeta {
     const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null };
+    if (this.options.nWorkers !== undefined) meta.nWorkers = this.options.nWorkers;
     if (this.objective !== null) meta.objective = this.objective.ref;
     return meta;
   }
@@ -213,7 +214,7 @@ export class DEHB {
       config: job.config,
       fidelity: job.fidelity,
       objective: ref,
-      timeoutMs: this.options.trialTimeoutMs ?? null,
+      timeoutMs: this.options.trialTimeoutMs ?? this.session?.meta.trialTimeoutMs ?? null,
       gpus: this.options.singleNodeWithGpus === true ? (this.options.gpusPerTrial ?? 1) : 0,
     };
     // command objectives keep their stdout/stderr and result file in the run directory
@@ -225,11 +226,13 @@ export class DEHB {
 
   private async makeExecutor(): Promise<{ executor: Executor; close: (force: boolean) => Promise<void> }> {
     if (this.options.executor !== undefined) return { executor: this.options.executor, close: async () => {} };
+    // a resumed run without nWorkers keeps the one it was started with
+    const givenWorkers = this.options.nWorkers ?? this.session?.meta.nWorkers;
     if (this.options.client !== undefined) {
-      const executor = await this.options.client.executor(this.runId, this.options.nWorkers);
+      const executor = await this.options.client.executor(this.runId, givenWorkers);
       return { executor, close: (force) => executor.close({ force }) };
     }
-    const nWorkers = this.options.nWorkers ?? 1;
+    const nWorkers = givenWorkers ?? 1;
     if (this.objective === null) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
     const gpuAllocator =
       this.options.singleNodeWithGpus === true

@@ -13,6 +13,8 @@ export interface RunMeta {
   /** Per-trial timeout, ms. */
   trialTimeoutMs?: number | null;
   gpusPerTrial?: number;
+  /** Evaluations in flight the run was started with (a resume without -n reuses it). */
+  nWorkers?: number;
   /** Content-hashed input files shipped with a study (name -> sha256 hex). */
   inputFiles?: Array<{ name: string; sha256: string; size: number }>;
   /** Free-form labels. */

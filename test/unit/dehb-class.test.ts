@@ -123,3 +123,24 @@ test('nWorkers: 2 with a module objective runs in worker threads', async () => {
   assert.ok(r.history.every((h) => Number(h.info.threadId) > 0), 'evaluated off the main thread');
   assert.equal(r.history[0]?.reports.length, 1);
 });
+
+test('a resumed run keeps the nWorkers and trial timeout it was started with', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dehb-class-'));
+  const mod = new URL('../fixtures/lead/slow-objective.mjs', import.meta.url);
+  const before = process.env.DEHB_TEST_SLEEP_MS;
+  try {
+    process.env.DEHB_TEST_SLEEP_MS = '10';
+    await new DEHB({ ...base, objective: mod, nWorkers: 2, trialTimeoutMs: 500, outputDir: dir }).run({ fevals: 4 });
+    process.env.DEHB_TEST_SLEEP_MS = '5000'; // read by the new threads of the resumed run
+    const again = new DEHB({ outputDir: dir, resume: true, objective: mod } as never);
+    const r = await again.run({ fevals: 2 });
+    assert.equal(r.history.length, 6);
+    assert.deepEqual(r.history.slice(4).map((h) => h.status), ['timed-out', 'timed-out'], 'the 500 ms timeout still applies');
+    const starts = r.history.slice(4).map((h) => h.startedAt as number);
+    assert.ok(Math.abs((starts[0] as number) - (starts[1] as number)) < 400, 'two trials ran at once (nWorkers 2)');
+  } finally {
+    if (before === undefined) delete process.env.DEHB_TEST_SLEEP_MS;
+    else process.env.DEHB_TEST_SLEEP_MS = before;
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -105,8 +105,8 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     ...(cfg.space === undefined ? {} : { space: cfg.space }),
     ...(cfg.optimizer as Required<typeof cfg.optimizer>),
     ...(cfg.objective === undefined ? {} : { objective: toInput(cfg.objective) }),
-    // on a cluster, -n caps trials in flight; without it the scheduler file's capacity applies
-    ...(client !== undefined && !cfg.nWorkersGiven ? {} : { nWorkers: cfg.nWorkers }),
+    // without -n: a cluster uses the scheduler file's capacity, a resumed run the one it started with
+    ...(!cfg.nWorkersGiven && (client !== undefined || resume) ? {} : { nWorkers: cfg.nWorkers }),
     singleNodeWithGpus: cfg.singleNodeWithGpus,
     gpusPerTrial: cfg.gpusPerTrial,
     ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),
