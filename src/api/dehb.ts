@@ -134,6 +134,7 @@ export class DEHB {
     if (opts.total === true) session.recordBudget(pickBudget(opts));
     const { executor, close } = await this.makeExecutor();
     const dir = this.options.outputDir;
+    let incumbentWrites: Promise<void> = Promise.resolve();
     let summary;
     try {
       summary = await runLoop({
@@ -147,7 +148,11 @@ export class DEHB {
           onTrialStart: (job) => this.options.onTrialStart?.(job),
           onTrialEnd: (record, info) => {
             this.options.onTrialEnd?.(record, info);
-            if (info.improved && dir !== undefined) void writeIncumbent(dir, session.incumbent).catch(() => {});
+            // one write at a time, in order, so the file never goes back to an older incumbent
+            if (info.improved && dir !== undefined) {
+              const inc = session.incumbent;
+              incumbentWrites = incumbentWrites.then(() => writeIncumbent(dir, inc)).catch(() => {});
+            }
           },
         },
       });
@@ -155,6 +160,7 @@ export class DEHB {
       await close(opts.killSignal?.aborted === true);
     }
     if (dir !== undefined) {
+      await incumbentWrites;
       await writeIncumbent(dir, session.incumbent);
       await writeHistory(dir, session.history.records());
     }

@@ -25,8 +25,10 @@ export async function writeHistory(dir: string, records: TrialRecord[]): Promise
   await atomicWrite(join(dir, 'history.csv'), historyToCsv(records));
 }
 
+let tmpSeq = 0;
+
 async function atomicWrite(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${process.pid}.${tmpSeq++}.tmp`; // unique: overlapping writes never share a temp file
   await writeFile(tmp, text);
   await rename(tmp, path);
 }
