@@ -8,7 +8,8 @@
  * graceful close waits for running ones, forced close aborts them (they resolve `cancelled`).
  */
 import { DehbError } from '../errors.js';
-import type { EvalOutcome, EvalTask, SubmitOptions } from './executor.js';
+import type { EvalOutcome, EvalTask, SubmitOptions, WorkerInfo } from './executor.js';
+import type { RunTaskContext } from './run-task.js';
 
 /** What the process and local backends need from a GPU allocator (src/gpu implements it). */
 export interface DeviceAllocatorLike {
@@ -216,4 +217,20 @@ export function checkTask(task: unknown): string | null {
     return 'gpus must be an integer >= 0';
   }
   return null;
+}
+
+/** The runTask context for one evaluation under an ExecutorCore (inline and process backends). */
+export function runTaskContext(
+  control: ExecControl,
+  workerInfo: WorkerInfo,
+  opts: { killGraceMs?: number | undefined; allowFunction?: RunTaskContext['allowFunction'] },
+): RunTaskContext {
+  return {
+    signal: control.signal,
+    devices: control.devices,
+    workerInfo,
+    ...(opts.allowFunction === undefined ? {} : { allowFunction: opts.allowFunction }),
+    ...(control.onReport === undefined ? {} : { onReport: control.onReport }),
+    ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
+  };
 }

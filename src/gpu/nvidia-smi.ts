@@ -4,6 +4,7 @@
  * its `csv,noheader,nounits` output. There is no maintained nvidia-smi parser on npm; this is tiny.
  */
 import { execFile, type ExecFileException } from 'node:child_process';
+import type { GpuDevice } from './types.js';
 
 /** Columns we ask for, in order. */
 export const NVIDIA_SMI_FIELDS = [
@@ -24,15 +25,8 @@ export const NVIDIA_SMI_ARGS: readonly string[] = [
 /** Default limit for one nvidia-smi call. Without persistence mode a call can take 1–3 s per GPU. */
 export const DEFAULT_NVIDIA_SMI_TIMEOUT_MS = 30_000;
 
-/** One parsed line of nvidia-smi output. */
-export interface NvidiaSmiRow {
-  index: number | null;
-  uuid: string | null;
-  name?: string;
-  memoryUsedMiB?: number;
-  memoryTotalMiB?: number;
-  utilizationPct?: number;
-}
+/** One parsed line of nvidia-smi output: a device before it has a CUDA_VISIBLE_DEVICES token. */
+export type NvidiaSmiRow = Omit<GpuDevice, 'token'>;
 
 export type NvidiaSmiResult = { ok: true; rows: NvidiaSmiRow[] } | { ok: false; reason: string };
 

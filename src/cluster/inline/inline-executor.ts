@@ -10,7 +10,7 @@
  */
 import { hostname } from 'node:os';
 import type { ObjectiveFn } from '../../objective.js';
-import { ExecutorCore, type DeviceAllocatorLike } from '../executor-core.js';
+import { ExecutorCore, runTaskContext, type DeviceAllocatorLike } from '../executor-core.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
 import { runTask } from '../run-task.js';
 
@@ -34,15 +34,7 @@ export class InlineExecutor implements Executor {
     this.core = new ExecutorCore(
       'inline',
       opts.capacity ?? 1,
-      (task, control) =>
-        runTask(task, {
-          signal: control.signal,
-          devices: control.devices,
-          workerInfo,
-          allowFunction: () => fn,
-          ...(control.onReport === undefined ? {} : { onReport: control.onReport }),
-          ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
-        }),
+      (task, control) => runTask(task, runTaskContext(control, workerInfo, { killGraceMs: opts.killGraceMs, allowFunction: () => fn })),
       opts.gpuAllocator,
     );
   }

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { DehbError } from '../../errors.js';
-import { ExecutorCore, type DeviceAllocatorLike } from '../executor-core.js';
+import { ExecutorCore, runTaskContext, type DeviceAllocatorLike } from '../executor-core.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
 import { runTask } from '../run-task.js';
 
@@ -29,14 +29,7 @@ export class ProcessExecutor implements Executor {
     this.core = new ExecutorCore(
       'process',
       opts.capacity,
-      (task, control) =>
-        runTask(task, {
-          signal: control.signal,
-          devices: control.devices,
-          workerInfo,
-          ...(control.onReport === undefined ? {} : { onReport: control.onReport }),
-          ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
-        }),
+      (task, control) => runTask(task, runTaskContext(control, workerInfo, { killGraceMs: opts.killGraceMs })),
       opts.gpuAllocator,
     );
   }
