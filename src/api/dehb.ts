@@ -159,6 +159,9 @@ export class DEHB {
     } finally {
       await close(opts.killSignal?.aborted === true);
     }
+    // `dehb show` reports why the last run() ended
+    session.recordFinished(summary.reason);
+    await session.flush();
     if (dir !== undefined) {
       await incumbentWrites;
       await writeIncumbent(dir, session.incumbent);

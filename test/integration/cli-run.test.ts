@@ -34,6 +34,7 @@ test('dehb run on the quickstart config, then dehb show in every format', async 
     assert.equal(j.incumbent.fitness, Math.min(...j.trials.map((t: { fitness: number }) => t.fitness)));
     const table = await runCli(['show', out]);
     assert.match(table.stdout, /incumbent: fitness/);
+    assert.match(table.stdout, /40 results, 0 pending, finished \(budget\)/);
     assert.match(table.stdout, /trial\s+status\s+fitness/);
     const c = await runCli(['show', out, '--format', 'csv']);
     assert.equal(c.stdout.trim().split('\n').length, 41);
