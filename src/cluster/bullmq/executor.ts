@@ -16,7 +16,7 @@ import { resolveClusterExecutorOptions, type ClusterExecutorOptions, type Resolv
 import { PendingTable, type Entry } from './pending.js';
 import { assessRedis, probeRedis } from './probe.js';
 import type { ResultsStore } from './results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
 import { BrokerHealth } from './health.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
@@ -61,6 +61,8 @@ export class BullmqExecutor implements Executor {
   private readonly health: BrokerHealth;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private saidEnvCwd = false;
+  private readonly refusalSaid = new Set<string>();
   private closing: Promise<void> | undefined;
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
@@ -120,7 +122,14 @@ export class BullmqExecutor implements Executor {
     const existing = this.table.get(jobId);
     if (existing !== undefined) return existing.promise;
     if (opts.signal?.aborted === true) return Promise.resolve({ status: 'cancelled', reason: 'aborted before submit' });
-    const entry = this.table.create(jobId, task, opts);
+    const ref = task.objective;
+    if (ref.kind === 'command' && (ref.cwd !== undefined || ref.env !== undefined) && !this.saidEnvCwd) {
+      this.saidEnvCwd = true;
+      this.log(
+        'objective cwd/env are not sent to cluster workers (a job carries data, not instructions): workers run the command in their own working directory and environment',
+      );
+    }
+    const entry = this.table.create(jobId, jobData(task), opts);
     if (opts.signal !== undefined) {
       const signal = opts.signal;
       const onAbort = (): void => this.abort(entry, 'cancelled by the coordinator');
@@ -183,6 +192,7 @@ export class BullmqExecutor implements Executor {
       // can go at once; failed jobs stay until the coordinator has recorded them (age as backstop).
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+      keepLogs: 5, // workers that may not run a job note why in its log
     };
   }
 
@@ -320,9 +330,23 @@ export class BullmqExecutor implements Executor {
   }
 
   private async checkWorkers(now: number): Promise<void> {
+    const long = this.table.all().filter((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
+    await this.reportRefusals(long, now);
     if (!this.health.quietFor(this.opts.noWorkerWarnMs, now)) return;
-    const waiting = this.table.all().some((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
-    if (waiting && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
+    if (long.length > 0 && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
+  }
+
+  /** Says once per job when a job waited long and workers refused it (they leave such jobs on the queue). */
+  private async reportRefusals(long: Entry[], now: number): Promise<void> {
+    if (this.refusalSaid.size > 10_000) this.refusalSaid.clear();
+    for (const e of long.filter((x) => !this.refusalSaid.has(x.jobId)).slice(0, 20)) {
+      const { logs } = await this.queue.getJobLogs(e.jobId, -1, -1);
+      const last = logs[logs.length - 1];
+      if (last === undefined) continue;
+      this.refusalSaid.add(e.jobId);
+      const s = Math.round((now - e.addedAt) / 1000);
+      this.log(`trial ${e.task.trialId} (job ${e.jobId}) has waited ${s} s: no connected worker may run it; last refusal: ${last.replace(/^\S+ /, '')}`);
+    }
   }
 
   /** Evaluations this executor is waiting for. */

@@ -6,7 +6,7 @@
  * without hanging while Redis is gone. Started by worker-runtime.ts.
  */
 import { hostname } from 'node:os';
-import { Worker, WaitingError, type Job } from 'bullmq';
+import { DelayedError, Worker, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DehbError, serializeError } from '../../errors.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
@@ -17,7 +17,8 @@ import type { ClusterConnection } from '../scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from './connection.js';
 import { ResultsStore } from './results-store.js';
-import { CANCEL_REQUEST_REASON, parseOutcomeText, parseTask } from './wire.js';
+import { CANCEL_REQUEST_REASON, parseJob, parseOutcomeText } from './wire.js';
+import type { TrialDirs } from './trial-dirs.js';
 
 export interface ClusterWorkerOptions {
   schedulerFile?: string;
@@ -39,6 +40,12 @@ export interface ClusterWorkerOptions {
   objective?: string;
   command?: string[];
   allow?: string[];
+  /**
+   * Root of the trial directories this worker creates (`<trialsDir>/<run id>/<trial id>`, names
+   * sanitised; logs are kept). Default: a temporary folder of this worker, each trial's directory
+   * removed once its result is stored.
+   */
+  trialsDir?: string;
   /** BullMQ lock TTL, ms (default 10 000; renewed every lockDuration/2). */
   lockDurationMs?: number;
   /** How often workers look for jobs whose lock expired, ms (default 5 000). */
@@ -79,6 +86,8 @@ interface Active {
 type AbortKind = 'shutdown' | 'cancel' | 'lock';
 
 const ABORTED = Symbol('aborted');
+/** Longest delay before a refused job is offered again (to every worker). */
+const LEAVE_MAX_DELAY_MS = 10_000;
 
 /**
  * What an abort means once the evaluation is over: the coordinator cancelled → a cancelled outcome
@@ -134,6 +143,7 @@ export class WorkerRuntime implements ClusterWorker {
     private readonly o: ClusterWorkerOptions,
     private readonly policy: ObjectivePolicy,
     private readonly allocator: GpuAllocator,
+    private readonly dirs: TrialDirs,
     readonly concurrency: number,
     private readonly log: (m: string) => void,
   ) {
@@ -205,7 +215,9 @@ export class WorkerRuntime implements ClusterWorker {
         this.stats.cancelled++;
         return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
       }
-      const outcome = await this.run(job, controller.signal);
+      const ran = await this.run(job, controller.signal);
+      if ('leave' in ran) return await this.leave(job, lockToken, ran.leave);
+      const outcome = ran;
       // Under a scheduler (SLURM scancel, time limit, pre-emption) the whole step gets SIGTERM, the
       // objective's processes included: a trial killed that way while this worker shuts down is
       // not the objective's failure, so it goes back to the queue instead of being recorded.
@@ -217,7 +229,7 @@ export class WorkerRuntime implements ClusterWorker {
       // an evaluation that finished before a shutdown abort reached it is still stored
       let verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
       if (verdict === null) {
-        const stored = await untilAborted(this.store.write(jobId, lockToken, outcome), controller.signal);
+        const stored = await this.storeDurably(jobId, lockToken, outcome, controller.signal);
         if (stored === null) return this.lostLock(jobId);
         if (stored !== ABORTED) {
           this.stats.stored++;
@@ -236,17 +248,57 @@ export class WorkerRuntime implements ClusterWorker {
     }
   }
 
-  /** Validate, check the allow-list, take devices, evaluate. Never throws for the objective's sake. */
-  private async run(job: Job, signal: AbortSignal): Promise<EvalOutcome> {
-    const parsed = parseTask(job.data);
-    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${job.id} carries ${parsed.message}`, this.info);
-    const task = parsed.value;
-    const why = await this.policy.check(task.objective);
-    if (why !== null) {
-      this.stats.refused++;
-      return refusal('E_NOT_ALLOWED', why, this.info);
+  /**
+   * Stores the outcome, retrying while Redis refuses it (OOM, READONLY, a lost connection...): a
+   * result that cannot be stored is an infrastructure fault, never a failed trial. The trial stays
+   * with this worker until the write succeeds, the lock is lost (another worker re-runs it) or the
+   * worker stops (handed back). Resolves as store.write, or ABORTED.
+   */
+  private async storeDurably(jobId: string, token: string, outcome: EvalOutcome, signal: AbortSignal): Promise<string | null | typeof ABORTED> {
+    for (let delay = 250; ; delay = Math.min(5_000, delay * 2)) {
+      try {
+        return await untilAborted(this.store.write(jobId, token, outcome), signal);
+      } catch (err) {
+        this.noteError(new Error(`cannot store the result of job ${jobId} (kept, retrying): ${(err as Error)?.message ?? String(err)}`));
+      }
+      const slept = await untilAborted(new Promise((r) => setTimeout(r, delay)), signal);
+      if (slept === ABORTED) return ABORTED;
     }
-    const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, task.gpus) : task.gpus);
+  }
+
+  /**
+   * A job this worker may not run goes back to the queue for workers that may (delayed a little, so
+   * this worker does not take it straight back); the refusal is kept in the job's log, which the
+   * coordinator reports when the job waits long.
+   */
+  private async leave(job: Job, token: string, why: string): Promise<never> {
+    const jobId = job.id as string;
+    this.stats.refused++;
+    const n = (this.refusals.get(jobId) ?? 0) + 1;
+    this.refusals.set(jobId, n);
+    if (this.refusals.size > 10_000) this.refusals.clear();
+    if (n === 1) this.log(`leaves job ${jobId} for other workers: ${why}`);
+    const delay = Math.min(LEAVE_MAX_DELAY_MS, 500 * 2 ** Math.min(n, 10));
+    await withTimeout(
+      (async () => {
+        await job.log(`${new Date().toISOString()} worker ${this.id} refused it: ${why}`).catch(() => 0);
+        await job.moveToDelayed(Date.now() + delay, token);
+      })().catch((err: unknown) => this.noteError(err)),
+      2_000,
+      () => undefined,
+    );
+    throw new DelayedError();
+  }
+
+  /** Validate, check the allow-list, take devices, evaluate. Never throws for the objective's sake. */
+  private async run(job: Job, signal: AbortSignal): Promise<EvalOutcome | { leave: string }> {
+    const parsed = parseJob(job.data);
+    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${job.id} carries ${parsed.message}`, this.info);
+    const { task: data, ignored } = parsed.value;
+    if (ignored.length > 0) this.noteIgnored(String(job.id), ignored);
+    const why = await this.policy.check(data.objective);
+    if (why !== null) return { leave: why };
+    const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, data.gpus) : data.gpus);
     let devices: string[] = [];
     if (need > 0) {
       try {
@@ -256,6 +308,13 @@ export class WorkerRuntime implements ClusterWorker {
         const msg = `trial needs ${need} GPU(s) but ${why}; start GPU workers for this run, or --gpus-per-trial 0 to run it without devices`;
         return refusal('E_NO_GPU', msg, this.info);
       }
+    }
+    let task: EvalTask;
+    try {
+      task = { ...data, trialDir: await this.dirs.create(data) };
+    } catch (err) {
+      if (devices.length > 0) this.allocator.release(devices);
+      return refusal('E_EXECUTOR', `cannot create the trial directory: ${(err as Error).message}`, this.info);
     }
     this.stats.started++;
     try {
@@ -269,7 +328,22 @@ export class WorkerRuntime implements ClusterWorker {
       });
     } finally {
       if (devices.length > 0) this.allocator.release(devices);
+      await this.dirs.done(task.trialDir as string);
     }
+  }
+
+  private readonly ignoredSaid = new Set<string>();
+  /** job id -> times this worker refused it */
+  private readonly refusals = new Map<string, number>();
+
+  /** Says once per field that a job's instruction was ignored. */
+  private noteIgnored(jobId: string, fields: string[]): void {
+    const fresh = fields.filter((f) => !this.ignoredSaid.has(f));
+    if (fresh.length === 0) return;
+    for (const f of fresh) this.ignoredSaid.add(f);
+    this.log(
+      `job ${jobId} carries ${fresh.join(', ')}: ignored (a job carries data, not instructions; this worker uses its own environment, working directory and --trials-dir)`,
+    );
   }
 
   /** Puts the job back in wait at once (other workers take it) and tells BullMQ not to finish it. */

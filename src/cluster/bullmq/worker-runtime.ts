@@ -12,6 +12,7 @@ import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from './probe.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
+import { TrialDirs } from './trial-dirs.js';
 
 export type { ClusterWorker, ClusterWorkerOptions } from './worker-jobs.js';
 
@@ -49,15 +50,15 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   // than cores only adds start-up cost (evaluations beyond that wait in the pool's queue)
   const threads = Math.min(concurrency, availableParallelism());
   const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(threads) : null;
-  const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, concurrency, log);
+  const dirs = await TrialDirs.create(o.trialsDir);
+  const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, dirs, concurrency, log);
   await runtime.start();
-  if (threaded !== null) {
-    const stop = runtime.stop.bind(runtime);
-    runtime.stop = async (opts) => {
-      await stop(opts);
-      await threaded.close();
-    };
-  }
+  const stop = runtime.stop.bind(runtime);
+  runtime.stop = async (opts) => {
+    await stop(opts);
+    await threaded?.close();
+    await dirs.close();
+  };
   return runtime;
 }
 
