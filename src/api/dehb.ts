@@ -207,7 +207,7 @@ export class DEHB {
   }
 
   private meta(): RunMeta {
-    const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null };
+    const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null, instance: randomUUID() };
     if (this.options.nWorkers !== undefined) meta.nWorkers = this.options.nWorkers;
     if (this.objective !== null) meta.objective = this.objective.ref;
     return meta;
@@ -238,7 +238,9 @@ export class DEHB {
     // a resumed run without nWorkers keeps the one it was started with
     const givenWorkers = this.options.nWorkers ?? this.session?.meta.nWorkers;
     if (this.options.client !== undefined) {
-      const executor = await this.options.client.executor(this.runId, givenWorkers);
+      const instance = this.session?.meta.instance;
+      const owner = instance === undefined ? undefined : { instance, resume: this.options.resume === true, ...(this.options.outputDir === undefined ? {} : { output: this.options.outputDir }) };
+      const executor = await this.options.client.executor(this.runId, givenWorkers, owner);
       return { executor, close: (force) => executor.close({ force }) };
     }
     const nWorkers = givenWorkers ?? 1;

@@ -97,7 +97,10 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
         said = true;
       },
     });
-    client = await createClusterClient(file);
+    const cluster = await createClusterClient(file);
+    // before the run directory exists: a reused id is refused with a hint, nothing left behind
+    if (!resume && cfg.runId !== undefined) await cluster.assertRunIdFree(runId);
+    client = cluster;
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };

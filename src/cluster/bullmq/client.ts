@@ -6,9 +6,10 @@
 import { DehbError } from '../../errors.js';
 import type { Executor } from '../executor.js';
 import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
-import { checkRunId } from './connection.js';
+import { checkRunId, closeRedis, clusterKeys, createRedis } from './connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
 import { assessRedis, probeRedis } from './probe.js';
+import { assertRunIdFree, type RunOwner } from './run-claim.js';
 
 export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity'>;
 
@@ -21,7 +22,9 @@ export interface ClusterClient {
    * An executor for one run. Returned at once; it connects in the background and submissions wait
    * for it (they reject with E_BROKER if the connection fails). Close it when the run ends.
    */
-  executor(runId: string, capacity?: number): Executor;
+  executor(runId: string, capacity?: number, owner?: RunOwner): Executor;
+  /** A fresh run's check before it creates anything: E_USAGE (with the --resume hint) when the id is in use here. */
+  assertRunIdFree(runId: string): Promise<void>;
   /** Nothing to release (each executor owns its connections); present for symmetry. */
   close(): Promise<void>;
 }
@@ -39,8 +42,18 @@ export async function createClusterClient(schedulerFile: string, opts: ClusterCl
     kind: 'cluster',
     connection,
     defaultCapacity: connection.capacity ?? 32,
-    executor(runId: string, capacity?: number): Executor {
-      return new BullmqExecutor(connection, checkRunId(runId), { ...opts, runId, ...(capacity === undefined ? {} : { capacity }) }, log);
+    executor(runId: string, capacity?: number, owner?: RunOwner): Executor {
+      const o = { ...opts, runId, ...(capacity === undefined ? {} : { capacity }), ...(owner === undefined ? {} : { owner }) };
+      return new BullmqExecutor(connection, checkRunId(runId), o, log);
+    },
+    async assertRunIdFree(runId: string): Promise<void> {
+      const redis = createRedis(connection.endpoint, 'dehb:run-id-check', { maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      try {
+        await assertRunIdFree(redis, clusterKeys(connection), checkRunId(runId));
+      } finally {
+        await closeRedis(redis);
+      }
     },
     async close(): Promise<void> {},
   };

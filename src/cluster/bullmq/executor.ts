@@ -18,6 +18,7 @@ import { assessRedis, probeRedis } from './probe.js';
 import type { ResultsStore } from './results-store.js';
 import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
 import { BrokerHealth } from './health.js';
+import { claimRun, releaseRun, type RunOwner } from './run-claim.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
 
@@ -59,6 +60,7 @@ export class BullmqExecutor implements Executor {
   private readonly opts: ResolvedClusterExecutorOptions;
   private readonly where: string;
   private readonly health: BrokerHealth;
+  private readonly owner: RunOwner | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private saidEnvCwd = false;
@@ -76,6 +78,7 @@ export class BullmqExecutor implements Executor {
     private readonly log: (message: string) => void,
   ) {
     this.runId = runId;
+    this.owner = o.owner;
     this.opts = resolveClusterExecutorOptions(o, conn);
     this.capacity = this.opts.capacity;
     this.channel = new ClusterChannel(conn, `dehb:coordinator:${runId}`, this.opts.eventsMaxLen, {
@@ -95,6 +98,14 @@ export class BullmqExecutor implements Executor {
   /** Connects the queue and the event listener, then starts the sweep. */
   private async start(): Promise<void> {
     await this.channel.open(this.opts.connectTimeoutMs);
+    if (this.owner !== undefined) {
+      try {
+        await claimRun(this.redis, this.keys, this.runId, this.owner);
+      } catch (err) {
+        await this.channel.close(1_000);
+        throw err instanceof DehbError ? err : new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
+      }
+    }
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
   }
@@ -370,7 +381,12 @@ export class BullmqExecutor implements Executor {
       } else {
         await this.table.drained();
         // everything submitted is recorded: no stored result of this run is needed any more
-        await withTimeout(this.channel.store.purgeRun(this.runId).catch(() => undefined), this.opts.closeTimeoutMs, () => undefined);
+        const owner = this.owner;
+        const release = async (): Promise<void> => {
+          await this.channel.store.purgeRun(this.runId);
+          if (owner !== undefined) await releaseRun(this.redis, this.keys, this.runId, owner.instance);
+        };
+        await withTimeout(release().catch(() => undefined), this.opts.closeTimeoutMs, () => undefined);
       }
       await this.shutdownConnections();
     })();
