@@ -27,6 +27,7 @@ interface RunCommandFlags extends RunFlags {
   cluster?: boolean;
   schedulerFile?: string;
   wait?: string;
+  brokerTimeout?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -59,6 +60,7 @@ export function registerRunCommand(program: Command): void {
     .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
+    .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
     .action(async (flags: RunCommandFlags) => {
@@ -97,7 +99,10 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
         said = true;
       },
     });
-    const cluster = await createClusterClient(file);
+    const cluster = await createClusterClient(
+      file,
+      flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') },
+    );
     // before the run directory exists: a reused id is refused with a hint, nothing left behind
     if (!resume && cfg.runId !== undefined) await cluster.assertRunIdFree(runId);
     client = cluster;

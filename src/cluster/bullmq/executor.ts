@@ -17,7 +17,7 @@ import { PendingTable, type Entry } from './pending.js';
 import { assessRedis, probeRedis } from './probe.js';
 import type { ResultsStore } from './results-store.js';
 import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
-import { BrokerHealth } from './health.js';
+import { BrokerHealth, isServerError } from './health.js';
 import { claimRun, releaseRun, type RunOwner } from './run-claim.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
@@ -64,6 +64,9 @@ export class BullmqExecutor implements Executor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private saidEnvCwd = false;
+  private stopRequested = false;
+  /** Some submissions were resolved without their outcome: their stored results must stay for a resume. */
+  private leftForResume = false;
   private readonly refusalSaid = new Set<string>();
   private closing: Promise<void> | undefined;
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
@@ -180,18 +183,30 @@ export class BullmqExecutor implements Executor {
           e.addedAt = now;
           if (e.cancelAfterAdd) this.cancelRemoteTracked(e.jobId);
         }
+        this.health.commandOk('write');
       } catch (err) {
-        const error =
-          err instanceof DehbError
-            ? err
-            : new DehbError('E_BROKER', `cannot queue evaluations: ${describeRedisError(err, this.where)}`, { cause: err });
-        for (const e of batch) {
-          if (e.settled) continue;
-          this.table.abandon(e.jobId);
-          this.table.fail(e, error);
+        if (err instanceof DehbError || this.health.downTooLong()) {
+          const error = err instanceof DehbError ? err : this.health.error();
+          for (const e of batch) {
+            if (e.settled) continue;
+            this.table.abandon(e.jobId);
+            this.table.fail(e, error);
+          }
+        } else {
+          // Redis refused or is unreachable: an infrastructure fault, not the trials'. They stay
+          // queued here and are added again until the broker timeout says otherwise.
+          this.health.noteError(err, 'write');
+          this.retryLater(batch);
         }
       }
     }
+  }
+
+  private retryLater(batch: Entry[]): void {
+    const t = setTimeout(() => {
+      for (const e of batch) if (!e.settled && e.phase === 'adding') this.table.requeue(e, () => void this.flush());
+    }, 1_000);
+    t.unref();
   }
 
   private jobOptions(jobId: string): Record<string, unknown> {
@@ -239,7 +254,14 @@ export class BullmqExecutor implements Executor {
     const stored = await this.store.getMany([jobId]).catch(() => new Map<string, Parsed<EvalOutcome>>());
     const s = stored.get(jobId);
     if (s !== undefined) this.settleStored(e, s);
-    else this.table.settle(e, workerFailure(jobId, reason));
+    else if (isServerError({ message: reason })) {
+      // the job failed because Redis refused a command (OOM, READONLY...): not a trial result
+      this.health.noteError(new Error(reason), 'write');
+      this.log(`job ${jobId} failed on a Redis error (${reason}); the trial is queued again, not recorded`);
+      await this.removeJob(jobId);
+      this.table.requeue(e, () => void this.flush());
+      return;
+    } else this.table.settle(e, workerFailure(jobId, reason));
     await this.removeJob(jobId);
   }
 
@@ -302,7 +324,38 @@ export class BullmqExecutor implements Executor {
       }
       return;
     }
-    if (!this.health.isDown) void this.sweep();
+    if ((this.stopRequested || this.closing !== undefined) && this.health.isDown) this.leaveForResume();
+    if (!this.health.connected) return;
+    void this.sweep();
+    if (this.health.writesFailing) void this.probeWrites();
+  }
+
+  /** While writes fail: one tiny expiring write per tick tells when Redis accepts them again. */
+  private async probeWrites(): Promise<void> {
+    try {
+      await this.redis.set(`${this.keys.base}:dehb:health`, String(Date.now()), 'PX', 1_000);
+      this.health.commandOk('write');
+    } catch (err) {
+      this.health.noteError(err, 'write');
+    }
+  }
+
+  /**
+   * The run stops: with the broker down or failing, outcomes cannot arrive, so every submission
+   * resolves as cancelled now (its job stays on the queue and a resume re-attaches to it). With a
+   * healthy broker running trials finish as usual; should it fail meanwhile, the next tick does this.
+   */
+  interrupt(): void {
+    this.stopRequested = true;
+    if (this.health.isDown) this.leaveForResume();
+  }
+
+  private leaveForResume(): void {
+    const entries = this.table.all();
+    if (entries.length === 0) return;
+    this.leftForResume = true;
+    this.log(`Redis is not usable (${this.where}); ${entries.length} trial(s) in flight stay pending for a resume`);
+    for (const e of entries) this.table.settle(e, { status: 'cancelled', reason: 'broker unavailable (job left for a resume)' });
   }
 
   /** Reconciles jobs in flight for longer than one interval against the results hash and job state. */
@@ -322,8 +375,7 @@ export class BullmqExecutor implements Executor {
             this.stats.fromSweep++;
             this.settleStored(e, st.outcome);
           } else if (st.state === 'failed') {
-            this.table.settle(e, workerFailure(e.jobId, st.reason));
-            await this.removeJob(e.jobId);
+            await this.onFailed(e.jobId, st.reason);
           } else if (st.state === 'missing') {
             this.stats.readded++;
             this.log(`job ${e.jobId} vanished from Redis without a result (restart without persistence?); queued again`);
@@ -331,10 +383,11 @@ export class BullmqExecutor implements Executor {
           }
         }
       }
+      this.health.commandOk('read');
       this.table.pruneAbandoned(now - 3_600_000);
       await this.checkWorkers(now);
     } catch (err) {
-      this.health.noteError(err);
+      this.health.noteError(err, 'read');
     } finally {
       this.sweeping = false;
     }
@@ -372,29 +425,29 @@ export class BullmqExecutor implements Executor {
 
   close(opts: { force?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
+      // with the broker gone nothing below can succeed: every step gets a short bound instead
+      const bound = (): number => (this.health.isDown ? 1_000 : this.opts.closeTimeoutMs);
       if (opts.force === true) {
         for (const e of this.table.all()) {
-          if (this.opts.cancelOnClose) this.abort(e, 'executor closed');
+          if (this.opts.cancelOnClose && !this.health.isDown) this.abort(e, 'executor closed');
           else this.table.settle(e, { status: 'cancelled', reason: 'executor closed (job left for a resume)' });
         }
-        await withTimeout(Promise.allSettled([...this.cancelling]), this.opts.closeTimeoutMs, () => undefined);
+        await withTimeout(Promise.allSettled([...this.cancelling]), bound(), () => undefined);
       } else {
+        if (this.health.isDown) this.leaveForResume();
         await this.table.drained();
         // everything submitted is recorded: no stored result of this run is needed any more
-        const owner = this.owner;
-        const release = async (): Promise<void> => {
-          await this.channel.store.purgeRun(this.runId);
-          if (owner !== undefined) await releaseRun(this.redis, this.keys, this.runId, owner.instance);
-        };
-        await withTimeout(release().catch(() => undefined), this.opts.closeTimeoutMs, () => undefined);
+        if (!this.leftForResume && !this.health.isDown) await withTimeout(this.release().catch(() => undefined), bound(), () => undefined);
       }
-      await this.shutdownConnections();
+      if (this.timer !== undefined) clearInterval(this.timer);
+      await this.channel.close(bound());
     })();
     return this.closing;
   }
 
-  private async shutdownConnections(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    await this.channel.close(this.opts.closeTimeoutMs);
+  /** Deletes the run's stored results and gives its id back. */
+  private async release(): Promise<void> {
+    await this.channel.store.purgeRun(this.runId);
+    if (this.owner !== undefined) await releaseRun(this.redis, this.keys, this.runId, this.owner.instance);
   }
 }
