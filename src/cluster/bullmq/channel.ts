@@ -8,7 +8,7 @@ import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DehbError } from '../../errors.js';
 import type { ClusterConnection } from '../scheduler-file.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, withTimeout, type ClusterKeys } from './connection.js';
+import { bullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, dropBullSockets, withTimeout, type ClusterKeys } from './connection.js';
 import { ResultsStore } from './results-store.js';
 
 export interface ChannelHandlers {
@@ -88,14 +88,9 @@ export class ClusterChannel {
     if (!closed) {
       // BullMQ's own disconnect() first waits for a connection that is never coming back while
       // Redis is down; drop the sockets of its ioredis clients directly (else they keep retrying)
-      for (const owner of [events, this.queue]) dropSockets(owner);
+      for (const owner of [events, this.queue]) dropBullSockets(owner);
     }
     await closeRedis(this.redis);
   }
 }
 
-/** Disconnects the ioredis client inside a BullMQ Queue/QueueEvents (internal field, checked). */
-function dropSockets(owner: unknown): void {
-  const client = (owner as { connection?: { _client?: { disconnect?: unknown } } } | undefined)?.connection?._client;
-  if (typeof client?.disconnect === 'function') (client.disconnect as () => void).call(client);
-}

@@ -5,7 +5,7 @@
  */
 import { DehbError } from '../../errors.js';
 import type { Executor } from '../executor.js';
-import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../scheduler-file.js';
 import { checkRunId, closeRedis, clusterKeys, createRedis } from './connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
 import { assessRedis, probeRedis } from './probe.js';
@@ -33,6 +33,8 @@ export interface ClusterClient {
 export async function createClusterClient(schedulerFile: string, opts: ClusterClientOptions = {}): Promise<ClusterClient> {
   const connection = await loadClusterConnection(schedulerFile);
   const log = opts.log ?? ((m: string) => process.stderr.write(`dehb: ${m}\n`));
+  const loose = await looseModeWarning(schedulerFile);
+  if (loose !== null) log(`warning: ${loose}`);
   const facts = await probeRedis(connection.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
   for (const f of assessRedis(facts)) {
     if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);

@@ -9,7 +9,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DehbError } from '../../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
-import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../scheduler-file.js';
 import { ClusterChannel } from './channel.js';
 import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from './connection.js';
 import { resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
@@ -37,6 +37,8 @@ export async function createClusterExecutor(opts: ClusterExecutorOptions): Promi
     conn = await loadClusterConnection(opts.schedulerFile);
   }
   const log = opts.log ?? defaultLog;
+  const loose = opts.schedulerFile === undefined ? null : await looseModeWarning(opts.schedulerFile);
+  if (loose !== null) log(`warning: ${loose}`);
   const facts = await probeRedis(conn.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
   for (const f of assessRedis(facts)) {
     if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { DehbError } from '../../errors.js';
 import { GpuAllocator } from '../../gpu/allocator.js';
 import { resolveGpuPool } from '../../gpu/discover.js';
-import { connectionFromSchedulerFile, waitForSchedulerFile, type ClusterConnection } from '../scheduler-file.js';
+import { connectionFromSchedulerFile, looseModeWarning, waitForSchedulerFile, type ClusterConnection } from '../scheduler-file.js';
 import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from './probe.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
@@ -31,6 +31,8 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       },
     });
     conn = await connectionFromSchedulerFile(file, o.schedulerFile);
+    const loose = await looseModeWarning(o.schedulerFile);
+    if (loose !== null) log(`warning: ${loose}`);
   }
   await waitForRedis(conn, waitMs, log);
   const policy = await ObjectivePolicy.create({
