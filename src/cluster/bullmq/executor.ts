@@ -19,6 +19,7 @@ import type { ResultsStore } from './results-store.js';
 import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
 import { BrokerHealth, isServerError } from './health.js';
 import { claimRun, releaseRun, type RunOwner } from './run-claim.js';
+import { WaitingReport } from './waiting-report.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
 
@@ -63,13 +64,13 @@ export class BullmqExecutor implements Executor {
   private readonly where: string;
   private readonly health: BrokerHealth;
   private readonly owner: RunOwner | undefined;
+  private readonly waiting: WaitingReport;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private saidEnvCwd = false;
   private stopRequested = false;
   /** Some submissions were resolved without their outcome: their stored results must stay for a resume. */
   private leftForResume = false;
-  private readonly refusalSaid = new Set<string>();
   private closing: Promise<void> | undefined;
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
@@ -95,6 +96,7 @@ export class BullmqExecutor implements Executor {
     ({ keys: this.keys, queue: this.queue, redis: this.redis, store: this.store, where: this.where } = this.channel);
     this.health = new BrokerHealth(this.where, this.opts.brokerTimeoutMs, log);
     this.health.watch(this.redis);
+    this.waiting = new WaitingReport(this.queue, this.health, this.opts.noWorkerWarnMs, log);
     this.table = new PendingTable();
     this.ready = this.start();
     this.ready.catch(() => undefined);
@@ -387,31 +389,11 @@ export class BullmqExecutor implements Executor {
       }
       this.health.commandOk('read');
       this.table.pruneAbandoned(now - 3_600_000);
-      await this.checkWorkers(now);
+      await this.waiting.check(this.table.all(), now);
     } catch (err) {
       this.health.noteError(err, 'read');
     } finally {
       this.sweeping = false;
-    }
-  }
-
-  private async checkWorkers(now: number): Promise<void> {
-    const long = this.table.all().filter((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
-    await this.reportRefusals(long, now);
-    if (!this.health.quietFor(this.opts.noWorkerWarnMs, now)) return;
-    if (long.length > 0 && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
-  }
-
-  /** Says once per job when a job waited long and workers refused it (they leave such jobs on the queue). */
-  private async reportRefusals(long: Entry[], now: number): Promise<void> {
-    if (this.refusalSaid.size > 10_000) this.refusalSaid.clear();
-    for (const e of long.filter((x) => !this.refusalSaid.has(x.jobId)).slice(0, 20)) {
-      const { logs } = await this.queue.getJobLogs(e.jobId, -1, -1);
-      const last = logs[logs.length - 1];
-      if (last === undefined) continue;
-      this.refusalSaid.add(e.jobId);
-      const s = Math.round((now - e.addedAt) / 1000);
-      this.log(`trial ${e.task.trialId} (job ${e.jobId}) has waited ${s} s: no connected worker may run it; last refusal: ${last.replace(/^\S+ /, '')}`);
     }
   }
 
