@@ -8,7 +8,6 @@
 import { hostname } from 'node:os';
 import { DelayedError, Worker, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DehbError, serializeError } from '../../errors.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
 import type { GpuDevice } from '../../gpu/types.js';
 import type { EvalOutcome, EvalTask, WorkerInfo } from '../executor.js';
@@ -16,6 +15,7 @@ import { runTask, type RunTaskContext } from '../run-task.js';
 import type { ClusterConnection } from '../scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from './connection.js';
+import { ABORTED, LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, untilAborted, type AbortKind } from './job-verdicts.js';
 import { ResultsStore } from './results-store.js';
 import { CANCEL_REQUEST_REASON, parseJob, parseOutcomeText } from './wire.js';
 import type { TrialDirs } from './trial-dirs.js';
@@ -81,44 +81,6 @@ interface Active {
   job: Job;
   controller: AbortController;
   done: Promise<void>;
-}
-
-type AbortKind = 'shutdown' | 'cancel' | 'lock';
-
-const ABORTED = Symbol('aborted');
-/** Longest delay before a refused job is offered again (to every worker). */
-const LEAVE_MAX_DELAY_MS = 10_000;
-
-/**
- * What an abort means once the evaluation is over: the coordinator cancelled → a cancelled outcome
- * (not stored); the lock was lost → drop the result; shutdown → hand the job back, unless the
- * evaluation had finished (`interrupted` false), whose result is still stored. null: no abort.
- */
-function abortVerdict(signal: AbortSignal, interrupted: boolean): 'cancel' | 'lost-lock' | 'hand-back' | null {
-  const kind = signal.reason as AbortKind | undefined;
-  if (kind === 'cancel') return 'cancel';
-  if (kind === 'lock') return 'lost-lock';
-  if (kind === 'shutdown' && interrupted) return 'hand-back';
-  return null;
-}
-
-/** The promise's value, or ABORTED as soon as the signal fires (the promise keeps running). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 export class WorkerRuntime implements ClusterWorker {
@@ -396,15 +358,4 @@ export class WorkerRuntime implements ClusterWorker {
     this.lastErrorLogAt = now;
     this.log(`warning: ${(err as Error)?.message ?? String(err)}`);
   }
-}
-
-function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR' | 'E_NO_GPU', message: string, worker: WorkerInfo): EvalOutcome {
-  return { status: 'failed', retryable: false, error: serializeError(new DehbError(code, message)), worker };
-}
-
-/** A command objective that died of SIGTERM/SIGINT/SIGHUP (sent to the whole step by a scheduler). */
-function killedByShutdownSignal(outcome: EvalOutcome): boolean {
-  if (outcome.status !== 'failed') return false;
-  const signal = outcome.error.details?.signal;
-  return signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP';
 }
