@@ -9,6 +9,8 @@ import type { OptimizerOptions, Job } from '../dehb/types.js';
 import type { Executor, ObjectiveRef } from '../cluster/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { TrialRecord } from '../study/journal-types.js';
+import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
+import type { KeyList } from '../unknown-keys.js';
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {
@@ -52,6 +54,23 @@ export interface DEHBOptions extends OptimizerOptions {
   onTrialEnd?: (record: TrialRecord, info: { improved: boolean }) => void;
   onTrialStart?: (job: Job) => void;
 }
+
+/** Every key of DEHBOptions: `new DEHB({ nworkers: 4 })` is an error, not a silent default. */
+export const DEHB_OPTION_KEYS: KeyList<DEHBOptions> = {
+  ...OPTIMIZER_OPTION_KEYS,
+  objective: true,
+  nWorkers: true,
+  trialTimeoutMs: true,
+  singleNodeWithGpus: true,
+  gpusPerTrial: true,
+  outputDir: true,
+  resume: true,
+  runId: true,
+  client: true,
+  executor: true,
+  onTrialEnd: true,
+  onTrialStart: true,
+};
 
 export function toObjectiveRef(input: ObjectiveInput | undefined): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {
   if (input === undefined) return null;

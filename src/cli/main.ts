@@ -14,7 +14,8 @@ import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerStudyCommands } from './commands/study.js';
 
-const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED']);
+// E_NO_GPU reaches here only from set-up (no GPUs, --gpus-per-trial above the devices); a trial's is its result
+const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED', 'E_NO_GPU']);
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -86,6 +87,11 @@ export function isEntryPoint(argv1: string | undefined, moduleUrl: string): bool
 }
 
 if (isEntryPoint(process.argv[1], import.meta.url)) {
+  // `dehb show DIR | head -1`: a reader that stops early ends the output, not in a stack trace
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

@@ -76,8 +76,9 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     throw new DehbError('E_USAGE', 'missing objective: --command "..." or --objective MODULE (workers run it for every trial)');
   }
   const o = cfg.optimizer;
-  if (o.minFidelity === undefined || o.maxFidelity === undefined) {
-    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M');
+  // random and manual studies evaluate at one fidelity: they need no range
+  if (kind === 'dehb' && (o.minFidelity === undefined || o.maxFidelity === undefined)) {
+    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M (kinds random and manual need none)');
   }
   let maxFileBytes: number | undefined;
   if (flags.maxFileSize !== undefined) {
@@ -91,8 +92,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     name,
     storage,
     space: cfg.space,
-    minFidelity: o.minFidelity,
-    maxFidelity: o.maxFidelity,
+    ...(o.minFidelity === undefined ? {} : { minFidelity: o.minFidelity }),
+    ...(o.maxFidelity === undefined ? {} : { maxFidelity: o.maxFidelity }),
     ...(o.eta === undefined ? {} : { eta: o.eta }),
     ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
     ...(o.mutationFactor === undefined ? {} : { mutationFactor: o.mutationFactor }),
