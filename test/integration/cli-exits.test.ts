@@ -131,3 +131,14 @@ test('a resumed GPU run keeps its pinning: resumed trials get CUDA_VISIBLE_DEVIC
   assert.equal(rows.length, 6);
   for (const t of rows) assert.ok(t.info.cuda === '0' || t.info.cuda === '1', `trial ${t.trialId} ran with CUDA_VISIBLE_DEVICES=${String(t.info.cuda)}`);
 });
+
+test('dehb study create: random and manual studies need no fidelity range, dehb ones do', { timeout: 60_000 }, async () => {
+  const storage = join(dir, 'studies');
+  const base = ['study', 'create', '--space', SPACE, '--command', 'true', '--storage', storage];
+  const random = await runCli([...base.slice(0, 2), 'r', ...base.slice(2), '--kind', 'random']);
+  assert.equal(random.code, 0, random.stderr);
+  assert.match(random.stderr, /kind random, seed \d+, fidelity 1\.\.1/);
+  const dehb = await runCli([...base.slice(0, 2), 'd', ...base.slice(2)]);
+  assert.equal(dehb.code, 2);
+  assert.match(dehb.stderr, /missing fidelity range: --min-fidelity N --max-fidelity M/);
+});
