@@ -10,13 +10,16 @@ import { DehbError } from './errors.js';
 /** Every key of T, so the compiler makes a list of known keys complete: `{ a: true, b: true }`. */
 export type KeyList<T> = { readonly [K in keyof Required<T>]: true };
 
-/** The known key closest to `key` (case-insensitive), or undefined when none is close. */
+/** The known key closest to `key` (case-insensitive, prefixes count as close), or undefined when none is close. */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {
-    const d = distance(lower, k.toLowerCase());
+    const kl = k.toLowerCase();
+    // a key that is the start of a known one (`export` for `exportName`) counts as one edit away
+    const prefix = lower.length >= 3 && (kl.startsWith(lower) || lower.startsWith(kl));
+    const d = prefix ? Math.min(1, distance(lower, kl)) : distance(lower, kl);
     if (d < bestDistance) {
       best = k;
       bestDistance = d;

@@ -11,6 +11,7 @@ const FLAG_FOR: Record<string, string> = {
   'budget.runtimeMs': '--runtime',
   'objective.command': '--command',
   'objective.argv[0]': '--command',
+  'objective.argv': '--command',
   minFidelity: '--min-fidelity',
   maxFidelity: '--max-fidelity',
   mutationFactor: '--mutation-factor',

@@ -9,6 +9,7 @@ import { DehbError } from '../errors.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
+import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { parseSpace, validateConfig } from '../dehb/space/index.js';
 import type { Config, OptimizerOptions } from '../dehb/types.js';
 import type { ObjectiveRef } from '../cluster/executor.js';
@@ -78,6 +79,7 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
       throw new DehbError('E_CONFIG', 'a study objective must be a module path or a command (workers cannot run in-process functions)');
     }
     const options = resolveOptimizerOptions({ ...optimizer, space: parseSpace(rawSpace) });
+    if (objective?.kind === 'command') checkPlaceholders(objective.argv, options.space, 'objective.argv');
     const files = await readInputFiles(inputFiles ?? [], maxFileBytes === undefined ? {} : { maxBytes: maxFileBytes });
     const fileInfo: InputFileInfo[] = files.map((f) => ({ name: f.name, sha256: '', size: f.data.length }));
     let ref: ObjectiveRef | undefined = objective;

@@ -5,7 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createStudy } from '../../src/study/study.js';
 import { DEHB } from '../../src/api/dehb.js';
 import { checkPlaceholders, expandArgv } from '../../src/cluster/command-placeholders.js';
 import { parseSpace } from '../../src/dehb/space/index.js';
@@ -28,6 +32,18 @@ test('an unknown placeholder is refused at construction, naming it and listing t
       isDehbError(e, 'E_CONFIG') &&
       /^objective\.command: unknown placeholder \{weight_decay\} in "\{weight_decay\}"; the parameters are \{opt\}, \{lr\}, \{momentum\}, \{seed\} and the built-ins \{fidelity\}/.test(e.message),
   );
+});
+
+test('a study with a command objective is checked the same way when it is created', async () => {
+  const storage = await mkdtemp(join(tmpdir(), 'dehb-ph-'));
+  try {
+    await assert.rejects(
+      createStudy({ name: 's', storage, space, minFidelity: 1, maxFidelity: 9, objective: { kind: 'command', argv: ['train', '{lr}', '{epochs}'] } }),
+      (e: unknown) => isDehbError(e, 'E_CONFIG') && /^objective\.argv: unknown placeholder \{epochs\}/.test(e.message),
+    );
+  } finally {
+    await rm(storage, { recursive: true, force: true });
+  }
 });
 
 test('a conditional parameter inside other text is refused: it could not be left out cleanly', () => {

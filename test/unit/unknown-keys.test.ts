@@ -49,6 +49,15 @@ test('new DEHB refuses unknown keys with a suggestion, before anything is writte
   assert.equal(existsSync(out), false);
 });
 
+test('objective objects refuse unknown keys too', () => {
+  assert.throws(() => new DEHB({ ...base, objective: { command: ['true'], cdw: '/tmp' } } as never), unknownKey('cdw', 'cwd', /^objective/));
+  assert.throws(() => new DEHB({ ...base, objective: { module: 'x.mjs', export: 'f' } } as never), unknownKey('export', 'exportName', /^objective/));
+  assert.throws(
+    () => new DEHB({ ...base, objective: { comand: ['true'] } } as never),
+    (e: unknown) => isDehbError(e, 'E_CONFIG') && /\(did you mean 'command'\?\)/.test(e.message),
+  );
+});
+
 test('dehb.run() refuses unknown keys', async () => {
   const dehb = new DEHB(base);
   await assert.rejects(dehb.run({ fevls: 3 } as never), unknownKey('fevls', 'fevals', /^dehb\.run\(options\)/));

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
+import { inFlagWords } from '../flag-words.js';
 import type { OptimizerKind } from '../../dehb/types.js';
 import { loadRunConfig, type RunFlags } from '../run-config.js';
 import { createStudy } from '../../study/study.js';
@@ -108,6 +109,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     inputFiles: flags.inputFile,
     ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
     skipIfExists: flags.skipIfExists === true,
+  }).catch((err: unknown) => {
+    throw inFlagWords(err); // the words of the flags the user typed
   });
   try {
     const view = await st.view();
