@@ -90,6 +90,8 @@ export interface ResolvedRunConfig {
   nWorkersGiven: boolean;
   singleNodeWithGpus: boolean;
   gpusPerTrial: number;
+  /** Whether --gpus-per-trial or gpusPerTrial was given (a resume otherwise keeps the recorded one). */
+  gpusPerTrialGiven: boolean;
   trialTimeoutMs?: number;
   output?: string;
   runId?: string;
@@ -119,12 +121,12 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   const out: ResolvedRunConfig = {
     optimizer: {},
     budget: {},
-    nWorkers: num(flags.nWorkers, '--n-workers', true) ?? file.nWorkers ?? 1,
+    nWorkers: intFlag(flags.nWorkers, '--n-workers') ?? file.nWorkers ?? 1,
     nWorkersGiven: flags.nWorkers !== undefined || file.nWorkers !== undefined,
     singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
-    gpusPerTrial: num(flags.gpusPerTrial, '--gpus-per-trial', true) ?? file.gpusPerTrial ?? 1,
+    gpusPerTrial: intFlag(flags.gpusPerTrial, '--gpus-per-trial') ?? file.gpusPerTrial ?? 1,
+    gpusPerTrialGiven: flags.gpusPerTrial !== undefined || file.gpusPerTrial !== undefined,
   };
-  if (out.nWorkers < 1) throw new DehbError('E_USAGE', `--n-workers must be >= 1 (got ${out.nWorkers})`);
 
   // space: a flag path, or the file's path / inline object
   if (flags.space !== undefined) out.space = await readSpace(resolve(cwd, flags.space));
@@ -161,8 +163,8 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
 
   // budget: any budget flag replaces the file's budget
   const flagBudget = flags.fevals !== undefined || flags.brackets !== undefined || flags.runtime !== undefined;
-  const fevals = flagBudget ? num(flags.fevals, '--fevals', true) : file.fevals;
-  const brackets = flagBudget ? num(flags.brackets, '--brackets', true) : file.brackets;
+  const fevals = flagBudget ? intFlag(flags.fevals, '--fevals') : file.fevals;
+  const brackets = flagBudget ? intFlag(flags.brackets, '--brackets') : file.brackets;
   const runtime = flagBudget ? flags.runtime : file.runtime;
   const given = [fevals, brackets, runtime].filter((v) => v !== undefined).length;
   if (given > 1) throw new DehbError('E_USAGE', 'give one budget: --fevals N, --brackets N or --runtime 10m');

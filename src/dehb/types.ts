@@ -79,10 +79,13 @@ export type OptimizerKind = 'dehb' | 'random' | 'manual';
 /** User input for the optimizer (TSDoc gives units and defaults). */
 export interface OptimizerOptions {
   space: SpaceSpec;
-  /** Lowest fidelity (user units, > 0). Only decides the number of rungs. */
-  minFidelity: number;
-  /** Highest fidelity (user units, > minFidelity). */
-  maxFidelity: number;
+  /** Lowest fidelity (user units, > 0). Only decides the number of rungs. Required for kind `dehb`. */
+  minFidelity?: number;
+  /**
+   * Highest fidelity (user units, > minFidelity). Required for kind `dehb`; kinds `random` and
+   * `manual` need no range (both default to the one given, else 1).
+   */
+  maxFidelity?: number;
   /** Hyperband reduction factor, > 1. Default 3. */
   eta?: number;
   /** DE scale factor F in (0, 2]. Default 0.5. */

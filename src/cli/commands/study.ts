@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
+import { inFlagWords } from '../flag-words.js';
 import type { OptimizerKind } from '../../dehb/types.js';
 import { loadRunConfig, type RunFlags } from '../run-config.js';
 import { createStudy } from '../../study/study.js';
@@ -76,8 +77,9 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     throw new DehbError('E_USAGE', 'missing objective: --command "..." or --objective MODULE (workers run it for every trial)');
   }
   const o = cfg.optimizer;
-  if (o.minFidelity === undefined || o.maxFidelity === undefined) {
-    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M');
+  // random and manual studies evaluate at one fidelity: they need no range
+  if (kind === 'dehb' && (o.minFidelity === undefined || o.maxFidelity === undefined)) {
+    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M (kinds random and manual need none)');
   }
   let maxFileBytes: number | undefined;
   if (flags.maxFileSize !== undefined) {
@@ -91,8 +93,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     name,
     storage,
     space: cfg.space,
-    minFidelity: o.minFidelity,
-    maxFidelity: o.maxFidelity,
+    ...(o.minFidelity === undefined ? {} : { minFidelity: o.minFidelity }),
+    ...(o.maxFidelity === undefined ? {} : { maxFidelity: o.maxFidelity }),
     ...(o.eta === undefined ? {} : { eta: o.eta }),
     ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
     ...(o.mutationFactor === undefined ? {} : { mutationFactor: o.mutationFactor }),
@@ -107,6 +109,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     inputFiles: flags.inputFile,
     ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
     skipIfExists: flags.skipIfExists === true,
+  }).catch((err: unknown) => {
+    throw inFlagWords(err); // the words of the flags the user typed
   });
   try {
     const view = await st.view();
