@@ -10,12 +10,14 @@ import {
   type OptimizerKind,
   type OptimizerOptions,
   type ResolvedOptimizerOptions,
+  type Schedule,
   type Strategy,
 } from './types.js';
 
 /** All 14 valid `<mutation>_<crossover>` names. */
 export const STRATEGIES: readonly Strategy[] = MUTATIONS.flatMap((m) => CROSSOVERS.map((c) => `${m}_${c}` as Strategy));
 const KINDS: readonly OptimizerKind[] = ['dehb', 'random', 'manual'];
+const SCHEDULES: readonly Schedule[] = ['sync', 'async'];
 
 function bad(option: string, message: string): never {
   throw new DehbError('E_CONFIG', `${option} ${message}`, { details: { option } });
@@ -84,6 +86,10 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
   }
   const kind = o.kind === undefined ? 'dehb' : o.kind;
   if (!KINDS.includes(kind)) bad('kind', `must be one of ${KINDS.join(', ')} (got ${show(kind)})`);
+  const schedule = o.schedule === undefined ? 'sync' : o.schedule;
+  if (!SCHEDULES.includes(schedule)) {
+    bad('schedule', `must be 'sync' (the reference's, default) or 'async' (ASHA-style promotions) (got ${show(schedule)})`);
+  }
   return {
     space,
     minFidelity,
@@ -97,5 +103,6 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
     maxClip,
     seed,
     kind,
+    schedule,
   };
 }
