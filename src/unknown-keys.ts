@@ -7,8 +7,8 @@
 import { distance } from 'fastest-levenshtein';
 import { DehbError } from './errors.js';
 
-/** Every key of T, so the compiler makes a list of known keys complete: `{ a: true, b: true }`. */
-export type KeyList<T> = { readonly [K in keyof Required<T>]: true };
+import type { KeyList } from './dehb/key-list.js';
+export type { KeyList };
 
 /** The known key closest to `key` (case-insensitive, prefixes count as close), or undefined when none is close. */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
 import { parseSpace } from '../dehb/space/index.js';
-import type { SpaceSpec, Strategy } from '../dehb/types.js';
+import type { Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
 import { splitCommand } from './argv.js';
 import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
@@ -25,6 +25,7 @@ const configSchema = z
     mutationFactor: z.number().optional(),
     crossoverProb: z.number().optional(),
     boundaryFix: z.enum(['random', 'clip']).optional(),
+    schedule: z.string().optional(),
     minClip: z.number().optional(),
     maxClip: z.number().optional(),
     seed: z.number().int().optional(),
@@ -56,6 +57,7 @@ export interface RunFlags {
   mutationFactor?: string;
   crossoverProb?: string;
   boundaryFix?: string;
+  schedule?: string;
   seed?: string;
   fevals?: string;
   brackets?: string;
@@ -80,6 +82,7 @@ export interface ResolvedRunConfig {
     mutationFactor?: number;
     crossoverProb?: number;
     boundaryFix?: 'random' | 'clip';
+    schedule?: Schedule;
     minClip?: number;
     maxClip?: number;
     seed?: number;
@@ -157,6 +160,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   setIf(o, 'mutationFactor', num(flags.mutationFactor, '--mutation-factor') ?? file.mutationFactor);
   setIf(o, 'crossoverProb', num(flags.crossoverProb, '--crossover-prob') ?? file.crossoverProb);
   setIf(o, 'boundaryFix', (flags.boundaryFix ?? file.boundaryFix) as 'random' | 'clip' | undefined);
+  setIf(o, 'schedule', (flags.schedule ?? file.schedule) as Schedule | undefined);
   setIf(o, 'minClip', file.minClip);
   setIf(o, 'maxClip', file.maxClip);
   setIf(o, 'seed', num(flags.seed, '--seed', true) ?? file.seed);

@@ -3,7 +3,7 @@
  * Every error is a DehbError('E_CONFIG') naming the option and the fix; space errors are E_SPACE.
  */
 import { DehbError } from '../errors.js';
-import type { KeyList } from '../unknown-keys.js';
+import type { KeyList } from './key-list.js';
 import { parseSpace } from './space/parse-space.js';
 import {
   CROSSOVERS,
@@ -11,12 +11,14 @@ import {
   type OptimizerKind,
   type OptimizerOptions,
   type ResolvedOptimizerOptions,
+  type Schedule,
   type Strategy,
 } from './types.js';
 
 /** All 14 valid `<mutation>_<crossover>` names. */
 export const STRATEGIES: readonly Strategy[] = MUTATIONS.flatMap((m) => CROSSOVERS.map((c) => `${m}_${c}` as Strategy));
 const KINDS: readonly OptimizerKind[] = ['dehb', 'random', 'manual'];
+const SCHEDULES: readonly Schedule[] = ['sync', 'async'];
 
 /** Every key of OptimizerOptions (the unknown-key check of option objects uses it). */
 export const OPTIMIZER_OPTION_KEYS: KeyList<OptimizerOptions> = {
@@ -32,6 +34,7 @@ export const OPTIMIZER_OPTION_KEYS: KeyList<OptimizerOptions> = {
   maxClip: true,
   seed: true,
   kind: true,
+  schedule: true,
 };
 
 function bad(option: string, message: string): never {
@@ -108,6 +111,10 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
     if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed)) bad('seed', `must be an integer (got ${show(o.seed)})`);
     seed = o.seed;
   }
+  const schedule = o.schedule === undefined ? 'sync' : o.schedule;
+  if (!SCHEDULES.includes(schedule)) {
+    bad('schedule', `must be 'sync' (the reference's, default) or 'async' (ASHA-style promotions) (got ${show(schedule)})`);
+  }
   return {
     space,
     minFidelity,
@@ -121,5 +128,6 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
     maxClip,
     seed,
     kind,
+    schedule,
   };
 }

@@ -46,6 +46,7 @@ export function registerRunCommand(program: Command): void {
     .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
     .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
     .option('--fevals <n>', 'budget: number of evaluations')
     .option('--brackets <n>', 'budget: number of Hyperband brackets')

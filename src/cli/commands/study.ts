@@ -52,6 +52,7 @@ export function registerStudyCreateCommand(study: Command): void {
     .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
     .option('--seed <n>', 'integer seed (default: random, recorded)')
     .option('--kind <kind>', 'dehb (default) | random (random search at max fidelity) | manual (only pushed trials)')
     .option('--objective <module>', 'objective module (.js/.mjs), optionally module#exportName')
@@ -100,6 +101,7 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     ...(o.mutationFactor === undefined ? {} : { mutationFactor: o.mutationFactor }),
     ...(o.crossoverProb === undefined ? {} : { crossoverProb: o.crossoverProb }),
     ...(o.boundaryFix === undefined ? {} : { boundaryFix: o.boundaryFix }),
+    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
     ...(o.minClip === undefined ? {} : { minClip: o.minClip }),
     ...(o.maxClip === undefined ? {} : { maxClip: o.maxClip }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
