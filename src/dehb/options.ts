@@ -4,8 +4,11 @@
  */
 import { DehbError } from '../errors.js';
 import { parseSpace } from './space/parse-space.js';
+import { fidelityLadder } from './fidelity.js';
 import {
   CROSSOVERS,
+  type FidelityType,
+  type IncumbentRule,
   MUTATIONS,
   type OptimizerKind,
   type OptimizerOptions,
@@ -16,6 +19,8 @@ import {
 /** All 14 valid `<mutation>_<crossover>` names. */
 export const STRATEGIES: readonly Strategy[] = MUTATIONS.flatMap((m) => CROSSOVERS.map((c) => `${m}_${c}` as Strategy));
 const KINDS: readonly OptimizerKind[] = ['dehb', 'random', 'manual'];
+const FIDELITY_TYPES: readonly FidelityType[] = ['float', 'int'];
+const INCUMBENT_RULES: readonly IncumbentRule[] = ['any-fidelity', 'max-fidelity'];
 
 function bad(option: string, message: string): never {
   throw new DehbError('E_CONFIG', `${option} ${message}`, { details: { option } });
@@ -84,6 +89,11 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
   }
   const kind = o.kind === undefined ? 'dehb' : o.kind;
   if (!KINDS.includes(kind)) bad('kind', `must be one of ${KINDS.join(', ')} (got ${show(kind)})`);
+  const fidelityType = o.fidelityType === undefined ? 'float' : o.fidelityType;
+  if (!FIDELITY_TYPES.includes(fidelityType)) bad('fidelityType', `must be 'float' or 'int' (got ${show(fidelityType)})`);
+  fidelityLadder(minFidelity, maxFidelity, eta, fidelityType);
+  const incumbent = o.incumbent === undefined ? 'any-fidelity' : o.incumbent;
+  if (!INCUMBENT_RULES.includes(incumbent)) bad('incumbent', `must be 'any-fidelity' or 'max-fidelity' (got ${show(incumbent)})`);
   return {
     space,
     minFidelity,
@@ -97,5 +107,7 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
     maxClip,
     seed,
     kind,
+    fidelityType,
+    incumbent,
   };
 }

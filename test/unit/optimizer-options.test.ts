@@ -38,6 +38,8 @@ test('defaults', () => {
     maxClip: null,
     seed: 1,
     kind: 'dehb',
+    fidelityType: 'float',
+    incumbent: 'any-fidelity',
   });
   assert.deepEqual(resolveOptimizerOptions(r), r, 'idempotent on resolved options');
 });

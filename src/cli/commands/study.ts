@@ -51,6 +51,8 @@ export function registerStudyCreateCommand(study: Command): void {
     .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
+    .option('--incumbent <rule>', 'any-fidelity (default) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded)')
     .option('--kind <kind>', 'dehb (default) | random (random search at max fidelity) | manual (only pushed trials)')
     .option('--objective <module>', 'objective module (.js/.mjs), optionally module#exportName')
@@ -98,6 +100,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     ...(o.mutationFactor === undefined ? {} : { mutationFactor: o.mutationFactor }),
     ...(o.crossoverProb === undefined ? {} : { crossoverProb: o.crossoverProb }),
     ...(o.boundaryFix === undefined ? {} : { boundaryFix: o.boundaryFix }),
+    ...(o.fidelityType === undefined ? {} : { fidelityType: o.fidelityType }),
+    ...(o.incumbent === undefined ? {} : { incumbent: o.incumbent }),
     ...(o.minClip === undefined ? {} : { minClip: o.minClip }),
     ...(o.maxClip === undefined ? {} : { maxClip: o.maxClip }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
