@@ -28,7 +28,7 @@ export type {
   Strategy,
   DehbState,
 } from './dehb/types.js';
-export type { EvalTask, EvalOutcome, Executor, ObjectiveRef, ObjectiveContext } from './cluster/executor.js';
+export type { EvalTask, EvalOutcome, Executor, ObjectiveRef, ObjectiveContext } from './protocol/executor.js';
 export type { TrialRecord, JournalEntry, JournalBackend } from './study/journal-types.js';
 export { MemoryJournal } from './study/memory-journal.js';
 export { FileJournal } from './study/file-journal.js';

@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DehbError } from '../errors.js';
 import type { OptimizerOptions, Job } from '../dehb/types.js';
-import type { Executor, ObjectiveRef } from '../cluster/executor.js';
+import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { TrialRecord } from '../study/journal-types.js';
 

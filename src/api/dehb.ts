@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DehbError } from '../errors.js';
 import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
-import type { EvalTask, Executor } from '../cluster/executor.js';
+import type { EvalTask, Executor } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';

@@ -6,7 +6,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Incumbent } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';
-import { historyToCsv } from './history-csv.js';
+import { historyToCsv } from '../study/history-csv.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 

@@ -8,7 +8,7 @@ import { access, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DehbError } from '../errors.js';
-import type { EvalTask } from './executor.js';
+import type { EvalTask } from '../protocol/executor.js';
 
 export type CommandRef = Extract<EvalTask['objective'], { kind: 'command' }>;
 

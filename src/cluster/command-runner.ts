@@ -19,7 +19,7 @@ import {
   type CommandRef,
   type TrialFiles,
 } from './command-env.js';
-import type { EvalOutcome, EvalTask } from './executor.js';
+import type { EvalOutcome, EvalTask } from '../protocol/executor.js';
 import { groupAlive, signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { failed, parseResultText, type OkOrFailed } from './result-parse.js';
 

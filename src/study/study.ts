@@ -9,7 +9,7 @@ import { DehbError } from '../errors.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import { parseSpace, validateConfig } from '../dehb/space/index.js';
 import type { Config, OptimizerOptions } from '../dehb/types.js';
-import type { ObjectiveRef } from '../cluster/executor.js';
+import type { ObjectiveRef } from '../protocol/executor.js';
 import type { RunMeta, StoredEntry } from './journal-types.js';
 import { readInputFiles, storeInputFiles, type InputFileInfo } from './input-files.js';
 import { StudyLeader } from './leader.js';

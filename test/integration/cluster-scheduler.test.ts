@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { isDehbError } from '../../src/errors.js';
 import { registerSchedulerCommand } from '../../src/cli/commands/scheduler.js';
-import { parseRedisUrl, readSchedulerFile } from '../../src/cluster/scheduler-file.js';
+import { parseRedisUrl, readSchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { freePort, startPrivateRedis } from '../fixtures/cluster/redis.js';
 import { spawnCli } from '../fixtures/cluster/procs.js';
 

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { eventually, isDead } from '../helpers/processes.js';
 import { checkCommandExists, runCommand } from '../../src/cluster/command-runner.js';
 import { PYTHON_HELPER_DIR } from '../../src/cluster/command-env.js';
-import type { EvalOutcome, EvalTask } from '../../src/cluster/executor.js';
+import type { EvalOutcome, EvalTask } from '../../src/protocol/executor.js';
 import { isDehbError } from '../../src/errors.js';
 import { conformanceFixtures as fx } from '../conformance/executor.conformance.js';
 

@@ -13,7 +13,7 @@ import type { DEHBOptions } from '../../api/dehb-options.js';
 import { journalPath } from '../../api/run-output.js';
 import { loadObjectiveModule } from '../../cluster/run-task.js';
 import { createClusterClient } from '../../cluster/bullmq/client.js';
-import { waitForSchedulerFile } from '../../cluster/scheduler-file.js';
+import { waitForSchedulerFile } from '../../protocol/scheduler-file.js';
 import { parseDuration } from '../durations.js';
 import { checkCommandExists } from '../../cluster/command-runner.js';
 import { loadRunConfig, type RunFlags } from '../run-config.js';

@@ -11,8 +11,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { intFlag } from '../flags.js';
-import { checkScheduler } from '../../cluster/bullmq/inspect.js';
-import { probeRedis, assessRedis, type Finding } from '../../cluster/bullmq/probe.js';
+import { checkScheduler } from '../../redis/inspect.js';
+import { probeRedis, assessRedis, type Finding } from '../../redis/probe.js';
 import { advertisedHost, startRedisServer } from '../../cluster/redis-server.js';
 import {
   connectionFromSchedulerFile,
@@ -23,7 +23,7 @@ import {
   redactRedisUrl,
   writeSchedulerFile,
   type SchedulerFile,
-} from '../../cluster/scheduler-file.js';
+} from '../../protocol/scheduler-file.js';
 
 export interface SchedulerCommandIo {
   stdout: { write(chunk: string): unknown };

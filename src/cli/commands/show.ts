@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { journalPath } from '../../api/run-output.js';
-import { historyToCsv } from '../../api/history-csv.js';
+import { historyToCsv } from '../../study/history-csv.js';
 import { FileJournal } from '../../study/file-journal.js';
 import { replay } from '../../study/replay.js';
 import { renderTable } from '../table.js';

@@ -4,11 +4,11 @@
  * (`client.executor(runId, capacity)`), which is what `new DEHB({ ..., client })` uses.
  */
 import { DehbError } from '../../errors.js';
-import type { Executor } from '../executor.js';
-import { loadClusterConnection, type ClusterConnection } from '../scheduler-file.js';
-import { checkRunId } from './connection.js';
+import type { Executor } from '../../protocol/executor.js';
+import { loadClusterConnection, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import { checkRunId } from '../../redis/connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
-import { assessRedis, probeRedis } from './probe.js';
+import { assessRedis, probeRedis } from '../../redis/probe.js';
 
 export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity'>;
 

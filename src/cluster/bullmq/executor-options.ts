@@ -3,7 +3,7 @@
  * their resolution into the values the executor uses.
  */
 import { DehbError } from '../../errors.js';
-import type { ClusterConnection } from '../scheduler-file.js';
+import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 
 export interface ClusterExecutorOptions {
   /** Path of the scheduler file (or give `connection`). */

@@ -7,9 +7,9 @@ import { availableParallelism } from 'node:os';
 import { DehbError } from '../../errors.js';
 import { GpuAllocator } from '../../gpu/allocator.js';
 import { resolveGpuPool } from '../../gpu/discover.js';
-import { connectionFromSchedulerFile, waitForSchedulerFile, type ClusterConnection } from '../scheduler-file.js';
+import { connectionFromSchedulerFile, waitForSchedulerFile, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ObjectivePolicy } from './allow-list.js';
-import { assessRedis, probeRedis } from './probe.js';
+import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
 

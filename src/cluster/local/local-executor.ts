@@ -15,7 +15,7 @@ import { MessageChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { DehbError } from '../../errors.js';
 import { cancelled, ExecutorCore, type DeviceAllocatorLike, type ExecControl } from '../executor-core.js';
-import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
 import { failed } from '../result-parse.js';
 import { runTask } from '../run-task.js';
 import type { ThreadTaskMessage, ThreadTaskResult } from './thread-worker.js';

@@ -6,9 +6,9 @@
  * (result / job missing / failed / still pending) and deletes fields in batches once recorded.
  */
 import type { Redis } from 'ioredis';
-import type { EvalOutcome } from '../executor.js';
+import type { EvalOutcome } from '../protocol/executor.js';
 import type { ClusterKeys } from './connection.js';
-import { parseOutcomeText, type Parsed } from './wire.js';
+import { parseOutcomeText, type Parsed } from '../protocol/wire.js';
 
 const WRITE_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end

@@ -4,8 +4,8 @@
  * queue (jobs per state, workers connected, stored results). Returns findings; prints nothing.
  */
 import { Queue } from 'bullmq';
-import { DehbError } from '../../errors.js';
-import { connectionFromSchedulerFile, readSchedulerFile, redactRedisUrl, schedulerFileMode } from '../scheduler-file.js';
+import { DehbError } from '../errors.js';
+import { connectionFromSchedulerFile, readSchedulerFile, redactRedisUrl, schedulerFileMode } from '../protocol/scheduler-file.js';
 import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout } from './connection.js';
 import { assessRedis, probeRedis, type Finding, type RedisFacts } from './probe.js';
 
