@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { parseSpace, validateConfig } from '../../src/dehb/space/index.js';
+import { yahpoDir } from '../../bench/lib/yahpo-lcbench.js';
 
-const YAHPO = '/work/shared/benchmarks/yahpo-lcbench/config_space.json';
+const YAHPO = join(yahpoDir(), 'config_space.json');
 const FIX = join(ROOT, 'test/fixtures/spaces');
 const ALL_KINDS = join(FIX, 'configspace-all-kinds.json');
 

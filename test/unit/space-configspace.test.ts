@@ -1,14 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSpace, toConfigSpace, decode, sampleConfig } from '../../src/dehb/space/index.js';
 import { createRng } from '../../src/dehb/rng.js';
 import { DehbError } from '../../src/errors.js';
 import type { SpaceSpec } from '../../src/dehb/types.js';
+import { yahpoDir } from '../../bench/lib/yahpo-lcbench.js';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/spaces/${name}`, import.meta.url)), 'utf8'));
-const YAHPO = '/work/shared/benchmarks/yahpo-lcbench/config_space.json';
+const YAHPO = join(yahpoDir(), 'config_space.json');
 
 function rejects(json: unknown, re: RegExp): void {
   assert.throws(() => parseSpace(json), (e: unknown) => e instanceof DehbError && e.code === 'E_SPACE' && re.test(e.message));
