@@ -114,13 +114,19 @@ async function main(): Promise<void> {
       `eta 3, fidelity epochs 2/6/17/52, reference best of ${o.references} random configs @52\n`,
   );
   process.stdout.write(`${render(results, modes, o.seeds)}\n  ${seconds.toFixed(1)} s\n`);
-  process.stdout.write(`${JSON.stringify({ tasks, seeds: o.seeds, budget: o.budget, workers: o.workers, modes, seconds, results })}\n`);
+  const compact = results.map((t) => ({
+    task: t.task,
+    referenceAccuracy: t.referenceAccuracy,
+    regret: Object.fromEntries(modes.map((m) => [m, t.runs.filter((r) => r.mode === m).map((r) => +r.regret.toFixed(4))])),
+  }));
+  process.stdout.write(`${JSON.stringify({ tasks, seeds: o.seeds, budget: o.budget, workers: o.workers, modes, seconds, results: compact })}\n`);
 }
 
 main().catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);
   const usage = err instanceof DehbError && err.code === 'E_USAGE';
-  process.stderr.write(`bench:yahpo: ${usage ? msg : err instanceof Error ? (err.stack ?? msg) : msg}\n`);
+  const plain = err instanceof DehbError || !(err instanceof Error);
+  process.stderr.write(`bench:yahpo: ${plain ? msg : (err.stack ?? msg)}\n`);
   if (usage) process.stderr.write(`${USAGE}\n`);
   process.exitCode = usage ? 2 : 1;
 });

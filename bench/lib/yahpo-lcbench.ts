@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DehbError } from '../../src/errors.js';
 import { parseSpace } from '../../src/dehb/space/index.js';
 import type { Config, SpaceSpec } from '../../src/dehb/types.js';
 
@@ -16,14 +17,14 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The surrogate's folder: $DEHB_YAHPO_DIR, else shared/ beside the repository (or beside its worktree folder). */
 export function yahpoDir(): string {
-  const candidates = [
-    process.env.DEHB_YAHPO_DIR,
-    join(REPO, '..', 'shared/benchmarks/yahpo-lcbench'),
-    join(REPO, '../..', 'shared/benchmarks/yahpo-lcbench'),
-  ].filter((p): p is string => p !== undefined && p !== '');
+  const env = process.env.DEHB_YAHPO_DIR;
+  const candidates =
+    env !== undefined && env !== ''
+      ? [resolve(env)]
+      : [join(REPO, '..', 'shared/benchmarks/yahpo-lcbench'), join(REPO, '../..', 'shared/benchmarks/yahpo-lcbench')];
   const hit = candidates.find((p) => existsSync(join(p, 'model.onnx')));
   if (hit === undefined) {
-    throw new Error(`YAHPO lcbench surrogate not found (looked in ${candidates.join(', ')}); set DEHB_YAHPO_DIR to the folder holding model.onnx`);
+    throw new DehbError('E_CONFIG', `YAHPO lcbench surrogate not found (looked in ${candidates.join(', ')}); set DEHB_YAHPO_DIR to the folder holding model.onnx`);
   }
   return hit;
 }
@@ -81,7 +82,7 @@ export class LcbenchSurrogate {
   /** The model's integer code of an OpenML task id. */
   taskCode(task: string): number {
     const code = this.codes[task];
-    if (code === undefined || task === '#na#') throw new Error(`unknown OpenML task id ${task} (known: ${Object.keys(this.codes).filter((k) => k !== '#na#').join(', ')})`);
+    if (code === undefined || task === '#na#') throw new DehbError('E_CONFIG', `unknown OpenML task id ${task} (known: ${Object.keys(this.codes).filter((k) => k !== '#na#').join(', ')})`);
     return code;
   }
 
