@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSpace, toConfigSpace, decode, sampleConfig } from '../../src/dehb/space/index.js';
+import { parseSpace, toConfigSpace, decode, sampleConfig, validateConfig } from '../../src/dehb/space/index.js';
+import { createState } from '../../src/dehb/optimizer.js';
+import { runSequential } from './optimizer-helpers.js';
 import { createRng } from '../../src/dehb/rng.js';
 import { DehbError } from '../../src/errors.js';
 import type { SpaceSpec } from '../../src/dehb/types.js';
@@ -39,6 +41,19 @@ test("the reference DEHB's MNIST example space, as ConfigSpace 1.x writes it, lo
   assert.deepEqual(s.kernel_1, { type: 'ordinal', values: [3, 5, 7], default: 5 });
   assert.deepEqual(s.hidden, { type: 'int', low: 32, high: 256, log: true, default: 128 });
   assert.deepEqual(s.lr, { type: 'float', low: 1e-6, high: 0.1, log: true, default: 0.001 });
+});
+
+test('a ConfigSpace 0.4.18 xgboost space (YAHPO rbv2_xgboost style) with IN and EQ conditions loads and a DEHB run respects them', () => {
+  const s = parseSpace(fixture('xgboost-configspace-0.4.json'));
+  assert.deepEqual(s.max_depth.condition, { parent: 'booster', in: ['dart', 'gbtree'] });
+  assert.deepEqual(s.rate_drop.condition, { parent: 'booster', eq: 'dart' });
+  assert.deepEqual(s.booster, { type: 'categorical', choices: ['gblinear', 'gbtree', 'dart'], default: 'gblinear' });
+  const st = createState({ space: s, minFidelity: 1, maxFidelity: 27, seed: 2 });
+  for (const j of runSequential(st, 150)) {
+    assert.equal('max_depth' in j.config, j.config.booster !== 'gblinear');
+    assert.equal('rate_drop' in j.config, j.config.booster === 'dart');
+    assert.deepEqual(validateConfig(s, j.config), j.config);
+  }
 });
 
 test('every kind: weights, normal priors with bounds, ordinal, constant; EQ/NEQ/IN/LT/GT/AND/OR conditions; forbidden EQUALS/IN/AND', () => {
@@ -131,4 +146,15 @@ test('our spaces round-trip through ConfigSpace JSON (toConfigSpace then parseSp
 test('parsing is idempotent on its own output (resolved options are parsed again on resume)', () => {
   const s = parseSpace(fixture('configspace-all-kinds.json'));
   assert.deepEqual(parseSpace(JSON.parse(JSON.stringify(s))), s);
+});
+
+test('the YAHPO, reference-example and every-kind ConfigSpace files run: every proposal is valid in its space', () => {
+  const docs = [JSON.parse(readFileSync(YAHPO, 'utf8')), fixture('dehb-mnist-configspace.json'), fixture('configspace-all-kinds.json')];
+  for (const doc of docs) {
+    const s = parseSpace(doc);
+    for (const kind of ['dehb', 'random'] as const) {
+      const jobs = runSequential(createState({ space: s, minFidelity: 1, maxFidelity: 27, seed: 7, kind }), 80);
+      for (const j of jobs) assert.deepEqual(validateConfig(s, j.config), j.config);
+    }
+  }
 });
