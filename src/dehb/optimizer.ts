@@ -8,10 +8,10 @@ import { DehbError } from '../errors.js';
 import { acquireConfig } from './acquire.js';
 import { asyncNextRung, completeJob, isDone, isPending, nextRung, openBracket, previousRungWaits, registerJob } from './brackets.js';
 import { fit, storeFit, worstSlot } from './population.js';
-import { compileSpace } from './space/compile.js';
 import { decode } from './space/decode.js';
 import { encode } from './space/encode.js';
-import { sampleVector } from './space/sample.js';
+import { repairForbidden } from './space/forbidden.js';
+import { sampleSpaceVector } from './space/sample.js';
 import { validateConfig } from './space/validate-config.js';
 import type { AskResult, BracketState, Config, DehbState, Job, TrialResult } from './types.js';
 
@@ -47,7 +47,7 @@ function manualJob(state: DehbState): { job: Job } {
 
 function randomJob(state: DehbState): { job: Job } {
   const space = state.options.space;
-  const vector = sampleVector(state.rng, compileSpace(space).dim);
+  const vector = repairForbidden(space, state.rng, sampleSpaceVector(space, state.rng));
   const top = state.fidelities.length - 1;
   return finishJob(state, {
     trialId: state.nextTrialId++,
@@ -102,15 +102,18 @@ export function ask(state: DehbState, opts: AskOptions = {}): AskResult {
   const a = acquireConfig(state, b, j);
   registerJob(b, j);
   const rung = b.firstRung + j;
+  // a forbidden configuration is never handed out: the seeded RNG repairs it (a new config id)
+  const vector = repairForbidden(state.options.space, state.rng, a.vector);
+  const configId = vector === a.vector || a.source !== 'promotion' ? a.configId : state.nextConfigId++;
   return finishJob(state, {
     trialId: state.nextTrialId++,
-    configId: a.configId,
+    configId,
     bracketId: b.id,
     rung,
     fidelity: state.fidelities[rung],
     parentId: a.parentId,
-    vector: a.vector,
-    config: decode(state.options.space, a.vector),
+    vector,
+    config: decode(state.options.space, vector),
     source: a.source,
   });
 }
@@ -178,7 +181,8 @@ export function tell(state: DehbState, trialId: number, result: TrialResult): { 
   }
 
   let improved = false;
-  if (Number.isFinite(f) && (state.incumbent === null || f < state.incumbent.fitness)) {
+  const counts = state.options.incumbent !== 'max-fidelity' || job.rung === state.fidelities.length - 1;
+  if (counts && Number.isFinite(f) && (state.incumbent === null || f < state.incumbent.fitness)) {
     state.incumbent = {
       trialId: job.trialId,
       configId: job.configId,

@@ -5,8 +5,11 @@
 import { DehbError } from '../errors.js';
 import type { KeyList } from './key-list.js';
 import { parseSpace } from './space/parse-space.js';
+import { fidelityLadder } from './fidelity.js';
 import {
   CROSSOVERS,
+  type FidelityType,
+  type IncumbentRule,
   MUTATIONS,
   type OptimizerKind,
   type OptimizerOptions,
@@ -35,7 +38,11 @@ export const OPTIMIZER_OPTION_KEYS: KeyList<OptimizerOptions> = {
   seed: true,
   kind: true,
   schedule: true,
+  fidelityType: true,
+  incumbent: true,
 };
+const FIDELITY_TYPES: readonly FidelityType[] = ['float', 'int'];
+const INCUMBENT_RULES: readonly IncumbentRule[] = ['any-fidelity', 'max-fidelity'];
 
 function bad(option: string, message: string): never {
   throw new DehbError('E_CONFIG', `${option} ${message}`, { details: { option } });
@@ -115,6 +122,11 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
   if (!SCHEDULES.includes(schedule)) {
     bad('schedule', `must be 'sync' (the reference's, default) or 'async' (ASHA-style promotions) (got ${show(schedule)})`);
   }
+  const fidelityType = o.fidelityType === undefined ? 'float' : o.fidelityType;
+  if (!FIDELITY_TYPES.includes(fidelityType)) bad('fidelityType', `must be 'float' or 'int' (got ${show(fidelityType)})`);
+  fidelityLadder(minFidelity, maxFidelity, eta, fidelityType);
+  const incumbent = o.incumbent === undefined ? 'any-fidelity' : o.incumbent;
+  if (!INCUMBENT_RULES.includes(incumbent)) bad('incumbent', `must be 'any-fidelity' or 'max-fidelity' (got ${show(incumbent)})`);
   return {
     space,
     minFidelity,
@@ -129,5 +141,7 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
     seed,
     kind,
     schedule,
+    fidelityType,
+    incumbent,
   };
 }

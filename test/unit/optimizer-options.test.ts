@@ -39,6 +39,8 @@ test('defaults', () => {
     seed: 1,
     kind: 'dehb',
     schedule: 'sync',
+    fidelityType: 'float',
+    incumbent: 'any-fidelity',
   });
   assert.deepEqual(resolveOptimizerOptions(r), r, 'idempotent on resolved options');
 });

@@ -47,6 +47,8 @@ export function registerRunCommand(program: Command): void {
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
     .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
+    .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
+    .option('--incumbent <rule>', 'any-fidelity (default, as the reference) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
     .option('--fevals <n>', 'budget: number of evaluations')
     .option('--brackets <n>', 'budget: number of Hyperband brackets')

@@ -53,6 +53,8 @@ export function registerStudyCreateCommand(study: Command): void {
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
     .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
+    .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
+    .option('--incumbent <rule>', 'any-fidelity (default) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded)')
     .option('--kind <kind>', 'dehb (default) | random (random search at max fidelity) | manual (only pushed trials)')
     .option('--objective <module>', 'objective module (.js/.mjs), optionally module#exportName')
@@ -102,6 +104,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     ...(o.crossoverProb === undefined ? {} : { crossoverProb: o.crossoverProb }),
     ...(o.boundaryFix === undefined ? {} : { boundaryFix: o.boundaryFix }),
     ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
+    ...(o.fidelityType === undefined ? {} : { fidelityType: o.fidelityType }),
+    ...(o.incumbent === undefined ? {} : { incumbent: o.incumbent }),
     ...(o.minClip === undefined ? {} : { minClip: o.minClip }),
     ...(o.maxClip === undefined ? {} : { maxClip: o.maxClip }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
