@@ -11,6 +11,7 @@ import { registerGpusCommand } from './commands/gpus.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerStudyCommands } from './commands/study.js';
+import { registerReportCommands } from './commands/report.js';
 
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED']);
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerSchedulerCommand(program);
   registerStudyCommands(program);
   registerGpusCommand(program);
+  registerReportCommands(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
