@@ -2,12 +2,12 @@
  * Turns a RunModel into the page's Payload (payload.ts), view by view (views/*). A report takes
  * one full payload; the dashboard sends each new page a full one, then deltas, which carry all
  * (small, aggregated) chart data but only the table rows of the trials that changed.
- * Parameter importance, the one costly view, is recomputed only when the results grew by a tenth
- * or IMPORTANCE_EVERY_MS passed.
+ * Live, the aggregated views are rebuilt at most every COST_FACTOR times what they took to build
+ * (on a 50k-trial run that keeps the updates cheap; on small runs every update rebuilds them).
  */
 import { computeLadder } from '../dehb/brackets.js';
 import type { RunModel } from './model.js';
-import type { Importance, Payload } from './payload.js';
+import type { Payload } from './payload.js';
 import { maxRung } from './views/common.js';
 import { buildCurves } from './views/curves.js';
 import { buildHyperband } from './views/hyperband.js';
@@ -19,20 +19,25 @@ import { buildTimeline } from './views/timeline.js';
 import { buildTrajectory } from './views/trajectory.js';
 import { errorText, tableColumns, tableRow } from './views/trials-table.js';
 
-const IMPORTANCE_EVERY_MS = 5000;
+/** Live: a view is rebuilt only after COST_FACTOR times its last build time has passed. */
+const COST_FACTOR = 5;
 
 export class PayloadBuilder {
-  private importance: { value: Importance; told: number; at: number } | null = null;
+  private readonly cache = new Map<string, { value: unknown; at: number; cost: number }>();
 
   constructor(
     private readonly model: RunModel,
     private readonly source: string,
   ) {}
 
-  /** `changed`: a delta whose table rows are only these trials; otherwise every trial. */
-  build(opts: { changed?: readonly number[]; now?: number } = {}): Payload {
+  /**
+   * `changed`: a delta whose table rows are only these trials; otherwise every trial. `live`: the
+   * run may still be going (its queue extends to now) and costly views may be reused for a while.
+   */
+  build(opts: { changed?: readonly number[]; now?: number; live?: boolean } = {}): Payload {
     const m = this.model;
     const now = opts.now ?? Date.now();
+    const live = opts.live === true;
     const o = m.options;
     const space = o?.space ?? {};
     const fidelities = o === null ? [] : computeLadder(o.minFidelity, o.maxFidelity, o.eta);
@@ -50,6 +55,7 @@ export class PayloadBuilder {
     }
     const counts: Record<string, number> = { trials: records.length };
     for (const r of records) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    const view = <T>(name: string, fn: () => T): T => this.view(name, live, now, fn);
     return {
       info: {
         runId: m.meta?.runId ?? '',
@@ -67,12 +73,12 @@ export class PayloadBuilder {
         params,
       },
       trajectory: buildTrajectory(records, t0),
-      scatter: buildScatter(records, t0, fidelities),
-      hyperband: buildHyperband(records, fidelities),
-      timeline: buildTimeline(records, t0, m.finished !== null ? (m.lastAt ?? now) : now),
-      parallel: buildParallel(records, space, topRung, fidelities[topRung] ?? null),
-      importance: this.importanceOf(records, space, rungCount, now),
-      curves: buildCurves(records),
+      scatter: view('scatter', () => buildScatter(records, t0, fidelities)),
+      hyperband: view('hyperband', () => buildHyperband(records, fidelities)),
+      timeline: view('timeline', () => buildTimeline(records, t0, live && m.finished === null ? now : (m.lastAt ?? now))),
+      parallel: view('parallel', () => buildParallel(records, space, topRung, fidelities[topRung] ?? null)),
+      importance: view('importance', () => buildImportance(records, space, m.vectors, rungCount)),
+      curves: view('curves', () => buildCurves(records)),
       live: buildLive(m, records, now),
       columns: tableColumns(params),
       rows: rowsOf.map((r) => tableRow(r, params, t0)),
@@ -81,12 +87,12 @@ export class PayloadBuilder {
     };
   }
 
-  private importanceOf(records: ReturnType<RunModel['records']>, space: NonNullable<RunModel['options']>['space'], rungCount: number, now: number): Importance {
-    const c = this.importance;
-    const told = this.model.told;
-    if (c !== null && told < c.told * 1.1 && now - c.at < IMPORTANCE_EVERY_MS && told - c.told < 50) return c.value;
-    const value = buildImportance(records, space, this.model.vectors, rungCount);
-    this.importance = { value, told, at: now };
+  private view<T>(name: string, live: boolean, now: number, fn: () => T): T {
+    const c = this.cache.get(name);
+    if (live && c !== undefined && now - c.at < c.cost * COST_FACTOR) return c.value as T;
+    const t = performance.now();
+    const value = fn();
+    this.cache.set(name, { value, at: now, cost: performance.now() - t });
     return value;
   }
 }

@@ -57,7 +57,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     lastSent = Date.now();
     const changed = model.takeChanged();
     if (streams.size === 0) return;
-    const data = JSON.stringify(builder.build({ changed }));
+    const data = JSON.stringify(builder.build({ changed, live: true }));
     for (const res of streams) send(res, data);
   };
   const schedule = (): void => {
@@ -112,7 +112,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       res.write('retry: 1000\n\n');
       streams.add(res);
       req.on('close', () => streams.delete(res));
-      send(res, JSON.stringify(builder.build()));
+      send(res, JSON.stringify(builder.build({ live: true })));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');

@@ -43,21 +43,37 @@ function layout(live: boolean) {
   const info = new InfoView(header, section(root, 'options', 'Run options, seed, budget and why it ended'));
   const liveView = liveRoot === null ? null : new LiveView(liveRoot);
   document.body.append(root);
+  const last = new Map<string, string>();
+  const timings: Record<string, number> = {};
+  /** Draws a view unless its part of the payload is the same as last time (live updates). */
+  const step = (name: string, part: unknown, fn: () => void): void => {
+    const key = JSON.stringify(part);
+    if (last.get(name) === key) return;
+    last.set(name, key);
+    const t = performance.now();
+    fn();
+    timings[name] = Math.round(performance.now() - t);
+  };
+  /** Header, live panel and table first (cheap, so counters update at once), charts in the next task. */
   return (p: Payload): void => {
     const t = performance.now();
     info.render(p, live);
     liveView?.render(p);
-    views.trajectory.render(p);
-    views.scatter.render(p);
-    views.hyperband.render(p);
-    views.timeline.render(p);
-    views.parallel.render(p);
-    views.importance.render(p);
-    views.curves.render(p);
     views.table.update(p.columns, p.rows, p.errors, p.delta);
-    document.body.dataset.renderMs = String(Math.round(performance.now() - t));
-    document.body.dataset.ready = 'true';
-    document.body.dataset.updates = String(Number(document.body.dataset.updates ?? '0') + 1);
+    timings.table = Math.round(performance.now() - t);
+    setTimeout(() => {
+      step('trajectory', p.trajectory, () => views.trajectory.render(p));
+      step('scatter', p.scatter, () => views.scatter.render(p));
+      step('hyperband', p.hyperband, () => views.hyperband.render(p));
+      step('timeline', p.timeline, () => views.timeline.render(p));
+      step('parallel', p.parallel, () => views.parallel.render(p));
+      step('importance', p.importance, () => views.importance.render(p));
+      step('curves', p.curves, () => views.curves.render(p));
+      document.body.dataset.renderMs = String(Math.round(performance.now() - t));
+      document.body.dataset.viewMs = JSON.stringify(timings);
+      document.body.dataset.ready = 'true';
+      document.body.dataset.updates = String(Number(document.body.dataset.updates ?? '0') + 1);
+    }, 0);
   };
 }
 
@@ -75,11 +91,11 @@ function liveStream(render: (p: Payload) => void): void {
     const first = pending === null;
     pending = p;
     if (first) {
-      requestAnimationFrame(() => {
+      setTimeout(() => {
         const q = pending as Payload;
         pending = null;
         render(q);
-      });
+      }, 0);
     }
   });
   es.addEventListener('open', () => (status.textContent = 'live'));

@@ -25,7 +25,9 @@ export class ScatterView {
       name: `rung ${r.rung} (fidelity ${fmt(r.fidelity, 4)}, ${r.trials} trials)`,
       type: 'scatter',
       large: true,
-      symbolSize: 4,
+      largeThreshold: 500,
+      symbol: 'rect',
+      symbolSize: 3,
       itemStyle: { color: rungColour(r.rung, n) },
       data: r.points,
     }));

@@ -21,13 +21,15 @@ export class TimelineView {
 
   render(p: Payload): void {
     const t = p.timeline;
+    let end = t.queue.length > 0 ? (t.queue[t.queue.length - 1] as [number, number])[0] : 0;
+    for (const b of t.blocks) end = Math.max(end, b[2]);
     this.chart.style.height = `${Math.max(160, Math.min(900, 60 + t.lanes.length * 22))}px`;
     draw(
       this.chart,
       {
         grid: { left: 150, right: 20, top: 10, bottom: 40 },
         tooltip: { formatter: (x: { value: number[] }) => `${t.lanes[x.value[0] as number] ?? ''}: ${x.value[3]} trial(s), ${duration((x.value[2] as number) - (x.value[1] as number))}${x.value[4] ? `, ${x.value[4]} failed` : ''}` },
-        xAxis: { type: 'value', name: 'time (s)', nameLocation: 'middle', nameGap: 26, min: 0 },
+        xAxis: { type: 'value', name: 'time (s)', nameLocation: 'middle', nameGap: 26, min: 0, max: end },
         yAxis: { type: 'category', data: t.lanes, inverse: true },
         dataZoom: [{ type: 'inside', filterMode: 'weakFilter' }],
         series: [
@@ -47,7 +49,7 @@ export class TimelineView {
                   { x: a[0] as number, y: (a[1] as number) - hgt / 2, width: Math.max(1, (b[0] as number) - (a[0] as number)), height: hgt },
                   params.coordSys,
                 ) ?? { x: 0, y: 0, width: 0, height: 0 },
-                style: { fill: failed > 0.5 ? FAIL : failed > 0 ? '#f4a582' : '#4292c6' },
+                style: { fill: failed > 0.5 ? FAIL : failed > 0.2 ? '#f4a582' : '#4292c6' },
               };
             },
           },
@@ -63,7 +65,7 @@ export class TimelineView {
         grid: { left: 150, right: 20, top: 25, bottom: 30 },
         title: undefined,
         tooltip: { trigger: 'axis' },
-        xAxis: { type: 'value', min: 0 },
+        xAxis: { type: 'value', min: 0, max: end },
         yAxis: { type: 'value', name: 'queued trials', minInterval: 1 },
         series: [{ type: 'line', step: 'end', showSymbol: false, areaStyle: { opacity: 0.3 }, data: t.queue }],
       },
