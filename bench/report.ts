@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * `npm run bench:report`: the report and dashboard at scale. Writes a synthetic 50,000-trial run
  * (bench/report-fixture.ts), then prints: the time to build the HTML, its size, the time headless

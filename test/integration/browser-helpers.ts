@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Headless Debian chromium for the report and dashboard tests, driven by puppeteer-core (no
  * browser download). A missing chromium is a test failure that says how to install it, never a
