@@ -19,11 +19,14 @@ import { buildTimeline } from './views/timeline.js';
 import { buildTrajectory } from './views/trajectory.js';
 import { errorText, tableColumns, tableRow } from './views/trials-table.js';
 
-/** Live: a view is rebuilt only after COST_FACTOR times its last build time has passed. */
+/** Live: the aggregated views are rebuilt only after COST_FACTOR times their last build time. */
 const COST_FACTOR = 5;
 
 export class PayloadBuilder {
-  private readonly cache = new Map<string, { value: unknown; at: number; cost: number }>();
+  private readonly cache = new Map<string, unknown>();
+  private nextRefresh = 0;
+  /** True when the last build reused aggregated views older than the entries it had. */
+  stale = false;
 
   constructor(
     private readonly model: RunModel,
@@ -55,8 +58,15 @@ export class PayloadBuilder {
     }
     const counts: Record<string, number> = { trials: records.length };
     for (const r of records) counts[r.status] = (counts[r.status] ?? 0) + 1;
-    const view = <T>(name: string, fn: () => T): T => this.view(name, live, now, fn);
-    return {
+    const fresh = !live || now >= this.nextRefresh;
+    const started = performance.now();
+    const view = <T>(name: string, fn: () => T): T => {
+      if (!fresh && this.cache.has(name)) return this.cache.get(name) as T;
+      const value = fn();
+      this.cache.set(name, value);
+      return value;
+    };
+    const payload: Payload = {
       info: {
         runId: m.meta?.runId ?? '',
         source: this.source,
@@ -72,27 +82,26 @@ export class PayloadBuilder {
         fidelities,
         params,
       },
-      trajectory: buildTrajectory(records, t0),
+      trajectory: view('trajectory', () => buildTrajectory(records, t0)),
       scatter: view('scatter', () => buildScatter(records, t0, fidelities)),
       hyperband: view('hyperband', () => buildHyperband(records, fidelities)),
       timeline: view('timeline', () => buildTimeline(records, t0, live && m.finished === null ? now : (m.lastAt ?? now))),
       parallel: view('parallel', () => buildParallel(records, space, topRung, fidelities[topRung] ?? null)),
       importance: view('importance', () => buildImportance(records, space, m.vectors, rungCount)),
       curves: view('curves', () => buildCurves(records)),
-      live: buildLive(m, records, now),
+      live: buildLive(m, now),
       columns: tableColumns(params),
       rows: rowsOf.map((r) => tableRow(r, params, t0)),
       errors,
       delta,
     };
+    if (fresh) this.nextRefresh = now + COST_FACTOR * (performance.now() - started);
+    this.stale = !fresh;
+    return payload;
   }
 
-  private view<T>(name: string, live: boolean, now: number, fn: () => T): T {
-    const c = this.cache.get(name);
-    if (live && c !== undefined && now - c.at < c.cost * COST_FACTOR) return c.value as T;
-    const t = performance.now();
-    const value = fn();
-    this.cache.set(name, { value, at: now, cost: performance.now() - t });
-    return value;
+  /** ms until a live build would rebuild the aggregated views again. */
+  refreshIn(now = Date.now()): number {
+    return Math.max(0, this.nextRefresh - now);
   }
 }

@@ -26,6 +26,11 @@ export class RunModel {
   /** Ok and non-ok results told (first result per trial). */
   told = 0;
   readonly vectors = new Map<number, number[]>();
+  /** Trials asked and not yet told (queued or running). */
+  readonly inFlight = new Set<number>();
+  /** Per worker label: its host, trials finished, last time seen (ms). */
+  readonly workers = new Map<string, { host: string; done: number; lastSeen: number }>();
+  readonly bracketIds = new Set<number>();
   private changed = new Set<number>();
 
   feed(entries: readonly StoredEntry[]): void {
@@ -49,6 +54,16 @@ export class RunModel {
     return this.history.records();
   }
 
+  private seen(trialId: number, at: number, done: boolean): void {
+    const r = this.history.get(trialId);
+    if (r === undefined || r.worker === null) return;
+    const label = workerLabel(r);
+    const w = this.workers.get(label) ?? { host: r.worker.host ?? '', done: 0, lastSeen: at };
+    if (done) w.done++;
+    w.lastSeen = Math.max(w.lastSeen, at);
+    this.workers.set(label, w);
+  }
+
   private apply(e: StoredEntry): void {
     const entry = e as StoredEntry & { type: string };
     switch (entry.type) {
@@ -63,12 +78,15 @@ export class RunModel {
         if (this.history.get(a.trialId) !== undefined) return;
         this.history.onAsked(a.job, a.at);
         this.vectors.set(a.trialId, a.job.vector);
+        this.inFlight.add(a.trialId);
+        if (a.job.bracketId >= 0) this.bracketIds.add(a.job.bracketId);
         this.changed.add(a.trialId);
         return;
       }
       case 'started': {
         const s = e as Extract<StoredEntry, { type: 'started' }>;
         this.history.onStarted(s.trialId, s.worker, s.at);
+        this.seen(s.trialId, s.at, false);
         this.changed.add(s.trialId);
         return;
       }
@@ -83,6 +101,8 @@ export class RunModel {
         const extra = { at: t.at, ...(t.worker === undefined ? {} : { worker: t.worker }), ...(t.durationMs === undefined ? {} : { durationMs: t.durationMs }) };
         if (this.history.onTold(t.trialId, t.result, extra)) {
           this.told++;
+          this.inFlight.delete(t.trialId);
+          this.seen(t.trialId, t.at, true);
           this.changed.add(t.trialId);
         }
         return;

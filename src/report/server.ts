@@ -52,6 +52,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const send = (res: ServerResponse, data: string): void => {
     res.write(`event: payload\ndata: ${data}\n\n`);
   };
+  let due = 0;
+  /** Sends a payload at `at` (ms) unless one is already due sooner. */
+  const sendAt = (at: number): void => {
+    if (timer !== null && due <= at) return;
+    if (timer !== null) clearTimeout(timer);
+    due = at;
+    timer = setTimeout(broadcast, Math.max(0, at - Date.now()));
+  };
   const broadcast = (): void => {
     timer = null;
     lastSent = Date.now();
@@ -59,11 +67,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (streams.size === 0) return;
     const data = JSON.stringify(builder.build({ changed, live: true }));
     for (const res of streams) send(res, data);
+    // reused aggregates lag behind: send them again once they are rebuilt, even if nothing else comes
+    if (builder.stale) sendAt(Date.now() + Math.max(MIN_GAP_MS, builder.refreshIn()));
   };
-  const schedule = (): void => {
-    if (timer !== null) return;
-    timer = setTimeout(broadcast, Math.max(0, lastSent + MIN_GAP_MS - Date.now()));
-  };
+  const schedule = (): void => sendAt(lastSent + MIN_GAP_MS);
   const pump = async (): Promise<void> => {
     if (reading) {
       again = true;

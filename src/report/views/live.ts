@@ -9,20 +9,15 @@ import { round, secs } from './common.js';
 
 const MAX_IN_FLIGHT = 200;
 
-export function buildLive(model: RunModel, records: readonly TrialRecord[], now: number): Live {
+export function buildLive(model: RunModel, now: number): Live {
   const t0 = model.startedAt ?? now;
-  const flying = records.filter((r) => r.status === 'queued' || r.status === 'running');
-  const workers = new Map<string, Live['workers'][number]>();
-  for (const r of records) {
-    if (r.worker === null) continue;
-    const label = workerLabel(r);
-    const w = workers.get(label) ?? { label, host: r.worker.host ?? '', done: 0, busy: false, lastSeen: null };
-    if (r.status === 'running') w.busy = true;
-    else if (r.finishedAt !== null) w.done++;
-    const seen = r.finishedAt ?? r.startedAt;
-    if (seen !== null) w.lastSeen = Math.max(w.lastSeen ?? 0, secs(seen, t0) as number);
-    workers.set(label, w);
+  const flying: TrialRecord[] = [];
+  for (const id of model.inFlight) {
+    const r = model.history.get(id);
+    if (r !== undefined) flying.push(r);
   }
+  flying.sort((a, b) => a.trialId - b.trialId);
+  const busy = new Set(flying.filter((r) => r.status === 'running' && r.worker !== null).map(workerLabel));
   return {
     inFlight: flying.slice(0, MAX_IN_FLIGHT).map((r) => ({
       trialId: r.trialId,
@@ -33,19 +28,21 @@ export function buildLive(model: RunModel, records: readonly TrialRecord[], now:
     })),
     queued: flying.filter((r) => r.status === 'queued').length,
     running: flying.filter((r) => r.status === 'running').length,
-    workers: [...workers.values()].sort((a, b) => a.label.localeCompare(b.label)),
-    budget: budgetProgress(model, records, now),
+    workers: [...model.workers.entries()]
+      .map(([label, w]) => ({ label, host: w.host, done: w.done, busy: busy.has(label), lastSeen: secs(w.lastSeen, t0) }))
+      .sort((a, b) => a.label.localeCompare(b.label)),
+    budget: budgetProgress(model, now),
   };
 }
 
-function budgetProgress(model: RunModel, records: readonly TrialRecord[], now: number): Live['budget'] {
+function budgetProgress(model: RunModel, now: number): Live['budget'] {
   const b = model.budget;
   if (b === null) return null;
   const frac = (done: number, total: number): number => Math.min(1, total > 0 ? done / total : 1);
   if (b.fevals !== undefined) return { kind: 'evaluations', done: model.told, total: b.fevals, fraction: frac(model.told, b.fevals) };
   if (b.brackets !== undefined) {
-    const ids = new Set(records.filter((r) => r.bracketId >= 0).map((r) => r.bracketId));
-    return { kind: 'brackets', done: ids.size, total: b.brackets, fraction: frac(ids.size, b.brackets) };
+    const n = model.bracketIds.size;
+    return { kind: 'brackets', done: n, total: b.brackets, fraction: frac(n, b.brackets) };
   }
   if (b.runtimeMs !== undefined) {
     const end = model.finished !== null ? (model.lastAt ?? now) : now;
