@@ -16,6 +16,7 @@ const LAYERS = [
   ['study', '^src/study/', 5], // journal backends, replay, study storage (and today the Study API)
   ['driver', '^src/driver/', 6], // the run loop
   ['api', '^src/api/', 7], // the DEHB class
+  ['report', '^src/report/', 7.5], // report and dashboard (loaded only by those commands)
   ['cli', '^src/cli/', 8], // composition root
   ['index', '^src/index\\.ts$', 8], // the public API
 ];

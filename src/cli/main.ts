@@ -14,6 +14,7 @@ import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerStudyCommands } from './commands/study.js';
 import { registerSpaceCommands } from './commands/space.js';
+import { registerReportCommands } from './commands/report.js';
 
 // E_NO_GPU reaches here only from set-up (no GPUs, --gpus-per-trial above the devices); a trial's is its result
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED', 'E_NO_GPU']);
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerStudyCommands(program);
   registerGpusCommand(program);
   registerSpaceCommands(program);
+  registerReportCommands(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
+import { dashboardPort, startDashboardFor } from './report.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
 interface OptimizeFlags extends StorageFlags {
@@ -22,6 +23,7 @@ interface OptimizeFlags extends StorageFlags {
   claimTtl?: string;
   json?: boolean;
   quiet?: boolean;
+  dashboard?: string | boolean;
 }
 
 export function registerOptimizeCommand(program: Command): void {
@@ -40,6 +42,7 @@ export function registerOptimizeCommand(program: Command): void {
     .option('--claim-ttl <duration>', "a dead worker's trial is re-queued after this long (default 30s)")
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no per-trial lines')
+    .option('--dashboard [port]', 'serve a live dashboard of the study on 127.0.0.1 (default port 8080)')
     .action(async (name: string, flags: OptimizeFlags) => {
       process.exitCode = await optimizeCommand(name, flags);
     });
@@ -54,7 +57,9 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
   const nWorkers = intFlag(flags.nWorkers, '--n-workers') ?? 1;
   const leaseTtlMs = flags.leaseTtl === undefined ? undefined : parseDuration(flags.leaseTtl, '--lease-ttl');
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
+  const port = dashboardPort(flags.dashboard);
   return withStudy(name, flags, async (study) => {
+    const dashboard = port === null ? null : await startDashboardFor({ study: name, ...(flags.storage === undefined ? {} : { storage: flags.storage }) }, { port });
     const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
     let best = Infinity;
     try {
@@ -87,6 +92,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
       return r.reason === 'stopped' ? 130 : 0;
     } finally {
       signals.dispose();
+      await dashboard?.close();
     }
   });
 }

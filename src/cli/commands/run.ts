@@ -21,6 +21,7 @@ import { RunProgress } from '../progress.js';
 import { allFailed, printRunSummary } from '../summary.js';
 import { interruptSignals } from '../signals.js';
 import { inFlagWords } from '../flag-words.js';
+import { dashboardPort, startDashboardFor } from './report.js';
 
 interface RunCommandFlags extends RunFlags {
   json?: boolean;
@@ -28,6 +29,7 @@ interface RunCommandFlags extends RunFlags {
   cluster?: boolean;
   schedulerFile?: string;
   wait?: string;
+  dashboard?: string | boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -65,6 +67,7 @@ export function registerRunCommand(program: Command): void {
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
+    .option('--dashboard [port]', 'serve a live dashboard of this run on 127.0.0.1 (default port 8080)')
     .action(async (flags: RunCommandFlags) => {
       process.exitCode = await runCommand(flags);
     });
@@ -72,6 +75,7 @@ export function registerRunCommand(program: Command): void {
 
 export async function runCommand(flags: RunCommandFlags): Promise<number> {
   const cfg = await loadRunConfig(flags);
+  const port = dashboardPort(flags.dashboard);
   const resume = flags.resume === true;
   if (resume && cfg.output === undefined) throw new DehbError('E_USAGE', '--resume needs --output DIR (the run directory)');
   if (resume && !existsSync(journalPath(cfg.output as string))) {
@@ -134,6 +138,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     await client?.close?.();
     throw inFlagWords(err);
   }
+  const dashboard = port === null ? null : await startDashboardFor({ dir: output }, { port });
   const budget = hasBudget(cfg.budget) ? cfg.budget : (session.recordedBudget ?? {});
   if (!hasBudget(budget)) throw new DehbError('E_USAGE', 'missing budget: --fevals N, --brackets N or --runtime 10m');
 
@@ -158,6 +163,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     progress.stop();
     signals.dispose();
     await client?.close?.();
+    await dashboard?.close();
   }
   printRunSummary(result, { output, json: flags.json === true, runId: dehb.runId });
   if (signals.stop.aborted) {
