@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { intFlag } from '../flags.js';
-import { startClusterWorker, type ClusterWorkerOptions } from '../../cluster/bullmq/worker-runtime.js';
+import type { ClusterWorkerOptions } from '../../cluster/bullmq/worker-runtime.js';
 import { parseGpuList } from '../../gpu/discover.js';
 import { splitCommand } from '../argv.js';
 import { studyWorkerCommand } from './study-worker.js';
@@ -112,6 +112,7 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
       const err = io?.stderr ?? process.stderr;
       const opts = workerOptionsFromFlags(flags);
       opts.log = (m) => err.write(`dehb worker: ${m}\n`);
+      const { startClusterWorker } = await import('../../cluster/bullmq/worker-runtime.js'); // loaded only when it runs
       const worker = await startClusterWorker(opts);
       const c = worker.connection;
       err.write(
