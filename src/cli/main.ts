@@ -3,7 +3,7 @@
  * The `dehb` command: the composition root. Registers every subcommand, maps errors to exit codes
  * (0 ok, 1 failure, 2 usage/config error, 130 interrupted) and is the only caller of process.exit.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { DehbError, isDehbError } from '../errors.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerShowCommand } from './commands/show.js';
@@ -11,6 +11,7 @@ import { registerGpusCommand } from './commands/gpus.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerStudyCommands } from './commands/study.js';
+import { configureLogs, LOG_FORMATS, LOG_LEVELS } from './log.js';
 
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED']);
 
@@ -22,7 +23,10 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addOption(new Option('--log-format <format>', 'logs of workers and coordinators').choices(LOG_FORMATS).default('pretty').env('DEHB_LOG_FORMAT'))
+    .addOption(new Option('--log-level <level>', 'least level logged').choices(LOG_LEVELS).default('info').env('DEHB_LOG_LEVEL'))
+    .hook('preAction', (_program, action) => configureLogs(action.optsWithGlobals()));
   registerRunCommand(program);
   registerShowCommand(program);
   registerWorkerCommand(program);

@@ -100,7 +100,8 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
       },
     });
     const { createClusterClient } = await import('../../cluster/bullmq/client.js');
-    client = await createClusterClient(file);
+    const { createLog } = await import('../log.js');
+    client = await createClusterClient(file, { log: (await createLog('dehb', process.stderr)).log });
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
