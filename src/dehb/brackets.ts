@@ -118,8 +118,3 @@ export function completeJob(b: BracketState, j: number): void {
   if (!(b.done[j] < b.sizes[j])) throw new Error(`bracket ${b.id} rung ${j} already complete`);
   b.done[j] += 1;
 }
-
-/** Bracket-rung index whose sub-population feeds rung j (itself for the first rung). */
-export function lowerRung(j: number): number {
-  return j > 0 ? j - 1 : 0;
-}

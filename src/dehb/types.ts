@@ -200,10 +200,6 @@ export interface BracketState {
   currentRung: number;
 }
 
-export interface PendingJob {
-  job: Job;
-}
-
 export interface DehbState {
   version: 1;
   options: ResolvedOptimizerOptions;
