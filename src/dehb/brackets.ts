@@ -119,11 +119,6 @@ export function completeJob(b: BracketState, j: number): void {
   b.done[j] += 1;
 }
 
-/** Bracket-rung index whose sub-population feeds rung j (itself for the first rung). */
-export function lowerRung(j: number): number {
-  return j > 0 ? j - 1 : 0;
-}
-
 /**
  * Bracket-rung index of the next job under the asynchronous (ASHA-style) schedule, or -1 when the
  * bracket cannot hand out work now. Upper rungs first: rung j >= 1 may hand out its k-th job once

@@ -276,10 +276,6 @@ export interface BracketState {
   currentRung: number;
 }
 
-export interface PendingJob {
-  job: Job;
-}
-
 export interface DehbState {
   version: 1;
   options: ResolvedOptimizerOptions;

@@ -8,17 +8,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
-import { DEHB } from '../../api/dehb.js';
 import type { DEHBOptions } from '../../api/dehb-options.js';
-import { journalPath } from '../../api/run-output.js';
-import { loadObjectiveModule } from '../../cluster/run-task.js';
-import { createClusterClient } from '../../cluster/bullmq/client.js';
-import { waitForSchedulerFile } from '../../protocol/scheduler-file.js';
+import type { DEHB as DehbRun } from '../../api/dehb.js';
 import { parseDuration } from '../durations.js';
-import { checkCommandExists } from '../../cluster/command-runner.js';
-import { loadRunConfig, type RunFlags } from '../run-config.js';
-import { RunProgress } from '../progress.js';
-import { allFailed, printRunSummary } from '../summary.js';
+import type { loadRunConfig, RunFlags } from '../run-config.js';
+import type { RunProgress } from '../progress.js';
 import { interruptSignals } from '../signals.js';
 import { inFlagWords } from '../flag-words.js';
 import { dashboardPort, startDashboardFor } from './report.js';
@@ -74,6 +68,14 @@ export function registerRunCommand(program: Command): void {
 }
 
 export async function runCommand(flags: RunCommandFlags): Promise<number> {
+  // backends load only when the command runs (dehb --help stays cheap)
+  const [{ loadRunConfig }, { journalPath }, { DEHB }, { RunProgress }, { allFailed, printRunSummary }] = await Promise.all([
+    import('../run-config.js'),
+    import('../../api/run-output.js'),
+    import('../../api/dehb.js'),
+    import('../progress.js'),
+    import('../summary.js'),
+  ]);
   const cfg = await loadRunConfig(flags);
   const port = dashboardPort(flags.dashboard);
   const resume = flags.resume === true;
@@ -98,6 +100,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   if (flags.cluster === true) {
     if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
     const file = resolve(flags.schedulerFile);
+    const { waitForSchedulerFile } = await import('../../protocol/scheduler-file.js');
     // shared filesystems are slow: wait for the scheduler file as workers do
     let said = false;
     await waitForSchedulerFile(file, {
@@ -107,14 +110,16 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
         said = true;
       },
     });
-    client = await createClusterClient(file);
+    const { createClusterClient } = await import('../../cluster/bullmq/client.js');
+    const { createLog } = await import('../log.js');
+    client = await createClusterClient(file, { log: (await createLog('dehb', process.stderr)).log });
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
   // everything is validated (options, placeholders, GPUs) before the run directory is made, and
   // errors name the flags, not the library's option names
-  let dehb: DEHB;
-  let session: Awaited<ReturnType<DEHB['ready']>>;
+  let dehb: DehbRun;
+  let session: Awaited<ReturnType<DehbRun["ready"]>>;
   try {
     dehb = new DEHB({
     ...(cfg.space === undefined ? {} : { space: cfg.space }),
@@ -175,8 +180,8 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
 
 async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>['objective']): Promise<void> {
   if (ref === undefined) return;
-  if (ref.kind === 'module') await loadObjectiveModule(ref.path, ref.exportName);
-  else await checkCommandExists(ref.argv[0] as string);
+  if (ref.kind === 'module') await (await import('../../cluster/run-task.js')).loadObjectiveModule(ref.path, ref.exportName);
+  else await (await import('../../cluster/command-runner.js')).checkCommandExists(ref.argv[0] as string);
 }
 
 function toInput(ref: NonNullable<Awaited<ReturnType<typeof loadRunConfig>>['objective']>): DEHBOptions['objective'] {

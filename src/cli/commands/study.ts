@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { inFlagWords } from '../flag-words.js';
 import type { OptimizerKind } from '../../dehb/types.js';
-import { loadRunConfig, type RunFlags } from '../run-config.js';
-import { createStudy } from '../../study/study.js';
+import type { RunFlags } from '../run-config.js';
 import { defaultStorageUrl } from '../../study/storage.js';
 import { registerOptimizeCommand } from './optimize.js';
 import { registerPushCommand } from './push.js';
@@ -74,6 +73,8 @@ export function registerStudyCreateCommand(study: Command): void {
 async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
   const kind = (flags.kind ?? 'dehb') as OptimizerKind;
   if (!KINDS.includes(kind)) throw new DehbError('E_USAGE', `--kind must be one of ${KINDS.join(', ')} (got "${flags.kind}")`);
+  // loaded only when the command runs (dehb --help stays cheap)
+  const [{ loadRunConfig }, { createStudy }] = await Promise.all([import('../run-config.js'), import('../../study/study.js')]);
   const cfg = await loadRunConfig(flags);
   if (cfg.space === undefined) throw new DehbError('E_USAGE', 'missing search space: --space FILE (or "space" in --config)');
   if (cfg.objective === undefined) {

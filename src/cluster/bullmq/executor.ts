@@ -327,11 +327,6 @@ export class BullmqExecutor implements Executor {
     if (waiting && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
   }
 
-  /** Evaluations this executor is waiting for. */
-  get inFlight(): number {
-    return this.table.size;
-  }
-
   /** The run has recorded this trial's outcome durably: its stored result can go now. */
   recorded(task: EvalTask): void {
     this.channel.store.deleteSoon(jobIdFor(this.runId, task.trialId));
