@@ -119,7 +119,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   // everything is validated (options, placeholders, GPUs) before the run directory is made, and
   // errors name the flags, not the library's option names
   let dehb: DehbRun;
-  let session: Awaited<ReturnType<DehbRun["ready"]>>;
+  let session: Awaited<ReturnType<DehbRun['ready']>>;
   try {
     dehb = new DEHB({
     ...(cfg.space === undefined ? {} : { space: cfg.space }),
