@@ -7,8 +7,6 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
-import { toConfigSpace } from '../../dehb/space/configspace-write.js';
-import { readSpace } from '../run-config.js';
 
 const FORMATS = ['configspace', 'dehb'];
 
@@ -29,6 +27,8 @@ export async function exportSpace(file: string, flags: { format: string; output?
   if (!FORMATS.includes(flags.format)) {
     throw new DehbError('E_USAGE', `--format must be configspace or dehb (got "${flags.format}")`);
   }
+  // loaded when the command runs: `dehb --help` stays free of zod and the space code
+  const [{ readSpace }, { toConfigSpace }] = await Promise.all([import('../run-config.js'), import('../../dehb/space/configspace-write.js')]);
   const spec = await readSpace(resolve(file), '<file>');
   const doc = flags.format === 'configspace' ? toConfigSpace(spec) : spec;
   const text = JSON.stringify(doc, null, 2) + '\n';
