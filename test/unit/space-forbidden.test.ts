@@ -5,7 +5,8 @@ import { cloneRng, createRng } from '../../src/dehb/rng.js';
 import { decode, defineSpace, isForbiddenVector, param, parseSpace, repairForbidden, sampleConfig, validateConfig } from '../../src/dehb/space/index.js';
 import { DehbError } from '../../src/errors.js';
 import type { Config, SpaceSpec } from '../../src/dehb/types.js';
-import { sampleVector } from '../../src/dehb/space/sample.js';
+import { priorCoordinate, sampleVector } from '../../src/dehb/space/sample.js';
+import { compileSpace } from '../../src/dehb/space/compile.js';
 import { runFifo, runSequential } from './optimizer-helpers.js';
 
 /** 2/3 of the (opt, x) plane is forbidden, plus one value of n. */
@@ -165,4 +166,14 @@ test('initial and random samples follow categorical weights and truncated normal
   const u = parseSpace({ a: { type: 'float', low: 0, high: 1 }, b: { type: 'categorical', choices: [1, 2, 3] } });
   const st2 = createState({ space: u, minFidelity: 1, maxFidelity: 3, seed: 8 });
   assert.deepEqual(st2.subpops[0].vectors[0], sampleVector(createRng(8), 2));
+});
+
+test('a choice of weight 0 is never sampled, even for a draw at the very top of [0, 1)', () => {
+  const s = parseSpace({ c: { type: 'categorical', choices: ['a', 'b', 'z'], weights: [1, 1, 0] } });
+  const p = compileSpace(s).params[0];
+  for (const u of [0, 0.25, 0.4999999, 0.5, 0.75, 0.9999999999999999]) {
+    assert.notEqual(decode(s, [priorCoordinate(p, u)]).c, 'z', `u=${u}`);
+  }
+  assert.equal(decode(s, [priorCoordinate(p, 0.2)]).c, 'a');
+  assert.equal(decode(s, [priorCoordinate(p, 0.7)]).c, 'b');
 });
