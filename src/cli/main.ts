@@ -3,6 +3,8 @@
  * The `dehb` command: the composition root. Registers every subcommand, maps errors to exit codes
  * (0 ok, 1 failure, 2 usage/config error, 130 interrupted) and is the only caller of process.exit.
  */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { DehbError, isDehbError } from '../errors.js';
 import { registerRunCommand } from './commands/run.js';
@@ -13,14 +15,15 @@ import { registerWorkerCommand } from './commands/worker.js';
 import { registerStudyCommands } from './commands/study.js';
 import { registerSpaceCommands } from './commands/space.js';
 
-const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED']);
+// E_NO_GPU reaches here only from set-up (no GPUs, --gpus-per-trial above the devices); a trial's is its result
+const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED', 'E_NO_GPU']);
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('dehb')
     .description('DEHB hyperparameter optimization: differential evolution inside Hyperband, on a thread pool, child processes, GPUs or a Redis cluster')
-    .version('0.1.0')
+    .version(packageVersion())
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -33,6 +36,12 @@ export function buildProgram(): Command {
   registerSpaceCommands(program);
   for (const c of program.commands) c.exitOverride();
   return program;
+}
+
+/** The version in package.json (one folder above src/ and dist/ alike). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -61,8 +70,30 @@ function reportError(err: unknown): number {
   return 1;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /[\\/]main\.(ts|js)$/.test(process.argv[1]);
-if (invokedDirectly) {
+/**
+ * True when this file is the program node started, however it was reached: `node dist/cli/main.js`,
+ * tsx on main.ts, or npm's bin link `dehb` (a symlink from `npm install -g`, `npm link`, npx or
+ * node_modules/.bin) — the link is resolved before comparing. Imported as a library: false.
+ */
+export function isEntryPoint(argv1: string | undefined, moduleUrl: string): boolean {
+  if (argv1 === undefined) return false;
+  const self = fileURLToPath(moduleUrl);
+  for (const candidate of [argv1, `${argv1}.js`]) {
+    try {
+      if (realpathSync(candidate) === realpathSync(self)) return true;
+    } catch {
+      // not a file (e.g. argv1 without its extension); try the next form
+    }
+  }
+  return false;
+}
+
+if (isEntryPoint(process.argv[1], import.meta.url)) {
+  // `dehb show DIR | head -1`: a reader that stops early ends the output, not in a stack trace
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

@@ -6,7 +6,7 @@
  */
 import { DehbError } from '../errors.js';
 import { acquireConfig } from './acquire.js';
-import { completeJob, isDone, isPending, nextRung, openBracket, previousRungWaits, registerJob } from './brackets.js';
+import { asyncNextRung, completeJob, isDone, isPending, nextRung, openBracket, previousRungWaits, registerJob } from './brackets.js';
 import { fit, storeFit, worstSlot } from './population.js';
 import { decode } from './space/decode.js';
 import { encode } from './space/encode.js';
@@ -62,10 +62,16 @@ function randomJob(state: DehbState): { job: Job } {
   });
 }
 
+/** Bracket-rung index bracket b hands out next under the run's schedule, or -1 if it cannot now. */
+function rungToHandOut(state: DehbState, b: BracketState): number {
+  if (state.options.schedule === 'async') return asyncNextRung(b, state.options.eta);
+  return isPending(b) && !previousRungWaits(b) ? nextRung(b) : -1;
+}
+
 /** The bracket that receives the next job, or null when a new one must be opened. */
 function runnableBracket(state: DehbState): BracketState | null {
   for (const b of state.brackets) {
-    if (isPending(b) && !previousRungWaits(b)) return b;
+    if (rungToHandOut(state, b) >= 0) return b;
   }
   return null;
 }
@@ -91,7 +97,7 @@ export function ask(state: DehbState, opts: AskOptions = {}): AskResult {
     state.iterationCounter = id;
     state.brackets.push(b);
   }
-  const j = nextRung(b);
+  const j = rungToHandOut(state, b);
   if (j < 0) throw new Error(`bracket ${b.id} has no rung to hand out (internal error)`);
   const a = acquireConfig(state, b, j);
   registerJob(b, j);

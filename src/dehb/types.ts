@@ -115,16 +115,27 @@ export const CROSSOVERS = ['bin', 'exp'] as const;
 export type Crossover = (typeof CROSSOVERS)[number];
 export type Strategy = `${Mutation}_${Crossover}`;
 
+/**
+ * How successive halving inside a bracket hands out the next rung: `sync` (the reference's: rung
+ * j+1 starts once every result of rung j is in) or `async` (ASHA-style: a job of rung j+1 is handed
+ * out as soon as eta results of rung j per promotion are in, the promoted configuration being the
+ * best received so far).
+ */
+export type Schedule = 'sync' | 'async';
+
 /** What the optimizer proposes: DEHB (default), random search at max fidelity, or only pushed jobs. */
 export type OptimizerKind = 'dehb' | 'random' | 'manual';
 
 /** User input for the optimizer (TSDoc gives units and defaults). */
 export interface OptimizerOptions {
   space: SpaceSpec;
-  /** Lowest fidelity (user units, > 0). Only decides the number of rungs. */
-  minFidelity: number;
-  /** Highest fidelity (user units, > minFidelity). */
-  maxFidelity: number;
+  /** Lowest fidelity (user units, > 0). Only decides the number of rungs. Required for kind `dehb`. */
+  minFidelity?: number;
+  /**
+   * Highest fidelity (user units, > minFidelity). Required for kind `dehb`; kinds `random` and
+   * `manual` need no range (both default to the one given, else 1).
+   */
+  maxFidelity?: number;
   /** Hyperband reduction factor, > 1. Default 3. */
   eta?: number;
   /** DE scale factor F in (0, 2]. Default 0.5. */
@@ -143,6 +154,18 @@ export interface OptimizerOptions {
   seed?: number;
   /** Default `dehb`. */
   kind?: OptimizerKind;
+  /**
+   * Successive-halving schedule inside each bracket. Default `sync`: the reference DEHB's (rung
+   * j+1 of a bracket starts only when all results of rung j are in; while it waits, new brackets
+   * open). `async` (opt-in, ASHA-style): the k-th job of rung j+1 is handed out as soon as k·eta
+   * results of rung j are in, taking the best of the results received so far (so a promoted
+   * configuration is in the top 1/eta of its rung at that moment); promotions are preferred over
+   * new configurations. Brackets, rung sizes, DE populations and selection are unchanged; what
+   * changes is when upper-rung jobs start and, during the first Hyperband iteration, which
+   * configurations are promoted (the best so far instead of the best of the complete rung).
+   * With one job in flight both schedules behave the same except for that promotion order.
+   */
+  schedule?: Schedule;
   /** `int`: fidelities handed to the objective are the ladder rounded to integers (epochs). Default `float`. */
   fidelityType?: FidelityType;
   /** Which results may become the incumbent. Default `any-fidelity` (the reference's). */
@@ -167,6 +190,7 @@ export interface ResolvedOptimizerOptions {
   maxClip: number | null;
   seed: number;
   kind: OptimizerKind;
+  schedule: Schedule;
   fidelityType: FidelityType;
   incumbent: IncumbentRule;
 }

@@ -18,8 +18,9 @@ import { parseDuration } from '../durations.js';
 import { checkCommandExists } from '../../cluster/command-runner.js';
 import { loadRunConfig, type RunFlags } from '../run-config.js';
 import { RunProgress } from '../progress.js';
-import { printRunSummary } from '../summary.js';
+import { allFailed, printRunSummary } from '../summary.js';
 import { interruptSignals } from '../signals.js';
+import { inFlagWords } from '../flag-words.js';
 
 interface RunCommandFlags extends RunFlags {
   json?: boolean;
@@ -45,6 +46,7 @@ export function registerRunCommand(program: Command): void {
     .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
     .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
     .option('--incumbent <rule>', 'any-fidelity (default, as the reference) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
@@ -81,6 +83,8 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     if (cfg.optimizer.minFidelity === undefined || cfg.optimizer.maxFidelity === undefined) {
       throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M');
     }
+    // a resumed run may use the budget its journal recorded; a new one must say it now
+    if (!hasBudget(cfg.budget)) throw new DehbError('E_USAGE', 'missing budget: --fevals N, --brackets N or --runtime 10m');
   }
   await preflightObjective(cfg.objective);
   const runId = cfg.runId ?? `run-${randomUUID().slice(0, 8)}`;
@@ -103,14 +107,20 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
-  const dehb = new DEHB({
+  // everything is validated (options, placeholders, GPUs) before the run directory is made, and
+  // errors name the flags, not the library's option names
+  let dehb: DEHB;
+  let session: Awaited<ReturnType<DEHB['ready']>>;
+  try {
+    dehb = new DEHB({
     ...(cfg.space === undefined ? {} : { space: cfg.space }),
-    ...(cfg.optimizer as Required<typeof cfg.optimizer>),
-    ...(cfg.objective === undefined ? {} : { objective: toInput(cfg.objective) }),
-    // without -n: a cluster uses the scheduler file's capacity, a resumed run the one it started with
-    ...(!cfg.nWorkersGiven && (client !== undefined || resume) ? {} : { nWorkers: cfg.nWorkers }),
-    singleNodeWithGpus: cfg.singleNodeWithGpus,
-    gpusPerTrial: cfg.gpusPerTrial,
+      ...(cfg.optimizer as Required<typeof cfg.optimizer>),
+      ...(cfg.objective === undefined ? {} : { objective: toInput(cfg.objective) }),
+      // without -n: a cluster uses the scheduler file's capacity, a resumed run the one it started with
+      ...(!cfg.nWorkersGiven && (client !== undefined || resume) ? {} : { nWorkers: cfg.nWorkers }),
+    // a resume without --single-node-with-gpus / --gpus-per-trial keeps the pinning it recorded
+    ...(cfg.singleNodeWithGpus || !resume ? { singleNodeWithGpus: cfg.singleNodeWithGpus } : {}),
+    ...(cfg.gpusPerTrialGiven || !resume ? { gpusPerTrial: cfg.gpusPerTrial } : {}),
     ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),
     outputDir: output,
     resume,
@@ -119,7 +129,11 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     onTrialStart: (job) => progressRef.p?.trialStarted(job),
     onTrialEnd: (record) => progressRef.p?.trialEnded(record),
   } as DEHBOptions);
-  const session = await dehb.ready();
+    session = await dehb.ready();
+  } catch (err) {
+    await client?.close?.();
+    throw inFlagWords(err);
+  }
   const budget = hasBudget(cfg.budget) ? cfg.budget : (session.recordedBudget ?? {});
   if (!hasBudget(budget)) throw new DehbError('E_USAGE', 'missing budget: --fevals N, --brackets N or --runtime 10m');
 
@@ -150,7 +164,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     process.stderr.write(`interrupted; continue with: dehb run --resume --output ${output}\n`);
     return 130;
   }
-  return 0;
+  return allFailed(result.history) ? 1 : 0;
 }
 
 async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>['objective']): Promise<void> {

@@ -3,7 +3,8 @@
  * (read-only, safe while the run is going); `--format json|csv` for machines.
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { TrialRecord } from '../../study/journal-types.js';
 import { DehbError } from '../../errors.js';
 import { journalPath } from '../../api/run-output.js';
 import { historyToCsv } from '../../study/history-csv.js';
@@ -11,13 +12,15 @@ import { FileJournal } from '../../study/file-journal.js';
 import { replay } from '../../study/replay.js';
 import { renderTable } from '../table.js';
 
+const RECORD_STATUSES: ReadonlyArray<TrialRecord['status']> = ['queued', 'running', 'ok', 'failed', 'timed-out', 'cancelled'];
+
 export function registerShowCommand(program: Command): void {
   program
     .command('show')
     .description('print the incumbent and the trials of a run directory')
     .argument('<dir>', 'run directory (holds journal.jsonl)')
     .option('-f, --format <format>', 'table | json | csv', 'table')
-    .option('--status <status>', 'only trials with this status (queued, running, ok, failed, timed-out, cancelled)')
+    .addOption(new Option('--status <status>', 'only trials with this status').choices(RECORD_STATUSES))
     .action(async (dir: string, flags: { format: string; status?: string }) => {
       await showRun(dir, flags);
     });

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
+import { inFlagWords } from '../flag-words.js';
 import type { OptimizerKind } from '../../dehb/types.js';
 import { loadRunConfig, type RunFlags } from '../run-config.js';
 import { createStudy } from '../../study/study.js';
@@ -51,6 +52,7 @@ export function registerStudyCreateCommand(study: Command): void {
     .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
     .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
     .option('--incumbent <rule>', 'any-fidelity (default) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded)')
@@ -78,8 +80,9 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     throw new DehbError('E_USAGE', 'missing objective: --command "..." or --objective MODULE (workers run it for every trial)');
   }
   const o = cfg.optimizer;
-  if (o.minFidelity === undefined || o.maxFidelity === undefined) {
-    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M');
+  // random and manual studies evaluate at one fidelity: they need no range
+  if (kind === 'dehb' && (o.minFidelity === undefined || o.maxFidelity === undefined)) {
+    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M (kinds random and manual need none)');
   }
   let maxFileBytes: number | undefined;
   if (flags.maxFileSize !== undefined) {
@@ -93,13 +96,14 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     name,
     storage,
     space: cfg.space,
-    minFidelity: o.minFidelity,
-    maxFidelity: o.maxFidelity,
+    ...(o.minFidelity === undefined ? {} : { minFidelity: o.minFidelity }),
+    ...(o.maxFidelity === undefined ? {} : { maxFidelity: o.maxFidelity }),
     ...(o.eta === undefined ? {} : { eta: o.eta }),
     ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
     ...(o.mutationFactor === undefined ? {} : { mutationFactor: o.mutationFactor }),
     ...(o.crossoverProb === undefined ? {} : { crossoverProb: o.crossoverProb }),
     ...(o.boundaryFix === undefined ? {} : { boundaryFix: o.boundaryFix }),
+    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
     ...(o.fidelityType === undefined ? {} : { fidelityType: o.fidelityType }),
     ...(o.incumbent === undefined ? {} : { incumbent: o.incumbent }),
     ...(o.minClip === undefined ? {} : { minClip: o.minClip }),
@@ -111,6 +115,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     inputFiles: flags.inputFile,
     ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
     skipIfExists: flags.skipIfExists === true,
+  }).catch((err: unknown) => {
+    throw inFlagWords(err); // the words of the flags the user typed
   });
   try {
     const view = await st.view();

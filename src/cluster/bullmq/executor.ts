@@ -12,7 +12,8 @@ import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../proto
 import { loadClusterConnection, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ClusterChannel } from '../../redis/channel.js';
 import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
-import { resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
+import { CLUSTER_EXECUTOR_OPTION_KEYS, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
+import { rejectUnknownKeys } from '../../unknown-keys.js';
 import { PendingTable, type Entry } from './pending.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import type { ResultsStore } from '../../redis/results-store.js';
@@ -27,6 +28,7 @@ function defaultLog(message: string): void {
 
 /** Creates a connected cluster executor. Throws E_BROKER when Redis cannot be reached. */
 export async function createClusterExecutor(opts: ClusterExecutorOptions): Promise<BullmqExecutor> {
+  rejectUnknownKeys(opts, CLUSTER_EXECUTOR_OPTION_KEYS, 'createClusterExecutor(options)');
   const runId = checkRunId(opts.runId);
   let conn = opts.connection;
   if (conn === undefined) {
