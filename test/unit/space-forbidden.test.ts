@@ -34,12 +34,17 @@ function e_space(re: RegExp) {
   return (e: unknown) => e instanceof DehbError && e.code === 'E_SPACE' && re.test(e.message);
 }
 
-test('a DEHB run never hands out a forbidden configuration, sequentially and with jobs in flight', () => {
+test('a DEHB run never hands out a forbidden configuration, sequentially and with jobs in flight (sync and async schedules)', () => {
   let blind = 0;
   const rng = createRng(11);
   for (let i = 0; i < 2000; i++) if (forbidden(sampleConfig(space, rng).config)) blind++;
   assert.ok(blind > 1000, `most of the space is forbidden (${blind}/2000), so repairs are exercised`);
-  for (const jobs of [runSequential(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 5 }), 400), runFifo(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 6 }), 8, 400)]) {
+  const runsToCheck = [
+    runSequential(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 5 }), 400),
+    runFifo(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 6 }), 8, 400),
+    runFifo(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 7, schedule: 'async' }), 8, 400),
+  ];
+  for (const jobs of runsToCheck) {
     for (const j of jobs) {
       assert.equal(forbidden(j.config), false, `trial ${j.trialId} ${JSON.stringify(j.config)} is forbidden`);
       assert.deepEqual(decode(space, j.vector), j.config, 'the job vector is the repaired one');
