@@ -66,3 +66,21 @@ test('dehb run on a ConfigSpace file with conditions and forbiddens, integer fid
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('dehb study create takes --fidelity-type and --incumbent and a ConfigSpace --space; study show reports them', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dehb-space-'));
+  try {
+    const env = { DEHB_STORAGE: `file:${join(dir, 'studies')}` };
+    const c = await runCli(
+      ['study', 'create', 'lc', '--space', YAHPO, '--min-fidelity', '1', '--max-fidelity', '52', '--fidelity-type', 'int', '--incumbent', 'max-fidelity', '--command', 'true', '--seed', '1'],
+      { env },
+    );
+    assert.equal(c.code, 0, c.stderr);
+    const show = await runCli(['study', 'show', 'lc'], { env });
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /fidelity {5}1\.\.52, eta 3, integer rungs, incumbent from max fidelity only/);
+    assert.match(show.stdout, /space {8}OpenML_task_id, batch_size, epoch, learning_rate/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

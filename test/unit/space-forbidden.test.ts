@@ -5,7 +5,8 @@ import { cloneRng, createRng } from '../../src/dehb/rng.js';
 import { decode, defineSpace, isForbiddenVector, param, parseSpace, repairForbidden, sampleConfig, validateConfig } from '../../src/dehb/space/index.js';
 import { DehbError } from '../../src/errors.js';
 import type { Config, SpaceSpec } from '../../src/dehb/types.js';
-import { sampleVector } from '../../src/dehb/space/sample.js';
+import { priorCoordinate, sampleVector } from '../../src/dehb/space/sample.js';
+import { compileSpace } from '../../src/dehb/space/compile.js';
 import { runFifo, runSequential } from './optimizer-helpers.js';
 
 /** 2/3 of the (opt, x) plane is forbidden, plus one value of n. */
@@ -33,12 +34,17 @@ function e_space(re: RegExp) {
   return (e: unknown) => e instanceof DehbError && e.code === 'E_SPACE' && re.test(e.message);
 }
 
-test('a DEHB run never hands out a forbidden configuration, sequentially and with jobs in flight', () => {
+test('a DEHB run never hands out a forbidden configuration, sequentially and with jobs in flight (sync and async schedules)', () => {
   let blind = 0;
   const rng = createRng(11);
   for (let i = 0; i < 2000; i++) if (forbidden(sampleConfig(space, rng).config)) blind++;
   assert.ok(blind > 1000, `most of the space is forbidden (${blind}/2000), so repairs are exercised`);
-  for (const jobs of [runSequential(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 5 }), 400), runFifo(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 6 }), 8, 400)]) {
+  const runsToCheck = [
+    runSequential(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 5 }), 400),
+    runFifo(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 6 }), 8, 400),
+    runFifo(createState({ space, minFidelity: 1, maxFidelity: 27, seed: 7, schedule: 'async' }), 8, 400),
+  ];
+  for (const jobs of runsToCheck) {
     for (const j of jobs) {
       assert.equal(forbidden(j.config), false, `trial ${j.trialId} ${JSON.stringify(j.config)} is forbidden`);
       assert.deepEqual(decode(space, j.vector), j.config, 'the job vector is the repaired one');
@@ -165,4 +171,14 @@ test('initial and random samples follow categorical weights and truncated normal
   const u = parseSpace({ a: { type: 'float', low: 0, high: 1 }, b: { type: 'categorical', choices: [1, 2, 3] } });
   const st2 = createState({ space: u, minFidelity: 1, maxFidelity: 3, seed: 8 });
   assert.deepEqual(st2.subpops[0].vectors[0], sampleVector(createRng(8), 2));
+});
+
+test('a choice of weight 0 is never sampled, even for a draw at the very top of [0, 1)', () => {
+  const s = parseSpace({ c: { type: 'categorical', choices: ['a', 'b', 'z'], weights: [1, 1, 0] } });
+  const p = compileSpace(s).params[0];
+  for (const u of [0, 0.25, 0.4999999, 0.5, 0.75, 0.9999999999999999]) {
+    assert.notEqual(decode(s, [priorCoordinate(p, u)]).c, 'z', `u=${u}`);
+  }
+  assert.equal(decode(s, [priorCoordinate(p, 0.2)]).c, 'a');
+  assert.equal(decode(s, [priorCoordinate(p, 0.7)]).c, 'b');
 });

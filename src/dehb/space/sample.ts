@@ -24,12 +24,16 @@ export function priorCoordinate(p: CompiledParam, u: number): number {
     const w = spec.weights;
     const total = w.reduce((a, b) => a + b, 0);
     let acc = 0;
+    let last = 0;
     for (let k = 0; k < w.length; k++) {
+      if (w[k] === 0) continue;
+      last = k;
       const next = acc + w[k] / total;
       // the bin of choice k, entered at the same relative position as u inside [acc, next)
-      if (u < next || k === w.length - 1) return w[k] === 0 ? (k + 0.5) / w.length : (k + Math.min((u - acc) / (next - acc), 1 - 1e-12)) / w.length;
+      if (u < next) return (k + Math.min((u - acc) / (next - acc), 1 - 1e-12)) / w.length;
       acc = next;
     }
+    return (last + 0.5) / w.length; // u at the very top (rounding): the last choice with weight
   }
   if ((spec.type === 'float' || spec.type === 'int') && spec.prior !== undefined) {
     const { mu, sigma } = spec.prior;
