@@ -11,7 +11,7 @@
  */
 import { DehbError } from '../src/errors.js';
 import { intFlag, parseFlags, strFlag } from './lib/args.js';
-import { mannWhitneyU } from './lib/mann-whitney.js';
+import { mannWhitneyU } from './lib/mwu.js';
 import { mean, median, popStd } from './lib/stats.js';
 import { formatTable } from './lib/table.js';
 import { LcbenchSurrogate, lcbenchSpace } from './lib/yahpo-lcbench.js';

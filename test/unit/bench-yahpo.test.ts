@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../../src/dehb/rng.js';
 import { sampleConfig } from '../../src/dehb/space/index.js';
-import { mannWhitneyU } from '../../bench/lib/mann-whitney.js';
+import { mannWhitneyU } from '../../bench/lib/mwu.js';
 import { LcbenchSurrogate, lcbenchSpace, type LcbenchQuery } from '../../bench/lib/yahpo-lcbench.js';
 import { referenceAccuracy, runTask } from '../../bench/lib/yahpo-run.js';
 
