@@ -48,7 +48,16 @@ describe('worker logs (--log-format, --log-level)', { timeout: 120_000 }, () => 
     procs.push(p);
     return p;
   };
+  /** Up for sure: its host facts are in Redis (gathered and published in the background once it started). */
+  const started = async (p: CliProc): Promise<void> => {
+    const deadline = Date.now() + 20_000;
+    while ((await redis.keys(`${prefix}:evals:worker-host:${hostname()}:${p.proc.pid}`)).length === 0) {
+      assert.ok(Date.now() < deadline, `worker did not publish its host facts:\n${p.err()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   const stop = async (p: CliProc): Promise<number | null> => {
+    await started(p);
     p.kill('SIGTERM');
     return (await p.exited).code;
   };
@@ -84,12 +93,6 @@ describe('worker logs (--log-format, --log-level)', { timeout: 120_000 }, () => 
     // no --allow: the worker warns that every trial would fail
     const p = worker(['--log-format', 'json', '--log-level', 'warn']);
     await p.waitFor(/no objective is allowed/);
-    // started for sure once its host facts are in Redis (published after the start line)
-    const deadline = Date.now() + 20_000;
-    while ((await redis.keys(`${prefix}:evals:worker-host:*`)).length === 0) {
-      assert.ok(Date.now() < deadline, 'worker did not publish its host facts');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     assert.equal(await stop(p), 0, p.err());
     const lines = jsonLines(p.err());
     assert.deepEqual(lines.map((l) => l.level), [40], p.err());

@@ -1,7 +1,8 @@
 /**
  * A cluster worker publishes its host facts (systeminformation: CPU model, cores, memory, load)
  * under the queue's prefix when it joins, `scheduler check` lists them, entries that are not valid
- * are reported rather than shown, and a stopped worker's entry is removed. Real Redis, real worker.
+ * are reported rather than shown, a stopped worker's entry is removed, and the trial records of a
+ * cluster run name the worker and host that ran them. Real Redis, real worker.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { DEHB } from '../../src/api/dehb.js';
+import { createClusterClient } from '../../src/cluster/bullmq/client.js';
 import { startClusterWorker, type ClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
 import { clusterKeys } from '../../src/redis/connection.js';
 import { readHostFacts } from '../../src/redis/host-facts-store.js';
@@ -67,6 +70,23 @@ describe('worker host facts', { timeout: 60_000 }, () => {
     const line = check.findings.find((f) => f.what === `worker ${id}`);
     assert.ok(line !== undefined, JSON.stringify(check.findings));
     assert.match(line.message, new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pid ${process.pid}\\): .*${cpus().length} cores, .* GiB free, load [0-9.]+, 3 at once$`));
+
+    // a run through this worker: its trial records name the worker and the host
+    const client = await createClusterClient(file, { log: () => undefined });
+    const dehb = new DEHB({
+      space: { x: { type: 'float', low: 0, high: 1 } },
+      objective: { module: join(FIXTURE_DIR, 'objective.mjs'), exportName: 'trivial' },
+      minFidelity: 1,
+      maxFidelity: 3,
+      seed: 1,
+      client,
+      runId: 'hostfacts',
+    });
+    await dehb.run({ fevals: 2 });
+    await client.close();
+    const records = dehb.history;
+    assert.equal(records.length, 2);
+    for (const r of records) assert.deepEqual([r.worker?.id, r.worker?.host], [id, hostname()], JSON.stringify(r));
 
     await worker.stop({ graceMs: 0 });
     worker = null;

@@ -101,18 +101,19 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
     const file = resolve(flags.schedulerFile);
     const { waitForSchedulerFile } = await import('../../protocol/scheduler-file.js');
+    const { createLog } = await import('../log.js');
+    const log = await createLog('dehb', process.stderr); // the coordinator's log: --log-format, --log-level
     // shared filesystems are slow: wait for the scheduler file as workers do
     let said = false;
     await waitForSchedulerFile(file, {
       timeoutMs: flags.wait === undefined ? 120_000 : parseDuration(flags.wait, '--wait'),
       onWait: () => {
-        if (!said) process.stderr.write(`waiting for scheduler file ${file}\n`);
+        if (!said) log.log(`waiting for scheduler file ${file}`);
         said = true;
       },
     });
     const { createClusterClient } = await import('../../cluster/bullmq/client.js');
-    const { createLog } = await import('../log.js');
-    client = await createClusterClient(file, { log: (await createLog('dehb', process.stderr)).log });
+    client = await createClusterClient(file, { log: log.log });
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
