@@ -24,6 +24,7 @@ const COST_FACTOR = 5;
 
 export class PayloadBuilder {
   private readonly cache = new Map<string, unknown>();
+  private readonly workerIds = new Map<string, number>();
   private nextRefresh = 0;
   /** True when the last build reused aggregated views older than the entries it had. */
   stale = false;
@@ -91,7 +92,8 @@ export class PayloadBuilder {
       curves: view('curves', () => buildCurves(records)),
       live: buildLive(m, now),
       columns: tableColumns(params),
-      rows: rowsOf.map((r) => tableRow(r, params, t0)),
+      rows: rowsOf.map((r) => tableRow(r, params, t0, this.workerId)),
+      workers: [...this.workerIds.keys()],
       errors,
       delta,
     };
@@ -99,6 +101,12 @@ export class PayloadBuilder {
     this.stale = !fresh;
     return payload;
   }
+
+  private readonly workerId = (label: string): number => {
+    let id = this.workerIds.get(label);
+    if (id === undefined) this.workerIds.set(label, (id = this.workerIds.size));
+    return id;
+  };
 
   /** ms until a live build would rebuild the aggregated views again. */
   refreshIn(now = Date.now()): number {
