@@ -99,6 +99,10 @@ function liveStream(render: (p: Payload) => void): void {
     }
   });
   es.addEventListener('open', () => (status.textContent = 'live'));
+  es.addEventListener('bye', () => {
+    es.close();
+    status.textContent = 'the dashboard stopped (the run ended?); this page keeps its last data';
+  });
   es.addEventListener('error', () => (status.textContent = 'disconnected; retrying…'));
 }
 
