@@ -1,6 +1,6 @@
 /**
  * One conformance suite for every StudyStorage: the directory storage (temp dir) and the Redis
- * storage (127.0.0.1:6379, unique key prefix, removed afterwards).
+ * storage (the test run's shared Redis, unique key prefix, removed afterwards).
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -13,8 +13,9 @@ import { isDehbError } from '../../src/errors.js';
 import { resolveOptimizerOptions } from '../../src/dehb/optimizer.js';
 import type { CreatedEntry, StudyStorage } from '../../src/study/storage.js';
 import { openStorage } from '../../src/study/storage-open.js';
+import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
 
-const REDIS = process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+const REDIS = SHARED_REDIS_URL;
 
 function created(): CreatedEntry {
   return {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ROOT, runCli, startCli } from '../helpers/cli.js';
+import { cliEntry, ROOT, runCli, startCli } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
 
@@ -168,7 +168,7 @@ test('a second Ctrl-C kills running trials at once; they stay pending and --resu
 test('on a terminal dehb run shows a live progress bar', async () => {
   const dir = await tmp();
   try {
-    const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', ...common, '--objective', join(FIX, 'quadratic.mjs'), '--fevals', '15', '--output', join(dir, 'r')]
+    const cmd = [process.execPath, cliEntry(), 'run', ...common, '--objective', join(FIX, 'quadratic.mjs'), '--fevals', '15', '--output', join(dir, 'r')]
       .map((a) => `'${a}'`)
       .join(' ');
     // `script` runs the command on a pseudo-terminal, as a user's shell would

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { isDehbError } from '../../src/errors.js';
-import { cleanupPrefix, countKeys, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { cleanupPrefix, countKeys, SHARED_REDIS, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { readLog, startWorkerProc, task, waitForLog, writeFileFor, FIXTURE_DIR, type WorkerProc } from '../fixtures/cluster/harness.js';
 
 const quiet = (): void => undefined;
@@ -49,7 +49,7 @@ describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () =>
     const lines = readLog(log);
     for (let i = 0; i < n; i++) assert.equal(lines.filter((l) => l.trial === i && l.kind === 'S').length, 1, `trial ${i} ran once`);
     await exec.close();
-    const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$/.test(k));
+    const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$|:worker-host:/.test(k));
     assert.deepEqual(left, [], 'no per-job keys or results are left once recorded');
   });
 
@@ -57,7 +57,7 @@ describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () =>
     const log = join(dir, 'reattach.log');
     const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r2', capacity: 4, log: quiet });
     // a trial finished while no coordinator listened: its result waits in the hash
-    const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+    const redis = new Redis({ host: SHARED_REDIS.host, port: SHARED_REDIS.port });
     await redis.hset(`${prefix}:evals:dehb:results`, 'r2-7', JSON.stringify({ status: 'ok', fitness: 77 }));
     const stored = await exec.submit(task('r2', 7, { x: 1, log }));
     assert.deepEqual(stored, { status: 'ok', fitness: 77 });

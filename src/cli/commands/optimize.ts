@@ -10,6 +10,7 @@ import { DehbError } from '../../errors.js';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
 import { dashboardPort, startDashboardFor } from './report.js';
+import { createLog } from '../log.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
 interface OptimizeFlags extends StorageFlags {
@@ -74,7 +75,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
         ...(claimTtlMs === undefined ? {} : { claimTtlMs }),
         signal: signals.stop,
         killSignal: signals.kill,
-        log: flags.quiet === true ? () => undefined : note,
+        log: flags.quiet === true ? () => undefined : (await createLog('dehb optimize', { write: note }, { prefix: '' })).log,
         onTold: (e) => {
           if (flags.quiet === true) return;
           const f = e.result.fitness;

@@ -4,7 +4,7 @@
  * many asks become one addBulk), settle-once semantics, and the set of jobs it gave up on
  * (cancelled or failed) whose late results must be cleaned up rather than recorded.
  */
-import type { EvalOutcome, EvalTask, SubmitOptions } from '../executor.js';
+import type { EvalOutcome, EvalTask, SubmitOptions } from '../../protocol/executor.js';
 
 export interface Entry {
   jobId: string;

@@ -6,18 +6,18 @@
  * without hanging while Redis is gone. Started by worker-runtime.ts.
  */
 import { hostname } from 'node:os';
-import { Worker, WaitingError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Worker, WaitingError, type Job } from '../../redis/bullmq.js';
+import type { Redis } from '../../redis/connection.js';
 import { DehbError, serializeError } from '../../errors.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
 import type { GpuDevice } from '../../gpu/types.js';
-import type { EvalOutcome, EvalTask, WorkerInfo } from '../executor.js';
+import type { EvalOutcome, EvalTask, WorkerInfo } from '../../protocol/executor.js';
 import { runTask, type RunTaskContext } from '../run-task.js';
-import type { ClusterConnection } from '../scheduler-file.js';
+import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from './connection.js';
-import { ResultsStore } from './results-store.js';
-import { CANCEL_REQUEST_REASON, parseOutcomeText, parseTask } from './wire.js';
+import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
+import { ResultsStore } from '../../redis/results-store.js';
+import { CANCEL_REQUEST_REASON, parseOutcomeText, parseTask } from '../../protocol/wire.js';
 
 export interface ClusterWorkerOptions {
   schedulerFile?: string;

@@ -6,8 +6,8 @@
  */
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DehbError } from '../../errors.js';
-import type { ClusterConnection } from '../scheduler-file.js';
+import { DehbError } from '../errors.js';
+import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import { bullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, withTimeout, type ClusterKeys } from './connection.js';
 import { ResultsStore } from './results-store.js';
 

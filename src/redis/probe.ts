@@ -4,8 +4,8 @@
  * `dehb scheduler check` prints (errors vs warnings) and the executor/worker warn about.
  */
 import { Redis } from 'ioredis';
-import { DehbError } from '../../errors.js';
-import type { RedisEndpoint } from '../scheduler-file.js';
+import { DehbError } from '../errors.js';
+import type { RedisEndpoint } from '../protocol/scheduler-file.js';
 import { describeRedisError, redisOptions, withTimeout } from './connection.js';
 
 export interface RedisFacts {

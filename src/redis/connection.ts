@@ -6,8 +6,11 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { DehbError } from '../../errors.js';
-import type { ClusterConnection, RedisEndpoint } from '../scheduler-file.js';
+import { DehbError } from '../errors.js';
+import type { ClusterConnection, RedisEndpoint } from '../protocol/scheduler-file.js';
+
+/** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
+export { Redis };
 
 /** ioredis options for an endpoint. Commands wait for a reconnect (BullMQ needs that anyway). */
 export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {}): RedisOptions {

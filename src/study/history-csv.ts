@@ -2,7 +2,7 @@
  * CSV rendering of trial records: fixed columns, then one column per parameter (`p:<name>`),
  * RFC 4180 quoting.
  */
-import type { TrialRecord } from '../study/journal-types.js';
+import type { TrialRecord } from './journal-types.js';
 
 const FIXED = [
   'trial_id',

@@ -3,8 +3,8 @@
  * EvalOutcome a worker writes back (zod at the boundary, messages naming the field).
  */
 import { z } from 'zod';
-import { DehbError, serializeError } from '../../errors.js';
-import type { EvalOutcome, EvalTask } from '../executor.js';
+import { DehbError, serializeError } from '../errors.js';
+import type { EvalOutcome, EvalTask } from './executor.js';
 
 /** Reason a worker gives for a job the coordinator cancelled; a coordinator still waiting for that job re-queues it. */
 export const CANCEL_REQUEST_REASON = 'cancelled by the coordinator';

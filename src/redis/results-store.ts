@@ -6,9 +6,9 @@
  * (result / job missing / failed / still pending) and deletes fields in batches once recorded.
  */
 import type { Redis } from 'ioredis';
-import type { EvalOutcome } from '../executor.js';
+import type { EvalOutcome } from '../protocol/executor.js';
 import type { ClusterKeys } from './connection.js';
-import { parseOutcomeText, type Parsed } from './wire.js';
+import { parseOutcomeText, type Parsed } from '../protocol/wire.js';
 
 const WRITE_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
@@ -175,9 +175,5 @@ export class ResultsStore {
       if (fields.length > 0) await this.redis.hdel(this.keys.results, ...fields);
     } while (cursor !== '0');
     for (const id of [...this.toDelete.keys()]) if (id.startsWith(`${runId}-`)) this.toDelete.delete(id);
-  }
-
-  get pendingDeletes(): number {
-    return this.toDelete.size;
   }
 }

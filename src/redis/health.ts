@@ -4,7 +4,7 @@
  * (one per 10 s, not one per reconnect attempt), and the one-shot "no worker is connected" hint.
  */
 import type { Redis } from 'ioredis';
-import { DehbError } from '../../errors.js';
+import { DehbError } from '../errors.js';
 import { describeRedisError } from './connection.js';
 
 export class BrokerHealth {
