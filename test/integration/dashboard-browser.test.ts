@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+// dehb-test: serial
 /**
  * `dehb dashboard` and `dehb run --dashboard` in a real browser: a page loaded once shows
  * trials-done growing while a real run goes on (server-sent events, no reload); bound beyond
