@@ -135,3 +135,13 @@ test('timeline: one lane per GPU when trials were pinned, idle gaps kept, queue 
   assert.equal(t.wait.max, 4.9); // trial 2: asked at 0.1 s, started at 5 s
   assert.ok(Math.max(...t.queue.map((q) => q[1])) >= 2, 'two trials were queued at once');
 });
+
+test('trajectory: with the max-fidelity incumbent rule only top-rung results count', async () => {
+  const { buildTrajectory } = await import('../../src/report/views/trajectory.js');
+  const low = { ...record(0, { x: 0.1 }, 0.1), rung: 0, finishedAt: 10 };
+  const top = { ...record(1, { x: 0.2 }, 0.5), rung: 2, finishedAt: 20 };
+  assert.equal(buildTrajectory([low, top], 0).incumbent?.trialId, 0);
+  const rule = buildTrajectory([low, top], 0, 2);
+  assert.equal(rule.incumbent?.trialId, 1);
+  assert.deepEqual(rule.evals, [2]);
+});
