@@ -53,7 +53,17 @@ const serializedErrorSchema = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
-const common = { worker: workerInfoSchema, durationMs: z.number().optional() };
+// `reports`: every intermediate value the objective reported, in order. The coordinator hands on
+// those its progress events did not deliver before the outcome (a result read from the results
+// hash can overtake the events stream), so no report is lost.
+const common = {
+  worker: workerInfoSchema,
+  durationMs: z.number().optional(),
+  reports: z.array(z.tuple([z.number(), z.number()])).optional(),
+};
+
+/** An outcome as it travels from a worker: with the reports it sent as progress events. */
+export type WireOutcome = EvalOutcome & { reports?: Array<[number, number]> };
 
 export const evalOutcomeSchema = z.discriminatedUnion('status', [
   z.object({

@@ -13,6 +13,7 @@ import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { startClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
 import { cleanupPrefix, freePort, SHARED_REDIS, sharedConnection, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, task, writeFileFor } from '../fixtures/cluster/harness.js';
+import { eventually } from '../helpers/processes.js';
 
 const quiet = (): void => undefined;
 const dir = mkdtempSync(join(tmpdir(), 'dehb-edge-'));
@@ -88,11 +89,10 @@ describe('cluster connections', { timeout: 60_000 }, () => {
     const file = join(dir, 'late.json');
     const logs: string[] = [];
     const starting = startClusterWorker({ schedulerFile: file, waitMs: 20_000, gpus: 'none', allow: [FIXTURE_DIR], log: (m) => logs.push(m) });
-    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(await eventually(() => logs.some((l) => /waiting for scheduler file/.test(l))), 'the worker says it waits');
     await writeFileFor(file, prefix);
     const worker = await starting;
     try {
-      assert.ok(logs.some((l) => /waiting for scheduler file/.test(l)));
       const exec = await createClusterExecutor({ schedulerFile: file, runId: 'late', log: quiet });
       assert.deepEqual(await exec.submit(task('late', 1, { x: 3 })).then((o) => o.status), 'ok');
       await exec.close();

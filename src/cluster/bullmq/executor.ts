@@ -229,6 +229,7 @@ export class BullmqExecutor implements Executor {
     if (e?.onReport === undefined || data === null || typeof data !== 'object') return;
     const { step, value } = data as { step?: unknown; value?: unknown };
     if (typeof step === 'number' && typeof value === 'number') {
+      e.reportsSeen++;
       try {
         e.onReport(step, value);
       } catch (err) {

@@ -17,7 +17,7 @@ import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, parseOutcomeText, parseTask } from '../../protocol/wire.js';
+import { CANCEL_REQUEST_REASON, parseOutcomeText, parseTask, type WireOutcome } from '../../protocol/wire.js';
 
 export interface ClusterWorkerOptions {
   schedulerFile?: string;
@@ -258,15 +258,20 @@ export class WorkerRuntime implements ClusterWorker {
       }
     }
     this.stats.started++;
+    const reports: Array<[number, number]> = [];
     try {
-      return await this.evaluate(task, {
+      const outcome: WireOutcome = await this.evaluate(task, {
         signal,
         devices,
         workerInfo: this.info,
         onReport: (step, value) => {
+          reports.push([step, value]);
           job.updateProgress({ step, value }).catch(() => undefined);
         },
       });
+      // also stored with the result: the coordinator may read it before the progress events
+      if (reports.length > 0) outcome.reports = reports;
+      return outcome;
     } finally {
       if (devices.length > 0) this.allocator.release(devices);
     }
