@@ -9,6 +9,7 @@ const LAYERS = [
   ['dehb', '^src/dehb/', 1], // the pure optimizer
   ['gpu', '^src/gpu/', 1],
   ['protocol', '^src/protocol/', 2], // the Executor seam, wire types, scheduler file
+  ['options', '^src/options/', 2], // unknown-key checks of option objects (did you mean)
   ['objective', '^src/objective\\.ts$', 3], // what a user's objective module imports
   ['redis', '^src/redis/', 3], // adapter: the only folder that imports bullmq/ioredis
   ['cluster', '^src/cluster/', 4], // executors and the worker runtime

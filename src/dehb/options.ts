@@ -3,7 +3,6 @@
  * Every error is a DehbError('E_CONFIG') naming the option and the fix; space errors are E_SPACE.
  */
 import { DehbError } from '../errors.js';
-import type { KeyList } from '../unknown-keys.js';
 import { parseSpace } from './space/parse-space.js';
 import {
   CROSSOVERS,
@@ -17,22 +16,6 @@ import {
 /** All 14 valid `<mutation>_<crossover>` names. */
 export const STRATEGIES: readonly Strategy[] = MUTATIONS.flatMap((m) => CROSSOVERS.map((c) => `${m}_${c}` as Strategy));
 const KINDS: readonly OptimizerKind[] = ['dehb', 'random', 'manual'];
-
-/** Every key of OptimizerOptions (the unknown-key check of option objects uses it). */
-export const OPTIMIZER_OPTION_KEYS: KeyList<OptimizerOptions> = {
-  space: true,
-  minFidelity: true,
-  maxFidelity: true,
-  eta: true,
-  mutationFactor: true,
-  crossoverProb: true,
-  strategy: true,
-  boundaryFix: true,
-  minClip: true,
-  maxClip: true,
-  seed: true,
-  kind: true,
-};
 
 function bad(option: string, message: string): never {
   throw new DehbError('E_CONFIG', `${option} ${message}`, { details: { option } });

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAIN, ROOT, runCli } from '../helpers/cli.js';
+import { cliEntry, ROOT, runCli } from '../helpers/cli.js';
 import { ensureExecutable, FAKE_SMI_ROOT } from '../fixtures/fake-nvidia-smi/helpers.js';
 
 const SPACE = join(ROOT, 'test/fixtures/lead/space.json');
@@ -106,7 +106,7 @@ test('dehb show piped into head prints no EPIPE stack', { timeout: 90_000 }, asy
   // enough trials that the JSON (well over a pipe buffer) cannot be written before head exits
   assert.equal((await runCli(['run', ...common, '--objective', QUADRATIC, '--fevals', '300', '--n-workers', '2', '--output', out])).code, 0);
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const line = `${q(process.execPath)} --import tsx ${q(MAIN)} show ${q(out)} --format json | head -c 20; exit "\${PIPESTATUS:-0}"`;
+  const line = `${q(process.execPath)} ${q(cliEntry())} show ${q(out)} --format json | head -c 20; exit "\${PIPESTATUS:-0}"`;
   const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn('bash', ['-o', 'pipefail', '-c', line], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -13,7 +13,7 @@ import { loadClusterConnection, type ClusterConnection } from '../../protocol/sc
 import { ClusterChannel } from '../../redis/channel.js';
 import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { CLUSTER_EXECUTOR_OPTION_KEYS, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
-import { rejectUnknownKeys } from '../../unknown-keys.js';
+import { rejectUnknownKeys } from '../../options/unknown-keys.js';
 import { PendingTable, type Entry } from './pending.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import type { ResultsStore } from '../../redis/results-store.js';

@@ -5,7 +5,7 @@
  * silently and the run would quietly use the default).
  */
 import { distance } from 'fastest-levenshtein';
-import { DehbError } from './errors.js';
+import { DehbError } from '../errors.js';
 
 /** Every key of T, so the compiler makes a list of known keys complete: `{ a: true, b: true }`. */
 export type KeyList<T> = { readonly [K in keyof Required<T>]: true };
