@@ -142,3 +142,12 @@ test('dehb study create: random and manual studies need no fidelity range, dehb 
   assert.equal(dehb.code, 2);
   assert.match(dehb.stderr, /missing fidelity range: --min-fidelity N --max-fidelity M/);
 });
+
+test('dehb optimize exits 1 when every trial of the study failed, and says why', { timeout: 90_000 }, async () => {
+  const storage = join(dir, 'failing-studies');
+  const created = await runCli(['study', 'create', 'f', '--space', SPACE, '--min-fidelity', '1', '--max-fidelity', '9', '--command', 'false', '--storage', storage]);
+  assert.equal(created.code, 0, created.stderr);
+  const r = await runCli(['optimize', 'f', '--fevals', '3', '--storage', storage, '--quiet']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /all 3 trials failed: E_OBJECTIVE objective command exited with code 1 \(first error, trial \d+; see dehb trials f --status failed\)/);
+});
