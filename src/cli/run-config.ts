@@ -11,6 +11,7 @@ import type { SpaceSpec, Strategy } from '../dehb/types.js';
 import { splitCommand } from './argv.js';
 import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
+import { suggestKey } from '../options/unknown-keys.js';
 
 const configSchema = z
   .object({
@@ -114,6 +115,12 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.join('.') || '(top level)';
+      if (issue?.code === 'unrecognized_keys') {
+        // a misspelt key would otherwise be a silent default: name it with the closest known key
+        const key = issue.keys[0] as string;
+        const hint = suggestKey(key, Object.keys(configSchema.shape));
+        throw new DehbError('E_CONFIG', `${path}: unknown key "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
+      }
       throw new DehbError('E_CONFIG', `${path}: ${where}: ${issue?.message ?? 'invalid'}`);
     }
     file = parsed.data;
