@@ -90,6 +90,8 @@ export interface ResolvedRunConfig {
   /** Whether --n-workers or nWorkers was given (a cluster run otherwise uses its own default). */
   nWorkersGiven: boolean;
   singleNodeWithGpus: boolean;
+  /** Whether --[no-]single-node-with-gpus or singleNodeWithGpus was given (a resume otherwise keeps the recorded pinning). */
+  singleNodeWithGpusGiven: boolean;
   gpusPerTrial: number;
   /** Whether --gpus-per-trial or gpusPerTrial was given (a resume otherwise keeps the recorded one). */
   gpusPerTrialGiven: boolean;
@@ -131,6 +133,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     nWorkers: intFlag(flags.nWorkers, '--n-workers') ?? file.nWorkers ?? 1,
     nWorkersGiven: flags.nWorkers !== undefined || file.nWorkers !== undefined,
     singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
+    singleNodeWithGpusGiven: flags.singleNodeWithGpus !== undefined || file.singleNodeWithGpus !== undefined,
     gpusPerTrial: intFlag(flags.gpusPerTrial, '--gpus-per-trial') ?? file.gpusPerTrial ?? 1,
     gpusPerTrialGiven: flags.gpusPerTrial !== undefined || file.gpusPerTrial !== undefined,
   };

@@ -18,9 +18,9 @@ const SPACE = join(ROOT, 'test/fixtures/lead/space.json');
 const QUADRATIC = join(ROOT, 'test/fixtures/lead/quadratic.mjs');
 const CUDA_ECHO = join(ROOT, 'test/fixtures/install/cuda-echo.mjs');
 const common = ['--space', SPACE, '--min-fidelity', '1', '--max-fidelity', '9', '--seed', '3', '--quiet'];
-/** PATH with the fake two-GPU nvidia-smi first; PATH with no nvidia-smi at all. */
-const TWO_GPUS = { PATH: `${join(FAKE_SMI_ROOT, 'two-gpus')}:${process.env.PATH ?? ''}` };
-const NO_GPUS = { PATH: FAKE_SMI_ROOT, CUDA_VISIBLE_DEVICES: '' };
+/** PATH with the fake two-GPU nvidia-smi first; PATH with no nvidia-smi at all (an inherited CUDA_VISIBLE_DEVICES is removed). */
+const TWO_GPUS: NodeJS.ProcessEnv = { PATH: `${join(FAKE_SMI_ROOT, 'two-gpus')}:${process.env.PATH ?? ''}`, CUDA_VISIBLE_DEVICES: undefined };
+const NO_GPUS: NodeJS.ProcessEnv = { PATH: FAKE_SMI_ROOT, CUDA_VISIBLE_DEVICES: undefined };
 let dir = '';
 
 before(async () => {
@@ -130,6 +130,12 @@ test('a resumed GPU run keeps its pinning: resumed trials get CUDA_VISIBLE_DEVIC
   const rows = await history(out);
   assert.equal(rows.length, 6);
   for (const t of rows) assert.ok(t.info.cuda === '0' || t.info.cuda === '1', `trial ${t.trialId} ran with CUDA_VISIBLE_DEVICES=${String(t.info.cuda)}`);
+  // a flag overrides what the journal recorded
+  const unpinned = await runCli(['run', '--resume', '--output', out, '--fevals', '8', '--no-single-node-with-gpus', '--quiet'], { env: TWO_GPUS });
+  assert.equal(unpinned.code, 0, unpinned.stderr);
+  const later = (await history(out)).filter((t) => t.trialId >= 6);
+  assert.equal(later.length, 2);
+  for (const t of later) assert.equal(t.info.cuda, null, `trial ${t.trialId} is not pinned`);
 });
 
 test('dehb study create: random and manual studies need no fidelity range, dehb ones do', { timeout: 60_000 }, async () => {
