@@ -9,13 +9,14 @@ const LAYERS = [
   ['dehb', '^src/dehb/', 1], // the pure optimizer
   ['gpu', '^src/gpu/', 1],
   ['protocol', '^src/protocol/', 2], // the Executor seam, wire types, scheduler file
-  ['options', '^src/options/', 2], // unknown-key checks of option objects (did you mean)
+  ['support', '^src/(unknown-keys|io-errors)\\.ts$', 2], // option-key and file-write error wording
   ['objective', '^src/objective\\.ts$', 3], // what a user's objective module imports
   ['redis', '^src/redis/', 3], // adapter: the only folder that imports bullmq/ioredis
   ['cluster', '^src/cluster/', 4], // executors and the worker runtime
   ['study', '^src/study/', 5], // journal backends, replay, study storage (and today the Study API)
   ['driver', '^src/driver/', 6], // the run loop
   ['api', '^src/api/', 7], // the DEHB class
+  ['report', '^src/report/', 7.5], // dehb report / dashboard (reads journals; may use api)
   ['cli', '^src/cli/', 8], // composition root
   ['index', '^src/index\\.ts$', 8], // the public API
 ];
@@ -48,6 +49,20 @@ module.exports = {
       comment: 'src/dehb imports only its own files and src/errors.ts: no node:*, no third-party runtime',
       from: { path: '^src/dehb/' },
       to: { pathNot: ['^src/dehb/', '^src/errors\\.ts$'] },
+    },
+    {
+      name: 'driver-knows-no-backend',
+      severity: 'error',
+      comment: 'src/driver knows the optimizer and the Executor interface (src/protocol), never a concrete backend',
+      from: { path: '^src/driver/' },
+      to: { path: ['^src/cluster/', '^src/redis/'] },
+    },
+    {
+      name: 'thread-entry-not-imported',
+      severity: 'error',
+      comment: 'the worker-thread entry file is loaded by piscina by path, never imported or re-exported (its types may be)',
+      from: {},
+      to: { path: '^src/cluster/local/thread-worker\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'redis-only-in-adapter',

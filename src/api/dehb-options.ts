@@ -9,8 +9,8 @@ import type { OptimizerOptions, Job } from '../dehb/types.js';
 import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { TrialRecord } from '../study/journal-types.js';
-import { OPTIMIZER_OPTION_KEYS } from '../options/optimizer-keys.js';
-import { rejectUnknownKeys, suggestKey, type KeyList } from '../options/unknown-keys.js';
+import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
+import { rejectUnknownKeys, suggestKey, type KeyList } from '../unknown-keys.js';
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {

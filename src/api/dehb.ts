@@ -20,7 +20,7 @@ import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../drive
 import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
 import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
-import { rejectUnknownKeys, type KeyList } from '../options/unknown-keys.js';
+import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 
 export interface RunResult {
   incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;

@@ -3,7 +3,7 @@
  * The journal is the source of truth; the other files are views written from it.
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { writeError } from '../study/write-errors.js';
+import { writeError } from '../io-errors.js';
 import { join } from 'node:path';
 import type { Incumbent } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { DehbError, isDehbError } from '../errors.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerShowCommand } from './commands/show.js';
@@ -13,6 +13,9 @@ import { registerGpusCommand } from './commands/gpus.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerStudyCommands } from './commands/study.js';
+import { registerSpaceCommands } from './commands/space.js';
+import { registerReportCommands } from './commands/report.js';
+import { configureLogs, LOG_FORMATS, LOG_LEVELS } from './log.js';
 
 // E_NO_GPU reaches here only from set-up (no GPUs, --gpus-per-trial above the devices); a trial's is its result
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED', 'E_NO_GPU']);
@@ -25,13 +28,18 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addOption(new Option('--log-format <format>', 'logs of workers and coordinators').choices(LOG_FORMATS).default('pretty').env('DEHB_LOG_FORMAT'))
+    .addOption(new Option('--log-level <level>', 'least level logged').choices(LOG_LEVELS).default('info').env('DEHB_LOG_LEVEL'))
+    .hook('preAction', (_program, action) => configureLogs(action.optsWithGlobals()));
   registerRunCommand(program);
   registerShowCommand(program);
   registerWorkerCommand(program);
   registerSchedulerCommand(program);
   registerStudyCommands(program);
   registerGpusCommand(program);
+  registerSpaceCommands(program);
+  registerReportCommands(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -7,11 +7,11 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
 import { parseSpace } from '../dehb/space/index.js';
-import type { SpaceSpec, Strategy } from '../dehb/types.js';
+import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
 import { splitCommand } from './argv.js';
 import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
-import { suggestKey } from '../options/unknown-keys.js';
+import { suggestKey } from '../unknown-keys.js';
 
 const configSchema = z
   .object({
@@ -26,6 +26,9 @@ const configSchema = z
     mutationFactor: z.number().optional(),
     crossoverProb: z.number().optional(),
     boundaryFix: z.enum(['random', 'clip']).optional(),
+    schedule: z.string().optional(),
+    fidelityType: z.enum(['float', 'int']).optional(),
+    incumbent: z.enum(['any-fidelity', 'max-fidelity']).optional(),
     minClip: z.number().optional(),
     maxClip: z.number().optional(),
     seed: z.number().int().optional(),
@@ -57,6 +60,9 @@ export interface RunFlags {
   mutationFactor?: string;
   crossoverProb?: string;
   boundaryFix?: string;
+  schedule?: string;
+  fidelityType?: string;
+  incumbent?: string;
   seed?: string;
   fevals?: string;
   brackets?: string;
@@ -81,6 +87,9 @@ export interface ResolvedRunConfig {
     mutationFactor?: number;
     crossoverProb?: number;
     boundaryFix?: 'random' | 'clip';
+    schedule?: Schedule;
+    fidelityType?: FidelityType;
+    incumbent?: IncumbentRule;
     minClip?: number;
     maxClip?: number;
     seed?: number;
@@ -167,6 +176,9 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   setIf(o, 'mutationFactor', num(flags.mutationFactor, '--mutation-factor') ?? file.mutationFactor);
   setIf(o, 'crossoverProb', num(flags.crossoverProb, '--crossover-prob') ?? file.crossoverProb);
   setIf(o, 'boundaryFix', (flags.boundaryFix ?? file.boundaryFix) as 'random' | 'clip' | undefined);
+  setIf(o, 'schedule', (flags.schedule ?? file.schedule) as Schedule | undefined);
+  setIf(o, 'fidelityType', choice(flags.fidelityType, '--fidelity-type', ['float', 'int']) ?? file.fidelityType);
+  setIf(o, 'incumbent', choice(flags.incumbent, '--incumbent', ['any-fidelity', 'max-fidelity']) ?? file.incumbent);
   setIf(o, 'minClip', file.minClip);
   setIf(o, 'maxClip', file.maxClip);
   setIf(o, 'seed', num(flags.seed, '--seed', true) ?? file.seed);
@@ -194,6 +206,12 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   return out;
 }
 
+function choice<T extends string>(v: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new DehbError('E_USAGE', `${flag} must be ${allowed.join(' or ')} (got "${v}")`);
+  return v as T;
+}
+
 function moduleRef(spec: { path: string; exportName?: string }, exportName?: string): ResolvedRunConfig['objective'] {
   const name = exportName ?? spec.exportName;
   return name === undefined ? { kind: 'module', path: spec.path } : { kind: 'module', path: spec.path, exportName: name };
@@ -206,8 +224,9 @@ function resolveModule(base: string, spec: string): { path: string; exportName?:
   return { path: resolve(base, spec) };
 }
 
-async function readSpace(path: string): Promise<SpaceSpec> {
-  const text = await readText(path, '--space');
+/** Reads and validates a space file (our JSON or ConfigSpace JSON); errors name the file. */
+export async function readSpace(path: string, flag = '--space'): Promise<SpaceSpec> {
+  const text = await readText(path, flag);
   let json: unknown;
   try {
     json = JSON.parse(text);

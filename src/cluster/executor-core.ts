@@ -53,10 +53,6 @@ export class ExecutorCore {
     }
   }
 
-  get closed(): boolean {
-    return this.closing;
-  }
-
   submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
     if (this.closing) {
       return Promise.reject(new DehbError('E_EXECUTOR', `the ${this.name} executor is closed; submit() was called after close()`));

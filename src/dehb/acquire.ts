@@ -1,7 +1,16 @@
 /**
- * Owns producing the configuration of one bracket job (spec §2.5): round-robin parent slot,
- * promotion from the lower rung during the first Hyperband iteration, DE evolution (parent pool
- * from the lower rung's best, fillers, mutation, crossover, boundary repair) otherwise.
+ * Owns producing the configuration of one bracket job (spec §2.5): the parent slot, promotion from
+ * the lower rung during the first Hyperband iteration, DE evolution (parent pool from the lower
+ * rung's best, fillers, mutation, crossover, boundary repair) otherwise.
+ *
+ * One deliberate difference from the reference, invisible with one job in flight: whether a job
+ * is a promotion is decided by the job's own bracket (ids 0..L-1 are the first Hyperband
+ * iteration), not by the id of the last opened bracket. The reference tests its global iteration
+ * counter, so with W jobs in flight the upper rungs of brackets 0..L-1 stop being promotions as
+ * soon as a waiting worker has opened bracket L: the top rung then gets DE trials crossed with
+ * never-evaluated random slots instead of the best configurations of the rung below.
+ * Under the asynchronous schedule a promotion is the best result received so far at the rung
+ * below that is neither in the rung's population nor in flight to it.
  */
 import { crossover, fillParentPool, fixBoundary, mutate } from './de.js';
 import { bestSlot, globalPopulation, sortedSlots } from './population.js';
@@ -14,28 +23,53 @@ export interface Acquired {
   source: JobSource;
 }
 
-function containsVector(sp: SubPopulation, v: readonly number[]): boolean {
-  outer: for (const m of sp.vectors) {
-    for (let i = 0; i < v.length; i++) if (m[i] !== v[i]) continue outer;
-    return true;
-  }
-  return false;
+function sameVector(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
-function promote(state: DehbState, r: number, lowerR: number, n: number): { configId: number; vector: number[] } {
-  const sp = state.subpops[r];
-  const lower = state.subpops[lowerR];
+function containsVector(vectors: ReadonlyArray<readonly number[]>, v: readonly number[]): boolean {
+  return vectors.some((m) => sameVector(m, v));
+}
+
+/** Vectors of the jobs in flight at ladder index r. */
+function pendingVectors(state: DehbState, r: number): number[][] {
+  return Object.values(state.pending)
+    .filter((j) => j.rung === r)
+    .map((j) => j.vector);
+}
+
+/** Sync: the reference's cached pool of the lower rung's best n (rebuilt when it runs empty). */
+function promoteSync(sp: SubPopulation, lower: SubPopulation, n: number): { configId: number; vector: number[] } | undefined {
   if (sp.promotionPool.length === 0) {
     const pool: Array<{ configId: number; vector: number[] }> = [];
     for (const i of sortedSlots(lower)) {
       if (pool.length >= n) break;
       if (lower.fitness[i] === null) break;
-      if (containsVector(sp, lower.vectors[i])) continue;
+      if (containsVector(sp.vectors, lower.vectors[i])) continue;
       pool.push({ configId: lower.configIds[i], vector: lower.vectors[i] });
     }
     sp.promotionPool = pool;
   }
-  const head = sp.promotionPool.shift();
+  return sp.promotionPool.shift();
+}
+
+/** Async: the best result received so far at the lower rung that is neither in the rung nor in flight to it. */
+function promoteAsync(state: DehbState, r: number, lower: SubPopulation): { configId: number; vector: number[] } | undefined {
+  const sp = state.subpops[r];
+  const inFlight = pendingVectors(state, r);
+  for (const i of sortedSlots(lower)) {
+    if (lower.fitness[i] === null) break;
+    const v = lower.vectors[i];
+    if (containsVector(sp.vectors, v) || containsVector(inFlight, v)) continue;
+    return { configId: lower.configIds[i], vector: v };
+  }
+  return undefined;
+}
+
+function promote(state: DehbState, r: number, lowerR: number, n: number): { configId: number; vector: number[] } {
+  const lower = state.subpops[lowerR];
+  const head = state.options.schedule === 'async' ? promoteAsync(state, r, lower) : promoteSync(state.subpops[r], lower, n);
   if (head !== undefined) return head;
   const b = bestSlot(lower);
   return { configId: lower.configIds[b], vector: lower.vectors[b] };
@@ -66,11 +100,10 @@ export function acquireConfig(state: DehbState, b: BracketState, j: number): Acq
   sp.parentCounter = (parentId + 1) % sp.vectors.length;
   const lowerR = j > 0 ? r - 1 : r;
   const n = b.sizes[j];
-  if (state.iterationCounter < state.fidelities.length && j > 0) {
+  if (b.id < state.fidelities.length && j > 0) {
     const p = promote(state, r, lowerR, n);
     return { configId: p.configId, vector: p.vector, parentId, source: 'promotion' };
   }
   const vector = evolve(state, r, lowerR, n, parentId);
   return { configId: state.nextConfigId++, vector, parentId, source: 'de' };
 }
-

@@ -8,6 +8,8 @@ import { DehbError } from '../errors.js';
 import { connectionFromSchedulerFile, readSchedulerFile, redactRedisUrl, schedulerFileMode } from '../protocol/scheduler-file.js';
 import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout } from './connection.js';
 import { assessRedis, probeRedis, type Finding, type RedisFacts } from './probe.js';
+import { checkHostFacts } from './host-facts-store.js';
+import type { HostFacts } from '../protocol/host-facts.js';
 
 export interface SchedulerCheck {
   file: string;
@@ -16,6 +18,8 @@ export interface SchedulerCheck {
   queue?: { waiting: number; active: number; delayed: number; failed: number; workers: number; results: number };
   findings: Finding[];
   ok: boolean;
+  /** Host facts of the live workers (CPU, cores, memory, load). */
+  hosts?: HostFacts[];
 }
 
 export async function checkScheduler(path: string, opts: { timeoutMs?: number } = {}): Promise<SchedulerCheck> {
@@ -67,6 +71,12 @@ export async function checkScheduler(path: string, opts: { timeoutMs?: number } 
   } catch (err) {
     findings.push({ level: 'warn', what: 'queue', message: `cannot read the queue: ${(err as Error).message}` });
   }
+  const hosts = await checkHostFacts(conn, opts.timeoutMs ?? 5_000).catch((err: unknown) => ({
+    hosts: [],
+    findings: [{ level: 'warn' as const, what: 'workers', message: `cannot read the workers' host facts: ${(err as Error).message}` }],
+  }));
+  out.hosts = hosts.hosts;
+  findings.push(...hosts.findings);
   return finish(out);
 }
 

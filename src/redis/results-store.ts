@@ -176,8 +176,4 @@ export class ResultsStore {
     } while (cursor !== '0');
     for (const id of [...this.toDelete.keys()]) if (id.startsWith(`${runId}-`)) this.toDelete.delete(id);
   }
-
-  get pendingDeletes(): number {
-    return this.toDelete.size;
-  }
 }

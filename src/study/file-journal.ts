@@ -20,7 +20,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { DehbError } from '../errors.js';
-import { writeError } from './write-errors.js';
+import { writeError } from '../io-errors.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
 import { parseStoredLine } from './storage-entry-schema.js';
 import { FileLock, type FileLockOptions } from './storage-file-lock.js';

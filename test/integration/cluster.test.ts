@@ -49,7 +49,7 @@ describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () =>
     const lines = readLog(log);
     for (let i = 0; i < n; i++) assert.equal(lines.filter((l) => l.trial === i && l.kind === 'S').length, 1, `trial ${i} ran once`);
     await exec.close();
-    const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$/.test(k));
+    const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$|:worker-host:/.test(k));
     assert.deepEqual(left, [], 'no per-job keys or results are left once recorded');
   });
 

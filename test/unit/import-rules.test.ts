@@ -55,6 +55,11 @@ const PLANTED: Record<string, string> = {
   'src/newfolder/thing.ts': "import { DehbError } from '../errors.js';\nexport const t = DehbError;\n",
   // not-to-unresolvable
   'src/cluster/typo.ts': "import { nothing } from './does-not-exist.js';\nexport const n = nothing;\n",
+  // driver-knows-no-backend
+  'src/driver/loop.ts': "import { P } from '../cluster/local/pool.js';\nexport const p = P;\n",
+  // thread-entry-not-imported
+  'src/cluster/local/thread-worker.ts': 'export const entry = 1;\n',
+  'src/cluster/local/reexport.ts': "export { entry } from './thread-worker.js';\n",
   // process-exit-only-in-cli (a mention in a comment or string does not count: see CLEAN)
   'src/cluster/quit.ts': "// process.exit(1) in a comment is fine\nexport const quit = (): void => { process.exit(1); };\n",
 };
@@ -101,6 +106,8 @@ test('each planted violation fails the check and names its rule', async () => {
     ['no-circular', 'src/study/a.ts'],
     ['src-folder-has-a-layer', 'src/newfolder/thing.ts'],
     ['not-to-unresolvable', 'src/cluster/typo.ts'],
+    ['driver-knows-no-backend', 'src/driver/loop.ts'],
+    ['thread-entry-not-imported', 'src/cluster/local/reexport.ts'],
   ];
   for (const [rule, file] of expected) {
     assert.match(cruise.out, new RegExp(`error ${rule}: ${file.replace(/[./]/g, '\\$&')}`), `${rule} not reported:\n${cruise.out}`);

@@ -12,7 +12,7 @@ import { DEHB } from '../../src/api/dehb.js';
 import { FileJournal } from '../../src/study/file-journal.js';
 import { replay } from '../../src/study/replay.js';
 import { isDehbError } from '../../src/errors.js';
-import { writeError } from '../../src/study/write-errors.js';
+import { writeError } from '../../src/io-errors.js';
 
 let dir = '';
 let lines: string[] = [];

@@ -15,7 +15,7 @@ import { createStudy, deleteStudy, listStudies, loadStudy } from '../../src/stud
 import { createClusterClient } from '../../src/cluster/bullmq/client.js';
 import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { isDehbError } from '../../src/errors.js';
-import { suggestKey } from '../../src/options/unknown-keys.js';
+import { suggestKey } from '../../src/unknown-keys.js';
 import { loadRunConfig } from '../../src/cli/run-config.js';
 import type { SpaceSpec } from '../../src/dehb/types.js';
 

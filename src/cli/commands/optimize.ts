@@ -10,6 +10,8 @@ import { DehbError } from '../../errors.js';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
 import { allFailedReason } from '../summary.js';
+import { dashboardPort, startDashboardFor } from './report.js';
+import { createLog } from '../log.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
 interface OptimizeFlags extends StorageFlags {
@@ -23,6 +25,7 @@ interface OptimizeFlags extends StorageFlags {
   claimTtl?: string;
   json?: boolean;
   quiet?: boolean;
+  dashboard?: string | boolean;
 }
 
 export function registerOptimizeCommand(program: Command): void {
@@ -41,6 +44,7 @@ export function registerOptimizeCommand(program: Command): void {
     .option('--claim-ttl <duration>', "a dead worker's trial is re-queued after this long (default 30s)")
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no per-trial lines')
+    .option('--dashboard [port]', 'serve a live dashboard of the study on 127.0.0.1 (default port 8080)')
     .action(async (name: string, flags: OptimizeFlags) => {
       process.exitCode = await optimizeCommand(name, flags);
     });
@@ -55,7 +59,9 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
   const nWorkers = intFlag(flags.nWorkers, '--n-workers') ?? 1;
   const leaseTtlMs = flags.leaseTtl === undefined ? undefined : parseDuration(flags.leaseTtl, '--lease-ttl');
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
+  const port = dashboardPort(flags.dashboard);
   return withStudy(name, flags, async (study) => {
+    const dashboard = port === null ? null : await startDashboardFor({ study: name, ...(flags.storage === undefined ? {} : { storage: flags.storage }) }, { port });
     const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
     let best = Infinity;
     try {
@@ -70,7 +76,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
         ...(claimTtlMs === undefined ? {} : { claimTtlMs }),
         signal: signals.stop,
         killSignal: signals.kill,
-        log: flags.quiet === true ? () => undefined : note,
+        log: flags.quiet === true ? () => undefined : (await createLog('dehb optimize', { write: note }, { prefix: '' })).log,
         onTold: (e) => {
           if (flags.quiet === true) return;
           const f = e.result.fitness;
@@ -91,6 +97,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
       return r.reason === 'stopped' ? 130 : why !== null ? 1 : 0;
     } finally {
       signals.dispose();
+      await dashboard?.close();
     }
   });
 }

@@ -8,7 +8,6 @@ import type { TrialRecord } from '../../study/journal-types.js';
 import { DehbError } from '../../errors.js';
 import { journalPath } from '../../api/run-output.js';
 import { historyToCsv } from '../../study/history-csv.js';
-import { FileJournal } from '../../study/file-journal.js';
 import { replay } from '../../study/replay.js';
 import { renderTable } from '../table.js';
 
@@ -32,6 +31,7 @@ export async function showRun(dir: string, flags: { format: string; status?: str
   }
   const path = journalPath(dir);
   if (!existsSync(path)) throw new DehbError('E_USAGE', `${dir} is not a run directory: no ${path}`);
+  const { FileJournal } = await import('../../study/file-journal.js'); // loaded only when it runs
   const journal = await FileJournal.open(path, { create: false });
   let r;
   try {

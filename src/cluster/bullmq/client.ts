@@ -10,7 +10,7 @@ import { checkRunId } from '../../redis/connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { CLUSTER_EXECUTOR_OPTION_KEYS } from './executor-options.js';
-import { rejectUnknownKeys } from '../../options/unknown-keys.js';
+import { rejectUnknownKeys } from '../../unknown-keys.js';
 
 export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity'>;
 

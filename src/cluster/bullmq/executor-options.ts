@@ -4,7 +4,7 @@
  */
 import { DehbError } from '../../errors.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
-import type { KeyList } from '../../options/unknown-keys.js';
+import type { KeyList } from '../../unknown-keys.js';
 
 export interface ClusterExecutorOptions {
   /** Path of the scheduler file (or give `connection`). */

@@ -13,7 +13,7 @@ import { loadClusterConnection, type ClusterConnection } from '../../protocol/sc
 import { ClusterChannel } from '../../redis/channel.js';
 import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { CLUSTER_EXECUTOR_OPTION_KEYS, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
-import { rejectUnknownKeys } from '../../options/unknown-keys.js';
+import { rejectUnknownKeys } from '../../unknown-keys.js';
 import { PendingTable, type Entry } from './pending.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import type { ResultsStore } from '../../redis/results-store.js';
@@ -325,11 +325,6 @@ export class BullmqExecutor implements Executor {
     if (!this.health.quietFor(this.opts.noWorkerWarnMs, now)) return;
     const waiting = this.table.all().some((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
     if (waiting && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
-  }
-
-  /** Evaluations this executor is waiting for. */
-  get inFlight(): number {
-    return this.table.size;
   }
 
   /** The run has recorded this trial's outcome durably: its stored result can go now. */

@@ -12,6 +12,7 @@ import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
+import { startHostFacts } from './worker-host-facts.js';
 
 export type { ClusterWorker, ClusterWorkerOptions } from './worker-jobs.js';
 
@@ -51,6 +52,7 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(threads) : null;
   const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, concurrency, log);
   await runtime.start();
+  const hostFacts = startHostFacts(conn, runtime, log); // published for `dehb scheduler check`
   if (threaded !== null) {
     const stop = runtime.stop.bind(runtime);
     runtime.stop = async (opts) => {
@@ -58,6 +60,11 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       await threaded.close();
     };
   }
+  const stopJobs = runtime.stop.bind(runtime);
+  runtime.stop = async (opts) => {
+    await stopJobs(opts);
+    await hostFacts.stop();
+  };
   return runtime;
 }
 

@@ -47,8 +47,6 @@ export class LocalExecutor implements Executor {
   private readonly core: ExecutorCore;
   private readonly pool: Piscina;
   private closing: Promise<void> | undefined;
-  /** Last uncaught error of an idle thread (e.g. an objective's stray rejection). */
-  lastThreadError: Error | undefined;
 
   constructor(opts: LocalExecutorOptions) {
     const n = opts.nWorkers;
@@ -64,9 +62,8 @@ export class LocalExecutor implements Executor {
       ...(entry.execArgv === undefined ? {} : { execArgv: entry.execArgv }),
       ...(opts.resourceLimits === undefined ? {} : { resourceLimits: opts.resourceLimits }),
     });
-    this.pool.on('error', (err: Error) => {
-      this.lastThreadError = err;
-    });
+    // an idle thread's uncaught error (e.g. an objective's stray rejection) must not crash the run
+    this.pool.on('error', () => undefined);
     const mainInfo = { id: 'local-main', host: hostname(), pid: process.pid };
     this.core = new ExecutorCore(
       'local',

@@ -5,10 +5,10 @@
  * silently and the run would quietly use the default).
  */
 import { distance } from 'fastest-levenshtein';
-import { DehbError } from '../errors.js';
+import { DehbError } from './errors.js';
 
-/** Every key of T, so the compiler makes a list of known keys complete: `{ a: true, b: true }`. */
-export type KeyList<T> = { readonly [K in keyof Required<T>]: true };
+import type { KeyList } from './dehb/key-list.js';
+export type { KeyList };
 
 /** The known key closest to `key` (case-insensitive, prefixes count as close), or undefined when none is close. */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {

@@ -3,7 +3,7 @@
  * EDQUOT, EIO, EROFS...) name no file, so the user cannot tell which disk filled up. This names
  * the file and the fix.
  */
-import { DehbError, isDehbError } from '../errors.js';
+import { DehbError, isDehbError } from './errors.js';
 
 const FIX: Record<string, string> = {
   ENOSPC: 'no space left on the device; free space (or choose another directory) and resume',

@@ -1,0 +1,53 @@
+/**
+ * The optimizer with many jobs in flight (issue 12 §1): the first Hyperband iteration's upper rungs
+ * stay promotions however many brackets waiting workers have opened; one job in flight is the
+ * sequential schedule.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tell } from '../../src/dehb/optimizer.js';
+import type { DehbState, Job } from '../../src/dehb/types.js';
+import { askJob, fresh, objective, runSequential } from './optimizer-helpers.js';
+
+/** Keeps `workers` jobs in flight; the lowest fidelity (then the oldest) finishes first. */
+function runInFlight(st: DehbState, workers: number, n: number, onAsk?: (job: Job, inFlight: Job[]) => void): Job[] {
+  const jobs: Job[] = [];
+  const running: Job[] = [];
+  while (jobs.length < n || running.length > 0) {
+    while (running.length < workers && jobs.length < n) {
+      const j = askJob(st);
+      onAsk?.(j, running);
+      jobs.push(j);
+      running.push(j);
+    }
+    running.sort((a, b) => a.fidelity - b.fidelity || a.trialId - b.trialId);
+    const done = running.shift();
+    if (done !== undefined) tell(st, done.trialId, objective(done));
+  }
+  return jobs;
+}
+
+test('16 jobs in flight: every upper-rung job of brackets 0..L-1 is a promotion of an evaluated configuration', () => {
+  const st = fresh();
+  const L = st.fidelities.length;
+  const jobs = runInFlight(st, 16, 200);
+  // bracket b < L starts at ladder index b; its later rungs are promotions in the reference's design
+  const upper = jobs.filter((j) => j.bracketId >= 0 && j.bracketId < L && j.rung > j.bracketId);
+  const lastUpper = Math.max(...upper.map((j) => j.trialId));
+  const firstOfL = jobs.find((j) => j.bracketId === L);
+  assert.ok(firstOfL !== undefined && firstOfL.trialId < lastUpper, 'bracket L was opened while earlier brackets still had upper rungs to run');
+  const told = new Set<number>();
+  for (const j of jobs) {
+    if (upper.includes(j)) {
+      assert.equal(j.source, 'promotion', `bracket ${j.bracketId} rung ${j.rung} trial ${j.trialId}`);
+      assert.ok(told.has(j.configId), `trial ${j.trialId} promotes configuration ${j.configId}, which was evaluated before`);
+    }
+    told.add(j.configId);
+  }
+});
+
+test('with one job in flight the schedule is the sequential one (same jobs as before the parallel fixes)', () => {
+  const a = runSequential(fresh(), 300);
+  const b = runInFlight(fresh(), 1, 300);
+  assert.deepEqual(b.map((j) => [j.configId, j.parentId, j.source]), a.map((j) => [j.configId, j.parentId, j.source]));
+});
