@@ -72,6 +72,16 @@ export const DEHB_OPTION_KEYS: KeyList<DEHBOptions> = {
   onTrialStart: true,
 };
 
+/**
+ * GPUs per trial when evaluations are pinned, else 0: what the options say, or — on a resume that
+ * does not say — what the journal recorded (`recorded`, RunMeta.gpusPerTrial).
+ */
+export function pinnedGpusPerTrial(o: Pick<DEHBOptions, 'singleNodeWithGpus' | 'gpusPerTrial'>, recorded: number | undefined): number {
+  if (o.singleNodeWithGpus === true) return o.gpusPerTrial ?? recorded ?? 1;
+  if (o.singleNodeWithGpus === false) return 0;
+  return recorded ?? 0;
+}
+
 export function toObjectiveRef(input: ObjectiveInput | undefined): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {
   if (input === undefined) return null;
   if (typeof input === 'function') return { ref: { kind: 'function', name: input.name || 'objective' }, fn: input };

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
+import type { Incumbent, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
@@ -18,10 +18,9 @@ import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
 import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
 import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
-import { DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
+import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
-import type { SpaceSpec } from '../dehb/types.js';
 
 export interface RunResult {
   incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
@@ -232,15 +231,8 @@ export class DEHB {
     }
   }
 
-  /**
-   * GPUs per trial when evaluations are pinned, else 0: the options, or on a resume without
-   * `singleNodeWithGpus` what the journal recorded.
-   */
   private pinnedGpusPerTrial(): number {
-    const recorded = this.session?.meta.gpusPerTrial;
-    if (this.options.singleNodeWithGpus === true) return this.options.gpusPerTrial ?? recorded ?? 1;
-    if (this.options.singleNodeWithGpus === false) return 0;
-    return recorded ?? 0;
+    return pinnedGpusPerTrial(this.options, this.session?.meta.gpusPerTrial);
   }
 
   private discoverGpus(): Promise<GpuAllocator> {

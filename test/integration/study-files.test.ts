@@ -34,7 +34,8 @@ for (const kind of ['file', 'redis'] as const) {
       assert.deepEqual(show.meta.inputFiles, [{ name: 'job.py', sha256: sha, size: (await readFile('job.py')).length }]);
 
       const refused = await runMain(['optimize', 'ship', '--fevals', '1', '--json'], env);
-      assert.equal(refused.code, 0, refused.stderr);
+      assert.equal(refused.code, 1, refused.stderr); // its only trial failed: exit 1, saying why
+      assert.match(refused.stderr, /all 1 trial failed: E_NOT_ALLOWED study "ship" ships input files/);
       const t0 = JSON.parse((await runMain(['trial', 'show', 'ship', '0', '--json'], env)).stdout);
       assert.equal(t0.status, 'failed');
       assert.match(t0.error.message, /ships input files \(job\.py\); this worker runs shipped files only when started with --accept-study-files/);

@@ -51,6 +51,7 @@ export function registerRunCommand(program: Command): void {
     .option('--runtime <duration>', 'budget: wall-clock time, e.g. 90s, 10m, 1h')
     .option('-n, --n-workers <n>', 'evaluations in flight (default 1)')
     .option('--single-node-with-gpus', 'pin each evaluation to the least-loaded GPU of this node')
+    .option('--no-single-node-with-gpus', 'on --resume: stop pinning that the run recorded')
     .option('--gpus-per-trial <n>', 'GPUs per evaluation (default 1)')
     .option('--trial-timeout <duration>', 'kill an evaluation after this long (recorded timed-out)')
     .option('-o, --output <dir>', 'run directory: journal, history, incumbent (default dehb-runs/<run-id>)')
@@ -129,7 +130,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
       // without -n: a cluster uses the scheduler file's capacity, a resumed run the one it started with
       ...(!cfg.nWorkersGiven && (client !== undefined || resume) ? {} : { nWorkers: cfg.nWorkers }),
     // a resume without --single-node-with-gpus / --gpus-per-trial keeps the pinning it recorded
-    ...(cfg.singleNodeWithGpus || !resume ? { singleNodeWithGpus: cfg.singleNodeWithGpus } : {}),
+    ...(cfg.singleNodeWithGpusGiven || !resume ? { singleNodeWithGpus: cfg.singleNodeWithGpus } : {}),
     ...(cfg.gpusPerTrialGiven || !resume ? { gpusPerTrial: cfg.gpusPerTrial } : {}),
     ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),
     outputDir: output,
