@@ -3,12 +3,17 @@
  * the lower rung during the first Hyperband iteration, DE evolution (parent pool from the lower
  * rung's best, fillers, mutation, crossover, boundary repair) otherwise.
  *
- * One deliberate difference from the reference, invisible with one job in flight: whether a job
- * is a promotion is decided by the job's own bracket (ids 0..L-1 are the first Hyperband
- * iteration), not by the id of the last opened bracket. The reference tests its global iteration
- * counter, so with W jobs in flight the upper rungs of brackets 0..L-1 stop being promotions as
- * soon as a waiting worker has opened bracket L: the top rung then gets DE trials crossed with
- * never-evaluated random slots instead of the best configurations of the rung below.
+ * Two deliberate differences from the reference, both invisible with one job in flight (so the
+ * sequential traces are the reference's):
+ * - Whether a job is a promotion is decided by the job's own bracket (ids 0..L-1 are the first
+ *   Hyperband iteration), not by the id of the last opened bracket. The reference tests its global
+ *   iteration counter, so with W jobs in flight the upper rungs of brackets 0..L-1 stop being
+ *   promotions as soon as a waiting worker has opened bracket L: the top rung then gets DE trials
+ *   crossed with never-evaluated random slots instead of the best configurations of the rung below.
+ * - A configuration already in flight to a rung is not promoted to it again. The reference only
+ *   skips candidates already in the rung's population, which with one job in flight is the same
+ *   thing; with several, two brackets promoted the same configuration, the rung held duplicates,
+ *   and DE mutants built from two equal donors (r2 - r3 = 0) copied members instead of searching.
  * Under the asynchronous schedule a promotion is the best result received so far at the rung
  * below that is neither in the rung's population nor in flight to it.
  */
@@ -39,14 +44,22 @@ function pendingVectors(state: DehbState, r: number): number[][] {
     .map((j) => j.vector);
 }
 
-/** Sync: the reference's cached pool of the lower rung's best n (rebuilt when it runs empty). */
-function promoteSync(sp: SubPopulation, lower: SubPopulation, n: number): { configId: number; vector: number[] } | undefined {
+/**
+ * Sync: the reference's cached pool of the lower rung's best n (rebuilt when it runs empty), less
+ * the configurations already in the rung or in flight to it.
+ */
+function promoteSync(
+  sp: SubPopulation,
+  lower: SubPopulation,
+  n: number,
+  inFlight: ReadonlyArray<readonly number[]>,
+): { configId: number; vector: number[] } | undefined {
   if (sp.promotionPool.length === 0) {
     const pool: Array<{ configId: number; vector: number[] }> = [];
     for (const i of sortedSlots(lower)) {
       if (pool.length >= n) break;
       if (lower.fitness[i] === null) break;
-      if (containsVector(sp.vectors, lower.vectors[i])) continue;
+      if (containsVector(sp.vectors, lower.vectors[i]) || containsVector(inFlight, lower.vectors[i])) continue;
       pool.push({ configId: lower.configIds[i], vector: lower.vectors[i] });
     }
     sp.promotionPool = pool;
@@ -69,7 +82,10 @@ function promoteAsync(state: DehbState, r: number, lower: SubPopulation): { conf
 
 function promote(state: DehbState, r: number, lowerR: number, n: number): { configId: number; vector: number[] } {
   const lower = state.subpops[lowerR];
-  const head = state.options.schedule === 'async' ? promoteAsync(state, r, lower) : promoteSync(state.subpops[r], lower, n);
+  const head =
+    state.options.schedule === 'async'
+      ? promoteAsync(state, r, lower)
+      : promoteSync(state.subpops[r], lower, n, pendingVectors(state, r));
   if (head !== undefined) return head;
   const b = bestSlot(lower);
   return { configId: lower.configIds[b], vector: lower.vectors[b] };

@@ -51,3 +51,20 @@ test('with one job in flight the schedule is the sequential one (same jobs as be
   const b = runInFlight(fresh(), 1, 300);
   assert.deepEqual(b.map((j) => [j.configId, j.parentId, j.source]), a.map((j) => [j.configId, j.parentId, j.source]));
 });
+
+test('16 jobs in flight: no configuration is promoted to a rung it is already in or in flight to', () => {
+  const st = fresh();
+  let promotions = 0;
+  runInFlight(st, 16, 200, (j, inFlight) => {
+    if (j.source !== 'promotion') return;
+    promotions++;
+    const key = j.vector.join(',');
+    const again = inFlight.filter((k) => k.rung === j.rung && k.vector.join(',') === key);
+    assert.equal(again.length, 0, `trial ${j.trialId} promotes configuration ${j.configId} to rung ${j.rung} a second time while it is in flight`);
+  });
+  assert.equal(promotions, 9 + 3 + 1 + (3 + 1) + 2, "every upper-rung job of the first Hyperband iteration");
+  for (const sp of st.subpops) {
+    const keys = sp.vectors.map((v) => v.join(','));
+    assert.equal(new Set(keys).size, keys.length, `rung ${sp.fidelity} holds no duplicate members`);
+  }
+});
