@@ -3,7 +3,7 @@
  * the lower rung during the first Hyperband iteration, DE evolution (parent pool from the lower
  * rung's best, fillers, mutation, crossover, boundary repair) otherwise.
  *
- * Two deliberate differences from the reference, both invisible with one job in flight (so the
+ * Three deliberate differences from the reference, all invisible with one job in flight (so the
  * sequential traces are the reference's):
  * - Whether a job is a promotion is decided by the job's own bracket (ids 0..L-1 are the first
  *   Hyperband iteration), not by the id of the last opened bracket. The reference tests its global
@@ -14,6 +14,8 @@
  *   skips candidates already in the rung's population, which with one job in flight is the same
  *   thing; with several, two brackets promoted the same configuration, the rung held duplicates,
  *   and DE mutants built from two equal donors (r2 - r3 = 0) copied members instead of searching.
+ * - A bracket's first rung that finds its parent slot never evaluated while jobs are in flight
+ *   evolves from the rung below (see placeholderStart).
  * Under the asynchronous schedule a promotion is the best result received so far at the rung
  * below that is neither in the rung's population nor in flight to it.
  */
@@ -91,12 +93,11 @@ function promote(state: DehbState, r: number, lowerR: number, n: number): { conf
   return { configId: lower.configIds[b], vector: lower.vectors[b] };
 }
 
-function evolve(state: DehbState, r: number, lowerR: number, n: number, parentId: number): number[] {
+function evolve(state: DehbState, r: number, lowerR: number, n: number, target: readonly number[]): number[] {
   const { options, rng } = state;
   const [mutation, cx] = options.strategy.split('_') as [Mutation, Crossover];
   const sp = state.subpops[r];
   const lower = state.subpops[lowerR];
-  const target = sp.vectors[parentId];
   const order = sortedSlots(lower);
   const pool: number[][] = [];
   for (let k = 0; k < n && k < order.length; k++) pool.push(lower.vectors[order[k]]);
@@ -106,6 +107,26 @@ function evolve(state: DehbState, r: number, lowerR: number, n: number, parentId
   const mutant = mutate(rng, mutation, F, full, target, best);
   const trial = crossover(rng, cx, target, mutant, options.crossoverProb);
   return fixBoundary(rng, trial, options.boundaryFix);
+}
+
+/**
+ * A bracket's first rung at ladder index r > 0 whose parent slot was never evaluated while other
+ * jobs are in flight: the target to evolve from instead, the (parentId mod k)-th best of the k
+ * evaluated members of the rung below (undefined when there is none, or nothing is in flight).
+ * Sequentially this never happens in the standard schedule (earlier brackets' promotions fill a
+ * rung's slots before a bracket starts at it); with jobs in flight a bracket can start before
+ * those promotions are in, and DE would cross a random placeholder with placeholder donors.
+ */
+function placeholderStart(state: DehbState, r: number, parentId: number): number[] | undefined {
+  let inFlight = false;
+  for (const _ in state.pending) {
+    inFlight = true;
+    break;
+  }
+  if (!inFlight) return undefined;
+  const lower = state.subpops[r - 1];
+  const evaluated = sortedSlots(lower).filter((i) => lower.fitness[i] !== null);
+  return evaluated.length === 0 ? undefined : lower.vectors[evaluated[parentId % evaluated.length]];
 }
 
 /** Builds the job content for bracket-rung j of bracket b (does not register the job). */
@@ -120,6 +141,8 @@ export function acquireConfig(state: DehbState, b: BracketState, j: number): Acq
     const p = promote(state, r, lowerR, n);
     return { configId: p.configId, vector: p.vector, parentId, source: 'promotion' };
   }
-  const vector = evolve(state, r, lowerR, n, parentId);
+  const below = j === 0 && r > 0 && sp.fitness[parentId] === null ? placeholderStart(state, r, parentId) : undefined;
+  const vector =
+    below !== undefined ? evolve(state, r, r - 1, n, below) : evolve(state, r, lowerR, n, sp.vectors[parentId]);
   return { configId: state.nextConfigId++, vector, parentId, source: 'de' };
 }

@@ -68,3 +68,23 @@ test('16 jobs in flight: no configuration is promoted to a rung it is already in
     assert.equal(new Set(keys).size, keys.length, `rung ${sp.fidelity} holds no duplicate members`);
   }
 });
+
+test('16 jobs in flight: a first-rung DE trial on a never-evaluated slot is built from the rung below, not from the placeholder', () => {
+  // crossoverProb 0: binomial crossover takes exactly one coordinate from the mutant, the other from the target
+  const st = fresh({ crossoverProb: 0 });
+  let checked = 0;
+  runInFlight(st, 16, 200, (j) => {
+    if (j.source !== 'de' || j.rung === 0 || j.rung !== j.bracketId % st.fidelities.length) return;
+    const sp = st.subpops[j.rung];
+    if (sp.fitness[j.parentId] !== null) return;
+    const placeholder = sp.vectors[j.parentId];
+    const lower = st.subpops[j.rung - 1];
+    const evaluatedBelow = lower.vectors.filter((_, i) => lower.fitness[i] !== null);
+    if (evaluatedBelow.length === 0) return; // nothing to build from yet: the reference's trial
+    checked++;
+    const fromTarget = j.vector.filter((x, d) => evaluatedBelow.some((v) => v[d] === x));
+    assert.ok(fromTarget.length >= 1, `trial ${j.trialId} keeps a coordinate of an evaluated member of rung ${j.rung - 1}`);
+    assert.ok(!j.vector.some((x, d) => x === placeholder[d]), `trial ${j.trialId} takes nothing from the placeholder`);
+  });
+  assert.ok(checked >= 10, `${checked} first-rung trials on never-evaluated slots`);
+});
