@@ -9,12 +9,16 @@ export { DehbError, serializeError, isDehbError } from './errors.js';
 export type { DehbErrorCode, SerializedError } from './errors.js';
 export { ObjectiveError } from './objective.js';
 export type { ObjectiveFn, ObjectiveResult } from './objective.js';
-export { param, defineSpace, parseSpace, encode, decode, validateConfig } from './dehb/space/index.js';
+export { param, defineSpace, parseSpace, encode, decode, validateConfig, toConfigSpace } from './dehb/space/index.js';
 export type { ConfigOf, ValueOf } from './dehb/space/index.js';
 export * as optimizer from './dehb/index.js';
 export type {
   SpaceSpec,
   ParamSpec,
+  ConditionSpec,
+  ForbiddenSpec,
+  FidelityType,
+  IncumbentRule,
   Config,
   Job,
   TrialResult,
@@ -24,7 +28,7 @@ export type {
   Strategy,
   DehbState,
 } from './dehb/types.js';
-export type { EvalTask, EvalOutcome, Executor, ObjectiveRef, ObjectiveContext } from './cluster/executor.js';
+export type { EvalTask, EvalOutcome, Executor, ObjectiveRef, ObjectiveContext } from './protocol/executor.js';
 export type { TrialRecord, JournalEntry, JournalBackend } from './study/journal-types.js';
 export { MemoryJournal } from './study/memory-journal.js';
 export { FileJournal } from './study/file-journal.js';

@@ -3,10 +3,10 @@
  * type, its result type, the context it receives, and ObjectiveError to say whether a failure is
  * worth retrying. Nothing here pulls in the rest of the package.
  */
-import type { ObjectiveContext } from './cluster/executor.js';
+import type { ObjectiveContext } from './protocol/executor.js';
 import type { Config } from './dehb/types.js';
 
-export type { ObjectiveContext } from './cluster/executor.js';
+export type { ObjectiveContext } from './protocol/executor.js';
 export type { Config } from './dehb/types.js';
 
 /**

@@ -8,6 +8,7 @@ import { mfBranin } from './branin.js';
 import { countingOnes } from './counting-ones.js';
 import { mfLevyMixed } from './levy.js';
 import { mfHartmann, MFH_PRESETS, type MfhPreset } from './mf-hartmann.js';
+import { mixed12 } from './mixed12.js';
 import type { BenchFunction } from './types.js';
 
 export type { BenchFunction, BenchEval } from './types.js';
@@ -25,6 +26,7 @@ const FACTORIES: Record<string, (o: BenchOverrides) => BenchFunction> = {
   countingones: (o) => countingOnes({ nCat: o.nCat, nCont: o.nCont }),
   branin: () => mfBranin(),
   levy: () => mfLevyMixed(),
+  mixed12: () => mixed12(),
 };
 for (const dims of [3, 6] as const) {
   for (const preset of Object.keys(MFH_PRESETS) as MfhPreset[]) {

@@ -6,9 +6,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DehbError } from '../errors.js';
 import type { OptimizerOptions, Job } from '../dehb/types.js';
-import type { Executor, ObjectiveRef } from '../cluster/executor.js';
+import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { TrialRecord } from '../study/journal-types.js';
+import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
+import { rejectUnknownKeys, suggestKey, type KeyList } from '../unknown-keys.js';
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {
@@ -53,22 +55,55 @@ export interface DEHBOptions extends OptimizerOptions {
   onTrialStart?: (job: Job) => void;
 }
 
+/** Every key of DEHBOptions: `new DEHB({ nworkers: 4 })` is an error, not a silent default. */
+export const DEHB_OPTION_KEYS: KeyList<DEHBOptions> = {
+  ...OPTIMIZER_OPTION_KEYS,
+  objective: true,
+  nWorkers: true,
+  trialTimeoutMs: true,
+  singleNodeWithGpus: true,
+  gpusPerTrial: true,
+  outputDir: true,
+  resume: true,
+  runId: true,
+  client: true,
+  executor: true,
+  onTrialEnd: true,
+  onTrialStart: true,
+};
+
+/**
+ * GPUs per trial when evaluations are pinned, else 0: what the options say, or — on a resume that
+ * does not say — what the journal recorded (`recorded`, RunMeta.gpusPerTrial).
+ */
+export function pinnedGpusPerTrial(o: Pick<DEHBOptions, 'singleNodeWithGpus' | 'gpusPerTrial'>, recorded: number | undefined): number {
+  if (o.singleNodeWithGpus === true) return o.gpusPerTrial ?? recorded ?? 1;
+  if (o.singleNodeWithGpus === false) return 0;
+  return recorded ?? 0;
+}
+
 export function toObjectiveRef(input: ObjectiveInput | undefined): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {
   if (input === undefined) return null;
   if (typeof input === 'function') return { ref: { kind: 'function', name: input.name || 'objective' }, fn: input };
   if (typeof input === 'string' || input instanceof URL) return { ref: { kind: 'module', path: modulePath(input) } };
   if ('command' in input) {
+    rejectUnknownKeys(input, ['command', 'cwd', 'env'], 'objective');
     if (!Array.isArray(input.command) || input.command.length === 0 || !input.command.every((a) => typeof a === 'string')) {
       throw new DehbError('E_CONFIG', 'objective.command must be a non-empty array of strings (argv)');
     }
     return { ref: { kind: 'command', argv: input.command, ...(input.cwd ? { cwd: input.cwd } : {}), ...(input.env ? { env: input.env } : {}) } };
   }
   if ('module' in input) {
+    rejectUnknownKeys(input, ['module', 'exportName'], 'objective');
     return {
       ref: { kind: 'module', path: modulePath(input.module), ...(input.exportName ? { exportName: input.exportName } : {}) },
     };
   }
-  throw new DehbError('E_CONFIG', 'objective must be a function, a module path, { module, exportName } or { command: [...] }');
+  const hint = Object.keys(input).map((k) => suggestKey(k, ['command', 'module'])).find((k) => k !== undefined);
+  throw new DehbError(
+    'E_CONFIG',
+    `objective must be a function, a module path, { module, exportName } or { command: [...] }${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,
+  );
 }
 
 function modulePath(p: string | URL): string {

@@ -4,12 +4,12 @@
  * GPU-pinned processes or a cluster client). ask()/tell() drive it by hand.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
+import type { Incumbent, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
-import type { EvalTask, Executor } from '../cluster/executor.js';
+import type { EvalTask, Executor } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
@@ -18,7 +18,9 @@ import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
 import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
 import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
-import { toObjectiveRef, type DEHBOptions } from './dehb-options.js';
+import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
+import { checkPlaceholders } from '../cluster/command-placeholders.js';
+import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 
 export interface RunResult {
   incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
@@ -43,16 +45,21 @@ export interface RunOptions extends Budget {
   killSignal?: AbortSignal;
 }
 
+const RUN_OPTION_KEYS: KeyList<RunOptions> = { fevals: true, brackets: true, runtimeMs: true, total: true, signal: true, killSignal: true };
+
 export class DEHB {
   private session: RunSession | null = null;
   private opening: Promise<RunSession> | null = null;
   private objective: ReturnType<typeof toObjectiveRef>;
   private id: string;
+  /** Found before the run directory is made (a set-up without GPUs leaves nothing behind). */
+  private gpuAllocator: GpuAllocator | undefined;
 
   constructor(private readonly options: DEHBOptions) {
     if (options === null || typeof options !== 'object') {
       throw new DehbError('E_CONFIG', 'new DEHB(options) needs an options object');
     }
+    rejectUnknownKeys(options, DEHB_OPTION_KEYS, 'new DEHB(options)');
     this.objective = toObjectiveRef(options.objective);
     this.id = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
     const n = options.nWorkers ?? 1;
@@ -61,8 +68,16 @@ export class DEHB {
       throw new DehbError('E_CONFIG', 'resume needs outputDir (the directory holding journal.jsonl)');
     }
     // Optimizer options are validated here, so bad input fails at construction.
-    if (options.outputDir === undefined) this.session = RunSession.createInMemory(options, this.meta());
-    else if (options.resume !== true) resolveOptimizerOptions(options);
+    if (options.outputDir === undefined) {
+      this.session = RunSession.createInMemory(options, this.meta());
+      this.checkCommand(this.session.state.options.space);
+    } else if (options.resume !== true) this.checkCommand(resolveOptimizerOptions(options).space);
+  }
+
+  /** An unknown `{name}` in a command objective is refused before any trial runs. */
+  private checkCommand(space: SpaceSpec): void {
+    const ref = this.objective?.ref;
+    if (ref?.kind === 'command') checkPlaceholders(ref.argv, space, 'objective.command');
   }
 
   /** Opens (or resumes) the journal. run() calls it; call it yourself before ask() with outputDir. */
@@ -75,6 +90,7 @@ export class DEHB {
     if (this.objective === null && this.session.meta.objective !== undefined && this.session.meta.objective.kind !== 'function') {
       this.objective = { ref: this.session.meta.objective };
     }
+    if (this.options.resume === true) this.checkCommand(this.session.state.options.space);
     return this.session;
   }
 
@@ -127,6 +143,7 @@ export class DEHB {
 
   /** Runs until the budget is used: { fevals } | { brackets } | { runtimeMs }. Again = continue. */
   async run(opts: RunOptions): Promise<RunResult> {
+    rejectUnknownKeys(opts, RUN_OPTION_KEYS, 'dehb.run(options)');
     const session = await this.ready();
     const budget = opts.total === true
       ? resolveTotalBudget(opts, Date.now())
@@ -192,24 +209,41 @@ export class DEHB {
 
   private async open(): Promise<RunSession> {
     const dir = this.options.outputDir as string;
-    await mkdir(dir, { recursive: true });
     const path = journalPath(dir);
     if (this.options.resume === true) {
+      await mkdir(dir, { recursive: true });
       const journal = await FileJournal.open(path, { create: false });
       return RunSession.resume(journal, path);
     }
-    const journal = await FileJournal.open(path, { create: true });
-    if ((await journal.read(1)).length > 0) {
-      await journal.close();
-      throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
+    // everything that can refuse the set-up is checked before the run directory exists
+    if (this.pinnedGpusPerTrial() > 0) this.gpuAllocator = await this.discoverGpus();
+    const made = await mkdir(dir, { recursive: true });
+    try {
+      const journal = await FileJournal.open(path, { create: true });
+      if ((await journal.read(1)).length > 0) {
+        await journal.close();
+        throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
+      }
+      return await RunSession.create(this.options, this.meta(), journal);
+    } catch (err) {
+      if (made !== undefined) await rm(made, { recursive: true, force: true });
+      throw err;
     }
-    return RunSession.create(this.options, this.meta(), journal);
+  }
+
+  private pinnedGpusPerTrial(): number {
+    return pinnedGpusPerTrial(this.options, this.session?.meta.gpusPerTrial);
+  }
+
+  private discoverGpus(): Promise<GpuAllocator> {
+    return GpuAllocator.create({ gpusPerTrial: this.pinnedGpusPerTrial(), requireGpus: true });
   }
 
   private meta(): RunMeta {
     const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null, instance: randomUUID() };
     if (this.options.nWorkers !== undefined) meta.nWorkers = this.options.nWorkers;
     if (this.objective !== null) meta.objective = this.objective.ref;
+    if (this.options.singleNodeWithGpus === true) meta.gpusPerTrial = this.options.gpusPerTrial ?? 1;
     return meta;
   }
 
@@ -224,7 +258,7 @@ export class DEHB {
       fidelity: job.fidelity,
       objective: ref,
       timeoutMs: this.options.trialTimeoutMs ?? this.session?.meta.trialTimeoutMs ?? null,
-      gpus: this.options.singleNodeWithGpus === true ? (this.options.gpusPerTrial ?? 1) : 0,
+      gpus: this.pinnedGpusPerTrial(),
     };
     // command objectives keep their stdout/stderr and result file in the run directory
     if (ref.kind === 'command' && this.options.outputDir !== undefined) {
@@ -245,10 +279,7 @@ export class DEHB {
     }
     const nWorkers = givenWorkers ?? 1;
     if (this.objective === null) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
-    const gpuAllocator =
-      this.options.singleNodeWithGpus === true
-        ? await GpuAllocator.create({ gpusPerTrial: this.options.gpusPerTrial ?? 1, requireGpus: true })
-        : undefined;
+    const gpuAllocator = this.pinnedGpusPerTrial() > 0 ? (this.gpuAllocator ??= await this.discoverGpus()) : undefined;
     const executor = createLocalExecutor({
       objective: this.objective.fn ?? this.objective.ref,
       nWorkers,

@@ -2,11 +2,12 @@
  * The readable side of a run directory: journal path, incumbent.json, history.json, history.csv.
  * The journal is the source of truth; the other files are views written from it.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { writeError } from '../io-errors.js';
 import { join } from 'node:path';
 import type { Incumbent } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';
-import { historyToCsv } from './history-csv.js';
+import { historyToCsv } from '../study/history-csv.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
@@ -29,6 +30,11 @@ let tmpSeq = 0;
 
 async function atomicWrite(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${tmpSeq++}.tmp`; // unique: overlapping writes never share a temp file
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw writeError(err, path);
+  }
 }

@@ -8,7 +8,7 @@ export function intFlag(value: string | undefined, flag: string, min = 1): numbe
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < min) {
-    throw new DehbError('E_USAGE', `${flag} must be a whole number >= ${min} (got "${value}")`);
+    throw new DehbError('E_USAGE', `${flag} must be a whole number >= ${min} (got ${shown(value)})`);
   }
   return n;
 }
@@ -16,6 +16,11 @@ export function intFlag(value: string | undefined, flag: string, min = 1): numbe
 export function numFlag(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new DehbError('E_USAGE', `${flag} must be a number (got "${value}")`);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new DehbError('E_USAGE', `${flag} must be a number (got ${shown(value)})`);
   return n;
+}
+
+/** A number as typed (`2.5`), anything else quoted (`"abc"`). */
+function shown(value: string): string {
+  return value.trim() !== '' && Number.isFinite(Number(value)) ? value : JSON.stringify(value);
 }

@@ -3,7 +3,9 @@
  * The `dehb` command: the composition root. Registers every subcommand, maps errors to exit codes
  * (0 ok, 1 failure, 2 usage/config error, 130 interrupted) and is the only caller of process.exit.
  */
-import { Command, CommanderError } from 'commander';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
 import { DehbError, isDehbError } from '../errors.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerShowCommand } from './commands/show.js';
@@ -11,26 +13,41 @@ import { registerGpusCommand } from './commands/gpus.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerStudyCommands } from './commands/study.js';
+import { registerSpaceCommands } from './commands/space.js';
+import { registerReportCommands } from './commands/report.js';
+import { configureLogs, LOG_FORMATS, LOG_LEVELS } from './log.js';
 
-const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED']);
+// E_NO_GPU reaches here only from set-up (no GPUs, --gpus-per-trial above the devices); a trial's is its result
+const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED', 'E_NO_GPU']);
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('dehb')
     .description('DEHB hyperparameter optimization: differential evolution inside Hyperband, on a thread pool, child processes, GPUs or a Redis cluster')
-    .version('0.1.0')
+    .version(packageVersion())
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addOption(new Option('--log-format <format>', 'logs of workers and coordinators').choices(LOG_FORMATS).default('pretty').env('DEHB_LOG_FORMAT'))
+    .addOption(new Option('--log-level <level>', 'least level logged').choices(LOG_LEVELS).default('info').env('DEHB_LOG_LEVEL'))
+    .hook('preAction', (_program, action) => configureLogs(action.optsWithGlobals()));
   registerRunCommand(program);
   registerShowCommand(program);
   registerWorkerCommand(program);
   registerSchedulerCommand(program);
   registerStudyCommands(program);
   registerGpusCommand(program);
+  registerSpaceCommands(program);
+  registerReportCommands(program);
   for (const c of program.commands) c.exitOverride();
   return program;
+}
+
+/** The version in package.json (one folder above src/ and dist/ alike). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -59,8 +76,30 @@ function reportError(err: unknown): number {
   return 1;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /[\\/]main\.(ts|js)$/.test(process.argv[1]);
-if (invokedDirectly) {
+/**
+ * True when this file is the program node started, however it was reached: `node dist/cli/main.js`,
+ * tsx on main.ts, or npm's bin link `dehb` (a symlink from `npm install -g`, `npm link`, npx or
+ * node_modules/.bin) — the link is resolved before comparing. Imported as a library: false.
+ */
+export function isEntryPoint(argv1: string | undefined, moduleUrl: string): boolean {
+  if (argv1 === undefined) return false;
+  const self = fileURLToPath(moduleUrl);
+  for (const candidate of [argv1, `${argv1}.js`]) {
+    try {
+      if (realpathSync(candidate) === realpathSync(self)) return true;
+    } catch {
+      // not a file (e.g. argv1 without its extension); try the next form
+    }
+  }
+  return false;
+}
+
+if (isEntryPoint(process.argv[1], import.meta.url)) {
+  // `dehb show DIR | head -1`: a reader that stops early ends the output, not in a stack trace
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

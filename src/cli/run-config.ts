@@ -7,10 +7,11 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
 import { parseSpace } from '../dehb/space/index.js';
-import type { SpaceSpec, Strategy } from '../dehb/types.js';
+import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
 import { splitCommand } from './argv.js';
 import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
+import { suggestKey } from '../unknown-keys.js';
 
 const configSchema = z
   .object({
@@ -25,6 +26,9 @@ const configSchema = z
     mutationFactor: z.number().optional(),
     crossoverProb: z.number().optional(),
     boundaryFix: z.enum(['random', 'clip']).optional(),
+    schedule: z.string().optional(),
+    fidelityType: z.enum(['float', 'int']).optional(),
+    incumbent: z.enum(['any-fidelity', 'max-fidelity']).optional(),
     minClip: z.number().optional(),
     maxClip: z.number().optional(),
     seed: z.number().int().optional(),
@@ -56,6 +60,9 @@ export interface RunFlags {
   mutationFactor?: string;
   crossoverProb?: string;
   boundaryFix?: string;
+  schedule?: string;
+  fidelityType?: string;
+  incumbent?: string;
   seed?: string;
   fevals?: string;
   brackets?: string;
@@ -80,6 +87,9 @@ export interface ResolvedRunConfig {
     mutationFactor?: number;
     crossoverProb?: number;
     boundaryFix?: 'random' | 'clip';
+    schedule?: Schedule;
+    fidelityType?: FidelityType;
+    incumbent?: IncumbentRule;
     minClip?: number;
     maxClip?: number;
     seed?: number;
@@ -89,7 +99,11 @@ export interface ResolvedRunConfig {
   /** Whether --n-workers or nWorkers was given (a cluster run otherwise uses its own default). */
   nWorkersGiven: boolean;
   singleNodeWithGpus: boolean;
+  /** Whether --[no-]single-node-with-gpus or singleNodeWithGpus was given (a resume otherwise keeps the recorded pinning). */
+  singleNodeWithGpusGiven: boolean;
   gpusPerTrial: number;
+  /** Whether --gpus-per-trial or gpusPerTrial was given (a resume otherwise keeps the recorded one). */
+  gpusPerTrialGiven: boolean;
   trialTimeoutMs?: number;
   output?: string;
   runId?: string;
@@ -112,6 +126,12 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.join('.') || '(top level)';
+      if (issue?.code === 'unrecognized_keys') {
+        // a misspelt key would otherwise be a silent default: name it with the closest known key
+        const key = issue.keys[0] as string;
+        const hint = suggestKey(key, Object.keys(configSchema.shape));
+        throw new DehbError('E_CONFIG', `${path}: unknown key "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
+      }
       throw new DehbError('E_CONFIG', `${path}: ${where}: ${issue?.message ?? 'invalid'}`);
     }
     file = parsed.data;
@@ -119,12 +139,13 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   const out: ResolvedRunConfig = {
     optimizer: {},
     budget: {},
-    nWorkers: num(flags.nWorkers, '--n-workers', true) ?? file.nWorkers ?? 1,
+    nWorkers: intFlag(flags.nWorkers, '--n-workers') ?? file.nWorkers ?? 1,
     nWorkersGiven: flags.nWorkers !== undefined || file.nWorkers !== undefined,
     singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
-    gpusPerTrial: num(flags.gpusPerTrial, '--gpus-per-trial', true) ?? file.gpusPerTrial ?? 1,
+    singleNodeWithGpusGiven: flags.singleNodeWithGpus !== undefined || file.singleNodeWithGpus !== undefined,
+    gpusPerTrial: intFlag(flags.gpusPerTrial, '--gpus-per-trial') ?? file.gpusPerTrial ?? 1,
+    gpusPerTrialGiven: flags.gpusPerTrial !== undefined || file.gpusPerTrial !== undefined,
   };
-  if (out.nWorkers < 1) throw new DehbError('E_USAGE', `--n-workers must be >= 1 (got ${out.nWorkers})`);
 
   // space: a flag path, or the file's path / inline object
   if (flags.space !== undefined) out.space = await readSpace(resolve(cwd, flags.space));
@@ -155,14 +176,17 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   setIf(o, 'mutationFactor', num(flags.mutationFactor, '--mutation-factor') ?? file.mutationFactor);
   setIf(o, 'crossoverProb', num(flags.crossoverProb, '--crossover-prob') ?? file.crossoverProb);
   setIf(o, 'boundaryFix', (flags.boundaryFix ?? file.boundaryFix) as 'random' | 'clip' | undefined);
+  setIf(o, 'schedule', (flags.schedule ?? file.schedule) as Schedule | undefined);
+  setIf(o, 'fidelityType', choice(flags.fidelityType, '--fidelity-type', ['float', 'int']) ?? file.fidelityType);
+  setIf(o, 'incumbent', choice(flags.incumbent, '--incumbent', ['any-fidelity', 'max-fidelity']) ?? file.incumbent);
   setIf(o, 'minClip', file.minClip);
   setIf(o, 'maxClip', file.maxClip);
   setIf(o, 'seed', num(flags.seed, '--seed', true) ?? file.seed);
 
   // budget: any budget flag replaces the file's budget
   const flagBudget = flags.fevals !== undefined || flags.brackets !== undefined || flags.runtime !== undefined;
-  const fevals = flagBudget ? num(flags.fevals, '--fevals', true) : file.fevals;
-  const brackets = flagBudget ? num(flags.brackets, '--brackets', true) : file.brackets;
+  const fevals = flagBudget ? intFlag(flags.fevals, '--fevals') : file.fevals;
+  const brackets = flagBudget ? intFlag(flags.brackets, '--brackets') : file.brackets;
   const runtime = flagBudget ? flags.runtime : file.runtime;
   const given = [fevals, brackets, runtime].filter((v) => v !== undefined).length;
   if (given > 1) throw new DehbError('E_USAGE', 'give one budget: --fevals N, --brackets N or --runtime 10m');
@@ -182,6 +206,12 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   return out;
 }
 
+function choice<T extends string>(v: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new DehbError('E_USAGE', `${flag} must be ${allowed.join(' or ')} (got "${v}")`);
+  return v as T;
+}
+
 function moduleRef(spec: { path: string; exportName?: string }, exportName?: string): ResolvedRunConfig['objective'] {
   const name = exportName ?? spec.exportName;
   return name === undefined ? { kind: 'module', path: spec.path } : { kind: 'module', path: spec.path, exportName: name };
@@ -194,8 +224,9 @@ function resolveModule(base: string, spec: string): { path: string; exportName?:
   return { path: resolve(base, spec) };
 }
 
-async function readSpace(path: string): Promise<SpaceSpec> {
-  const text = await readText(path, '--space');
+/** Reads and validates a space file (our JSON or ConfigSpace JSON); errors name the file. */
+export async function readSpace(path: string, flag = '--space'): Promise<SpaceSpec> {
+  const text = await readText(path, flag);
   let json: unknown;
   try {
     json = JSON.parse(text);

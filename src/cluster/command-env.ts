@@ -8,7 +8,7 @@ import { access, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DehbError } from '../errors.js';
-import type { EvalTask } from './executor.js';
+import type { EvalTask } from '../protocol/executor.js';
 
 export type CommandRef = Extract<EvalTask['objective'], { kind: 'command' }>;
 
@@ -39,7 +39,8 @@ export function trialPayload(task: EvalTask, files: TrialFiles, devices: string[
 /**
  * Values for argv placeholders: every config parameter `{name}`, plus the built-ins `{fidelity}`,
  * `{trial_id}`, `{run_id}`, `{config_json}`, `{trial_dir}`, `{result_file}` (built-ins win over a
- * parameter of the same name). Unknown `{...}` text is left untouched.
+ * parameter of the same name). Unknown names are refused before a run starts and inactive
+ * conditional parameters are left out (command-placeholders.ts).
  */
 export function placeholderValues(task: EvalTask, files: TrialFiles): Map<string, string> {
   const vars = new Map<string, string>();

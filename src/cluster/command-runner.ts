@@ -19,7 +19,8 @@ import {
   type CommandRef,
   type TrialFiles,
 } from './command-env.js';
-import type { EvalOutcome, EvalTask } from './executor.js';
+import { expandArgv } from './command-placeholders.js';
+import type { EvalOutcome, EvalTask } from '../protocol/executor.js';
 import { groupAlive, signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { failed, parseResultText, type OkOrFailed } from './result-parse.js';
 
@@ -82,7 +83,7 @@ function spawnAndWait(
   const payload = trialPayload(task, files, devices);
   const vars = placeholderValues(task, files);
   const shell = ref.shell === true;
-  const argv = ref.argv.map((a) => substitute(a, vars, shell));
+  const argv = expandArgv(ref.argv, vars, (a) => substitute(a, vars, shell));
   const env = commandEnv(task, ref, files, devices, payload);
 
   return new Promise<EvalOutcome>((resolveOutcome) => {

@@ -9,7 +9,7 @@
 import { DehbError } from '../errors.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { DeviceAllocatorLike } from './executor-core.js';
-import type { Executor, ObjectiveRef } from './executor.js';
+import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import { InlineExecutor } from './inline/inline-executor.js';
 import { LocalExecutor } from './local/local-executor.js';
 import { ProcessExecutor } from './process/process-executor.js';

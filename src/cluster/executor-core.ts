@@ -8,7 +8,7 @@
  * graceful close waits for running ones, forced close aborts them (they resolve `cancelled`).
  */
 import { DehbError } from '../errors.js';
-import type { EvalOutcome, EvalTask, SubmitOptions, WorkerInfo } from './executor.js';
+import type { EvalOutcome, EvalTask, SubmitOptions, WorkerInfo } from '../protocol/executor.js';
 import type { RunTaskContext } from './run-task.js';
 
 /** What the process and local backends need from a GPU allocator (src/gpu implements it). */
@@ -51,10 +51,6 @@ export class ExecutorCore {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new DehbError('E_CONFIG', `${name} executor capacity must be an integer >= 1 (got ${capacity})`);
     }
-  }
-
-  get closed(): boolean {
-    return this.closing;
   }
 
   submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {

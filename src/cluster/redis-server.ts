@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DehbError } from '../errors.js';
-import { probeRedis, type RedisFacts } from './bullmq/probe.js';
+import { probeRedis, type RedisFacts } from '../redis/probe.js';
 
 export interface RedisServerOptions {
   /** Data directory (AOF, log, config). Created with mode 0700. */

@@ -11,7 +11,7 @@
  */
 import { serializeError, type SerializedError } from '../errors.js';
 import { isObjectiveError } from '../objective.js';
-import type { EvalOutcome } from './executor.js';
+import type { EvalOutcome } from '../protocol/executor.js';
 
 export type OkOrFailed = Extract<EvalOutcome, { status: 'ok' | 'failed' }>;
 

@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import type { ObjectiveFn } from '../objective.js';
 import { runCommand } from './command-runner.js';
-import type { EvalOutcome, EvalTask, ObjectiveContext, WorkerInfo } from './executor.js';
+import type { EvalOutcome, EvalTask, ObjectiveContext, WorkerInfo } from '../protocol/executor.js';
 import { loadObjectiveModule } from './objective-loader.js';
 import { errorOutcome, failed, normalizeResult } from './result-parse.js';
 

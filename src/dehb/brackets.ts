@@ -119,7 +119,18 @@ export function completeJob(b: BracketState, j: number): void {
   b.done[j] += 1;
 }
 
-/** Bracket-rung index whose sub-population feeds rung j (itself for the first rung). */
-export function lowerRung(j: number): number {
-  return j > 0 ? j - 1 : 0;
+/**
+ * Bracket-rung index of the next job under the asynchronous (ASHA-style) schedule, or -1 when the
+ * bracket cannot hand out work now. Upper rungs first: rung j >= 1 may hand out its k-th job once
+ * k·eta results of rung j-1 are in (every job once rung j-1 is complete); otherwise the first
+ * rung's next job.
+ */
+export function asyncNextRung(b: BracketState, eta: number): number {
+  for (let j = b.sizes.length - 1; j >= 1; j--) {
+    if (b.pending[j] === 0) continue;
+    const below = b.done[j - 1];
+    const allowed = below >= b.sizes[j - 1] ? b.sizes[j] : Math.min(b.sizes[j], Math.floor(below / eta + EPS));
+    if (b.sizes[j] - b.pending[j] < allowed) return j;
+  }
+  return b.pending[0] > 0 ? 0 : -1;
 }

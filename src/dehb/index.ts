@@ -21,6 +21,10 @@ export {
   sampleConfig,
   param,
   defineSpace,
+  toConfigSpace,
+  isForbiddenVector,
+  repairForbidden,
 } from './space/index.js';
+export { fidelityLadder } from './fidelity.js';
 export type { ConfigOf, ValueOf } from './space/index.js';
 export * from './types.js';

@@ -6,12 +6,12 @@
  */
 import { DehbError } from '../errors.js';
 import { acquireConfig } from './acquire.js';
-import { completeJob, isDone, isPending, nextRung, openBracket, previousRungWaits, registerJob } from './brackets.js';
+import { asyncNextRung, completeJob, isDone, isPending, nextRung, openBracket, previousRungWaits, registerJob } from './brackets.js';
 import { fit, storeFit, worstSlot } from './population.js';
-import { compileSpace } from './space/compile.js';
 import { decode } from './space/decode.js';
 import { encode } from './space/encode.js';
-import { sampleVector } from './space/sample.js';
+import { repairForbidden } from './space/forbidden.js';
+import { sampleSpaceVector } from './space/sample.js';
 import { validateConfig } from './space/validate-config.js';
 import type { AskResult, BracketState, Config, DehbState, Job, TrialResult } from './types.js';
 
@@ -47,7 +47,7 @@ function manualJob(state: DehbState): { job: Job } {
 
 function randomJob(state: DehbState): { job: Job } {
   const space = state.options.space;
-  const vector = sampleVector(state.rng, compileSpace(space).dim);
+  const vector = repairForbidden(space, state.rng, sampleSpaceVector(space, state.rng));
   const top = state.fidelities.length - 1;
   return finishJob(state, {
     trialId: state.nextTrialId++,
@@ -62,10 +62,16 @@ function randomJob(state: DehbState): { job: Job } {
   });
 }
 
+/** Bracket-rung index bracket b hands out next under the run's schedule, or -1 if it cannot now. */
+function rungToHandOut(state: DehbState, b: BracketState): number {
+  if (state.options.schedule === 'async') return asyncNextRung(b, state.options.eta);
+  return isPending(b) && !previousRungWaits(b) ? nextRung(b) : -1;
+}
+
 /** The bracket that receives the next job, or null when a new one must be opened. */
 function runnableBracket(state: DehbState): BracketState | null {
   for (const b of state.brackets) {
-    if (isPending(b) && !previousRungWaits(b)) return b;
+    if (rungToHandOut(state, b) >= 0) return b;
   }
   return null;
 }
@@ -91,20 +97,23 @@ export function ask(state: DehbState, opts: AskOptions = {}): AskResult {
     state.iterationCounter = id;
     state.brackets.push(b);
   }
-  const j = nextRung(b);
+  const j = rungToHandOut(state, b);
   if (j < 0) throw new Error(`bracket ${b.id} has no rung to hand out (internal error)`);
   const a = acquireConfig(state, b, j);
   registerJob(b, j);
   const rung = b.firstRung + j;
+  // a forbidden configuration is never handed out: the seeded RNG repairs it (a new config id)
+  const vector = repairForbidden(state.options.space, state.rng, a.vector);
+  const configId = vector === a.vector || a.source !== 'promotion' ? a.configId : state.nextConfigId++;
   return finishJob(state, {
     trialId: state.nextTrialId++,
-    configId: a.configId,
+    configId,
     bracketId: b.id,
     rung,
     fidelity: state.fidelities[rung],
     parentId: a.parentId,
-    vector: a.vector,
-    config: decode(state.options.space, a.vector),
+    vector,
+    config: decode(state.options.space, vector),
     source: a.source,
   });
 }
@@ -172,7 +181,8 @@ export function tell(state: DehbState, trialId: number, result: TrialResult): { 
   }
 
   let improved = false;
-  if (Number.isFinite(f) && (state.incumbent === null || f < state.incumbent.fitness)) {
+  const counts = state.options.incumbent !== 'max-fidelity' || job.rung === state.fidelities.length - 1;
+  if (counts && Number.isFinite(f) && (state.incumbent === null || f < state.incumbent.fitness)) {
     state.incumbent = {
       trialId: job.trialId,
       configId: job.configId,

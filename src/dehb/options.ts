@@ -3,19 +3,46 @@
  * Every error is a DehbError('E_CONFIG') naming the option and the fix; space errors are E_SPACE.
  */
 import { DehbError } from '../errors.js';
+import type { KeyList } from './key-list.js';
 import { parseSpace } from './space/parse-space.js';
+import { fidelityLadder } from './fidelity.js';
 import {
   CROSSOVERS,
+  type FidelityType,
+  type IncumbentRule,
   MUTATIONS,
   type OptimizerKind,
   type OptimizerOptions,
   type ResolvedOptimizerOptions,
+  type Schedule,
   type Strategy,
 } from './types.js';
 
 /** All 14 valid `<mutation>_<crossover>` names. */
 export const STRATEGIES: readonly Strategy[] = MUTATIONS.flatMap((m) => CROSSOVERS.map((c) => `${m}_${c}` as Strategy));
 const KINDS: readonly OptimizerKind[] = ['dehb', 'random', 'manual'];
+const SCHEDULES: readonly Schedule[] = ['sync', 'async'];
+
+/** Every key of OptimizerOptions (the unknown-key check of option objects uses it). */
+export const OPTIMIZER_OPTION_KEYS: KeyList<OptimizerOptions> = {
+  space: true,
+  minFidelity: true,
+  maxFidelity: true,
+  eta: true,
+  mutationFactor: true,
+  crossoverProb: true,
+  strategy: true,
+  boundaryFix: true,
+  minClip: true,
+  maxClip: true,
+  seed: true,
+  kind: true,
+  schedule: true,
+  fidelityType: true,
+  incumbent: true,
+};
+const FIDELITY_TYPES: readonly FidelityType[] = ['float', 'int'];
+const INCUMBENT_RULES: readonly IncumbentRule[] = ['any-fidelity', 'max-fidelity'];
 
 function bad(option: string, message: string): never {
   throw new DehbError('E_CONFIG', `${option} ${message}`, { details: { option } });
@@ -48,12 +75,21 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
   if (typeof o !== 'object' || o === null) bad('options', `must be an object (got ${show(o)})`);
   if (o.space === undefined || o.space === null) bad('space', 'is required: give a search space (parameter name -> spec)');
   const space = parseSpace(o.space);
-  if (o.minFidelity === undefined || o.minFidelity === null) bad('minFidelity', 'is required (a number > 0)');
-  if (o.maxFidelity === undefined || o.maxFidelity === null) bad('maxFidelity', 'is required (a number > minFidelity)');
-  const minFidelity = finiteNumber('minFidelity', o.minFidelity);
-  const maxFidelity = finiteNumber('maxFidelity', o.maxFidelity);
+  const kind = o.kind === undefined ? 'dehb' : o.kind;
+  if (!KINDS.includes(kind)) bad('kind', `must be one of ${KINDS.join(', ')} (got ${show(kind)})`);
+  // random and manual studies evaluate at one fidelity each: no range needed (default 1)
+  const single = kind !== 'dehb';
+  const given = { min: o.minFidelity ?? undefined, max: o.maxFidelity ?? undefined };
+  if (single) {
+    given.max ??= given.min ?? 1;
+    given.min ??= given.max;
+  }
+  if (given.min === undefined) bad('minFidelity', 'is required (a number > 0)');
+  if (given.max === undefined) bad('maxFidelity', 'is required (a number > minFidelity)');
+  const minFidelity = finiteNumber('minFidelity', given.min);
+  const maxFidelity = finiteNumber('maxFidelity', given.max);
   if (minFidelity <= 0) bad('minFidelity', `must be > 0 (got ${minFidelity})`);
-  if (maxFidelity === minFidelity) {
+  if (maxFidelity === minFidelity && !single) {
     bad('maxFidelity', `must be > minFidelity (both are ${minFidelity}); DEHB needs a fidelity range — to optimise at a single fidelity use plain DE or kind 'random'`);
   }
   if (maxFidelity < minFidelity) bad('maxFidelity', `must be > minFidelity (got minFidelity=${minFidelity}, maxFidelity=${maxFidelity})`);
@@ -82,8 +118,15 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
     if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed)) bad('seed', `must be an integer (got ${show(o.seed)})`);
     seed = o.seed;
   }
-  const kind = o.kind === undefined ? 'dehb' : o.kind;
-  if (!KINDS.includes(kind)) bad('kind', `must be one of ${KINDS.join(', ')} (got ${show(kind)})`);
+  const schedule = o.schedule === undefined ? 'sync' : o.schedule;
+  if (!SCHEDULES.includes(schedule)) {
+    bad('schedule', `must be 'sync' (the reference's, default) or 'async' (ASHA-style promotions) (got ${show(schedule)})`);
+  }
+  const fidelityType = o.fidelityType === undefined ? 'float' : o.fidelityType;
+  if (!FIDELITY_TYPES.includes(fidelityType)) bad('fidelityType', `must be 'float' or 'int' (got ${show(fidelityType)})`);
+  fidelityLadder(minFidelity, maxFidelity, eta, fidelityType);
+  const incumbent = o.incumbent === undefined ? 'any-fidelity' : o.incumbent;
+  if (!INCUMBENT_RULES.includes(incumbent)) bad('incumbent', `must be 'any-fidelity' or 'max-fidelity' (got ${show(incumbent)})`);
   return {
     space,
     minFidelity,
@@ -97,5 +140,8 @@ export function resolveOptimizerOptions(o: OptimizerOptions | ResolvedOptimizerO
     maxClip,
     seed,
     kind,
+    schedule,
+    fidelityType,
+    incumbent,
   };
 }

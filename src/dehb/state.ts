@@ -3,19 +3,18 @@
  * sub-population sizes, one RNG seeded from the options' seed, and sub-populations of uniform
  * random vectors with fitness +Infinity (null) and config ids 0..N-1 in rung order.
  */
-import { computeLadder, subpopSizes } from './brackets.js';
+import { subpopSizes } from './brackets.js';
+import { fidelityLadder } from './fidelity.js';
 import { resolveOptimizerOptions } from './options.js';
 import { createRng } from './rng.js';
-import { compileSpace } from './space/compile.js';
-import { sampleVector } from './space/sample.js';
+import { sampleSpaceVector } from './space/sample.js';
 import type { DehbState, OptimizerOptions, ResolvedOptimizerOptions, SubPopulation } from './types.js';
 
 export function createState(o: OptimizerOptions | ResolvedOptimizerOptions): DehbState {
   const options = resolveOptimizerOptions(o);
-  const fidelities = computeLadder(options.minFidelity, options.maxFidelity, options.eta);
+  const fidelities = fidelityLadder(options.minFidelity, options.maxFidelity, options.eta, options.fidelityType);
   const popSizes = subpopSizes(fidelities.length, options.eta, options);
   const rng = createRng(options.seed);
-  const dim = compileSpace(options.space).dim;
   let nextConfigId = 0;
   const subpops: SubPopulation[] = fidelities.map((fidelity, r) => {
     const n = popSizes[r];
@@ -28,7 +27,7 @@ export function createState(o: OptimizerOptions | ResolvedOptimizerOptions): Deh
       promotionPool: [],
     };
     for (let i = 0; i < n; i++) {
-      sp.vectors.push(sampleVector(rng, dim));
+      sp.vectors.push(sampleSpaceVector(options.space, rng));
       sp.fitness.push(null);
       sp.configIds.push(nextConfigId++);
     }

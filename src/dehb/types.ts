@@ -6,15 +6,46 @@
 
 // ---------------------------------------------------------------- search space (user JSON)
 
-export interface ConditionSpec {
-  /** Name of the parent parameter (categorical, ordinal, constant, int or float). */
-  parent: string;
-  /** The parameter is active only when the parent takes one of these values. */
-  in: Array<string | number | boolean>;
-}
+export type SpaceValue = string | number | boolean;
+
+/**
+ * When a conditional parameter is active. Leaves name a `parent` and one test: `in` (one of the
+ * values), `eq`, `neq`, `lt`, `gt` (numbers, or values of an ordinal parent, compared by their
+ * position); `all` / `any` combine conditions (ConfigSpace's AND / OR conjunctions). A leaf whose
+ * parent is inactive is false.
+ */
+export type ConditionSpec =
+  | { parent: string; in: SpaceValue[] }
+  | { parent: string; eq: SpaceValue }
+  | { parent: string; neq: SpaceValue }
+  | { parent: string; lt: SpaceValue }
+  | { parent: string; gt: SpaceValue }
+  | { all: ConditionSpec[] }
+  | { any: ConditionSpec[] };
+
+/**
+ * A forbidden clause: configurations for which it holds are never evaluated. Leaves name a
+ * `param` and one test: `eq`, `in`, `lt`, `le`, `gt`, `ge`; `all` / `any` combine clauses
+ * (ConfigSpace's ForbiddenAndConjunction / ForbiddenOrConjunction). A leaf on an inactive
+ * parameter is false.
+ */
+export type ForbiddenSpec =
+  | { param: string; eq: SpaceValue }
+  | { param: string; in: SpaceValue[] }
+  | { param: string; lt: SpaceValue }
+  | { param: string; le: SpaceValue }
+  | { param: string; gt: SpaceValue }
+  | { param: string; ge: SpaceValue }
+  | { all: ForbiddenSpec[] }
+  | { any: ForbiddenSpec[] };
 
 interface ParamBase {
   condition?: ConditionSpec;
+  /**
+   * Forbidden clauses. In a parsed space each clause is kept on the last parameter (in space
+   * order) that it mentions; input may also give them at the top level (`{ parameters, forbidden }`).
+   */
+  forbidden?: ForbiddenSpec[];
   /** Value used to impute the parameter while it is inactive (encoding only). */
   default?: string | number | boolean;
 }
@@ -24,16 +55,27 @@ export interface FloatParamSpec extends ParamBase {
   low: number;
   high: number;
   log?: boolean;
+  /** A normal prior (ConfigSpace normal_float): initial and random samples follow it, truncated to [low, high]. */
+  prior?: NormalPrior;
 }
 export interface IntParamSpec extends ParamBase {
   type: 'int';
   low: number;
   high: number;
   log?: boolean;
+  /** A normal prior (ConfigSpace normal_int), truncated to [low, high]. */
+  prior?: NormalPrior;
+}
+/** Mean and standard deviation of a normal prior (on the log scale when the parameter is log). */
+export interface NormalPrior {
+  mu: number;
+  sigma: number;
 }
 export interface CategoricalParamSpec extends ParamBase {
   type: 'categorical';
   choices: Array<string | number | boolean>;
+  /** Relative sampling weights of the choices (initial and random samples follow them). */
+  weights?: number[];
 }
 export interface OrdinalParamSpec extends ParamBase {
   type: 'ordinal';
@@ -73,16 +115,27 @@ export const CROSSOVERS = ['bin', 'exp'] as const;
 export type Crossover = (typeof CROSSOVERS)[number];
 export type Strategy = `${Mutation}_${Crossover}`;
 
+/**
+ * How successive halving inside a bracket hands out the next rung: `sync` (the reference's: rung
+ * j+1 starts once every result of rung j is in) or `async` (ASHA-style: a job of rung j+1 is handed
+ * out as soon as eta results of rung j per promotion are in, the promoted configuration being the
+ * best received so far).
+ */
+export type Schedule = 'sync' | 'async';
+
 /** What the optimizer proposes: DEHB (default), random search at max fidelity, or only pushed jobs. */
 export type OptimizerKind = 'dehb' | 'random' | 'manual';
 
 /** User input for the optimizer (TSDoc gives units and defaults). */
 export interface OptimizerOptions {
   space: SpaceSpec;
-  /** Lowest fidelity (user units, > 0). Only decides the number of rungs. */
-  minFidelity: number;
-  /** Highest fidelity (user units, > minFidelity). */
-  maxFidelity: number;
+  /** Lowest fidelity (user units, > 0). Only decides the number of rungs. Required for kind `dehb`. */
+  minFidelity?: number;
+  /**
+   * Highest fidelity (user units, > minFidelity). Required for kind `dehb`; kinds `random` and
+   * `manual` need no range (both default to the one given, else 1).
+   */
+  maxFidelity?: number;
   /** Hyperband reduction factor, > 1. Default 3. */
   eta?: number;
   /** DE scale factor F in (0, 2]. Default 0.5. */
@@ -101,7 +154,27 @@ export interface OptimizerOptions {
   seed?: number;
   /** Default `dehb`. */
   kind?: OptimizerKind;
+  /**
+   * Successive-halving schedule inside each bracket. Default `sync`: the reference DEHB's (rung
+   * j+1 of a bracket starts only when all results of rung j are in; while it waits, new brackets
+   * open). `async` (opt-in, ASHA-style): the k-th job of rung j+1 is handed out as soon as k·eta
+   * results of rung j are in, taking the best of the results received so far (so a promoted
+   * configuration is in the top 1/eta of its rung at that moment); promotions are preferred over
+   * new configurations. Brackets, rung sizes, DE populations and selection are unchanged; what
+   * changes is when upper-rung jobs start and, during the first Hyperband iteration, which
+   * configurations are promoted (the best so far instead of the best of the complete rung).
+   * With one job in flight both schedules behave the same except for that promotion order.
+   */
+  schedule?: Schedule;
+  /** `int`: fidelities handed to the objective are the ladder rounded to integers (epochs). Default `float`. */
+  fidelityType?: FidelityType;
+  /** Which results may become the incumbent. Default `any-fidelity` (the reference's). */
+  incumbent?: IncumbentRule;
 }
+
+export type FidelityType = 'float' | 'int';
+/** `any-fidelity`: the best result at any fidelity (reference); `max-fidelity`: only results at the highest fidelity. */
+export type IncumbentRule = 'any-fidelity' | 'max-fidelity';
 
 /** Options after defaults and validation. */
 export interface ResolvedOptimizerOptions {
@@ -117,6 +190,9 @@ export interface ResolvedOptimizerOptions {
   maxClip: number | null;
   seed: number;
   kind: OptimizerKind;
+  schedule: Schedule;
+  fidelityType: FidelityType;
+  incumbent: IncumbentRule;
 }
 
 // ---------------------------------------------------------------- jobs and results
@@ -198,10 +274,6 @@ export interface BracketState {
   pending: number[];
   done: number[];
   currentRung: number;
-}
-
-export interface PendingJob {
-  job: Job;
 }
 
 export interface DehbState {

@@ -6,8 +6,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import { DehbError, serializeError } from '../errors.js';
-import type { Job, TrialResult } from '../dehb/types.js';
-import type { EvalOutcome, EvalTask, Executor } from '../cluster/executor.js';
+import type { Job } from '../dehb/types.js';
+import type { EvalTask, Executor } from '../protocol/executor.js';
+import { toTrialResult } from '../protocol/trial-result.js';
 import type { RunSession } from '../study/run-session.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import type { ResolvedBudget } from './budget.js';
@@ -176,23 +177,4 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
           : 'no-work'
         : 'budget';
   return { reason, told, elapsedMs: now() - started };
-}
-
-export function toTrialResult(outcome: EvalOutcome): TrialResult {
-  switch (outcome.status) {
-    case 'ok': {
-      const r: TrialResult = { status: 'ok', fitness: outcome.fitness };
-      if (outcome.cost !== undefined) r.cost = outcome.cost;
-      if (outcome.info !== undefined) r.info = outcome.info;
-      return r;
-    }
-    case 'failed': {
-      const { name, message, code } = outcome.error;
-      return { status: 'failed', error: code === undefined ? { name, message } : { name, message, code } };
-    }
-    case 'timed-out':
-      return { status: 'timed-out', error: { name: 'TimeoutError', message: `timed out after ${outcome.timeoutMs} ms` } };
-    case 'cancelled':
-      return { status: 'cancelled', error: { name: 'Cancelled', message: outcome.reason ?? 'cancelled' } };
-  }
 }

@@ -96,11 +96,6 @@ export class GpuAllocator implements DeviceAllocator {
     return this.devices.length;
   }
 
-  /** Discovery notes (why the pool is empty, ignored entries, missing stats). */
-  get discoveryNotes(): readonly string[] {
-    return this.notes;
-  }
-
   /**
    * Chooses `n` distinct devices for one evaluation (least loaded first) and counts it on each.
    * Synchronous. Returns [] for n = 0. Pass the returned array to release() when it ends.

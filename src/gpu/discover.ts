@@ -23,7 +23,8 @@ export interface DiscoverGpusOptions {
   timeoutMs?: number;
   /**
    * Token for devices found by nvidia-smi (an inherited CUDA_VISIBLE_DEVICES is always kept as
-   * given). `index` (default) pairs with CUDA_DEVICE_ORDER=PCI_BUS_ID, which gpuEnv() sets;
+   * given). `index` (default) pairs with CUDA_DEVICE_ORDER=PCI_BUS_ID, which a pinned child gets
+   * (cluster/command-env.ts);
    * `uuid` is stable across reboots and device orderings.
    */
   tokenKind?: 'index' | 'uuid';

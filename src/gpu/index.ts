@@ -1,5 +1,6 @@
 /**
- * Public surface of the GPU layer: discovery, the pure chooser, the allocator and the child env.
+ * Public surface of the GPU layer: discovery, the pure chooser and the allocator. A pinned child's
+ * CUDA_VISIBLE_DEVICES / CUDA_DEVICE_ORDER are set by the command runner (cluster/command-env.ts).
  */
 export type { GpuDevice, GpuDeviceLoad } from './types.js';
 export {
@@ -34,4 +35,3 @@ export {
   type GpuAllocationSnapshot,
   type GpuAllocatorOptions,
 } from './allocator.js';
-export { gpuEnv } from './env.js';

@@ -20,6 +20,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { DehbError } from '../errors.js';
+import { writeError } from '../io-errors.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
 import { parseStoredLine } from './storage-entry-schema.js';
 import { FileLock, type FileLockOptions } from './storage-file-lock.js';
@@ -94,7 +95,11 @@ export class FileJournal implements JournalBackend {
    * appended (the file storage uses it to fence appends by the leader lease).
    */
   append(entries: JournalEntry[], opts: { precondition?: () => Promise<void> } = {}): Promise<number> {
-    return this.serial(() => this.appendLocked(entries, opts.precondition));
+    return this.serial(() =>
+      this.appendLocked(entries, opts.precondition).catch((err: unknown) => {
+        throw writeError(err, this.path); // ENOSPC & co. name the journal file
+      }),
+    );
   }
 
   /** The lock file guarding appends (other writers of the same study state share it). */

@@ -3,7 +3,7 @@
  * the incumbent trajectory. The first told result per trial wins; later ones are ignored.
  */
 import type { Job, TrialResult } from '../dehb/types.js';
-import type { WorkerInfo } from '../cluster/executor.js';
+import type { WorkerInfo } from '../protocol/executor.js';
 import type { TrialRecord } from './journal-types.js';
 
 export class TrialHistory {

@@ -3,7 +3,7 @@
  * exactly (the optimizer is pure), and the two-method backend interface every storage implements.
  */
 import type { Config, Job, ResolvedOptimizerOptions, TrialResult } from '../dehb/types.js';
-import type { ObjectiveRef, WorkerInfo } from '../cluster/executor.js';
+import type { ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
 
 export interface RunMeta {
   /** Run or study name; BullMQ job ids are `<runId>-<trialId>`. */

@@ -9,7 +9,7 @@
  * DESIGN.md §2 says only cluster/bullmq imports ioredis; the study storage (src/study/redis-*.ts,
  * storage-redis*.ts) is a deliberate second user, so studies can live in the cluster's Redis.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection.js';
 import { DehbError } from '../errors.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
 import { parseStoredLine } from './storage-entry-schema.js';

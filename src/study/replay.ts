@@ -109,11 +109,14 @@ export class Replayer {
 
   private applyAsked(e: Extract<StoredEntry, { type: 'asked' }>): void {
     const state = this.requireState(e.seq);
+    if (this.history.get(e.trialId) !== undefined) {
+      throw this.error(e.seq, `trial ${e.trialId} is asked a second time (a duplicated journal line?); delete this entry and resume`);
+    }
     const want = e.applied ?? { told: this.applied.told + this.toldQueue.length, pushed: this.applied.pushed + this.pushQueue.length };
     this.applyPushes(want.pushed);
     this.applyTells(want.told);
     if (this.applied.told !== want.told || this.applied.pushed !== want.pushed) {
-      throw this.error(e.seq, `trial ${e.trialId} was asked after ${want.told} results, but only ${this.applied.told} precede it`);
+      throw this.error(e.seq, `trial ${e.trialId} was asked after ${want.told} results, but ${this.applied.told} results precede it in the journal (a line duplicated, moved or lost?)`);
     }
     const r = ask(state);
     if (!('job' in r) || r.job.trialId !== e.trialId || !sameVector(r.job.vector, e.job.vector)) {

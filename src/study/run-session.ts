@@ -14,7 +14,7 @@ import type {
   OptimizerOptions,
   TrialResult,
 } from '../dehb/types.js';
-import type { WorkerInfo } from '../cluster/executor.js';
+import type { WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta } from './journal-types.js';
 import { TrialHistory } from './history.js';
 import { JournalWriter } from './journal-writer.js';

@@ -13,7 +13,7 @@
  * study storage is a deliberate second user (see redis-journal.ts).
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis } from '../redis/connection.js';
 import { DehbError } from '../errors.js';
 import type { JournalEntry } from './journal-types.js';
 import { appendEntries, RedisJournal } from './redis-journal.js';

@@ -3,7 +3,7 @@
  * one TrialRecord per trial, the study summary `dehb study list/show` print, and JSON/CSV exports.
  * `dehb trials` shows a finished-ok trial as status `done`.
  */
-import { historyToCsv } from '../api/history-csv.js';
+import { historyToCsv } from './history-csv.js';
 import type { OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
 import { TrialHistory } from './history.js';
 import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';

@@ -7,9 +7,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DehbError } from '../errors.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
+import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
+import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
+import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { parseSpace, validateConfig } from '../dehb/space/index.js';
 import type { Config, OptimizerOptions } from '../dehb/types.js';
-import type { ObjectiveRef } from '../cluster/executor.js';
+import type { ObjectiveRef } from '../protocol/executor.js';
 import type { RunMeta, StoredEntry } from './journal-types.js';
 import { readInputFiles, storeInputFiles, type InputFileInfo } from './input-files.js';
 import { StudyLeader } from './leader.js';
@@ -48,12 +51,26 @@ export interface CreateStudyOptions extends Omit<OptimizerOptions, 'space'> {
   labels?: Record<string, string>;
 }
 
+const CREATE_STUDY_KEYS: KeyList<CreateStudyOptions> = {
+  ...OPTIMIZER_OPTION_KEYS,
+  name: true,
+  storage: true,
+  objective: true,
+  trialTimeoutMs: true,
+  inputFiles: true,
+  maxFileBytes: true,
+  skipIfExists: true,
+  labels: true,
+};
+const STORAGE_KEYS = ['storage'] as const;
+
 async function useStorage(input: StorageInput): Promise<{ storage: StudyStorage; owned: boolean }> {
   if (input !== undefined && typeof input !== 'string') return { storage: input, owned: false };
   return { storage: await openStorage(defaultStorageUrl(input)), owned: true };
 }
 
 export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
+  rejectUnknownKeys(opts, CREATE_STUDY_KEYS, 'createStudy(options)');
   const { storage, owned } = await useStorage(opts.storage);
   try {
     const { name, space: rawSpace, objective, inputFiles, skipIfExists, trialTimeoutMs, labels, maxFileBytes, storage: _s, ...optimizer } = opts;
@@ -62,6 +79,7 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
       throw new DehbError('E_CONFIG', 'a study objective must be a module path or a command (workers cannot run in-process functions)');
     }
     const options = resolveOptimizerOptions({ ...optimizer, space: parseSpace(rawSpace) });
+    if (objective?.kind === 'command') checkPlaceholders(objective.argv, options.space, 'objective.argv');
     const files = await readInputFiles(inputFiles ?? [], maxFileBytes === undefined ? {} : { maxBytes: maxFileBytes });
     const fileInfo: InputFileInfo[] = files.map((f) => ({ name: f.name, sha256: '', size: f.data.length }));
     let ref: ObjectiveRef | undefined = objective;
@@ -98,6 +116,7 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
 }
 
 export async function loadStudy(name: string, opts: { storage?: StorageInput } = {}): Promise<Study> {
+  rejectUnknownKeys(opts, STORAGE_KEYS, 'loadStudy(name, options)');
   const { storage, owned } = await useStorage(opts.storage);
   if (!(await storage.studyExists(name))) {
     if (owned) await storage.close();
@@ -107,6 +126,7 @@ export async function loadStudy(name: string, opts: { storage?: StorageInput } =
 }
 
 export async function listStudies(opts: { storage?: StorageInput } = {}): Promise<StudySummary[]> {
+  rejectUnknownKeys(opts, STORAGE_KEYS, 'listStudies(options)');
   const { storage, owned } = await useStorage(opts.storage);
   try {
     const out: StudySummary[] = [];
@@ -126,6 +146,7 @@ export async function listStudies(opts: { storage?: StorageInput } = {}): Promis
 }
 
 export async function deleteStudy(name: string, opts: { storage?: StorageInput } = {}): Promise<boolean> {
+  rejectUnknownKeys(opts, STORAGE_KEYS, 'deleteStudy(name, options)');
   const { storage, owned } = await useStorage(opts.storage);
   try {
     return await storage.deleteStudy(name);
@@ -145,6 +166,25 @@ export type OptimizeOptions = Omit<StudyRunOptions, 'storage' | 'study' | 'mode'
   fevals?: number;
   brackets?: number;
   runtimeMs?: number;
+};
+
+const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
+  fevals: true,
+  brackets: true,
+  runtimeMs: true,
+  nWorkers: true,
+  acceptStudyFiles: true,
+  trialsDir: true,
+  workerId: true,
+  claimTtlMs: true,
+  leaseTtlMs: true,
+  queueAhead: true,
+  idleExitMs: true,
+  maxTrials: true,
+  signal: true,
+  killSignal: true,
+  log: true,
+  onTold: true,
 };
 
 export class Study {
@@ -225,6 +265,7 @@ export class Study {
 
   /** Runs (or joins) the optimization until the study's total budget is met. */
   async optimize(opts: OptimizeOptions): Promise<StudyRunSummary & { best: StudySummary['best'] }> {
+    rejectUnknownKeys(opts, OPTIMIZE_KEYS, 'study.optimize(options)');
     const { fevals, brackets, runtimeMs, ...rest } = opts;
     const budget = {
       ...(fevals === undefined ? {} : { fevals }),

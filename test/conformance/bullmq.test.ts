@@ -1,4 +1,4 @@
-// Conformance of the bullmq backend: a real Redis (127.0.0.1:6379, unique prefix per test), the
+// Conformance of the bullmq backend: a real Redis (the test run's shared one, unique prefix per test), the
 // cluster executor as coordinator and an in-process `dehb worker` runtime with capacity 2.
 import { dirname } from 'node:path';
 import { after } from 'node:test';

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isDehbError } from '../../src/errors.js';
-import type { EvalOutcome, EvalTask, Executor, ObjectiveRef } from '../../src/cluster/executor.js';
+import type { EvalOutcome, EvalTask, Executor, ObjectiveRef } from '../../src/protocol/executor.js';
 
 export const FIXTURE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'objectives');
 

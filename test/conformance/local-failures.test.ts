@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LocalExecutor } from '../../src/cluster/local/local-executor.js';
-import type { EvalOutcome, EvalTask, ObjectiveRef } from '../../src/cluster/executor.js';
+import type { EvalOutcome, EvalTask, ObjectiveRef } from '../../src/protocol/executor.js';
 import { isDehbError } from '../../src/errors.js';
 import { conformanceFixtures as fx } from './executor.conformance.js';
 

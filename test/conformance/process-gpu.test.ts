@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { DeviceAllocatorLike } from '../../src/cluster/executor-core.js';
-import type { EvalOutcome, EvalTask } from '../../src/cluster/executor.js';
+import type { EvalOutcome, EvalTask } from '../../src/protocol/executor.js';
 import { ProcessExecutor } from '../../src/cluster/process/process-executor.js';
 import { GpuAllocator } from '../../src/gpu/allocator.js';
 

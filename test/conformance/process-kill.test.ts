@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { eventually, isDead } from '../helpers/processes.js';
-import type { EvalTask } from '../../src/cluster/executor.js';
+import type { EvalTask } from '../../src/protocol/executor.js';
 import { ProcessExecutor } from '../../src/cluster/process/process-executor.js';
 import { conformanceFixtures as fx } from './executor.conformance.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLocalExecutor, chooseLocalBackend } from '../../src/cluster/create-local-executor.js';
-import type { EvalTask, ObjectiveContext } from '../../src/cluster/executor.js';
+import type { EvalTask, ObjectiveContext } from '../../src/protocol/executor.js';
 import { ExecutorCore } from '../../src/cluster/executor-core.js';
 import { InlineExecutor } from '../../src/cluster/inline/inline-executor.js';
 import { LocalExecutor } from '../../src/cluster/local/local-executor.js';

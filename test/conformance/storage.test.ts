@@ -1,6 +1,6 @@
 /**
  * One conformance suite for every StudyStorage: the directory storage (temp dir) and the Redis
- * storage (127.0.0.1:6379, unique key prefix, removed afterwards).
+ * storage (the test run's shared Redis, unique key prefix, removed afterwards).
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -13,8 +13,9 @@ import { isDehbError } from '../../src/errors.js';
 import { resolveOptimizerOptions } from '../../src/dehb/optimizer.js';
 import type { CreatedEntry, StudyStorage } from '../../src/study/storage.js';
 import { openStorage } from '../../src/study/storage-open.js';
+import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
 
-const REDIS = process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+const REDIS = SHARED_REDIS_URL;
 
 function created(): CreatedEntry {
   return {
@@ -222,12 +223,14 @@ for (const make of [fileImpl, redisImpl]) {
       const s = await open();
       await s.createStudy('e', created());
       await s.enqueue('e', [task(0), task(1)]);
-      const dead = await s.claim('e', 'dead', 60);
+      // a 1 s claim (60 ms expired before the next call on a loaded machine); waited out exactly
+      const dead = await s.claim('e', 'dead', 1_000);
+      const claimedBy = Date.now(); // the claim's expiry is at most 1 s after this
       assert.equal(dead?.trialId, 0);
       const live = await s.claim('e', 'live', 10_000);
       assert.equal(live?.trialId, 1);
       assert.equal(await s.claim('e', 'x', 10_000), null);
-      await sleep(150);
+      await sleep(claimedBy + 1_000 + 20 - Date.now());
       assert.deepEqual(await s.queueStats('e'), { queued: 1, claimed: 1 });
       const re = await s.claim('e', 'rescuer', 10_000);
       assert.equal(re?.trialId, 0);

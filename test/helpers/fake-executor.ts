@@ -2,7 +2,7 @@
  * A controllable in-process Executor for driver tests: evaluates a function after an optional
  * delay, records concurrency, and can be told to fail the infrastructure for a trial.
  */
-import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../src/cluster/executor.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../src/protocol/executor.js';
 
 export class FakeExecutor implements Executor {
   inFlight = 0;

@@ -11,8 +11,9 @@ import { isDehbError } from '../../src/errors.js';
 import { ObjectivePolicy } from '../../src/cluster/bullmq/allow-list.js';
 import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { startClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
-import { cleanupPrefix, freePort, sharedConnection, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { cleanupPrefix, freePort, SHARED_REDIS, sharedConnection, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, task, writeFileFor } from '../fixtures/cluster/harness.js';
+import { eventually } from '../helpers/processes.js';
 
 const quiet = (): void => undefined;
 const dir = mkdtempSync(join(tmpdir(), 'dehb-edge-'));
@@ -91,11 +92,10 @@ describe('cluster connections', { timeout: 60_000 }, () => {
     const file = join(dir, 'late.json');
     const logs: string[] = [];
     const starting = startClusterWorker({ schedulerFile: file, waitMs: 20_000, gpus: 'none', allow: [FIXTURE_DIR], log: (m) => logs.push(m) });
-    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(await eventually(() => logs.some((l) => /waiting for scheduler file/.test(l))), 'the worker says it waits');
     await writeFileFor(file, prefix);
     const worker = await starting;
     try {
-      assert.ok(logs.some((l) => /waiting for scheduler file/.test(l)));
       const exec = await createClusterExecutor({ schedulerFile: file, runId: 'late', log: quiet });
       assert.deepEqual(await exec.submit(task('late', 1, { x: 3 })).then((o) => o.status), 'ok');
       await exec.close();
@@ -121,7 +121,7 @@ describe('cancellation messages', { timeout: 60_000 }, () => {
     const target = exec.submit(task('c', 2, { x: 2, log }));
     while (exec.stats.added < 2) await new Promise((r) => setTimeout(r, 5));
     // as a previous coordinator would on abort: a cancel for job c-2, sent after c-2 was queued
-    const pub = new Redis({ host: '127.0.0.1', port: 6379 });
+    const pub = new Redis({ host: SHARED_REDIS.host, port: SHARED_REDIS.port });
     await pub.publish(`${prefix}:evals:dehb:cancel`, JSON.stringify({ jobId: 'c-2', at: Date.now() }));
     pub.disconnect();
     assert.equal((await blocker).status, 'ok');

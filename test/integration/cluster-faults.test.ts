@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createClusterExecutor, type BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
-import { cleanupPrefix, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { cleanupPrefix, SHARED_REDIS, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
 
 const quiet = (): void => undefined;
@@ -35,7 +35,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
   before(async () => {
     await writeFileFor(file, prefix);
     exec = await createClusterExecutor({ schedulerFile: file, runId: 'f', capacity: 4, log: quiet, reconcileIntervalMs: 500 });
-    events = new QueueEvents('evals', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    events = new QueueEvents('evals', { connection: { host: SHARED_REDIS.host, port: SHARED_REDIS.port }, prefix });
     events.on('completed', ({ jobId }) => completed.set(jobId, (completed.get(jobId) ?? 0) + 1));
     await events.waitUntilReady();
   });
@@ -84,7 +84,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     exec.recorded(t2); // as the run loop does once its journal has the result
     await waitForLog(log, (l) => l.some((x) => x.kind === 'E' && x.pid === b.pid));
     await waitFor(() => completed.get('f-2') === 1);
-    const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+    const redis = new Redis({ host: SHARED_REDIS.host, port: SHARED_REDIS.port });
     await waitFor(async () => (await redis.hexists(`${prefix}:evals:dehb:results`, 'f-2')) === 0);
     redis.disconnect();
     await new Promise((r) => setTimeout(r, 300)); // give a (wrong) second completion the chance to show up
@@ -107,7 +107,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
       assert.match(o.error.message, /job f-5 was abandoned by workers too many times .*--max-stalled-count/);
     }
     assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 1, 'no second run after the limit');
-    const queue = new Queue('evals', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    const queue = new Queue('evals', { connection: { host: SHARED_REDIS.host, port: SHARED_REDIS.port }, prefix });
     await waitFor(async () => (await queue.getJobState('f-5')) === 'unknown');
     await queue.close();
   });
@@ -135,7 +135,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     w.kill('SIGTERM');
     assert.equal((await w.exited).code, 0);
     assert.match(w.err(), /stopped \(0 results stored, 1 handed back\)/);
-    const queue = new Queue('evals', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    const queue = new Queue('evals', { connection: { host: SHARED_REDIS.host, port: SHARED_REDIS.port }, prefix });
     assert.equal(await queue.getJobState('f-4'), 'waiting', 'back in the queue, not left to the stall check');
     await queue.close();
     const other = await worker();

@@ -9,7 +9,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { makeSchedulerFile, writeSchedulerFile } from '../../src/cluster/scheduler-file.js';
+import { makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { FIXTURE_DIR, startWorkerProc, writeFileFor } from '../fixtures/cluster/harness.js';
 import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
 import { cleanupPrefix, SHARED_REDIS, uniquePrefix } from '../fixtures/cluster/redis.js';

@@ -10,8 +10,8 @@ import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { isDehbError } from '../../src/errors.js';
 import { registerSchedulerCommand } from '../../src/cli/commands/scheduler.js';
-import { parseRedisUrl, readSchedulerFile } from '../../src/cluster/scheduler-file.js';
-import { freePort, startPrivateRedis } from '../fixtures/cluster/redis.js';
+import { parseRedisUrl, readSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { freePort, SHARED_REDIS_URL, startPrivateRedis } from '../fixtures/cluster/redis.js';
 import { spawnCli } from '../fixtures/cluster/procs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dehb-sched-'));
@@ -130,14 +130,14 @@ describe('dehb scheduler', { timeout: 60_000 }, () => {
 
   it('init: writes a file for a running Redis, refuses to overwrite, takes the password from the environment', async () => {
     const file = join(dir, 'init.json');
-    const r = await scheduler(['init', '--redis-url', 'redis://127.0.0.1:6379/0', '--scheduler-file', file, '--prefix', 'myp', '--queue', 'myq']);
+    const r = await scheduler(['init', '--redis-url', SHARED_REDIS_URL, '--scheduler-file', file, '--prefix', 'myp', '--queue', 'myq']);
     assert.equal(r.error, null, r.err);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const sf = await readSchedulerFile(file);
-    assert.deepEqual([sf.prefix, sf.queue, sf.redisUrl], ['myp', 'myq', 'redis://127.0.0.1:6379/0']);
+    assert.deepEqual([sf.prefix, sf.queue, sf.redisUrl], ['myp', 'myq', SHARED_REDIS_URL]);
     assert.match(r.err, /ok {4}version: Redis/);
 
-    const again = await scheduler(['init', '--redis-url', 'redis://127.0.0.1:6379', '--scheduler-file', file]);
+    const again = await scheduler(['init', '--redis-url', SHARED_REDIS_URL, '--scheduler-file', file]);
     assert.ok(isDehbError(again.error, 'E_USAGE') && /--force/.test((again.error as Error).message));
 
     const env = await scheduler(['init', '--redis-url', 'redis://u@10.1.2.3:7000/4', '--scheduler-file', file, '--force', '--no-check'], {

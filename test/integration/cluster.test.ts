@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { isDehbError } from '../../src/errors.js';
-import { cleanupPrefix, countKeys, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { cleanupPrefix, countKeys, SHARED_REDIS, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { readLog, startWorkerProc, task, waitForLog, writeFileFor, FIXTURE_DIR, type WorkerProc } from '../fixtures/cluster/harness.js';
 
 const quiet = (): void => undefined;
@@ -36,28 +36,52 @@ describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () =>
     const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r1', capacity: 6, log: quiet });
     const n = 40;
     const reports: number[] = [];
-    const outs = await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        exec.submit(task('r1', i, { x: i, sleepMs: 30, log, report: true }), { onReport: (_s, v) => reports.push(v) }),
-      ),
-    );
-    assert.deepEqual(outs.map((o) => (o.status === 'ok' ? o.fitness : o.status)), Array.from({ length: n }, (_, i) => i));
-    const pids = new Set(outs.map((o) => o.worker?.pid));
-    assert.deepEqual([...pids].sort(), workers.map((w) => w.pid).sort(), 'both workers took trials');
-    for (const o of outs) assert.equal((o as { info?: { pid?: number } }).info?.pid, o.worker?.pid);
-    assert.equal(reports.length, n, 'progress reports reach the coordinator');
-    const lines = readLog(log);
-    for (let i = 0; i < n; i++) assert.equal(lines.filter((l) => l.trial === i && l.kind === 'S').length, 1, `trial ${i} ran once`);
-    await exec.close();
-    const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$/.test(k));
+    try {
+      const outs = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          exec.submit(task('r1', i, { x: i, sleepMs: 30, log, report: true }), { onReport: (_s, v) => reports.push(v) }),
+        ),
+      );
+      assert.deepEqual(outs.map((o) => (o.status === 'ok' ? o.fitness : o.status)), Array.from({ length: n }, (_, i) => i));
+      const pids = new Set(outs.map((o) => o.worker?.pid));
+      assert.deepEqual([...pids].sort(), workers.map((w) => w.pid).sort(), 'both workers took trials');
+      for (const o of outs) assert.equal((o as { info?: { pid?: number } }).info?.pid, o.worker?.pid);
+      assert.equal(reports.length, n, 'progress reports reach the coordinator');
+      const lines = readLog(log);
+      for (let i = 0; i < n; i++) assert.equal(lines.filter((l) => l.trial === i && l.kind === 'S').length, 1, `trial ${i} ran once`);
+    } finally {
+      await exec.close(); // also when an assertion failed: its open connections would keep the file alive
+    }
+    const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$|:worker-host:/.test(k));
     assert.deepEqual(left, [], 'no per-job keys or results are left once recorded');
+  });
+
+  it('every report reaches the coordinator, also when the sweep reads a result before its progress events', async () => {
+    // a sweep every 20 ms settles most trials from the results hash, ahead of the events stream
+    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r4', capacity: 6, log: quiet, reconcileIntervalMs: 20 });
+    try {
+      const n = 30;
+      const reports = new Map<number, number[]>();
+      const outs = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          exec.submit(task('r4', i, { x: i, sleepMs: 30, report: true }), {
+            onReport: (_s, v) => reports.set(i, [...(reports.get(i) ?? []), v]),
+          }),
+        ),
+      );
+      assert.deepEqual(outs.map((o) => (o.status === 'ok' ? o.fitness : o.status)), Array.from({ length: n }, (_, i) => i));
+      assert.deepEqual(Array.from({ length: n }, (_, i) => reports.get(i)), Array.from({ length: n }, (_, i) => [i / 2]), 'each report once, before the outcome');
+      assert.ok(outs.every((o) => !('reports' in o)), 'the outcome itself carries no reports');
+    } finally {
+      await exec.close();
+    }
   });
 
   it('re-submitting re-attaches: a stored result resolves at once without running, a duplicate submit shares the job', async () => {
     const log = join(dir, 'reattach.log');
     const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r2', capacity: 4, log: quiet });
     // a trial finished while no coordinator listened: its result waits in the hash
-    const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+    const redis = new Redis({ host: SHARED_REDIS.host, port: SHARED_REDIS.port });
     await redis.hset(`${prefix}:evals:dehb:results`, 'r2-7', JSON.stringify({ status: 'ok', fitness: 77 }));
     const stored = await exec.submit(task('r2', 7, { x: 1, log }));
     assert.deepEqual(stored, { status: 'ok', fitness: 77 });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { cliEntry } from '../helpers/cli.js';
 import {
   cancelJobs,
   dumpOutputs,
@@ -32,10 +33,9 @@ const JOB_TIMEOUT_MS = 100_000;
 let dir = '';
 const submitted: string[] = [];
 
-/** The dehb CLI from source, so the test runs what is checked out (no build needed). */
+/** The built dehb CLI (`npm run test:slurm` builds first; a dist/ older than src/ is refused). */
 function dehbBin(): string {
-  const tsx = import.meta.resolve('tsx');
-  return `node --import ${tsx} ${join(ROOT, 'src', 'cli', 'main.ts')}`;
+  return `node ${cliEntry()}`;
 }
 
 /** Environment for sbatch (--export=ALL by default): our knobs on top of a clean copy of ours. */

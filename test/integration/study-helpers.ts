@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { openStorage } from '../../src/study/storage-open.js';
 import type { StoredEntry } from '../../src/study/journal-types.js';
+import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
 
-export const REDIS = process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+/** The shared test Redis (the test run's own redis-server; see test/fixtures/cluster/redis.ts). */
+export const REDIS = SHARED_REDIS_URL;
 
 export interface TestStorage {
   kind: 'file' | 'redis';

@@ -2,8 +2,8 @@
  * Runs the four tutorial flows of docs/tutorials.md (Optuna, Hyperopt, SHADHO, Schedy) exactly as
  * written: each `## ` section's files (```lang file=NAME blocks) are written into an empty
  * directory and its ```sh blocks run there with bash -e, `dehb` being the real CLI
- * (node --import tsx src/cli/main.ts). The Redis key prefix of the Hyperopt section is replaced
- * by a unique one, removed afterwards.
+ * (node dist/cli/main.js, built by `npm test`). The Hyperopt section's Redis (127.0.0.1:6379) is
+ * replaced by the test run's and its key prefix by a unique one, removed afterwards.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,10 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { MAIN, ROOT } from '../helpers/cli.js';
+import { cliEntry, ROOT } from '../helpers/cli.js';
 import { REDIS } from './study-helpers.js';
 
 interface Section {
@@ -45,8 +44,7 @@ const prefix = `dehb-test-tut-${randomUUID().slice(0, 8)}:`;
 
 before(async () => {
   bin = await mkdtemp(join(tmpdir(), 'dehb-tut-bin-'));
-  const loader = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  await writeFile(join(bin, 'dehb'), `#!/bin/sh\nexec "${process.execPath}" --import "${loader}" "${MAIN}" "$@"\n`);
+  await writeFile(join(bin, 'dehb'), `#!/bin/sh\nexec "${process.execPath}" "${cliEntry()}" "$@"\n`);
   await chmod(join(bin, 'dehb'), 0o755);
   md = await readFile(join(ROOT, 'docs/tutorials.md'), 'utf8');
 });
@@ -67,7 +65,7 @@ async function runSection(n: number): Promise<{ dir: string; stdout: string; std
     await mkdir(dirname(join(dir, f.name)), { recursive: true });
     await writeFile(join(dir, f.name), f.text);
   }
-  const script = s.script.replaceAll('prefix=hyperopt-demo:', `prefix=${prefix}`);
+  const script = s.script.replaceAll('redis://127.0.0.1:6379/0', REDIS).replaceAll('prefix=hyperopt-demo:', `prefix=${prefix}`);
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
   delete env.DEHB_STORAGE;
   delete env.DEHB_TRIALS_DIR;

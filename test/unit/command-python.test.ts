@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PYTHON_HELPER_DIR } from '../../src/cluster/command-env.js';
 import { runCommand } from '../../src/cluster/command-runner.js';
-import type { EvalTask } from '../../src/cluster/executor.js';
+import type { EvalTask } from '../../src/protocol/executor.js';
 import { FIXTURE_DIR } from '../conformance/executor.conformance.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dehb-py-'));

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { eventually, isDead } from '../helpers/processes.js';
 import { checkCommandExists, runCommand } from '../../src/cluster/command-runner.js';
 import { PYTHON_HELPER_DIR } from '../../src/cluster/command-env.js';
-import type { EvalOutcome, EvalTask } from '../../src/cluster/executor.js';
+import type { EvalOutcome, EvalTask } from '../../src/protocol/executor.js';
 import { isDehbError } from '../../src/errors.js';
 import { conformanceFixtures as fx } from '../conformance/executor.conformance.js';
 
@@ -52,14 +52,15 @@ describe('command runner', { timeout: 60_000 }, () => {
         py: process.env.PYTHONPATH, mine: process.env.MINE } }));`;
     const task = nodeTask(script, { objective: {
       kind: 'command',
-      argv: [process.execPath, '-e', script, '--', '--lr={lr}', '{fidelity}', '{trial_id}', '{config_json}', '{unknown}', '{act}-x'],
+      argv: [process.execPath, '-e', script, '--', '--lr={lr}', '{fidelity}', '{trial_id}', '{config_json}', '{momentum}', '{act}-x'],
       env: { MINE: 'yes' },
     } });
     const out = await runCommand(task, { devices: ['GPU-aaa', '3'] });
     assert.equal(out.status, 'ok', JSON.stringify(out));
     if (out.status !== 'ok') return;
     const info = out.info as Record<string, unknown>;
-    assert.deepEqual(info.argv, ['--lr=0.25', '3', String(task.trialId), '{"lr":0.25,"act":"relu"}', '{unknown}', 'relu-x']);
+    // {momentum} is not in this trial's config (an inactive conditional parameter): left out
+    assert.deepEqual(info.argv, ['--lr=0.25', '3', String(task.trialId), '{"lr":0.25,"act":"relu"}', 'relu-x']);
     const t = info.t as Record<string, unknown>;
     assert.deepEqual([t.trialId, t.runId, t.config, t.fidelity, t.devices], [task.trialId, 'cmd', task.config, 3, ['GPU-aaa', '3']]);
     assert.equal(info.fid, '3');

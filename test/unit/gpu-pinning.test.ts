@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GpuAllocator, gpuEnv } from '../../src/gpu/index.js';
+import { GpuAllocator } from '../../src/gpu/index.js';
 
 // A trial process: announce start, wait until all trials have started (proves they overlap),
 // sleep ~300 ms, then write the device env it sees. Exits with T_EXIT (a failing trial too).
@@ -62,7 +62,7 @@ describe('GPU pinning of real child processes', () => {
       const tokens = allocator.acquire();
       for (const s of allocator.snapshot()) peak.set(s.device.token, Math.max(peak.get(s.device.token) ?? 0, s.active));
       const child = spawn(process.execPath, ['-e', CHILD], {
-        env: { ...process.env, ...gpuEnv(tokens), T_DIR: dir, T_ID: String(i), T_N: String(N), T_EXIT: i === N - 1 ? '1' : '0' },
+        env: { ...process.env, CUDA_VISIBLE_DEVICES: tokens.join(','), CUDA_DEVICE_ORDER: 'PCI_BUS_ID', T_DIR: dir, T_ID: String(i), T_N: String(N), T_EXIT: i === N - 1 ? '1' : '0' },
         stdio: 'ignore',
       });
       return new Promise<{ id: number; tokens: string[]; code: number | null }>((resolve, reject) => {

@@ -38,6 +38,9 @@ test('defaults', () => {
     maxClip: null,
     seed: 1,
     kind: 'dehb',
+    schedule: 'sync',
+    fidelityType: 'float',
+    incumbent: 'any-fidelity',
   });
   assert.deepEqual(resolveOptimizerOptions(r), r, 'idempotent on resolved options');
 });
@@ -50,6 +53,12 @@ test('a missing seed is drawn once and stored', () => {
   const st = createState(noSeed);
   assert.ok(Number.isInteger(st.options.seed));
   assert.deepEqual(createState(st.options).rng, st.rng, 'the stored seed reproduces the state');
+});
+
+test('schedule: sync by default, async accepted and kept in the resolved options', () => {
+  assert.equal(resolveOptimizerOptions({ ...base, schedule: 'async' }).schedule, 'async');
+  const st = createState({ ...base, schedule: 'async' });
+  assert.equal(createState(JSON.parse(JSON.stringify(st.options))).options.schedule, 'async', 'survives the journal round trip');
 });
 
 test('14 strategies, all accepted', () => {
@@ -81,6 +90,8 @@ test('each invalid option is named with the fix', () => {
   rejects({ seed: 1.5 }, 'seed', /must be an integer \(got 1.5\)/);
   rejects({ seed: '7' }, 'seed', /must be an integer/);
   rejects({ kind: 'grid' }, 'kind', /one of dehb, random, manual \(got "grid"\)/);
+  rejects({ schedule: 'asha' }, 'schedule', /schedule must be 'sync' .* or 'async' .* \(got "asha"\)/);
+  rejects({ schedule: true }, 'schedule', /schedule must be 'sync'/);
   rejects({ space: undefined }, 'space', /is required/);
   rejects({ space: {} }, 'space', /empty/, 'E_SPACE');
   rejects({ space: { x: { type: 'float', low: 1, high: 0 } } }, 'space', /'x': low must be < high/, 'E_SPACE');

@@ -8,8 +8,9 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { isDehbError } from '../../src/errors.js';
 import { appendEntries, RedisJournal } from '../../src/study/redis-journal.js';
+import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
 
-const redis = new Redis(process.env.DEHB_TEST_REDIS ?? 'redis://127.0.0.1:6379/0');
+const redis = new Redis(SHARED_REDIS_URL);
 const prefix = `dehb-test-rj-${randomUUID().slice(0, 8)}:`;
 after(async () => {
   const keys = await redis.keys(`${prefix}*`);

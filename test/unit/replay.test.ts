@@ -8,7 +8,7 @@ import { runLoop } from '../../src/driver/run-loop.js';
 import { resolveTotalBudget } from '../../src/driver/budget.js';
 import type { Job, OptimizerOptions, TrialResult } from '../../src/dehb/types.js';
 import type { JournalEntry } from '../../src/study/journal-types.js';
-import type { EvalTask } from '../../src/cluster/executor.js';
+import type { EvalTask } from '../../src/protocol/executor.js';
 import { FakeExecutor } from '../helpers/fake-executor.js';
 
 const opts: OptimizerOptions = {

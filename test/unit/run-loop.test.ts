@@ -4,7 +4,7 @@ import { runLoop } from '../../src/driver/run-loop.js';
 import { resolveRelativeBudget, resolveTotalBudget } from '../../src/driver/budget.js';
 import { RunSession } from '../../src/study/run-session.js';
 import { MemoryJournal } from '../../src/study/memory-journal.js';
-import type { EvalTask } from '../../src/cluster/executor.js';
+import type { EvalTask } from '../../src/protocol/executor.js';
 import type { Job, SpaceSpec } from '../../src/dehb/types.js';
 import { FakeExecutor } from '../helpers/fake-executor.js';
 

@@ -15,7 +15,7 @@ import {
   redactRedisUrl,
   waitForSchedulerFile,
   writeSchedulerFile,
-} from '../../src/cluster/scheduler-file.js';
+} from '../../src/protocol/scheduler-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dehb-sf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

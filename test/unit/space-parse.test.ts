@@ -106,7 +106,7 @@ test('condition rules', () => {
     /cycle: a -> b -> a/,
   );
   rejects({ a: { type: 'categorical', choices: [1, 2], condition: { parent: 'a', in: [1] } } }, 'a', 'condition-cycle', /cycle: a -> a/);
-  rejects({ a: { type: 'float', low: 0, high: 1, condition: { parent: 'b' } }, b: { type: 'constant', value: 1 } }, 'a', 'condition-in', /non-empty array/);
+  rejects({ a: { type: 'float', low: 0, high: 1, condition: { parent: 'b' } }, b: { type: 'constant', value: 1 } }, 'a', 'condition-op', /needs exactly one test of in, eq, neq, lt, gt/);
   rejects({ a: { type: 'float', low: 0, high: 1, condition: 'b' } }, 'a', 'condition-type', /must be an object/);
   rejects({ a: { type: 'float', low: 0, high: 1, condition: { parent: 'b', in: [1], when: 1 } }, b: { type: 'constant', value: 1 } }, 'a', 'condition-field', /unknown condition field 'when'/);
 });

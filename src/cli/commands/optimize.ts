@@ -9,6 +9,9 @@ import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
+import { allFailedReason } from '../summary.js';
+import { dashboardPort, startDashboardFor } from './report.js';
+import { createLog } from '../log.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
 interface OptimizeFlags extends StorageFlags {
@@ -22,6 +25,7 @@ interface OptimizeFlags extends StorageFlags {
   claimTtl?: string;
   json?: boolean;
   quiet?: boolean;
+  dashboard?: string | boolean;
 }
 
 export function registerOptimizeCommand(program: Command): void {
@@ -40,6 +44,7 @@ export function registerOptimizeCommand(program: Command): void {
     .option('--claim-ttl <duration>', "a dead worker's trial is re-queued after this long (default 30s)")
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no per-trial lines')
+    .option('--dashboard [port]', 'serve a live dashboard of the study on 127.0.0.1 (default port 8080)')
     .action(async (name: string, flags: OptimizeFlags) => {
       process.exitCode = await optimizeCommand(name, flags);
     });
@@ -54,7 +59,9 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
   const nWorkers = intFlag(flags.nWorkers, '--n-workers') ?? 1;
   const leaseTtlMs = flags.leaseTtl === undefined ? undefined : parseDuration(flags.leaseTtl, '--lease-ttl');
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
+  const port = dashboardPort(flags.dashboard);
   return withStudy(name, flags, async (study) => {
+    const dashboard = port === null ? null : await startDashboardFor({ study: name, ...(flags.storage === undefined ? {} : { storage: flags.storage }) }, { port });
     const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
     let best = Infinity;
     try {
@@ -69,7 +76,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
         ...(claimTtlMs === undefined ? {} : { claimTtlMs }),
         signal: signals.stop,
         killSignal: signals.kill,
-        log: flags.quiet === true ? () => undefined : note,
+        log: flags.quiet === true ? () => undefined : (await createLog('dehb optimize', { write: note }, { prefix: '' })).log,
         onTold: (e) => {
           if (flags.quiet === true) return;
           const f = e.result.fitness;
@@ -83,10 +90,14 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
         `study "${name}" ${r.reason === 'stopped' ? 'stopped' : r.reason === 'no-work' ? 'has no work left' : 'met its budget'}: ${r.toldTotal} trial(s) told, ${r.toldHere} here` +
           (b === null ? '' : `; best ${fmt(b.fitness)} (trial ${b.trialId}) ${JSON.stringify(b.config)}`),
       );
-      if (flags.json === true) out(JSON.stringify({ study: name, ...r }));
-      return r.reason === 'stopped' ? 130 : 0;
+      // every trial of the study failed: say why and exit 1 (one success is enough for 0)
+      const why = r.reason === 'stopped' ? null : allFailedReason(await study.trials(), `dehb trials ${name} --status failed`);
+      if (why !== null) note(why);
+      if (flags.json === true) out(JSON.stringify({ study: name, ...r, ...(why === null ? {} : { error: why }) }));
+      return r.reason === 'stopped' ? 130 : why !== null ? 1 : 0;
     } finally {
       signals.dispose();
+      await dashboard?.close();
     }
   });
 }

@@ -8,18 +8,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
-import { DEHB } from '../../api/dehb.js';
 import type { DEHBOptions } from '../../api/dehb-options.js';
-import { journalPath } from '../../api/run-output.js';
-import { loadObjectiveModule } from '../../cluster/run-task.js';
-import { createClusterClient } from '../../cluster/bullmq/client.js';
-import { waitForSchedulerFile } from '../../cluster/scheduler-file.js';
+import type { DEHB as DehbRun } from '../../api/dehb.js';
 import { parseDuration } from '../durations.js';
-import { checkCommandExists } from '../../cluster/command-runner.js';
-import { loadRunConfig, type RunFlags } from '../run-config.js';
-import { RunProgress } from '../progress.js';
-import { printRunSummary } from '../summary.js';
+import type { loadRunConfig, RunFlags } from '../run-config.js';
+import type { RunProgress } from '../progress.js';
 import { interruptSignals } from '../signals.js';
+import { inFlagWords } from '../flag-words.js';
+import { dashboardPort, startDashboardFor } from './report.js';
 
 interface RunCommandFlags extends RunFlags {
   json?: boolean;
@@ -28,6 +24,7 @@ interface RunCommandFlags extends RunFlags {
   schedulerFile?: string;
   wait?: string;
   brokerTimeout?: string;
+  dashboard?: string | boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -46,12 +43,16 @@ export function registerRunCommand(program: Command): void {
     .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
+    .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
+    .option('--incumbent <rule>', 'any-fidelity (default, as the reference) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
     .option('--fevals <n>', 'budget: number of evaluations')
     .option('--brackets <n>', 'budget: number of Hyperband brackets')
     .option('--runtime <duration>', 'budget: wall-clock time, e.g. 90s, 10m, 1h')
     .option('-n, --n-workers <n>', 'evaluations in flight (default 1)')
     .option('--single-node-with-gpus', 'pin each evaluation to the least-loaded GPU of this node')
+    .option('--no-single-node-with-gpus', 'on --resume: stop pinning that the run recorded')
     .option('--gpus-per-trial <n>', 'GPUs per evaluation (default 1)')
     .option('--trial-timeout <duration>', 'kill an evaluation after this long (recorded timed-out)')
     .option('-o, --output <dir>', 'run directory: journal, history, incumbent (default dehb-runs/<run-id>)')
@@ -63,13 +64,23 @@ export function registerRunCommand(program: Command): void {
     .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
+    .option('--dashboard [port]', 'serve a live dashboard of this run on 127.0.0.1 (default port 8080)')
     .action(async (flags: RunCommandFlags) => {
       process.exitCode = await runCommand(flags);
     });
 }
 
 export async function runCommand(flags: RunCommandFlags): Promise<number> {
+  // backends load only when the command runs (dehb --help stays cheap)
+  const [{ loadRunConfig }, { journalPath }, { DEHB }, { RunProgress }, { allFailed, printRunSummary }] = await Promise.all([
+    import('../run-config.js'),
+    import('../../api/run-output.js'),
+    import('../../api/dehb.js'),
+    import('../progress.js'),
+    import('../summary.js'),
+  ]);
   const cfg = await loadRunConfig(flags);
+  const port = dashboardPort(flags.dashboard);
   const resume = flags.resume === true;
   if (resume && cfg.output === undefined) throw new DehbError('E_USAGE', '--resume needs --output DIR (the run directory)');
   if (resume && !existsSync(journalPath(cfg.output as string))) {
@@ -81,6 +92,8 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     if (cfg.optimizer.minFidelity === undefined || cfg.optimizer.maxFidelity === undefined) {
       throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M');
     }
+    // a resumed run may use the budget its journal recorded; a new one must say it now
+    if (!hasBudget(cfg.budget)) throw new DehbError('E_USAGE', 'missing budget: --fevals N, --brackets N or --runtime 10m');
   }
   await preflightObjective(cfg.objective);
   const runId = cfg.runId ?? `run-${randomUUID().slice(0, 8)}`;
@@ -90,33 +103,43 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   if (flags.cluster === true) {
     if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
     const file = resolve(flags.schedulerFile);
+    const { waitForSchedulerFile } = await import('../../protocol/scheduler-file.js');
+    const { createLog } = await import('../log.js');
+    const log = await createLog('dehb', process.stderr); // the coordinator's log: --log-format, --log-level
     // shared filesystems are slow: wait for the scheduler file as workers do
     let said = false;
     await waitForSchedulerFile(file, {
       timeoutMs: flags.wait === undefined ? 120_000 : parseDuration(flags.wait, '--wait'),
       onWait: () => {
-        if (!said) process.stderr.write(`waiting for scheduler file ${file}\n`);
+        if (!said) log.log(`waiting for scheduler file ${file}`);
         said = true;
       },
     });
-    const cluster = await createClusterClient(
-      file,
-      flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') },
-    );
+    const { createClusterClient } = await import('../../cluster/bullmq/client.js');
+    const cluster = await createClusterClient(file, {
+      log: log.log,
+      ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
+    });
     // before the run directory exists: a reused id is refused with a hint, nothing left behind
     if (!resume && cfg.runId !== undefined) await cluster.assertRunIdFree(runId);
     client = cluster;
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
-  const dehb = new DEHB({
+  // everything is validated (options, placeholders, GPUs) before the run directory is made, and
+  // errors name the flags, not the library's option names
+  let dehb: DehbRun;
+  let session: Awaited<ReturnType<DehbRun['ready']>>;
+  try {
+    dehb = new DEHB({
     ...(cfg.space === undefined ? {} : { space: cfg.space }),
-    ...(cfg.optimizer as Required<typeof cfg.optimizer>),
-    ...(cfg.objective === undefined ? {} : { objective: toInput(cfg.objective) }),
-    // without -n: a cluster uses the scheduler file's capacity, a resumed run the one it started with
-    ...(!cfg.nWorkersGiven && (client !== undefined || resume) ? {} : { nWorkers: cfg.nWorkers }),
-    singleNodeWithGpus: cfg.singleNodeWithGpus,
-    gpusPerTrial: cfg.gpusPerTrial,
+      ...(cfg.optimizer as Required<typeof cfg.optimizer>),
+      ...(cfg.objective === undefined ? {} : { objective: toInput(cfg.objective) }),
+      // without -n: a cluster uses the scheduler file's capacity, a resumed run the one it started with
+      ...(!cfg.nWorkersGiven && (client !== undefined || resume) ? {} : { nWorkers: cfg.nWorkers }),
+    // a resume without --single-node-with-gpus / --gpus-per-trial keeps the pinning it recorded
+    ...(cfg.singleNodeWithGpusGiven || !resume ? { singleNodeWithGpus: cfg.singleNodeWithGpus } : {}),
+    ...(cfg.gpusPerTrialGiven || !resume ? { gpusPerTrial: cfg.gpusPerTrial } : {}),
     ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),
     outputDir: output,
     resume,
@@ -125,7 +148,12 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     onTrialStart: (job) => progressRef.p?.trialStarted(job),
     onTrialEnd: (record) => progressRef.p?.trialEnded(record),
   } as DEHBOptions);
-  const session = await dehb.ready();
+    session = await dehb.ready();
+  } catch (err) {
+    await client?.close?.();
+    throw inFlagWords(err);
+  }
+  const dashboard = port === null ? null : await startDashboardFor({ dir: output }, { port });
   const budget = hasBudget(cfg.budget) ? cfg.budget : (session.recordedBudget ?? {});
   if (!hasBudget(budget)) throw new DehbError('E_USAGE', 'missing budget: --fevals N, --brackets N or --runtime 10m');
 
@@ -150,19 +178,20 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     progress.stop();
     signals.dispose();
     await client?.close?.();
+    await dashboard?.close();
   }
   printRunSummary(result, { output, json: flags.json === true, runId: dehb.runId });
   if (signals.stop.aborted) {
     process.stderr.write(`interrupted; continue with: dehb run --resume --output ${output}\n`);
     return 130;
   }
-  return 0;
+  return allFailed(result.history) ? 1 : 0;
 }
 
 async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>['objective']): Promise<void> {
   if (ref === undefined) return;
-  if (ref.kind === 'module') await loadObjectiveModule(ref.path, ref.exportName);
-  else await checkCommandExists(ref.argv[0] as string);
+  if (ref.kind === 'module') await (await import('../../cluster/run-task.js')).loadObjectiveModule(ref.path, ref.exportName);
+  else await (await import('../../cluster/command-runner.js')).checkCommandExists(ref.argv[0] as string);
 }
 
 function toInput(ref: NonNullable<Awaited<ReturnType<typeof loadRunConfig>>['objective']>): DEHBOptions['objective'] {

@@ -11,19 +11,19 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { intFlag } from '../flags.js';
-import { checkScheduler } from '../../cluster/bullmq/inspect.js';
-import { probeRedis, assessRedis, type Finding } from '../../cluster/bullmq/probe.js';
-import { advertisedHost, startRedisServer } from '../../cluster/redis-server.js';
-import {
-  connectionFromSchedulerFile,
-  formatRedisUrl,
-  makeSchedulerFile,
-  parseRedisUrl,
-  readSchedulerFile,
-  redactRedisUrl,
-  writeSchedulerFile,
-  type SchedulerFile,
-} from '../../cluster/scheduler-file.js';
+import type { Finding } from '../../redis/probe.js';
+import type { SchedulerFile } from '../../protocol/scheduler-file.js';
+
+/** The backends of these commands, loaded when one runs (so `dehb --help` stays cheap). */
+async function backends() {
+  const [inspect, probe, server, file] = await Promise.all([
+    import('../../redis/inspect.js'),
+    import('../../redis/probe.js'),
+    import('../../cluster/redis-server.js'),
+    import('../../protocol/scheduler-file.js'),
+  ]);
+  return { ...inspect, ...probe, ...server, ...file };
+}
 
 export interface SchedulerCommandIo {
   stdout: { write(chunk: string): unknown };
@@ -83,6 +83,7 @@ export function registerSchedulerCommand(program: Command, io?: SchedulerCommand
     .action(async (flags: CommonFlags & { timeout: string }) => {
       const io2 = out();
       const path = resolve(flags.schedulerFile);
+      const { checkScheduler } = await backends();
       const r = await checkScheduler(path, { timeoutMs: intFlag(flags.timeout, '--timeout', 1) ?? 5000 });
       if (flags.json === true) io2.stdout.write(`${JSON.stringify(r)}\n`);
       io2.stderr.write(`${path}\n${formatFindings(r.findings)}`);
@@ -101,6 +102,7 @@ export function formatFindings(findings: Finding[]): string {
 }
 
 async function startCommand(flags: CommonFlags & Record<string, string | undefined>, io: SchedulerCommandIo): Promise<void> {
+  const { advertisedHost, formatRedisUrl, makeSchedulerFile, parseRedisUrl, redactRedisUrl, startRedisServer, writeSchedulerFile } = await backends();
   const file = resolve(flags.schedulerFile);
   const stale = await refuseIfLive(file);
   const port = intFlag(flags.port, '--port', 1);
@@ -175,6 +177,7 @@ async function startCommand(flags: CommonFlags & Record<string, string | undefin
 
 /** Throws when the file names a Redis that answers; returns the file when it is stale. */
 async function refuseIfLive(file: string): Promise<SchedulerFile | null> {
+  const { parseRedisUrl, probeRedis, readSchedulerFile, redactRedisUrl } = await backends();
   if (!existsSync(file)) return null;
   let existing: SchedulerFile;
   try {
@@ -204,6 +207,7 @@ function portIsFree(port: number, bind: string): Promise<boolean> {
 }
 
 async function removeIfOurs(file: string, body: SchedulerFile): Promise<void> {
+  const { readSchedulerFile } = await backends();
   try {
     const now = await readSchedulerFile(file);
     if (now.createdAt === body.createdAt && now.redisUrl === body.redisUrl) await unlink(file);
@@ -213,6 +217,7 @@ async function removeIfOurs(file: string, body: SchedulerFile): Promise<void> {
 }
 
 async function initCommand(flags: CommonFlags & Record<string, string | boolean | undefined>, io: SchedulerCommandIo): Promise<void> {
+  const { assessRedis, connectionFromSchedulerFile, formatRedisUrl, makeSchedulerFile, parseRedisUrl, probeRedis, redactRedisUrl, writeSchedulerFile } = await backends();
   const file = resolve(flags.schedulerFile);
   let url = String(flags.redisUrl);
   const env = io.env ?? process.env;

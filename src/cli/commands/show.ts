@@ -3,13 +3,15 @@
  * (read-only, safe while the run is going); `--format json|csv` for machines.
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { TrialRecord } from '../../study/journal-types.js';
 import { DehbError } from '../../errors.js';
 import { journalPath } from '../../api/run-output.js';
-import { historyToCsv } from '../../api/history-csv.js';
-import { FileJournal } from '../../study/file-journal.js';
+import { historyToCsv } from '../../study/history-csv.js';
 import { replay } from '../../study/replay.js';
 import { renderTable } from '../table.js';
+
+const RECORD_STATUSES: ReadonlyArray<TrialRecord['status']> = ['queued', 'running', 'ok', 'failed', 'timed-out', 'cancelled'];
 
 export function registerShowCommand(program: Command): void {
   program
@@ -17,7 +19,7 @@ export function registerShowCommand(program: Command): void {
     .description('print the incumbent and the trials of a run directory')
     .argument('<dir>', 'run directory (holds journal.jsonl)')
     .option('-f, --format <format>', 'table | json | csv', 'table')
-    .option('--status <status>', 'only trials with this status (queued, running, ok, failed, timed-out, cancelled)')
+    .addOption(new Option('--status <status>', 'only trials with this status').choices(RECORD_STATUSES))
     .action(async (dir: string, flags: { format: string; status?: string }) => {
       await showRun(dir, flags);
     });
@@ -29,6 +31,7 @@ export async function showRun(dir: string, flags: { format: string; status?: str
   }
   const path = journalPath(dir);
   if (!existsSync(path)) throw new DehbError('E_USAGE', `${dir} is not a run directory: no ${path}`);
+  const { FileJournal } = await import('../../study/file-journal.js'); // loaded only when it runs
   const journal = await FileJournal.open(path, { create: false });
   let r;
   try {

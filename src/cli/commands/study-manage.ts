@@ -55,7 +55,7 @@ export function registerStudyManageCommands(study: Command): void {
           `study        ${view.name} (${st.storage.url})`,
           `kind         ${o.kind}`,
           `created      ${isoTime(view.createdAt)}`,
-          `fidelity     ${o.minFidelity}..${o.maxFidelity}, eta ${o.eta}`,
+          `fidelity     ${o.minFidelity}..${o.maxFidelity}, eta ${o.eta}${o.fidelityType === 'int' ? ', integer rungs' : ''}${o.incumbent === 'max-fidelity' ? ', incumbent from max fidelity only' : ''}`,
           `optimizer    ${o.strategy}, F ${o.mutationFactor}, CR ${o.crossoverProb}, boundary ${o.boundaryFix}, seed ${o.seed}`,
           `space        ${Object.keys(o.space).join(', ')}`,
           `objective    ${obj === undefined ? '(none)' : obj.kind === 'command' ? `command: ${obj.argv.join(' ')}` : obj.kind === 'module' ? `module: ${obj.path}${obj.exportName ? `#${obj.exportName}` : ''}` : obj.kind}`,

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
+import { createLog } from '../log.js';
 import { runStudyWorker } from '../../study/study-worker-run.js';
 import { intFlag, note, out, STORAGE_HELP, type StorageFlags } from './study-cli.js';
 
@@ -64,7 +65,7 @@ export async function studyWorkerCommand(name: string, flags: StudyWorkerFlags):
       ...(flags.id === undefined ? {} : { workerId: flags.id }),
       signal: signals.stop,
       killSignal: signals.kill,
-      log: flags.quiet === true ? () => undefined : note,
+      log: flags.quiet === true ? () => undefined : (await createLog('dehb study worker', { write: note }, { prefix: '' })).log,
       onTold: (e) => flags.quiet === true ? undefined : note(`trial ${e.trialId}: ${e.result.status}${e.result.fitness === undefined ? '' : ` fitness ${e.result.fitness}`}`),
     });
     note(`worker stopped (${r.reason}): ${r.toldHere} trial(s) evaluated here, ${r.toldTotal} told in the study`);

@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
+import { inFlagWords } from '../flag-words.js';
 import type { OptimizerKind } from '../../dehb/types.js';
-import { loadRunConfig, type RunFlags } from '../run-config.js';
-import { createStudy } from '../../study/study.js';
+import type { RunFlags } from '../run-config.js';
 import { defaultStorageUrl } from '../../study/storage.js';
 import { registerOptimizeCommand } from './optimize.js';
 import { registerPushCommand } from './push.js';
@@ -51,6 +51,9 @@ export function registerStudyCreateCommand(study: Command): void {
     .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
     .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
     .option('--boundary-fix <kind>', 'random (default) | clip')
+    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
+    .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
+    .option('--incumbent <rule>', 'any-fidelity (default) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded)')
     .option('--kind <kind>', 'dehb (default) | random (random search at max fidelity) | manual (only pushed trials)')
     .option('--objective <module>', 'objective module (.js/.mjs), optionally module#exportName')
@@ -70,14 +73,17 @@ export function registerStudyCreateCommand(study: Command): void {
 async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
   const kind = (flags.kind ?? 'dehb') as OptimizerKind;
   if (!KINDS.includes(kind)) throw new DehbError('E_USAGE', `--kind must be one of ${KINDS.join(', ')} (got "${flags.kind}")`);
+  // loaded only when the command runs (dehb --help stays cheap)
+  const [{ loadRunConfig }, { createStudy }] = await Promise.all([import('../run-config.js'), import('../../study/study.js')]);
   const cfg = await loadRunConfig(flags);
   if (cfg.space === undefined) throw new DehbError('E_USAGE', 'missing search space: --space FILE (or "space" in --config)');
   if (cfg.objective === undefined) {
     throw new DehbError('E_USAGE', 'missing objective: --command "..." or --objective MODULE (workers run it for every trial)');
   }
   const o = cfg.optimizer;
-  if (o.minFidelity === undefined || o.maxFidelity === undefined) {
-    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M');
+  // random and manual studies evaluate at one fidelity: they need no range
+  if (kind === 'dehb' && (o.minFidelity === undefined || o.maxFidelity === undefined)) {
+    throw new DehbError('E_USAGE', 'missing fidelity range: --min-fidelity N --max-fidelity M (kinds random and manual need none)');
   }
   let maxFileBytes: number | undefined;
   if (flags.maxFileSize !== undefined) {
@@ -91,13 +97,16 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     name,
     storage,
     space: cfg.space,
-    minFidelity: o.minFidelity,
-    maxFidelity: o.maxFidelity,
+    ...(o.minFidelity === undefined ? {} : { minFidelity: o.minFidelity }),
+    ...(o.maxFidelity === undefined ? {} : { maxFidelity: o.maxFidelity }),
     ...(o.eta === undefined ? {} : { eta: o.eta }),
     ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
     ...(o.mutationFactor === undefined ? {} : { mutationFactor: o.mutationFactor }),
     ...(o.crossoverProb === undefined ? {} : { crossoverProb: o.crossoverProb }),
     ...(o.boundaryFix === undefined ? {} : { boundaryFix: o.boundaryFix }),
+    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
+    ...(o.fidelityType === undefined ? {} : { fidelityType: o.fidelityType }),
+    ...(o.incumbent === undefined ? {} : { incumbent: o.incumbent }),
     ...(o.minClip === undefined ? {} : { minClip: o.minClip }),
     ...(o.maxClip === undefined ? {} : { maxClip: o.maxClip }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
@@ -107,6 +116,8 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     inputFiles: flags.inputFile,
     ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
     skipIfExists: flags.skipIfExists === true,
+  }).catch((err: unknown) => {
+    throw inFlagWords(err); // the words of the flags the user typed
   });
   try {
     const view = await st.view();

@@ -7,10 +7,11 @@
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { intFlag } from '../flags.js';
-import { startClusterWorker, type ClusterWorkerOptions } from '../../cluster/bullmq/worker-runtime.js';
+import type { ClusterWorkerOptions } from '../../cluster/bullmq/worker-runtime.js';
 import { parseGpuList } from '../../gpu/discover.js';
 import { splitCommand } from '../argv.js';
 import { studyWorkerCommand } from './study-worker.js';
+import { createLog } from '../log.js';
 
 export interface WorkerCommandIo {
   stderr: { write(chunk: string): unknown };
@@ -112,9 +113,10 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
         });
         return;
       }
-      const err = io?.stderr ?? process.stderr;
+      const err = await createLog('dehb worker', io?.stderr ?? process.stderr); // --log-format, --log-level
       const opts = workerOptionsFromFlags(flags);
-      opts.log = (m) => err.write(`dehb worker: ${m}\n`);
+      opts.log = err.log;
+      const { startClusterWorker } = await import('../../cluster/bullmq/worker-runtime.js'); // loaded only when it runs
       const worker = await startClusterWorker(opts);
       const c = worker.connection;
       err.write(

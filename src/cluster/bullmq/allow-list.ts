@@ -7,7 +7,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { ObjectiveRef } from '../executor.js';
+import type { ObjectiveRef } from '../../protocol/executor.js';
 
 export interface ObjectivePolicyOptions {
   /** Module the worker was started with. */

@@ -4,14 +4,16 @@
  * (`client.executor(runId, capacity)`), which is what `new DEHB({ ..., client })` uses.
  */
 import { DehbError } from '../../errors.js';
-import type { Executor } from '../executor.js';
-import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../scheduler-file.js';
-import { checkRunId, closeRedis, clusterKeys, createRedis } from './connection.js';
+import type { Executor } from '../../protocol/executor.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import { checkRunId, closeRedis, clusterKeys, createRedis } from '../../redis/connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
-import { assessRedis, probeRedis } from './probe.js';
-import { assertRunIdFree, type RunOwner } from './run-claim.js';
+import { assessRedis, probeRedis } from '../../redis/probe.js';
+import { CLUSTER_EXECUTOR_OPTION_KEYS } from './executor-options.js';
+import { rejectUnknownKeys } from '../../unknown-keys.js';
+import { assertRunIdFree, type RunOwner } from '../../redis/run-claim.js';
 
-export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity'>;
+export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity' | 'owner'>;
 
 export interface ClusterClient {
   readonly kind: 'cluster';
@@ -31,6 +33,8 @@ export interface ClusterClient {
 
 /** Reads `schedulerFile`, checks that Redis answers, and returns a client. E_SCHEDULER_FILE / E_BROKER. */
 export async function createClusterClient(schedulerFile: string, opts: ClusterClientOptions = {}): Promise<ClusterClient> {
+  const { schedulerFile: _f, connection: _c, runId: _r, capacity: _n, owner: _o, ...clientKeys } = CLUSTER_EXECUTOR_OPTION_KEYS;
+  rejectUnknownKeys(opts, clientKeys, 'createClusterClient(schedulerFile, options)');
   const connection = await loadClusterConnection(schedulerFile);
   const log = opts.log ?? ((m: string) => process.stderr.write(`dehb: ${m}\n`));
   const loose = await looseModeWarning(schedulerFile);

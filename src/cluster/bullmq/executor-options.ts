@@ -3,8 +3,9 @@
  * their resolution into the values the executor uses.
  */
 import { DehbError } from '../../errors.js';
-import type { ClusterConnection } from '../scheduler-file.js';
-import type { RunOwner } from './run-claim.js';
+import type { ClusterConnection } from '../../protocol/scheduler-file.js';
+import type { KeyList } from '../../unknown-keys.js';
+import type { RunOwner } from '../../redis/run-claim.js';
 
 export interface ClusterExecutorOptions {
   /** Path of the scheduler file (or give `connection`). */
@@ -44,6 +45,26 @@ export interface ClusterExecutorOptions {
   /** Where warnings go. Default: stderr. */
   log?: (message: string) => void;
 }
+
+/** Every key of ClusterExecutorOptions (an unknown key in code is an error with "did you mean"). */
+export const CLUSTER_EXECUTOR_OPTION_KEYS: KeyList<ClusterExecutorOptions> = {
+  schedulerFile: true,
+  connection: true,
+  runId: true,
+  owner: true,
+  capacity: true,
+  attempts: true,
+  backoffMs: true,
+  reconcileIntervalMs: true,
+  brokerTimeoutMs: true,
+  closeTimeoutMs: true,
+  connectTimeoutMs: true,
+  maxBatch: true,
+  eventsMaxLen: true,
+  cancelOnClose: true,
+  noWorkerWarnMs: true,
+  log: true,
+};
 
 export interface ResolvedClusterExecutorOptions {
   capacity: number;

@@ -5,20 +5,21 @@
  * durable results hash (events can be trimmed or missed), deletes each result once recorded, and
  * re-attaches to queued/running/finished jobs when a trial is submitted again (resume).
  */
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Queue } from '../../redis/bullmq.js';
+import type { Redis } from '../../redis/connection.js';
 import { DehbError } from '../../errors.js';
-import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
-import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../scheduler-file.js';
-import { ClusterChannel } from './channel.js';
-import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from './connection.js';
-import { resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import { ClusterChannel } from '../../redis/channel.js';
+import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
+import { CLUSTER_EXECUTOR_OPTION_KEYS, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
+import { rejectUnknownKeys } from '../../unknown-keys.js';
 import { PendingTable, type Entry } from './pending.js';
-import { assessRedis, probeRedis } from './probe.js';
-import type { ResultsStore } from './results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from './wire.js';
-import { BrokerHealth, isServerError } from './health.js';
-import { claimRun, releaseRun, type RunOwner } from './run-claim.js';
+import { assessRedis, probeRedis } from '../../redis/probe.js';
+import type { ResultsStore } from '../../redis/results-store.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from '../../protocol/wire.js';
+import { BrokerHealth, isServerError } from '../../redis/health.js';
+import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
@@ -29,6 +30,7 @@ function defaultLog(message: string): void {
 
 /** Creates a connected cluster executor. Throws E_BROKER when Redis cannot be reached. */
 export async function createClusterExecutor(opts: ClusterExecutorOptions): Promise<BullmqExecutor> {
+  rejectUnknownKeys(opts, CLUSTER_EXECUTOR_OPTION_KEYS, 'createClusterExecutor(options)');
   const runId = checkRunId(opts.runId);
   let conn = opts.connection;
   if (conn === undefined) {
@@ -274,6 +276,7 @@ export class BullmqExecutor implements Executor {
     if (e?.onReport === undefined || data === null || typeof data !== 'object') return;
     const { step, value } = data as { step?: unknown; value?: unknown };
     if (typeof step === 'number' && typeof value === 'number') {
+      e.reportsSeen++;
       try {
         e.onReport(step, value);
       } catch (err) {
@@ -395,11 +398,6 @@ export class BullmqExecutor implements Executor {
     } finally {
       this.sweeping = false;
     }
-  }
-
-  /** Evaluations this executor is waiting for. */
-  get inFlight(): number {
-    return this.table.size;
   }
 
   /** The run has recorded this trial's outcome durably: its stored result can go now. */

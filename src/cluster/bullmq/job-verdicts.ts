@@ -5,7 +5,7 @@
  * signal a scheduler sent to the whole step. Pure helpers for worker-jobs.ts.
  */
 import { DehbError, serializeError } from '../../errors.js';
-import type { EvalOutcome, WorkerInfo } from '../executor.js';
+import type { EvalOutcome, WorkerInfo } from '../../protocol/executor.js';
 
 export type AbortKind = 'shutdown' | 'cancel' | 'lock';
 

@@ -4,7 +4,7 @@
  * blocking it would make the trial look stalled and run again elsewhere), and commands through
  * runTask (one child process each). Timeouts, aborts and devices carry over unchanged.
  */
-import type { EvalOutcome, EvalTask } from '../executor.js';
+import type { EvalOutcome, EvalTask } from '../../protocol/executor.js';
 import { LocalExecutor } from '../local/local-executor.js';
 import { runTask, type RunTaskContext } from '../run-task.js';
 

@@ -7,7 +7,7 @@
 import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { EvalTask } from '../executor.js';
+import type { EvalTask } from '../../protocol/executor.js';
 
 /** A path segment from any text: letters, digits, `_ . -` only; never `.`/`..`; at most 100 chars. */
 export function safeSegment(text: string): string {

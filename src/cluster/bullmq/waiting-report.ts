@@ -3,8 +3,8 @@
  * refused it (workers that may not run a job leave it on the queue and note the refusal in the
  * job's log), and the one-shot hint when no worker is connected at all.
  */
-import type { Queue } from 'bullmq';
-import type { BrokerHealth } from './health.js';
+import type { Queue } from '../../redis/bullmq.js';
+import type { BrokerHealth } from '../../redis/health.js';
 import type { Entry } from './pending.js';
 
 export class WaitingReport {

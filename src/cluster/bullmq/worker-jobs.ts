@@ -6,18 +6,18 @@
  * without hanging while Redis is gone. Started by worker-runtime.ts.
  */
 import { hostname } from 'node:os';
-import { DelayedError, Worker, WaitingError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { DelayedError, Worker, WaitingError, type Job } from '../../redis/bullmq.js';
+import type { Redis } from '../../redis/connection.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
 import type { GpuDevice } from '../../gpu/types.js';
-import type { EvalOutcome, EvalTask, WorkerInfo } from '../executor.js';
+import type { EvalOutcome, EvalTask, WorkerInfo } from '../../protocol/executor.js';
 import { runTask, type RunTaskContext } from '../run-task.js';
-import type { ClusterConnection } from '../scheduler-file.js';
+import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from './connection.js';
+import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { ABORTED, LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, untilAborted, type AbortKind } from './job-verdicts.js';
-import { ResultsStore } from './results-store.js';
-import { CANCEL_REQUEST_REASON, parseJob, parseOutcomeText } from './wire.js';
+import { ResultsStore } from '../../redis/results-store.js';
+import { CANCEL_REQUEST_REASON, parseJob, parseOutcomeText, type WireOutcome } from '../../protocol/wire.js';
 import type { TrialDirs } from './trial-dirs.js';
 
 export interface ClusterWorkerOptions {
@@ -279,15 +279,20 @@ export class WorkerRuntime implements ClusterWorker {
       return refusal('E_EXECUTOR', `cannot create the trial directory: ${(err as Error).message}`, this.info);
     }
     this.stats.started++;
+    const reports: Array<[number, number]> = [];
     try {
-      return await this.evaluate(task, {
+      const outcome: WireOutcome = await this.evaluate(task, {
         signal,
         devices,
         workerInfo: this.info,
         onReport: (step, value) => {
+          reports.push([step, value]);
           job.updateProgress({ step, value }).catch(() => undefined);
         },
       });
+      // also stored with the result: the coordinator may read it before the progress events
+      if (reports.length > 0) outcome.reports = reports;
+      return outcome;
     } finally {
       if (devices.length > 0) this.allocator.release(devices);
       await this.dirs.done(task.trialDir as string);

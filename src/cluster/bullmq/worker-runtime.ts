@@ -7,12 +7,13 @@ import { availableParallelism } from 'node:os';
 import { DehbError } from '../../errors.js';
 import { GpuAllocator } from '../../gpu/allocator.js';
 import { resolveGpuPool } from '../../gpu/discover.js';
-import { connectionFromSchedulerFile, looseModeWarning, waitForSchedulerFile, type ClusterConnection } from '../scheduler-file.js';
+import { connectionFromSchedulerFile, looseModeWarning, waitForSchedulerFile, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ObjectivePolicy } from './allow-list.js';
-import { assessRedis, probeRedis } from './probe.js';
+import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
 import { TrialDirs } from './trial-dirs.js';
+import { startHostFacts } from './worker-host-facts.js';
 
 export type { ClusterWorker, ClusterWorkerOptions } from './worker-jobs.js';
 
@@ -55,11 +56,13 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   const dirs = await TrialDirs.create(o.trialsDir);
   const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, dirs, concurrency, log);
   await runtime.start();
+  const hostFacts = startHostFacts(conn, runtime, log); // published for `dehb scheduler check`
   const stop = runtime.stop.bind(runtime);
   runtime.stop = async (opts) => {
     await stop(opts);
     await threaded?.close();
     await dirs.close();
+    await hostFacts.stop();
   };
   return runtime;
 }

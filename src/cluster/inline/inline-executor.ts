@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import type { ObjectiveFn } from '../../objective.js';
 import { ExecutorCore, runTaskContext, type DeviceAllocatorLike } from '../executor-core.js';
-import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
 import { runTask } from '../run-task.js';
 
 export interface InlineExecutorOptions {

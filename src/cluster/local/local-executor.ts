@@ -15,7 +15,7 @@ import { MessageChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { DehbError } from '../../errors.js';
 import { cancelled, ExecutorCore, type DeviceAllocatorLike, type ExecControl } from '../executor-core.js';
-import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
 import { failed } from '../result-parse.js';
 import { runTask } from '../run-task.js';
 import type { ThreadTaskMessage, ThreadTaskResult } from './thread-worker.js';
@@ -47,8 +47,6 @@ export class LocalExecutor implements Executor {
   private readonly core: ExecutorCore;
   private readonly pool: Piscina;
   private closing: Promise<void> | undefined;
-  /** Last uncaught error of an idle thread (e.g. an objective's stray rejection). */
-  lastThreadError: Error | undefined;
 
   constructor(opts: LocalExecutorOptions) {
     const n = opts.nWorkers;
@@ -64,9 +62,8 @@ export class LocalExecutor implements Executor {
       ...(entry.execArgv === undefined ? {} : { execArgv: entry.execArgv }),
       ...(opts.resourceLimits === undefined ? {} : { resourceLimits: opts.resourceLimits }),
     });
-    this.pool.on('error', (err: Error) => {
-      this.lastThreadError = err;
-    });
+    // an idle thread's uncaught error (e.g. an objective's stray rejection) must not crash the run
+    this.pool.on('error', () => undefined);
     const mainInfo = { id: 'local-main', host: hostname(), pid: process.pid };
     this.core = new ExecutorCore(
       'local',

@@ -5,7 +5,7 @@
  * (cheaper) buffered and returned with the outcome.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
-import type { EvalOutcome, EvalTask } from '../executor.js';
+import type { EvalOutcome, EvalTask } from '../../protocol/executor.js';
 import { runTask } from '../run-task.js';
 
 export interface ThreadTaskMessage {

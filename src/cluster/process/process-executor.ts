@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { DehbError } from '../../errors.js';
 import { ExecutorCore, runTaskContext, type DeviceAllocatorLike } from '../executor-core.js';
-import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../executor.js';
+import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
 import { runTask } from '../run-task.js';
 
 export interface ProcessExecutorOptions {

@@ -1,13 +1,16 @@
 /**
  * Owns the typed space builder: `param.float(...)`, `param.int(...)`, `param.categorical(...)`,
- * `param.ordinal(...)`, `param.constant(...)` return plain specs, `defineSpace()` validates a whole
- * space and returns it unchanged (typed), and `ConfigOf<S>` infers the configuration type.
+ * `param.ordinal(...)`, `param.constant(...)` return plain specs (conditions of every kind:
+ * `{ parent, in|eq|neq|lt|gt }`, `{ all }`, `{ any }`), `defineSpace()` validates a whole space
+ * (optionally with forbidden clauses) and returns it typed, and `ConfigOf<S>` infers the
+ * configuration type.
  */
 import type {
   CategoricalParamSpec,
   ConditionSpec,
   ConstantParamSpec,
   FloatParamSpec,
+  ForbiddenSpec,
   IntParamSpec,
   OrdinalParamSpec,
   ParamSpec,
@@ -32,7 +35,7 @@ function withOpts<S extends ParamSpec>(spec: S, opts: { condition?: ConditionSpe
   const out = spec as S & { log?: boolean };
   if (opts.log !== undefined) out.log = opts.log;
   if (opts.default !== undefined) out.default = opts.default;
-  if (opts.condition !== undefined) out.condition = { parent: opts.condition.parent, in: opts.condition.in.slice() };
+  if (opts.condition !== undefined) out.condition = structuredClone(opts.condition);
   return spec;
 }
 
@@ -87,8 +90,14 @@ export type ConfigOf<S extends SpaceSpec> = { [K in Exclude<keyof S, Conditional
   [K in Conditional<S>]?: ValueOf<S[K]>;
 };
 
-/** Validates a space (throws DehbError E_SPACE naming the parameter) and returns it unchanged. */
-export function defineSpace<const S extends SpaceSpec>(spec: S): S {
-  parseSpace(spec);
-  return spec;
+/**
+ * Validates a space (throws DehbError E_SPACE naming the parameter) and returns it unchanged, or,
+ * with forbidden clauses, a validated copy that carries them.
+ */
+export function defineSpace<const S extends SpaceSpec>(spec: S, opts?: { forbidden?: ForbiddenSpec[] }): S {
+  if (opts?.forbidden === undefined) {
+    parseSpace(spec);
+    return spec;
+  }
+  return parseSpace({ parameters: spec, forbidden: opts.forbidden }) as S;
 }

@@ -1,9 +1,11 @@
 /**
  * Owns the compiled (pre-digested) form of a validated search space: parameter order, per-kind
- * constants, condition parents and a topological evaluation order. Cached per space object in a
- * WeakMap so encode/decode stay cheap on every ask; the space must not be mutated afterwards.
+ * constants, compiled conditions and forbidden clauses, and a topological evaluation order. Cached
+ * per space object in a WeakMap so encode/decode stay cheap on every ask; the space must not be
+ * mutated afterwards.
  */
 import type { ParamSpec, SpaceSpec } from '../types.js';
+import { compiledRefs, compilePredicate, holds, type CompiledPredicate, type PredicateSpec } from './predicate.js';
 
 export type Value = string | number | boolean;
 
@@ -20,9 +22,10 @@ export interface CompiledParam {
   logSpan: number;
   /** categorical choices / ordinal values / [constant]. */
   items: Value[];
-  /** Index of the condition parent, -1 when unconditional. */
-  parent: number;
-  allowed: Value[];
+  /** The compiled condition, null when unconditional. */
+  cond: CompiledPredicate | null;
+  /** Indices of the parameters the condition reads. */
+  parents: number[];
 }
 
 export interface CompiledSpace {
@@ -31,6 +34,8 @@ export interface CompiledSpace {
   order: number[];
   dim: number;
   hasConditions: boolean;
+  /** Compiled forbidden clauses (a configuration is forbidden when any holds). */
+  forbidden: CompiledPredicate[];
 }
 
 const cache = new WeakMap<SpaceSpec, CompiledSpace>();
@@ -54,9 +59,13 @@ export function compileSpace(space: SpaceSpec): CompiledSpace {
       logLow: 0,
       logSpan: 0,
       items: [],
-      parent: spec.condition === undefined ? -1 : (indexOf.get(spec.condition.parent) ?? -1),
-      allowed: spec.condition === undefined ? [] : spec.condition.in.slice(),
+      cond: null,
+      parents: [],
     };
+    if (spec.condition !== undefined) {
+      p.cond = compilePredicate(spec.condition as PredicateSpec, indexOf, space);
+      p.parents = [...compiledRefs(p.cond)];
+    }
     if (spec.type === 'float' || spec.type === 'int') {
       p.low = spec.low;
       p.high = spec.high;
@@ -71,11 +80,16 @@ export function compileSpace(space: SpaceSpec): CompiledSpace {
     return p;
   });
   const order = topoOrder(params);
+  const forbidden: CompiledPredicate[] = [];
+  for (const name of names) {
+    for (const f of space[name].forbidden ?? []) forbidden.push(compilePredicate(f as PredicateSpec, indexOf, space));
+  }
   const compiled: CompiledSpace = {
     params,
     order,
     dim: params.length,
-    hasConditions: params.some((p) => p.parent >= 0),
+    hasConditions: params.some((p) => p.cond !== null),
+    forbidden,
   };
   cache.set(space, compiled);
   return compiled;
@@ -87,8 +101,7 @@ function topoOrder(params: CompiledParam[]): number[] {
   const visit = (i: number): void => {
     if (state[i] !== 0) return;
     state[i] = 1;
-    const parent = params[i].parent;
-    if (parent >= 0) visit(parent);
+    for (const parent of params[i].parents) visit(parent);
     state[i] = 2;
     order.push(i);
   };
@@ -105,9 +118,13 @@ export function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** Whether `allowed` contains `value` (strict equality). */
-export function allows(allowed: Value[], value: Value | undefined): boolean {
-  if (value === undefined) return false;
-  for (let i = 0; i < allowed.length; i++) if (allowed[i] === value) return true;
-  return false;
+/** Whether parameter p is active given the values decided so far (undefined: inactive). */
+export function isActive(p: CompiledParam, values: ReadonlyArray<Value | undefined>): boolean {
+  return p.cond === null || holds(p.cond, values);
+}
+
+/** Index of the first forbidden clause that holds for these values, or -1. */
+export function violatedClause(cs: CompiledSpace, values: ReadonlyArray<Value | undefined>): number {
+  for (let k = 0; k < cs.forbidden.length; k++) if (holds(cs.forbidden[k], values)) return k;
+  return -1;
 }

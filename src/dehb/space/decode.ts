@@ -4,7 +4,7 @@
  * conditional parameters are left out of the result.
  */
 import type { Config, SpaceSpec } from '../types.js';
-import { allows, compileSpace, roundHalfEven, type CompiledParam, type Value } from './compile.js';
+import { compileSpace, isActive, roundHalfEven, type CompiledParam, type CompiledSpace, type Value } from './compile.js';
 
 /** The value of one parameter for unit-cube coordinate v. */
 export function decodeValue(p: CompiledParam, v: number): Value {
@@ -32,24 +32,30 @@ export function decodeValue(p: CompiledParam, v: number): Value {
   }
 }
 
-/** Decodes a unit-cube vector; inactive conditional parameters are absent. */
-export function decode(space: SpaceSpec, vector: readonly number[]): Config {
-  const cs = compileSpace(space);
+/** Values by parameter index of a unit-cube vector (undefined: inactive). */
+export function decodeValues(cs: CompiledSpace, vector: readonly number[]): Array<Value | undefined> {
   const { params } = cs;
   if (vector.length !== params.length) {
     throw new RangeError(`vector has ${vector.length} coordinates, the space has ${params.length} parameters`);
   }
-  const out: Config = {};
-  if (!cs.hasConditions) {
-    for (let i = 0; i < params.length; i++) out[params[i].name] = decodeValue(params[i], vector[i]);
-    return out;
-  }
   const values: Array<Value | undefined> = new Array(params.length);
+  if (!cs.hasConditions) {
+    for (let i = 0; i < params.length; i++) values[i] = decodeValue(params[i], vector[i]);
+    return values;
+  }
   for (const i of cs.order) {
     const p = params[i];
-    if (p.parent >= 0 && !allows(p.allowed, values[p.parent])) continue;
-    values[i] = decodeValue(p, vector[i]);
+    if (isActive(p, values)) values[i] = decodeValue(p, vector[i]);
   }
+  return values;
+}
+
+/** Decodes a unit-cube vector; inactive conditional parameters are absent. */
+export function decode(space: SpaceSpec, vector: readonly number[]): Config {
+  const cs = compileSpace(space);
+  const { params } = cs;
+  const values = decodeValues(cs, vector);
+  const out: Config = {};
   for (let i = 0; i < params.length; i++) {
     const v = values[i];
     if (v !== undefined) out[params[i].name] = v;

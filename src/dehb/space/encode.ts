@@ -6,7 +6,7 @@
  */
 import { DehbError } from '../../errors.js';
 import type { Config, SpaceSpec } from '../types.js';
-import { allows, compileSpace, type CompiledParam, type Value } from './compile.js';
+import { compileSpace, isActive, type CompiledParam, type Value } from './compile.js';
 
 /** Unit-cube coordinate of one value; throws E_SPACE when the value is not in the domain. */
 export function encodeValue(p: CompiledParam, value: Value): number {
@@ -51,14 +51,13 @@ export function encode(space: SpaceSpec, config: Readonly<Record<string, unknown
   const cs = compileSpace(space);
   const { params } = cs;
   const out = new Array<number>(params.length).fill(0);
-  const active = new Array<boolean>(params.length).fill(false);
+  const values = new Array<Value | undefined>(params.length);
   for (const i of cs.order) {
     const p = params[i];
     const raw = Object.prototype.hasOwnProperty.call(config, p.name) ? config[p.name] : undefined;
-    const parentValue = p.parent >= 0 ? (config[params[p.parent].name] as Value | undefined) : undefined;
-    const isActive = p.parent < 0 || (active[p.parent] && allows(p.allowed, parentValue));
-    active[i] = isActive && raw !== undefined;
-    out[i] = active[i] ? encodeValue(p, raw as Value) : defaultCoordinate(p);
+    const active = raw !== undefined && isActive(p, values);
+    if (active) values[i] = raw as Value;
+    out[i] = active ? encodeValue(p, raw as Value) : defaultCoordinate(p);
   }
   return out;
 }

@@ -8,3 +8,7 @@ export { param, defineSpace } from './builder.js';
 export type { ConfigOf, ValueOf, NumericParamOptions, ChoiceParamOptions } from './builder.js';
 export { compileSpace, roundHalfEven } from './compile.js';
 export type { CompiledSpace, CompiledParam } from './compile.js';
+export { toConfigSpace } from './configspace-write.js';
+export { isConfigSpaceJson } from './configspace-read.js';
+export { forbiddenClauses, isForbiddenVector, repairForbidden } from './forbidden.js';
+export { sampleSpaceVector } from './sample.js';

@@ -1,22 +1,37 @@
 /**
  * Owns validation of a search space given as JSON (or built with the typed builder): every
- * parameter spec, its default and its condition are checked, and conditions may not form cycles.
- * Errors are DehbError('E_SPACE') naming the parameter and the rule; the result is a normalised
- * deep copy containing only known fields.
+ * parameter spec, its default, prior, weights, condition and forbidden clauses are checked, and
+ * conditions may not form cycles. Accepts our format (a name -> spec object, or
+ * `{ parameters, forbidden }`) and ConfigSpace JSON. Errors are DehbError('E_SPACE') naming the
+ * parameter and the rule; the result is a normalised deep copy containing only known fields, with
+ * each forbidden clause kept on the last parameter it mentions.
  */
 import { DehbError } from '../../errors.js';
-import type { ConditionSpec, FloatParamSpec, IntParamSpec, ParamSpec, SpaceSpec } from '../types.js';
+import type { ConditionSpec, FloatParamSpec, ForbiddenSpec, IntParamSpec, ParamSpec, SpaceSpec } from '../types.js';
+import { fromConfigSpace, isConfigSpaceJson } from './configspace-read.js';
+import { describeDomain, inDomain } from './domain.js';
+import {
+  CONDITION_GRAMMAR,
+  FORBIDDEN_GRAMMAR,
+  checkPredicate,
+  parsePredicate,
+  predicateRefs,
+  show,
+  type PredicateSpec,
+} from './predicate.js';
+
+export { describeDomain, inDomain } from './domain.js';
 
 type Value = string | number | boolean;
 type Obj = Record<string, unknown>;
 
 const TYPES = ['float', 'int', 'categorical', 'ordinal', 'constant'] as const;
 const FIELDS: Record<ParamSpec['type'], string[]> = {
-  float: ['type', 'low', 'high', 'log', 'default', 'condition'],
-  int: ['type', 'low', 'high', 'log', 'default', 'condition'],
-  categorical: ['type', 'choices', 'default', 'condition'],
-  ordinal: ['type', 'values', 'default', 'condition'],
-  constant: ['type', 'value', 'default', 'condition'],
+  float: ['type', 'low', 'high', 'log', 'prior', 'default', 'condition', 'forbidden'],
+  int: ['type', 'low', 'high', 'log', 'prior', 'default', 'condition', 'forbidden'],
+  categorical: ['type', 'choices', 'weights', 'default', 'condition', 'forbidden'],
+  ordinal: ['type', 'values', 'default', 'condition', 'forbidden'],
+  constant: ['type', 'value', 'default', 'condition', 'forbidden'],
 };
 
 function fail(param: string | null, rule: string, message: string): never {
@@ -26,12 +41,6 @@ function fail(param: string | null, rule: string, message: string): never {
 
 function isObj(x: unknown): x is Obj {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function show(x: unknown): string {
-  if (typeof x === 'number' && !Number.isFinite(x)) return String(x);
-  const s = JSON.stringify(x);
-  return s === undefined ? String(x) : s;
 }
 
 function checkBound(name: string, spec: Obj, key: 'low' | 'high', isInt: boolean): number {
@@ -67,37 +76,6 @@ function checkItems(name: string, spec: Obj, key: 'choices' | 'values'): Value[]
   return (items as Value[]).slice();
 }
 
-/** Whether `value` lies in the domain of `spec`. */
-export function inDomain(spec: ParamSpec, value: unknown): boolean {
-  switch (spec.type) {
-    case 'float':
-      return typeof value === 'number' && value >= spec.low && value <= spec.high;
-    case 'int':
-      return typeof value === 'number' && Number.isInteger(value) && value >= spec.low && value <= spec.high;
-    case 'categorical':
-      return spec.choices.includes(value as Value);
-    case 'ordinal':
-      return spec.values.includes(value as Value);
-    default:
-      return spec.value === value;
-  }
-}
-
-export function describeDomain(spec: ParamSpec): string {
-  switch (spec.type) {
-    case 'float':
-      return `a number in [${spec.low}, ${spec.high}]`;
-    case 'int':
-      return `an integer in [${spec.low}, ${spec.high}]`;
-    case 'categorical':
-      return `one of ${JSON.stringify(spec.choices)}`;
-    case 'ordinal':
-      return `one of ${JSON.stringify(spec.values)}`;
-    default:
-      return `the constant ${JSON.stringify(spec.value)}`;
-  }
-}
-
 function parseParam(name: string, raw: unknown): ParamSpec {
   if (!isObj(raw)) fail(name, 'spec-type', `spec must be an object with a 'type' field (got ${show(raw)})`);
   const type = raw.type;
@@ -121,9 +99,12 @@ function parseParam(name: string, raw: unknown): ParamSpec {
     if (log === true && low <= 0) fail(name, 'log-low', `log scale needs low > 0 (got low=${low})`);
     const num: FloatParamSpec | IntParamSpec = { type: t, low, high };
     if (log !== undefined) num.log = log;
+    if (raw.prior !== undefined) num.prior = parsePrior(name, raw.prior);
     spec = num;
   } else if (t === 'categorical') {
-    spec = { type: t, choices: checkItems(name, raw, 'choices') };
+    const choices = checkItems(name, raw, 'choices');
+    spec = { type: t, choices };
+    if (raw.weights !== undefined && raw.weights !== null) spec.weights = parseWeights(name, raw.weights, choices.length);
   } else if (t === 'ordinal') {
     spec = { type: t, values: checkItems(name, raw, 'values') };
   } else {
@@ -140,56 +121,99 @@ function parseParam(name: string, raw: unknown): ParamSpec {
     }
     spec.default = raw.default as Value;
   }
-  if (raw.condition !== undefined) spec.condition = parseConditionShape(name, raw.condition);
+  if (raw.condition !== undefined) {
+    spec.condition = parsePredicate(raw.condition, CONDITION_GRAMMAR, failer(name)) as ConditionSpec;
+  }
+  if (raw.forbidden !== undefined) spec.forbidden = parseForbiddenList(name, raw.forbidden);
   return spec;
 }
 
-function parseConditionShape(name: string, c: unknown): ConditionSpec {
-  if (!isObj(c)) fail(name, 'condition-type', `condition must be an object { parent, in } (got ${show(c)})`);
-  for (const key of Object.keys(c)) {
-    if (key !== 'parent' && key !== 'in') fail(name, 'condition-field', `unknown condition field '${key}' (allowed: parent, in)`);
+function failer(name: string | null): (rule: string, message: string) => never {
+  return (rule, message) => fail(name, rule, message);
+}
+
+function parsePrior(name: string, raw: unknown): { mu: number; sigma: number } {
+  if (!isObj(raw) || Object.keys(raw).some((k) => k !== 'mu' && k !== 'sigma')) {
+    fail(name, 'prior-type', `'prior' must be an object { mu, sigma } (got ${show(raw)})`);
   }
-  if (typeof c.parent !== 'string' || c.parent === '') {
-    fail(name, 'condition-parent', `condition.parent must be the name of another parameter (got ${show(c.parent)})`);
+  const { mu, sigma } = raw;
+  if (typeof mu !== 'number' || !Number.isFinite(mu)) fail(name, 'prior-mu', `prior.mu must be a finite number (got ${show(mu)})`);
+  if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma <= 0) {
+    fail(name, 'prior-sigma', `prior.sigma must be a finite number > 0 (got ${show(sigma)})`);
   }
-  if (!Array.isArray(c.in) || c.in.length === 0) {
-    fail(name, 'condition-in', `condition.in must be a non-empty array of parent values (got ${show(c.in)})`);
+  return { mu, sigma };
+}
+
+function parseWeights(name: string, raw: unknown, n: number): number[] {
+  if (!Array.isArray(raw) || raw.length !== n || !raw.every((w) => typeof w === 'number' && Number.isFinite(w) && w >= 0)) {
+    fail(name, 'weights', `'weights' must be ${n} finite numbers >= 0, one per choice (got ${show(raw)})`);
   }
-  return { parent: c.parent, in: (c.in as Value[]).slice() };
+  if ((raw as number[]).reduce((a, b) => a + b, 0) <= 0) fail(name, 'weights', `'weights' must not all be 0`);
+  return (raw as number[]).slice();
+}
+
+function parseForbiddenList(name: string | null, raw: unknown): ForbiddenSpec[] {
+  if (!Array.isArray(raw)) fail(name, 'forbidden-type', `'forbidden' must be an array of forbidden clauses (got ${show(raw)})`);
+  return (raw as unknown[]).map((c) => parsePredicate(c, FORBIDDEN_GRAMMAR, failer(name)) as ForbiddenSpec);
 }
 
 function checkConditions(space: SpaceSpec): void {
   for (const [name, spec] of Object.entries(space)) {
-    const c = spec.condition;
-    if (c === undefined) continue;
-    const parent = Object.prototype.hasOwnProperty.call(space, c.parent) ? space[c.parent] : undefined;
-    if (parent === undefined) {
-      fail(name, 'condition-missing-parent', `condition parent '${c.parent}' is not a parameter of the space`);
-    }
-    for (const v of c.in) {
-      if (!inDomain(parent, v)) {
-        fail(
-          name,
-          'condition-value',
-          `condition value ${show(v)} can never be taken by parent '${c.parent}' (${describeDomain(parent)})`,
-        );
-      }
-    }
+    if (spec.condition !== undefined) checkPredicate(spec.condition as PredicateSpec, CONDITION_GRAMMAR, space, failer(name));
   }
-  for (const start of Object.keys(space)) {
-    const path = [start];
-    let cur = space[start].condition?.parent;
-    while (cur !== undefined) {
-      if (cur === start) fail(start, 'condition-cycle', `conditions form a cycle: ${[...path, cur].join(' -> ')}`);
-      if (path.includes(cur)) break;
-      path.push(cur);
-      cur = space[cur].condition?.parent;
+  // depth-first search over child -> parents edges; a grey node met again closes a cycle
+  const state = new Map<string, 1 | 2>();
+  const visit = (name: string, path: string[]): void => {
+    const s = state.get(name);
+    if (s === 2) return;
+    if (s === 1) {
+      const cycle = path.slice(path.indexOf(name));
+      fail(cycle[0], 'condition-cycle', `conditions form a cycle: ${[...cycle, name].join(' -> ')}`);
     }
+    state.set(name, 1);
+    const c = space[name].condition;
+    if (c !== undefined) for (const parent of predicateRefs(c as PredicateSpec)) visit(parent, [...path, name]);
+    state.set(name, 2);
+  };
+  for (const name of Object.keys(space)) visit(name, []);
+}
+
+/** Checks every clause and moves it onto the last parameter (in space order) that it mentions. */
+function placeForbidden(space: SpaceSpec, topLevel: ForbiddenSpec[]): void {
+  const names = Object.keys(space);
+  const clauses: Array<{ clause: ForbiddenSpec; from: string | null }> = topLevel.map((clause) => ({ clause, from: null }));
+  for (const name of names) {
+    for (const clause of space[name].forbidden ?? []) clauses.push({ clause, from: name });
+    delete space[name].forbidden;
+  }
+  for (const { clause, from } of clauses) {
+    checkPredicate(clause as PredicateSpec, FORBIDDEN_GRAMMAR, space, failer(from));
+    const refs = predicateRefs(clause as PredicateSpec);
+    const last = names.filter((n) => refs.includes(n)).pop() as string;
+    (space[last].forbidden ??= []).push(clause);
   }
 }
 
+/** Our wrapper form `{ parameters: {...}, forbidden: [...] }` (a space may not name a parameter 'parameters' with it). */
+function isWrapper(json: Obj): boolean {
+  const keys = Object.keys(json);
+  return (
+    keys.includes('parameters') &&
+    keys.every((k) => k === 'parameters' || k === 'forbidden') &&
+    isObj(json.parameters) &&
+    typeof json.parameters.type !== 'string'
+  );
+}
+
 /** Validates a search space (JSON or builder output) and returns a normalised copy. */
-export function parseSpace(json: unknown): SpaceSpec {
+export function parseSpace(input: unknown): SpaceSpec {
+  let json = input;
+  let topForbidden: ForbiddenSpec[] = [];
+  if (isConfigSpaceJson(json)) json = fromConfigSpace(json);
+  if (isObj(json) && isWrapper(json)) {
+    if (json.forbidden !== undefined) topForbidden = parseForbiddenList(null, json.forbidden);
+    json = json.parameters;
+  }
   if (!isObj(json)) {
     fail(null, 'space-type', `must be an object mapping parameter names to specs (got ${Array.isArray(json) ? 'an array' : show(json)})`);
   }
@@ -201,5 +225,6 @@ export function parseSpace(json: unknown): SpaceSpec {
     out[name] = parseParam(name, json[name]);
   }
   checkConditions(out);
+  placeForbidden(out, topForbidden);
   return out;
 }

@@ -2,12 +2,14 @@
  * Owns checking a user-supplied configuration (pushed jobs, CLI/JSON input) against a space:
  * values are coerced from strings where unambiguous ("0.01" -> 0.01, "true" -> true for boolean
  * choices), unknown names, out-of-domain values and missing active parameters are rejected with
- * DehbError('E_SPACE') naming the parameter; inactive parameters are dropped from the result.
+ * DehbError('E_SPACE') naming the parameter, a configuration a forbidden clause excludes is
+ * rejected naming the clause; inactive parameters are dropped from the result.
  */
 import { DehbError } from '../../errors.js';
 import type { Config, SpaceSpec } from '../types.js';
-import { allows, compileSpace, type CompiledParam, type Value } from './compile.js';
-import { describeDomain } from './parse-space.js';
+import { compileSpace, isActive, violatedClause, type CompiledParam, type Value } from './compile.js';
+import { describeDomain } from './domain.js';
+import { forbiddenClauses } from './forbidden.js';
 
 function bad(param: string, rule: string, message: string): never {
   throw new DehbError('E_SPACE', `parameter '${param}': ${message}`, { details: { param, rule } });
@@ -76,17 +78,24 @@ export function validateConfig(space: SpaceSpec, values: Record<string, unknown>
   const coerced: Array<Value | undefined> = new Array(params.length);
   for (const i of cs.order) {
     const p = params[i];
-    if (p.parent >= 0 && !allows(p.allowed, coerced[p.parent])) continue;
+    if (!isActive(p, coerced)) continue;
     const raw = Object.prototype.hasOwnProperty.call(values, p.name) ? values[p.name] : undefined;
     if (raw === undefined || raw === null) {
       if (p.kind === 'constant') {
         coerced[i] = p.items[0];
         continue;
       }
-      const why = p.parent >= 0 ? ` (active because '${params[p.parent].name}' is ${show(coerced[p.parent])})` : '';
+      const why =
+        p.parents.length > 0 ? ` (active because ${p.parents.map((j) => `'${params[j].name}' is ${show(coerced[j])}`).join(', ')})` : '';
       bad(p.name, 'missing-parameter', `missing value${why}; expected ${describeDomain(p.spec)}`);
     }
     coerced[i] = coerceValue(p, raw);
+  }
+  const k = violatedClause(cs, coerced);
+  if (k >= 0) {
+    throw new DehbError('E_SPACE', `configuration is forbidden by the space's clause ${JSON.stringify(forbiddenClauses(space)[k])}`, {
+      details: { rule: 'forbidden', clause: k },
+    });
   }
   const out: Config = {};
   for (let i = 0; i < params.length; i++) {

@@ -1,0 +1,70 @@
+/**
+ * Lazy CLI: `dehb --help`, `--version` and each command's `--help` load no backend package
+ * (bullmq, ioredis, piscina, zod, cli-progress, pino, systeminformation); a command that runs loads
+ * what it needs. A module-resolution hook (registered with --import) logs every URL the process
+ * resolves; the test reads the log. CPU cost is measured by `npm run bench:startup`, not here.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MAIN, ROOT } from '../helpers/cli.js';
+
+const BACKENDS = ['bullmq', 'ioredis', 'piscina', 'zod', 'cli-progress', 'pino', 'systeminformation'];
+let dir = '';
+let register = '';
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dehb-cli-startup-'));
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    "import { appendFileSync } from 'node:fs';\n" +
+      'export async function resolve(specifier, context, next) {\n' +
+      '  const r = await next(specifier, context);\n' +
+      '  if (process.env.DEHB_LOAD_LOG) appendFileSync(process.env.DEHB_LOAD_LOG, `${r.url}\\n`);\n' +
+      '  return r;\n' +
+      '}\n',
+  );
+  register = join(dir, 'register.mjs');
+  writeFileSync(register, "import { register } from 'node:module';\nregister(new URL('./hooks.mjs', import.meta.url));\n");
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+/** Runs the CLI and returns the node_modules packages it resolved (and its exit code). */
+function packagesLoaded(args: string[]): Promise<{ code: number; packages: Set<string>; out: string }> {
+  const log = join(dir, `load-${n++}.log`);
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--import', pathToFileURL(register).href, '--import', 'tsx', MAIN, ...args],
+      { cwd: ROOT, env: { ...process.env, DEHB_LOAD_LOG: log }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
+        const packages = new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => p !== undefined));
+        done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, packages, out: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+for (const args of [['--help'], ['--version'], ['run', '--help'], ['worker', '--help'], ['scheduler', 'check', '--help'], ['study', '--help'], ['show', '--help']]) {
+  test(`dehb ${args.join(' ')} loads no backend package`, async () => {
+    const r = await packagesLoaded(args);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(r.packages.has('commander'), `the hook saw no package at all: ${[...r.packages].join(', ')}`);
+    const loaded = BACKENDS.filter((p) => r.packages.has(p));
+    assert.deepEqual(loaded, [], `dehb ${args.join(' ')} loaded ${loaded.join(', ')}`);
+  });
+}
+
+test('a command that runs loads its backends (the hook sees them)', async () => {
+  const r = await packagesLoaded(['scheduler', 'check', '--scheduler-file', join(dir, 'no-such-file.json'), '--timeout', '1000']);
+  assert.notEqual(r.code, 0, r.out);
+  for (const p of ['ioredis', 'bullmq', 'zod']) assert.ok(r.packages.has(p), `scheduler check did not load ${p}: ${[...r.packages].join(', ')}`);
+});
