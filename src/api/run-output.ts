@@ -1,14 +1,21 @@
 /**
  * The readable side of a run directory: journal path, incumbent.json, history.json, history.csv.
- * The journal is the source of truth; the other files are views written from it.
+ * The journal is the source of truth; the other files are views of it. The history files list
+ * finished trials in the order they finished and are APPENDED as trials finish (never rebuilt at
+ * a run's end): history.csv one row per trial under a header naming every parameter of the space,
+ * history.json a JSON array whose closing bracket is rewritten by each append. If they do not
+ * hold as many trials as the journal says were finished when a run opens (a crash between the
+ * journal's commit and the view's append), they are rebuilt from the journal once.
  */
+import { promises as fsp } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Incumbent } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';
-import { historyToCsv } from './history-csv.js';
+import { csvHeader, csvRow } from './history-csv.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
+const JSON_END = '\n]\n';
 
 export function journalPath(dir: string): string {
   return join(dir, JOURNAL_FILE);
@@ -19,10 +26,95 @@ export async function writeIncumbent(dir: string, incumbent: Incumbent | null): 
   await atomicWrite(join(dir, 'incumbent.json'), JSON.stringify(incumbent, null, 2) + '\n');
 }
 
-export async function writeHistory(dir: string, records: TrialRecord[]): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await atomicWrite(join(dir, 'history.json'), JSON.stringify(records, null, 1) + '\n');
-  await atomicWrite(join(dir, 'history.csv'), historyToCsv(records));
+/** Appends finished trials to history.csv and history.json, in batches. */
+export class HistoryFiles {
+  private rows: TrialRecord[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private written: number;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly params: readonly string[],
+    written: number,
+  ) {
+    this.written = written;
+  }
+
+  /**
+   * Opens the history files of `dir` for a run whose journal holds `finished` finished trials;
+   * `rebuild` gives those records when the files disagree (missing, or a crash left them behind).
+   */
+  static async open(dir: string, params: readonly string[], finished: number, rebuild: () => TrialRecord[]): Promise<HistoryFiles> {
+    await mkdir(dir, { recursive: true });
+    const rows = await csvRows(join(dir, 'history.csv'));
+    const jsonOk = await endsWith(join(dir, 'history.json'), JSON_END);
+    if (rows === finished && jsonOk) return new HistoryFiles(dir, params, finished);
+    const records = finished === 0 ? [] : rebuild().filter((r) => r.finishedAt !== null || !['queued', 'running'].includes(r.status));
+    const csv = [csvHeader(params), ...records.map((r) => csvRow(r, params))].join('\n') + '\n';
+    await atomicWrite(join(dir, 'history.csv'), csv);
+    await atomicWrite(join(dir, 'history.json'), jsonArray(records));
+    return new HistoryFiles(dir, params, records.length);
+  }
+
+  /** Queues a finished trial; written by the next flush (every 1000 rows, and at the end). */
+  add(record: TrialRecord): void {
+    this.rows.push(record);
+    if (this.rows.length >= 1000) void this.flush().catch(() => undefined);
+  }
+
+  /** Appends the queued rows to both files. */
+  flush(): Promise<void> {
+    const rows = this.rows;
+    this.rows = [];
+    this.chain = this.chain.then(() => (rows.length === 0 ? undefined : this.append(rows)));
+    return this.chain;
+  }
+
+  private async append(rows: TrialRecord[]): Promise<void> {
+    await fsp.appendFile(join(this.dir, 'history.csv'), rows.map((r) => csvRow(r, this.params)).join('\n') + '\n');
+    const path = join(this.dir, 'history.json');
+    const fh = await fsp.open(path, 'r+');
+    try {
+      const { size } = await fh.stat();
+      const body = (this.written === 0 ? '\n' : ',\n') + rows.map((r) => JSON.stringify(r)).join(',\n') + JSON_END;
+      await fh.write(body, size - JSON_END.length);
+    } finally {
+      await fh.close();
+    }
+    this.written += rows.length;
+  }
+}
+
+function jsonArray(records: readonly TrialRecord[]): string {
+  return records.length === 0 ? `[${JSON_END}` : `[\n${records.map((r) => JSON.stringify(r)).join(',\n')}${JSON_END}`;
+}
+
+async function csvRows(path: string): Promise<number> {
+  try {
+    const buf = await fsp.readFile(path);
+    let n = 0;
+    for (let i = buf.indexOf(0x0a); i !== -1; i = buf.indexOf(0x0a, i + 1)) n++;
+    return n - 1;
+  } catch {
+    return -1;
+  }
+}
+
+async function endsWith(path: string, tail: string): Promise<boolean> {
+  try {
+    const fh = await fsp.open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size < tail.length) return false;
+      const buf = Buffer.alloc(tail.length);
+      await fh.read(buf, 0, tail.length, size - tail.length);
+      return buf.toString('utf8') === tail;
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 let tmpSeq = 0;

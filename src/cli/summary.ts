@@ -5,8 +5,7 @@
 import type { RunResult } from '../api/dehb.js';
 
 export function printRunSummary(result: RunResult, opts: { output: string; json: boolean; runId: string }): void {
-  const counts: Record<string, number> = {};
-  for (const r of result.history) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  const counts = result.trials;
   if (opts.json) {
     process.stdout.write(
       JSON.stringify({

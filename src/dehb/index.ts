@@ -24,3 +24,4 @@ export {
 } from './space/index.js';
 export type { ConfigOf, ValueOf } from './space/index.js';
 export * from './types.js';
+export { OPTIMIZER_VERSION } from './version.js';

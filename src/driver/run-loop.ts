@@ -3,6 +3,10 @@
  * finishes (no polling, no sleeps), records every outcome through the RunSession, and stops on the
  * budget or on a graceful abort. Knows the optimizer session and the Executor seam, never a
  * concrete backend.
+ *
+ * A slot is freed as soon as its result is recorded and queued for the journal's group commit
+ * (no fsync between two evaluations); the executor is told it may drop the task
+ * (`Executor.recorded`) only once that result is durable.
  */
 import { setMaxListeners } from 'node:events';
 import { DehbError, serializeError } from '../errors.js';
@@ -106,11 +110,15 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
             ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
             ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
           };
-          const { recorded, improved } = await session.tell(job.trialId, result, extra);
-          executor.recorded?.(task); // durable now: the executor may drop its copy
+          const { recorded, improved, record, durable } = session.tell(job.trialId, result, extra);
+          const acked = durable.then(() => executor.recorded?.(task)); // durable: the executor may drop its copy
+          acked.catch((err: unknown) => {
+            failure ??= err;
+            notify();
+          });
+          if (session.backlogged) await acked; // the disk is behind: let it catch up
           if (recorded) {
             told++;
-            const record = session.history.get(job.trialId);
             if (record !== undefined) opts.events?.onTrialEnd?.(record, { improved });
           }
         },

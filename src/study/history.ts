@@ -4,7 +4,7 @@
  */
 import type { Job, TrialResult } from '../dehb/types.js';
 import type { WorkerInfo } from '../cluster/executor.js';
-import type { TrialRecord } from './journal-types.js';
+import type { StoredEntry, TrialRecord } from './journal-types.js';
 
 export class TrialHistory {
   private readonly byId = new Map<number, TrialRecord>();
@@ -58,6 +58,18 @@ export class TrialHistory {
   ): boolean {
     const r = this.byId.get(trialId);
     if (r === undefined || r.finishedAt !== null || isFinal(r.status)) return false;
+    const ok = TrialHistory.finish(r, result, extra);
+    if (ok && (result.fitness as number) < this.best) this.best = result.fitness as number;
+    this.trajectory.push(this.best);
+    return true;
+  }
+
+  /** Fills a record in with its result; returns whether it succeeded with a finite fitness. */
+  static finish(
+    r: TrialRecord,
+    result: TrialResult,
+    extra: { worker?: WorkerInfo; durationMs?: number; at: number | null },
+  ): boolean {
     r.status = result.status;
     const ok = result.status === 'ok' && typeof result.fitness === 'number' && Number.isFinite(result.fitness);
     r.fitness = ok ? (result.fitness as number) : null;
@@ -68,9 +80,21 @@ export class TrialHistory {
     r.finishedAt = extra.at;
     r.durationMs =
       extra.durationMs ?? (extra.at !== null && r.startedAt !== null ? extra.at - r.startedAt : null);
-    if (ok && (result.fitness as number) < this.best) this.best = result.fitness as number;
-    this.trajectory.push(this.best);
-    return true;
+    return ok;
+  }
+
+  /** Applies the record-related entries (asked, started, report, told) of a journal, in order. */
+  absorb(entries: Iterable<StoredEntry>): this {
+    for (const e of entries) this.absorbEntry(e);
+    return this;
+  }
+
+  absorbEntry(e: StoredEntry): void {
+    if (e.type === 'asked') {
+      if (this.byId.get(e.trialId) === undefined) this.onAsked(e.job, e.at);
+    } else if (e.type === 'started') this.onStarted(e.trialId, e.worker, e.at);
+    else if (e.type === 'report') this.onReport(e.trialId, e.step, e.value);
+    else if (e.type === 'told') this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
   }
 
   get(trialId: number): TrialRecord | undefined {

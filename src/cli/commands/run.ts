@@ -129,6 +129,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     startDone: session.told,
   });
   progressRef.p = progress;
+  for (const w of session.warnings) process.stderr.write(`warning: ${w}\n`);
   if (resume && session.resumedPending.length > 0) {
     progress.note(`resuming ${output}: ${session.told} trials done, ${session.resumedPending.length} to re-run`);
   }
