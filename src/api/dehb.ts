@@ -124,7 +124,7 @@ export class DEHB {
         !session.wasAsked(trialId) ? `trial ${trialId} was never asked; tell() takes a job returned by ask()` : `trial ${trialId} was already told`,
       );
     }
-    return session.tell(trialId, normaliseResult(result)).durable;
+    return session.tell(trialId, normaliseResult(result)).durable();
   }
 
   /** Runs until the budget is used: { fevals } | { brackets } | { runtimeMs }. Again = continue. */

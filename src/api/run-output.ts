@@ -12,6 +12,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Incumbent } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';
+import { LineChunks } from '../study/line-chunks.js';
 import { csvHeader, csvRow } from './history-csv.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -28,7 +29,9 @@ export async function writeIncumbent(dir: string, incumbent: Incumbent | null): 
 
 /** Appends finished trials to history.csv and history.json, in batches. */
 export class HistoryFiles {
-  private rows: TrialRecord[] = [];
+  /** Rows encoded at once into off-heap chunks, so nothing per trial lives on in the JS heap. */
+  private csv = new LineChunks();
+  private json = new LineChunks();
   private chain: Promise<void> = Promise.resolve();
   private written: number;
 
@@ -56,32 +59,47 @@ export class HistoryFiles {
     return new HistoryFiles(dir, params, records.length);
   }
 
-  /** Queues a finished trial; written by the next flush (every 1000 rows, and at the end). */
+  /** Queues a finished trial; written by the next flush (every 256 rows, and at the end). */
   add(record: TrialRecord): void {
-    this.rows.push(record);
-    if (this.rows.length >= 1000) void this.flush().catch(() => undefined);
+    this.csv.push(csvRow(record, this.params) + '\n');
+    this.json.push((this.written + this.json.lines === 0 ? '\n' : ',\n') + JSON.stringify(record));
+    if (this.json.lines >= 256) void this.flush().catch(() => undefined);
   }
 
   /** Appends the queued rows to both files. */
   flush(): Promise<void> {
-    const rows = this.rows;
-    this.rows = [];
-    this.chain = this.chain.then(() => (rows.length === 0 ? undefined : this.append(rows)));
+    const n = this.json.lines;
+    if (n === 0) return this.chain;
+    const csv = this.csv.take();
+    const json = [...this.json.take(), Buffer.from(JSON_END)];
+    this.written += n;
+    this.chain = this.chain.then(() => this.append(csv, json));
     return this.chain;
   }
 
-  private async append(rows: TrialRecord[]): Promise<void> {
-    await fsp.appendFile(join(this.dir, 'history.csv'), rows.map((r) => csvRow(r, this.params)).join('\n') + '\n');
-    const path = join(this.dir, 'history.json');
-    const fh = await fsp.open(path, 'r+');
-    try {
-      const { size } = await fh.stat();
-      const body = (this.written === 0 ? '\n' : ',\n') + rows.map((r) => JSON.stringify(r)).join(',\n') + JSON_END;
-      await fh.write(body, size - JSON_END.length);
-    } finally {
-      await fh.close();
+  private async append(csv: Buffer[], json: Buffer[]): Promise<void> {
+    await writeAll(join(this.dir, 'history.csv'), 'a', csv, null);
+    await writeAll(join(this.dir, 'history.json'), 'r+', json, -JSON_END.length);
+    this.csv.recycle(csv);
+    this.json.recycle(json);
+  }
+}
+
+/** Writes the buffers at the end (null) or at `fromEnd` bytes before the end of the file. */
+async function writeAll(path: string, flags: string, bufs: Buffer[], fromEnd: number | null): Promise<void> {
+  const fh = await fsp.open(path, flags);
+  try {
+    let pos = fromEnd === null ? null : (await fh.stat()).size + fromEnd;
+    for (const b of bufs) {
+      let done = 0;
+      while (done < b.length) {
+        const { bytesWritten } = await fh.write(b, done, b.length - done, pos);
+        done += bytesWritten;
+        if (pos !== null) pos += bytesWritten;
+      }
     }
-    this.written += rows.length;
+  } finally {
+    await fh.close();
   }
 }
 

@@ -77,8 +77,10 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   if (opts.killSignal?.aborted === true) kill.abort();
   else opts.killSignal?.addEventListener('abort', forwardKill, { once: true });
 
-  const stopping = (): boolean =>
-    failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
+  const stopping = (): boolean => {
+    failure ??= session.journalFailure;
+    return failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
+  };
 
   const mayAsk = (): boolean =>
     !stopping() && now() < budget.deadline && session.told + inFlight.size < budget.fevalsTotal;
@@ -111,12 +113,14 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
             ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
           };
           const { recorded, improved, record, durable } = session.tell(job.trialId, result, extra);
-          const acked = durable.then(() => executor.recorded?.(task)); // durable: the executor may drop its copy
-          acked.catch((err: unknown) => {
-            failure ??= err;
-            notify();
-          });
-          if (session.backlogged) await acked; // the disk is behind: let it catch up
+          if (executor.recorded !== undefined) {
+            // durable: the executor may drop its copy
+            durable().then(() => executor.recorded?.(task), (err: unknown) => {
+              failure ??= err;
+              notify();
+            });
+          }
+          if (session.backlogged) await durable(); // the disk is behind: let it catch up
           if (recorded) {
             told++;
             if (record !== undefined) opts.events?.onTrialEnd?.(record, { improved });

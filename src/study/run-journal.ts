@@ -69,25 +69,38 @@ export class RunJournal implements JournalBackend {
 
   /** Appends in order with one write and one fdatasync; resolves with the last seq once durable. */
   async append(entries: JournalEntry[]): Promise<number> {
+    const at = Date.now();
+    const text = entries.map((e, i) => JSON.stringify(Object.assign({ seq: this.seq + i + 1, at }, withVersion(e)))).join('\n');
+    return this.appendLines(entries.length === 0 ? [] : [Buffer.from(text + '\n', 'utf8')], this.seq + 1, entries.length);
+  }
+
+  /**
+   * Appends encoded lines numbered firstSeq.. (journal-writer.ts encodes them as they are queued)
+   * with one writev and one fdatasync; resolves with the last seq once durable.
+   */
+  async appendLines(chunks: Buffer[], firstSeq: number, count: number): Promise<number> {
     if (this.closed) throw new DehbError('E_JOURNAL', `journal ${this.path} is closed`);
     const { fh } = await this.handle();
-    if (entries.length === 0) return this.seq;
-    const at = Date.now();
-    let text = '';
-    let seq = this.seq;
-    for (const e of entries) {
-      seq += 1;
-      text += JSON.stringify(Object.assign({ seq, at }, withVersion(e), { seq, at })) + '\n';
+    if (firstSeq !== this.seq + 1) {
+      throw new DehbError('E_JOURNAL', `${this.path} was appended to by another process while this run paused (its last entry is ${this.seq}, not ${firstSeq - 1}); re-open it with resume`);
     }
-    const buf = Buffer.from(text, 'utf8');
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesWritten } = await fh.write(buf, done, buf.length - done);
-      done += bytesWritten;
+    if (count === 0) return this.seq;
+    let bufs = chunks;
+    while (bufs.length > 0) {
+      let { bytesWritten } = await fh.writev(bufs);
+      const rest: Buffer[] = [];
+      for (const b of bufs) {
+        if (bytesWritten >= b.length) bytesWritten -= b.length;
+        else {
+          rest.push(b.subarray(bytesWritten));
+          bytesWritten = 0;
+        }
+      }
+      bufs = rest;
     }
     await fh.datasync();
-    this.seq = seq;
-    return seq;
+    this.seq += count;
+    return this.seq;
   }
 
   /** Entries with seq >= fromSeq (a full scan; re-opening uses latest()). */

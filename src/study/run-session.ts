@@ -22,8 +22,6 @@ import { Replayer } from './replay.js';
 import { ReplayMismatch, retell } from './retell.js';
 import type { LatestEntries } from './journal-tail.js';
 
-const noop = (): void => {};
-
 /** Journal entries between two state snapshots. */
 export const SNAPSHOT_EVERY = 1000;
 
@@ -44,8 +42,8 @@ export interface TellOutcome {
   improved: boolean;
   /** The finished trial's record (undefined for a duplicate). */
   record?: TrialRecord;
-  /** Resolves once the result is durable (at once without a journal). */
-  durable: Promise<void>;
+  /** Resolves once the result is durable (at once without a journal); a promise only if asked for. */
+  durable(): Promise<void>;
 }
 
 /** What `history` offers: records in memory, or read back from the journal on demand. */
@@ -219,7 +217,7 @@ export class RunSession {
    */
   tell(trialId: number, result: TrialResult, extra: { worker?: WorkerInfo; durationMs?: number } = {}): TellOutcome {
     if (this.state.pending[String(trialId)] === undefined) {
-      if (this.wasAsked(trialId)) return { recorded: false, improved: false, durable: Promise.resolve() };
+      if (this.wasAsked(trialId)) return { recorded: false, improved: false, durable: () => Promise.resolve() };
       throw new DehbError('E_STATE', `cannot record a result for trial ${trialId}: it was never asked`);
     }
     const { improved } = tell(this.state, trialId, result);
@@ -236,10 +234,16 @@ export class RunSession {
       if (record !== undefined) TrialHistory.finish(record, result, { ...extra, at });
     }
     const entry: JournalEntry = { type: 'told', trialId, result, ...extra };
-    const durable = this.writer === null ? Promise.resolve() : this.writer.write(entry);
-    durable.catch(noop); // surfaced to whoever awaits it, and by flush()
+    const writer = this.writer;
+    const ticket = writer === null ? 0 : writer.post(entry);
+    const durable = writer === null ? () => Promise.resolve() : () => writer.durable(ticket);
     this.afterRecord();
     return { recorded: true, improved, ...(record === undefined ? {} : { record }), durable };
+  }
+
+  /** The error of a failed journal append (the run must stop), or null. */
+  get journalFailure(): unknown {
+    return this.writer?.failed ?? null;
   }
 
   /** Whether the journal lags so far behind that the caller should wait for `durable`. */
@@ -263,7 +267,7 @@ export class RunSession {
 
   private record(entry: JournalEntry): void {
     if (this.writer === null) return;
-    this.writer.write(entry).catch(noop); // surfaced by flush()/tell()
+    this.writer.post(entry); // a failure is surfaced by flush()/tell()
     this.afterRecord();
   }
 
@@ -285,7 +289,7 @@ export class RunSession {
       budget: this.budgetNow,
       counts: { ...this.counts },
     };
-    this.writer.write(entry).catch(noop);
+    this.writer.post(entry);
   }
 }
 
