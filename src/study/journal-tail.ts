@@ -159,9 +159,15 @@ function corrupted(path: string, reason: string): DehbError {
 /**
  * Reads a whole journal file synchronously and hands each valid entry to `visit` without keeping
  * them (records read back on demand, `dehb show`). A torn last line is skipped; an invalid line
- * before the end is E_JOURNAL naming the line.
+ * before the end is E_JOURNAL naming the line. With `want`, lines of other types are skipped
+ * unparsed (their type read from the line's head), and lines of a type `want` maps to 'raw' are
+ * handed over unparsed to `raw` (whoever uses one parses it with parseStoredLine first).
  */
-export function scanJournalSync(path: string, visit: (e: StoredEntry) => void): void {
+export function scanJournalSync(
+  path: string,
+  visit: (e: StoredEntry) => void,
+  opts: { want?: Partial<Record<StoredEntry['type'], 'parse' | 'raw'>>; raw?: (type: StoredEntry['type'], line: string) => void } = {},
+): void {
   const text = readFileSync(path, 'utf8');
   let start = 0;
   let line = 0;
@@ -175,6 +181,15 @@ export function scanJournalSync(path: string, visit: (e: StoredEntry) => void): 
     line++;
     if (body.trim() === '') continue;
     if (bad !== null) throw corrupted(`${path}:${bad.line}`, bad.reason);
+    if (opts.want !== undefined) {
+      const type = peekType(body);
+      const how = type === null ? 'parse' : opts.want[type];
+      if (how === undefined) continue;
+      if (how === 'raw') {
+        if (terminated) opts.raw?.(type as StoredEntry['type'], body);
+        continue;
+      }
+    }
     const parsed = parseStoredLine(body);
     if (!parsed.ok) {
       if (parsed.newer === true) throw new DehbError('E_JOURNAL', `${path}:${line}: ${parsed.reason}`);
@@ -184,4 +199,12 @@ export function scanJournalSync(path: string, visit: (e: StoredEntry) => void): 
     if (!terminated) continue; // an unterminated last line is torn even if it parses
     visit(parsed.entry);
   }
+}
+
+/** The `type` of a journal line as its writers put it (`{"seq":..,"at":..,"v":..,"type":"X"`), or null. */
+export function peekType(line: string): StoredEntry['type'] | null {
+  const i = line.indexOf('"type":"');
+  if (i < 0 || i > 80) return null;
+  const j = line.indexOf('"', i + 8);
+  return j < 0 ? null : (line.slice(i + 8, j) as StoredEntry['type']);
 }

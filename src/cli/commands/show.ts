@@ -13,6 +13,7 @@ import { historyToCsv } from '../../api/history-csv.js';
 import { TrialHistory } from '../../study/history.js';
 import type { StoredEntry, TrialRecord } from '../../study/journal-types.js';
 import { scanJournalSync } from '../../study/journal-tail.js';
+import { summarizeJournal, type JournalSummary, type ShowSort } from '../../study/journal-summary.js';
 import { renderTable } from '../table.js';
 
 const DEFAULT_ROWS = 20;
@@ -55,39 +56,26 @@ export async function showRun(dir: string, flags: ShowFlags): Promise<void> {
   }
   const path = journalPath(dir);
   if (!existsSync(path)) throw new DehbError('E_USAGE', `${dir} is not a run directory: no ${path}`);
-  const history = new TrialHistory();
-  let created: Created | null = null;
-  let finished: string | null = null;
-  scanJournalSync(path, (e) => {
-    if (e.type === 'created') created ??= e;
-    else if (e.type === 'finished') finished = e.reason;
-    else history.absorbEntry(e);
-  });
-  if (created === null) throw new DehbError('E_JOURNAL', `${path}: the journal does not start with a "created" entry`);
-  const head: Created = created;
-  const all = history.records();
-  const inc = incumbentOf(all);
-  let records = flags.status === undefined ? all : all.filter((t) => t.status === flags.status);
-  records = sortRecords(records, sort);
-  const shown = flags.all === true ? records.length : (limit ?? (flags.format === 'table' ? DEFAULT_ROWS : records.length));
-  const rows = records.slice(0, shown);
+  const table = flags.format === 'table';
+  const want = flags.all === true ? Infinity : (limit ?? (table ? DEFAULT_ROWS : Infinity));
+  // the usual look (a table of the best few) parses only what it shows; the rest reads everything
+  const s = table && flags.status === undefined && want <= 1000 ? summarizeJournal(path, sort as ShowSort, want) : fullSummary(path, sort, want, flags.status);
+  const head = s.created;
+  const inc = s.incumbent === null ? null : pickIncumbent(s.incumbent);
   if (flags.format === 'json') {
     process.stdout.write(
-      JSON.stringify({ runId: head.meta.runId, options: head.options, optimizer: head.optimizer ?? 1, incumbent: inc, trials: rows }, null, 2) + '\n',
+      JSON.stringify({ runId: head.meta.runId, options: head.options, optimizer: head.optimizer ?? 1, incumbent: inc, trials: s.rows }, null, 2) + '\n',
     );
     return;
   }
   if (flags.format === 'csv') {
-    process.stdout.write(historyToCsv(rows, Object.keys(head.options.space)));
+    process.stdout.write(historyToCsv(s.rows, Object.keys(head.options.space)));
     return;
   }
-  const counts = new Map<string, number>();
-  for (const t of all) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
-  const pending = (counts.get('queued') ?? 0) + (counts.get('running') ?? 0);
-  const results = all.length - pending;
-  const byStatus = [...counts].filter(([k]) => k !== 'queued' && k !== 'running').map(([k, v]) => `${v} ${k}`).join(', ');
+  const results = Object.values(s.counts).reduce((a, b) => a + b, 0);
+  const byStatus = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ');
   const out: string[] = [
-    `run ${head.meta.runId}: ${results} results, ${pending} pending${finished === null ? '' : `, finished (${finished as string})`}`,
+    `run ${head.meta.runId}: ${results} results, ${s.pending} pending${s.finished === null ? '' : `, finished (${s.finished})`}`,
   ];
   if (byStatus !== '') out.push(`trials: ${byStatus}`);
   if (inc === null) out.push('incumbent: none yet');
@@ -97,7 +85,7 @@ export async function showRun(dir: string, flags: ShowFlags): Promise<void> {
   }
   out.push('');
   const params = Object.keys(head.options.space);
-  const cells = rows.map((t) => [
+  const cells = s.rows.map((t) => [
     t.trialId,
     t.status,
     t.fitness,
@@ -107,22 +95,46 @@ export async function showRun(dir: string, flags: ShowFlags): Promise<void> {
     ...params.map((p) => (t.config[p] === undefined ? null : String(t.config[p]))),
   ]);
   out.push(renderTable(['trial', 'status', 'fitness', 'fidelity', 'bracket', 'ms', ...params], cells));
-  if (rows.length < records.length) {
-    out.push(`(${rows.length} of ${records.length} trials, by ${sort}; --all or --limit N for more, --format csv|json for machines)`);
+  if (s.rows.length < s.total) {
+    out.push(`(${s.rows.length} of ${s.total} trials, by ${sort}; --all or --limit N for more, --format csv|json for machines)`);
   }
   process.stdout.write(out.join('\n') + '\n');
 }
 
+/** Every record rebuilt from the journal (json, csv, --all, --status). */
+function fullSummary(path: string, sort: string, limit: number, status: string | undefined): JournalSummary {
+  const history = new TrialHistory();
+  let created: Created | null = null;
+  let finished: string | null = null;
+  scanJournalSync(path, (e) => {
+    if (e.type === 'created') created ??= e;
+    else if (e.type === 'finished') finished = e.reason;
+    else history.absorbEntry(e);
+  });
+  if (created === null) throw new DehbError('E_JOURNAL', `${path}: the journal does not start with a "created" entry`);
+  const all = history.records();
+  const counts: Record<string, number> = {};
+  let pending = 0;
+  for (const t of all) {
+    if (t.status === 'queued' || t.status === 'running') pending++;
+    else counts[t.status] = (counts[t.status] ?? 0) + 1;
+  }
+  const rows = sortRecords(status === undefined ? all : all.filter((t) => t.status === status), sort);
+  return { created, finished, counts, pending, incumbent: incumbentOf(all), rows: rows.slice(0, limit), total: rows.length };
+}
+
+function pickIncumbent(r: TrialRecord): Pick<TrialRecord, 'trialId' | 'configId' | 'config' | 'fitness' | 'fidelity' | 'info'> & { fitness: number } {
+  return { trialId: r.trialId, configId: r.configId, config: r.config, fitness: r.fitness as number, fidelity: r.fidelity, info: r.info };
+}
+
 /** Best successful trial; among equal fitness the first to finish (as the optimizer keeps it). */
-function incumbentOf(records: readonly TrialRecord[]): Pick<TrialRecord, 'trialId' | 'configId' | 'config' | 'fitness' | 'fidelity' | 'info'> | null {
+function incumbentOf(records: readonly TrialRecord[]): TrialRecord | null {
   let best: TrialRecord | null = null;
   for (const r of records) {
     if (r.status !== 'ok' || r.fitness === null) continue;
     if (best === null || (best.fitness as number) > r.fitness || (best.fitness === r.fitness && (r.finishedAt ?? 0) < (best.finishedAt ?? 0))) best = r;
   }
-  return best === null
-    ? null
-    : { trialId: best.trialId, configId: best.configId, config: best.config, fitness: best.fitness, fidelity: best.fidelity, info: best.info };
+  return best;
 }
 
 function sortRecords(records: TrialRecord[], sort: string): TrialRecord[] {
