@@ -18,7 +18,7 @@ import type { DehbState, Job, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { RunMeta, StoredEntry, JournalEntry } from './journal-types.js';
 import { TrialHistory } from './history.js';
-import { ReplayMismatch, type SnapshotEntry } from './retell.js';
+import { ReplayMismatch, retell, type SnapshotEntry } from './retell.js';
 
 export interface ReplayResult {
   state: DehbState;
@@ -216,4 +216,51 @@ function sameVector(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Replays a whole journal; if re-asking fails (another optimizer version, or an optimizer change),
+ * continues from its last snapshot of this version, else re-tells it (retell.ts). `retold` is the
+ * snapshot to journal when the state was re-told; `warning` says what happened.
+ */
+export function replayOrRetell(
+  entries: readonly StoredEntry[],
+  source: string,
+  opts: { history?: boolean } = {},
+): { replayer: Replayer; retold: SnapshotEntry | null; warning: string | null } {
+  const full = new Replayer(source, opts);
+  try {
+    full.feed(entries);
+    full.drain();
+    return { replayer: full, retold: null, warning: null };
+  } catch (err) {
+    if (!(err instanceof ReplayMismatch)) throw err;
+    const at = findLastIndex(entries, (e) => e.type === 'snapshot' && e.optimizer === OPTIMIZER_VERSION && e.seq > err.seq);
+    if (at >= 0) {
+      try {
+        const r = new Replayer(source, opts);
+        r.feed(entries.slice(0, 1));
+        r.startAt(entries[at] as StoredEntry & SnapshotEntry, (entries[at] as StoredEntry).seq);
+        r.feed(entries.slice(at + 1));
+        r.drain();
+        return { replayer: r, retold: null, warning: null };
+      } catch (again) {
+        if (!(again instanceof ReplayMismatch)) throw again;
+      }
+    }
+    const retold = retell(entries, source);
+    const r = new Replayer(source, opts);
+    r.feed(entries.slice(0, 1));
+    r.startAt(retold, (entries[entries.length - 1] as StoredEntry).seq);
+    if (opts.history !== false) r.history.absorb(entries);
+    const warning =
+      `${err.message}; resumed by re-telling its ${retold.applied.told} results to optimizer version ${OPTIMIZER_VERSION} ` +
+      '(the trials asked from now on are not the ones the old version would have asked)';
+    return { replayer: r, retold, warning };
+  }
+}
+
+function findLastIndex<T>(xs: readonly T[], pred: (x: T) => boolean): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (pred(xs[i] as T)) return i;
+  return -1;
 }

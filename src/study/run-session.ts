@@ -15,11 +15,11 @@ import { ask, createState, push, resolveOptimizerOptions, tell } from '../dehb/o
 import type { AskResult, DehbState, Incumbent, Job, OptimizerOptions, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { WorkerInfo } from '../cluster/executor.js';
-import type { JournalBackend, JournalEntry, RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
+import type { JournalBackend, JournalEntry, RunMeta, TrialRecord } from './journal-types.js';
 import { TrialHistory } from './history.js';
 import { JournalWriter } from './journal-writer.js';
-import { Replayer } from './replay.js';
-import { ReplayMismatch, retell } from './retell.js';
+import { Replayer, replayOrRetell } from './replay.js';
+import { ReplayMismatch, type SnapshotEntry } from './retell.js';
 import type { LatestEntries } from './journal-tail.js';
 
 /** Journal entries between two state snapshots. */
@@ -113,7 +113,7 @@ export class RunSession {
     if (latest === null) throw new DehbError('E_JOURNAL', `${source}: the journal is empty`);
     let replayer = new Replayer(source, { history: !readable });
     const warnings: string[] = [];
-    let retold = null;
+    let retold: SnapshotEntry | null = null;
     try {
       replayer.feed([latest.head]);
       const [first, ...rest] = latest.entries;
@@ -124,17 +124,10 @@ export class RunSession {
       replayer.drain();
     } catch (err) {
       if (!(err instanceof ReplayMismatch)) throw err;
-      const all = await journal.read(1);
-      retold = retell(all, source);
-      const last = all[all.length - 1] as StoredEntry;
-      replayer = new Replayer(source, { history: !readable });
-      replayer.feed([latest.head]);
-      replayer.startAt(retold, last.seq);
-      if (!readable) replayer.history.absorb(all);
-      warnings.push(
-        `${source}: ${err.message}; resumed by re-telling its ${retold.applied.told} results to optimizer version ${OPTIMIZER_VERSION} ` +
-          '(the trials asked from now on are not the ones the old version would have asked)',
-      );
+      const again = replayOrRetell(await journal.read(1), source, { history: !readable });
+      replayer = again.replayer;
+      retold = again.retold;
+      if (again.warning !== null) warnings.push(`${source}: ${again.warning}`);
     }
     const r = replayer.result();
     const session = new RunSession(r.state, r.meta, journal, r.applied, readable ? null : r.history, r.pending, r.budget, warnings);
