@@ -46,6 +46,11 @@ export class JournalWriter {
     if (takesLines(backend)) this.nextSeq = backend.lastSeq + 1;
   }
 
+  /** Whether post() serialises the entry at once (so the caller may change it afterwards). */
+  get encodesAtOnce(): boolean {
+    return this.lines !== null;
+  }
+
   /** Queues an entry for the next group; returns its ticket for durable(). */
   post(entry: JournalEntry): number {
     if (this.failure !== null) return this.posted;

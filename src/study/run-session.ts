@@ -269,14 +269,15 @@ export class RunSession {
     this.snapshot();
   }
 
-  /** Journals a copy of the whole state (everything recorded so far is in it). */
+  /** Journals the whole state (everything recorded so far is in it; encoded when queued). */
   private snapshot(): void {
     if (this.writer === null) return;
     this.sinceSnapshot = 0;
     const entry: JournalEntry = {
       type: 'snapshot',
       optimizer: OPTIMIZER_VERSION,
-      state: structuredClone(this.state),
+      // a line backend encodes the entry at once; another one gets a copy, as the state moves on
+      state: this.writer.encodesAtOnce ? this.state : structuredClone(this.state),
       applied: { ...this.applied },
       meta: this.meta,
       budget: this.budgetNow,
