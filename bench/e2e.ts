@@ -44,6 +44,7 @@ interface Measured {
   ms: number;
   maxRssKb: number;
   stdout: string;
+  stderr: string;
 }
 
 /** Runs the CLI under /usr/bin/time: wall time and peak RSS of the coordinator process. */
@@ -56,7 +57,7 @@ function dehb(args: string[]): Measured {
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`dehb ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   const m = /MAXRSS (\d+)/.exec(r.stderr);
-  return { ms, maxRssKb: m === null ? NaN : Number(m[1]), stdout: r.stdout };
+  return { ms, maxRssKb: m === null ? NaN : Number(m[1]), stdout: r.stdout, stderr: r.stderr };
 }
 
 function runArgs(dir: string, fevals: number): string[] {
@@ -103,6 +104,9 @@ const startup = dehb(['--version']).ms;
 const d1 = join(work, 'n1');
 const r1 = dehb(runArgs(d1, EVALS));
 const cliRate = (EVALS / Math.max(1, r1.ms - startup)) * 1000;
+// the run loop alone, as the run's own summary line states it ("finished (budget) in 2.3s")
+const loopS = Number(/finished \(\w+\) in ([\d.]+)s/.exec(r1.stderr)?.[1] ?? NaN);
+const loopRate = EVALS / loopS;
 const dSmall = join(work, 'small');
 const dBig = join(work, 'big');
 const rSmall = dehb(runArgs(dSmall, SMALL));
@@ -117,7 +121,8 @@ rmSync(work, { recursive: true, force: true });
 const CLUSTER = 'not measured here: see cluster protocol work';
 const f0 = (x: number): string => x.toFixed(0);
 const rows: string[][] = [
-  [`dehb run --output D -n 1, ${EVALS} evals (evals/s, start-up ${f0(startup)} ms excluded)`, `${f0(cliRate)} vs ${f0(memRate)} in memory: ${(cliRate / memRate).toFixed(2)}x`, '>= 0.5x'],
+  [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded)`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${(cliRate / memRate).toFixed(2)}x`, '>= 0.5x'],
+  ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${(loopRate / memRate).toFixed(2)}x`, ''],
   [`coordinator peak RSS, ${SMALL} -> ${BIG} trials`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
   [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s, ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
   [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s`, '<= 200 lines, <= 1.5 s'],
@@ -137,6 +142,8 @@ console.log(JSON.stringify({
   inMemoryEvalsPerS: Math.round(memRate),
   cliEvalsPerS: Math.round(cliRate),
   cliRatio: Number((cliRate / memRate).toFixed(3)),
+  cliLoopEvalsPerS: Math.round(loopRate),
+  cliLoopRatio: Number((loopRate / memRate).toFixed(3)),
   startupMs: Math.round(startup),
   rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial) },
   reopen: { ms: Math.round(reopen.ms), maxRssKb: reopen.maxRssKb },

@@ -11,7 +11,7 @@
  * so the JS heap holds nothing per queued entry.
  * After a failed append every later post and wait fails with that error.
  */
-import { withVersion, type JournalBackend, type JournalEntry } from './journal-types.js';
+import { ENTRY_VERSION, type JournalBackend, type JournalEntry } from './journal-types.js';
 import { LineChunks } from './line-chunks.js';
 
 /** A backend that takes whole encoded lines (`{"seq":N,"at":T,"v":..,...}\n`) numbered from lastSeq + 1. */
@@ -55,8 +55,8 @@ export class JournalWriter {
   post(entry: JournalEntry): number {
     if (this.failure !== null) return this.posted;
     if (this.lines !== null) {
-      const body = JSON.stringify(withVersion(entry));
-      this.lines.push(`{"seq":${this.nextSeq++},"at":${Date.now()},${body.slice(1)}\n`);
+      const body = JSON.stringify(entry); // entries never hold seq, at or v: they are put first
+      this.lines.push(`{"seq":${this.nextSeq++},"at":${Date.now()},"v":${entry.v ?? ENTRY_VERSION[entry.type]},${body.slice(1)}\n`);
     } else this.queue.push(entry);
     this.posted += 1;
     if (this.flushing === null) this.flushing = this.loop();
