@@ -42,6 +42,8 @@ writeFileSync(spaceFile, JSON.stringify(space));
 
 interface Measured {
   ms: number;
+  /** User + system CPU seconds of the process (what load on the machine does not inflate). */
+  cpuS: number;
   maxRssKb: number;
   stdout: string;
   stderr: string;
@@ -50,14 +52,14 @@ interface Measured {
 /** Runs the CLI under /usr/bin/time: wall time and peak RSS of the coordinator process. */
 function dehb(args: string[]): Measured {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, cli, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', process.execPath, cli, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`dehb ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  const m = /MAXRSS (\d+)/.exec(r.stderr);
-  return { ms, maxRssKb: m === null ? NaN : Number(m[1]), stdout: r.stdout, stderr: r.stderr };
+  const m = /MAXRSS (\d+) CPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { ms, cpuS: m === null ? NaN : Number(m[2]) + Number(m[3]), maxRssKb: m === null ? NaN : Number(m[1]), stdout: r.stdout, stderr: r.stderr };
 }
 
 function runArgs(dir: string, fevals: number): string[] {
@@ -100,7 +102,9 @@ async function commandVsSpawn(n: number): Promise<{ command: number; bare: numbe
 
 const load = loadavg()[0] ?? 0;
 const memRate = await inMemory(EVALS);
-const startup = dehb(['--version']).ms;
+const version = dehb(['--version']);
+const startup = version.ms;
+const startupCpu = version.cpuS;
 const d1 = join(work, 'n1');
 const r1 = dehb(runArgs(d1, EVALS));
 const cliRate = (EVALS / Math.max(1, r1.ms - startup)) * 1000;
@@ -124,15 +128,15 @@ const rows: string[][] = [
   [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded)`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${(cliRate / memRate).toFixed(2)}x`, '>= 0.5x'],
   ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${(loopRate / memRate).toFixed(2)}x`, ''],
   [`coordinator peak RSS, ${SMALL} -> ${BIG} trials`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
-  [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s, ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
-  [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s`, '<= 200 lines, <= 1.5 s'],
+  [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s (CPU ${reopen.cpuS.toFixed(2)} s), ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
+  [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s (CPU ${show.cpuS.toFixed(2)} s)`, '<= 200 lines, <= 1.5 s'],
   [`command objective vs bare spawn (${NC} evals each, 2 at a time, alternating rounds)`, `${(cmd.command / cmd.bare).toFixed(2)}x (${cmd.command.toFixed(2)} vs ${cmd.bare.toFixed(2)} ms per eval)`, '<= 1.2x'],
   ['dehb run --cluster, 4 dehb workers (evals/s vs redis-benchmark)', CLUSTER, '>= 1/25 of redis-benchmark'],
   ['Redis commands / round trips per trial', CLUSTER, '<= 20 / <= 2'],
   ['+10 ms round trip to Redis, 8 workers, 50 ms objective', CLUSTER, '>= 70% of ideal'],
   ['worker --concurrency 4 on 2 cores', CLUSTER, 'runs 4'],
 ];
-console.log(`bench:e2e on ${cpus().length} cores, load ${load.toFixed(2)} at start, node ${process.version}`);
+console.log(`bench:e2e on ${cpus().length} cores, load ${load.toFixed(2)} at start, node ${process.version}; \`dehb --version\` takes ${f0(startup)} ms (CPU ${startupCpu.toFixed(2)} s)`);
 console.log(formatTable(['path', 'measured', 'target'], rows));
 console.log(JSON.stringify({
   bench: 'e2e',
@@ -146,8 +150,9 @@ console.log(JSON.stringify({
   cliLoopRatio: Number((loopRate / memRate).toFixed(3)),
   startupMs: Math.round(startup),
   rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial) },
-  reopen: { ms: Math.round(reopen.ms), maxRssKb: reopen.maxRssKb },
-  show: { ms: Math.round(show.ms), lines: showLines },
+  reopen: { ms: Math.round(reopen.ms), cpuS: reopen.cpuS, maxRssKb: reopen.maxRssKb },
+  show: { ms: Math.round(show.ms), cpuS: show.cpuS, lines: showLines },
+  startupCpuS: startupCpu,
   command: { msPerEval: cmd.command, bareMsPerEval: cmd.bare, ratio: Number((cmd.command / cmd.bare).toFixed(3)) },
   cluster: CLUSTER,
 }));

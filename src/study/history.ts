@@ -13,7 +13,14 @@ export class TrialHistory {
   private best = Infinity;
 
   onAsked(job: Job, at: number | null): TrialRecord {
-    const record: TrialRecord = {
+    const record = TrialHistory.recordOf(job, at);
+    this.byId.set(job.trialId, record);
+    return record;
+  }
+
+  /** A fresh record of an asked trial. */
+  static recordOf(job: Job, at: number | null): TrialRecord {
+    return {
       trialId: job.trialId,
       configId: job.configId,
       bracketId: job.bracketId,
@@ -33,8 +40,6 @@ export class TrialHistory {
       durationMs: null,
       reports: [],
     };
-    this.byId.set(job.trialId, record);
-    return record;
   }
 
   onStarted(trialId: number, worker: WorkerInfo | undefined, at: number | null): void {

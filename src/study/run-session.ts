@@ -84,7 +84,7 @@ export class RunSession {
     this.applied = applied;
     this.all = history;
     this.budgetNow = recordedBudget;
-    if (history === null) for (const job of resumedPending) this.live.set(job.trialId, new TrialHistory().onAsked(job, null));
+    if (history === null) for (const job of resumedPending) this.live.set(job.trialId, TrialHistory.recordOf(job, null));
   }
 
   /** A new run; with a journal, the `created` entry is written first. */
@@ -177,8 +177,8 @@ export class RunSession {
     const applied = { ...this.applied };
     const r = ask(this.state, opts);
     if ('job' in r) {
-      const rec = (this.all ?? new TrialHistory()).onAsked(r.job, Date.now());
-      if (this.all === null) this.live.set(r.job.trialId, rec);
+      if (this.all !== null) this.all.onAsked(r.job, Date.now());
+      else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now()));
       this.record({ type: 'asked', trialId: r.job.trialId, job: r.job, applied });
     }
     return r;
