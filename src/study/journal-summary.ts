@@ -7,7 +7,7 @@
 import { DehbError } from '../errors.js';
 import { TrialHistory } from './history.js';
 import type { StoredEntry, TrialRecord } from './journal-types.js';
-import { scanJournalSync } from './journal-tail.js';
+import { scanJournalSync, type RawLine } from './journal-tail.js';
 import { parseStoredLine } from './storage-entry-schema.js';
 
 type Created = Extract<StoredEntry, { type: 'created' }>;
@@ -32,7 +32,7 @@ export interface JournalSummary {
 export function summarizeJournal(path: string, sort: ShowSort, limit: number): JournalSummary {
   let created: Created | null = null;
   let finished: string | null = null;
-  const asked = new Map<number, string>();
+  const asked = new Map<number, RawLine>();
   const told = new Map<number, Told>();
   scanJournalSync(
     path,
@@ -44,8 +44,8 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
     {
       want: { created: 'parse', finished: 'parse', told: 'parse', asked: 'raw' },
       raw: (_type, line) => {
-        const m = /"trialId":(\d+)/.exec(line);
-        if (m !== null && !asked.has(Number(m[1]))) asked.set(Number(m[1]), line);
+        const id = trialIdOf(line);
+        if (id !== null && !asked.has(id)) asked.set(id, line);
       },
     },
   );
@@ -69,7 +69,8 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   if (best !== null && !shown.includes(best.trialId)) shown.push(best.trialId);
   const history = new TrialHistory();
   for (const id of shown) {
-    const parsed = parseStoredLine(asked.get(id) as string);
+    const raw = asked.get(id) as RawLine;
+    const parsed = parseStoredLine(raw.buf.toString('utf8', raw.from, raw.to));
     if (!parsed.ok || parsed.entry.type !== 'asked') {
       throw new DehbError('E_JOURNAL', `${path}: corrupted "asked" entry of trial ${id} (${parsed.ok ? 'wrong type' : parsed.reason})`);
     }
@@ -87,4 +88,21 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
     rows,
     total: ids.length,
   };
+}
+
+const TRIAL_KEY = Buffer.from('"trialId":');
+
+/** The first `"trialId":N` of a line (an asked entry's own, written before its job). */
+function trialIdOf(line: RawLine): number | null {
+  const i = line.buf.indexOf(TRIAL_KEY, line.from);
+  if (i < 0 || i >= line.to) return null;
+  let n = 0;
+  let k = i + TRIAL_KEY.length;
+  const first = k;
+  for (; k < line.to; k++) {
+    const c = line.buf[k] as number;
+    if (c < 0x30 || c > 0x39) break;
+    n = n * 10 + (c - 0x30);
+  }
+  return k === first ? null : n;
 }

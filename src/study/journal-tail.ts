@@ -156,41 +156,51 @@ function corrupted(path: string, reason: string): DehbError {
   );
 }
 
+/** A line of a journal file read by scanJournalSync, not decoded yet. */
+export interface RawLine {
+  buf: Buffer;
+  from: number;
+  to: number;
+}
+
+const TYPE_KEY = Buffer.from('"type":"');
+
 /**
  * Reads a whole journal file synchronously and hands each valid entry to `visit` without keeping
  * them (records read back on demand, `dehb show`). A torn last line is skipped; an invalid line
  * before the end is E_JOURNAL naming the line. With `want`, lines of other types are skipped
- * unparsed (their type read from the line's head), and lines of a type `want` maps to 'raw' are
- * handed over unparsed to `raw` (whoever uses one parses it with parseStoredLine first).
+ * without being decoded (their type is read from the line's head), and lines of a type `want`
+ * maps to 'raw' are handed to `raw` undecoded (whoever uses one parses it with parseStoredLine).
  */
 export function scanJournalSync(
   path: string,
   visit: (e: StoredEntry) => void,
-  opts: { want?: Partial<Record<StoredEntry['type'], 'parse' | 'raw'>>; raw?: (type: StoredEntry['type'], line: string) => void } = {},
+  opts: { want?: Partial<Record<StoredEntry['type'], 'parse' | 'raw'>>; raw?: (type: StoredEntry['type'], line: RawLine) => void } = {},
 ): void {
-  const text = readFileSync(path, 'utf8');
+  const buf = readFileSync(path);
   let start = 0;
   let line = 0;
   let bad: { line: number; reason: string } | null = null;
-  while (start < text.length) {
-    let nl = text.indexOf('\n', start);
+  while (start < buf.length) {
+    let nl = buf.indexOf(NL, start);
     const terminated = nl !== -1;
-    if (!terminated) nl = text.length;
-    const body = text.slice(start, nl);
+    if (!terminated) nl = buf.length;
+    const from = start;
     start = nl + 1;
     line++;
-    if (body.trim() === '') continue;
-    if (bad !== null) throw corrupted(`${path}:${bad.line}`, bad.reason);
-    if (opts.want !== undefined) {
-      const type = peekType(body);
+    if (nl === from) continue; // blank
+    if (opts.want !== undefined && buf[from] === 0x7b) {
+      const type = peekTypeAt(buf, from, nl);
       const how = type === null ? 'parse' : opts.want[type];
-      if (how === undefined) continue;
-      if (how === 'raw') {
-        if (terminated) opts.raw?.(type as StoredEntry['type'], body);
+      if (how !== 'parse') {
+        if (bad !== null) throw corrupted(`${path}:${bad.line}`, bad.reason);
+        if (how === 'raw' && terminated) opts.raw?.(type as StoredEntry['type'], { buf, from, to: nl });
         continue;
       }
     }
-    const parsed = parseStoredLine(body);
+    if (isBlank(buf, from, nl)) continue;
+    if (bad !== null) throw corrupted(`${path}:${bad.line}`, bad.reason);
+    const parsed = parseStoredLine(buf.toString('utf8', from, nl));
     if (!parsed.ok) {
       if (parsed.newer === true) throw new DehbError('E_JOURNAL', `${path}:${line}: ${parsed.reason}`);
       bad = { line, reason: parsed.reason }; // tolerated only as the last line
@@ -202,9 +212,9 @@ export function scanJournalSync(
 }
 
 /** The `type` of a journal line as its writers put it (`{"seq":..,"at":..,"v":..,"type":"X"`), or null. */
-export function peekType(line: string): StoredEntry['type'] | null {
-  const i = line.indexOf('"type":"');
-  if (i < 0 || i > 80) return null;
-  const j = line.indexOf('"', i + 8);
-  return j < 0 ? null : (line.slice(i + 8, j) as StoredEntry['type']);
+function peekTypeAt(buf: Buffer, from: number, to: number): StoredEntry['type'] | null {
+  const i = buf.indexOf(TYPE_KEY, from);
+  if (i < 0 || i - from > 80 || i >= to) return null;
+  const j = buf.indexOf(0x22, i + TYPE_KEY.length);
+  return j < 0 || j >= to ? null : (buf.toString('latin1', i + TYPE_KEY.length, j) as StoredEntry['type']);
 }

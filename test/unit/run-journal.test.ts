@@ -127,3 +127,23 @@ test('group commit: entries queued while an append is under way go in ONE next a
   await Promise.all([first, ...rest]);
   assert.deepEqual(calls, [1, 50]);
 });
+
+test('dehb show\'s reader: a torn last line is skipped, a corrupted line before the end names its line', async () => {
+  const { summarizeJournal } = await import('../../src/study/journal-summary.js');
+  await withDir(async (dir) => {
+    const path = join(dir, 'journal.jsonl');
+    const job = { trialId: 0, configId: 0, bracketId: 0, rung: 0, fidelity: 1, parentId: 0, vector: [0.5], config: { x: 0.5 }, source: 'de' };
+    const lines = [
+      { seq: 1, at: 1, v: 1, type: 'created', options: { space: { x: { type: 'float', low: 0, high: 1 } }, minFidelity: 1, maxFidelity: 9, eta: 3, seed: 1 }, meta: { runId: 'r' } },
+      { seq: 2, at: 2, v: 1, type: 'asked', trialId: 0, job },
+      { seq: 3, at: 3, v: 1, type: 'started', trialId: 0 },
+      { seq: 4, at: 4, v: 1, type: 'told', trialId: 0, result: { status: 'ok', fitness: 0.25 } },
+    ].map((l) => JSON.stringify(l));
+    await writeFile(path, lines.join('\n') + '\n{"seq":5,"at":5,"v":1,"type":"to');
+    const s = summarizeJournal(path, 'fitness', 20);
+    assert.deepEqual([s.total, s.pending, s.counts.ok, s.incumbent?.fitness, s.rows[0]?.config.x], [1, 0, 1, 0.25, 0.5]);
+    await writeFile(path, [lines[0], lines[1], '{"seq":3,"at":3,"type":"told","trialId":"zero"}', lines[3]].join('\n') + '\n');
+    assert.throws(() => summarizeJournal(path, 'fitness', 20), (e: { code?: string; message: string }) =>
+      e.code === 'E_JOURNAL' && e.message.includes(`${path}:3`));
+  });
+});
