@@ -165,6 +165,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     startDone: session.told,
   });
   progressRef.p = progress;
+  for (const w of session.warnings) process.stderr.write(`warning: ${w}\n`);
   if (resume && session.resumedPending.length > 0) {
     progress.note(`resuming ${output}: ${session.told} trials done, ${session.resumedPending.length} to re-run`);
   }
@@ -185,7 +186,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     process.stderr.write(`interrupted; continue with: dehb run --resume --output ${output}\n`);
     return 130;
   }
-  return allFailed(result.history) ? 1 : 0;
+  return allFailed(result) ? 1 : 0;
 }
 
 async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>['objective']): Promise<void> {
