@@ -169,7 +169,7 @@ export class Replayer {
       throw this.error(e.seq, `trial ${e.trialId} was asked after ${want.told} results, but ${this.applied.told} results precede it in the journal (a line duplicated, moved or lost?)`);
     }
     if (this.base === null && this.createdVersion !== OPTIMIZER_VERSION) {
-      throw new ReplayMismatch(`the journal was written by optimizer version ${this.createdVersion}, this is version ${OPTIMIZER_VERSION}`, e.seq);
+      throw new ReplayMismatch(`${this.source}: the journal was written by optimizer version ${this.createdVersion}, this is version ${OPTIMIZER_VERSION}`, e.seq);
     }
     const r = ask(state);
     if (!('job' in r) || r.job.trialId !== e.trialId || !sameVector(r.job.vector, e.job.vector)) {

@@ -8,7 +8,9 @@
  * format is the one of file-journal.ts, so readers (`dehb show`) and old journals work unchanged.
  */
 import { constants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { DehbError } from '../errors.js';
+import { writeError } from '../io-errors.js';
 import { FileJournal } from './file-journal.js';
 import { findEnd, readLatest, scanJournalSync, type LatestEntries } from './journal-tail.js';
 import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
@@ -85,20 +87,11 @@ export class RunJournal implements JournalBackend {
       throw new DehbError('E_JOURNAL', `${this.path} was appended to by another process while this run paused (its last entry is ${this.seq}, not ${firstSeq - 1}); re-open it with resume`);
     }
     if (count === 0) return this.seq;
-    let bufs = chunks;
-    while (bufs.length > 0) {
-      let { bytesWritten } = await fh.writev(bufs);
-      const rest: Buffer[] = [];
-      for (const b of bufs) {
-        if (bytesWritten >= b.length) bytesWritten -= b.length;
-        else {
-          rest.push(b.subarray(bytesWritten));
-          bytesWritten = 0;
-        }
-      }
-      bufs = rest;
+    try {
+      await writeAllAndSync(fh, chunks);
+    } catch (err) {
+      throw writeError(err, this.path); // ENOSPC & co. name the journal file
     }
-    await fh.datasync();
     this.seq += count;
     return this.seq;
   }
@@ -153,4 +146,22 @@ export class RunJournal implements JournalBackend {
     );
     return this.opening;
   }
+}
+
+/** Writes every buffer (writev may write part of them) and fdatasyncs once. */
+async function writeAllAndSync(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+  let bufs = chunks;
+  while (bufs.length > 0) {
+    let { bytesWritten } = await fh.writev(bufs);
+    const rest: Buffer[] = [];
+    for (const b of bufs) {
+      if (bytesWritten >= b.length) bytesWritten -= b.length;
+      else {
+        rest.push(b.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    bufs = rest;
+  }
+  await fh.datasync();
 }

@@ -127,7 +127,7 @@ export class RunSession {
       const again = replayOrRetell(await journal.read(1), source, { history: !readable });
       replayer = again.replayer;
       retold = again.retold;
-      if (again.warning !== null) warnings.push(`${source}: ${again.warning}`);
+      if (again.warning !== null) warnings.push(again.warning);
     }
     const r = replayer.result();
     const session = new RunSession(r.state, r.meta, journal, r.applied, readable ? null : r.history, r.pending, r.budget, warnings);
