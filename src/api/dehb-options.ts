@@ -14,7 +14,7 @@ import { rejectUnknownKeys, suggestKey, type KeyList } from '../unknown-keys.js'
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {
-  executor(runId: string, capacity?: number): Executor | Promise<Executor>;
+  executor(runId: string, capacity?: number, owner?: { instance: string; resume: boolean; output?: string }): Executor | Promise<Executor>;
   close?(): Promise<void>;
 }
 

@@ -13,11 +13,11 @@ import type { EvalTask, Executor } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
-import { FileJournal } from '../study/file-journal.js';
+import { RunJournal } from '../study/run-journal.js';
 import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
 import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
-import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
+import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
 import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
@@ -26,8 +26,10 @@ export interface RunResult {
   incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
   /** Incumbent fitness after each told result (Infinity until a trial succeeds). */
   trajectory: number[];
-  /** One record per trial. */
+  /** One record per trial (with outputDir: read back from the journal when first used). */
   history: TrialRecord[];
+  /** Finished trials per status, this run and the ones before it. */
+  trials: Record<string, number>;
   stopReason: StopReason;
   elapsedMs: number;
 }
@@ -54,6 +56,7 @@ export class DEHB {
   private id: string;
   /** Found before the run directory is made (a set-up without GPUs leaves nothing behind). */
   private gpuAllocator: GpuAllocator | undefined;
+  private journal: RunJournal | null = null;
 
   constructor(private readonly options: DEHBOptions) {
     if (options === null || typeof options !== 'object') {
@@ -132,13 +135,12 @@ export class DEHB {
     const session = this.requireSession();
     const trialId = typeof job === 'number' ? job : job.trialId;
     if (session.pendingJob(trialId) === undefined) {
-      const told = session.history.get(trialId);
       throw new DehbError(
         'E_STATE',
-        told === undefined ? `trial ${trialId} was never asked; tell() takes a job returned by ask()` : `trial ${trialId} was already told`,
+        !session.wasAsked(trialId) ? `trial ${trialId} was never asked; tell() takes a job returned by ask()` : `trial ${trialId} was already told`,
       );
     }
-    return session.tell(trialId, normaliseResult(result)).then(() => undefined);
+    return session.tell(trialId, normaliseResult(result)).durable();
   }
 
   /** Runs until the budget is used: { fevals } | { brackets } | { runtimeMs }. Again = continue. */
@@ -151,6 +153,10 @@ export class DEHB {
     if (opts.total === true) session.recordBudget(pickBudget(opts));
     const { executor, close } = await this.makeExecutor();
     const dir = this.options.outputDir;
+    const files =
+      dir === undefined
+        ? null
+        : await HistoryFiles.open(dir, Object.keys(session.state.options.space), session.told, () => session.history.records());
     let incumbentWrites: Promise<void> = Promise.resolve();
     let summary;
     try {
@@ -164,6 +170,7 @@ export class DEHB {
         events: {
           onTrialStart: (job) => this.options.onTrialStart?.(job),
           onTrialEnd: (record, info) => {
+            files?.add(record);
             this.options.onTrialEnd?.(record, info);
             // one write at a time, in order, so the file never goes back to an older incumbent
             if (info.improved && dir !== undefined) {
@@ -182,22 +189,36 @@ export class DEHB {
     if (dir !== undefined) {
       await incumbentWrites;
       await writeIncumbent(dir, session.incumbent);
-      await writeHistory(dir, session.history.records());
+      await files?.flush();
     }
+    await this.journal?.suspend(); // between runs another process may open the directory
     return this.result(summary.reason, summary.elapsedMs);
+  }
+
+  /** Waits for the journal to be durable and gives the run directory's writer lock up. */
+  async close(): Promise<void> {
+    await this.session?.flush();
+    await this.journal?.close();
   }
 
   /** The run's result so far. */
   result(stopReason: StopReason = 'stopped', elapsedMs = 0): RunResult {
     const s = this.requireSession();
     const inc = s.incumbent;
-    return {
+    const result = {
       incumbent: inc === null ? null : { config: inc.config, fitness: inc.fitness, fidelity: inc.fidelity, trialId: inc.trialId },
-      trajectory: [...s.history.trajectory],
-      history: s.history.records(),
+      trajectory: [] as number[],
+      history: [] as TrialRecord[],
+      trials: { ...s.counts },
       stopReason,
       elapsedMs,
     };
+    // read back on first use only (a journaled run keeps no records in memory)
+    let view: ReturnType<RunSession['history']['records']> | null = null;
+    let trajectory: number[] | null = null;
+    Object.defineProperty(result, 'history', { enumerable: true, get: () => (view ??= s.history.records()) });
+    Object.defineProperty(result, 'trajectory', { enumerable: true, get: () => (trajectory ??= [...s.history.trajectory]) });
+    return result;
   }
 
   private requireSession(): RunSession {
@@ -211,21 +232,30 @@ export class DEHB {
     const dir = this.options.outputDir as string;
     const path = journalPath(dir);
     if (this.options.resume === true) {
-      await mkdir(dir, { recursive: true });
-      const journal = await FileJournal.open(path, { create: false });
-      return RunSession.resume(journal, path);
+      const journal = await RunJournal.open(path, { create: false });
+      try {
+        const session = await RunSession.resume(journal, path);
+        this.journal = journal;
+        return session;
+      } catch (err) {
+        await journal.close();
+        throw err;
+      }
     }
     // everything that can refuse the set-up is checked before the run directory exists
     if (this.pinnedGpusPerTrial() > 0) this.gpuAllocator = await this.discoverGpus();
     const made = await mkdir(dir, { recursive: true });
+    let journal: RunJournal | undefined;
     try {
-      const journal = await FileJournal.open(path, { create: true });
-      if ((await journal.read(1)).length > 0) {
-        await journal.close();
+      journal = await RunJournal.open(path, { create: true });
+      if (journal.lastSeq > 0) {
         throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
       }
-      return await RunSession.create(this.options, this.meta(), journal);
+      const session = await RunSession.create(this.options, this.meta(), journal);
+      this.journal = journal;
+      return session;
     } catch (err) {
+      await journal?.close();
       if (made !== undefined) await rm(made, { recursive: true, force: true });
       throw err;
     }
@@ -240,7 +270,7 @@ export class DEHB {
   }
 
   private meta(): RunMeta {
-    const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null };
+    const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null, instance: randomUUID() };
     if (this.options.nWorkers !== undefined) meta.nWorkers = this.options.nWorkers;
     if (this.objective !== null) meta.objective = this.objective.ref;
     if (this.options.singleNodeWithGpus === true) meta.gpusPerTrial = this.options.gpusPerTrial ?? 1;
@@ -272,7 +302,9 @@ export class DEHB {
     // a resumed run without nWorkers keeps the one it was started with
     const givenWorkers = this.options.nWorkers ?? this.session?.meta.nWorkers;
     if (this.options.client !== undefined) {
-      const executor = await this.options.client.executor(this.runId, givenWorkers);
+      const instance = this.session?.meta.instance;
+      const owner = instance === undefined ? undefined : { instance, resume: this.options.resume === true, ...(this.options.outputDir === undefined ? {} : { output: this.options.outputDir }) };
+      const executor = await this.options.client.executor(this.runId, givenWorkers, owner);
       return { executor, close: (force) => executor.close({ force }) };
     }
     const nWorkers = givenWorkers ?? 1;

@@ -3,6 +3,10 @@
  * finishes (no polling, no sleeps), records every outcome through the RunSession, and stops on the
  * budget or on a graceful abort. Knows the optimizer session and the Executor seam, never a
  * concrete backend.
+ *
+ * A slot is freed as soon as its result is recorded and queued for the journal's group commit
+ * (no fsync between two evaluations); the executor is told it may drop the task
+ * (`Executor.recorded`) only once that result is durable.
  */
 import { setMaxListeners } from 'node:events';
 import { DehbError, serializeError } from '../errors.js';
@@ -66,7 +70,12 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   if (Number.isFinite(budget.deadline)) {
     timer = setTimeout(notify, Math.max(0, budget.deadline - now()));
   }
-  opts.stopSignal?.addEventListener('abort', notify, { once: true });
+  const onStop = (): void => {
+    executor.interrupt?.();
+    notify();
+  };
+  if (opts.stopSignal?.aborted === true) executor.interrupt?.();
+  opts.stopSignal?.addEventListener('abort', onStop, { once: true });
   // One derived signal for every submit: executors may each listen to it.
   const kill = new AbortController();
   setMaxListeners(0, kill.signal);
@@ -74,8 +83,10 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   if (opts.killSignal?.aborted === true) kill.abort();
   else opts.killSignal?.addEventListener('abort', forwardKill, { once: true });
 
-  const stopping = (): boolean =>
-    failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
+  const stopping = (): boolean => {
+    failure ??= session.journalFailure;
+    return failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
+  };
 
   const mayAsk = (): boolean =>
     !stopping() && now() < budget.deadline && session.told + inFlight.size < budget.fevalsTotal;
@@ -107,11 +118,17 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
             ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
             ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
           };
-          const { recorded, improved } = await session.tell(job.trialId, result, extra);
-          executor.recorded?.(task); // durable now: the executor may drop its copy
+          const { recorded, improved, record, durable } = session.tell(job.trialId, result, extra);
+          if (executor.recorded !== undefined) {
+            // durable: the executor may drop its copy
+            durable().then(() => executor.recorded?.(task), (err: unknown) => {
+              failure ??= err;
+              notify();
+            });
+          }
+          if (session.backlogged) await durable(); // the disk is behind: let it catch up
           if (recorded) {
             told++;
-            const record = session.history.get(job.trialId);
             if (record !== undefined) opts.events?.onTrialEnd?.(record, { improved });
           }
         },
@@ -152,7 +169,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
     }
   } finally {
     if (timer !== null) clearTimeout(timer);
-    opts.stopSignal?.removeEventListener('abort', notify);
+    opts.stopSignal?.removeEventListener('abort', onStop);
     opts.killSignal?.removeEventListener('abort', forwardKill);
   }
   await session.flush();

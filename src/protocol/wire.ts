@@ -87,6 +87,51 @@ function describe(error: z.ZodError): string {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
+/**
+ * What a worker accepts from a job: data only. The command objective keeps argv and shell (what to
+ * run, checked against the allow-list); `cwd`, `env` and `trialDir` are dropped (zod strips them):
+ * the worker alone decides the child's environment, working directory and trial directory.
+ */
+const jobObjectiveSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('command'), argv: z.array(z.string()).min(1), shell: z.boolean().optional() }),
+  z.object({ kind: z.literal('function'), name: z.string().optional() }),
+]);
+
+export const jobTaskSchema = evalTaskSchema.omit({ trialDir: true }).extend({
+  runId: z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,199}$/, 'must be letters, digits, "_", "." or "-"'),
+  objective: jobObjectiveSchema,
+});
+
+/** Fields a job carried that a worker ignores (instructions it takes only from its own command line). */
+export const IGNORED_JOB_FIELDS = ['objective.cwd', 'objective.env', 'trialDir'] as const;
+
+export interface JobTask {
+  task: EvalTask;
+  /** Which of IGNORED_JOB_FIELDS the job carried. */
+  ignored: string[];
+}
+
+/** Worker side: validates a job's data and strips what only the worker decides. */
+export function parseJob(value: unknown): Parsed<JobTask> {
+  const r = jobTaskSchema.safeParse(value);
+  if (!r.success) return { ok: false, message: `invalid task: ${describe(r.error)}` };
+  const raw = value as { trialDir?: unknown; objective?: { cwd?: unknown; env?: unknown } };
+  const ignored: string[] = [];
+  if (raw.objective?.cwd !== undefined) ignored.push('objective.cwd');
+  if (raw.objective?.env !== undefined) ignored.push('objective.env');
+  if (raw.trialDir !== undefined) ignored.push('trialDir');
+  return { ok: true, value: { task: r.data as EvalTask, ignored } };
+}
+
+/** Coordinator side: the task as a job carries it (what a worker would ignore is left out). */
+export function jobData(task: EvalTask): EvalTask {
+  const { trialDir: _dir, ...rest } = task;
+  if (rest.objective.kind !== 'command') return rest;
+  const { cwd: _cwd, env: _env, ...objective } = rest.objective;
+  return { ...rest, objective };
+}
+
 export function parseTask(value: unknown): Parsed<EvalTask> {
   const r = evalTaskSchema.safeParse(value);
   return r.success ? { ok: true, value: r.data as EvalTask } : { ok: false, message: `invalid task: ${describe(r.error)}` };

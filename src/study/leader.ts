@@ -15,7 +15,7 @@ import { DehbError, isDehbError } from '../errors.js';
 import { ask, nextBracketId } from '../dehb/optimizer.js';
 import type { DehbState, Job } from '../dehb/types.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
-import { Replayer } from './replay.js';
+import { replayOrRetell, type Replayer } from './replay.js';
 import type { QueueTask, StudyStorage } from './storage.js';
 
 export interface LeaderBudget {
@@ -130,10 +130,11 @@ export class StudyLeader {
     const now = this.opts.now ?? Date.now;
     this.renewAt = now() + this.opts.leaseTtlMs / 3;
     this.journal ??= await this.storage.journal(this.study);
-    const r = new Replayer(`study "${this.study}"`);
     const entries = await this.journal.read(1);
-    r.feed(entries);
-    r.drain();
+    // a journal of another optimizer version is re-told, and that state journaled for later leaders
+    const { replayer: r, retold, warning } = replayOrRetell(entries, `study "${this.study}"`);
+    if (retold !== null) await this.storage.appendAsLeader(this.study, this.holder, [retold]);
+    if (warning !== null) this.opts.log?.(`leader ${this.holder}: warning: ${warning}`);
     this.replayer = r;
     this.readSeq = entries.length === 0 ? 0 : (entries[entries.length - 1] as StoredEntry).seq;
     const state = r.state as DehbState;

@@ -37,9 +37,12 @@ describe('worker allow-list rules', () => {
     assert.equal(await p.check({ kind: 'command', argv: ['python3', 'train.py'] }), null);
     assert.match((await p.check({ kind: 'command', argv: ['python3', 'train.py', '--x'] })) ?? '', /refuses command/);
     assert.equal(await p.check({ kind: 'command', argv: [join(allowed, 'run.sh'), '--fast'] }), null);
-    assert.equal(await p.check({ kind: 'command', argv: ['./run.sh'], cwd: allowed }), null);
-    assert.match((await p.check({ kind: 'command', argv: [join(allowed, 'run.sh')], shell: true })) ?? '', /shell commands are only allowed by an exact --command/);
-    assert.match((await p.check({ kind: 'command', argv: ['python3', 'train.py'], env: { NODE_OPTIONS: '--require x' } })) ?? '', /NODE_OPTIONS/);
+    // a relative executable resolves against the worker's own directory, never a cwd the job names
+    assert.match((await p.check({ kind: 'command', argv: ['./run.sh'], cwd: allowed })) ?? '', /refuses command/);
+    const inAllowed = await ObjectivePolicy.create({ allow: [allowed], cwd: allowed });
+    assert.equal(await inAllowed.check({ kind: 'command', argv: ['./run.sh'] }), null);
+    assert.match((await p.check({ kind: 'command', argv: [join(allowed, 'run.sh')], shell: true })) ?? '', /a job cannot ask for a shell/);
+    assert.match((await p.check({ kind: 'command', argv: ['python3', 'train.py'], shell: true })) ?? '', /a job cannot ask for a shell/, 'not even the exact --command');
     assert.match((await p.check({ kind: 'function', name: 'f' })) ?? '', /in-process only/);
     const none = await ObjectivePolicy.create({});
     assert.equal(none.allowsNothing, true);

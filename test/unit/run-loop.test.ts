@@ -163,3 +163,33 @@ test('a retryable failure is re-run (up to maxRetries) before it is recorded', a
   assert.equal(session.history.get(4)?.status, 'failed');
   assert.equal(session.told, 10);
 });
+
+test('a slot is freed when its result is queued for the journal; Executor.recorded() waits for the commit', async () => {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((r) => (open = r));
+  let gated = false;
+  class GatedJournal extends MemoryJournal {
+    override async append(entries: Parameters<MemoryJournal['append']>[0]): Promise<number> {
+      if (gated) await gate;
+      return super.append(entries);
+    }
+  }
+  class AckExecutor extends FakeExecutor {
+    recordedIds: number[] = [];
+    recorded(task: EvalTask): void {
+      this.recordedIds.push(task.trialId);
+    }
+  }
+  const journal = new GatedJournal();
+  const session = await RunSession.create(opts, { runId: 'r' }, journal);
+  gated = true; // from now on no append completes until the gate opens
+  const ex = new AckExecutor(1, sphere);
+  const loop = runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 6 }, Date.now()), makeTask });
+  for (let i = 0; i < 1000 && ex.submitted.length < 6; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(ex.submitted.length, 6, 'all six trials ran, one after the other, while no append was durable');
+  assert.deepEqual(ex.recordedIds, [], 'nothing acknowledged before its fsync');
+  open();
+  await loop;
+  assert.deepEqual(ex.recordedIds, [0, 1, 2, 3, 4, 5]);
+  assert.equal((await journal.read()).filter((e) => e.type === 'told').length, 6);
+});

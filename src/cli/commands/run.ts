@@ -23,6 +23,7 @@ interface RunCommandFlags extends RunFlags {
   cluster?: boolean;
   schedulerFile?: string;
   wait?: string;
+  brokerTimeout?: string;
   dashboard?: string | boolean;
 }
 
@@ -60,6 +61,7 @@ export function registerRunCommand(program: Command): void {
     .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
+    .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
     .option('--dashboard [port]', 'serve a live dashboard of this run on 127.0.0.1 (default port 8080)')
@@ -114,7 +116,13 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
       },
     });
     const { createClusterClient } = await import('../../cluster/bullmq/client.js');
-    client = await createClusterClient(file, { log: log.log });
+    const cluster = await createClusterClient(file, {
+      log: log.log,
+      ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
+    });
+    // before the run directory exists: a reused id is refused with a hint, nothing left behind
+    if (!resume && cfg.runId !== undefined) await cluster.assertRunIdFree(runId);
+    client = cluster;
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
@@ -157,6 +165,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     startDone: session.told,
   });
   progressRef.p = progress;
+  for (const w of session.warnings) process.stderr.write(`warning: ${w}\n`);
   if (resume && session.resumedPending.length > 0) {
     progress.note(`resuming ${output}: ${session.told} trials done, ${session.resumedPending.length} to re-run`);
   }
@@ -177,7 +186,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     process.stderr.write(`interrupted; continue with: dehb run --resume --output ${output}\n`);
     return 130;
   }
-  return allFailed(result.history) ? 1 : 0;
+  return allFailed(result) ? 1 : 0;
 }
 
 async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>['objective']): Promise<void> {
