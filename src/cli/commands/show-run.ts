@@ -11,7 +11,14 @@ import type { StoredEntry, TrialRecord } from '../../study/journal-types.js';
 import { scanJournalSync } from '../../study/journal-tail.js';
 import { summarizeJournal, type JournalSummary, type ShowSort } from '../../study/journal-summary.js';
 import { renderTable } from '../table.js';
-import type { ShowFlags } from './show.js';
+
+export interface ShowFlags {
+  format: string;
+  status?: string;
+  all?: boolean;
+  limit?: string;
+  sort?: string;
+}
 
 const DEFAULT_ROWS = 20;
 const SORTS = ['fitness', 'time', 'id'] as const;

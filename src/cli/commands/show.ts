@@ -7,16 +7,10 @@
  */
 import { Option, type Command } from 'commander';
 import type { TrialRecord } from '../../study/journal-types.js';
+import type { ShowFlags } from './show-run.js';
 
 const RECORD_STATUSES: ReadonlyArray<TrialRecord['status']> = ['queued', 'running', 'ok', 'failed', 'timed-out', 'cancelled'];
 
-export interface ShowFlags {
-  format: string;
-  status?: string;
-  all?: boolean;
-  limit?: string;
-  sort?: string;
-}
 
 export function registerShowCommand(program: Command): void {
   program
