@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { DehbError } from '../errors.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
+import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { parseSpace, validateConfig } from '../dehb/space/index.js';
@@ -98,7 +99,7 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
       ...(fileInfo.length === 0 ? {} : { inputFiles: fileInfo }),
       ...(labels === undefined ? {} : { labels }),
     };
-    const created: CreatedEntry = { type: 'created', options, meta };
+    const created: CreatedEntry = { type: 'created', options, meta, optimizer: OPTIMIZER_VERSION };
     const made = await storage.createStudy(name, created, { skipIfExists: skipIfExists === true });
     if (made && files.length > 0) {
       try {
