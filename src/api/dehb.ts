@@ -16,7 +16,7 @@ import { RunSession } from '../study/run-session.js';
 import { FileJournal } from '../study/file-journal.js';
 import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
-import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
+import { checkBudget, resolveBudget, type Budget } from '../driver/budget.js';
 import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
 import { DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
@@ -33,13 +33,8 @@ export interface RunResult {
   elapsedMs: number;
 }
 
+/** A budget (`total: true` counts from the start of the run: a resumed CLI run, a study). */
 export interface RunOptions extends Budget {
-  /**
-   * Count fevals/brackets from the start of the run instead of from now (a resumed CLI run or a
-   * study: running again with the same budget does nothing more). Default false (relative, as
-   * the reference's repeated run() calls).
-   */
-  total?: boolean;
   /** Graceful stop: no new trials; running ones finish. */
   signal?: AbortSignal;
   /** Forced stop: running trials are cancelled and stay pending (a resume re-runs them). */
@@ -146,10 +141,8 @@ export class DEHB {
   async run(opts: RunOptions): Promise<RunResult> {
     rejectUnknownKeys(opts, RUN_OPTION_KEYS, 'dehb.run(options)');
     const session = await this.ready();
-    const budget = opts.total === true
-      ? resolveTotalBudget(opts, Date.now())
-      : resolveRelativeBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
-    if (opts.total === true) session.recordBudget(pickBudget(opts));
+    const budget = resolveBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
+    if (opts.total === true) session.recordBudget(checkBudget(opts));
     const { executor, close } = await this.makeExecutor();
     const dir = this.options.outputDir;
     let incumbentWrites: Promise<void> = Promise.resolve();
@@ -294,12 +287,6 @@ export class DEHB {
     });
     return { executor, close: (force) => executor.close({ force }) };
   }
-}
-
-function pickBudget(b: Budget): Budget {
-  if (b.fevals !== undefined) return { fevals: b.fevals };
-  if (b.brackets !== undefined) return { brackets: b.brackets };
-  return b.runtimeMs === undefined ? {} : { runtimeMs: b.runtimeMs };
 }
 
 function normaliseResult(result: unknown): TrialResult {

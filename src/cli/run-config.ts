@@ -8,9 +8,11 @@ import { z } from 'zod';
 import { DehbError } from '../errors.js';
 import { parseSpace } from '../dehb/space/index.js';
 import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
+import type { Budget } from '../driver/budget.js';
 import { splitCommand } from './argv.js';
 import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
+import { budgetFromFlags } from './budget-flags.js';
 
 const configSchema = z
   .object({
@@ -93,7 +95,7 @@ export interface ResolvedRunConfig {
     maxClip?: number;
     seed?: number;
   };
-  budget: { fevals?: number; brackets?: number; runtimeMs?: number };
+  budget: Budget;
   nWorkers: number;
   /** Whether --n-workers or nWorkers was given (a cluster run otherwise uses its own default). */
   nWorkersGiven: boolean;
@@ -175,14 +177,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
 
   // budget: any budget flag replaces the file's budget
   const flagBudget = flags.fevals !== undefined || flags.brackets !== undefined || flags.runtime !== undefined;
-  const fevals = flagBudget ? intFlag(flags.fevals, '--fevals') : file.fevals;
-  const brackets = flagBudget ? intFlag(flags.brackets, '--brackets') : file.brackets;
-  const runtime = flagBudget ? flags.runtime : file.runtime;
-  const given = [fevals, brackets, runtime].filter((v) => v !== undefined).length;
-  if (given > 1) throw new DehbError('E_USAGE', 'give one budget: --fevals N, --brackets N or --runtime 10m');
-  if (fevals !== undefined) out.budget.fevals = fevals;
-  if (brackets !== undefined) out.budget.brackets = brackets;
-  if (runtime !== undefined) out.budget.runtimeMs = parseDuration(String(runtime), '--runtime');
+  out.budget = budgetFromFlags(flagBudget ? flags : file);
 
   const timeout = flags.trialTimeout ?? file.trialTimeout;
   if (timeout !== undefined) out.trialTimeoutMs = parseDuration(String(timeout), '--trial-timeout');

@@ -9,6 +9,7 @@ import { DehbError, serializeError } from '../errors.js';
 import type { Job } from '../dehb/types.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { toTrialResult } from '../protocol/trial-result.js';
+import { shouldRetry } from '../protocol/retry-policy.js';
 import type { RunSession } from '../study/run-session.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import type { ResolvedBudget } from './budget.js';
@@ -31,8 +32,8 @@ export interface RunLoopOptions {
   now?: () => number;
   /** Stream intermediate values while trials run (default false: they arrive with the result). */
   liveReports?: boolean;
-  /** Re-runs of a trial whose evaluation failed with `retryable: true`. Default 2. */
-  maxRetries?: number;
+  /** Evaluations of a trial at most (retry-policy.ts). Default DEFAULT_ATTEMPTS (3). */
+  maxAttempts?: number;
 }
 
 export type StopReason = 'budget' | 'brackets' | 'no-work' | 'stopped' | 'error';
@@ -49,8 +50,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   const now = opts.now ?? Date.now;
   const started = now();
   const inFlight = new Set<number>();
-  const retries = new Map<number, number>();
-  const maxRetries = opts.maxRetries ?? 2;
+  const attempts = new Map<number, number>();
   const resubmit = session.resumedPending.filter((j) => session.pendingJob(j.trialId) !== undefined);
   let told = 0;
   let failure: unknown = null;
@@ -94,13 +94,11 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
       .then(
         async (outcome) => {
           if (outcome.status === 'cancelled' && stopping()) return; // stays pending: resume re-runs it
-          if (outcome.status === 'failed' && outcome.retryable && !stopping()) {
-            const n = retries.get(job.trialId) ?? 0;
-            if (n < maxRetries) {
-              retries.set(job.trialId, n + 1);
-              resubmit.unshift(job); // runs again before anything new is asked
-              return;
-            }
+          const attempt = attempts.get(job.trialId) ?? 1;
+          if (!stopping() && shouldRetry(outcome, attempt, opts.maxAttempts)) {
+            attempts.set(job.trialId, attempt + 1);
+            resubmit.unshift(job); // runs again before anything new is asked
+            return;
           }
           const result = toTrialResult(outcome);
           const extra = {

@@ -14,6 +14,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { serializeError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
 import { runTask } from '../cluster/run-task.js';
+import { shouldRetry } from '../protocol/retry-policy.js';
 import type { EvalOutcome, EvalTask, ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
 import { JournalWriter } from './journal-writer.js';
@@ -34,7 +35,7 @@ export interface StudyWorkerOptions {
   trialsDir?: string;
   /** A claim not heart-beaten for this long goes back to the queue. Default 30 s. */
   claimTtlMs?: number;
-  /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times. Default 3. */
+  /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times (retry-policy.ts). */
   maxAttempts?: number;
   log?: (msg: string) => void;
   /** Called after a result was journaled by this worker. */
@@ -136,7 +137,7 @@ export class StudyWorker {
       await storage.unclaim(study, task.trialId, this.workerId);
       return false;
     }
-    if (outcome.status === 'failed' && outcome.retryable && task.attempts < (this.opts.maxAttempts ?? 3)) {
+    if (outcome.status === 'failed' && shouldRetry(outcome, task.attempts, this.opts.maxAttempts)) {
       this.opts.log?.(`trial ${task.trialId} failed retryably (attempt ${task.attempts}): ${outcome.error.message}`);
       await this.writer?.flush().catch(() => undefined);
       await storage.unclaim(study, task.trialId, this.workerId);

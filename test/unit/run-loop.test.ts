@@ -146,7 +146,7 @@ test('resume re-submits pending trials first and the total budget counts them', 
   assert.equal(resumed.history.records().filter((r) => r.status === 'ok').length, 40);
 });
 
-test('a retryable failure is re-run (up to maxRetries) before it is recorded', async () => {
+test('a retryable failure is re-run (up to maxAttempts evaluations) before it is recorded', async () => {
   const session = RunSession.createInMemory(opts, { runId: 'r' });
   const seen = new Map<number, number>();
   const ex = new FakeExecutor(2, (t) => {
@@ -156,7 +156,7 @@ test('a retryable failure is re-run (up to maxRetries) before it is recorded', a
     if (t.trialId === 4) return { status: 'failed', error: { name: 'ObjectiveError', message: 'always busy' }, retryable: true };
     return 1;
   });
-  await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 10 }, Date.now()), makeTask, maxRetries: 2 });
+  await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 10 }, Date.now()), makeTask, maxAttempts: 3 });
   assert.equal(seen.get(2), 2);
   assert.equal(session.history.get(2)?.status, 'ok');
   assert.equal(seen.get(4), 3);

@@ -8,15 +8,13 @@
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { parseDuration } from '../durations.js';
+import { addBudgetOptions, budgetFromFlags, hasBudget, ONE_BUDGET, type BudgetFlags } from '../budget-flags.js';
 import { interruptSignals } from '../signals.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 import { createLog } from '../log.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
-interface OptimizeFlags extends StorageFlags {
-  fevals?: string;
-  brackets?: string;
-  runtime?: string;
+interface OptimizeFlags extends StorageFlags, BudgetFlags {
   nWorkers?: string;
   acceptStudyFiles?: boolean;
   trialsDir?: string;
@@ -28,13 +26,12 @@ interface OptimizeFlags extends StorageFlags {
 }
 
 export function registerOptimizeCommand(program: Command): void {
-  program
+  const cmd = program
     .command('optimize')
     .description("run or join a study until its total budget is met (several processes may share one study)")
-    .argument('<name>', 'study name')
-    .option('--fevals <n>', 'budget: total told trials of the study')
-    .option('--brackets <n>', 'budget: total Hyperband brackets of the study')
-    .option('--runtime <duration>', 'budget: wall-clock time of this invocation, e.g. 90s, 10m')
+    .argument('<name>', 'study name');
+  addBudgetOptions(cmd, { fevals: 'total told trials of the study', brackets: 'total Hyperband brackets of the study', runtime: 'wall-clock time of this invocation, e.g. 90s, 10m' });
+  cmd
     .option('-n, --n-workers <n>', 'evaluations this process runs at once (default 1)')
     .option('--storage <url>', STORAGE_HELP)
     .option('--accept-study-files', "run the study's shipped input files")
@@ -50,11 +47,8 @@ export function registerOptimizeCommand(program: Command): void {
 }
 
 export async function optimizeCommand(name: string, flags: OptimizeFlags): Promise<number> {
-  const given = [flags.fevals, flags.brackets, flags.runtime].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new DehbError('E_USAGE', 'give exactly one budget: --fevals N, --brackets N or --runtime DURATION');
-  const fevals = intFlag(flags.fevals, '--fevals');
-  const brackets = intFlag(flags.brackets, '--brackets');
-  const runtimeMs = flags.runtime === undefined ? undefined : parseDuration(flags.runtime, '--runtime');
+  const budget = budgetFromFlags(flags);
+  if (!hasBudget(budget)) throw new DehbError('E_USAGE', ONE_BUDGET);
   const nWorkers = intFlag(flags.nWorkers, '--n-workers') ?? 1;
   const leaseTtlMs = flags.leaseTtl === undefined ? undefined : parseDuration(flags.leaseTtl, '--lease-ttl');
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
@@ -65,9 +59,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
     let best = Infinity;
     try {
       const r = await study.optimize({
-        ...(fevals === undefined ? {} : { fevals }),
-        ...(brackets === undefined ? {} : { brackets }),
-        ...(runtimeMs === undefined ? {} : { runtimeMs }),
+        ...budget,
         nWorkers,
         acceptStudyFiles: flags.acceptStudyFiles === true,
         ...(flags.trialsDir === undefined ? {} : { trialsDir: flags.trialsDir }),

@@ -15,6 +15,7 @@ import type { loadRunConfig, RunFlags } from '../run-config.js';
 import type { RunProgress } from '../progress.js';
 import { interruptSignals } from '../signals.js';
 import { inFlagWords } from '../flag-words.js';
+import { addBudgetOptions, hasBudget } from '../budget-flags.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 
 interface RunCommandFlags extends RunFlags {
@@ -27,8 +28,9 @@ interface RunCommandFlags extends RunFlags {
 }
 
 export function registerRunCommand(program: Command): void {
-  program
-    .command('run')
+  const cmd = program.command('run');
+  addBudgetOptions(cmd, { fevals: 'number of evaluations', brackets: 'number of Hyperband brackets', runtime: 'wall-clock time, e.g. 90s, 10m, 1h' });
+  cmd
     .description('run an optimization (local thread pool, child processes, GPUs, or a cluster)')
     .option('-c, --config <file>', 'JSON config file (flags win over it)')
     .option('--space <file>', 'search space JSON file')
@@ -46,9 +48,6 @@ export function registerRunCommand(program: Command): void {
     .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
     .option('--incumbent <rule>', 'any-fidelity (default, as the reference) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
-    .option('--fevals <n>', 'budget: number of evaluations')
-    .option('--brackets <n>', 'budget: number of Hyperband brackets')
-    .option('--runtime <duration>', 'budget: wall-clock time, e.g. 90s, 10m, 1h')
     .option('-n, --n-workers <n>', 'evaluations in flight (default 1)')
     .option('--single-node-with-gpus', 'pin each evaluation to the least-loaded GPU of this node')
     .option('--gpus-per-trial <n>', 'GPUs per evaluation (default 1)')
@@ -187,8 +186,4 @@ async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>
 function toInput(ref: NonNullable<Awaited<ReturnType<typeof loadRunConfig>>['objective']>): DEHBOptions['objective'] {
   if (ref.kind === 'command') return { command: ref.argv, cwd: ref.cwd };
   return ref.exportName === undefined ? { module: ref.path } : { module: ref.path, exportName: ref.exportName };
-}
-
-function hasBudget(b: { fevals?: number; brackets?: number; runtimeMs?: number }): boolean {
-  return b.fevals !== undefined || b.brackets !== undefined || b.runtimeMs !== undefined;
 }
