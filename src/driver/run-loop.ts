@@ -32,6 +32,8 @@ export interface RunLoopOptions {
   now?: () => number;
   /** Stream intermediate values while trials run (default false: they arrive with the result). */
   liveReports?: boolean;
+  /** Wakes the loop when the executor's capacity grew or new work (a push) arrived; returns an unsubscribe. */
+  subscribe?: (wake: () => void) => () => void;
   /** Evaluations of a trial at most (retry-policy.ts). Default DEFAULT_ATTEMPTS (3). */
   maxAttempts?: number;
 }
@@ -67,6 +69,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
     timer = setTimeout(notify, Math.max(0, budget.deadline - now()));
   }
   opts.stopSignal?.addEventListener('abort', notify, { once: true });
+  const unsubscribe = opts.subscribe?.(notify);
   // One derived signal for every submit: executors may each listen to it.
   const kill = new AbortController();
   setMaxListeners(0, kill.signal);
@@ -151,6 +154,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   } finally {
     if (timer !== null) clearTimeout(timer);
     opts.stopSignal?.removeEventListener('abort', notify);
+    unsubscribe?.();
     opts.killSignal?.removeEventListener('abort', forwardKill);
   }
   await session.flush();
