@@ -175,6 +175,7 @@ const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
   nWorkers: true,
   singleNodeWithGpus: true,
   gpusPerTrial: true,
+  trialTimeoutMs: true,
   executor: true,
   acceptStudyFiles: true,
   trialsDir: true,

@@ -10,9 +10,9 @@ import { parseSpace } from '../dehb/space/index.js';
 import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
 import type { Budget } from '../driver/budget.js';
 import { splitCommand } from './argv.js';
-import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
 import { budgetFromFlags } from './budget-flags.js';
+import { parseEvalFlags, type EvalFlags, type EvalSettings } from './eval-flags.js';
 
 const configSchema = z
   .object({
@@ -48,7 +48,7 @@ const configSchema = z
 export type RunFileConfig = z.infer<typeof configSchema>;
 
 /** Flags as commander gives them (strings unless parsed). */
-export interface RunFlags {
+export interface RunFlags extends EvalFlags {
   config?: string;
   space?: string;
   objective?: string;
@@ -68,16 +68,12 @@ export interface RunFlags {
   fevals?: string;
   brackets?: string;
   runtime?: string;
-  nWorkers?: string;
-  singleNodeWithGpus?: boolean;
-  gpusPerTrial?: string;
-  trialTimeout?: string;
   output?: string;
   runId?: string;
   resume?: boolean;
 }
 
-export interface ResolvedRunConfig {
+export interface ResolvedRunConfig extends EvalSettings {
   space?: SpaceSpec;
   objective?: { kind: 'module'; path: string; exportName?: string } | { kind: 'command'; argv: string[]; cwd: string };
   optimizer: {
@@ -96,14 +92,6 @@ export interface ResolvedRunConfig {
     seed?: number;
   };
   budget: Budget;
-  nWorkers: number;
-  /** Whether --n-workers or nWorkers was given (a cluster run otherwise uses its own default). */
-  nWorkersGiven: boolean;
-  singleNodeWithGpus: boolean;
-  gpusPerTrial: number;
-  /** Whether --gpus-per-trial or gpusPerTrial was given (a resume otherwise keeps the recorded one). */
-  gpusPerTrialGiven: boolean;
-  trialTimeoutMs?: number;
   output?: string;
   runId?: string;
 }
@@ -132,11 +120,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   const out: ResolvedRunConfig = {
     optimizer: {},
     budget: {},
-    nWorkers: intFlag(flags.nWorkers, '--n-workers') ?? file.nWorkers ?? 1,
-    nWorkersGiven: flags.nWorkers !== undefined || file.nWorkers !== undefined,
-    singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
-    gpusPerTrial: intFlag(flags.gpusPerTrial, '--gpus-per-trial') ?? file.gpusPerTrial ?? 1,
-    gpusPerTrialGiven: flags.gpusPerTrial !== undefined || file.gpusPerTrial !== undefined,
+    ...parseEvalFlags(flags, file),
   };
 
   // space: a flag path, or the file's path / inline object
@@ -179,8 +163,6 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   const flagBudget = flags.fevals !== undefined || flags.brackets !== undefined || flags.runtime !== undefined;
   out.budget = budgetFromFlags(flagBudget ? flags : file);
 
-  const timeout = flags.trialTimeout ?? file.trialTimeout;
-  if (timeout !== undefined) out.trialTimeoutMs = parseDuration(String(timeout), '--trial-timeout');
   const output = flags.output ?? (file.output === undefined ? undefined : resolve(base, file.output));
   if (output !== undefined) out.output = resolve(cwd, output);
   const runId = flags.runId ?? file.runId;

@@ -29,6 +29,8 @@ export interface LeadOptions {
   executor?: Executor;
   /** Devices per trial the executor pins (cluster tasks carry it). */
   gpusPerTrial: number;
+  /** Overrides the study's per-trial timeout in the tasks. */
+  trialTimeoutMs?: number;
   queue: { queueAhead: number; idleSlots: () => number; onQueued: () => void; onReady: (q: StudyQueueExecutor | null) => void };
   signal?: AbortSignal;
   killSignal?: AbortSignal;
@@ -91,7 +93,7 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
       config: job.config,
       fidelity: job.fidelity,
       objective: meta.objective ?? { kind: 'function' },
-      timeoutMs: meta.trialTimeoutMs ?? null,
+      timeoutMs: o.trialTimeoutMs ?? meta.trialTimeoutMs ?? null,
       gpus: viaQueue ? 0 : o.gpusPerTrial,
       extra: { study, manual: job.source === 'manual' },
     });

@@ -14,8 +14,6 @@
  * the lease every 250 ms. Nothing polls while every slot is busy.
  */
 import { DehbError } from '../errors.js';
-import { createLocalExecutor } from '../cluster/create-local-executor.js';
-import { GpuAllocator } from '../gpu/allocator.js';
 import type { Executor } from '../protocol/executor.js';
 import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
 import type { ClaimedTask, StudyStorage } from '../study/storage.js';
@@ -37,6 +35,8 @@ export interface StudyRunOptions {
   singleNodeWithGpus?: boolean;
   /** GPUs per trial when pinned. Default 1. */
   gpusPerTrial?: number;
+  /** Kill a trial after this many ms (default: the study's own `trialTimeoutMs`). */
+  trialTimeoutMs?: number;
   /** optimize: evaluate on this executor (a cluster's); this process then evaluates nothing. */
   executor?: Executor;
   acceptStudyFiles?: boolean;
@@ -108,7 +108,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   }
   const gpusPerTrial = opts.singleNodeWithGpus === true ? (opts.gpusPerTrial ?? 1) : 0;
   // a set-up without the GPUs it asks for fails before anything is claimed
-  const gpuAllocator = gpusPerTrial > 0 && slots > 0 ? await GpuAllocator.create({ gpusPerTrial, requireGpus: true }) : undefined;
+  const gpuAllocator =
+    gpusPerTrial > 0 && slots > 0 ? await (await import('../gpu/allocator.js')).GpuAllocator.create({ gpusPerTrial, requireGpus: true }) : undefined;
   const deadline = budget !== null && 'runtimeMs' in budget ? started + budget.runtimeMs : undefined;
   const waker = new Waker();
   let queue: StudyQueueExecutor | null = null;
@@ -116,6 +117,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     storage: opts.storage,
     study: opts.study,
     gpusPerTrial,
+    ...(opts.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: opts.trialTimeoutMs }),
     ...(opts.workerId === undefined ? {} : { workerId: opts.workerId }),
     ...(opts.acceptStudyFiles === undefined ? {} : { acceptStudyFiles: opts.acceptStudyFiles }),
     ...(opts.trialsDir === undefined ? {} : { trialsDir: opts.trialsDir }),
@@ -129,10 +131,11 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   });
   await worker.init();
   const objective = worker.objective;
+  // loaded when a study runs: the CLI's study commands import this module, and piscina stays out of `--help`
   const local =
     slots === 0 || objective === undefined
       ? null
-      : createLocalExecutor({
+      : (await import('../cluster/create-local-executor.js')).createLocalExecutor({
           objective,
           nWorkers: slots,
           trialTimeoutMs: worker.trialTimeoutMs,
@@ -163,7 +166,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
           budget: budget as NonNullable<typeof budget>,
           started,
           leaseTtlMs,
-          gpusPerTrial: opts.singleNodeWithGpus === true ? (opts.gpusPerTrial ?? 1) : 0,
+          gpusPerTrial,
+          ...(opts.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: opts.trialTimeoutMs }),
           ...(opts.executor === undefined ? {} : { executor: opts.executor }),
           queue: {
             queueAhead: opts.queueAhead ?? Math.max(2, slots),

@@ -38,6 +38,8 @@ export interface StudyWorkerOptions {
   claimTtlMs?: number;
   /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times (retry-policy.ts). */
   maxAttempts?: number;
+  /** Kill a trial after this many ms. Default: the study's `trialTimeoutMs`. */
+  trialTimeoutMs?: number;
   /** Devices pinned per trial (with a GPU allocator in the executor of `useExecutor`). Default 0. */
   gpusPerTrial?: number;
   log?: (msg: string) => void;
@@ -89,7 +91,7 @@ export class StudyWorker {
 
   /** The study's per-trial timeout (after init). */
   get trialTimeoutMs(): number | null {
-    return this.meta?.trialTimeoutMs ?? null;
+    return this.opts.trialTimeoutMs ?? this.meta?.trialTimeoutMs ?? null;
   }
 
   /**
@@ -233,7 +235,7 @@ export class StudyWorker {
       config: task.config,
       fidelity: task.fidelity,
       objective,
-      timeoutMs: meta.trialTimeoutMs ?? null,
+      timeoutMs: this.trialTimeoutMs,
       gpus: this.executor === null ? 0 : (this.opts.gpusPerTrial ?? 0),
       trialDir,
       extra: { study: this.opts.study },

@@ -10,26 +10,24 @@ import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import type { DEHBOptions } from '../../api/dehb-options.js';
 import type { DEHB as DehbRun } from '../../api/dehb.js';
-import { parseDuration } from '../durations.js';
 import type { loadRunConfig, RunFlags } from '../run-config.js';
 import type { RunProgress } from '../progress.js';
 import { interruptSignals } from '../signals.js';
 import { inFlagWords } from '../flag-words.js';
 import { addBudgetOptions, hasBudget } from '../budget-flags.js';
+import { addEvalOptions, connectCluster } from '../eval-flags.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 
 interface RunCommandFlags extends RunFlags {
   json?: boolean;
   quiet?: boolean;
-  cluster?: boolean;
-  schedulerFile?: string;
-  wait?: string;
   dashboard?: string | boolean;
 }
 
 export function registerRunCommand(program: Command): void {
   const cmd = program.command('run');
   addBudgetOptions(cmd, { fevals: 'number of evaluations', brackets: 'number of Hyperband brackets', runtime: 'wall-clock time, e.g. 90s, 10m, 1h' });
+  addEvalOptions(cmd);
   cmd
     .description('run an optimization (local thread pool, child processes, GPUs, or a cluster)')
     .option('-c, --config <file>', 'JSON config file (flags win over it)')
@@ -48,16 +46,9 @@ export function registerRunCommand(program: Command): void {
     .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
     .option('--incumbent <rule>', 'any-fidelity (default, as the reference) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
-    .option('-n, --n-workers <n>', 'evaluations in flight (default 1)')
-    .option('--single-node-with-gpus', 'pin each evaluation to the least-loaded GPU of this node')
-    .option('--gpus-per-trial <n>', 'GPUs per evaluation (default 1)')
-    .option('--trial-timeout <duration>', 'kill an evaluation after this long (recorded timed-out)')
     .option('-o, --output <dir>', 'run directory: journal, history, incumbent (default dehb-runs/<run-id>)')
     .option('--run-id <id>', 'name of the run (default: random)')
     .option('--resume', 'continue the run journaled in --output')
-    .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
-    .option('--scheduler-file <file>', 'scheduler file of the cluster')
-    .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
     .option('--dashboard [port]', 'serve a live dashboard of this run on 127.0.0.1 (default port 8080)')
@@ -95,24 +86,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   const runId = cfg.runId ?? `run-${randomUUID().slice(0, 8)}`;
   const output = cfg.output ?? resolve(join('dehb-runs', runId));
 
-  let client: DEHBOptions['client'];
-  if (flags.cluster === true) {
-    if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
-    const file = resolve(flags.schedulerFile);
-    const { waitForSchedulerFile } = await import('../../protocol/scheduler-file.js');
-    // shared filesystems are slow: wait for the scheduler file as workers do
-    let said = false;
-    await waitForSchedulerFile(file, {
-      timeoutMs: flags.wait === undefined ? 120_000 : parseDuration(flags.wait, '--wait'),
-      onWait: () => {
-        if (!said) process.stderr.write(`waiting for scheduler file ${file}\n`);
-        said = true;
-      },
-    });
-    const { createClusterClient } = await import('../../cluster/bullmq/client.js');
-    const { createLog } = await import('../log.js');
-    client = await createClusterClient(file, { log: (await createLog('dehb', process.stderr)).log });
-  }
+  const client = await connectCluster(flags, 'dehb');
 
   const progressRef: { p: RunProgress | null } = { p: null };
   // everything is validated (options, placeholders, GPUs) before the run directory is made, and
