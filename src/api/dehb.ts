@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
+import type { Incumbent, IncumbentSummary, Job, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
@@ -24,7 +24,7 @@ import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import type { SpaceSpec } from '../dehb/types.js';
 
 export interface RunResult {
-  incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
+  incumbent: IncumbentSummary | null;
   /** Incumbent fitness after each told result (Infinity until a trial succeeds). */
   trajectory: number[];
   /** One record per trial. */

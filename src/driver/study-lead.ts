@@ -26,16 +26,16 @@ export interface LeadOptions {
   started: number;
   leaseTtlMs: number;
   /** Evaluate through this executor instead of the study queue (`--cluster`). */
-  executor?: Executor;
+  executor?: Executor | undefined;
   /** Devices per trial the executor pins (cluster tasks carry it). */
   gpusPerTrial: number;
   /** Overrides the study's per-trial timeout in the tasks. */
-  trialTimeoutMs?: number;
+  trialTimeoutMs?: number | undefined;
   queue: { queueAhead: number; idleSlots: () => number; onQueued: () => void; onReady: (q: StudyQueueExecutor | null) => void };
-  signal?: AbortSignal;
-  killSignal?: AbortSignal;
-  log?: (msg: string) => void;
-  onTrialEnd?: (record: TrialRecord) => void;
+  signal?: AbortSignal | undefined;
+  killSignal?: AbortSignal | undefined;
+  log?: (msg: string) => void | undefined;
+  onTrialEnd?: (record: TrialRecord) => void | undefined;
 }
 
 export type LeadResult = { reason: 'budget' | 'no-work' | 'stopped'; told: number } | { reason: 'lost' };

@@ -114,15 +114,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   const waker = new Waker();
   let queue: StudyQueueExecutor | null = null;
   const worker = new StudyWorker({
-    storage: opts.storage,
-    study: opts.study,
+    ...opts,
     gpusPerTrial,
-    ...(opts.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: opts.trialTimeoutMs }),
-    ...(opts.workerId === undefined ? {} : { workerId: opts.workerId }),
-    ...(opts.acceptStudyFiles === undefined ? {} : { acceptStudyFiles: opts.acceptStudyFiles }),
-    ...(opts.trialsDir === undefined ? {} : { trialsDir: opts.trialsDir }),
-    ...(opts.claimTtlMs === undefined ? {} : { claimTtlMs: opts.claimTtlMs }),
-    ...(opts.log === undefined ? {} : { log: opts.log }),
     onStarted: () => queue?.kick(),
     onTold: (e) => {
       queue?.kick();
@@ -160,15 +153,12 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       if (lease === null && (await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) {
         led = true;
         const r: LeadResult = await leadStudy({
-          storage: opts.storage,
-          study: opts.study,
+          ...opts,
           holder: worker.workerId,
           budget: budget as NonNullable<typeof budget>,
           started,
           leaseTtlMs,
           gpusPerTrial,
-          ...(opts.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: opts.trialTimeoutMs }),
-          ...(opts.executor === undefined ? {} : { executor: opts.executor }),
           queue: {
             queueAhead: opts.queueAhead ?? Math.max(2, slots),
             idleSlots: () => Math.max(0, slots - running.size),
@@ -177,10 +167,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
               queue = q;
             },
           },
-          ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-          ...(opts.killSignal === undefined ? {} : { killSignal: opts.killSignal }),
-          ...(opts.log === undefined ? {} : { log: opts.log }),
-          ...(opts.executor === undefined || opts.onTold === undefined ? {} : { onTrialEnd: (rec) => opts.onTold?.(toldEntry(rec)) }),
+          onTrialEnd: opts.executor === undefined ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
         });
         if (r.reason !== 'lost') {
           toldByLoop += opts.executor === undefined ? 0 : r.told;
@@ -245,8 +232,20 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         waker.wake();
       });
 
+  // a failure of either side (a corrupt journal, a broken storage) stops the other one too
+  const settle = (p: Promise<void>): Promise<unknown> =>
+    p.then(
+      () => null,
+      (err: unknown) => {
+        reason ??= 'stopped';
+        waker.wake();
+        return err;
+      },
+    );
   try {
-    await Promise.all([opts.mode === 'optimize' ? leadLoop() : Promise.resolve(), slots > 0 ? claimLoop() : Promise.resolve()]);
+    const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : Promise.resolve()), settle(slots > 0 ? claimLoop() : Promise.resolve())]);
+    const failure = errors.find((e) => e !== null);
+    if (failure !== undefined) throw failure;
     reason ??= 'stopped';
     await Promise.all(running.values());
   } finally {

@@ -27,22 +27,22 @@ export interface StudyWorkerOptions {
   storage: StudyStorage;
   study: string;
   /** Default `<host>-<pid>-<random>`. */
-  workerId?: string;
-  acceptStudyFiles?: boolean;
+  workerId?: string | undefined;
+  acceptStudyFiles?: boolean | undefined;
   /**
    * Root of per-trial working directories (`<trialsDir>/<study>/<trialId>`). Default
    * $DEHB_TRIALS_DIR, else `<study dir>/trials` for directory storage, `./dehb-trials/<study>` for Redis.
    */
-  trialsDir?: string;
+  trialsDir?: string | undefined;
   /** A claim not heart-beaten for this long goes back to the queue. Default 30 s. */
-  claimTtlMs?: number;
+  claimTtlMs?: number | undefined;
   /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times (retry-policy.ts). */
   maxAttempts?: number;
   /** Kill a trial after this many ms. Default: the study's `trialTimeoutMs`. */
-  trialTimeoutMs?: number;
+  trialTimeoutMs?: number | undefined;
   /** Devices pinned per trial (with a GPU allocator in the executor of `useExecutor`). Default 0. */
   gpusPerTrial?: number;
-  log?: (msg: string) => void;
+  log?: (msg: string) => void | undefined;
   /** Called after this worker journaled a trial's `started` entry. */
   onStarted?: (trialId: number) => void;
   /** Called after a result was journaled by this worker. */
