@@ -9,9 +9,9 @@
  * budget met itself. With `executor` (`--cluster`) this process evaluates nothing: its loop submits
  * to that executor and the cluster's workers evaluate.
  *
- * Waiting: idle slots look for queued trials from 20 ms backing off to 250 ms (trials of other
- * processes, claims of dead workers) and at once when this process queued one; followers look at
- * the lease every 250 ms. Nothing polls while every slot is busy.
+ * Waiting: idle slots look for queued trials at once when this process queued one or a slot
+ * freed, else from 20 ms backing off to 250 ms (trials of other processes, claims of dead
+ * workers); followers look at the lease every 250 ms. Nothing polls while every slot is busy.
  */
 import { DehbError } from '../errors.js';
 import type { Executor } from '../protocol/executor.js';
@@ -116,7 +116,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   const worker = new StudyWorker({
     ...opts,
     gpusPerTrial,
-    onStarted: () => queue?.kick(),
+    onStarted: (trialId) => queue?.started(trialId),
     onTold: (e) => {
       queue?.kick();
       opts.onTold?.(e);
@@ -205,11 +205,10 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         claimed = true;
         running.set(task.trialId, evaluate(task));
       }
-      if (claimed || running.size > 0) {
-        idleSince = Date.now();
-        backoff = 20;
-      } else {
-        backoff = Math.min(250, backoff * 1.5);
+      // a trial queued by this process wakes the loop at once; polls only find other processes' work
+      backoff = claimed ? 20 : Math.min(250, backoff * 1.5);
+      if (claimed || running.size > 0) idleSince = Date.now();
+      else {
         if (opts.mode === 'worker' && opts.idleExitMs !== undefined && Date.now() - idleSince >= opts.idleExitMs) {
           reason = 'idle';
           break;

@@ -107,7 +107,14 @@ export class StudyQueueExecutor implements Executor {
     return outcome.finally(() => opts.signal?.removeEventListener('abort', kill));
   }
 
-  /** Reads the journal now (a local worker started or told a trial). */
+  /** A local worker journaled `started` for a trial: it counts as running without a journal read. */
+  started(trialId: number): void {
+    if (this.seen.has(trialId) || this.running.has(trialId)) return;
+    this.running.add(trialId);
+    for (const l of this.listeners) l();
+  }
+
+  /** Reads the journal now (a local worker told a trial). */
   kick(): void {
     if (this.reading !== null) {
       this.again = true;
