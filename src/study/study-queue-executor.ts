@@ -58,6 +58,7 @@ export class StudyQueueExecutor implements Executor {
   private listeners: Array<() => void> = [];
   private failure: unknown = null;
   private closed = false;
+  private delivering = false;
 
   constructor(private readonly opts: StudyQueueExecutorOptions) {
     this.readSeq = opts.fromSeq;
@@ -88,20 +89,16 @@ export class StudyQueueExecutor implements Executor {
 
   async submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
     if (this.closed) throw new DehbError('E_EXECUTOR', 'the study queue executor is closed');
+    await this.session?.flush(); // the `asked` entry is durable before anyone can claim the trial
+    await this.opts.storage.enqueue(this.opts.study, [
+      { trialId: task.trialId, priority: task.extra?.manual === true ? 0 : 1, config: task.config, fidelity: task.fidelity },
+    ]);
+    if (opts.signal?.aborted === true || this.closed) return { status: 'cancelled', reason: 'cancelled' };
+    if (this.opts.stopSignal?.aborted === true && !this.running.has(task.trialId)) return { status: 'cancelled', reason: 'stopped' };
+    // registered only now, when this call returns: a result settles a promise the loop already holds
     const outcome = new Promise<EvalOutcome>((resolve) => this.waiting.set(task.trialId, { task, resolve }));
     const kill = (): void => this.settle(task.trialId, { status: 'cancelled', reason: 'cancelled' });
-    if (opts.signal?.aborted === true) kill();
     opts.signal?.addEventListener('abort', kill, { once: true });
-    try {
-      await this.session?.flush(); // the `asked` entry is durable before anyone can claim the trial
-      await this.opts.storage.enqueue(this.opts.study, [
-        { trialId: task.trialId, priority: task.extra?.manual === true ? 0 : 1, config: task.config, fidelity: task.fidelity },
-      ]);
-    } catch (err) {
-      this.waiting.delete(task.trialId);
-      opts.signal?.removeEventListener('abort', kill);
-      throw err;
-    }
     this.opts.onQueued?.();
     this.kick();
     return outcome.finally(() => opts.signal?.removeEventListener('abort', kill));
@@ -165,7 +162,7 @@ export class StudyQueueExecutor implements Executor {
 
   private async read(): Promise<void> {
     const entries = await this.opts.journal.read(this.readSeq + 1);
-    if (entries.length === 0) return;
+    if (entries.length === 0) return this.deliver(); // a result held for a trial submitted since
     this.readSeq = (entries[entries.length - 1] as StoredEntry).seq;
     let changed = false;
     for (const e of entries) {
@@ -188,14 +185,21 @@ export class StudyQueueExecutor implements Executor {
     if (changed) for (const l of this.listeners) l();
   }
 
-  /** Hands results to the loop in journal order; stops at one the loop has not submitted yet. */
+  /**
+   * Hands results to the loop in journal order, one per turn of the event loop (the loop tells
+   * the session inside the promise jobs of one, so the next cannot overtake it); stops at one the
+   * loop has not submitted yet.
+   */
   private deliver(): void {
-    while (this.results.length > 0) {
-      const head = this.results[0] as { trialId: number; outcome: EvalOutcome };
-      if (!this.waiting.has(head.trialId)) return;
-      this.results.shift();
-      this.settle(head.trialId, head.outcome);
-    }
+    const head = this.results[0];
+    if (head === undefined || !this.waiting.has(head.trialId) || this.delivering) return;
+    this.results.shift();
+    this.settle(head.trialId, head.outcome);
+    this.delivering = true;
+    setImmediate(() => {
+      this.delivering = false;
+      this.deliver();
+    });
   }
 
   private settle(trialId: number, outcome: EvalOutcome): void {
