@@ -14,7 +14,6 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { serializeError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
-import { runTask } from '../cluster/run-task.js';
 import { shouldRetry } from '../protocol/retry-policy.js';
 import type { EvalOutcome, EvalTask, Executor, ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
@@ -96,7 +95,7 @@ export class StudyWorker {
 
   /**
    * Evaluates the trials through this executor (chosen as `dehb run` chooses: inline, threads,
-   * processes, GPU-pinned) instead of inline. Set once the study's objective is known.
+   * processes, GPU-pinned). Set once the study's objective is known, before the first run().
    */
   useExecutor(executor: Executor): void {
     this.executor = executor;
@@ -236,16 +235,15 @@ export class StudyWorker {
       fidelity: task.fidelity,
       objective,
       timeoutMs: this.trialTimeoutMs,
-      gpus: this.executor === null ? 0 : (this.opts.gpusPerTrial ?? 0),
+      gpus: this.opts.gpusPerTrial ?? 0,
       trialDir,
       extra: { study: this.opts.study },
     };
     const onReport = (step: number, value: number): void => {
       this.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
     };
-    const signal = kill === undefined ? {} : { signal: kill };
-    if (this.executor === null) return runTask(evalTask, { ...signal, workerInfo: worker, onReport });
-    const outcome = await this.executor.submit(evalTask, { ...signal, onReport, liveReports: true });
+    if (this.executor === null) return failedOutcome('this process evaluates no study trials (no executor)', 'E_EXECUTOR');
+    const outcome = await this.executor.submit(evalTask, { ...(kill === undefined ? {} : { signal: kill }), onReport, liveReports: true });
     // the study records the worker process that claimed the trial (plus the devices it pinned)
     const devices = outcome.worker?.devices;
     return { ...outcome, worker: devices === undefined ? worker : { ...worker, devices } };
