@@ -69,11 +69,6 @@ export function resolveBudget(
   return { kind: 'runtime', fevalsTotal: inf, bracketLimit: inf, deadline: now + stated.runtimeMs };
 }
 
-/** resolveBudget with `total: false`. */
-export function resolveRelativeBudget(budget: Budget | undefined, progress: { told: number; bracketsOpened: number }, now: number): ResolvedBudget {
-  return resolveBudget({ ...budget, total: false }, progress, now);
-}
-
 /** resolveBudget with `total: true`. */
 export function resolveTotalBudget(budget: Budget | undefined, now: number): ResolvedBudget {
   return resolveBudget({ ...budget, total: true }, { told: 0, bracketsOpened: 0 }, now);
