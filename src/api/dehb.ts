@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
+import type { Incumbent, IncumbentSummary, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
@@ -16,14 +16,14 @@ import { RunSession } from '../study/run-session.js';
 import { RunJournal } from '../study/run-journal.js';
 import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
-import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
+import { checkBudget, resolveBudget, type Budget } from '../driver/budget.js';
 import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
 import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 
 export interface RunResult {
-  incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
+  incumbent: IncumbentSummary | null;
   /** Incumbent fitness after each told result (Infinity until a trial succeeds). */
   trajectory: number[];
   /** One record per trial (with outputDir: read back from the journal when first used). */
@@ -34,13 +34,8 @@ export interface RunResult {
   elapsedMs: number;
 }
 
+/** A budget (`total: true` counts from the start of the run: a resumed CLI run, a study). */
 export interface RunOptions extends Budget {
-  /**
-   * Count fevals/brackets from the start of the run instead of from now (a resumed CLI run or a
-   * study: running again with the same budget does nothing more). Default false (relative, as
-   * the reference's repeated run() calls).
-   */
-  total?: boolean;
   /** Graceful stop: no new trials; running ones finish. */
   signal?: AbortSignal;
   /** Forced stop: running trials are cancelled and stay pending (a resume re-runs them). */
@@ -147,10 +142,8 @@ export class DEHB {
   async run(opts: RunOptions): Promise<RunResult> {
     rejectUnknownKeys(opts, RUN_OPTION_KEYS, 'dehb.run(options)');
     const session = await this.ready();
-    const budget = opts.total === true
-      ? resolveTotalBudget(opts, Date.now())
-      : resolveRelativeBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
-    if (opts.total === true) session.recordBudget(pickBudget(opts));
+    const budget = resolveBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
+    if (opts.total === true) session.recordBudget(checkBudget(opts));
     const { executor, close } = await this.makeExecutor();
     const dir = this.options.outputDir;
     const files =
@@ -318,12 +311,6 @@ export class DEHB {
     });
     return { executor, close: (force) => executor.close({ force }) };
   }
-}
-
-function pickBudget(b: Budget): Budget {
-  if (b.fevals !== undefined) return { fevals: b.fevals };
-  if (b.brackets !== undefined) return { brackets: b.brackets };
-  return b.runtimeMs === undefined ? {} : { runtimeMs: b.runtimeMs };
 }
 
 function normaliseResult(result: unknown): TrialResult {

@@ -13,6 +13,7 @@ import { DehbError, serializeError } from '../errors.js';
 import type { Job } from '../dehb/types.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { toTrialResult } from '../protocol/trial-result.js';
+import { shouldRetry } from '../protocol/retry-policy.js';
 import type { RunSession } from '../study/run-session.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import type { ResolvedBudget } from './budget.js';
@@ -35,8 +36,10 @@ export interface RunLoopOptions {
   now?: () => number;
   /** Stream intermediate values while trials run (default false: they arrive with the result). */
   liveReports?: boolean;
-  /** Re-runs of a trial whose evaluation failed with `retryable: true`. Default 2. */
-  maxRetries?: number;
+  /** Wakes the loop when the executor's capacity grew or new work (a push) arrived; returns an unsubscribe. */
+  subscribe?: (wake: () => void) => () => void;
+  /** Evaluations of a trial at most (retry-policy.ts). Default DEFAULT_ATTEMPTS (3). */
+  maxAttempts?: number;
 }
 
 export type StopReason = 'budget' | 'brackets' | 'no-work' | 'stopped' | 'error';
@@ -53,8 +56,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   const now = opts.now ?? Date.now;
   const started = now();
   const inFlight = new Set<number>();
-  const retries = new Map<number, number>();
-  const maxRetries = opts.maxRetries ?? 2;
+  const attempts = new Map<number, number>();
   const resubmit = session.resumedPending.filter((j) => session.pendingJob(j.trialId) !== undefined);
   let told = 0;
   let failure: unknown = null;
@@ -76,6 +78,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   };
   if (opts.stopSignal?.aborted === true) executor.interrupt?.();
   opts.stopSignal?.addEventListener('abort', onStop, { once: true });
+  const unsubscribe = opts.subscribe?.(notify);
   // One derived signal for every submit: executors may each listen to it.
   const kill = new AbortController();
   setMaxListeners(0, kill.signal);
@@ -105,13 +108,11 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
       .then(
         async (outcome) => {
           if (outcome.status === 'cancelled' && stopping()) return; // stays pending: resume re-runs it
-          if (outcome.status === 'failed' && outcome.retryable && !stopping()) {
-            const n = retries.get(job.trialId) ?? 0;
-            if (n < maxRetries) {
-              retries.set(job.trialId, n + 1);
-              resubmit.unshift(job); // runs again before anything new is asked
-              return;
-            }
+          const attempt = attempts.get(job.trialId) ?? 1;
+          if (!stopping() && shouldRetry(outcome, attempt, opts.maxAttempts)) {
+            attempts.set(job.trialId, attempt + 1);
+            resubmit.unshift(job); // runs again before anything new is asked
+            return;
           }
           const result = toTrialResult(outcome);
           const extra = {
@@ -170,6 +171,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   } finally {
     if (timer !== null) clearTimeout(timer);
     opts.stopSignal?.removeEventListener('abort', onStop);
+    unsubscribe?.();
     opts.killSignal?.removeEventListener('abort', forwardKill);
   }
   await session.flush();
