@@ -65,6 +65,10 @@ export class DEHB {
     this.id = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
     const n = options.nWorkers ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(n)})`);
+    const t = options.trialTimeoutMs;
+    if (t !== undefined && !(typeof t === 'number' && t > 0 && Number.isFinite(t))) {
+      throw new DehbError('E_CONFIG', `trialTimeoutMs must be a number of ms > 0 (got ${String(t)}); leave it out for no limit`);
+    }
     if (options.resume === true && options.outputDir === undefined) {
       throw new DehbError('E_CONFIG', 'resume needs outputDir (the directory holding journal.jsonl)');
     }
@@ -265,7 +269,8 @@ export class DEHB {
       config: job.config,
       fidelity: job.fidelity,
       objective: ref,
-      timeoutMs: this.options.trialTimeoutMs ?? this.session?.meta.trialTimeoutMs ?? null,
+      // a journal of an older release may hold trialTimeoutMs 0, which meant no limit there
+      timeoutMs: this.options.trialTimeoutMs ?? (this.session?.meta.trialTimeoutMs || null),
       gpus: this.pinnedGpusPerTrial(),
     };
     // command objectives keep their stdout/stderr and result file in the run directory

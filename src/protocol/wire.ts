@@ -1,91 +1,30 @@
 /**
- * Owns validation of what crosses Redis: the EvalTask a coordinator puts in a job and the
- * EvalOutcome a worker writes back (zod at the boundary, messages naming the field).
+ * Owns the parse functions every boundary calls (ExecutorCore.submit, a thread's outcome, a Redis
+ * job and its stored result) over the one set of schemas in ./schemas.ts, with messages naming
+ * the field, and the outcomes a coordinator records for results it cannot use.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DehbError, serializeError } from '../errors.js';
-import type { EvalOutcome, EvalTask } from './executor.js';
+import { describeIssues, evalOutcomeSchema, evalTaskSchema, type EvalOutcome, type EvalTask } from './schemas.js';
+
+export { evalOutcomeSchema, evalTaskSchema };
 
 /** Reason a worker gives for a job the coordinator cancelled; a coordinator still waiting for that job re-queues it. */
 export const CANCEL_REQUEST_REASON = 'cancelled by the coordinator';
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-const objectiveSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() }),
-  z.object({
-    kind: z.literal('command'),
-    argv: z.array(z.string()).min(1),
-    cwd: z.string().optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    shell: z.boolean().optional(),
-  }),
-  z.object({ kind: z.literal('function'), name: z.string().optional() }),
-]);
-
-export const evalTaskSchema = z.object({
-  v: z.literal(1),
-  runId: z.string().min(1),
-  trialId: z.number().int().nonnegative(),
-  config: z.record(z.string(), scalar),
-  fidelity: z.number(),
-  objective: objectiveSchema,
-  timeoutMs: z.number().positive().nullable(),
-  gpus: z.number().int().nonnegative(),
-  trialDir: z.string().optional(),
-  extra: z.record(z.string(), z.unknown()).optional(),
-});
-
-const workerInfoSchema = z
-  .object({
-    id: z.string().optional(),
-    host: z.string().optional(),
-    pid: z.number().optional(),
-    devices: z.array(z.string()).optional(),
-  })
-  .optional();
-
-const serializedErrorSchema = z.object({
-  name: z.string(),
-  message: z.string(),
-  code: z.string().optional(),
-  stack: z.string().optional(),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-
-const common = { worker: workerInfoSchema, durationMs: z.number().optional() };
-
-export const evalOutcomeSchema = z.discriminatedUnion('status', [
-  z.object({
-    status: z.literal('ok'),
-    fitness: z.number(),
-    cost: z.number().optional(),
-    info: z.record(z.string(), z.unknown()).optional(),
-    ...common,
-  }),
-  z.object({ status: z.literal('failed'), error: serializedErrorSchema, retryable: z.boolean(), ...common }),
-  z.object({ status: z.literal('timed-out'), timeoutMs: z.number(), ...common }),
-  z.object({ status: z.literal('cancelled'), reason: z.string().optional(), ...common }),
-]);
-
-function describe(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length === 0 ? '(root)' : i.path.map(String).join('.')}: ${i.message}`)
-    .join('; ');
-}
+const describe: (error: z.ZodError) => string = describeIssues;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 export function parseTask(value: unknown): Parsed<EvalTask> {
   const r = evalTaskSchema.safeParse(value);
-  return r.success ? { ok: true, value: r.data as EvalTask } : { ok: false, message: `invalid task: ${describe(r.error)}` };
+  return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid task: ${describe(r.error)}` };
 }
 
 export function parseOutcome(value: unknown): Parsed<EvalOutcome> {
   const r = evalOutcomeSchema.safeParse(value);
   return r.success
-    ? { ok: true, value: r.data as EvalOutcome }
+    ? { ok: true, value: r.data }
     : { ok: false, message: `invalid outcome: ${describe(r.error)}` };
 }
 

@@ -1,0 +1,92 @@
+/**
+ * The one definition of the evaluation wire types: zod schemas for the task a run hands to an
+ * executor (EvalTask, versioned `v: 1`) and the outcome it gets back (EvalOutcome). The TypeScript
+ * types are inferred from them, and the same schemas check every boundary: ExecutorCore.submit
+ * (inline, thread and process backends), a thread's returned outcome, a Redis job and its result.
+ *
+ * Rules stated once here: `timeoutMs` is `null` for no limit, else a number of ms > 0 (0 is
+ * refused everywhere, locally and on the cluster); unknown keys of a task or an outcome are
+ * dropped, not refused (a job from a newer coordinator still runs; a result is never lost for an
+ * extra key); a task of another version `v` is refused.
+ */
+import { z } from 'zod';
+
+export const TASK_VERSION = 1;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** How a worker finds the objective. Functions only work in-process (inline backend). */
+export const objectiveRefSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() }),
+  z.object({
+    kind: z.literal('command'),
+    argv: z.array(z.string()).min(1),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    shell: z.boolean().optional(),
+  }),
+  z.object({ kind: z.literal('function'), name: z.string().optional() }),
+]);
+export type ObjectiveRef = z.infer<typeof objectiveRefSchema>;
+
+export const evalTaskSchema = z.object({
+  v: z.literal(TASK_VERSION, {
+    error: (i) => `task version v=${JSON.stringify(i.input)} is not supported; this dehb speaks v=${TASK_VERSION} (run the same dehb version on coordinator and workers)`,
+  }),
+  runId: z.string().min(1),
+  trialId: z.number().int().nonnegative(),
+  config: z.record(z.string(), scalar),
+  fidelity: z.number(),
+  objective: objectiveRefSchema,
+  /** Kill the evaluation after this many ms (null: no limit; 0 is refused). */
+  timeoutMs: z.number().positive('must be null (no limit) or a number of ms > 0').nullable(),
+  /** Devices this evaluation needs (0: none). */
+  gpus: z.number().int().nonnegative(),
+  /** Directory for per-trial files (stdout, stderr, result file); created by the backend. */
+  trialDir: z.string().optional(),
+  /** Free-form JSON the run passes to every evaluation (e.g. study name, input files). */
+  extra: z.record(z.string(), z.unknown()).optional(),
+});
+export type EvalTask = z.infer<typeof evalTaskSchema>;
+
+/** Where an evaluation ran: worker id, host, devices, pid. */
+export const workerInfoSchema = z.object({
+  id: z.string().optional(),
+  host: z.string().optional(),
+  pid: z.number().optional(),
+  devices: z.array(z.string()).optional(),
+});
+export type WorkerInfo = z.infer<typeof workerInfoSchema>;
+
+/** An error as plain JSON (the shape of errors.ts serializeError). */
+export const serializedErrorSchema = z.object({
+  name: z.string(),
+  message: z.string(),
+  code: z.string().optional(),
+  stack: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+const common = { worker: workerInfoSchema.optional(), durationMs: z.number().optional() };
+
+export const evalOutcomeSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('ok'),
+    fitness: z.number(),
+    cost: z.number().optional(),
+    info: z.record(z.string(), z.unknown()).optional(),
+    ...common,
+  }),
+  z.object({ status: z.literal('failed'), error: serializedErrorSchema, retryable: z.boolean(), ...common }),
+  z.object({ status: z.literal('timed-out'), timeoutMs: z.number(), ...common }),
+  z.object({ status: z.literal('cancelled'), reason: z.string().optional(), ...common }),
+]);
+export type EvalOutcome = z.infer<typeof evalOutcomeSchema>;
+
+/** One line per problem (at most three): `path: message`, naming the field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length === 0 ? '(root)' : i.path.map(String).join('.')}: ${i.message}`)
+    .join('; ');
+}
