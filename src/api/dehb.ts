@@ -10,6 +10,7 @@ import { DehbError } from '../errors.js';
 import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
+import { checkTrialTimeout } from '../protocol/schemas.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
@@ -65,10 +66,7 @@ export class DEHB {
     this.id = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
     const n = options.nWorkers ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(n)})`);
-    const t = options.trialTimeoutMs;
-    if (t !== undefined && !(typeof t === 'number' && t > 0 && Number.isFinite(t))) {
-      throw new DehbError('E_CONFIG', `trialTimeoutMs must be a number of ms > 0 (got ${String(t)}); leave it out for no limit`);
-    }
+    checkTrialTimeout(options.trialTimeoutMs);
     if (options.resume === true && options.outputDir === undefined) {
       throw new DehbError('E_CONFIG', 'resume needs outputDir (the directory holding journal.jsonl)');
     }

@@ -10,6 +10,7 @@
  * extra key); a task of another version `v` is refused.
  */
 import { z } from 'zod';
+import { DehbError } from '../errors.js';
 
 export const TASK_VERSION = 1;
 
@@ -48,6 +49,13 @@ export const evalTaskSchema = z.object({
   extra: z.record(z.string(), z.unknown()).optional(),
 });
 export type EvalTask = z.infer<typeof evalTaskSchema>;
+
+/** The timeoutMs rule where a user types it (new DEHB, createStudy): absent or null is no limit. */
+export function checkTrialTimeout(value: unknown, key = 'trialTimeoutMs'): void {
+  if (value !== undefined && !evalTaskSchema.shape.timeoutMs.safeParse(value).success) {
+    throw new DehbError('E_CONFIG', `${key} must be a number of ms > 0 (got ${String(value)}); leave it out for no limit`);
+  }
+}
 
 /** Where an evaluation ran: worker id, host, devices, pid. */
 export const workerInfoSchema = z.object({

@@ -1,0 +1,58 @@
+// The one protocol (src/protocol/schemas.ts): the outcome -> TrialResult converter keeps every
+// field (worker and durationMs go beside the result), the journal reads the converted result back
+// unchanged, and the timeoutMs rule is the same where a user types it.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { DehbError, serializeError } from '../../src/errors.js';
+import type { EvalOutcome } from '../../src/protocol/executor.js';
+import { toTrialResult } from '../../src/protocol/trial-result.js';
+import { parseOutcome } from '../../src/protocol/wire.js';
+import { parseStoredEntry } from '../../src/study/storage-entry-schema.js';
+import { createStudy } from '../../src/study/study.js';
+
+const worker = { id: 'w1', host: 'h', pid: 42, devices: ['0'] };
+const OUTCOMES: EvalOutcome[] = [
+  { status: 'ok', fitness: 0.25, cost: 3, info: { acc: 0.9 }, worker, durationMs: 12 },
+  {
+    status: 'failed',
+    error: { ...serializeError(new DehbError('E_OBJECTIVE', 'boom')), details: { exitCode: 3, stderrTail: 'Traceback ...' } },
+    retryable: true,
+    worker,
+    durationMs: 5,
+  },
+  { status: 'timed-out', timeoutMs: 1500, worker, durationMs: 1501 },
+  { status: 'cancelled', reason: 'cancelled by the coordinator', durationMs: 1 },
+];
+
+for (const outcome of OUTCOMES) {
+  test(`toTrialResult keeps every field of a ${outcome.status} outcome`, () => {
+    assert.equal(parseOutcome(outcome).ok, true);
+    const result = toTrialResult(outcome);
+    const { worker: _w, durationMs: _d, ...rest } = outcome;
+    for (const [key, value] of Object.entries(rest)) assert.deepEqual((result as unknown as Record<string, unknown>)[key], value, key);
+    if (outcome.status !== 'ok') assert.equal(typeof result.error?.message, 'string');
+    if (outcome.status === 'timed-out') assert.equal(result.error?.message, 'timed out after 1500 ms');
+    if (outcome.status === 'cancelled') assert.equal(result.error?.message, 'cancelled by the coordinator');
+    // what the journal writes is what it reads back
+    const told = { seq: 2, at: 1, type: 'told', trialId: 0, result: JSON.parse(JSON.stringify(result)) as unknown };
+    const back = parseStoredEntry(told);
+    assert.ok(back.ok, back.ok ? '' : back.reason);
+    assert.deepEqual(back.entry.type === 'told' ? back.entry.result : null, result);
+  });
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'dehb-protocol-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('createStudy refuses trialTimeoutMs 0 with the rule of a task, naming the key', async () => {
+  const space = { x: { type: 'float' as const, low: 0, high: 1 } };
+  await assert.rejects(
+    createStudy({ name: 's', storage: join(dir, 'studies'), space, minFidelity: 1, maxFidelity: 9, trialTimeoutMs: 0 }),
+    (e: unknown) => e instanceof DehbError && e.code === 'E_CONFIG' && /trialTimeoutMs must be a number of ms > 0 \(got 0\); leave it out for no limit/.test(e.message),
+  );
+  const ok = await createStudy({ name: 't', storage: join(dir, 'studies'), space, minFidelity: 1, maxFidelity: 9, trialTimeoutMs: null });
+  await ok.close();
+});
