@@ -10,7 +10,7 @@ import { DehbError } from '../errors.js';
 import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
-import { checkTrialTimeout } from '../protocol/schemas.js';
+import { checkTrialTimeout, taskTimeout } from '../protocol/schemas.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
@@ -267,8 +267,7 @@ export class DEHB {
       config: job.config,
       fidelity: job.fidelity,
       objective: ref,
-      // a journal of an older release may hold trialTimeoutMs 0, which meant no limit there
-      timeoutMs: this.options.trialTimeoutMs ?? (this.session?.meta.trialTimeoutMs || null),
+      timeoutMs: taskTimeout(this.options.trialTimeoutMs ?? this.session?.meta.trialTimeoutMs),
       gpus: this.pinnedGpusPerTrial(),
     };
     // command objectives keep their stdout/stderr and result file in the run directory

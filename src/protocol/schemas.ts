@@ -50,6 +50,14 @@ export const evalTaskSchema = z.object({
 });
 export type EvalTask = z.infer<typeof evalTaskSchema>;
 
+/**
+ * The timeoutMs of a task from a run's recorded trialTimeoutMs: journals of older releases may
+ * hold 0, which meant no limit there.
+ */
+export function taskTimeout(recorded: number | null | undefined): number | null {
+  return recorded === undefined || recorded === null || recorded === 0 ? null : recorded;
+}
+
 /** The timeoutMs rule where a user types it (new DEHB, createStudy): absent or null is no limit. */
 export function checkTrialTimeout(value: unknown, key = 'trialTimeoutMs'): void {
   if (value !== undefined && !evalTaskSchema.shape.timeoutMs.safeParse(value).success) {

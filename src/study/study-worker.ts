@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { serializeError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
+import { taskTimeout } from '../protocol/schemas.js';
 import { runTask } from '../cluster/run-task.js';
 import type { EvalOutcome, EvalTask, ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
@@ -207,7 +208,7 @@ export class StudyWorker {
       config: task.config,
       fidelity: task.fidelity,
       objective,
-      timeoutMs: meta.trialTimeoutMs ?? null,
+      timeoutMs: taskTimeout(meta.trialTimeoutMs),
       gpus: 0,
       trialDir,
       extra: { study: this.opts.study },

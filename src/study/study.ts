@@ -13,7 +13,6 @@ import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { parseSpace, validateConfig } from '../dehb/space/index.js';
 import type { Config, OptimizerOptions } from '../dehb/types.js';
 import type { ObjectiveRef } from '../protocol/executor.js';
-import { checkTrialTimeout } from '../protocol/schemas.js';
 import type { RunMeta, StoredEntry } from './journal-types.js';
 import { readInputFiles, storeInputFiles, type InputFileInfo } from './input-files.js';
 import { StudyLeader } from './leader.js';
@@ -76,7 +75,6 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
   try {
     const { name, space: rawSpace, objective, inputFiles, skipIfExists, trialTimeoutMs, labels, maxFileBytes, storage: _s, ...optimizer } = opts;
     if (skipIfExists === true && (await storage.studyExists(name))) return new Study(name, storage, owned, false);
-    checkTrialTimeout(trialTimeoutMs);
     if (objective !== undefined && objective.kind !== 'module' && objective.kind !== 'command') {
       throw new DehbError('E_CONFIG', 'a study objective must be a module path or a command (workers cannot run in-process functions)');
     }

@@ -2,16 +2,13 @@
 // field (worker and durationMs go beside the result), the journal reads the converted result back
 // unchanged, and the timeoutMs rule is the same where a user types it.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DehbError, serializeError } from '../../src/errors.js';
 import type { EvalOutcome } from '../../src/protocol/executor.js';
 import { toTrialResult } from '../../src/protocol/trial-result.js';
-import { parseOutcome } from '../../src/protocol/wire.js';
+import { checkTrialTimeout, taskTimeout } from '../../src/protocol/schemas.js';
+import { parseOutcome, parseTask } from '../../src/protocol/wire.js';
 import { parseStoredEntry } from '../../src/study/storage-entry-schema.js';
-import { createStudy } from '../../src/study/study.js';
 
 const worker = { id: 'w1', host: 'h', pid: 42, devices: ['0'] };
 const OUTCOMES: EvalOutcome[] = [
@@ -44,15 +41,10 @@ for (const outcome of OUTCOMES) {
   });
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'dehb-protocol-'));
-after(() => rm(dir, { recursive: true, force: true }));
-
-test('createStudy refuses trialTimeoutMs 0 with the rule of a task, naming the key', async () => {
-  const space = { x: { type: 'float' as const, low: 0, high: 1 } };
-  await assert.rejects(
-    createStudy({ name: 's', storage: join(dir, 'studies'), space, minFidelity: 1, maxFidelity: 9, trialTimeoutMs: 0 }),
-    (e: unknown) => e instanceof DehbError && e.code === 'E_CONFIG' && /trialTimeoutMs must be a number of ms > 0 \(got 0\); leave it out for no limit/.test(e.message),
-  );
-  const ok = await createStudy({ name: 't', storage: join(dir, 'studies'), space, minFidelity: 1, maxFidelity: 9, trialTimeoutMs: null });
-  await ok.close();
+test('the timeoutMs rule: a task refuses 0; where users type it 0 is refused naming the key; a recorded 0 (older journals) is no limit', () => {
+  assert.equal(parseTask({ v: 1, runId: 'r', trialId: 0, config: {}, fidelity: 1, objective: { kind: 'function' }, timeoutMs: 0, gpus: 0 }).ok, false);
+  assert.throws(() => checkTrialTimeout(0), (e: unknown) => e instanceof DehbError && e.code === 'E_CONFIG' && /^trialTimeoutMs must be a number of ms > 0 \(got 0\); leave it out for no limit$/.test(e.message));
+  assert.throws(() => checkTrialTimeout(-1, 'timeout'), /timeout must be a number of ms > 0 \(got -1\)/);
+  for (const fine of [undefined, null, 1, 2500.5]) checkTrialTimeout(fine);
+  assert.deepEqual([0, null, undefined, 1500].map(taskTimeout), [null, null, null, 1500]);
 });
