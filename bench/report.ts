@@ -36,6 +36,7 @@ async function renderTime(b: TestBrowser, file: string): Promise<{ loadMs: numbe
 async function latency(b: TestBrowser, dir: string, startId: number): Promise<{ median: number; max: number }> {
   const dash = await startDashboard({ source: { dir }, port: 0 });
   const journal = await FileJournal.open(join(dir, 'journal.jsonl'), { create: false });
+  await journal.lastSeq(); // index the file first: a run's writer already has, and only the dashboard is timed
   const { page } = await openPage(b);
   try {
     await page.goto(dash.url);

@@ -24,7 +24,8 @@ import { emptyTotals, killGroup, markedProcesses, runNodeTest, SUMMARY_KEYS } fr
 import { ensurePackages, ensureSlurm } from './runner/prerequisites.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FOLDERS = ['test/unit', 'test/conformance', 'test/integration'];
+// the slow folders first, so that no long file starts last and leaves the other slots idle
+const FOLDERS = ['test/integration', 'test/conformance', 'test/unit'];
 const log = (m: string): void => void process.stderr.write(`[run-tests] ${m}\n`);
 
 const { values: opt, positionals } = parseArgs({

@@ -14,7 +14,7 @@ import { rejectUnknownKeys, suggestKey, type KeyList } from '../unknown-keys.js'
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {
-  executor(runId: string, capacity?: number): Executor | Promise<Executor>;
+  executor(runId: string, capacity?: number, owner?: { instance: string; resume: boolean; output?: string }): Executor | Promise<Executor>;
   close?(): Promise<void>;
 }
 
@@ -71,6 +71,16 @@ export const DEHB_OPTION_KEYS: KeyList<DEHBOptions> = {
   onTrialEnd: true,
   onTrialStart: true,
 };
+
+/**
+ * GPUs per trial when evaluations are pinned, else 0: what the options say, or — on a resume that
+ * does not say — what the journal recorded (`recorded`, RunMeta.gpusPerTrial).
+ */
+export function pinnedGpusPerTrial(o: Pick<DEHBOptions, 'singleNodeWithGpus' | 'gpusPerTrial'>, recorded: number | undefined): number {
+  if (o.singleNodeWithGpus === true) return o.gpusPerTrial ?? recorded ?? 1;
+  if (o.singleNodeWithGpus === false) return 0;
+  return recorded ?? 0;
+}
 
 export function toObjectiveRef(input: ObjectiveInput | undefined): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {
   if (input === undefined) return null;

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, Job, TrialResult } from '../dehb/types.js';
+import type { Incumbent, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
-import { checkTrialTimeout, taskTimeout } from '../protocol/schemas.js';
+import { checkRunId, checkTrialTimeout, taskTimeout } from '../protocol/schemas.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
@@ -19,10 +19,9 @@ import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
 import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
 import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
-import { DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
+import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
-import type { SpaceSpec } from '../dehb/types.js';
 
 export interface RunResult {
   incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
@@ -67,6 +66,7 @@ export class DEHB {
     const n = options.nWorkers ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(n)})`);
     checkTrialTimeout(options.trialTimeoutMs);
+    checkRunId(options.runId);
     if (options.resume === true && options.outputDir === undefined) {
       throw new DehbError('E_CONFIG', 'resume needs outputDir (the directory holding journal.jsonl)');
     }
@@ -234,15 +234,8 @@ export class DEHB {
     }
   }
 
-  /**
-   * GPUs per trial when evaluations are pinned, else 0: the options, or on a resume without
-   * `singleNodeWithGpus` what the journal recorded.
-   */
   private pinnedGpusPerTrial(): number {
-    const recorded = this.session?.meta.gpusPerTrial;
-    if (this.options.singleNodeWithGpus === true) return this.options.gpusPerTrial ?? recorded ?? 1;
-    if (this.options.singleNodeWithGpus === false) return 0;
-    return recorded ?? 0;
+    return pinnedGpusPerTrial(this.options, this.session?.meta.gpusPerTrial);
   }
 
   private discoverGpus(): Promise<GpuAllocator> {
@@ -250,7 +243,7 @@ export class DEHB {
   }
 
   private meta(): RunMeta {
-    const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null };
+    const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null, instance: randomUUID() };
     if (this.options.nWorkers !== undefined) meta.nWorkers = this.options.nWorkers;
     if (this.objective !== null) meta.objective = this.objective.ref;
     if (this.options.singleNodeWithGpus === true) meta.gpusPerTrial = this.options.gpusPerTrial ?? 1;
@@ -282,7 +275,9 @@ export class DEHB {
     // a resumed run without nWorkers keeps the one it was started with
     const givenWorkers = this.options.nWorkers ?? this.session?.meta.nWorkers;
     if (this.options.client !== undefined) {
-      const executor = await this.options.client.executor(this.runId, givenWorkers);
+      const instance = this.session?.meta.instance;
+      const owner = instance === undefined ? undefined : { instance, resume: this.options.resume === true, ...(this.options.outputDir === undefined ? {} : { output: this.options.outputDir }) };
+      const executor = await this.options.client.executor(this.runId, givenWorkers, owner);
       return { executor, close: (force) => executor.close({ force }) };
     }
     const nWorkers = givenWorkers ?? 1;

@@ -11,6 +11,7 @@ import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from 
 import { splitCommand } from './argv.js';
 import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
+import { suggestKey } from '../unknown-keys.js';
 
 const configSchema = z
   .object({
@@ -98,6 +99,8 @@ export interface ResolvedRunConfig {
   /** Whether --n-workers or nWorkers was given (a cluster run otherwise uses its own default). */
   nWorkersGiven: boolean;
   singleNodeWithGpus: boolean;
+  /** Whether --[no-]single-node-with-gpus or singleNodeWithGpus was given (a resume otherwise keeps the recorded pinning). */
+  singleNodeWithGpusGiven: boolean;
   gpusPerTrial: number;
   /** Whether --gpus-per-trial or gpusPerTrial was given (a resume otherwise keeps the recorded one). */
   gpusPerTrialGiven: boolean;
@@ -123,6 +126,12 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.join('.') || '(top level)';
+      if (issue?.code === 'unrecognized_keys') {
+        // a misspelt key would otherwise be a silent default: name it with the closest known key
+        const key = issue.keys[0] as string;
+        const hint = suggestKey(key, Object.keys(configSchema.shape));
+        throw new DehbError('E_CONFIG', `${path}: unknown key "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
+      }
       throw new DehbError('E_CONFIG', `${path}: ${where}: ${issue?.message ?? 'invalid'}`);
     }
     file = parsed.data;
@@ -133,6 +142,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     nWorkers: intFlag(flags.nWorkers, '--n-workers') ?? file.nWorkers ?? 1,
     nWorkersGiven: flags.nWorkers !== undefined || file.nWorkers !== undefined,
     singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
+    singleNodeWithGpusGiven: flags.singleNodeWithGpus !== undefined || file.singleNodeWithGpus !== undefined,
     gpusPerTrial: intFlag(flags.gpusPerTrial, '--gpus-per-trial') ?? file.gpusPerTrial ?? 1,
     gpusPerTrialGiven: flags.gpusPerTrial !== undefined || file.gpusPerTrial !== undefined,
   };

@@ -3,11 +3,12 @@
  * with --json; when every trial failed it says so with the first error (`dehb run` exits 1).
  */
 import type { RunResult } from '../api/dehb.js';
+import type { TrialRecord } from '../study/journal-types.js';
 
 export function printRunSummary(result: RunResult, opts: { output: string; json: boolean; runId: string }): void {
   const counts: Record<string, number> = {};
   for (const r of result.history) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  const why = allFailedReason(result.history);
+  const why = allFailedReason(result.history, `dehb show ${opts.output} --status failed`);
   if (opts.json) {
     process.stdout.write(
       JSON.stringify({
@@ -39,16 +40,19 @@ export function printRunSummary(result: RunResult, opts: { output: string; json:
   process.stderr.write(lines.join('\n') + '\n');
 }
 
-/** True when trials ended and none succeeded: `dehb run` then exits 1. */
-export function allFailed(history: RunResult['history']): boolean {
-  return allFailedReason(history) !== null;
+/** True when trials ended and none succeeded: `dehb run` and `dehb optimize` then exit 1. */
+export function allFailed(history: readonly TrialRecord[]): boolean {
+  return allFailedReason(history, '') !== null;
 }
 
-/** "all 20 trials failed: E_OBJECTIVE boom (first error)", or null when any trial succeeded. */
-function allFailedReason(history: RunResult['history']): string | null {
+/**
+ * "all 20 trials failed: E_OBJECTIVE boom (first error, trial 3; see <seeAlso>)", or null when
+ * no trial ended or one succeeded.
+ */
+export function allFailedReason(history: readonly TrialRecord[], seeAlso: string): string | null {
   const ended = history.filter((r) => r.status === 'failed' || r.status === 'timed-out' || r.status === 'ok');
   if (ended.length === 0 || ended.some((r) => r.status === 'ok')) return null;
-  const first = [...ended].sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.trialId - b.trialId)[0] as RunResult['history'][number];
+  const first = [...ended].sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.trialId - b.trialId)[0] as TrialRecord;
   const what = first.status === 'timed-out' ? 'timed out' : `${first.error?.code ?? 'failed'} ${first.error?.message ?? ''}`.trim();
-  return `all ${ended.length} trial${ended.length === 1 ? '' : 's'} failed: ${what} (first error, trial ${first.trialId}; see dehb show --status failed)`;
+  return `all ${ended.length} trial${ended.length === 1 ? '' : 's'} failed: ${what} (first error, trial ${first.trialId}${seeAlso === '' ? '' : `; see ${seeAlso}`})`;
 }

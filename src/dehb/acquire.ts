@@ -3,12 +3,19 @@
  * the lower rung during the first Hyperband iteration, DE evolution (parent pool from the lower
  * rung's best, fillers, mutation, crossover, boundary repair) otherwise.
  *
- * One deliberate difference from the reference, invisible with one job in flight: whether a job
- * is a promotion is decided by the job's own bracket (ids 0..L-1 are the first Hyperband
- * iteration), not by the id of the last opened bracket. The reference tests its global iteration
- * counter, so with W jobs in flight the upper rungs of brackets 0..L-1 stop being promotions as
- * soon as a waiting worker has opened bracket L: the top rung then gets DE trials crossed with
- * never-evaluated random slots instead of the best configurations of the rung below.
+ * Three deliberate differences from the reference, all invisible with one job in flight (so the
+ * sequential traces are the reference's):
+ * - Whether a job is a promotion is decided by the job's own bracket (ids 0..L-1 are the first
+ *   Hyperband iteration), not by the id of the last opened bracket. The reference tests its global
+ *   iteration counter, so with W jobs in flight the upper rungs of brackets 0..L-1 stop being
+ *   promotions as soon as a waiting worker has opened bracket L: the top rung then gets DE trials
+ *   crossed with never-evaluated random slots instead of the best configurations of the rung below.
+ * - A configuration already in flight to a rung is not promoted to it again. The reference only
+ *   skips candidates already in the rung's population, which with one job in flight is the same
+ *   thing; with several, two brackets promoted the same configuration, the rung held duplicates,
+ *   and DE mutants built from two equal donors (r2 - r3 = 0) copied members instead of searching.
+ * - A bracket's first rung that finds its parent slot never evaluated while jobs are in flight
+ *   evolves from the rung below (see placeholderStart).
  * Under the asynchronous schedule a promotion is the best result received so far at the rung
  * below that is neither in the rung's population nor in flight to it.
  */
@@ -39,14 +46,22 @@ function pendingVectors(state: DehbState, r: number): number[][] {
     .map((j) => j.vector);
 }
 
-/** Sync: the reference's cached pool of the lower rung's best n (rebuilt when it runs empty). */
-function promoteSync(sp: SubPopulation, lower: SubPopulation, n: number): { configId: number; vector: number[] } | undefined {
+/**
+ * Sync: the reference's cached pool of the lower rung's best n (rebuilt when it runs empty), less
+ * the configurations already in the rung or in flight to it.
+ */
+function promoteSync(
+  sp: SubPopulation,
+  lower: SubPopulation,
+  n: number,
+  inFlight: ReadonlyArray<readonly number[]>,
+): { configId: number; vector: number[] } | undefined {
   if (sp.promotionPool.length === 0) {
     const pool: Array<{ configId: number; vector: number[] }> = [];
     for (const i of sortedSlots(lower)) {
       if (pool.length >= n) break;
       if (lower.fitness[i] === null) break;
-      if (containsVector(sp.vectors, lower.vectors[i])) continue;
+      if (containsVector(sp.vectors, lower.vectors[i]) || containsVector(inFlight, lower.vectors[i])) continue;
       pool.push({ configId: lower.configIds[i], vector: lower.vectors[i] });
     }
     sp.promotionPool = pool;
@@ -69,18 +84,20 @@ function promoteAsync(state: DehbState, r: number, lower: SubPopulation): { conf
 
 function promote(state: DehbState, r: number, lowerR: number, n: number): { configId: number; vector: number[] } {
   const lower = state.subpops[lowerR];
-  const head = state.options.schedule === 'async' ? promoteAsync(state, r, lower) : promoteSync(state.subpops[r], lower, n);
+  const head =
+    state.options.schedule === 'async'
+      ? promoteAsync(state, r, lower)
+      : promoteSync(state.subpops[r], lower, n, pendingVectors(state, r));
   if (head !== undefined) return head;
   const b = bestSlot(lower);
   return { configId: lower.configIds[b], vector: lower.vectors[b] };
 }
 
-function evolve(state: DehbState, r: number, lowerR: number, n: number, parentId: number): number[] {
+function evolve(state: DehbState, r: number, lowerR: number, n: number, target: readonly number[]): number[] {
   const { options, rng } = state;
   const [mutation, cx] = options.strategy.split('_') as [Mutation, Crossover];
   const sp = state.subpops[r];
   const lower = state.subpops[lowerR];
-  const target = sp.vectors[parentId];
   const order = sortedSlots(lower);
   const pool: number[][] = [];
   for (let k = 0; k < n && k < order.length; k++) pool.push(lower.vectors[order[k]]);
@@ -90,6 +107,26 @@ function evolve(state: DehbState, r: number, lowerR: number, n: number, parentId
   const mutant = mutate(rng, mutation, F, full, target, best);
   const trial = crossover(rng, cx, target, mutant, options.crossoverProb);
   return fixBoundary(rng, trial, options.boundaryFix);
+}
+
+/**
+ * A bracket's first rung at ladder index r > 0 whose parent slot was never evaluated while other
+ * jobs are in flight: the target to evolve from instead, the (parentId mod k)-th best of the k
+ * evaluated members of the rung below (undefined when there is none, or nothing is in flight).
+ * Sequentially this never happens in the standard schedule (earlier brackets' promotions fill a
+ * rung's slots before a bracket starts at it); with jobs in flight a bracket can start before
+ * those promotions are in, and DE would cross a random placeholder with placeholder donors.
+ */
+function placeholderStart(state: DehbState, r: number, parentId: number): number[] | undefined {
+  let inFlight = false;
+  for (const _ in state.pending) {
+    inFlight = true;
+    break;
+  }
+  if (!inFlight) return undefined;
+  const lower = state.subpops[r - 1];
+  const evaluated = sortedSlots(lower).filter((i) => lower.fitness[i] !== null);
+  return evaluated.length === 0 ? undefined : lower.vectors[evaluated[parentId % evaluated.length]];
 }
 
 /** Builds the job content for bracket-rung j of bracket b (does not register the job). */
@@ -104,6 +141,8 @@ export function acquireConfig(state: DehbState, b: BracketState, j: number): Acq
     const p = promote(state, r, lowerR, n);
     return { configId: p.configId, vector: p.vector, parentId, source: 'promotion' };
   }
-  const vector = evolve(state, r, lowerR, n, parentId);
+  const below = j === 0 && r > 0 && sp.fitness[parentId] === null ? placeholderStart(state, r, parentId) : undefined;
+  const vector =
+    below !== undefined ? evolve(state, r, r - 1, n, below) : evolve(state, r, lowerR, n, sp.vectors[parentId]);
   return { configId: state.nextConfigId++, vector, parentId, source: 'de' };
 }

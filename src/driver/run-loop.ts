@@ -66,7 +66,12 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   if (Number.isFinite(budget.deadline)) {
     timer = setTimeout(notify, Math.max(0, budget.deadline - now()));
   }
-  opts.stopSignal?.addEventListener('abort', notify, { once: true });
+  const onStop = (): void => {
+    executor.interrupt?.();
+    notify();
+  };
+  if (opts.stopSignal?.aborted === true) executor.interrupt?.();
+  opts.stopSignal?.addEventListener('abort', onStop, { once: true });
   // One derived signal for every submit: executors may each listen to it.
   const kill = new AbortController();
   setMaxListeners(0, kill.signal);
@@ -152,7 +157,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
     }
   } finally {
     if (timer !== null) clearTimeout(timer);
-    opts.stopSignal?.removeEventListener('abort', notify);
+    opts.stopSignal?.removeEventListener('abort', onStop);
     opts.killSignal?.removeEventListener('abort', forwardKill);
   }
   await session.flush();

@@ -46,6 +46,12 @@ export interface Executor {
    * for a resume (e.g. a result in Redis) can go. The run loop calls it after each recorded result.
    */
   recorded?(task: EvalTask): void;
+  /**
+   * Optional: the run is stopping (Ctrl-C / SIGTERM) and only waits for evaluations in flight. An
+   * executor whose outcomes cannot arrive soon (a cluster whose Redis is gone) resolves them as
+   * cancelled, so they stay pending for a resume instead of holding the stop.
+   */
+  interrupt?(): void;
   /** Graceful: wait for running evaluations. force: kill them (they resolve as cancelled). */
   close(opts?: { force?: boolean }): Promise<void>;
 }

@@ -38,7 +38,8 @@ export const schedulerFileSchema = z.looseObject({
       rejectUnauthorized: z.boolean().optional(),
     })
     .optional(),
-  createdAt: z.string().min(1),
+  /** When the file was written (ISO 8601; informational, optional). */
+  createdAt: z.string().min(1).optional(),
   createdBy: z.object({ host: z.string(), pid: z.number().int() }).optional(),
   /** Set by `dehb scheduler start`: the redis-server it runs. */
   server: z
@@ -165,6 +166,9 @@ export async function readSchedulerFile(path: string): Promise<SchedulerFile> {
       { cause: err, details: { errno: code } },
     );
   }
+  if (text.trim() === '') {
+    throw new DehbError('E_SCHEDULER_FILE', `scheduler file ${abs} is empty (still being written?)`, { details: { errno: 'EEMPTY' } });
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -249,8 +253,8 @@ export interface WaitForSchedulerFileOptions {
 }
 
 /**
- * Waits until the file exists and parses, with exponential back-off. A file that is missing, empty
- * or not (yet) JSON is waited for; a file that parses but fails validation is an error at once.
+ * Waits until the file exists, with exponential back-off. Only a missing (or still empty) file is
+ * waited for: malformed JSON or a file that fails validation is an error at once.
  */
 export async function waitForSchedulerFile(path: string, opts: WaitForSchedulerFileOptions = {}): Promise<SchedulerFile> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
@@ -262,7 +266,7 @@ export async function waitForSchedulerFile(path: string, opts: WaitForSchedulerF
       return await readSchedulerFile(path);
     } catch (err) {
       const errno = err instanceof DehbError ? err.details?.errno : undefined;
-      const transient = errno === 'ENOENT' || errno === 'EJSON' || errno === 'ESTALE';
+      const transient = errno === 'ENOENT' || errno === 'EEMPTY' || errno === 'ESTALE';
       if (!transient) throw err;
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -333,6 +337,16 @@ export async function connectionFromSchedulerFile(file: SchedulerFile, source?: 
 export async function loadClusterConnection(path: string): Promise<ClusterConnection> {
   const file = await readSchedulerFile(path);
   return connectionFromSchedulerFile(file, resolve(path));
+}
+
+/**
+ * A warning when others may read the file (it holds the Redis password), else null. Coordinators
+ * and workers say it when they use the file; `scheduler check` reports it too.
+ */
+export async function looseModeWarning(path: string): Promise<string | null> {
+  const mode = await schedulerFileMode(path).catch(() => null);
+  if (mode === null || (mode & 0o077) === 0) return null;
+  return `scheduler file ${resolve(path)} has mode ${mode.toString(8)}: other users can read the Redis password in it; chmod 600 ${resolve(path)}`;
 }
 
 /** Permission bits of the file (e.g. 0o600), for `scheduler check`. */

@@ -17,24 +17,24 @@ export const TASK_VERSION = 1;
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** How a worker finds the objective. Functions only work in-process (inline backend). */
-export const objectiveRefSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() }),
-  z.object({
-    kind: z.literal('command'),
-    argv: z.array(z.string()).min(1),
-    cwd: z.string().optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    shell: z.boolean().optional(),
-  }),
-  z.object({ kind: z.literal('function'), name: z.string().optional() }),
-]);
+export const moduleRefSchema = z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() });
+export const commandRefSchema = z.object({
+  kind: z.literal('command'),
+  argv: z.array(z.string()).min(1),
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  shell: z.boolean().optional(),
+});
+export const functionRefSchema = z.object({ kind: z.literal('function'), name: z.string().optional() });
+export const objectiveRefSchema = z.discriminatedUnion('kind', [moduleRefSchema, commandRefSchema, functionRefSchema]);
 export type ObjectiveRef = z.infer<typeof objectiveRefSchema>;
 
 export const evalTaskSchema = z.object({
   v: z.literal(TASK_VERSION, {
     error: (i) => `task version v=${JSON.stringify(i.input)} is not supported; this dehb speaks v=${TASK_VERSION} (run the same dehb version on coordinator and workers)`,
   }),
-  runId: z.string().min(1),
+  /** Run or study name: also a BullMQ job id prefix and a trial directory name, so a safe word. */
+  runId: z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,199}$/, 'must be letters, digits, "_", "." or "-" (at most 200, not starting with "-")'),
   trialId: z.number().int().nonnegative(),
   config: z.record(z.string(), scalar),
   fidelity: z.number(),
@@ -56,6 +56,14 @@ export type EvalTask = z.infer<typeof evalTaskSchema>;
  */
 export function taskTimeout(recorded: number | null | undefined): number | null {
   return recorded === undefined || recorded === null || recorded === 0 ? null : recorded;
+}
+
+/** The runId rule where a user types it (new DEHB): the same word a task must carry. */
+export function checkRunId(value: unknown, key = 'runId'): void {
+  const r = evalTaskSchema.shape.runId.safeParse(value);
+  if (value !== undefined && !r.success) {
+    throw new DehbError('E_CONFIG', `${key} ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(value)})`);
+  }
 }
 
 /** The timeoutMs rule where a user types it (new DEHB, createStudy): absent or null is no limit. */
@@ -83,7 +91,16 @@ export const serializedErrorSchema = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
-const common = { worker: workerInfoSchema.optional(), durationMs: z.number().optional() };
+// `reports`: every intermediate value the objective reported, in order, carried by an outcome
+// that crosses a thread or Redis. The receiver hands on those its live channel (thread port,
+// progress events) did not deliver before the outcome, so no report is lost; an Executor's
+// submit() delivers them through onReport and resolves without them. A NaN or infinite value
+// (JSON makes it null) is still a report, read back as NaN, never a reason to lose the outcome.
+const common = {
+  worker: workerInfoSchema.optional(),
+  durationMs: z.number().optional(),
+  reports: z.array(z.tuple([z.number(), z.union([z.custom<number>((v) => typeof v === 'number'), z.null().transform(() => Number.NaN)])])).optional(),
+};
 
 export const evalOutcomeSchema = z.discriminatedUnion('status', [
   z.object({
@@ -97,7 +114,11 @@ export const evalOutcomeSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('timed-out'), timeoutMs: z.number(), ...common }),
   z.object({ status: z.literal('cancelled'), reason: z.string().optional(), ...common }),
 ]);
-export type EvalOutcome = z.infer<typeof evalOutcomeSchema>;
+/** An outcome as it travels from a thread or a worker: with the reports it made. */
+export type WireOutcome = z.infer<typeof evalOutcomeSchema>;
+type WithoutReports<T> = T extends unknown ? Omit<T, 'reports'> : never;
+/** What Executor.submit resolves with. */
+export type EvalOutcome = WithoutReports<WireOutcome>;
 
 /** One line per problem (at most three): `path: message`, naming the field. */
 export function describeIssues(error: z.ZodError): string {

@@ -8,7 +8,7 @@ import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DehbError } from '../errors.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, withTimeout, type ClusterKeys } from './connection.js';
+import { bullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, dropBullSockets, withTimeout, type ClusterKeys } from './connection.js';
 import { ResultsStore } from './results-store.js';
 
 export interface ChannelHandlers {
@@ -48,7 +48,8 @@ export class ClusterChannel {
     const ready = async (): Promise<void> => {
       const last = (await this.redis.xrevrange(this.keys.events, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
       const lastEventId = last.length > 0 ? (last[0] as [string, string[]])[0] : '0-0';
-      const events = new QueueEvents(this.conn.queue, { connection: this.connection, prefix: this.conn.prefix, lastEventId });
+      // a short blocking read: while Redis is gone a pending read's watchdog (block + 1 s) holds the process that long
+      const events = new QueueEvents(this.conn.queue, { connection: this.connection, prefix: this.conn.prefix, lastEventId, blockingTimeout: 1_000 });
       this.events = events;
       events.on('error', (err: Error) => h.error(err));
       events.on('completed', (a: { jobId: string; returnvalue: unknown }) => h.completed(a.jobId, a.returnvalue));
@@ -84,7 +85,12 @@ export class ClusterChannel {
       timeoutMs,
       () => false,
     );
-    if (!closed) await withTimeout(Promise.allSettled([events?.disconnect(), this.queue.disconnect()]), 1_000, () => undefined);
+    if (!closed) {
+      // BullMQ's own disconnect() first waits for a connection that is never coming back while
+      // Redis is down; drop the sockets of its ioredis clients directly (else they keep retrying)
+      for (const owner of [events, this.queue]) dropBullSockets(owner);
+    }
     await closeRedis(this.redis);
   }
 }
+

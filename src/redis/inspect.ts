@@ -5,8 +5,9 @@
  */
 import { Queue } from 'bullmq';
 import { DehbError } from '../errors.js';
-import { connectionFromSchedulerFile, readSchedulerFile, redactRedisUrl, schedulerFileMode } from '../protocol/scheduler-file.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout } from './connection.js';
+import { connectionFromSchedulerFile, readSchedulerFile, looseModeWarning, redactRedisUrl } from '../protocol/scheduler-file.js';
+import { bullConnection, closeRedis, clusterKeys, createRedis, dropBullSockets, withTimeout } from './connection.js';
+import { isServerError } from './health.js';
 import { assessRedis, probeRedis, type Finding, type RedisFacts } from './probe.js';
 import { checkHostFacts } from './host-facts-store.js';
 import type { HostFacts } from '../protocol/host-facts.js';
@@ -34,14 +35,8 @@ export async function checkScheduler(path: string, opts: { timeoutMs?: number } 
   }
   out.redisUrl = redactRedisUrl(file.redisUrl);
   findings.push({ level: 'ok', what: 'scheduler file', message: `valid (version ${file.version}, prefix ${file.prefix}, queue ${file.queue})` });
-  const mode = await schedulerFileMode(path);
-  if ((mode & 0o077) !== 0) {
-    findings.push({
-      level: 'warn',
-      what: 'file mode',
-      message: `mode ${mode.toString(8)} lets other users read the Redis password; chmod 600 ${path}`,
-    });
-  }
+  const loose = await looseModeWarning(path);
+  if (loose !== null) findings.push({ level: 'warn', what: 'file mode', message: loose });
   let conn;
   try {
     conn = await connectionFromSchedulerFile(file, path);
@@ -59,7 +54,7 @@ export async function checkScheduler(path: string, opts: { timeoutMs?: number } 
     findings.push({ level: 'error', what: 'connection', message: err instanceof DehbError ? err.message : String(err) });
     return finish(out);
   }
-  findings.push(...assessRedis(out.facts));
+  findings.push(...assessRedis(out.facts, file.prefix));
   try {
     out.queue = await queueStats(conn, opts.timeoutMs ?? 5_000);
     const q = out.queue;
@@ -69,7 +64,17 @@ export async function checkScheduler(path: string, opts: { timeoutMs?: number } 
       message: `${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.failed} failed; ${q.workers} worker connection(s); ${q.results} unrecorded result(s)`,
     });
   } catch (err) {
-    findings.push({ level: 'warn', what: 'queue', message: `cannot read the queue: ${(err as Error).message}` });
+    // the server answering with an error (MOVED: a Redis Cluster node without the queue's slot) is
+    // a broken set-up, not a passing check
+    const message = (err as Error).message;
+    const moved = /^(MOVED|ASK|CLUSTERDOWN|CROSSSLOT)\b/.test(message);
+    findings.push({
+      level: isServerError(err) ? 'error' : 'warn',
+      what: 'queue',
+      message: moved
+        ? `cannot read the queue: the server answered ${message}: it is a Redis Cluster node; dehb needs one Redis server (or a single-shard endpoint) for its queue`
+        : `cannot read the queue: ${message}`,
+    });
   }
   const hosts = await checkHostFacts(conn, opts.timeoutMs ?? 5_000).catch((err: unknown) => ({
     hosts: [],
@@ -108,7 +113,8 @@ async function queueStats(conn: Awaited<ReturnType<typeof connectionFromSchedule
     if (r === null) throw new Error(`no answer within ${timeoutMs} ms`);
     return r;
   } finally {
-    await withTimeout(queue.close(), 1_000, () => undefined).catch(() => undefined);
+    const closed = await withTimeout(queue.close().then(() => true), 1_000, () => false).catch(() => false);
+    if (!closed) dropBullSockets(queue);
     await closeRedis(redis);
   }
 }

@@ -98,8 +98,8 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** What is wrong or risky with a server for a dehb cluster. */
-export function assessRedis(facts: RedisFacts): Finding[] {
+/** What is wrong or risky with a server for a dehb cluster (`prefix`: the file's key prefix, if known). */
+export function assessRedis(facts: RedisFacts, prefix?: string): Finding[] {
   const out: Finding[] = [];
   if (compareVersions(facts.version, '5.0.0') < 0) {
     out.push({ level: 'error', what: 'version', message: `Redis ${facts.version} is too old: BullMQ needs >= 5.0.0 (6.2 or newer recommended)` });
@@ -129,7 +129,11 @@ export function assessRedis(facts: RedisFacts): Finding[] {
     out.push({ level: 'ok', what: 'appendonly', message: 'AOF persistence on' });
   }
   if (facts.mode === 'cluster') {
-    out.push({ level: 'warn', what: 'mode', message: 'Redis Cluster: use a hash-tag prefix such as {dehb} so every queue key lands in one slot' });
+    if (prefix !== undefined && /\{[^{}]+\}/.test(prefix)) {
+      out.push({ level: 'ok', what: 'mode', message: `Redis Cluster; prefix ${prefix} is a hash tag, so every queue key lands in one slot` });
+    } else {
+      out.push({ level: 'warn', what: 'mode', message: 'Redis Cluster: use a hash-tag prefix such as {dehb} so every queue key lands in one slot' });
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { EvalOutcome } from '../protocol/executor.js';
 import type { ClusterKeys } from './connection.js';
+import { isJobOfRun } from './run-claim.js';
 import { parseOutcomeText, type Parsed } from '../protocol/wire.js';
 
 const WRITE_LUA = `
@@ -162,7 +163,8 @@ export class ResultsStore {
   }
 
   /**
-   * Deletes every stored result of a run (fields `<runId>-*`). For a graceful close, when every
+   * Deletes every stored result of a run (fields `<runId>-<trialId>` exactly: run `exp` never
+   * touches `exp-2-1` of run `exp-2`). For a graceful close, when every
    * trial this coordinator submitted is recorded: it also removes results an earlier, killed
    * coordinator of the same run had recorded but not yet deleted.
    */
@@ -171,9 +173,9 @@ export class ResultsStore {
     do {
       const [next, flat] = (await this.redis.hscan(this.keys.results, cursor, 'MATCH', `${runId}-*`, 'COUNT', 500)) as [string, string[]];
       cursor = next;
-      const fields = flat.filter((_, i) => i % 2 === 0);
+      const fields = flat.filter((f, i) => i % 2 === 0 && isJobOfRun(runId, f));
       if (fields.length > 0) await this.redis.hdel(this.keys.results, ...fields);
     } while (cursor !== '0');
-    for (const id of [...this.toDelete.keys()]) if (id.startsWith(`${runId}-`)) this.toDelete.delete(id);
+    for (const id of [...this.toDelete.keys()]) if (isJobOfRun(runId, id)) this.toDelete.delete(id);
   }
 }

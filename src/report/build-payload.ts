@@ -5,7 +5,7 @@
  * Live, the aggregated views are rebuilt at most every COST_FACTOR times what they took to build
  * (on a 50k-trial run that keeps the updates cheap; on small runs every update rebuilds them).
  */
-import { computeLadder } from '../dehb/brackets.js';
+import { fidelityLadder } from '../dehb/fidelity.js';
 import type { RunModel } from './model.js';
 import type { Payload } from './payload.js';
 import { maxRung } from './views/common.js';
@@ -24,6 +24,7 @@ const COST_FACTOR = 5;
 
 export class PayloadBuilder {
   private readonly cache = new Map<string, unknown>();
+  private readonly workerIds = new Map<string, number>();
   private nextRefresh = 0;
   /** True when the last build reused aggregated views older than the entries it had. */
   stale = false;
@@ -43,7 +44,7 @@ export class PayloadBuilder {
     const live = opts.live === true;
     const o = m.options;
     const space = o?.space ?? {};
-    const fidelities = o === null ? [] : computeLadder(o.minFidelity, o.maxFidelity, o.eta);
+    const fidelities = o === null ? [] : fidelityLadder(o.minFidelity, o.maxFidelity, o.eta, o.fidelityType ?? 'float');
     const records = m.records();
     const t0 = m.startedAt ?? now;
     const rungCount = Math.max(fidelities.length, 1 + maxRung(records));
@@ -82,7 +83,7 @@ export class PayloadBuilder {
         fidelities,
         params,
       },
-      trajectory: view('trajectory', () => buildTrajectory(records, t0)),
+      trajectory: view('trajectory', () => buildTrajectory(records, t0, o?.incumbent === 'max-fidelity' ? topRung : null)),
       scatter: view('scatter', () => buildScatter(records, t0, fidelities)),
       hyperband: view('hyperband', () => buildHyperband(records, fidelities)),
       timeline: view('timeline', () => buildTimeline(records, t0, live && m.finished === null ? now : (m.lastAt ?? now))),
@@ -91,7 +92,8 @@ export class PayloadBuilder {
       curves: view('curves', () => buildCurves(records)),
       live: buildLive(m, now),
       columns: tableColumns(params),
-      rows: rowsOf.map((r) => tableRow(r, params, t0)),
+      rows: rowsOf.map((r) => tableRow(r, params, t0, this.workerId)),
+      workers: [...this.workerIds.keys()],
       errors,
       delta,
     };
@@ -99,6 +101,12 @@ export class PayloadBuilder {
     this.stale = !fresh;
     return payload;
   }
+
+  private readonly workerId = (label: string): number => {
+    let id = this.workerIds.get(label);
+    if (id === undefined) this.workerIds.set(label, (id = this.workerIds.size));
+    return id;
+  };
 
   /** ms until a live build would rebuild the aggregated views again. */
   refreshIn(now = Date.now()): number {

@@ -98,7 +98,7 @@ export interface Curves {
   trialsWithReports: number;
 }
 
-/** [trialId, status, fitness, fidelity, bracket, rung, start s, duration s, cost, worker, ...param values]. */
+/** [trialId, status, fitness, fidelity, bracket, rung, start s, duration s, cost, worker (index into Payload.workers), ...param values]. */
 export type TrialRow = Array<number | string | boolean | null>;
 
 export interface Live {
@@ -121,6 +121,8 @@ export interface Payload {
   live: Live;
   columns: string[];
   rows: TrialRow[];
+  /** Worker labels the rows refer to by index (stable across a dashboard's payloads). */
+  workers: string[];
   /** trialId -> error text (truncated). */
   errors: Record<string, string>;
   /** True when rows holds only the trials changed since the previous payload (dashboard). */

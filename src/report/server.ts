@@ -46,7 +46,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const streams = new Set<ServerResponse>();
   let timer: NodeJS.Timeout | null = null;
   let lastSent = 0;
-  let reading = false;
   let again = false;
 
   const send = (res: ServerResponse, data: string): void => {
@@ -71,26 +70,30 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (builder.stale) sendAt(Date.now() + Math.max(MIN_GAP_MS, builder.refreshIn()));
   };
   const schedule = (): void => sendAt(lastSent + MIN_GAP_MS);
-  const pump = async (): Promise<void> => {
-    if (reading) {
+  let current: Promise<void> | null = null;
+  /** Reads what the journal gained; resolves once everything appended before the call is in. */
+  const pump = (): Promise<void> => {
+    if (current !== null) {
       again = true;
-      return;
+      return current;
     }
-    reading = true;
-    try {
-      do {
-        again = false;
-        const entries = await source.read();
-        if (entries.length > 0) {
-          model.feed(entries);
-          schedule();
-        }
-      } while (again);
-    } catch {
-      // a transient read error (a journal mid-rewrite, Redis blip): the next change retries
-    } finally {
-      reading = false;
-    }
+    current = (async () => {
+      try {
+        do {
+          again = false;
+          const entries = await source.read();
+          if (entries.length > 0) {
+            model.feed(entries);
+            schedule();
+          }
+        } while (again);
+      } catch {
+        // a transient read error (a journal mid-rewrite, Redis blip): the next change retries
+      } finally {
+        current = null;
+      }
+    })();
+    return current;
   };
   const unwatch = source.watch(() => void pump());
   const heartbeat = setInterval(() => {
@@ -144,8 +147,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     close: async () => {
       unwatch();
       clearInterval(heartbeat);
+      // what the run wrote last (its results, why it ended) still reaches the open pages
+      await pump();
       if (timer !== null) clearTimeout(timer);
-      for (const res of streams) res.end();
+      broadcast();
+      if (timer !== null) clearTimeout(timer);
+      for (const res of streams) res.end('event: bye\ndata: {}\n\n');
       streams.clear();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

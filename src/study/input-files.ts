@@ -70,6 +70,28 @@ export async function storeInputFiles(
   return out;
 }
 
+/**
+ * Where a stored file name may be written under `dir`: a relative path of plain segments (`a.py`,
+ * `scripts/a.py`; no `..`, `.`, empty or absolute parts, no backslash or NUL), whose directories
+ * are created here and must not be symlinks, so nothing is written outside `dir`. E_STUDY else.
+ */
+export async function placedPath(dir: string, name: string): Promise<string> {
+  const parts = name.split('/');
+  const bad = name === '' || isAbsolute(name) || /[\\\0]/.test(name) || parts.some((p) => p === '' || p === '.' || p === '..');
+  if (bad) throw new DehbError('E_STUDY', `refusing input file name ${JSON.stringify(name)}: names must be relative paths without "..", "." or "\\" parts`);
+  await fsp.mkdir(dir, { recursive: true });
+  let at = dir;
+  for (const [i, p] of parts.entries()) {
+    at = join(at, p);
+    const st = await fsp.lstat(at).catch(() => null);
+    if (st?.isSymbolicLink() === true) throw new DehbError('E_STUDY', `refusing to place input file ${JSON.stringify(name)}: ${at} is a symlink`);
+    if (i < parts.length - 1 && st === null) await fsp.mkdir(at).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+  return at;
+}
+
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -94,19 +116,20 @@ export class InputFileCache {
     const digest = sha256(Buffer.from(JSON.stringify(this.files.map((f) => [f.name, f.sha256])))).slice(0, 16);
     const dir = join(this.cacheDir, `set-${digest}`);
     if (this.setDir === dir) return dir;
-    for (const f of this.files) await this.place(f, join(dir, f.name));
+    for (const f of this.files) await this.place(f, dir);
     this.setDir = dir;
     return dir;
   }
 
   /** Copies every file into `dir` (a trial's working directory) under its name. */
   async materialize(dir: string): Promise<void> {
-    for (const f of this.files) await this.place(f, join(dir, f.name));
+    for (const f of this.files) await this.place(f, dir);
   }
 
-  private async place(f: InputFileInfo, target: string): Promise<void> {
+  /** Writes one file under `dir`; its stored name is checked here, where it is placed. */
+  private async place(f: InputFileInfo, dir: string): Promise<void> {
+    const target = await placedPath(dir, f.name);
     const data = await this.blob(f);
-    await fsp.mkdir(dirname(target), { recursive: true });
     try {
       const existing = await fsp.readFile(target);
       if (sha256(existing) === f.sha256) return;

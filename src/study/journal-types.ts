@@ -19,6 +19,8 @@ export interface RunMeta {
   inputFiles?: Array<{ name: string; sha256: string; size: number }>;
   /** Free-form labels. */
   labels?: Record<string, string>;
+  /** Random id of this run instance (a cluster claims the run id for it; a resume keeps it). */
+  instance?: string;
 }
 
 export type JournalEntry =

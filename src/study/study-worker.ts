@@ -5,13 +5,13 @@
  * heart-beaten; a worker that dies stops heart-beating and its trial goes back to the queue. Before
  * running a claimed trial the worker checks the journal: a trial already told (a duplicate
  * delivery) is completed without running again. Shipped input files run only with
- * `acceptStudyFiles`; otherwise the trial fails saying how to allow it.
+ * `acceptStudyFiles`; otherwise the worker refuses the study at init, saying how to allow it.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { serializeError } from '../errors.js';
+import { DehbError, serializeError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
 import { taskTimeout } from '../protocol/schemas.js';
 import { runTask } from '../cluster/run-task.js';
@@ -73,6 +73,14 @@ export class StudyWorker {
     await this.sync();
     const trials = this.trialsRoot();
     const files = this.meta?.inputFiles ?? [];
+    if (files.length > 0 && this.opts.acceptStudyFiles !== true) {
+      // refused up front: failing every trial would fill the study with failures that say nothing about the configurations
+      await this.close();
+      throw new DehbError(
+        'E_NOT_ALLOWED',
+        `study "${this.opts.study}" ships input files (${files.map((f) => f.name).join(', ')}); this worker runs shipped files only when started with --accept-study-files (dehb worker --study ${this.opts.study} --accept-study-files)`,
+      );
+    }
     if (files.length > 0) this.files = new InputFileCache(this.opts.storage, this.opts.study, files, join(trials, '.files'));
   }
 
@@ -184,13 +192,6 @@ export class StudyWorker {
       return failedOutcome(`study "${this.opts.study}" has no objective; create it with --command or --objective`, 'E_CONFIG');
     }
     if (this.files !== null) {
-      if (this.opts.acceptStudyFiles !== true) {
-        const names = (meta.inputFiles ?? []).map((f) => f.name).join(', ');
-        return failedOutcome(
-          `study "${this.opts.study}" ships input files (${names}); this worker runs shipped files only when started with --accept-study-files (dehb worker --study ${this.opts.study} --accept-study-files)`,
-          'E_NOT_ALLOWED',
-        );
-      }
       try {
         await this.files.materialize(trialDir);
         objective = await this.localObjective(objective, trialDir);

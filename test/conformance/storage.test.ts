@@ -223,12 +223,14 @@ for (const make of [fileImpl, redisImpl]) {
       const s = await open();
       await s.createStudy('e', created());
       await s.enqueue('e', [task(0), task(1)]);
-      const dead = await s.claim('e', 'dead', 60);
+      // a 1 s claim (60 ms expired before the next call on a loaded machine); waited out exactly
+      const dead = await s.claim('e', 'dead', 1_000);
+      const claimedBy = Date.now(); // the claim's expiry is at most 1 s after this
       assert.equal(dead?.trialId, 0);
       const live = await s.claim('e', 'live', 10_000);
       assert.equal(live?.trialId, 1);
       assert.equal(await s.claim('e', 'x', 10_000), null);
-      await sleep(150);
+      await sleep(claimedBy + 1_000 + 20 - Date.now());
       assert.deepEqual(await s.queueStats('e'), { queued: 1, claimed: 1 });
       const re = await s.claim('e', 'rescuer', 10_000);
       assert.equal(re?.trialId, 0);

@@ -57,6 +57,7 @@ const CASES: Array<{ name: string; patch: Record<string, unknown>; expect: RegEx
   },
   { name: 'version 2', patch: { v: 2 }, expect: /invalid task: v: task version v=2 is not supported; this dehb speaks v=1/ },
   { name: 'version absent', patch: { v: undefined }, expect: /invalid task: v: task version v=undefined is not supported/ },
+  { name: 'a runId that is not a safe word', patch: { runId: 'my run/1' }, expect: /invalid task: runId: must be letters, digits/ },
   { name: 'negative trialId', patch: { trialId: -1 }, expect: /invalid task: trialId: / },
   { name: 'fractional gpus', patch: { gpus: 1.5 }, expect: /invalid task: gpus: / },
   { name: 'config with an object value', patch: { config: { mode: { a: 1 } } }, expect: /invalid task: config\.mode: / },

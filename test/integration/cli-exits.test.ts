@@ -11,16 +11,16 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAIN, ROOT, runCli } from '../helpers/cli.js';
+import { cliEntry, ROOT, runCli } from '../helpers/cli.js';
 import { ensureExecutable, FAKE_SMI_ROOT } from '../fixtures/fake-nvidia-smi/helpers.js';
 
 const SPACE = join(ROOT, 'test/fixtures/lead/space.json');
 const QUADRATIC = join(ROOT, 'test/fixtures/lead/quadratic.mjs');
 const CUDA_ECHO = join(ROOT, 'test/fixtures/install/cuda-echo.mjs');
 const common = ['--space', SPACE, '--min-fidelity', '1', '--max-fidelity', '9', '--seed', '3', '--quiet'];
-/** PATH with the fake two-GPU nvidia-smi first; PATH with no nvidia-smi at all. */
-const TWO_GPUS = { PATH: `${join(FAKE_SMI_ROOT, 'two-gpus')}:${process.env.PATH ?? ''}` };
-const NO_GPUS = { PATH: FAKE_SMI_ROOT, CUDA_VISIBLE_DEVICES: '' };
+/** PATH with the fake two-GPU nvidia-smi first; PATH with no nvidia-smi at all (an inherited CUDA_VISIBLE_DEVICES is removed). */
+const TWO_GPUS: NodeJS.ProcessEnv = { PATH: `${join(FAKE_SMI_ROOT, 'two-gpus')}:${process.env.PATH ?? ''}`, CUDA_VISIBLE_DEVICES: undefined };
+const NO_GPUS: NodeJS.ProcessEnv = { PATH: FAKE_SMI_ROOT, CUDA_VISIBLE_DEVICES: undefined };
 let dir = '';
 
 before(async () => {
@@ -106,7 +106,7 @@ test('dehb show piped into head prints no EPIPE stack', { timeout: 90_000 }, asy
   // enough trials that the JSON (well over a pipe buffer) cannot be written before head exits
   assert.equal((await runCli(['run', ...common, '--objective', QUADRATIC, '--fevals', '300', '--n-workers', '2', '--output', out])).code, 0);
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const line = `${q(process.execPath)} --import tsx ${q(MAIN)} show ${q(out)} --format json | head -c 20; exit "\${PIPESTATUS:-0}"`;
+  const line = `${q(process.execPath)} ${q(cliEntry())} show ${q(out)} --format json | head -c 20; exit "\${PIPESTATUS:-0}"`;
   const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn('bash', ['-o', 'pipefail', '-c', line], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -130,6 +130,12 @@ test('a resumed GPU run keeps its pinning: resumed trials get CUDA_VISIBLE_DEVIC
   const rows = await history(out);
   assert.equal(rows.length, 6);
   for (const t of rows) assert.ok(t.info.cuda === '0' || t.info.cuda === '1', `trial ${t.trialId} ran with CUDA_VISIBLE_DEVICES=${String(t.info.cuda)}`);
+  // a flag overrides what the journal recorded
+  const unpinned = await runCli(['run', '--resume', '--output', out, '--fevals', '8', '--no-single-node-with-gpus', '--quiet'], { env: TWO_GPUS });
+  assert.equal(unpinned.code, 0, unpinned.stderr);
+  const later = (await history(out)).filter((t) => t.trialId >= 6);
+  assert.equal(later.length, 2);
+  for (const t of later) assert.equal(t.info.cuda, null, `trial ${t.trialId} is not pinned`);
 });
 
 test('dehb study create: random and manual studies need no fidelity range, dehb ones do', { timeout: 60_000 }, async () => {
@@ -141,4 +147,13 @@ test('dehb study create: random and manual studies need no fidelity range, dehb 
   const dehb = await runCli([...base.slice(0, 2), 'd', ...base.slice(2)]);
   assert.equal(dehb.code, 2);
   assert.match(dehb.stderr, /missing fidelity range: --min-fidelity N --max-fidelity M/);
+});
+
+test('dehb optimize exits 1 when every trial of the study failed, and says why', { timeout: 90_000 }, async () => {
+  const storage = join(dir, 'failing-studies');
+  const created = await runCli(['study', 'create', 'f', '--space', SPACE, '--min-fidelity', '1', '--max-fidelity', '9', '--command', 'false', '--storage', storage]);
+  assert.equal(created.code, 0, created.stderr);
+  const r = await runCli(['optimize', 'f', '--fevals', '3', '--storage', storage, '--quiet']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /all 3 trials failed: E_OBJECTIVE objective command exited with code 1 \(first error, trial \d+; see dehb trials f --status failed\)/);
 });

@@ -13,6 +13,7 @@ import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { startClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
 import { cleanupPrefix, freePort, SHARED_REDIS, sharedConnection, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, task, writeFileFor } from '../fixtures/cluster/harness.js';
+import { eventually } from '../helpers/processes.js';
 
 const quiet = (): void => undefined;
 const dir = mkdtempSync(join(tmpdir(), 'dehb-edge-'));
@@ -36,9 +37,12 @@ describe('worker allow-list rules', () => {
     assert.equal(await p.check({ kind: 'command', argv: ['python3', 'train.py'] }), null);
     assert.match((await p.check({ kind: 'command', argv: ['python3', 'train.py', '--x'] })) ?? '', /refuses command/);
     assert.equal(await p.check({ kind: 'command', argv: [join(allowed, 'run.sh'), '--fast'] }), null);
-    assert.equal(await p.check({ kind: 'command', argv: ['./run.sh'], cwd: allowed }), null);
-    assert.match((await p.check({ kind: 'command', argv: [join(allowed, 'run.sh')], shell: true })) ?? '', /shell commands are only allowed by an exact --command/);
-    assert.match((await p.check({ kind: 'command', argv: ['python3', 'train.py'], env: { NODE_OPTIONS: '--require x' } })) ?? '', /NODE_OPTIONS/);
+    // a relative executable resolves against the worker's own directory, never a cwd the job names
+    assert.match((await p.check({ kind: 'command', argv: ['./run.sh'], cwd: allowed })) ?? '', /refuses command/);
+    const inAllowed = await ObjectivePolicy.create({ allow: [allowed], cwd: allowed });
+    assert.equal(await inAllowed.check({ kind: 'command', argv: ['./run.sh'] }), null);
+    assert.match((await p.check({ kind: 'command', argv: [join(allowed, 'run.sh')], shell: true })) ?? '', /a job cannot ask for a shell/);
+    assert.match((await p.check({ kind: 'command', argv: ['python3', 'train.py'], shell: true })) ?? '', /a job cannot ask for a shell/, 'not even the exact --command');
     assert.match((await p.check({ kind: 'function', name: 'f' })) ?? '', /in-process only/);
     const none = await ObjectivePolicy.create({});
     assert.equal(none.allowsNothing, true);
@@ -88,11 +92,10 @@ describe('cluster connections', { timeout: 60_000 }, () => {
     const file = join(dir, 'late.json');
     const logs: string[] = [];
     const starting = startClusterWorker({ schedulerFile: file, waitMs: 20_000, gpus: 'none', allow: [FIXTURE_DIR], log: (m) => logs.push(m) });
-    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(await eventually(() => logs.some((l) => /waiting for scheduler file/.test(l))), 'the worker says it waits');
     await writeFileFor(file, prefix);
     const worker = await starting;
     try {
-      assert.ok(logs.some((l) => /waiting for scheduler file/.test(l)));
       const exec = await createClusterExecutor({ schedulerFile: file, runId: 'late', log: quiet });
       assert.deepEqual(await exec.submit(task('late', 1, { x: 3 })).then((o) => o.status), 'ok');
       await exec.close();

@@ -184,7 +184,7 @@ describe('dehb scheduler', { timeout: 60_000 }, () => {
       assert.ok(isDehbError(e.error, 'E_BROKER'));
       assert.match(e.err, /ERROR maxmemory-policy: maxmemory-policy is allkeys-lru.*set it to noeviction/);
       assert.match(e.err, /WARN\s+appendonly: AOF persistence is off/);
-      assert.match(e.err, /WARN\s+file mode: mode 644 lets other users read the Redis password; chmod 600/);
+      assert.match(e.err, /WARN\s+file mode: scheduler file .* has mode 644: other users can read the Redis password in it; chmod 600/);
       const json = JSON.parse(e.out) as { ok: boolean; facts: { maxmemoryPolicy: string } };
       assert.equal(json.ok, false);
       assert.equal(json.facts.maxmemoryPolicy, 'allkeys-lru');

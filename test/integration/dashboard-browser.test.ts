@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+// dehb-test: serial
 /**
  * `dehb dashboard` and `dehb run --dashboard` in a real browser: a page loaded once shows
  * trials-done growing while a real run goes on (server-sent events, no reload); bound beyond
@@ -10,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
@@ -21,10 +22,15 @@ let dir: string;
 let browser: TestBrowser;
 const children: ChildProcess[] = [];
 
-const OBJECTIVE = `export async function objective(config, fidelity, ctx) {
+// Trial t finishes only once the number in $DEHB_TEST_ALLOW exceeds t, so the test decides when
+// results appear (no race with a loaded machine); without the variable it just takes a moment.
+const OBJECTIVE = `import { readFileSync } from 'node:fs';
+export async function objective(config, fidelity, ctx) {
   const x = (Math.log10(config.lr) + 2.5) ** 2 + (config.act === 'gelu' ? 0 : 0.1);
   for (let s = 1; s <= 3; s++) ctx?.report?.(s, x + 1 / s);
-  await new Promise((r) => setTimeout(r, 120 + 15 * fidelity));
+  const allow = process.env.DEHB_TEST_ALLOW;
+  while (allow && Number(readFileSync(allow, 'utf8')) <= ctx.trialId) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 20 + 5 * fidelity));
   return { fitness: x + 1 / fidelity, cost: fidelity };
 }
 `;
@@ -43,8 +49,8 @@ after(async () => {
 });
 
 /** Starts the CLI and resolves with the dashboard URL it prints on stderr. */
-async function startWithUrl(args: string[]): Promise<{ child: ChildProcess; url: URL; done: Promise<CliResult> }> {
-  const { child, done } = startCli(args);
+async function startWithUrl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: URL; done: Promise<CliResult> }> {
+  const { child, done } = startCli(args, { env });
   children.push(child);
   let err = '';
   const url = await new Promise<URL>((resolve, reject) => {
@@ -80,30 +86,42 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
   });
 }
 
-test('a dashboard page loaded once shows trials-done growing while dehb run goes on', { timeout: 180_000 }, async () => {
+test('a dashboard page loaded once shows trials-done growing while dehb run goes on', { timeout: 240_000 }, async () => {
   const out = join(dir, 'live-run');
-  const run = await startWithUrl(['run', '--space', join(dir, 'space.json'), '--objective', join(dir, 'objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--seed', '3', '--fevals', '60', '-n', '2', '--output', out, '--quiet', '--dashboard', '0']);
+  const allow = join(dir, 'allow');
+  await writeFile(allow, '0');
+  const run = await startWithUrl(
+    ['run', '--space', join(dir, 'space.json'), '--objective', join(dir, 'objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--seed', '3', '--fevals', '40', '-n', '2', '--output', out, '--quiet', '--dashboard', '0'],
+    { DEHB_TEST_ALLOW: allow },
+  );
   assert.equal(run.url.hostname, '127.0.0.1');
   assert.equal(run.url.searchParams.get('token'), null, 'no token on loopback');
   const { page, errors } = await openPage(browser);
   await page.goto(run.url.href);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   await page.evaluate(() => ((window as unknown as { __loadedOnce: boolean }).__loadedOnce = true));
-  const seen: number[] = [];
-  let ended = false;
-  let shot: unknown = null;
-  void run.done.then(() => (ended = true));
-  while (!ended) {
-    const v = await page.$eval('[data-testid="trials-done"]', (el) => Number(el.textContent)).catch(() => NaN);
-    if (Number.isFinite(v) && v !== seen[seen.length - 1]) seen.push(v);
-    if (v >= 30 && !shot && process.env.DEHB_SCREENSHOTS !== undefined) shot = await page.screenshot({ path: join(process.env.DEHB_SCREENSHOTS, 'dashboard.png'), fullPage: true });
-    await new Promise((r) => setTimeout(r, 100));
+  const done = (): Promise<number> => page.$eval('[data-testid="trials-done"]', (el) => Number(el.textContent));
+  const seen = [await done()];
+  for (const n of [5, 15, 30]) {
+    await writeFile(allow, String(n));
+    await page.waitForFunction((want) => Number(document.querySelector('[data-testid="trials-done"]')?.textContent) >= want, { timeout: 60_000 }, n);
+    seen.push(await done());
+    if (n === 30 && process.env.DEHB_SCREENSHOTS !== undefined) {
+      await page.waitForFunction(() => document.body.dataset.updates !== undefined && Number(document.body.dataset.updates) > 3, { timeout: 10_000 });
+      await page.screenshot({ path: join(process.env.DEHB_SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    }
   }
+  await writeFile(allow, '1000000');
   const r = await run.done;
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(seen.length >= 3, `trials-done took the values ${JSON.stringify(seen)}`);
+  assert.equal(seen[0], 0);
   for (let i = 1; i < seen.length; i++) assert.ok((seen[i] as number) > (seen[i - 1] as number), JSON.stringify(seen));
-  assert.ok((seen[seen.length - 1] as number) > 0);
   assert.equal(await page.evaluate(() => (window as unknown as { __loadedOnce?: boolean }).__loadedOnce), true, 'the page was never reloaded');
+  // the last results and why the run ended reach the page before the dashboard closes
+  const told = (await readFile(join(out, 'journal.jsonl'), 'utf8')).split('\n').filter((l) => l.includes('"type":"told"')).length;
+  await page.waitForFunction((n) => document.querySelector('[data-testid="trials-done"]')?.textContent === String(n), { timeout: 10_000 }, told);
+  await page.waitForFunction(() => /dashboard stopped/.test(document.querySelector('[data-testid="connection"]')?.textContent ?? ''), { timeout: 10_000 });
+  assert.match(await page.evaluate(() => document.body.innerText), /ended: budget/);
   assert.deepEqual(errors.filter((e) => !/EventSource|ERR_CONNECTION_REFUSED|net::/.test(e)), []);
   await page.close();
 });

@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from '../helpers/cli.js';
+import { cliEntry, ROOT } from '../helpers/cli.js';
 
 const exec = promisify(execFile);
 const MAIN_JS = join(ROOT, 'dist', 'cli', 'main.js');
@@ -23,7 +23,7 @@ let bin = '';
 let version = '';
 
 before(async () => {
-  assert.ok(existsSync(MAIN_JS), `${MAIN_JS} is missing: run \`npm run build\` first`);
+  assert.equal(cliEntry(), MAIN_JS); // throws with the build command when dist/ is missing or older than src/
   version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   dir = await mkdtemp(join(tmpdir(), 'dehb-install-'));
   const packed = await exec(NPM, ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, timeout: 60_000 });

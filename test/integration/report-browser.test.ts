@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+// dehb-test: serial
 /**
  * `dehb report` in a real browser (Debian chromium via puppeteer-core): the file opens offline
  * from disk, fetches nothing, draws every chart with data covering every trial, has a sortable,

@@ -1,7 +1,8 @@
 /**
  * Input files travel with a study (both storages): stored content-hashed at creation, size-capped,
  * materialised into each trial's working directory; a worker runs them only with
- * --accept-study-files, otherwise the trial fails saying how to allow it. A shipped module
+ * --accept-study-files, otherwise the worker refuses the study up front (no trial is failed) saying
+ * how to allow it. A shipped module
  * objective is imported from the worker's verified file cache.
  */
 import assert from 'node:assert/strict';
@@ -34,10 +35,13 @@ for (const kind of ['file', 'redis'] as const) {
       assert.deepEqual(show.meta.inputFiles, [{ name: 'job.py', sha256: sha, size: (await readFile('job.py')).length }]);
 
       const refused = await runMain(['optimize', 'ship', '--fevals', '1', '--json'], env);
-      assert.equal(refused.code, 0, refused.stderr);
-      const t0 = JSON.parse((await runMain(['trial', 'show', 'ship', '0', '--json'], env)).stdout);
-      assert.equal(t0.status, 'failed');
-      assert.match(t0.error.message, /ships input files \(job\.py\); this worker runs shipped files only when started with --accept-study-files/);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /ships input files \(job\.py\); this worker runs shipped files only when started with --accept-study-files/);
+      const worker = await runMain(['worker', '--study', 'ship', '--idle-exit', '1s'], env);
+      assert.equal(worker.code, 2, worker.stderr);
+      assert.match(worker.stderr, /--accept-study-files/);
+      const none = JSON.parse((await runMain(['trials', 'ship', '--format', 'json'], env)).stdout) as unknown[];
+      assert.equal(none.length, 0, 'no trial was failed for it');
 
       // the shipped copy is what runs: change the local file, the trial still uses the stored one
       await writeFile('job.py', 'raise SystemExit("local copy must not run")\n');
@@ -50,8 +54,8 @@ for (const kind of ['file', 'redis'] as const) {
         fitness: number;
         reports: Array<{ value: number }>;
       }>;
-      assert.deepEqual(trials.map((t) => t.status), ['failed', 'ok', 'ok']);
-      for (const t of trials.slice(1)) {
+      assert.deepEqual(trials.map((t) => t.status), ['ok', 'ok', 'ok']);
+      for (const t of trials) {
         assert.equal(createHash('sha256').update(await readFile(join(t.trialDir, 'job.py'))).digest('hex'), sha, 'materialised in the trial dir');
         assert.equal(t.reports.length, 1);
         assert.ok(Number.isFinite(t.fitness));

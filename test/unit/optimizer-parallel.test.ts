@@ -51,3 +51,40 @@ test('with one job in flight the schedule is the sequential one (same jobs as be
   const b = runInFlight(fresh(), 1, 300);
   assert.deepEqual(b.map((j) => [j.configId, j.parentId, j.source]), a.map((j) => [j.configId, j.parentId, j.source]));
 });
+
+test('16 jobs in flight: no configuration is promoted to a rung it is already in or in flight to', () => {
+  const st = fresh();
+  let promotions = 0;
+  runInFlight(st, 16, 200, (j, inFlight) => {
+    if (j.source !== 'promotion') return;
+    promotions++;
+    const key = j.vector.join(',');
+    const again = inFlight.filter((k) => k.rung === j.rung && k.vector.join(',') === key);
+    assert.equal(again.length, 0, `trial ${j.trialId} promotes configuration ${j.configId} to rung ${j.rung} a second time while it is in flight`);
+  });
+  assert.equal(promotions, 9 + 3 + 1 + (3 + 1) + 2, "every upper-rung job of the first Hyperband iteration");
+  for (const sp of st.subpops) {
+    const keys = sp.vectors.map((v) => v.join(','));
+    assert.equal(new Set(keys).size, keys.length, `rung ${sp.fidelity} holds no duplicate members`);
+  }
+});
+
+test('16 jobs in flight: a first-rung DE trial on a never-evaluated slot is built from the rung below, not from the placeholder', () => {
+  // crossoverProb 0: binomial crossover takes exactly one coordinate from the mutant, the other from the target
+  const st = fresh({ crossoverProb: 0 });
+  let checked = 0;
+  runInFlight(st, 16, 200, (j) => {
+    if (j.source !== 'de' || j.rung === 0 || j.rung !== j.bracketId % st.fidelities.length) return;
+    const sp = st.subpops[j.rung];
+    if (sp.fitness[j.parentId] !== null) return;
+    const placeholder = sp.vectors[j.parentId];
+    const lower = st.subpops[j.rung - 1];
+    const evaluatedBelow = lower.vectors.filter((_, i) => lower.fitness[i] !== null);
+    if (evaluatedBelow.length === 0) return; // nothing to build from yet: the reference's trial
+    checked++;
+    const fromTarget = j.vector.filter((x, d) => evaluatedBelow.some((v) => v[d] === x));
+    assert.ok(fromTarget.length >= 1, `trial ${j.trialId} keeps a coordinate of an evaluated member of rung ${j.rung - 1}`);
+    assert.ok(!j.vector.some((x, d) => x === placeholder[d]), `trial ${j.trialId} takes nothing from the placeholder`);
+  });
+  assert.ok(checked >= 10, `${checked} first-rung trials on never-evaluated slots`);
+});

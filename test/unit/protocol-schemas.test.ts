@@ -48,3 +48,13 @@ test('the timeoutMs rule: a task refuses 0; where users type it 0 is refused nam
   for (const fine of [undefined, null, 1, 2500.5]) checkTrialTimeout(fine);
   assert.deepEqual([0, null, undefined, 1500].map(taskTimeout), [null, null, null, 1500]);
 });
+
+test('an outcome with a NaN report (null after JSON) is still read, the value as NaN', () => {
+  const viaJson = parseOutcome(JSON.parse(JSON.stringify({ status: 'ok', fitness: 1, reports: [[1, 0.5], [2, Number.NaN]] })));
+  assert.ok(viaJson.ok);
+  assert.deepEqual(viaJson.value.reports, [[1, 0.5], [2, Number.NaN]]);
+  const cloned = parseOutcome({ status: 'ok', fitness: 1, reports: [[1, Number.POSITIVE_INFINITY]] });
+  assert.ok(cloned.ok);
+  assert.deepEqual(cloned.value.reports, [[1, Number.POSITIVE_INFINITY]]);
+  assert.equal(parseOutcome({ status: 'ok', fitness: 1, reports: [[1, 'x']] }).ok, false);
+});

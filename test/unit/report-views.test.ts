@@ -112,3 +112,36 @@ test('tokens: constant-time comparison of any lengths; loopback hosts', () => {
   assert.equal(isLoopback('0.0.0.0'), false);
   assert.equal(isLoopback('192.168.1.5'), false);
 });
+
+test('timeline: one lane per GPU when trials were pinned, idle gaps kept, queue waits measured', async () => {
+  const { buildTimeline } = await import('../../src/report/views/timeline.js');
+  const t0 = 1_000_000;
+  const rec = (id: number, devices: string[], start: number, end: number, asked: number): TrialRecord => ({
+    ...record(id, { x: 0.5 }, 1),
+    worker: { host: 'gpu-node', id: 'w1', devices },
+    askedAt: t0 + asked,
+    startedAt: t0 + start,
+    finishedAt: t0 + end,
+    durationMs: end - start,
+  });
+  // GPU 0: two back-to-back trials, then an idle gap, then one more; GPU 1: one trial on both devices
+  const records = [rec(0, ['0'], 0, 1000, 0), rec(1, ['0'], 1000, 2000, 0), rec(2, ['0'], 5000, 6000, 100), rec(3, ['0', '1'], 7000, 9000, 3000)];
+  const t = buildTimeline(records, t0, t0 + 10_000);
+  assert.deepEqual(t.lanes, ['GPU 0', 'GPU 1']);
+  assert.equal(t.trials, 4);
+  const gpu0 = t.blocks.filter((b) => b[0] === 0).map((b) => [b[1], b[2], b[3]]);
+  assert.deepEqual(gpu0, [[0, 2, 2], [5, 6, 1], [7, 9, 1]]);
+  assert.deepEqual(t.blocks.filter((b) => b[0] === 1).map((b) => [b[1], b[2]]), [[7, 9]]);
+  assert.equal(t.wait.max, 4.9); // trial 2: asked at 0.1 s, started at 5 s
+  assert.ok(Math.max(...t.queue.map((q) => q[1])) >= 2, 'two trials were queued at once');
+});
+
+test('trajectory: with the max-fidelity incumbent rule only top-rung results count', async () => {
+  const { buildTrajectory } = await import('../../src/report/views/trajectory.js');
+  const low = { ...record(0, { x: 0.1 }, 0.1), rung: 0, finishedAt: 10 };
+  const top = { ...record(1, { x: 0.2 }, 0.5), rung: 2, finishedAt: 20 };
+  assert.equal(buildTrajectory([low, top], 0).incumbent?.trialId, 0);
+  const rule = buildTrajectory([low, top], 0, 2);
+  assert.equal(rule.incumbent?.trialId, 1);
+  assert.deepEqual(rule.evals, [2]);
+});

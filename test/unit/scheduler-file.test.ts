@@ -123,4 +123,18 @@ describe('scheduler file', () => {
     writeFileSync(path, JSON.stringify({ version: 1 }));
     await assert.rejects(waitForSchedulerFile(path, { timeoutMs: 60_000 }), isCode('E_SCHEDULER_FILE', /field "redisUrl"/));
   });
+
+  it('fails at once for malformed JSON (only a missing or empty file is waited for)', { timeout: 30_000 }, async () => {
+    const path = join(dir, 'malformed.json');
+    writeFileSync(path, '{"version": 1, "redisUrl": ');
+    let waits = 0;
+    await assert.rejects(waitForSchedulerFile(path, { timeoutMs: 120_000, onWait: () => waits++ }), isCode('E_SCHEDULER_FILE', /is not valid JSON/));
+    assert.equal(waits, 0);
+  });
+
+  it('does not need createdAt (informational)', async () => {
+    const path = join(dir, 'no-created.json');
+    writeFileSync(path, JSON.stringify({ version: 1, redisUrl: 'redis://h:1/0', prefix: 'p', queue: 'q' }));
+    assert.equal((await readSchedulerFile(path)).createdAt, undefined);
+  });
 });

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEHB } from '../../src/api/dehb.js';
@@ -16,6 +16,7 @@ import { createClusterClient } from '../../src/cluster/bullmq/client.js';
 import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
 import { isDehbError } from '../../src/errors.js';
 import { suggestKey } from '../../src/unknown-keys.js';
+import { loadRunConfig } from '../../src/cli/run-config.js';
 import type { SpaceSpec } from '../../src/dehb/types.js';
 
 const space: SpaceSpec = { x: { type: 'float', low: -5, high: 5 } };
@@ -113,6 +114,15 @@ test('random and manual studies need no fidelity range', async () => {
   }
   // DEHB itself still needs its range
   await assert.rejects(createStudy({ name: 'd', storage, space }), (e: unknown) => isDehbError(e, 'E_CONFIG') && /minFidelity is required/.test(e.message));
+});
+
+test('a dehb run --config file with a misspelt key names it with a suggestion', async () => {
+  const file = join(dir, 'dehb.json');
+  await writeFile(file, JSON.stringify({ space: { x: { type: 'float', low: 0, high: 1 } }, nworkers: 2 }));
+  await assert.rejects(
+    loadRunConfig({ config: file }),
+    (e: unknown) => isDehbError(e, 'E_CONFIG') && e.message === `${file}: unknown key "nworkers" (did you mean "nWorkers"?)`,
+  );
 });
 
 test('suggestKey: case and small typos, nothing for far-off names', () => {

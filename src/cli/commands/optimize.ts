@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
+import { allFailedReason } from '../summary.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 import { createLog } from '../log.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
@@ -89,8 +90,11 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
         `study "${name}" ${r.reason === 'stopped' ? 'stopped' : r.reason === 'no-work' ? 'has no work left' : 'met its budget'}: ${r.toldTotal} trial(s) told, ${r.toldHere} here` +
           (b === null ? '' : `; best ${fmt(b.fitness)} (trial ${b.trialId}) ${JSON.stringify(b.config)}`),
       );
-      if (flags.json === true) out(JSON.stringify({ study: name, ...r }));
-      return r.reason === 'stopped' ? 130 : 0;
+      // every trial of the study failed: say why and exit 1 (one success is enough for 0)
+      const why = r.reason === 'stopped' ? null : allFailedReason(await study.trials(), `dehb trials ${name} --status failed`);
+      if (why !== null) note(why);
+      if (flags.json === true) out(JSON.stringify({ study: name, ...r, ...(why === null ? {} : { error: why }) }));
+      return r.reason === 'stopped' ? 130 : why !== null ? 1 : 0;
     } finally {
       signals.dispose();
       await dashboard?.close();

@@ -23,6 +23,7 @@ interface RunCommandFlags extends RunFlags {
   cluster?: boolean;
   schedulerFile?: string;
   wait?: string;
+  brokerTimeout?: string;
   dashboard?: string | boolean;
 }
 
@@ -51,6 +52,7 @@ export function registerRunCommand(program: Command): void {
     .option('--runtime <duration>', 'budget: wall-clock time, e.g. 90s, 10m, 1h')
     .option('-n, --n-workers <n>', 'evaluations in flight (default 1)')
     .option('--single-node-with-gpus', 'pin each evaluation to the least-loaded GPU of this node')
+    .option('--no-single-node-with-gpus', 'on --resume: stop pinning that the run recorded')
     .option('--gpus-per-trial <n>', 'GPUs per evaluation (default 1)')
     .option('--trial-timeout <duration>', 'kill an evaluation after this long (recorded timed-out)')
     .option('-o, --output <dir>', 'run directory: journal, history, incumbent (default dehb-runs/<run-id>)')
@@ -59,6 +61,7 @@ export function registerRunCommand(program: Command): void {
     .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
+    .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
     .option('--dashboard [port]', 'serve a live dashboard of this run on 127.0.0.1 (default port 8080)')
@@ -113,7 +116,13 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
       },
     });
     const { createClusterClient } = await import('../../cluster/bullmq/client.js');
-    client = await createClusterClient(file, { log: log.log });
+    const cluster = await createClusterClient(file, {
+      log: log.log,
+      ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
+    });
+    // before the run directory exists: a reused id is refused with a hint, nothing left behind
+    if (!resume && cfg.runId !== undefined) await cluster.assertRunIdFree(runId);
+    client = cluster;
   }
 
   const progressRef: { p: RunProgress | null } = { p: null };
@@ -129,7 +138,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
       // without -n: a cluster uses the scheduler file's capacity, a resumed run the one it started with
       ...(!cfg.nWorkersGiven && (client !== undefined || resume) ? {} : { nWorkers: cfg.nWorkers }),
     // a resume without --single-node-with-gpus / --gpus-per-trial keeps the pinning it recorded
-    ...(cfg.singleNodeWithGpus || !resume ? { singleNodeWithGpus: cfg.singleNodeWithGpus } : {}),
+    ...(cfg.singleNodeWithGpusGiven || !resume ? { singleNodeWithGpus: cfg.singleNodeWithGpus } : {}),
     ...(cfg.gpusPerTrialGiven || !resume ? { gpusPerTrial: cfg.gpusPerTrial } : {}),
     ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),
     outputDir: output,

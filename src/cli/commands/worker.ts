@@ -40,6 +40,7 @@ interface WorkerFlags {
   graceMs: string;
   waitMs: string;
   id?: string;
+  trialsDir?: string;
 }
 
 
@@ -68,6 +69,7 @@ export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions
   if (flags.objective !== undefined) o.objective = flags.objective;
   if (flags.command !== undefined) o.command = splitCommand(flags.command, '--command');
   if (flags.id !== undefined) o.id = flags.id;
+  if (flags.trialsDir !== undefined) o.trialsDir = flags.trialsDir;
   if (flags.threads === false) o.threads = false;
   return o;
 }
@@ -94,6 +96,7 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
     .option('--max-stalled-count <n>', 'times a trial may be taken over from a dead worker before it fails', '3')
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT: time running trials get to finish before they are handed back', '30000')
     .option('--wait-ms <ms>', 'how long to wait for the scheduler file and Redis at start', '120000')
+    .option('--trials-dir <dir>', 'where trial directories go: <dir>/<run id>/<trial id>, logs kept (default: a temporary folder, each removed after its trial)')
     .option('--id <name>', 'worker id in trial records (default host:pid)')
     .option('--no-threads', 'run module objectives on the worker\'s event loop instead of threads (async objectives only)')
     .action(async (flags: WorkerFlags) => {

@@ -2,7 +2,8 @@
  * Owns what a cluster worker agrees to run: the module objective it was started with
  * (`--objective`), the exact command it was started with (`--command`), and anything whose file
  * lies under an `--allow` directory (symlinks resolved, so `..` and links cannot escape). Every
- * refusal is one sentence naming the objective and the flag that would allow it.
+ * refusal is one sentence naming the objective and the flag that would allow it. A job's `env`
+ * and `cwd` never get here: the worker drops them (wire.ts), so they cannot change what runs.
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -18,9 +19,6 @@ export interface ObjectivePolicyOptions {
   /** Base for relative paths (default process.cwd()). */
   cwd?: string;
 }
-
-/** Environment variables that would let a job inject code into an allowed command. */
-const DANGEROUS_ENV = /^(LD_\w+|DYLD_\w+|NODE_OPTIONS|BASH_ENV|ENV|PYTHONSTARTUP|PYTHONINSPECT|PERL5OPT|PERL5LIB|RUBYOPT)$/;
 
 async function real(path: string): Promise<string> {
   try {
@@ -87,17 +85,15 @@ export class ObjectivePolicy {
       if (this.dirs.some((d) => isUnder(file, d))) return null;
       return `this worker refuses objective module ${file}: it is not the worker's --objective and not under any --allow directory (allowed: ${this.describe()}); restart the worker with --allow ${dirOf(file)} or --objective ${file}`;
     }
-    const badEnv = Object.keys(ref.env ?? {}).filter((k) => DANGEROUS_ENV.test(k));
-    if (badEnv.length > 0) {
-      return `this worker refuses command ${JSON.stringify(ref.argv)}: it sets ${badEnv.join(', ')}, which can inject code; drop these variables from objective.env`;
-    }
-    if (this.command !== null && sameArgv(this.command, ref.argv)) return null;
+    // a shell is the worker's decision too: its own --command runs without one, so a job asking for one is refused
+    if (this.command !== null && ref.shell !== true && sameArgv(this.command, ref.argv)) return null;
     const exe = ref.argv[0] ?? '';
     if (ref.shell !== true && this.dirs.length > 0 && (exe.includes('/') || exe.includes(sep))) {
-      const file = await real(resolve(ref.cwd === undefined ? this.cwd : resolve(this.cwd, ref.cwd), exe));
+      // relative to the worker's own directory: a job's cwd never reaches here (wire.ts strips it)
+      const file = await real(resolve(this.cwd, exe));
       if (this.dirs.some((d) => isUnder(file, d))) return null;
     }
-    const shellNote = ref.shell === true ? ' (shell commands are only allowed by an exact --command)' : '';
+    const shellNote = ref.shell === true ? ' (a job cannot ask for a shell: cluster workers run commands as argv, without one)' : '';
     return `this worker refuses command ${JSON.stringify(ref.argv)}${shellNote}: it is not the worker's --command and its executable is not under any --allow directory (allowed: ${this.describe()}); restart the worker with --command matching it exactly, or --allow the directory of a script the command runs as argv[0]`;
   }
 }

@@ -5,14 +5,15 @@
  */
 import { DehbError } from '../../errors.js';
 import type { Executor } from '../../protocol/executor.js';
-import { loadClusterConnection, type ClusterConnection } from '../../protocol/scheduler-file.js';
-import { checkRunId } from '../../redis/connection.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import { checkRunId, closeRedis, clusterKeys, createRedis } from '../../redis/connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { CLUSTER_EXECUTOR_OPTION_KEYS } from './executor-options.js';
 import { rejectUnknownKeys } from '../../unknown-keys.js';
+import { assertRunIdFree, type RunOwner } from '../../redis/run-claim.js';
 
-export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity'>;
+export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' | 'connection' | 'runId' | 'capacity' | 'owner'>;
 
 export interface ClusterClient {
   readonly kind: 'cluster';
@@ -23,17 +24,21 @@ export interface ClusterClient {
    * An executor for one run. Returned at once; it connects in the background and submissions wait
    * for it (they reject with E_BROKER if the connection fails). Close it when the run ends.
    */
-  executor(runId: string, capacity?: number): Executor;
+  executor(runId: string, capacity?: number, owner?: RunOwner): Executor;
+  /** A fresh run's check before it creates anything: E_USAGE (with the --resume hint) when the id is in use here. */
+  assertRunIdFree(runId: string): Promise<void>;
   /** Nothing to release (each executor owns its connections); present for symmetry. */
   close(): Promise<void>;
 }
 
 /** Reads `schedulerFile`, checks that Redis answers, and returns a client. E_SCHEDULER_FILE / E_BROKER. */
 export async function createClusterClient(schedulerFile: string, opts: ClusterClientOptions = {}): Promise<ClusterClient> {
-  const { schedulerFile: _f, connection: _c, runId: _r, capacity: _n, ...clientKeys } = CLUSTER_EXECUTOR_OPTION_KEYS;
+  const { schedulerFile: _f, connection: _c, runId: _r, capacity: _n, owner: _o, ...clientKeys } = CLUSTER_EXECUTOR_OPTION_KEYS;
   rejectUnknownKeys(opts, clientKeys, 'createClusterClient(schedulerFile, options)');
   const connection = await loadClusterConnection(schedulerFile);
   const log = opts.log ?? ((m: string) => process.stderr.write(`dehb: ${m}\n`));
+  const loose = await looseModeWarning(schedulerFile);
+  if (loose !== null) log(`warning: ${loose}`);
   const facts = await probeRedis(connection.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
   for (const f of assessRedis(facts)) {
     if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
@@ -43,8 +48,18 @@ export async function createClusterClient(schedulerFile: string, opts: ClusterCl
     kind: 'cluster',
     connection,
     defaultCapacity: connection.capacity ?? 32,
-    executor(runId: string, capacity?: number): Executor {
-      return new BullmqExecutor(connection, checkRunId(runId), { ...opts, runId, ...(capacity === undefined ? {} : { capacity }) }, log);
+    executor(runId: string, capacity?: number, owner?: RunOwner): Executor {
+      const o = { ...opts, runId, ...(capacity === undefined ? {} : { capacity }), ...(owner === undefined ? {} : { owner }) };
+      return new BullmqExecutor(connection, checkRunId(runId), o, log);
+    },
+    async assertRunIdFree(runId: string): Promise<void> {
+      const redis = createRedis(connection.endpoint, 'dehb:run-id-check', { maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      try {
+        await assertRunIdFree(redis, clusterKeys(connection), checkRunId(runId));
+      } finally {
+        await closeRedis(redis);
+      }
     },
     async close(): Promise<void> {},
   };

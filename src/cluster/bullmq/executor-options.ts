@@ -5,6 +5,7 @@
 import { DehbError } from '../../errors.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { KeyList } from '../../unknown-keys.js';
+import type { RunOwner } from '../../redis/run-claim.js';
 
 export interface ClusterExecutorOptions {
   /** Path of the scheduler file (or give `connection`). */
@@ -12,6 +13,13 @@ export interface ClusterExecutorOptions {
   connection?: ClusterConnection;
   /** Run id: job ids are `<runId>-<trialId>`. Letters, digits, `_ . -`. */
   runId: string;
+  /**
+   * The run instance using the id (DEHB passes its journal's): the id is claimed for it on the
+   * queue, so a fresh run reusing the id of an earlier run that left jobs or results behind is
+   * refused (E_USAGE) instead of taking them; a resumed run (same instance) re-attaches.
+   * Without it the id is not claimed.
+   */
+  owner?: RunOwner;
   /** Evaluations in flight at most. Default: the scheduler file's `capacity`, else 32. */
   capacity?: number;
   /** BullMQ attempts per job for infrastructure failures (the objective's own failures are outcomes). Default 3. */
@@ -43,6 +51,7 @@ export const CLUSTER_EXECUTOR_OPTION_KEYS: KeyList<ClusterExecutorOptions> = {
   schedulerFile: true,
   connection: true,
   runId: true,
+  owner: true,
   capacity: true,
   attempts: true,
   backoffMs: true,

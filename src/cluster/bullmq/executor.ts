@@ -9,7 +9,7 @@ import type { Queue } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
 import { DehbError } from '../../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
-import { loadClusterConnection, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ClusterChannel } from '../../redis/channel.js';
 import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { CLUSTER_EXECUTOR_OPTION_KEYS, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
@@ -17,8 +17,10 @@ import { rejectUnknownKeys } from '../../unknown-keys.js';
 import { PendingTable, type Entry } from './pending.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import type { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, parseOutcome, parseTask, workerFailure, type Parsed } from '../../protocol/wire.js';
-import { BrokerHealth } from '../../redis/health.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from '../../protocol/wire.js';
+import { BrokerHealth, isServerError } from '../../redis/health.js';
+import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
+import { WaitingReport } from './waiting-report.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
 
@@ -38,6 +40,8 @@ export async function createClusterExecutor(opts: ClusterExecutorOptions): Promi
     conn = await loadClusterConnection(opts.schedulerFile);
   }
   const log = opts.log ?? defaultLog;
+  const loose = opts.schedulerFile === undefined ? null : await looseModeWarning(opts.schedulerFile);
+  if (loose !== null) log(`warning: ${loose}`);
   const facts = await probeRedis(conn.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
   for (const f of assessRedis(facts)) {
     if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
@@ -61,8 +65,14 @@ export class BullmqExecutor implements Executor {
   private readonly opts: ResolvedClusterExecutorOptions;
   private readonly where: string;
   private readonly health: BrokerHealth;
+  private readonly owner: RunOwner | undefined;
+  private readonly waiting: WaitingReport;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private saidEnvCwd = false;
+  private stopRequested = false;
+  /** Some submissions were resolved without their outcome: their stored results must stay for a resume. */
+  private leftForResume = false;
   private closing: Promise<void> | undefined;
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
@@ -76,6 +86,7 @@ export class BullmqExecutor implements Executor {
     private readonly log: (message: string) => void,
   ) {
     this.runId = runId;
+    this.owner = o.owner;
     this.opts = resolveClusterExecutorOptions(o, conn);
     this.capacity = this.opts.capacity;
     this.channel = new ClusterChannel(conn, `dehb:coordinator:${runId}`, this.opts.eventsMaxLen, {
@@ -87,6 +98,7 @@ export class BullmqExecutor implements Executor {
     ({ keys: this.keys, queue: this.queue, redis: this.redis, store: this.store, where: this.where } = this.channel);
     this.health = new BrokerHealth(this.where, this.opts.brokerTimeoutMs, log);
     this.health.watch(this.redis);
+    this.waiting = new WaitingReport(this.queue, this.health, this.opts.noWorkerWarnMs, log);
     this.table = new PendingTable();
     this.ready = this.start();
     this.ready.catch(() => undefined);
@@ -95,6 +107,14 @@ export class BullmqExecutor implements Executor {
   /** Connects the queue and the event listener, then starts the sweep. */
   private async start(): Promise<void> {
     await this.channel.open(this.opts.connectTimeoutMs);
+    if (this.owner !== undefined) {
+      try {
+        await claimRun(this.redis, this.keys, this.runId, this.owner);
+      } catch (err) {
+        await this.channel.close(1_000);
+        throw err instanceof DehbError ? err : new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
+      }
+    }
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
   }
@@ -122,7 +142,14 @@ export class BullmqExecutor implements Executor {
     const existing = this.table.get(jobId);
     if (existing !== undefined) return existing.promise;
     if (opts.signal?.aborted === true) return Promise.resolve({ status: 'cancelled', reason: 'aborted before submit' });
-    const entry = this.table.create(jobId, task, opts);
+    const ref = task.objective;
+    if (ref.kind === 'command' && (ref.cwd !== undefined || ref.env !== undefined) && !this.saidEnvCwd) {
+      this.saidEnvCwd = true;
+      this.log(
+        'objective cwd/env are not sent to cluster workers (a job carries data, not instructions): workers run the command in their own working directory and environment',
+      );
+    }
+    const entry = this.table.create(jobId, jobData(task), opts);
     if (opts.signal !== undefined) {
       const signal = opts.signal;
       const onAbort = (): void => this.abort(entry, 'cancelled by the coordinator');
@@ -162,18 +189,30 @@ export class BullmqExecutor implements Executor {
           e.addedAt = now;
           if (e.cancelAfterAdd) this.cancelRemoteTracked(e.jobId);
         }
+        this.health.commandOk('write');
       } catch (err) {
-        const error =
-          err instanceof DehbError
-            ? err
-            : new DehbError('E_BROKER', `cannot queue evaluations: ${describeRedisError(err, this.where)}`, { cause: err });
-        for (const e of batch) {
-          if (e.settled) continue;
-          this.table.abandon(e.jobId);
-          this.table.fail(e, error);
+        if (err instanceof DehbError || this.health.downTooLong()) {
+          const error = err instanceof DehbError ? err : this.health.error();
+          for (const e of batch) {
+            if (e.settled) continue;
+            this.table.abandon(e.jobId);
+            this.table.fail(e, error);
+          }
+        } else {
+          // Redis refused or is unreachable: an infrastructure fault, not the trials'. They stay
+          // queued here and are added again until the broker timeout says otherwise.
+          this.health.noteError(err, 'write');
+          this.retryLater(batch);
         }
       }
     }
+  }
+
+  private retryLater(batch: Entry[]): void {
+    const t = setTimeout(() => {
+      for (const e of batch) if (!e.settled && e.phase === 'adding') this.table.requeue(e, () => void this.flush());
+    }, 1_000);
+    t.unref();
   }
 
   private jobOptions(jobId: string): Record<string, unknown> {
@@ -185,6 +224,7 @@ export class BullmqExecutor implements Executor {
       // can go at once; failed jobs stay until the coordinator has recorded them (age as backstop).
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+      keepLogs: 5, // workers that may not run a job note why in its log
     };
   }
 
@@ -220,7 +260,14 @@ export class BullmqExecutor implements Executor {
     const stored = await this.store.getMany([jobId]).catch(() => new Map<string, Parsed<EvalOutcome>>());
     const s = stored.get(jobId);
     if (s !== undefined) this.settleStored(e, s);
-    else this.table.settle(e, workerFailure(jobId, reason));
+    else if (isServerError({ message: reason })) {
+      // the job failed because Redis refused a command (OOM, READONLY...): not a trial result
+      this.health.noteError(new Error(reason), 'write');
+      this.log(`job ${jobId} failed on a Redis error (${reason}); the trial is queued again, not recorded`);
+      await this.removeJob(jobId);
+      this.table.requeue(e, () => void this.flush());
+      return;
+    } else this.table.settle(e, workerFailure(jobId, reason));
     await this.removeJob(jobId);
   }
 
@@ -229,6 +276,7 @@ export class BullmqExecutor implements Executor {
     if (e?.onReport === undefined || data === null || typeof data !== 'object') return;
     const { step, value } = data as { step?: unknown; value?: unknown };
     if (typeof step === 'number' && typeof value === 'number') {
+      e.reportsSeen++;
       try {
         e.onReport(step, value);
       } catch (err) {
@@ -283,7 +331,38 @@ export class BullmqExecutor implements Executor {
       }
       return;
     }
-    if (!this.health.isDown) void this.sweep();
+    if ((this.stopRequested || this.closing !== undefined) && this.health.isDown) this.leaveForResume();
+    if (!this.health.connected) return;
+    void this.sweep();
+    if (this.health.writesFailing) void this.probeWrites();
+  }
+
+  /** While writes fail: one tiny expiring write per tick tells when Redis accepts them again. */
+  private async probeWrites(): Promise<void> {
+    try {
+      await this.redis.set(`${this.keys.base}:dehb:health`, String(Date.now()), 'PX', 1_000);
+      this.health.commandOk('write');
+    } catch (err) {
+      this.health.noteError(err, 'write');
+    }
+  }
+
+  /**
+   * The run stops: with the broker down or failing, outcomes cannot arrive, so every submission
+   * resolves as cancelled now (its job stays on the queue and a resume re-attaches to it). With a
+   * healthy broker running trials finish as usual; should it fail meanwhile, the next tick does this.
+   */
+  interrupt(): void {
+    this.stopRequested = true;
+    if (this.health.isDown) this.leaveForResume();
+  }
+
+  private leaveForResume(): void {
+    const entries = this.table.all();
+    if (entries.length === 0) return;
+    this.leftForResume = true;
+    this.log(`Redis is not usable (${this.where}); ${entries.length} trial(s) in flight stay pending for a resume`);
+    for (const e of entries) this.table.settle(e, { status: 'cancelled', reason: 'broker unavailable (job left for a resume)' });
   }
 
   /** Reconciles jobs in flight for longer than one interval against the results hash and job state. */
@@ -303,8 +382,7 @@ export class BullmqExecutor implements Executor {
             this.stats.fromSweep++;
             this.settleStored(e, st.outcome);
           } else if (st.state === 'failed') {
-            this.table.settle(e, workerFailure(e.jobId, st.reason));
-            await this.removeJob(e.jobId);
+            await this.onFailed(e.jobId, st.reason);
           } else if (st.state === 'missing') {
             this.stats.readded++;
             this.log(`job ${e.jobId} vanished from Redis without a result (restart without persistence?); queued again`);
@@ -312,19 +390,14 @@ export class BullmqExecutor implements Executor {
           }
         }
       }
+      this.health.commandOk('read');
       this.table.pruneAbandoned(now - 3_600_000);
-      await this.checkWorkers(now);
+      await this.waiting.check(this.table.all(), now);
     } catch (err) {
-      this.health.noteError(err);
+      this.health.noteError(err, 'read');
     } finally {
       this.sweeping = false;
     }
-  }
-
-  private async checkWorkers(now: number): Promise<void> {
-    if (!this.health.quietFor(this.opts.noWorkerWarnMs, now)) return;
-    const waiting = this.table.all().some((e) => e.phase === 'added' && now - e.addedAt >= this.opts.noWorkerWarnMs);
-    if (waiting && (await this.queue.getWorkersCount().catch(() => -1)) === 0) this.health.warnNoWorker();
   }
 
   /** The run has recorded this trial's outcome durably: its stored result can go now. */
@@ -334,24 +407,29 @@ export class BullmqExecutor implements Executor {
 
   close(opts: { force?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
+      // with the broker gone nothing below can succeed: every step gets a short bound instead
+      const bound = (): number => (this.health.isDown ? 1_000 : this.opts.closeTimeoutMs);
       if (opts.force === true) {
         for (const e of this.table.all()) {
-          if (this.opts.cancelOnClose) this.abort(e, 'executor closed');
+          if (this.opts.cancelOnClose && !this.health.isDown) this.abort(e, 'executor closed');
           else this.table.settle(e, { status: 'cancelled', reason: 'executor closed (job left for a resume)' });
         }
-        await withTimeout(Promise.allSettled([...this.cancelling]), this.opts.closeTimeoutMs, () => undefined);
+        await withTimeout(Promise.allSettled([...this.cancelling]), bound(), () => undefined);
       } else {
+        if (this.health.isDown) this.leaveForResume();
         await this.table.drained();
         // everything submitted is recorded: no stored result of this run is needed any more
-        await withTimeout(this.channel.store.purgeRun(this.runId).catch(() => undefined), this.opts.closeTimeoutMs, () => undefined);
+        if (!this.leftForResume && !this.health.isDown) await withTimeout(this.release().catch(() => undefined), bound(), () => undefined);
       }
-      await this.shutdownConnections();
+      if (this.timer !== undefined) clearInterval(this.timer);
+      await this.channel.close(bound());
     })();
     return this.closing;
   }
 
-  private async shutdownConnections(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    await this.channel.close(this.opts.closeTimeoutMs);
+  /** Deletes the run's stored results and gives its id back. */
+  private async release(): Promise<void> {
+    await this.channel.store.purgeRun(this.runId);
+    if (this.owner !== undefined) await releaseRun(this.redis, this.keys, this.runId, this.owner.instance);
   }
 }

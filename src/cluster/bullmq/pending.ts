@@ -5,6 +5,7 @@
  * (cancelled or failed) whose late results must be cleaned up rather than recorded.
  */
 import type { EvalOutcome, EvalTask, SubmitOptions } from '../../protocol/executor.js';
+import type { WireOutcome } from '../../protocol/wire.js';
 
 export interface Entry {
   jobId: string;
@@ -13,6 +14,8 @@ export interface Entry {
   resolve(outcome: EvalOutcome): void;
   reject(err: unknown): void;
   onReport?: (step: number, value: number) => void;
+  /** Reports delivered from progress events so far (the outcome's `reports` supply the rest). */
+  reportsSeen: number;
   cleanup?: () => void;
   phase: 'queued' | 'adding' | 'added';
   addedAt: number;
@@ -46,7 +49,7 @@ export class PendingTable {
       resolve = res;
       reject = rej;
     });
-    const entry: Entry = { jobId, task, promise, resolve, reject, phase: 'queued', addedAt: 0, cancelAfterAdd: false, settled: false };
+    const entry: Entry = { jobId, task, promise, resolve, reject, reportsSeen: 0, phase: 'queued', addedAt: 0, cancelAfterAdd: false, settled: false };
     if (opts.onReport !== undefined) entry.onReport = opts.onReport;
     this.entries.set(jobId, entry);
     this.abandoned.delete(jobId);
@@ -82,9 +85,18 @@ export class PendingTable {
     return out;
   }
 
-  settle(entry: Entry, outcome: EvalOutcome): void {
+  /** Resolves the entry once; first hands on the reports its progress events did not deliver. */
+  settle(entry: Entry, outcome: WireOutcome): void {
     if (!this.finish(entry)) return;
-    entry.resolve(outcome);
+    const { reports, ...rest } = outcome;
+    for (const [step, value] of reports?.slice(entry.reportsSeen) ?? []) {
+      try {
+        entry.onReport?.(step, value);
+      } catch {
+        // a throwing report callback does not keep the outcome from its submitter
+      }
+    }
+    entry.resolve(rest as EvalOutcome);
   }
 
   fail(entry: Entry, err: unknown): void {

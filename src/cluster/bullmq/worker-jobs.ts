@@ -6,9 +6,8 @@
  * without hanging while Redis is gone. Started by worker-runtime.ts.
  */
 import { hostname } from 'node:os';
-import { Worker, WaitingError, type Job } from '../../redis/bullmq.js';
+import { DelayedError, Worker, WaitingError, type Job } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
-import { DehbError, serializeError } from '../../errors.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
 import type { GpuDevice } from '../../gpu/types.js';
 import type { EvalOutcome, EvalTask, WorkerInfo } from '../../protocol/executor.js';
@@ -16,8 +15,10 @@ import { runTask, type RunTaskContext } from '../run-task.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
+import { ABORTED, LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, untilAborted, type AbortKind } from './job-verdicts.js';
 import { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, parseOutcomeText, parseTask } from '../../protocol/wire.js';
+import { CANCEL_REQUEST_REASON, parseJob, parseOutcomeText, type WireOutcome } from '../../protocol/wire.js';
+import type { TrialDirs } from './trial-dirs.js';
 
 export interface ClusterWorkerOptions {
   schedulerFile?: string;
@@ -39,6 +40,12 @@ export interface ClusterWorkerOptions {
   objective?: string;
   command?: string[];
   allow?: string[];
+  /**
+   * Root of the trial directories this worker creates (`<trialsDir>/<run id>/<trial id>`, names
+   * sanitised; logs are kept). Default: a temporary folder of this worker, each trial's directory
+   * removed once its result is stored.
+   */
+  trialsDir?: string;
   /** BullMQ lock TTL, ms (default 10 000; renewed every lockDuration/2). */
   lockDurationMs?: number;
   /** How often workers look for jobs whose lock expired, ms (default 5 000). */
@@ -76,42 +83,6 @@ interface Active {
   done: Promise<void>;
 }
 
-type AbortKind = 'shutdown' | 'cancel' | 'lock';
-
-const ABORTED = Symbol('aborted');
-
-/**
- * What an abort means once the evaluation is over: the coordinator cancelled → a cancelled outcome
- * (not stored); the lock was lost → drop the result; shutdown → hand the job back, unless the
- * evaluation had finished (`interrupted` false), whose result is still stored. null: no abort.
- */
-function abortVerdict(signal: AbortSignal, interrupted: boolean): 'cancel' | 'lost-lock' | 'hand-back' | null {
-  const kind = signal.reason as AbortKind | undefined;
-  if (kind === 'cancel') return 'cancel';
-  if (kind === 'lock') return 'lost-lock';
-  if (kind === 'shutdown' && interrupted) return 'hand-back';
-  return null;
-}
-
-/** The promise's value, or ABORTED as soon as the signal fires (the promise keeps running). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
 export class WorkerRuntime implements ClusterWorker {
   readonly id: string;
   readonly stats = { started: 0, stored: 0, refused: 0, handedBack: 0, lostLock: 0, cancelled: 0 };
@@ -134,6 +105,7 @@ export class WorkerRuntime implements ClusterWorker {
     private readonly o: ClusterWorkerOptions,
     private readonly policy: ObjectivePolicy,
     private readonly allocator: GpuAllocator,
+    private readonly dirs: TrialDirs,
     readonly concurrency: number,
     private readonly log: (m: string) => void,
   ) {
@@ -205,7 +177,9 @@ export class WorkerRuntime implements ClusterWorker {
         this.stats.cancelled++;
         return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
       }
-      const outcome = await this.run(job, controller.signal);
+      const ran = await this.run(job, controller.signal);
+      if ('leave' in ran) return await this.leave(job, lockToken, ran.leave);
+      const outcome = ran;
       // Under a scheduler (SLURM scancel, time limit, pre-emption) the whole step gets SIGTERM, the
       // objective's processes included: a trial killed that way while this worker shuts down is
       // not the objective's failure, so it goes back to the queue instead of being recorded.
@@ -217,7 +191,7 @@ export class WorkerRuntime implements ClusterWorker {
       // an evaluation that finished before a shutdown abort reached it is still stored
       let verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
       if (verdict === null) {
-        const stored = await untilAborted(this.store.write(jobId, lockToken, outcome), controller.signal);
+        const stored = await this.storeDurably(jobId, lockToken, outcome, controller.signal);
         if (stored === null) return this.lostLock(jobId);
         if (stored !== ABORTED) {
           this.stats.stored++;
@@ -236,17 +210,57 @@ export class WorkerRuntime implements ClusterWorker {
     }
   }
 
-  /** Validate, check the allow-list, take devices, evaluate. Never throws for the objective's sake. */
-  private async run(job: Job, signal: AbortSignal): Promise<EvalOutcome> {
-    const parsed = parseTask(job.data);
-    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${job.id} carries ${parsed.message}`, this.info);
-    const task = parsed.value;
-    const why = await this.policy.check(task.objective);
-    if (why !== null) {
-      this.stats.refused++;
-      return refusal('E_NOT_ALLOWED', why, this.info);
+  /**
+   * Stores the outcome, retrying while Redis refuses it (OOM, READONLY, a lost connection...): a
+   * result that cannot be stored is an infrastructure fault, never a failed trial. The trial stays
+   * with this worker until the write succeeds, the lock is lost (another worker re-runs it) or the
+   * worker stops (handed back). Resolves as store.write, or ABORTED.
+   */
+  private async storeDurably(jobId: string, token: string, outcome: EvalOutcome, signal: AbortSignal): Promise<string | null | typeof ABORTED> {
+    for (let delay = 250; ; delay = Math.min(5_000, delay * 2)) {
+      try {
+        return await untilAborted(this.store.write(jobId, token, outcome), signal);
+      } catch (err) {
+        this.noteError(new Error(`cannot store the result of job ${jobId} (kept, retrying): ${(err as Error)?.message ?? String(err)}`));
+      }
+      const slept = await untilAborted(new Promise((r) => setTimeout(r, delay)), signal);
+      if (slept === ABORTED) return ABORTED;
     }
-    const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, task.gpus) : task.gpus);
+  }
+
+  /**
+   * A job this worker may not run goes back to the queue for workers that may (delayed a little, so
+   * this worker does not take it straight back); the refusal is kept in the job's log, which the
+   * coordinator reports when the job waits long.
+   */
+  private async leave(job: Job, token: string, why: string): Promise<never> {
+    const jobId = job.id as string;
+    this.stats.refused++;
+    const n = (this.refusals.get(jobId) ?? 0) + 1;
+    this.refusals.set(jobId, n);
+    if (this.refusals.size > 10_000) this.refusals.clear();
+    if (n === 1) this.log(`leaves job ${jobId} for other workers: ${why}`);
+    const delay = Math.min(LEAVE_MAX_DELAY_MS, 500 * 2 ** Math.min(n, 10));
+    await withTimeout(
+      (async () => {
+        await job.log(`${new Date().toISOString()} worker ${this.id} refused it: ${why}`).catch(() => 0);
+        await job.moveToDelayed(Date.now() + delay, token);
+      })().catch((err: unknown) => this.noteError(err)),
+      2_000,
+      () => undefined,
+    );
+    throw new DelayedError();
+  }
+
+  /** Validate, check the allow-list, take devices, evaluate. Never throws for the objective's sake. */
+  private async run(job: Job, signal: AbortSignal): Promise<EvalOutcome | { leave: string }> {
+    const parsed = parseJob(job.data);
+    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${job.id} carries ${parsed.message}`, this.info);
+    const { task: data, ignored } = parsed.value;
+    if (ignored.length > 0) this.noteIgnored(String(job.id), ignored);
+    const why = await this.policy.check(data.objective);
+    if (why !== null) return { leave: why };
+    const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, data.gpus) : data.gpus);
     let devices: string[] = [];
     if (need > 0) {
       try {
@@ -257,19 +271,46 @@ export class WorkerRuntime implements ClusterWorker {
         return refusal('E_NO_GPU', msg, this.info);
       }
     }
-    this.stats.started++;
+    let task: EvalTask;
     try {
-      return await this.evaluate(task, {
+      task = { ...data, trialDir: await this.dirs.create(data) };
+    } catch (err) {
+      if (devices.length > 0) this.allocator.release(devices);
+      return refusal('E_EXECUTOR', `cannot create the trial directory: ${(err as Error).message}`, this.info);
+    }
+    this.stats.started++;
+    const reports: Array<[number, number]> = [];
+    try {
+      const outcome: WireOutcome = await this.evaluate(task, {
         signal,
         devices,
         workerInfo: this.info,
         onReport: (step, value) => {
+          reports.push([step, value]);
           job.updateProgress({ step, value }).catch(() => undefined);
         },
       });
+      // also stored with the result: the coordinator may read it before the progress events
+      if (reports.length > 0) outcome.reports = reports;
+      return outcome;
     } finally {
       if (devices.length > 0) this.allocator.release(devices);
+      await this.dirs.done(task.trialDir as string);
     }
+  }
+
+  private readonly ignoredSaid = new Set<string>();
+  /** job id -> times this worker refused it */
+  private readonly refusals = new Map<string, number>();
+
+  /** Says once per field that a job's instruction was ignored. */
+  private noteIgnored(jobId: string, fields: string[]): void {
+    const fresh = fields.filter((f) => !this.ignoredSaid.has(f));
+    if (fresh.length === 0) return;
+    for (const f of fresh) this.ignoredSaid.add(f);
+    this.log(
+      `job ${jobId} carries ${fresh.join(', ')}: ignored (a job carries data, not instructions; this worker uses its own environment, working directory and --trials-dir)`,
+    );
   }
 
   /** Puts the job back in wait at once (other workers take it) and tells BullMQ not to finish it. */
@@ -322,15 +363,4 @@ export class WorkerRuntime implements ClusterWorker {
     this.lastErrorLogAt = now;
     this.log(`warning: ${(err as Error)?.message ?? String(err)}`);
   }
-}
-
-function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR' | 'E_NO_GPU', message: string, worker: WorkerInfo): EvalOutcome {
-  return { status: 'failed', retryable: false, error: serializeError(new DehbError(code, message)), worker };
-}
-
-/** A command objective that died of SIGTERM/SIGINT/SIGHUP (sent to the whole step by a scheduler). */
-function killedByShutdownSignal(outcome: EvalOutcome): boolean {
-  if (outcome.status !== 'failed') return false;
-  const signal = outcome.error.details?.signal;
-  return signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP';
 }

@@ -7,11 +7,12 @@ import { availableParallelism } from 'node:os';
 import { DehbError } from '../../errors.js';
 import { GpuAllocator } from '../../gpu/allocator.js';
 import { resolveGpuPool } from '../../gpu/discover.js';
-import { connectionFromSchedulerFile, waitForSchedulerFile, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import { connectionFromSchedulerFile, looseModeWarning, waitForSchedulerFile, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
+import { TrialDirs } from './trial-dirs.js';
 import { startHostFacts } from './worker-host-facts.js';
 
 export type { ClusterWorker, ClusterWorkerOptions } from './worker-jobs.js';
@@ -31,6 +32,8 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       },
     });
     conn = await connectionFromSchedulerFile(file, o.schedulerFile);
+    const loose = await looseModeWarning(o.schedulerFile);
+    if (loose !== null) log(`warning: ${loose}`);
   }
   await waitForRedis(conn, waitMs, log);
   const policy = await ObjectivePolicy.create({
@@ -50,19 +53,15 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   // than cores only adds start-up cost (evaluations beyond that wait in the pool's queue)
   const threads = Math.min(concurrency, availableParallelism());
   const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(threads) : null;
-  const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, concurrency, log);
+  const dirs = await TrialDirs.create(o.trialsDir);
+  const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, dirs, concurrency, log);
   await runtime.start();
   const hostFacts = startHostFacts(conn, runtime, log); // published for `dehb scheduler check`
-  if (threaded !== null) {
-    const stop = runtime.stop.bind(runtime);
-    runtime.stop = async (opts) => {
-      await stop(opts);
-      await threaded.close();
-    };
-  }
-  const stopJobs = runtime.stop.bind(runtime);
+  const stop = runtime.stop.bind(runtime);
   runtime.stop = async (opts) => {
-    await stopJobs(opts);
+    await stop(opts);
+    await threaded?.close();
+    await dirs.close();
     await hostFacts.stop();
   };
   return runtime;

@@ -151,12 +151,11 @@ export class LocalExecutor implements Executor {
         ...(channel === undefined ? {} : { transferList: [channel.port2] }),
       })) as ThreadTaskResult;
       if (channel !== undefined) await Promise.race([reportsDone, new Promise((r) => setTimeout(r, 1000).unref())]);
-      if (out.reports !== undefined) {
-        for (const [step, value] of out.reports) onReport?.(step, value);
-        delete out.reports;
-      }
       const parsed = parseOutcome(out);
-      return parsed.ok ? parsed.value : failed(`objective thread returned an unusable outcome: ${parsed.message}`, { name: 'ThreadCrash' });
+      if (!parsed.ok) return failed(`objective thread returned an unusable outcome: ${parsed.message}`, { name: 'ThreadCrash' });
+      const { reports, ...outcome } = parsed.value;
+      for (const [step, value] of reports ?? []) onReport?.(step, value);
+      return outcome;
     } catch (err) {
       if (why === 'timeout' && timeoutMs !== null) return { status: 'timed-out', timeoutMs };
       if (why === 'cancel') return cancelled(control.signal.reason);

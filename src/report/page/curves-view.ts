@@ -27,20 +27,34 @@ export class CurvesView {
         : `${c.trialsWithReports} trial(s) reported intermediate values; ${c.curves.length} drawn (the best half, the rest sampled evenly).`,
     );
     this.chart.hidden = c.trialsWithReports === 0;
+    // one series per rung, curves separated by gaps: far cheaper to draw than a series per curve
+    const byRung = new Map<number, Array<[number, number] | '-'>>();
+    for (const k of c.curves) {
+      const rung = rungOf(k.fidelity);
+      const data = byRung.get(rung) ?? [];
+      if (data.length > 0) data.push('-');
+      data.push(...k.points);
+      byRung.set(rung, data);
+    }
     draw(
       this.chart,
       {
-        grid: { left: 70, right: 20, top: 20, bottom: 40 },
+        grid: { left: 70, right: 20, top: 30, bottom: 40 },
+        legend: { top: 0 },
         tooltip: { trigger: 'item', formatter: (x: { seriesName: string; value: number[] }) => `${x.seriesName}: step ${x.value[0]} → ${x.value[1]}` },
         xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26 },
         yAxis: { type: 'value', name: 'reported value', scale: true },
-        series: c.curves.map((k) => ({
-          name: `trial ${k.trialId}`,
-          type: 'line',
-          showSymbol: false,
-          data: k.points,
-          lineStyle: { width: 1, opacity: 0.7, color: rungColour(rungOf(k.fidelity), fids.length) },
-        })),
+        series: [...byRung.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([rung, data]) => ({
+            name: `rung ${rung} (fidelity ${fids[rung] ?? '?'})`,
+            type: 'line',
+            showSymbol: false,
+            connectNulls: false,
+            data,
+            itemStyle: { color: rungColour(rung, fids.length) },
+            lineStyle: { width: 1, opacity: 0.7, color: rungColour(rung, fids.length) },
+          })),
       },
       c.curves.reduce((a, k) => a + k.points.length, 0),
     );

@@ -59,7 +59,7 @@ function layout(live: boolean) {
     const t = performance.now();
     info.render(p, live);
     liveView?.render(p);
-    views.table.update(p.columns, p.rows, p.errors, p.delta);
+    views.table.update(p.columns, p.rows, p.errors, p.workers, p.delta);
     timings.table = Math.round(performance.now() - t);
     setTimeout(() => {
       step('trajectory', p.trajectory, () => views.trajectory.render(p));
@@ -99,6 +99,10 @@ function liveStream(render: (p: Payload) => void): void {
     }
   });
   es.addEventListener('open', () => (status.textContent = 'live'));
+  es.addEventListener('bye', () => {
+    es.close();
+    status.textContent = 'the dashboard stopped (the run ended?); this page keeps its last data';
+  });
   es.addEventListener('error', () => (status.textContent = 'disconnected; retrying…'));
 }
 

@@ -37,6 +37,8 @@ export class ScatterView {
       type: 'scatter',
       symbol: 'triangle',
       symbolSize: 7,
+      large: true,
+      largeThreshold: 500,
       itemStyle: { color: FAIL },
       data: s.failed.map((f) => [f[0], failY, f[1], f[2]]),
     });

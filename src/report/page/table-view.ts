@@ -6,6 +6,8 @@ import type { TrialRow } from '../payload.js';
 import { fill, fmt, h } from './dom.js';
 
 const PAGE = 50;
+/** Column of the worker (an index into the payload's worker names until stored). */
+const WORKER = 9;
 
 export class TableView {
   private rows = new Map<number, TrialRow>();
@@ -33,13 +35,17 @@ export class TableView {
   }
 
   /** `delta`: merge rows into the ones held (live); otherwise replace them. */
-  update(columns: string[], rows: TrialRow[], errors: Record<string, string>, delta: boolean): void {
+  update(columns: string[], rows: TrialRow[], errors: Record<string, string>, workers: string[], delta: boolean): void {
     if (!delta) {
       this.rows.clear();
       this.errors.clear();
     }
     this.columns = columns;
-    for (const r of rows) this.rows.set(r[0] as number, r);
+    for (const r of rows) {
+      const w = r[WORKER];
+      if (typeof w === 'number') r[WORKER] = workers[w] ?? `worker ${w}`;
+      this.rows.set(r[0] as number, r);
+    }
     for (const [k, v] of Object.entries(errors)) this.errors.set(Number(k), v);
     this.redraw();
   }

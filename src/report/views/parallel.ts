@@ -9,9 +9,9 @@ import type { TrialRecord } from '../../study/journal-types.js';
 import type { Parallel } from '../payload.js';
 import { round, sampleEvenly } from './common.js';
 
-const TOP_BEST = 300;
-const TOP_MAX = 1200;
-const OTHERS_MAX = 600;
+const TOP_BEST = 200;
+const TOP_MAX = 800;
+const OTHERS_MAX = 400;
 
 export function buildParallel(records: readonly TrialRecord[], space: SpaceSpec, topRung: number, fidelity: number | null): Parallel {
   const names = Object.keys(space).filter((k) => space[k]?.type !== 'constant');

@@ -8,8 +8,8 @@ import type { TrialRecord } from '../../study/journal-types.js';
 import type { Scatter } from '../payload.js';
 import { round, sampleEvenly, secs } from './common.js';
 
-const COLUMNS = 700;
-const MAX_FAILED = 1500;
+const COLUMNS = 500;
+const MAX_FAILED = 600;
 
 export function buildScatter(records: readonly TrialRecord[], t0: number, fidelities: readonly number[]): Scatter {
   const done = records.filter((r) => r.finishedAt !== null);

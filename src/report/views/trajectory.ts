@@ -1,5 +1,6 @@
 /**
- * The incumbent trajectory: the best ok fitness after each told result, as change points against
+ * The incumbent trajectory: the best ok fitness after each told result (only top-rung results when
+ * the run's incumbent rule is `max-fidelity`, as the optimizer decides), as change points against
  * evaluations told, wall-clock seconds and cumulative cost, plus the incumbent's configuration.
  * Only change points are sent, so it stays small for any number of trials.
  */
@@ -7,7 +8,8 @@ import type { TrialRecord } from '../../study/journal-types.js';
 import type { Trajectory } from '../payload.js';
 import { round, secs } from './common.js';
 
-export function buildTrajectory(records: readonly TrialRecord[], t0: number): Trajectory {
+/** `topRungOnly`: the run's incumbent rule is `max-fidelity` (only top-rung results count). */
+export function buildTrajectory(records: readonly TrialRecord[], t0: number, topRungOnly: number | null = null): Trajectory {
   const told = records.filter((r) => r.finishedAt !== null).sort((a, b) => (a.finishedAt as number) - (b.finishedAt as number) || a.trialId - b.trialId);
   const out: Trajectory = { evals: [], time: [], cost: [], fitness: [], end: { evals: 0, time: 0, cost: null }, incumbent: null };
   let best = Infinity;
@@ -19,7 +21,7 @@ export function buildTrajectory(records: readonly TrialRecord[], t0: number): Tr
       cost += r.cost;
       anyCost = true;
     }
-    if (r.status === 'ok' && r.fitness !== null && r.fitness < best) {
+    if (r.status === 'ok' && r.fitness !== null && r.fitness < best && (topRungOnly === null || r.rung === topRungOnly)) {
       best = r.fitness;
       bestRecord = r;
       out.evals.push(i + 1);

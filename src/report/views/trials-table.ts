@@ -13,7 +13,8 @@ export function tableColumns(params: readonly string[]): string[] {
   return [...FIXED_COLUMNS, ...params];
 }
 
-export function tableRow(r: TrialRecord, params: readonly string[], t0: number): TrialRow {
+/** `worker` maps a worker label to its index in Payload.workers. */
+export function tableRow(r: TrialRecord, params: readonly string[], t0: number, worker: (label: string) => number): TrialRow {
   const span = evalSpan(r);
   const start = span?.[0] ?? r.startedAt;
   return [
@@ -26,7 +27,7 @@ export function tableRow(r: TrialRecord, params: readonly string[], t0: number):
     secs(start, t0),
     span === null ? null : round((span[1] - span[0]) / 1000),
     round(r.cost),
-    r.worker === null ? null : workerLabel(r),
+    r.worker === null ? null : worker(workerLabel(r)),
     ...params.map((p) => {
       const v = r.config[p];
       return v === undefined ? null : typeof v === 'number' ? round(v) : v;

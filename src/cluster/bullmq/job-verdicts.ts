@@ -1,0 +1,57 @@
+/**
+ * Owns the small decisions a cluster worker makes about one job's evaluation: what an abort means
+ * once the evaluation is over (cancel, lost lock, hand back), racing a promise against an abort,
+ * the outcome of a job this worker refuses to run, and whether a command died of the shutdown
+ * signal a scheduler sent to the whole step. Pure helpers for worker-jobs.ts.
+ */
+import { DehbError, serializeError } from '../../errors.js';
+import type { EvalOutcome, WorkerInfo } from '../../protocol/executor.js';
+
+export type AbortKind = 'shutdown' | 'cancel' | 'lock';
+
+export const ABORTED = Symbol('aborted');
+/** Longest delay before a refused job is offered again (to every worker). */
+export const LEAVE_MAX_DELAY_MS = 10_000;
+
+/**
+ * What an abort means once the evaluation is over: the coordinator cancelled → a cancelled outcome
+ * (not stored); the lock was lost → drop the result; shutdown → hand the job back, unless the
+ * evaluation had finished (`interrupted` false), whose result is still stored. null: no abort.
+ */
+export function abortVerdict(signal: AbortSignal, interrupted: boolean): 'cancel' | 'lost-lock' | 'hand-back' | null {
+  const kind = signal.reason as AbortKind | undefined;
+  if (kind === 'cancel') return 'cancel';
+  if (kind === 'lock') return 'lost-lock';
+  if (kind === 'shutdown' && interrupted) return 'hand-back';
+  return null;
+}
+
+/** The promise's value, or ABORTED as soon as the signal fires (the promise keeps running). */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+export function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR' | 'E_NO_GPU', message: string, worker: WorkerInfo): EvalOutcome {
+  return { status: 'failed', retryable: false, error: serializeError(new DehbError(code, message)), worker };
+}
+
+/** A command objective that died of SIGTERM/SIGINT/SIGHUP (sent to the whole step by a scheduler). */
+export function killedByShutdownSignal(outcome: EvalOutcome): boolean {
+  if (outcome.status !== 'failed') return false;
+  const signal = outcome.error.details?.signal;
+  return signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP';
+}

@@ -1,0 +1,58 @@
+/**
+ * Owns where a cluster worker puts trial directories: `<root>/<run id>/<trial id>` under the
+ * worker's own `--trials-dir` (default: a temporary folder of this worker). The names come from
+ * sanitised job data, never from a path a job carries; a directory on the way that is a symlink
+ * is refused, so nothing is created or written outside the root.
+ */
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { EvalTask } from '../../protocol/executor.js';
+
+/** A path segment from any text: letters, digits, `_ . -` only; never `.`/`..`; at most 100 chars. */
+export function safeSegment(text: string): string {
+  const s = text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100);
+  return s === '' || /^\.+$/.test(s) ? `_${s}` : s;
+}
+
+export class TrialDirs {
+  private constructor(
+    readonly root: string,
+    /** Remove a trial's directory once the trial is over (the default temporary root). */
+    private readonly temporary: boolean,
+  ) {}
+
+  /** `trialsDir` given: kept trial directories under it; otherwise a fresh temporary root. */
+  static async create(trialsDir?: string): Promise<TrialDirs> {
+    if (trialsDir !== undefined) {
+      const root = resolve(trialsDir);
+      await mkdir(root, { recursive: true });
+      return new TrialDirs(root, false);
+    }
+    return new TrialDirs(await mkdtemp(join(tmpdir(), 'dehb-worker-')), true);
+  }
+
+  /** Creates (or reuses) the directory of one trial and returns its path. */
+  async create(task: Pick<EvalTask, 'runId' | 'trialId'>): Promise<string> {
+    const runDir = join(this.root, safeSegment(task.runId));
+    const dir = join(runDir, String(task.trialId));
+    for (const d of [runDir, dir]) {
+      await mkdir(d).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      const st = await lstat(d);
+      if (!st.isDirectory()) throw new Error(`${d} is not a directory (a symlink or file is in the way); remove it`);
+    }
+    return dir;
+  }
+
+  /** The worker stops: a temporary root goes. */
+  async close(): Promise<void> {
+    if (this.temporary) await rm(this.root, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** A trial is over: its directory goes when the root is temporary. */
+  async done(dir: string): Promise<void> {
+    if (this.temporary) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Owns which run instance a run id belongs to on one cluster queue: a claim key
+ * `<prefix>:<queue>:dehb:run:<runId>` holding the instance id recorded in the run's journal, so a
+ * fresh run started with the id of an earlier (crashed) run cannot take that run's stored results
+ * or queued jobs, while a resumed run (same instance) re-attaches to its own. Also: which results
+ * hash fields belong to a run, by exact job id shape (`<runId>-<integer>`), never by prefix.
+ */
+import type { Redis } from './connection.js';
+import { DehbError } from '../errors.js';
+import type { ClusterKeys } from './connection.js';
+
+/** Who runs under a run id: the journal's instance id, and for messages the run directory. */
+export interface RunOwner {
+  instance: string;
+  /** True for a resumed run (its own leftovers are expected and re-attached). */
+  resume: boolean;
+  /** Run directory, named in the hint to resume. */
+  output?: string;
+}
+
+interface Claim {
+  instance: string;
+  output?: string;
+  at: number;
+}
+
+// Returns false when the claim is ours now (new or same instance), else the other claim's text.
+const CLAIM_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then redis.call('SET', KEYS[1], ARGV[2]) return 'new' end
+local ok, c = pcall(cjson.decode, cur)
+if ok and type(c) == 'table' and c.instance == ARGV[1] then return 'ours' end
+return cur
+`;
+
+const RELEASE_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local ok, c = pcall(cjson.decode, cur)
+if ok and type(c) == 'table' and c.instance == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** True when `jobId` is one of this run's job ids (`<runId>-<trialId>`), not another run's that starts alike. */
+export function isJobOfRun(runId: string, jobId: string): boolean {
+  return jobId.startsWith(`${runId}-`) && /^\d+$/.test(jobId.slice(runId.length + 1));
+}
+
+export function claimKey(keys: ClusterKeys, runId: string): string {
+  return `${keys.base}:dehb:run:${runId}`;
+}
+
+function reusedError(runId: string, other: Claim | null): DehbError {
+  const where = other?.output === undefined ? '' : ` (run directory ${other.output})`;
+  const resume = other?.output === undefined ? 'dehb run --resume --output DIR' : `dehb run --resume --output ${other.output}`;
+  return new DehbError(
+    'E_USAGE',
+    `run id "${runId}" is already used on this cluster by an earlier run${where} whose jobs or results are still there; continue that run with \`${resume}\`, or choose another --run-id`,
+  );
+}
+
+/**
+ * Claims the run id for this instance. A resumed run gets its own claim back; a fresh run is
+ * refused (E_USAGE) when another instance holds it or when results/jobs of the id are left over.
+ */
+export async function claimRun(redis: Redis, keys: ClusterKeys, runId: string, owner: RunOwner): Promise<void> {
+  const key = claimKey(keys, runId);
+  const mine: Claim = { instance: owner.instance, at: Date.now(), ...(owner.output === undefined ? {} : { output: owner.output }) };
+  const r = (await redis.eval(CLAIM_LUA, 1, key, owner.instance, JSON.stringify(mine))) as string;
+  if (r === 'ours') return;
+  if (r !== 'new') throw reusedError(runId, parseClaim(r));
+  if (owner.resume) return;
+  if (await hasLeftovers(redis, keys, runId)) {
+    await redis.del(key);
+    throw reusedError(runId, null);
+  }
+}
+
+/** For a fresh run before anything is created: E_USAGE when the id is claimed or has leftovers. */
+export async function assertRunIdFree(redis: Redis, keys: ClusterKeys, runId: string): Promise<void> {
+  const cur = await redis.get(claimKey(keys, runId));
+  if (cur !== null) throw reusedError(runId, parseClaim(cur));
+  if (await hasLeftovers(redis, keys, runId)) throw reusedError(runId, null);
+}
+
+/** A finished run gives its id back (only its own claim). */
+export async function releaseRun(redis: Redis, keys: ClusterKeys, runId: string, instance: string): Promise<void> {
+  await redis.eval(RELEASE_LUA, 1, claimKey(keys, runId), instance);
+}
+
+/** Stored results or job keys of this run id (from a run that crashed before claims existed). */
+async function hasLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Promise<boolean> {
+  let cursor = '0';
+  do {
+    const [next, flat] = (await redis.hscan(keys.results, cursor, 'MATCH', `${runId}-*`, 'COUNT', 1000)) as [string, string[]];
+    cursor = next;
+    if (flat.some((f, i) => i % 2 === 0 && isJobOfRun(runId, f))) return true;
+  } while (cursor !== '0');
+  const base = `${keys.base}:`;
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${base}${runId}-*`, 'COUNT', 1000);
+    cursor = next;
+    if (found.some((k) => isJobOfRun(runId, k.slice(base.length)))) return true;
+  } while (cursor !== '0');
+  return false;
+}
+
+function parseClaim(text: string): Claim | null {
+  try {
+    const c = JSON.parse(text) as Claim;
+    return typeof c.instance === 'string' ? c : null;
+  } catch {
+    return null;
+  }
+}
