@@ -58,12 +58,13 @@ export function taskTimeout(recorded: number | null | undefined): number | null 
   return recorded === undefined || recorded === null || recorded === 0 ? null : recorded;
 }
 
-/** The runId rule where a user types it (new DEHB): the same word a task must carry. */
-export function checkRunId(value: unknown, key = 'runId'): void {
+/** The runId rule where a user types it (new DEHB, a cluster executor): the word a task must carry. */
+export function checkRunId<T extends string | undefined>(value: T, key = 'runId'): T {
   const r = evalTaskSchema.shape.runId.safeParse(value);
   if (value !== undefined && !r.success) {
     throw new DehbError('E_CONFIG', `${key} ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(value)})`);
   }
+  return value;
 }
 
 /** The timeoutMs rule where a user types it (new DEHB, createStudy): absent or null is no limit. */
