@@ -1,8 +1,13 @@
 // The one protocol (src/protocol/schemas.ts): the outcome -> TrialResult converter keeps every
 // field (worker and durationMs go beside the result), the journal reads the converted result back
-// unchanged, and the timeoutMs rule is the same where a user types it.
+// unchanged, NaN reports survive JSON, and the timeoutMs and runId rules of a task are the ones
+// a user meets where they type them.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadRunConfig } from '../../src/cli/run-config.js';
 import { DehbError, serializeError } from '../../src/errors.js';
 import type { EvalOutcome } from '../../src/protocol/executor.js';
 import { toTrialResult } from '../../src/protocol/trial-result.js';
@@ -57,4 +62,20 @@ test('an outcome with a NaN report (null after JSON) is still read, the value as
   assert.ok(cloned.ok);
   assert.deepEqual(cloned.value.reports, [[1, Number.POSITIVE_INFINITY]]);
   assert.equal(parseOutcome({ status: 'ok', fitness: 1, reports: [[1, 'x']] }).ok, false);
+});
+
+test('--run-id follows the task rule, in the words of the flag', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dehb-run-id-'));
+  try {
+    await writeFile(join(dir, 'dehb.json'), JSON.stringify({ space: { x: { type: 'float', low: 0, high: 1 } }, objective: 'o.mjs', minFidelity: 1, maxFidelity: 9 }));
+    const flags = { config: join(dir, 'dehb.json') };
+    assert.equal((await loadRunConfig({ ...flags, runId: 'exp.1_a-b' } as never, dir)).runId, 'exp.1_a-b');
+    await assert.rejects(
+      loadRunConfig({ ...flags, runId: 'my run' } as never, dir),
+      (e: unknown) => e instanceof DehbError && e.code === 'E_USAGE' && /^--run-id must be letters, digits, "_", "." or "-" .*\(got "my run"\)$/.test(e.message),
+    );
+    assert.equal(parseTask({ v: 1, runId: 'my run', trialId: 0, config: {}, fidelity: 1, objective: { kind: 'function' }, timeoutMs: null, gpus: 0 }).ok, false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
