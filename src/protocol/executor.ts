@@ -1,11 +1,20 @@
 /**
- * The one seam between the run loop and evaluation: the Executor interface and what a submit
- * takes besides the task. The wire types (EvalTask, EvalOutcome) are inferred from the zod
+ * The one seam between the run loop and evaluation: the Executor interface, what a submit
+ * takes besides the task, and a task's timeoutMs from a run's recorded one. The wire types (EvalTask, EvalOutcome) are inferred from the zod
  * schemas in ./schemas.ts and re-exported here for the seam's users.
  */
 import type { EvalOutcome, EvalTask } from './schemas.js';
 
 export type { EvalOutcome, EvalTask, ObjectiveRef, WorkerInfo } from './schemas.js';
+
+/**
+ * The timeoutMs of a task from a run's recorded trialTimeoutMs: journals of older releases may
+ * hold 0, which meant no limit there. (Here, not in schemas.ts: modules the CLI loads eagerly use
+ * it, and they must not load zod.)
+ */
+export function taskTimeout(recorded: number | null | undefined): number | null {
+  return recorded === undefined || recorded === null || recorded === 0 ? null : recorded;
+}
 
 /** Context an in-process or thread objective receives as its third argument. */
 export interface ObjectiveContext {

@@ -50,14 +50,6 @@ export const evalTaskSchema = z.object({
 });
 export type EvalTask = z.infer<typeof evalTaskSchema>;
 
-/**
- * The timeoutMs of a task from a run's recorded trialTimeoutMs: journals of older releases may
- * hold 0, which meant no limit there.
- */
-export function taskTimeout(recorded: number | null | undefined): number | null {
-  return recorded === undefined || recorded === null || recorded === 0 ? null : recorded;
-}
-
 /** The runId rule where a user types it (new DEHB, a cluster executor): the word a task must carry. */
 export function checkRunId<T extends string | undefined>(value: T, key = 'runId'): T {
   const r = evalTaskSchema.shape.runId.safeParse(value);

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DehbError, serializeError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
-import { taskTimeout } from '../protocol/schemas.js';
+import { taskTimeout } from '../protocol/executor.js';
 import { runTask } from '../cluster/run-task.js';
 import type { EvalOutcome, EvalTask, ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';

@@ -11,7 +11,8 @@ import { loadRunConfig } from '../../src/cli/run-config.js';
 import { DehbError, serializeError } from '../../src/errors.js';
 import type { EvalOutcome } from '../../src/protocol/executor.js';
 import { toTrialResult } from '../../src/protocol/trial-result.js';
-import { checkTrialTimeout, taskTimeout } from '../../src/protocol/schemas.js';
+import { taskTimeout } from '../../src/protocol/executor.js';
+import { checkTrialTimeout } from '../../src/protocol/schemas.js';
 import { parseOutcome, parseTask } from '../../src/protocol/wire.js';
 import { parseStoredEntry } from '../../src/study/storage-entry-schema.js';
 
