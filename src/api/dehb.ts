@@ -10,6 +10,8 @@ import { DehbError } from '../errors.js';
 import type { Incumbent, IncumbentSummary, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
+import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
+import { taskTimeout } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
@@ -62,6 +64,8 @@ export class DEHB {
     this.id = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
     const n = options.nWorkers ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(n)})`);
+    checkTrialTimeout(options.trialTimeoutMs);
+    checkRunId(options.runId);
     if (options.resume === true && options.outputDir === undefined) {
       throw new DehbError('E_CONFIG', 'resume needs outputDir (the directory holding journal.jsonl)');
     }
@@ -280,7 +284,7 @@ export class DEHB {
       config: job.config,
       fidelity: job.fidelity,
       objective: ref,
-      timeoutMs: this.options.trialTimeoutMs ?? this.session?.meta.trialTimeoutMs ?? null,
+      timeoutMs: taskTimeout(this.options.trialTimeoutMs ?? this.session?.meta.trialTimeoutMs),
       gpus: this.pinnedGpusPerTrial(),
     };
     // command objectives keep their stdout/stderr and result file in the run directory

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
+import { evalTaskSchema } from '../protocol/schemas.js';
 import { parseSpace } from '../dehb/space/index.js';
 import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
 import type { Budget } from '../driver/budget.js';
@@ -42,7 +43,7 @@ const configSchema = z
     gpusPerTrial: z.number().int().positive().optional(),
     trialTimeout: z.union([z.string(), z.number()]).optional(),
     output: z.string().optional(),
-    runId: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').optional(),
+    runId: evalTaskSchema.shape.runId.optional(),
   })
   .strict();
 
@@ -174,7 +175,8 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   if (output !== undefined) out.output = resolve(cwd, output);
   const runId = flags.runId ?? file.runId;
   if (runId !== undefined) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new DehbError('E_USAGE', `--run-id may hold letters, digits, _ . - only (got "${runId}")`);
+    const bad = evalTaskSchema.shape.runId.safeParse(runId).error?.issues[0];
+    if (bad !== undefined) throw new DehbError('E_USAGE', `--run-id ${bad.message} (got "${runId}")`);
     out.runId = runId;
   }
   return out;

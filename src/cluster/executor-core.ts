@@ -9,6 +9,7 @@
  */
 import { DehbError } from '../errors.js';
 import type { EvalOutcome, EvalTask, SubmitOptions, WorkerInfo } from '../protocol/executor.js';
+import { parseTask } from '../protocol/wire.js';
 import type { RunTaskContext } from './run-task.js';
 
 /** What the process and local backends need from a GPU allocator (src/gpu implements it). */
@@ -57,9 +58,9 @@ export class ExecutorCore {
     if (this.closing) {
       return Promise.reject(new DehbError('E_EXECUTOR', `the ${this.name} executor is closed; submit() was called after close()`));
     }
-    const bad = checkTask(task);
-    if (bad !== null) return Promise.reject(new DehbError('E_EXECUTOR', `invalid EvalTask: ${bad}`));
-    const p = this.run(task, opts);
+    const parsed = parseTask(task);
+    if (!parsed.ok) return Promise.reject(new DehbError('E_EXECUTOR', `cannot submit trial ${String(task?.trialId)}: ${parsed.message}`));
+    const p = this.run(parsed.value, opts);
     this.inFlight.add(p);
     void p.then(
       () => this.inFlight.delete(p),
@@ -194,25 +195,6 @@ export function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   if (typeof reason === 'string') return reason;
   return 'aborted';
-}
-
-/** Light structural check of a task crossing into an executor (null when fine). */
-export function checkTask(task: unknown): string | null {
-  if (task === null || typeof task !== 'object') return 'not an object';
-  const t = task as Partial<EvalTask>;
-  if (t.v !== 1) return `unsupported version v=${String(t.v)} (expected 1)`;
-  if (typeof t.trialId !== 'number') return 'trialId must be a number';
-  if (typeof t.runId !== 'string') return 'runId must be a string';
-  if (typeof t.fidelity !== 'number' || !Number.isFinite(t.fidelity)) return 'fidelity must be a finite number';
-  if (t.config === null || typeof t.config !== 'object') return 'config must be an object';
-  if (t.objective === null || typeof t.objective !== 'object') return 'objective must be an object';
-  if (t.timeoutMs !== null && t.timeoutMs !== undefined && (typeof t.timeoutMs !== 'number' || t.timeoutMs < 0)) {
-    return 'timeoutMs must be null or a number >= 0';
-  }
-  if (t.gpus !== undefined && (typeof t.gpus !== 'number' || !Number.isInteger(t.gpus) || t.gpus < 0)) {
-    return 'gpus must be an integer >= 0';
-  }
-  return null;
 }
 
 /** The runTask context for one evaluation under an ExecutorCore (inline and process backends). */

@@ -229,7 +229,14 @@ export interface TrialResult {
   fitness?: number;
   cost?: number;
   info?: Record<string, unknown>;
-  error?: { name?: string; message: string; code?: string };
+  /** Why a non-ok trial ended (timed-out and cancelled trials get one too, for display). */
+  error?: { name?: string; message: string; code?: string; stack?: string; details?: Record<string, unknown> };
+  /** failed: whether the executor judged the failure worth a re-run. */
+  retryable?: boolean;
+  /** timed-out: the limit it hit. */
+  timeoutMs?: number;
+  /** cancelled: who or what cancelled it. */
+  reason?: string;
 }
 
 export type AskResult = { job: Job } | { wait: true; reason: 'bracket-limit' | 'no-manual-jobs' };

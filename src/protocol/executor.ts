@@ -1,58 +1,19 @@
 /**
- * The one seam between the run loop and evaluation: the Executor interface and the versioned
- * plain-JSON wire types (EvalTask, EvalOutcome) that cross postMessage, a child's stdin and Redis.
+ * The one seam between the run loop and evaluation: the Executor interface, what a submit
+ * takes besides the task, and a task's timeoutMs from a run's recorded one. The wire types (EvalTask, EvalOutcome) are inferred from the zod
+ * schemas in ./schemas.ts and re-exported here for the seam's users.
  */
-import type { SerializedError } from '../errors.js';
-import type { Config } from '../dehb/types.js';
+import type { EvalOutcome, EvalTask } from './schemas.js';
 
-/** How a worker finds the objective. Functions only work in-process (inline backend). */
-export type ObjectiveRef =
-  | { kind: 'module'; path: string; exportName?: string }
-  | { kind: 'command'; argv: string[]; cwd?: string; env?: Record<string, string>; shell?: boolean }
-  | { kind: 'function'; name?: string };
+export type { EvalOutcome, EvalTask, ObjectiveRef, WorkerInfo } from './schemas.js';
 
-export interface EvalTask {
-  v: 1;
-  runId: string;
-  trialId: number;
-  config: Config;
-  fidelity: number;
-  objective: ObjectiveRef;
-  /** Kill the evaluation after this many ms (null: no limit). */
-  timeoutMs: number | null;
-  /** Devices this evaluation needs (0: none). */
-  gpus: number;
-  /** Directory for per-trial files (stdout, stderr, result file); created by the backend. */
-  trialDir?: string;
-  /** Free-form JSON the run passes to every evaluation (e.g. study name, input files). */
-  extra?: Record<string, unknown>;
-}
-
-export type EvalOutcome =
-  | {
-      status: 'ok';
-      fitness: number;
-      cost?: number;
-      info?: Record<string, unknown>;
-      /** Where it ran: worker id, host, devices, pid. */
-      worker?: WorkerInfo;
-      durationMs?: number;
-    }
-  | {
-      status: 'failed';
-      error: SerializedError;
-      retryable: boolean;
-      worker?: WorkerInfo;
-      durationMs?: number;
-    }
-  | { status: 'timed-out'; timeoutMs: number; worker?: WorkerInfo; durationMs?: number }
-  | { status: 'cancelled'; reason?: string; worker?: WorkerInfo; durationMs?: number };
-
-export interface WorkerInfo {
-  id?: string;
-  host?: string;
-  pid?: number;
-  devices?: string[];
+/**
+ * The timeoutMs of a task from a run's recorded trialTimeoutMs: journals of older releases may
+ * hold 0, which meant no limit there. (Here, not in schemas.ts: modules the CLI loads eagerly use
+ * it, and they must not load zod.)
+ */
+export function taskTimeout(recorded: number | null | undefined): number | null {
+  return recorded === undefined || recorded === null || recorded === 0 ? null : recorded;
 }
 
 /** Context an in-process or thread objective receives as its third argument. */

@@ -1,25 +1,22 @@
 /**
- * The one converter from an evaluation outcome (wire type, src/protocol/executor.ts) to the
- * optimizer's TrialResult: what the run loop tells the optimizer and what the journal records.
+ * The one converter from an evaluation outcome (wire type, ./schemas.ts) to the optimizer's
+ * TrialResult: what the run loop tells the optimizer and what the journal records. Lossless: every
+ * field of the outcome is kept except `worker` and `durationMs`, which the caller records beside
+ * the result (the journal's `told` entry); timed-out and cancelled trials also get an `error` whose
+ * message says why, for the readers that print one.
  */
 import type { TrialResult } from '../dehb/types.js';
-import type { EvalOutcome } from './executor.js';
+import type { EvalOutcome } from './schemas.js';
 
 export function toTrialResult(outcome: EvalOutcome): TrialResult {
-  switch (outcome.status) {
-    case 'ok': {
-      const r: TrialResult = { status: 'ok', fitness: outcome.fitness };
-      if (outcome.cost !== undefined) r.cost = outcome.cost;
-      if (outcome.info !== undefined) r.info = outcome.info;
-      return r;
-    }
-    case 'failed': {
-      const { name, message, code } = outcome.error;
-      return { status: 'failed', error: code === undefined ? { name, message } : { name, message, code } };
-    }
+  const { worker: _worker, durationMs: _durationMs, ...result } = outcome;
+  switch (result.status) {
+    case 'ok':
+    case 'failed':
+      return result;
     case 'timed-out':
-      return { status: 'timed-out', error: { name: 'TimeoutError', message: `timed out after ${outcome.timeoutMs} ms` } };
+      return { ...result, error: { name: 'TimeoutError', message: `timed out after ${result.timeoutMs} ms` } };
     case 'cancelled':
-      return { status: 'cancelled', error: { name: 'Cancelled', message: outcome.reason ?? 'cancelled' } };
+      return { ...result, error: { name: 'Cancelled', message: result.reason ?? 'cancelled' } };
   }
 }

@@ -1,89 +1,28 @@
 /**
- * Owns validation of what crosses Redis: the EvalTask a coordinator puts in a job and the
- * EvalOutcome a worker writes back (zod at the boundary, messages naming the field).
+ * Owns the parse functions every boundary calls (ExecutorCore.submit, a thread's outcome, a Redis
+ * job and its stored result) over the one set of schemas in ./schemas.ts, with messages naming
+ * the field, and the outcomes a coordinator records for results it cannot use.
  */
 import { z } from 'zod';
 import { DehbError, serializeError } from '../errors.js';
-import type { EvalOutcome, EvalTask } from './executor.js';
+import {
+  commandRefSchema,
+  describeIssues,
+  evalOutcomeSchema,
+  evalTaskSchema,
+  functionRefSchema,
+  moduleRefSchema,
+  type EvalOutcome,
+  type EvalTask,
+  type WireOutcome,
+} from './schemas.js';
+
+export { evalOutcomeSchema, evalTaskSchema, type WireOutcome };
 
 /** Reason a worker gives for a job the coordinator cancelled; a coordinator still waiting for that job re-queues it. */
 export const CANCEL_REQUEST_REASON = 'cancelled by the coordinator';
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-const objectiveSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() }),
-  z.object({
-    kind: z.literal('command'),
-    argv: z.array(z.string()).min(1),
-    cwd: z.string().optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    shell: z.boolean().optional(),
-  }),
-  z.object({ kind: z.literal('function'), name: z.string().optional() }),
-]);
-
-export const evalTaskSchema = z.object({
-  v: z.literal(1),
-  runId: z.string().min(1),
-  trialId: z.number().int().nonnegative(),
-  config: z.record(z.string(), scalar),
-  fidelity: z.number(),
-  objective: objectiveSchema,
-  timeoutMs: z.number().positive().nullable(),
-  gpus: z.number().int().nonnegative(),
-  trialDir: z.string().optional(),
-  extra: z.record(z.string(), z.unknown()).optional(),
-});
-
-const workerInfoSchema = z
-  .object({
-    id: z.string().optional(),
-    host: z.string().optional(),
-    pid: z.number().optional(),
-    devices: z.array(z.string()).optional(),
-  })
-  .optional();
-
-const serializedErrorSchema = z.object({
-  name: z.string(),
-  message: z.string(),
-  code: z.string().optional(),
-  stack: z.string().optional(),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-
-// `reports`: every intermediate value the objective reported, in order. The coordinator hands on
-// those its progress events did not deliver before the outcome (a result read from the results
-// hash can overtake the events stream), so no report is lost.
-const common = {
-  worker: workerInfoSchema,
-  durationMs: z.number().optional(),
-  reports: z.array(z.tuple([z.number(), z.number()])).optional(),
-};
-
-/** An outcome as it travels from a worker: with the reports it sent as progress events. */
-export type WireOutcome = EvalOutcome & { reports?: Array<[number, number]> };
-
-export const evalOutcomeSchema = z.discriminatedUnion('status', [
-  z.object({
-    status: z.literal('ok'),
-    fitness: z.number(),
-    cost: z.number().optional(),
-    info: z.record(z.string(), z.unknown()).optional(),
-    ...common,
-  }),
-  z.object({ status: z.literal('failed'), error: serializedErrorSchema, retryable: z.boolean(), ...common }),
-  z.object({ status: z.literal('timed-out'), timeoutMs: z.number(), ...common }),
-  z.object({ status: z.literal('cancelled'), reason: z.string().optional(), ...common }),
-]);
-
-function describe(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length === 0 ? '(root)' : i.path.map(String).join('.')}: ${i.message}`)
-    .join('; ');
-}
+const describe: (error: z.ZodError) => string = describeIssues;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -92,16 +31,9 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
  * run, checked against the allow-list); `cwd`, `env` and `trialDir` are dropped (zod strips them):
  * the worker alone decides the child's environment, working directory and trial directory.
  */
-const jobObjectiveSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() }),
-  z.object({ kind: z.literal('command'), argv: z.array(z.string()).min(1), shell: z.boolean().optional() }),
-  z.object({ kind: z.literal('function'), name: z.string().optional() }),
-]);
+const jobObjectiveSchema = z.discriminatedUnion('kind', [moduleRefSchema, commandRefSchema.omit({ cwd: true, env: true }), functionRefSchema]);
 
-export const jobTaskSchema = evalTaskSchema.omit({ trialDir: true }).extend({
-  runId: z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,199}$/, 'must be letters, digits, "_", "." or "-"'),
-  objective: jobObjectiveSchema,
-});
+export const jobTaskSchema = evalTaskSchema.omit({ trialDir: true }).extend({ objective: jobObjectiveSchema });
 
 /** Fields a job carried that a worker ignores (instructions it takes only from its own command line). */
 export const IGNORED_JOB_FIELDS = ['objective.cwd', 'objective.env', 'trialDir'] as const;
@@ -134,18 +66,18 @@ export function jobData(task: EvalTask): EvalTask {
 
 export function parseTask(value: unknown): Parsed<EvalTask> {
   const r = evalTaskSchema.safeParse(value);
-  return r.success ? { ok: true, value: r.data as EvalTask } : { ok: false, message: `invalid task: ${describe(r.error)}` };
+  return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid task: ${describe(r.error)}` };
 }
 
-export function parseOutcome(value: unknown): Parsed<EvalOutcome> {
+export function parseOutcome(value: unknown): Parsed<WireOutcome> {
   const r = evalOutcomeSchema.safeParse(value);
   return r.success
-    ? { ok: true, value: r.data as EvalOutcome }
+    ? { ok: true, value: r.data }
     : { ok: false, message: `invalid outcome: ${describe(r.error)}` };
 }
 
 /** Parses an outcome stored as JSON text. */
-export function parseOutcomeText(text: string): Parsed<EvalOutcome> {
+export function parseOutcomeText(text: string): Parsed<WireOutcome> {
   try {
     return parseOutcome(JSON.parse(text));
   } catch (err) {

@@ -6,7 +6,6 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { DehbError } from '../errors.js';
 import type { ClusterConnection, RedisEndpoint } from '../protocol/scheduler-file.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
@@ -77,18 +76,8 @@ export function clusterKeys(conn: Pick<ClusterConnection, 'prefix' | 'queue' | '
   };
 }
 
-const RUN_ID_RE = /^[A-Za-z0-9_.][A-Za-z0-9_.\-]*$/;
-
-/** Validates a run id for use in job ids (no `:`; letters, digits, `_ . -`). */
-export function checkRunId(runId: string): string {
-  if (typeof runId !== 'string' || !RUN_ID_RE.test(runId) || runId.length > 200) {
-    throw new DehbError(
-      'E_CONFIG',
-      `runId must be 1-200 characters of letters, digits, "_", "." or "-" (no ":"), got ${JSON.stringify(runId)}`,
-    );
-  }
-  return runId;
-}
+/** The run id rule of a task (no `:`, so job ids stay valid): one rule for every backend. */
+export { checkRunId } from '../protocol/schemas.js';
 
 /** `<runId>-<trialId>`: never contains `:` and is never a bare integer (BullMQ rejects both). */
 export function jobIdFor(runId: string, trialId: number): string {

@@ -1,7 +1,7 @@
 /**
  * Read-side views of a study, computed from its journal alone (no optimizer, no lock, no writes):
  * one TrialRecord per trial, the study summary `dehb study list/show` print, and JSON/CSV exports.
- * `dehb trials` shows a finished-ok trial as status `done`.
+ * Statuses are the run's (`ok`, as in a run; filters still accept the old name `done`).
  */
 import { historyToCsv } from './history-csv.js';
 import type { IncumbentSummary, OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
@@ -11,8 +11,10 @@ import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 /** A `started` entry may carry the trial's working directory (a backward-compatible extra field). */
 export type StartedEntryExt = Extract<StoredEntry, { type: 'started' }> & { trialDir?: string };
 
-export type TrialStatusName = 'queued' | 'running' | 'done' | 'failed' | 'timed-out' | 'cancelled';
-export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', 'done', 'failed', 'timed-out', 'cancelled'];
+export type TrialStatusName = TrialRecord['status'];
+export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', 'ok', 'failed', 'timed-out', 'cancelled'];
+/** Status names of older releases, still accepted in filters. */
+const OLD_STATUS_NAMES: Readonly<Record<string, TrialStatusName>> = { done: 'ok' };
 
 export interface StudyTrial extends TrialRecord {
   /** Working directory of the evaluation (logs: stdout.log, stderr.log), when known. */
@@ -42,10 +44,6 @@ export interface StudySummary {
   createdAt: number;
   lastActivity: number;
   pushedWaiting: number;
-}
-
-export function statusName(s: TrialRecord['status']): TrialStatusName {
-  return s === 'ok' ? 'done' : s;
 }
 
 /** Builds the view of a study from all of its journal entries (seq 1 must be `created`). */
@@ -109,7 +107,7 @@ export function summarize(view: StudyView): StudySummary {
   const byStatus = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
   let best: StudySummary['best'] = null;
   for (const t of view.trials) {
-    byStatus[statusName(t.status)] += 1;
+    byStatus[t.status] += 1;
     if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) {
       best = { trialId: t.trialId, fitness: t.fitness, fidelity: t.fidelity, config: t.config };
     }
@@ -126,16 +124,16 @@ export function summarize(view: StudyView): StudySummary {
   };
 }
 
-/** Trials filtered by status names (`done` and `ok` are the same). */
-export function filterTrials(trials: readonly StudyTrial[], statuses?: readonly string[]): StudyTrial[] {
-  if (statuses === undefined || statuses.length === 0) return [...trials];
-  const want = new Set(statuses.map((s) => (s === 'ok' ? 'done' : s)));
-  return trials.filter((t) => want.has(statusName(t.status)));
+/** A status name as the user typed it, old names mapped to today's (`done` -> `ok`). */
+export function canonicalStatus(s: string): string {
+  return OLD_STATUS_NAMES[s] ?? s;
 }
 
-/** A trial as JSON output shows it (status `done` for ok). */
-export function trialJson(t: StudyTrial): Record<string, unknown> {
-  return { ...t, status: statusName(t.status) };
+/** Trials filtered by status names (`done` is read as `ok`). */
+export function filterTrials(trials: readonly StudyTrial[], statuses?: readonly string[]): StudyTrial[] {
+  if (statuses === undefined || statuses.length === 0) return [...trials];
+  const want = new Set(statuses.map(canonicalStatus));
+  return trials.filter((t) => want.has(t.status));
 }
 
 export function exportJson(view: StudyView): string {
@@ -151,7 +149,7 @@ export function exportJson(view: StudyView): string {
         lastActivity: view.lastActivity,
         best: summary.best,
         byStatus: summary.byStatus,
-        trials: view.trials.map(trialJson),
+        trials: view.trials,
       },
       null,
       2,
@@ -160,5 +158,5 @@ export function exportJson(view: StudyView): string {
 }
 
 export function exportCsv(trials: readonly StudyTrial[]): string {
-  return historyToCsv(trials.map((t) => ({ ...t, status: statusName(t.status) as TrialRecord['status'] })));
+  return historyToCsv(trials);
 }

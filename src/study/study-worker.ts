@@ -15,7 +15,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { DehbError, serializeError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
 import { shouldRetry } from '../protocol/retry-policy.js';
-import type { EvalOutcome, EvalTask, Executor, ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
+import { taskTimeout, type EvalOutcome, type EvalTask, type Executor, type ObjectiveRef, type WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
 import { JournalWriter } from './journal-writer.js';
 import { InputFileCache } from './input-files.js';
@@ -235,7 +235,7 @@ export class StudyWorker {
       config: task.config,
       fidelity: task.fidelity,
       objective,
-      timeoutMs: this.trialTimeoutMs,
+      timeoutMs: taskTimeout(this.trialTimeoutMs),
       gpus: this.opts.gpusPerTrial ?? 0,
       trialDir,
       extra: { study: this.opts.study },

@@ -164,7 +164,7 @@ describe('executor plumbing', () => {
     await p.close();
     const core = new ExecutorCore('test', 1, async () => ({ status: 'ok', fitness: 1 }));
     await assert.rejects(core.submit({ ...task(), v: 2 } as unknown as EvalTask), (e: unknown) => isDehbError(e, 'E_EXECUTOR') && /v=2/.test(e.message));
-    await assert.rejects(core.submit(task({ timeoutMs: -1 })), /timeoutMs must be null or a number >= 0/);
+    await assert.rejects(core.submit(task({ timeoutMs: -1 })), /timeoutMs: must be null \(no limit\) or a number of ms > 0/);
     assert.throws(() => new ExecutorCore('x', 0, async () => ({ status: 'ok', fitness: 1 })), configError(/capacity must be an integer >= 1 \(got 0\)/));
   });
 

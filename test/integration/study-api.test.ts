@@ -46,7 +46,8 @@ for (const kind of ['file', 'redis'] as const) {
       assert.equal(r2.toldHere, 0);
       const r3 = await st.optimize({ fevals: 12 });
       assert.equal(r3.toldTotal, 12);
-      const trials = await st.trials({ status: 'done' });
+      const trials = await st.trials({ status: 'done' }); // the old name of 'ok' is still read
+      assert.ok(trials.every((t) => t.status === 'ok'));
       assert.equal(trials.length, 12);
       assert.equal(r3.best?.fitness, Math.min(...trials.map((x) => x.fitness as number)));
       const entries = await journalOf(ts.url, 'api');

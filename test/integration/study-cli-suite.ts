@@ -89,14 +89,14 @@ export function defineStudyCliSuite(kind: 'file' | 'redis'): void {
     const show = await cli(['trial', 'show', 'alpha', '14', '--json']);
     assert.equal(show.code, 0, show.stderr);
     const t = JSON.parse(show.stdout);
-    assert.equal(t.status, 'done');
+    assert.equal(t.status, 'ok');
     assert.equal(t.source, 'manual');
     assert.deepEqual(t.config, { x: 0.3, act: 'relu' });
     assert.equal(t.fitness, 1 / 3);
     assert.deepEqual(t.reports, [{ step: 1, value: 0.3 }]);
     assert.equal(typeof t.trialDir, 'string');
     const human = await cli(['trial', 'show', 'alpha', '14']);
-    assert.match(human.stdout, /status\s+done/);
+    assert.match(human.stdout, /status\s+ok/);
     assert.match(human.stdout, /reports\s+1:0\.3/);
     assert.match(human.stdout, /logs\s+\S+14/);
     const missing = await cli(['trial', 'show', 'alpha', '999']);
@@ -109,11 +109,13 @@ export function defineStudyCliSuite(kind: 'file' | 'redis'): void {
     assert.equal(j.code, 0, j.stderr);
     const trials = JSON.parse(j.stdout) as Array<{ trialId: number; status: string; worker: { id: string } }>;
     assert.equal(trials.length, 15);
-    assert.ok(trials.every((t) => t.status === 'done' && typeof t.worker.id === 'string'));
+    assert.ok(trials.every((t) => t.status === 'ok' && typeof t.worker.id === 'string'));
     const failed = await cli(['trials', 'alpha', '--status', 'failed,timed-out', '--format', 'json']);
     assert.deepEqual(JSON.parse(failed.stdout), []);
     const badStatus = await cli(['trials', 'alpha', '--status', 'weird']);
     assert.equal(badStatus.code, 2);
+    const oldName = await cli(['trials', 'alpha', '--status', 'done', '--format', 'json']); // the old name of 'ok' is still read
+    assert.equal((JSON.parse(oldName.stdout) as unknown[]).length, 15, oldName.stderr);
     const csv = await cli(['trials', 'alpha', '--format', 'csv']);
     const lines = csv.stdout.trim().split('\n');
     assert.equal(lines.length, 16);
@@ -121,11 +123,11 @@ export function defineStudyCliSuite(kind: 'file' | 'redis'): void {
     const table = await cli(['trials', 'alpha']);
     assert.match(table.stdout, /^id\s+status\s+worker\s+fidelity\s+x\s+act\s+fitness\s+cost\s+duration_ms\s+last_value/);
     const list = await cli(['study', 'list', '--json']);
-    const alpha = (JSON.parse(list.stdout) as Array<{ name: string; trials: number; byStatus: { done: number }; best: { fitness: number } }>).find((s) => s.name === 'alpha');
+    const alpha = (JSON.parse(list.stdout) as Array<{ name: string; trials: number; byStatus: { ok: number }; best: { fitness: number } }>).find((s) => s.name === 'alpha');
     assert.equal(alpha?.trials, 15);
-    assert.equal(alpha?.byStatus.done, 15);
+    assert.equal(alpha?.byStatus.ok, 15);
     const listTable = await cli(['study', 'list']);
-    assert.match(listTable.stdout, /name\s+kind\s+trials\s+queued\s+running\s+done\s+failed\s+timed-out\s+cancelled\s+best\s+last activity/);
+    assert.match(listTable.stdout, /name\s+kind\s+trials\s+queued\s+running\s+ok\s+failed\s+timed-out\s+cancelled\s+best\s+last activity/);
     assert.match(listTable.stdout, /alpha\s+dehb\s+15\s+0\s+0\s+15/);
     const show = await cli(['study', 'show', 'alpha', '--json']);
     const s = JSON.parse(show.stdout);
@@ -133,7 +135,7 @@ export function defineStudyCliSuite(kind: 'file' | 'redis'): void {
     assert.deepEqual(s.queue, { queued: 0, claimed: 0 });
     const human = await cli(['study', 'show', 'alpha']);
     assert.match(human.stdout, /kind\s+dehb/);
-    assert.match(human.stdout, /trials\s+15 \(queued 0, running 0, done 15/);
+    assert.match(human.stdout, /trials\s+15 \(queued 0, running 0, ok 15/);
     const ej = await cli(['study', 'export', 'alpha', '--format', 'json']);
     assert.equal(JSON.parse(ej.stdout).trials.length, 15);
     const ec = await cli(['study', 'export', 'alpha', '--format', 'csv']);

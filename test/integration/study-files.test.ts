@@ -54,7 +54,7 @@ for (const kind of ['file', 'redis'] as const) {
         fitness: number;
         reports: Array<{ value: number }>;
       }>;
-      assert.deepEqual(trials.map((t) => t.status), ['done', 'done', 'done']);
+      assert.deepEqual(trials.map((t) => t.status), ['ok', 'ok', 'ok']);
       for (const t of trials) {
         assert.equal(createHash('sha256').update(await readFile(join(t.trialDir, 'job.py'))).digest('hex'), sha, 'materialised in the trial dir');
         assert.equal(t.reports.length, 1);
@@ -69,7 +69,7 @@ for (const kind of ['file', 'redis'] as const) {
       const mo = await runMain(['optimize', 'mod', '--fevals', '2', '--accept-study-files', '--json'], env);
       assert.equal(mo.code, 0, mo.stderr);
       const mt = JSON.parse((await runMain(['trials', 'mod', '--format', 'json'], env)).stdout) as Array<{ status: string }>;
-      assert.deepEqual(mt.map((t) => t.status), ['done', 'done']);
+      assert.deepEqual(mt.map((t) => t.status), ['ok', 'ok']);
     } finally {
       process.chdir(cwd);
       await ts.cleanup();

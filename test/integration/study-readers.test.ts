@@ -29,12 +29,12 @@ for (const kind of ['file', 'redis'] as const) {
         const t = await runMain(['trials', 'busy', '--format', 'json'], env);
         assert.equal(t.code, 0, t.stderr);
         const trials = JSON.parse(t.stdout) as Array<{ status: string }>;
-        const done = trials.filter((x) => x.status === 'done').length;
+        const done = trials.filter((x) => x.status === 'ok').length;
         if (trials.some((x) => x.status === 'queued' || x.status === 'running')) sawUnfinished = true;
         seen.push(done);
         const show = await runMain(['study', 'show', 'busy', '--json'], env);
         assert.equal(show.code, 0, show.stderr);
-        assert.ok(JSON.parse(show.stdout).byStatus.done >= done);
+        assert.ok(JSON.parse(show.stdout).byStatus.ok >= done);
         const list = await runMain(['study', 'list', '--json'], env);
         assert.equal(list.code, 0, list.stderr);
       }

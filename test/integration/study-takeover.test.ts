@@ -71,7 +71,7 @@ for (const kind of ['file', 'redis'] as const) {
       // readers see a consistent, finished study
       const trials = await runCli(['trials', 'race', '--format', 'json'], { env });
       const parsed = JSON.parse(trials.stdout) as Array<{ status: string }>;
-      assert.equal(parsed.filter((t) => t.status === 'done').length, N);
+      assert.equal(parsed.filter((t) => t.status === 'ok').length, N);
     } finally {
       await ts.cleanup();
     }

@@ -91,7 +91,7 @@ test('1. Optuna flow: a named study shared by two optimize processes', async () 
   try {
     const csv = (await readFile(join(dir, 'trials.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 31, 'header + 30 trials (the pushed one included)');
-    assert.match(stdout, /trials\s+30 \(queued 0, running 0, done 30/);
+    assert.match(stdout, /trials\s+30 \(queued 0, running 0, ok 30/);
     assert.match(stdout, /best\s+\S+ \(trial \d+, fidelity \d+\) \{"x":/);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -103,7 +103,7 @@ test('2. Hyperopt flow: Redis storage, a pull worker, the same budget returns, a
   try {
     const hp = JSON.parse(await readFile(join(dir, 'hp.json'), 'utf8'));
     assert.equal(hp.trials.length, 15);
-    assert.ok(hp.trials.every((t: { status: string }) => t.status === 'done'));
+    assert.ok(hp.trials.every((t: { status: string }) => t.status === 'ok'));
     assert.equal(new Set(hp.trials.map((t: { trialId: number }) => t.trialId)).size, 15);
     const admin = new Redis(REDIS);
     assert.deepEqual(await admin.keys(`${prefix}study:*`), [], 'deleted at the end');
@@ -118,7 +118,7 @@ test('3. SHADHO flow: command + input file shipped to workers that join by name'
   try {
     const trials = JSON.parse(await readFile(join(dir, 'sin.json'), 'utf8')) as Array<{ status: string; fidelity: number; trialDir: string }>;
     assert.equal(trials.length, 20);
-    assert.ok(trials.every((t) => t.status === 'done' && t.fidelity === 9));
+    assert.ok(trials.every((t) => t.status === 'ok' && t.fidelity === 9));
     assert.equal(await readFile(join(trials[0]!.trialDir, 'sin.py'), 'utf8'), sections(md)[2]!.files.find((f) => f.name === 'sin.py')!.text);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -129,8 +129,8 @@ test('4. Schedy flow: manual experiment, push, worker, list, show', async () => 
   const { dir, stdout } = await runSection(4);
   try {
     assert.match(stdout, /^id\s+status\s+worker\s+fidelity\s+lr\s+act\s+fitness/m);
-    assert.match(stdout, /^\s*0\s+done\s+\S+\s+10\s+0\.1\s+relu\s+1\.1\b/m);
-    assert.match(stdout, /^\s*1\s+done\s+\S+\s+5\s+0\.01\s+tanh\s+0\.3\b/m);
+    assert.match(stdout, /^\s*0\s+ok\s+\S+\s+10\s+0\.1\s+relu\s+1\.1\b/m);
+    assert.match(stdout, /^\s*1\s+ok\s+\S+\s+5\s+0\.01\s+tanh\s+0\.3\b/m);
     assert.match(stdout, /trial\s+1 of study "manual-exp"/);
     assert.match(stdout, /info\s+\{"epochs":5\}/);
   } finally {

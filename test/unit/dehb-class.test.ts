@@ -110,6 +110,9 @@ test('outputDir journals every ask and tell; resume rebuilds the run and continu
 test('bad options fail at construction with the field named', () => {
   assert.throws(() => new DEHB({ ...base, eta: 1 }), /eta must be > 1/);
   assert.throws(() => new DEHB({ ...base, nWorkers: 0 }), /nWorkers must be a whole number >= 1/);
+  // the task rule of src/protocol/schemas.ts, stated in the key the user typed
+  assert.throws(() => new DEHB({ ...base, runId: 'my run' }), /runId must be letters, digits, "_", "." or "-" .*\(got "my run"\)/);
+  assert.throws(() => new DEHB({ ...base, trialTimeoutMs: 0 }), /trialTimeoutMs must be a number of ms > 0 \(got 0\); leave it out for no limit/);
   assert.throws(() => new DEHB({ ...base, strategy: 'best_bin' as never }), /strategy/);
   assert.throws(() => new DEHB({ ...base, resume: true }), /resume needs outputDir/);
 });

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { renderTable } from '../table.js';
-import { exportCsv, statusName, trialJson, TRIAL_STATUSES } from '../../study/study-records.js';
+import { canonicalStatus, exportCsv, TRIAL_STATUSES } from '../../study/study-records.js';
 import { fmt, intFlag, isoTime, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
 interface TrialsFlags extends StorageFlags {
@@ -28,13 +28,13 @@ export function registerTrialsCommand(program: Command): void {
       }
       const statuses = flags.status?.split(',').map((s) => s.trim()).filter((s) => s !== '');
       for (const s of statuses ?? []) {
-        if (!TRIAL_STATUSES.includes(s as never) && s !== 'ok') {
+        if (!TRIAL_STATUSES.includes(canonicalStatus(s) as never)) {
           throw new DehbError('E_USAGE', `--status: unknown status "${s}" (use ${TRIAL_STATUSES.join(', ')})`);
         }
       }
       await withStudy(name, flags, async (study) => {
         const trials = await study.trials(statuses === undefined ? {} : { status: statuses });
-        if (flags.format === 'json') return out(JSON.stringify(trials.map(trialJson)));
+        if (flags.format === 'json') return out(JSON.stringify(trials));
         if (flags.format === 'csv') return out(exportCsv(trials));
         const params = [...new Set(trials.flatMap((t) => Object.keys(t.config)))];
         out(
@@ -42,7 +42,7 @@ export function registerTrialsCommand(program: Command): void {
             ['id', 'status', 'worker', 'fidelity', ...params, 'fitness', 'cost', 'duration_ms', 'last_value'],
             trials.map((t) => [
               t.trialId,
-              statusName(t.status),
+              t.status,
               t.worker?.id ?? t.worker?.host ?? '',
               t.fidelity,
               ...params.map((p) => (t.config[p] === undefined ? '' : typeof t.config[p] === 'number' ? (t.config[p] as number) : String(t.config[p]))),
@@ -70,11 +70,11 @@ export function registerTrialCommand(program: Command): void {
       const trialId = intFlag(id, 'trial id', 0) as number;
       await withStudy(name, flags, async (study) => {
         const t = await study.trial(trialId);
-        if (flags.json === true) return out(JSON.stringify(trialJson(t)));
+        if (flags.json === true) return out(JSON.stringify(t));
         const w = t.worker;
         const lines = [
           `trial        ${t.trialId} of study "${name}"`,
-          `status       ${statusName(t.status)}`,
+          `status       ${t.status}`,
           `source       ${t.source} (bracket ${t.bracketId}, rung ${t.rung}, config ${t.configId})`,
           `fidelity     ${fmt(t.fidelity)}`,
           `parameters   ${JSON.stringify(t.config)}`,

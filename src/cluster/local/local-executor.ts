@@ -16,6 +16,7 @@ import { Piscina } from 'piscina';
 import { DehbError } from '../../errors.js';
 import { cancelled, ExecutorCore, type DeviceAllocatorLike, type ExecControl } from '../executor-core.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
+import { parseOutcome } from '../../protocol/wire.js';
 import { failed } from '../result-parse.js';
 import { runTask } from '../run-task.js';
 import type { ThreadTaskMessage, ThreadTaskResult } from './thread-worker.js';
@@ -109,7 +110,7 @@ export class LocalExecutor implements Executor {
   private async runInThread(task: EvalTask, control: ExecControl): Promise<EvalOutcome> {
     const ac = new AbortController();
     let why: 'timeout' | 'cancel' | undefined;
-    const timeoutMs = task.timeoutMs !== null && task.timeoutMs > 0 ? task.timeoutMs : null;
+    const timeoutMs = task.timeoutMs;
     const timer =
       timeoutMs === null
         ? undefined
@@ -150,11 +151,11 @@ export class LocalExecutor implements Executor {
         ...(channel === undefined ? {} : { transferList: [channel.port2] }),
       })) as ThreadTaskResult;
       if (channel !== undefined) await Promise.race([reportsDone, new Promise((r) => setTimeout(r, 1000).unref())]);
-      if (out.reports !== undefined) {
-        for (const [step, value] of out.reports) onReport?.(step, value);
-        delete out.reports;
-      }
-      return out;
+      const parsed = parseOutcome(out);
+      if (!parsed.ok) return failed(`objective thread returned an unusable outcome: ${parsed.message}`, { name: 'ThreadCrash' });
+      const { reports, ...outcome } = parsed.value;
+      for (const [step, value] of reports ?? []) onReport?.(step, value);
+      return outcome;
     } catch (err) {
       if (why === 'timeout' && timeoutMs !== null) return { status: 'timed-out', timeoutMs };
       if (why === 'cancel') return cancelled(control.signal.reason);

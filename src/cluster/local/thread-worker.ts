@@ -5,7 +5,8 @@
  * (cheaper) buffered and returned with the outcome.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
-import type { EvalOutcome, EvalTask } from '../../protocol/executor.js';
+import type { EvalTask } from '../../protocol/executor.js';
+import type { WireOutcome } from '../../protocol/schemas.js';
 import { runTask } from '../run-task.js';
 
 export interface ThreadTaskMessage {
@@ -17,7 +18,7 @@ export interface ThreadTaskMessage {
   bufferReports?: boolean;
 }
 
-export type ThreadTaskResult = EvalOutcome & { reports?: Array<[number, number]> };
+export type ThreadTaskResult = WireOutcome;
 
 export async function evaluate(msg: ThreadTaskMessage): Promise<ThreadTaskResult> {
   const port = msg.reportPort;
