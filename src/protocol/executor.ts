@@ -36,7 +36,10 @@ export type EvalOutcome =
       info?: Record<string, unknown>;
       /** Where it ran: worker id, host, devices, pid. */
       worker?: WorkerInfo;
+      /** The evaluation's own run time (queue wait excluded). */
       durationMs?: number;
+      /** Cluster: from the job being queued to its evaluation starting on a worker. */
+      queueWaitMs?: number;
     }
   | {
       status: 'failed';
@@ -44,9 +47,10 @@ export type EvalOutcome =
       retryable: boolean;
       worker?: WorkerInfo;
       durationMs?: number;
+      queueWaitMs?: number;
     }
-  | { status: 'timed-out'; timeoutMs: number; worker?: WorkerInfo; durationMs?: number }
-  | { status: 'cancelled'; reason?: string; worker?: WorkerInfo; durationMs?: number };
+  | { status: 'timed-out'; timeoutMs: number; worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number }
+  | { status: 'cancelled'; reason?: string; worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number };
 
 export interface WorkerInfo {
   id?: string;

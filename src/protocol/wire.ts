@@ -59,6 +59,7 @@ const serializedErrorSchema = z.object({
 const common = {
   worker: workerInfoSchema,
   durationMs: z.number().optional(),
+  queueWaitMs: z.number().nonnegative().optional(),
   reports: z.array(z.tuple([z.number(), z.number()])).optional(),
 };
 
