@@ -24,6 +24,7 @@ interface RunCommandFlags extends RunFlags {
   schedulerFile?: string;
   wait?: string;
   brokerTimeout?: string;
+  weight?: string;
   dashboard?: string | boolean;
 }
 
@@ -61,6 +62,7 @@ export function registerRunCommand(program: Command): void {
     .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
+    .option('--weight <w>', "with --cluster: this run's share of the workers against other runs on the queue (default 1: equal shares)")
     .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
@@ -116,9 +118,11 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
       },
     });
     const { createClusterClient } = await import('../../cluster/bullmq/client.js');
+    const { checkWeight } = await import('../../cluster/bullmq/fair-share.js');
     const cluster = await createClusterClient(file, {
       log: log.log,
       ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
+      ...(flags.weight === undefined ? {} : { weight: checkWeight(Number(flags.weight), '--weight') }),
     });
     // before the run directory exists: a reused id is refused with a hint, nothing left behind
     if (!resume && cfg.runId !== undefined) await cluster.assertRunIdFree(runId);
