@@ -53,4 +53,20 @@ describe('cluster: fair share between runs', { timeout: 180_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('--weight must be a positive number, said in the flag\'s words', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dehb-fair-'));
+    const file = join(dir, 'sched.json');
+    try {
+      await writeFileFor(file, uniquePrefix('fairw'));
+      writeFileSync(join(dir, 'space.json'), JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
+      const p = spawnCli(['run', '--cluster', '--scheduler-file', file, '--weight', '0', '--space', join(dir, 'space.json'), '--objective', join(FIXTURE_DIR, 'share-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '4', '--output', join(dir, 'out')]);
+      const { code } = await p.exited;
+      assert.notEqual(code, 0);
+      assert.match(p.err(), /--weight must be a number > 0/);
+      assert.doesNotMatch(p.err(), /\n\s+at /, 'no stack trace');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -119,6 +119,7 @@ export class BullmqExecutor implements Executor {
       }
     }
     await this.syncFairShare(); // the first jobs start at the queue's current round
+    if (this.fair.weight !== 1) this.log(`run ${this.runId}: fair-share weight ${this.fair.weight} (${this.fair.weight}x the share of a run with weight 1)`);
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
   }
