@@ -20,6 +20,7 @@ export interface EvalFlags {
   schedulerFile?: string;
   wait?: string;
   brokerTimeout?: string;
+  weight?: string;
 }
 
 /** The same settings from a run config file. */
@@ -53,6 +54,7 @@ export function addEvalOptions(cmd: Command, nWorkersHelp = 'evaluations in flig
     .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
+    .option('--weight <w>', "with --cluster: this run's share of the workers against other runs on the queue (default 1: equal shares)")
     .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)');
 }
 
@@ -88,8 +90,10 @@ export async function connectCluster(flags: EvalFlags, who: string): Promise<(Cl
     },
   });
   const { createClusterClient } = await import('../cluster/bullmq/client.js');
+  const { checkWeight } = await import('../cluster/bullmq/fair-share.js');
   return createClusterClient(file, {
     log: log.log,
     ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
+    ...(flags.weight === undefined ? {} : { weight: checkWeight(Number(flags.weight), '--weight') }),
   });
 }

@@ -118,6 +118,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
           const extra = {
             ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
             ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
+            ...(outcome.queueWaitMs === undefined ? {} : { queueWaitMs: outcome.queueWaitMs }),
           };
           const { recorded, improved, record, durable } = session.tell(job.trialId, result, extra);
           if (executor.recorded !== undefined) {

@@ -91,7 +91,10 @@ export const serializedErrorSchema = z.object({
 // (JSON makes it null) is still a report, read back as NaN, never a reason to lose the outcome.
 const common = {
   worker: workerInfoSchema.optional(),
+  /** The evaluation's own run time (queue wait excluded). */
   durationMs: z.number().optional(),
+  /** Cluster: from the job being queued to its evaluation starting on a worker. */
+  queueWaitMs: z.number().nonnegative().optional(),
   reports: z.array(z.tuple([z.number(), z.union([z.custom<number>((v) => typeof v === 'number'), z.null().transform(() => Number.NaN)])])).optional(),
 };
 

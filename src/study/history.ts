@@ -59,7 +59,7 @@ export class TrialHistory {
   onTold(
     trialId: number,
     result: TrialResult,
-    extra: { worker?: WorkerInfo; durationMs?: number; at: number | null },
+    extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number; at: number | null },
   ): boolean {
     const r = this.byId.get(trialId);
     if (r === undefined || r.finishedAt !== null || isFinal(r.status)) return false;
@@ -73,7 +73,7 @@ export class TrialHistory {
   static finish(
     r: TrialRecord,
     result: TrialResult,
-    extra: { worker?: WorkerInfo; durationMs?: number; at: number | null },
+    extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number; at: number | null },
   ): boolean {
     r.status = result.status;
     const ok = result.status === 'ok' && typeof result.fitness === 'number' && Number.isFinite(result.fitness);
@@ -85,6 +85,7 @@ export class TrialHistory {
     r.finishedAt = extra.at;
     r.durationMs =
       extra.durationMs ?? (extra.at !== null && r.startedAt !== null ? extra.at - r.startedAt : null);
+    if (extra.queueWaitMs !== undefined) r.queueWaitMs = extra.queueWaitMs;
     return ok;
   }
 
@@ -99,7 +100,7 @@ export class TrialHistory {
       if (this.byId.get(e.trialId) === undefined) this.onAsked(e.job, e.at);
     } else if (e.type === 'started') this.onStarted(e.trialId, e.worker, e.at);
     else if (e.type === 'report') this.onReport(e.trialId, e.step, e.value);
-    else if (e.type === 'told') this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
+    else if (e.type === 'told') this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
   }
 
   get(trialId: number): TrialRecord | undefined {

@@ -59,6 +59,8 @@ export type JournalEntry = (
       result: TrialResult;
       worker?: WorkerInfo;
       durationMs?: number;
+      /** Cluster runs: time the job waited for a worker (absent in older journals). */
+      queueWaitMs?: number;
     }
   | { type: 'budget'; budget: Budget }
   | { type: 'finished'; reason: string }
@@ -127,5 +129,7 @@ export interface TrialRecord {
   startedAt: number | null;
   finishedAt: number | null;
   durationMs: number | null;
+  /** Cluster runs: time the job waited for a worker before it ran (not part of durationMs). */
+  queueWaitMs?: number;
   reports: Array<{ step: number; value: number }>;
 }

@@ -144,7 +144,7 @@ export class Replayer {
         this.toldSeen.add(e.trialId);
         this.toldQueue.push(e);
         this.counts[e.result.status] = (this.counts[e.result.status] ?? 0) + 1;
-        if (this.keepHistory) this.history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
+        if (this.keepHistory) this.history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
         return;
       case 'snapshot':
         return; // replaying from the start already rebuilt that state; startAt() loads one

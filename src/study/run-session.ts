@@ -208,7 +208,7 @@ export class RunSession {
    * Records a result and queues it for the journal's next group commit; `durable` resolves once it
    * is on disk. Duplicates return `{recorded: false}`.
    */
-  tell(trialId: number, result: TrialResult, extra: { worker?: WorkerInfo; durationMs?: number } = {}): TellOutcome {
+  tell(trialId: number, result: TrialResult, extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number } = {}): TellOutcome {
     if (this.state.pending[String(trialId)] === undefined) {
       if (this.wasAsked(trialId)) return { recorded: false, improved: false, durable: () => Promise.resolve() };
       throw new DehbError('E_STATE', `cannot record a result for trial ${trialId}: it was never asked`);

@@ -88,6 +88,7 @@ export const storedEntrySchema = z.discriminatedUnion('type', [
     result,
     worker: worker.optional(),
     durationMs: z.number().optional(),
+    queueWaitMs: z.number().optional(),
   }),
   z.looseObject({
     ...head,

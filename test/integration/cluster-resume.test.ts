@@ -60,7 +60,7 @@ describe('cluster faults: coordinator killed, then resumed', { timeout: 120_000 
       assert.equal(new Set(ids).size, ids.length, 'one record per trial');
       assert.equal(trials.filter((t) => t.status === 'ok').length, fevals);
       assert.equal(starts.size, fevals, 'every recorded trial ran exactly once');
-      const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker)$|:worker-host:/.test(k));
+      const left = (await countKeys(prefix)).filter((k) => !/:(events|meta|id|stalled-check|marker|dehb:fair-v)$|:worker-host:/.test(k));
       assert.deepEqual(left, [], 'nothing left in Redis');
     } finally {
       for (const w of workers) w.kill('SIGTERM');

@@ -22,10 +22,10 @@ describe('cluster: coordinators sharing workers', { timeout: 120_000 }, () => {
     const workerArgs = ['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'];
     const workers: CliProc[] = [spawnCli(workerArgs, { env }), spawnCli(workerArgs, { env })];
     const common = ['--space', space, '--objective', join(FIXTURE_DIR, 'resume-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--brackets', '4', '--quiet'];
-    const history = async (out: string): Promise<Array<{ trialId: number; status: string; worker: { pid?: number } | null }>> => {
+    const history = async (out: string): Promise<Array<{ trialId: number; status: string; worker: { pid?: number } | null; queueWaitMs?: number }>> => {
       const show = spawnCli(['show', out, '--format', 'json']);
       assert.equal((await show.exited).code, 0, show.err());
-      return (JSON.parse(show.out()) as { trials: Array<{ trialId: number; status: string; worker: { pid?: number } | null }> }).trials;
+      return (JSON.parse(show.out()) as { trials: Array<{ trialId: number; status: string; worker: { pid?: number } | null; queueWaitMs?: number }> }).trials;
     };
     try {
       await Promise.all(workers.map((w) => w.waitFor(/serving queue/)));
@@ -46,6 +46,7 @@ describe('cluster: coordinators sharing workers', { timeout: 120_000 }, () => {
         assert.equal(trials.length, localTrials.length, `${id}: as many trials as the local run`);
         assert.ok(trials.every((t) => t.status === 'ok'));
         assert.ok(trials.every((t) => workerPids.has(t.worker?.pid)), `${id}: evaluated by the shared workers`);
+        assert.ok(trials.every((t) => typeof t.queueWaitMs === 'number' && t.queueWaitMs >= 0), `${id}: queue wait recorded apart from the run time`);
       }
     } finally {
       for (const w of workers) w.kill('SIGTERM');

@@ -1,9 +1,11 @@
 // A cluster worker runs module objectives in threads: a synchronous objective that spins longer
 // than the lock duration does not block lock renewal, so the trial is not taken for stalled and
-// run a second time; with --no-threads it would be (the event loop is blocked).
+// run a second time; with --no-threads it would be (the event loop is blocked). A worker runs as
+// many evaluations at once as its --concurrency asks, even above the node's cores, and reports how
+// long each trial waited in the queue apart from its run time.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClusterExecutor, type BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
@@ -38,5 +40,29 @@ describe('cluster worker threads', { timeout: 90_000 }, () => {
     assert.equal(o.status, 'ok', JSON.stringify(o));
     if (o.status === 'ok') assert.ok(Number(o.info?.threadId) > 0, 'evaluated in a worker thread');
     assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 1, 'not re-run as stalled (lock 2 s, spin 5 s)');
+  });
+
+  it('--concurrency above the cores runs that many at once; queue wait recorded apart', async () => {
+    const log = join(dir, 'overlap.log');
+    const n = Math.max(4, availableParallelism() + 2);
+    const w = await startWorkerProc(file, ['--concurrency', String(n)]);
+    procs.push(w);
+    await w.waitFor(/warning: --concurrency \d+ is above this node's \d+ cores/);
+    const wide = await createClusterExecutor({ schedulerFile: file, runId: 'wide', capacity: n, log: () => undefined, reconcileIntervalMs: 500 });
+    try {
+      const outs = await Promise.all(Array.from({ length: n }, (_, i) => wide.submit(task('wide', i, { x: i, sleepMs: 4_000, log }))));
+      for (const o of outs) {
+        assert.equal(o.status, 'ok', JSON.stringify(o));
+        assert.equal(typeof o.queueWaitMs, 'number', 'queue wait recorded');
+        assert.ok((o.queueWaitMs as number) >= 0);
+        assert.ok((o.durationMs as number) >= 4_000, `run time without the wait: ${o.durationMs}`);
+      }
+      // the objective's own start/end log: every trial started before any ended (a pool capped at
+      // the cores would run them in waves: S S E E S S ...)
+      const kinds = readLog(log).map((l) => l.kind);
+      assert.deepEqual(kinds.slice(0, n), Array<string>(n).fill('S'), kinds.join(' '));
+    } finally {
+      await wide.close({ force: true });
+    }
   });
 });

@@ -84,6 +84,7 @@ export function registerTrialCommand(program: Command): void {
           `asked        ${isoTime(t.askedAt)}`,
           `started      ${isoTime(t.startedAt)}`,
           `finished     ${isoTime(t.finishedAt)}${t.durationMs === null ? '' : ` (${t.durationMs} ms)`}`,
+          ...(t.queueWaitMs === undefined ? [] : [`queue wait   ${t.queueWaitMs} ms (before it ran; not in the duration)`]),
           `logs         ${t.trialDir ?? '-'}`,
         ];
         if (t.error !== null && t.error !== undefined) lines.push(`error        ${t.error.name ? `${t.error.name}: ` : ''}${t.error.message}`);

@@ -43,6 +43,11 @@ export interface ClusterExecutorOptions {
   cancelOnClose?: boolean;
   /** Warn when jobs wait this long with no worker connected, ms. Default 30 000. */
   noWorkerWarnMs?: number;
+  /**
+   * This run's share of the workers against the other runs on the queue (default 1: equal shares,
+   * whatever each run's capacity; 2: twice the share). See docs/cluster.md "Fair share".
+   */
+  weight?: number;
   /** Where warnings go. Default: stderr. */
   log?: (message: string) => void;
 }
@@ -64,6 +69,7 @@ export const CLUSTER_EXECUTOR_OPTION_KEYS: KeyList<ClusterExecutorOptions> = {
   eventsMaxLen: true,
   cancelOnClose: true,
   noWorkerWarnMs: true,
+  weight: true,
   log: true,
 };
 

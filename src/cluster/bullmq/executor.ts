@@ -21,6 +21,7 @@ import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask
 import { BrokerHealth, isServerError } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
+import { FairShare, checkWeight, fairShareKey } from './fair-share.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
 
@@ -67,6 +68,7 @@ export class BullmqExecutor implements Executor {
   private readonly health: BrokerHealth;
   private readonly owner: RunOwner | undefined;
   private readonly waiting: WaitingReport;
+  private readonly fair: FairShare;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private saidEnvCwd = false;
@@ -100,6 +102,7 @@ export class BullmqExecutor implements Executor {
     this.health.watch(this.redis);
     this.waiting = new WaitingReport(this.queue, this.health, this.opts.noWorkerWarnMs, log);
     this.table = new PendingTable();
+    this.fair = new FairShare(this.redis, fairShareKey(this.keys.base), checkWeight(o.weight));
     this.ready = this.start();
     this.ready.catch(() => undefined);
   }
@@ -115,8 +118,15 @@ export class BullmqExecutor implements Executor {
         throw err instanceof DehbError ? err : new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
       }
     }
+    await this.syncFairShare(); // the first jobs start at the queue's current round
+    if (this.fair.weight !== 1) this.log(`run ${this.runId}: fair-share weight ${this.fair.weight} (${this.fair.weight}x the share of a run with weight 1)`);
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
+  }
+
+  /** Fair share is best effort: a failed sync keeps the last known round. */
+  private syncFairShare(): Promise<void> {
+    return this.fair.sync().catch((err: unknown) => this.health.noteError(err));
   }
 
   submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
@@ -176,11 +186,12 @@ export class BullmqExecutor implements Executor {
             this.settleStored(e, s);
           } else if (!e.settled) rest.push(e);
         }
+        for (const e of rest) e.priority ??= this.fair.next();
         if (rest.length === 1) {
           const e = rest[0] as Entry;
-          await this.queue.add(this.runId, e.task, this.jobOptions(e.jobId));
+          await this.queue.add(this.runId, e.task, this.jobOptions(e));
         } else if (rest.length > 1) {
-          await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: this.jobOptions(e.jobId) })));
+          await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: this.jobOptions(e) })));
         }
         this.stats.added += rest.length;
         const now = Date.now();
@@ -215,9 +226,10 @@ export class BullmqExecutor implements Executor {
     t.unref();
   }
 
-  private jobOptions(jobId: string): Record<string, unknown> {
+  private jobOptions(e: Entry): Record<string, unknown> {
     return {
-      jobId,
+      jobId: e.jobId,
+      priority: e.priority, // workers take the lowest first: fair share between runs (fair-share.ts)
       attempts: this.opts.attempts,
       backoff: { type: 'exponential', delay: this.opts.backoffMs },
       // The worker stores the outcome in the results hash before completing, so the job itself
@@ -247,6 +259,7 @@ export class BullmqExecutor implements Executor {
       return;
     }
     this.stats.fromEvents++;
+    this.fair.finished(e.priority);
     this.table.settle(e, p.ok ? p.value : invalidOutcome(jobId, p.message));
     this.store.deleteLater(jobId);
   }
@@ -334,6 +347,7 @@ export class BullmqExecutor implements Executor {
     if ((this.stopRequested || this.closing !== undefined) && this.health.isDown) this.leaveForResume();
     if (!this.health.connected) return;
     void this.sweep();
+    void this.syncFairShare();
     if (this.health.writesFailing) void this.probeWrites();
   }
 

@@ -21,6 +21,8 @@ export interface Entry {
   addedAt: number;
   cancelAfterAdd: boolean;
   settled: boolean;
+  /** The BullMQ priority it was added with (fair share between runs). */
+  priority?: number;
 }
 
 export class PendingTable {

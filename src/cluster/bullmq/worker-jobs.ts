@@ -280,6 +280,8 @@ export class WorkerRuntime implements ClusterWorker {
     }
     this.stats.started++;
     const reports: Array<[number, number]> = [];
+    // job.timestamp: when the coordinator queued it (its clock; clamped for skew between nodes)
+    const queueWaitMs = Math.max(0, Date.now() - job.timestamp);
     try {
       const outcome: WireOutcome = await this.evaluate(task, {
         signal,
@@ -292,6 +294,7 @@ export class WorkerRuntime implements ClusterWorker {
       });
       // also stored with the result: the coordinator may read it before the progress events
       if (reports.length > 0) outcome.reports = reports;
+      outcome.queueWaitMs = queueWaitMs;
       return outcome;
     } finally {
       if (devices.length > 0) this.allocator.release(devices);

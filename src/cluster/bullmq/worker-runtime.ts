@@ -49,10 +49,14 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new DehbError('E_CONFIG', `concurrency must be an integer >= 1 (got ${concurrency})`);
   }
-  // module objectives run in threads unless the caller evaluates itself or opts out; more threads
-  // than cores only adds start-up cost (evaluations beyond that wait in the pool's queue)
-  const threads = Math.min(concurrency, availableParallelism());
-  const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(threads) : null;
+  // module objectives run in threads unless the caller evaluates itself or opts out: one thread
+  // per evaluation asked for, so --concurrency N runs N at once (an objective that sleeps or waits
+  // on I/O or a GPU does not need a core of its own); more than the cores is allowed, said once
+  const threaded = o.evaluate === undefined && o.threads !== false ? createThreadedEvaluator(concurrency) : null;
+  const cores = availableParallelism();
+  if (concurrency > cores) {
+    log(`warning: --concurrency ${concurrency} is above this node's ${cores} cores; ${concurrency} evaluations run at once and CPU-bound ones share the cores`);
+  }
   const dirs = await TrialDirs.create(o.trialsDir);
   const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, dirs, concurrency, log);
   await runtime.start();
