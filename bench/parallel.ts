@@ -1,6 +1,6 @@
 /**
  * `npm run bench:parallel -- --workers 1,4,16 --seeds 40 [--problems mfh3,mfh6,mixed12]
- *  [--evaluations 1870] [--schedules sync,async] [--master-seed 0] [--json]`
+ *  [--evaluations 1870] [--schedules sync,async] [--master-seed 0] [--instant-rungs 4] [--json]`
  *
  * Runs DEHB on a simulated cluster (bench/lib/parallel-sim.ts: W jobs in flight, a job lasts
  * fidelity/max × U(0.9, 1.1) virtual time units, the earliest finisher is told first, then one new
@@ -8,6 +8,7 @@
  * evaluations and at equal simulated time, with two-sided Mann-Whitney p-values against the first
  * worker count, then the asynchronous schedule against the synchronous one on anytime regret vs
  * simulated time. With --json a last line holds one JSON object with every run's final regret and end time.
+ * --instant-rungs (a diagnostic) makes the jobs of the listed ladder indexes take no simulated time.
  */
 import { DehbError } from '../src/errors.js';
 import type { Schedule } from '../src/dehb/types.js';
@@ -18,7 +19,7 @@ import { endTime, simulate } from './lib/parallel-sim.js';
 import { deriveSeeds } from './lib/prng.js';
 
 const USAGE = `usage: npm run bench:parallel -- [--workers 1,4,16] [--seeds 40] [--problems mfh3,mfh6,mixed12]
-  [--evaluations 1870] [--schedules sync,async] [--master-seed 0] [--json]`;
+  [--evaluations 1870] [--schedules sync,async] [--master-seed 0] [--instant-rungs 4] [--json]`;
 
 function list(raw: string, flag: string): string[] {
   const out = raw.split(',').map((s) => s.trim()).filter(Boolean);
@@ -34,6 +35,7 @@ function main(): void {
     evaluations: { type: 'string' },
     schedules: { type: 'string' },
     'master-seed': { type: 'string' },
+    'instant-rungs': { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -56,13 +58,18 @@ function main(): void {
   const evaluations = intFlag(values, 'evaluations', 1870, 1);
   const masterSeed = intFlag(values, 'master-seed', 0);
   const seeds = deriveSeeds(masterSeed, nSeeds);
+  const instantRungs = values['instant-rungs'] === undefined ? [] : list(strFlag(values, 'instant-rungs', ''), 'instant-rungs').map((r) => {
+    const n = Number(r);
+    if (!Number.isInteger(n) || n < 0) throw new DehbError('E_USAGE', `--instant-rungs must list ladder indexes >= 0 (got ${r})`);
+    return n;
+  });
 
   const cells: Cell[] = [];
   const t0 = performance.now();
   for (const bench of benches) {
     for (const schedule of schedules) {
       for (const w of workers) {
-        const traces = seeds.map((seed) => simulate(bench, { workers: w, evaluations, seed, optimizer: { schedule: schedule as Schedule } }));
+        const traces = seeds.map((seed) => simulate(bench, { workers: w, evaluations, seed, optimizer: { schedule: schedule as Schedule }, instantRungs }));
         cells.push({ problem: bench.name, schedule, workers: w, traces });
         process.stderr.write(`  ${bench.name} ${schedule} W=${w}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
       }
@@ -72,6 +79,7 @@ function main(): void {
   const out: string[] = [];
   out.push(`bench:parallel: ${evaluations} evaluations per run, ${nSeeds} seeds (master seed ${masterSeed}), workers ${workers.join(',')}, schedules ${schedules.join(',')}`);
   out.push('simulated clock: a job lasts fidelity/max x U(0.9,1.1); the earliest finisher is told first, then one job is asked');
+  if (instantRungs.length > 0) out.push(`diagnostic: jobs at ladder index ${instantRungs.join(',')} take no simulated time`);
   out.push('');
   out.push(`Regret of the final incumbent at equal evaluations (noise-free; p: two-sided Mann-Whitney against W=${workers[0]})`);
   out.push(equalEvaluationsTable(cells, problems, schedules, workers));

@@ -4,12 +4,12 @@
  * child) against a bare spawn of the same child — plus the per-evaluation overhead over the
  * optimizer alone. Prints a table and, last, one JSON line.
  */
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DEHB } from '../src/api/dehb.js';
 import { ask, createState, tell } from '../src/dehb/optimizer.js';
 import type { SpaceSpec } from '../src/dehb/types.js';
+import { spawnOnce } from './lib/spawn.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,13 +45,7 @@ async function viaDehb(label: string, opts: ConstructorParameters<typeof DEHB>[0
 }
 
 async function bareSpawn(n: number, parallel: number): Promise<Row> {
-  const one = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const c = spawn(childArgv[0] as string, childArgv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
-      c.stdout.resume();
-      c.on('error', reject);
-      c.on('close', () => resolve());
-    });
+  const one = (): Promise<void> => spawnOnce(childArgv);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(

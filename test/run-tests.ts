@@ -16,6 +16,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,7 +33,8 @@ const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     slurm: { type: 'boolean', default: false },
-    concurrency: { type: 'string', default: process.env.DEHB_TEST_CONCURRENCY ?? '3' },
+    // one more file than cores: most files wait on processes, Redis and timers much of the time
+    concurrency: { type: 'string', default: process.env.DEHB_TEST_CONCURRENCY ?? String(Math.min(8, availableParallelism() + 1)) },
     // node 20 applies --test-timeout to each test AND to each file as a whole: a file that its
     // open connections keep alive after its tests fails there instead of hanging the run
     timeout: { type: 'string', default: process.env.DEHB_TEST_TIMEOUT_S ?? '300' },

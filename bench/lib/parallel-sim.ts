@@ -2,7 +2,9 @@
  * The parallel benchmark's simulated cluster (bench/parallel.ts is only its CLI): W evaluations in
  * flight on a virtual clock, each lasting fidelity/maxFidelity × U(0.9, 1.1); the earliest finisher
  * (lowest trial id on equal times) is evaluated and told first, then one new job is asked. No
- * sleeping, no wall clock: a run is a pure function of (benchmark, options, seed).
+ * sleeping, no wall clock: a run is a pure function of (benchmark, options, seed). A diagnostic
+ * option makes the jobs of chosen ladder rungs take no time (their results come back before the
+ * next ask), to measure what the delay of one rung's information costs.
  */
 import { DehbError } from '../../src/errors.js';
 import { ask, createState, tell } from '../../src/dehb/optimizer.js';
@@ -16,6 +18,8 @@ export interface SimOptions {
   seed: number;
   /** Extra optimizer options (e.g. the schedule). */
   optimizer?: Partial<OptimizerOptions>;
+  /** Diagnostic: jobs at these ladder indexes (0 = lowest fidelity) last no time. */
+  instantRungs?: readonly number[];
 }
 
 /** One simulated run. */
@@ -56,6 +60,7 @@ export function simulate(bench: BenchFunction, opts: SimOptions): SimTrace {
   const regret = new Float64Array(evaluations);
   const sources: Record<string, number> = {};
   const running: Running[] = [];
+  const instant = new Set(opts.instantRungs ?? []);
   let clock = 0;
   let asked = 0;
   let lastIncumbent = -1;
@@ -64,7 +69,8 @@ export function simulate(bench: BenchFunction, opts: SimOptions): SimTrace {
   const submit = (): void => {
     const r = ask(state);
     if (!('job' in r)) throw new DehbError('E_STATE', `ask() returned wait (${r.reason}) after ${asked} jobs`);
-    const duration = (r.job.fidelity / bench.maxFidelity) * (0.9 + 0.2 * durationRng.uniform());
+    const drawn = (r.job.fidelity / bench.maxFidelity) * (0.9 + 0.2 * durationRng.uniform());
+    const duration = instant.has(r.job.rung) ? 0 : drawn;
     running.push({ job: r.job, end: clock + duration });
     sources[r.job.source] = (sources[r.job.source] ?? 0) + 1;
     asked++;

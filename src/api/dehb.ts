@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
+import type { Incumbent, IncumbentSummary, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
@@ -15,32 +15,29 @@ import { taskTimeout } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
-import { FileJournal } from '../study/file-journal.js';
+import { RunJournal } from '../study/run-journal.js';
 import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
-import { resolveRelativeBudget, resolveTotalBudget, type Budget } from '../driver/budget.js';
-import { journalPath, writeHistory, writeIncumbent } from './run-output.js';
+import { checkBudget, resolveBudget, type Budget } from '../driver/budget.js';
+import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
 import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 
 export interface RunResult {
-  incumbent: { config: Incumbent['config']; fitness: number; fidelity: number; trialId: number } | null;
+  incumbent: IncumbentSummary | null;
   /** Incumbent fitness after each told result (Infinity until a trial succeeds). */
   trajectory: number[];
-  /** One record per trial. */
+  /** One record per trial (with outputDir: read back from the journal when first used). */
   history: TrialRecord[];
+  /** Finished trials per status, this run and the ones before it. */
+  trials: Record<string, number>;
   stopReason: StopReason;
   elapsedMs: number;
 }
 
+/** A budget (`total: true` counts from the start of the run: a resumed CLI run, a study). */
 export interface RunOptions extends Budget {
-  /**
-   * Count fevals/brackets from the start of the run instead of from now (a resumed CLI run or a
-   * study: running again with the same budget does nothing more). Default false (relative, as
-   * the reference's repeated run() calls).
-   */
-  total?: boolean;
   /** Graceful stop: no new trials; running ones finish. */
   signal?: AbortSignal;
   /** Forced stop: running trials are cancelled and stay pending (a resume re-runs them). */
@@ -56,6 +53,7 @@ export class DEHB {
   private id: string;
   /** Found before the run directory is made (a set-up without GPUs leaves nothing behind). */
   private gpuAllocator: GpuAllocator | undefined;
+  private journal: RunJournal | null = null;
 
   constructor(private readonly options: DEHBOptions) {
     if (options === null || typeof options !== 'object') {
@@ -136,25 +134,26 @@ export class DEHB {
     const session = this.requireSession();
     const trialId = typeof job === 'number' ? job : job.trialId;
     if (session.pendingJob(trialId) === undefined) {
-      const told = session.history.get(trialId);
       throw new DehbError(
         'E_STATE',
-        told === undefined ? `trial ${trialId} was never asked; tell() takes a job returned by ask()` : `trial ${trialId} was already told`,
+        !session.wasAsked(trialId) ? `trial ${trialId} was never asked; tell() takes a job returned by ask()` : `trial ${trialId} was already told`,
       );
     }
-    return session.tell(trialId, normaliseResult(result)).then(() => undefined);
+    return session.tell(trialId, normaliseResult(result)).durable();
   }
 
   /** Runs until the budget is used: { fevals } | { brackets } | { runtimeMs }. Again = continue. */
   async run(opts: RunOptions): Promise<RunResult> {
     rejectUnknownKeys(opts, RUN_OPTION_KEYS, 'dehb.run(options)');
     const session = await this.ready();
-    const budget = opts.total === true
-      ? resolveTotalBudget(opts, Date.now())
-      : resolveRelativeBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
-    if (opts.total === true) session.recordBudget(pickBudget(opts));
+    const budget = resolveBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
+    if (opts.total === true) session.recordBudget(checkBudget(opts));
     const { executor, close } = await this.makeExecutor();
     const dir = this.options.outputDir;
+    const files =
+      dir === undefined
+        ? null
+        : await HistoryFiles.open(dir, Object.keys(session.state.options.space), session.told, () => session.history.records());
     let incumbentWrites: Promise<void> = Promise.resolve();
     let summary;
     try {
@@ -168,6 +167,7 @@ export class DEHB {
         events: {
           onTrialStart: (job) => this.options.onTrialStart?.(job),
           onTrialEnd: (record, info) => {
+            files?.add(record);
             this.options.onTrialEnd?.(record, info);
             // one write at a time, in order, so the file never goes back to an older incumbent
             if (info.improved && dir !== undefined) {
@@ -186,22 +186,36 @@ export class DEHB {
     if (dir !== undefined) {
       await incumbentWrites;
       await writeIncumbent(dir, session.incumbent);
-      await writeHistory(dir, session.history.records());
+      await files?.flush();
     }
+    await this.journal?.suspend(); // between runs another process may open the directory
     return this.result(summary.reason, summary.elapsedMs);
+  }
+
+  /** Waits for the journal to be durable and gives the run directory's writer lock up. */
+  async close(): Promise<void> {
+    await this.session?.flush();
+    await this.journal?.close();
   }
 
   /** The run's result so far. */
   result(stopReason: StopReason = 'stopped', elapsedMs = 0): RunResult {
     const s = this.requireSession();
     const inc = s.incumbent;
-    return {
+    const result = {
       incumbent: inc === null ? null : { config: inc.config, fitness: inc.fitness, fidelity: inc.fidelity, trialId: inc.trialId },
-      trajectory: [...s.history.trajectory],
-      history: s.history.records(),
+      trajectory: [] as number[],
+      history: [] as TrialRecord[],
+      trials: { ...s.counts },
       stopReason,
       elapsedMs,
     };
+    // read back on first use only (a journaled run keeps no records in memory)
+    let view: ReturnType<RunSession['history']['records']> | null = null;
+    let trajectory: number[] | null = null;
+    Object.defineProperty(result, 'history', { enumerable: true, get: () => (view ??= s.history.records()) });
+    Object.defineProperty(result, 'trajectory', { enumerable: true, get: () => (trajectory ??= [...s.history.trajectory]) });
+    return result;
   }
 
   private requireSession(): RunSession {
@@ -215,21 +229,30 @@ export class DEHB {
     const dir = this.options.outputDir as string;
     const path = journalPath(dir);
     if (this.options.resume === true) {
-      await mkdir(dir, { recursive: true });
-      const journal = await FileJournal.open(path, { create: false });
-      return RunSession.resume(journal, path);
+      const journal = await RunJournal.open(path, { create: false });
+      try {
+        const session = await RunSession.resume(journal, path);
+        this.journal = journal;
+        return session;
+      } catch (err) {
+        await journal.close();
+        throw err;
+      }
     }
     // everything that can refuse the set-up is checked before the run directory exists
     if (this.pinnedGpusPerTrial() > 0) this.gpuAllocator = await this.discoverGpus();
     const made = await mkdir(dir, { recursive: true });
+    let journal: RunJournal | undefined;
     try {
-      const journal = await FileJournal.open(path, { create: true });
-      if ((await journal.read(1)).length > 0) {
-        await journal.close();
+      journal = await RunJournal.open(path, { create: true });
+      if (journal.lastSeq > 0) {
         throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
       }
-      return await RunSession.create(this.options, this.meta(), journal);
+      const session = await RunSession.create(this.options, this.meta(), journal);
+      this.journal = journal;
+      return session;
     } catch (err) {
+      await journal?.close();
       if (made !== undefined) await rm(made, { recursive: true, force: true });
       throw err;
     }
@@ -292,12 +315,6 @@ export class DEHB {
     });
     return { executor, close: (force) => executor.close({ force }) };
   }
-}
-
-function pickBudget(b: Budget): Budget {
-  if (b.fevals !== undefined) return { fevals: b.fevals };
-  if (b.brackets !== undefined) return { brackets: b.brackets };
-  return b.runtimeMs === undefined ? {} : { runtimeMs: b.runtimeMs };
 }
 
 function normaliseResult(result: unknown): TrialResult {

@@ -9,10 +9,12 @@ import { DehbError } from '../errors.js';
 import { evalTaskSchema } from '../protocol/schemas.js';
 import { parseSpace } from '../dehb/space/index.js';
 import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
+import type { Budget } from '../driver/budget.js';
 import { splitCommand } from './argv.js';
-import { parseDuration } from './durations.js';
 import { intFlag, numFlag } from './flags.js';
 import { suggestKey } from '../unknown-keys.js';
+import { budgetFromFlags } from './budget-flags.js';
+import { parseEvalFlags, type EvalFlags, type EvalSettings } from './eval-flags.js';
 
 const configSchema = z
   .object({
@@ -48,7 +50,7 @@ const configSchema = z
 export type RunFileConfig = z.infer<typeof configSchema>;
 
 /** Flags as commander gives them (strings unless parsed). */
-export interface RunFlags {
+export interface RunFlags extends EvalFlags {
   config?: string;
   space?: string;
   objective?: string;
@@ -68,16 +70,12 @@ export interface RunFlags {
   fevals?: string;
   brackets?: string;
   runtime?: string;
-  nWorkers?: string;
-  singleNodeWithGpus?: boolean;
-  gpusPerTrial?: string;
-  trialTimeout?: string;
   output?: string;
   runId?: string;
   resume?: boolean;
 }
 
-export interface ResolvedRunConfig {
+export interface ResolvedRunConfig extends EvalSettings {
   space?: SpaceSpec;
   objective?: { kind: 'module'; path: string; exportName?: string } | { kind: 'command'; argv: string[]; cwd: string };
   optimizer: {
@@ -95,17 +93,7 @@ export interface ResolvedRunConfig {
     maxClip?: number;
     seed?: number;
   };
-  budget: { fevals?: number; brackets?: number; runtimeMs?: number };
-  nWorkers: number;
-  /** Whether --n-workers or nWorkers was given (a cluster run otherwise uses its own default). */
-  nWorkersGiven: boolean;
-  singleNodeWithGpus: boolean;
-  /** Whether --[no-]single-node-with-gpus or singleNodeWithGpus was given (a resume otherwise keeps the recorded pinning). */
-  singleNodeWithGpusGiven: boolean;
-  gpusPerTrial: number;
-  /** Whether --gpus-per-trial or gpusPerTrial was given (a resume otherwise keeps the recorded one). */
-  gpusPerTrialGiven: boolean;
-  trialTimeoutMs?: number;
+  budget: Budget;
   output?: string;
   runId?: string;
 }
@@ -140,12 +128,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   const out: ResolvedRunConfig = {
     optimizer: {},
     budget: {},
-    nWorkers: intFlag(flags.nWorkers, '--n-workers') ?? file.nWorkers ?? 1,
-    nWorkersGiven: flags.nWorkers !== undefined || file.nWorkers !== undefined,
-    singleNodeWithGpus: flags.singleNodeWithGpus ?? file.singleNodeWithGpus ?? false,
-    singleNodeWithGpusGiven: flags.singleNodeWithGpus !== undefined || file.singleNodeWithGpus !== undefined,
-    gpusPerTrial: intFlag(flags.gpusPerTrial, '--gpus-per-trial') ?? file.gpusPerTrial ?? 1,
-    gpusPerTrialGiven: flags.gpusPerTrial !== undefined || file.gpusPerTrial !== undefined,
+    ...parseEvalFlags(flags, file),
   };
 
   // space: a flag path, or the file's path / inline object
@@ -186,17 +169,8 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
 
   // budget: any budget flag replaces the file's budget
   const flagBudget = flags.fevals !== undefined || flags.brackets !== undefined || flags.runtime !== undefined;
-  const fevals = flagBudget ? intFlag(flags.fevals, '--fevals') : file.fevals;
-  const brackets = flagBudget ? intFlag(flags.brackets, '--brackets') : file.brackets;
-  const runtime = flagBudget ? flags.runtime : file.runtime;
-  const given = [fevals, brackets, runtime].filter((v) => v !== undefined).length;
-  if (given > 1) throw new DehbError('E_USAGE', 'give one budget: --fevals N, --brackets N or --runtime 10m');
-  if (fevals !== undefined) out.budget.fevals = fevals;
-  if (brackets !== undefined) out.budget.brackets = brackets;
-  if (runtime !== undefined) out.budget.runtimeMs = parseDuration(String(runtime), '--runtime');
+  out.budget = budgetFromFlags(flagBudget ? flags : file);
 
-  const timeout = flags.trialTimeout ?? file.trialTimeout;
-  if (timeout !== undefined) out.trialTimeoutMs = parseDuration(String(timeout), '--trial-timeout');
   const output = flags.output ?? (file.output === undefined ? undefined : resolve(base, file.output));
   if (output !== undefined) out.output = resolve(cwd, output);
   const runId = flags.runId ?? file.runId;

@@ -6,9 +6,9 @@ import type { RunResult } from '../api/dehb.js';
 import type { TrialRecord } from '../study/journal-types.js';
 
 export function printRunSummary(result: RunResult, opts: { output: string; json: boolean; runId: string }): void {
-  const counts: Record<string, number> = {};
-  for (const r of result.history) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  const why = allFailedReason(result.history, `dehb show ${opts.output} --status failed`);
+  const counts = result.trials;
+  // the records are read back from the journal only when no trial succeeded
+  const why = allFailed(result) ? allFailedReason(result.history, `dehb show ${opts.output} --status failed`) : null;
   if (opts.json) {
     process.stdout.write(
       JSON.stringify({
@@ -40,9 +40,10 @@ export function printRunSummary(result: RunResult, opts: { output: string; json:
   process.stderr.write(lines.join('\n') + '\n');
 }
 
-/** True when trials ended and none succeeded: `dehb run` and `dehb optimize` then exit 1. */
-export function allFailed(history: readonly TrialRecord[]): boolean {
-  return allFailedReason(history, '') !== null;
+/** True when trials ended and none succeeded: `dehb run` then exits 1. Reads only the counts. */
+export function allFailed(result: Pick<RunResult, 'trials'>): boolean {
+  const c = result.trials;
+  return (c.ok ?? 0) === 0 && (c.failed ?? 0) + (c['timed-out'] ?? 0) > 0;
 }
 
 /**

@@ -28,3 +28,4 @@ export {
 export { fidelityLadder } from './fidelity.js';
 export type { ConfigOf, ValueOf } from './space/index.js';
 export * from './types.js';
+export { OPTIMIZER_VERSION } from './version.js';

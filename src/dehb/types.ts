@@ -241,6 +241,9 @@ export interface TrialResult {
 
 export type AskResult = { job: Job } | { wait: true; reason: 'bracket-limit' | 'no-manual-jobs' };
 
+/** The incumbent as runs and studies report it (RunResult.incumbent, a study summary's best). */
+export type IncumbentSummary = Pick<Incumbent, 'trialId' | 'config' | 'fitness' | 'fidelity'>;
+
 export interface Incumbent {
   trialId: number;
   configId: number;

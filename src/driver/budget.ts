@@ -1,6 +1,10 @@
 /**
- * Budgets of a run. A user states one budget (fevals, brackets or runtime); the loop works with
- * absolute limits resolved against the run's progress so far.
+ * The one budget resolver of every run mode (`DEHB.run`, `dehb run`, `dehb optimize`,
+ * `Study.optimize`). A user states exactly one budget — fevals, brackets or runtime — and says once
+ * whether it counts from now (relative, the default of `DEHB.run`, as the reference's repeated
+ * run() calls) or from the start of the run (`total: true`: a study or a resumed CLI run, where
+ * running again with the same budget does nothing more). The loop works with the absolute limits
+ * resolved here. Runtime always counts from now.
  */
 import { DehbError } from '../errors.js';
 
@@ -9,9 +13,14 @@ export interface Budget {
   fevals?: number;
   /** Number of Hyperband brackets opened. */
   brackets?: number;
-  /** Wall-clock milliseconds from the start of this run() call. */
+  /** Wall-clock milliseconds from the start of this call. */
   runtimeMs?: number;
+  /** Count fevals / brackets from the start of the run instead of from now. Default false. */
+  total?: boolean;
 }
+
+/** The budget as recorded in a journal: exactly one of the three. */
+export type StatedBudget = { fevals: number } | { brackets: number } | { runtimeMs: number };
 
 export interface ResolvedBudget {
   kind: 'fevals' | 'brackets' | 'runtime';
@@ -23,55 +32,44 @@ export interface ResolvedBudget {
   deadline: number;
 }
 
-/** Exactly one budget; priority fevals > brackets > runtime as in the reference. */
-export function chooseBudget(budget: Budget | undefined): Required<Pick<ResolvedBudget, 'kind'>> & { value: number } {
-  if (budget === undefined || typeof budget !== 'object') {
-    throw new DehbError('E_CONFIG', 'run() needs a budget: { fevals: N } | { brackets: N } | { runtimeMs: N }');
+const NEEDS = 'a budget: { fevals: N } | { brackets: N } | { runtimeMs: N }';
+const FIELDS = ['fevals', 'brackets', 'runtimeMs'] as const;
+
+/** Exactly one budget, checked: the one validator (errors name `budget.<key>`; the CLI re-words them). */
+export function checkBudget(budget: Budget | undefined): StatedBudget {
+  if (budget === null || typeof budget !== 'object') throw new DehbError('E_CONFIG', `run needs ${NEEDS}`);
+  const given = FIELDS.filter((k) => budget[k] !== undefined);
+  if (given.length === 0) throw new DehbError('E_CONFIG', `run needs ${NEEDS}`);
+  if (given.length > 1) throw new DehbError('E_CONFIG', `give exactly one budget, not ${given.map((k) => `budget.${k}`).join(' and ')}`);
+  const field = given[0] as (typeof FIELDS)[number];
+  const value = budget[field];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new DehbError('E_CONFIG', `budget.${field} must be a positive number (got ${String(value)})`);
   }
-  const entries: Array<[ResolvedBudget['kind'], number | undefined]> = [
-    ['fevals', budget.fevals],
-    ['brackets', budget.brackets],
-    ['runtime', budget.runtimeMs],
-  ];
-  for (const [kind, value] of entries) {
-    if (value === undefined) continue;
-    const field = kind === 'runtime' ? 'runtimeMs' : kind;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new DehbError('E_CONFIG', `budget.${field} must be a positive number (got ${String(value)})`);
-    }
-    if (kind !== 'runtime' && !Number.isInteger(value)) {
-      throw new DehbError('E_CONFIG', `budget.${field} must be a whole number (got ${value})`);
-    }
-    return { kind, value };
+  if (field !== 'runtimeMs' && !Number.isInteger(value)) {
+    throw new DehbError('E_CONFIG', `budget.${field} must be a whole number (got ${value})`);
   }
-  throw new DehbError('E_CONFIG', 'run() needs a budget: { fevals: N } | { brackets: N } | { runtimeMs: N }');
+  return { [field]: value } as StatedBudget;
 }
 
 /**
- * Relative budgets, as the reference's repeated run() calls: fevals adds to the results told so
- * far, brackets adds to the brackets opened so far (half-done brackets are finished first).
+ * Absolute limits of a budget. Relative budgets add to the progress so far: fevals to the results
+ * told, brackets to the brackets opened (half-done brackets are finished first).
  */
-export function resolveRelativeBudget(
+export function resolveBudget(
   budget: Budget | undefined,
   progress: { told: number; bracketsOpened: number },
   now: number,
 ): ResolvedBudget {
-  const { kind, value } = chooseBudget(budget);
-  return {
-    kind,
-    fevalsTotal: kind === 'fevals' ? progress.told + value : Number.POSITIVE_INFINITY,
-    bracketLimit: kind === 'brackets' ? progress.bracketsOpened + value : Number.POSITIVE_INFINITY,
-    deadline: kind === 'runtime' ? now + value : Number.POSITIVE_INFINITY,
-  };
+  const stated = checkBudget(budget);
+  const base = budget?.total === true ? { told: 0, bracketsOpened: 0 } : progress;
+  const inf = Number.POSITIVE_INFINITY;
+  if ('fevals' in stated) return { kind: 'fevals', fevalsTotal: base.told + stated.fevals, bracketLimit: inf, deadline: inf };
+  if ('brackets' in stated) return { kind: 'brackets', fevalsTotal: inf, bracketLimit: base.bracketsOpened + stated.brackets, deadline: inf };
+  return { kind: 'runtime', fevalsTotal: inf, bracketLimit: inf, deadline: now + stated.runtimeMs };
 }
 
-/** Total budgets (a study's or a resumed CLI run's): fevals and brackets count from the start. */
+/** resolveBudget with `total: true`. */
 export function resolveTotalBudget(budget: Budget | undefined, now: number): ResolvedBudget {
-  const { kind, value } = chooseBudget(budget);
-  return {
-    kind,
-    fevalsTotal: kind === 'fevals' ? value : Number.POSITIVE_INFINITY,
-    bracketLimit: kind === 'brackets' ? value : Number.POSITIVE_INFINITY,
-    deadline: kind === 'runtime' ? now + value : Number.POSITIVE_INFINITY,
-  };
+  return resolveBudget({ ...budget, total: true }, { told: 0, bracketsOpened: 0 }, now);
 }

@@ -3,12 +3,17 @@
  * finishes (no polling, no sleeps), records every outcome through the RunSession, and stops on the
  * budget or on a graceful abort. Knows the optimizer session and the Executor seam, never a
  * concrete backend.
+ *
+ * A slot is freed as soon as its result is recorded and queued for the journal's group commit
+ * (no fsync between two evaluations); the executor is told it may drop the task
+ * (`Executor.recorded`) only once that result is durable.
  */
 import { setMaxListeners } from 'node:events';
 import { DehbError, serializeError } from '../errors.js';
 import type { Job } from '../dehb/types.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { toTrialResult } from '../protocol/trial-result.js';
+import { shouldRetry } from '../protocol/retry-policy.js';
 import type { RunSession } from '../study/run-session.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import type { ResolvedBudget } from './budget.js';
@@ -31,8 +36,10 @@ export interface RunLoopOptions {
   now?: () => number;
   /** Stream intermediate values while trials run (default false: they arrive with the result). */
   liveReports?: boolean;
-  /** Re-runs of a trial whose evaluation failed with `retryable: true`. Default 2. */
-  maxRetries?: number;
+  /** Wakes the loop when the executor's capacity grew or new work (a push) arrived; returns an unsubscribe. */
+  subscribe?: (wake: () => void) => () => void;
+  /** Evaluations of a trial at most (retry-policy.ts). Default DEFAULT_ATTEMPTS (3). */
+  maxAttempts?: number;
 }
 
 export type StopReason = 'budget' | 'brackets' | 'no-work' | 'stopped' | 'error';
@@ -49,8 +56,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   const now = opts.now ?? Date.now;
   const started = now();
   const inFlight = new Set<number>();
-  const retries = new Map<number, number>();
-  const maxRetries = opts.maxRetries ?? 2;
+  const attempts = new Map<number, number>();
   const resubmit = session.resumedPending.filter((j) => session.pendingJob(j.trialId) !== undefined);
   let told = 0;
   let failure: unknown = null;
@@ -72,6 +78,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   };
   if (opts.stopSignal?.aborted === true) executor.interrupt?.();
   opts.stopSignal?.addEventListener('abort', onStop, { once: true });
+  const unsubscribe = opts.subscribe?.(notify);
   // One derived signal for every submit: executors may each listen to it.
   const kill = new AbortController();
   setMaxListeners(0, kill.signal);
@@ -79,8 +86,10 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   if (opts.killSignal?.aborted === true) kill.abort();
   else opts.killSignal?.addEventListener('abort', forwardKill, { once: true });
 
-  const stopping = (): boolean =>
-    failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
+  const stopping = (): boolean => {
+    failure ??= session.journalFailure;
+    return failure !== null || opts.stopSignal?.aborted === true || opts.killSignal?.aborted === true;
+  };
 
   const mayAsk = (): boolean =>
     !stopping() && now() < budget.deadline && session.told + inFlight.size < budget.fevalsTotal;
@@ -99,24 +108,28 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
       .then(
         async (outcome) => {
           if (outcome.status === 'cancelled' && stopping()) return; // stays pending: resume re-runs it
-          if (outcome.status === 'failed' && outcome.retryable && !stopping()) {
-            const n = retries.get(job.trialId) ?? 0;
-            if (n < maxRetries) {
-              retries.set(job.trialId, n + 1);
-              resubmit.unshift(job); // runs again before anything new is asked
-              return;
-            }
+          const attempt = attempts.get(job.trialId) ?? 1;
+          if (!stopping() && shouldRetry(outcome, attempt, opts.maxAttempts)) {
+            attempts.set(job.trialId, attempt + 1);
+            resubmit.unshift(job); // runs again before anything new is asked
+            return;
           }
           const result = toTrialResult(outcome);
           const extra = {
             ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
             ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
           };
-          const { recorded, improved } = await session.tell(job.trialId, result, extra);
-          executor.recorded?.(task); // durable now: the executor may drop its copy
+          const { recorded, improved, record, durable } = session.tell(job.trialId, result, extra);
+          if (executor.recorded !== undefined) {
+            // durable: the executor may drop its copy
+            durable().then(() => executor.recorded?.(task), (err: unknown) => {
+              failure ??= err;
+              notify();
+            });
+          }
+          if (session.backlogged) await durable(); // the disk is behind: let it catch up
           if (recorded) {
             told++;
-            const record = session.history.get(job.trialId);
             if (record !== undefined) opts.events?.onTrialEnd?.(record, { improved });
           }
         },
@@ -158,6 +171,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   } finally {
     if (timer !== null) clearTimeout(timer);
     opts.stopSignal?.removeEventListener('abort', onStop);
+    unsubscribe?.();
     opts.killSignal?.removeEventListener('abort', forwardKill);
   }
   await session.flush();

@@ -16,12 +16,14 @@
  * entry (<reason>)`. Lines are validated with zod (storage-entry-schema.ts) at read time.
  *
  * Readers never take the lock and never write, so `dehb trials` cannot disturb a running study.
+ * This locked multi-writer path is the one of studies (several processes append); the journal of
+ * a run directory has a single writer and appends without a lock (run-journal.ts).
  */
 import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { DehbError } from '../errors.js';
 import { writeError } from '../io-errors.js';
-import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
+import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
 import { parseStoredLine } from './storage-entry-schema.js';
 import { FileLock, type FileLockOptions } from './storage-file-lock.js';
 
@@ -185,7 +187,7 @@ export class FileJournal implements JournalBackend {
           const at = Date.now();
           const lines = entries.map((e, i) => {
             const seq = base + i + 1;
-            return JSON.stringify(Object.assign({ seq, at }, e, { seq, at })) + '\n';
+            return JSON.stringify(Object.assign({ seq, at }, withVersion(e), { seq, at })) + '\n';
           });
           const buf = Buffer.from(lines.join(''), 'utf8');
           let done = 0;
@@ -250,6 +252,7 @@ export class FileJournal implements JournalBackend {
         if (!blank) {
           const parsed = parseStoredLine(buf.toString('utf8', start, nl));
           if (!parsed.ok) {
+            if (parsed.newer === true) throw new DehbError('E_JOURNAL', `${this.path}:${this.index.lines + 1}: ${parsed.reason}`);
             bad = { line: this.index.lines + 1, reason: parsed.reason };
             start = nl + 1;
             continue;

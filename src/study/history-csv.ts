@@ -1,6 +1,7 @@
 /**
  * CSV rendering of trial records: fixed columns, then one column per parameter (`p:<name>`),
- * RFC 4180 quoting.
+ * RFC 4180 quoting. The parameter columns are given (a run's space: stable, so rows can be
+ * appended) or derived from the records.
  */
 import type { TrialRecord } from './journal-types.js';
 
@@ -19,7 +20,37 @@ const FIXED = [
   'error',
 ] as const;
 
-export function historyToCsv(records: readonly TrialRecord[]): string {
+export function historyToCsv(records: readonly TrialRecord[], params: readonly string[] = paramsOf(records)): string {
+  const lines = [csvHeader(params)];
+  for (const r of records) lines.push(csvRow(r, params));
+  return lines.join('\n') + '\n';
+}
+
+export function csvHeader(params: readonly string[]): string {
+  return [...FIXED, ...params.map((p) => `p:${p}`)].map(csvCell).join(',');
+}
+
+export function csvRow(r: TrialRecord, params: readonly string[]): string {
+  const last = r.reports[r.reports.length - 1];
+  const row: unknown[] = [
+    r.trialId,
+    r.status,
+    r.fitness,
+    r.cost,
+    r.fidelity,
+    r.bracketId,
+    r.configId,
+    r.source,
+    r.durationMs,
+    r.worker === null ? '' : (r.worker.id ?? r.worker.host ?? ''),
+    last === undefined ? '' : last.value,
+    r.error === null || r.error === undefined ? '' : r.error.message,
+    ...params.map((p) => r.config[p]),
+  ];
+  return row.map(csvCell).join(',');
+}
+
+function paramsOf(records: readonly TrialRecord[]): string[] {
   const params: string[] = [];
   const seen = new Set<string>();
   for (const r of records) {
@@ -30,27 +61,7 @@ export function historyToCsv(records: readonly TrialRecord[]): string {
       }
     }
   }
-  const lines = [[...FIXED, ...params.map((p) => `p:${p}`)].map(csvCell).join(',')];
-  for (const r of records) {
-    const last = r.reports[r.reports.length - 1];
-    const row: unknown[] = [
-      r.trialId,
-      r.status,
-      r.fitness,
-      r.cost,
-      r.fidelity,
-      r.bracketId,
-      r.configId,
-      r.source,
-      r.durationMs,
-      r.worker === null ? '' : (r.worker.id ?? r.worker.host ?? ''),
-      last === undefined ? '' : last.value,
-      r.error === null || r.error === undefined ? '' : r.error.message,
-      ...params.map((p) => r.config[p]),
-    ];
-    lines.push(row.map(csvCell).join(','));
-  }
-  return lines.join('\n') + '\n';
+  return params;
 }
 
 function csvCell(value: unknown): string {

@@ -4,7 +4,7 @@
  */
 import type { Job, TrialResult } from '../dehb/types.js';
 import type { WorkerInfo } from '../protocol/executor.js';
-import type { TrialRecord } from './journal-types.js';
+import type { StoredEntry, TrialRecord } from './journal-types.js';
 
 export class TrialHistory {
   private readonly byId = new Map<number, TrialRecord>();
@@ -13,7 +13,14 @@ export class TrialHistory {
   private best = Infinity;
 
   onAsked(job: Job, at: number | null): TrialRecord {
-    const record: TrialRecord = {
+    const record = TrialHistory.recordOf(job, at);
+    this.byId.set(job.trialId, record);
+    return record;
+  }
+
+  /** A fresh record of an asked trial. */
+  static recordOf(job: Job, at: number | null): TrialRecord {
+    return {
       trialId: job.trialId,
       configId: job.configId,
       bracketId: job.bracketId,
@@ -33,8 +40,6 @@ export class TrialHistory {
       durationMs: null,
       reports: [],
     };
-    this.byId.set(job.trialId, record);
-    return record;
   }
 
   onStarted(trialId: number, worker: WorkerInfo | undefined, at: number | null): void {
@@ -58,6 +63,18 @@ export class TrialHistory {
   ): boolean {
     const r = this.byId.get(trialId);
     if (r === undefined || r.finishedAt !== null || isFinal(r.status)) return false;
+    const ok = TrialHistory.finish(r, result, extra);
+    if (ok && (result.fitness as number) < this.best) this.best = result.fitness as number;
+    this.trajectory.push(this.best);
+    return true;
+  }
+
+  /** Fills a record in with its result; returns whether it succeeded with a finite fitness. */
+  static finish(
+    r: TrialRecord,
+    result: TrialResult,
+    extra: { worker?: WorkerInfo; durationMs?: number; at: number | null },
+  ): boolean {
     r.status = result.status;
     const ok = result.status === 'ok' && typeof result.fitness === 'number' && Number.isFinite(result.fitness);
     r.fitness = ok ? (result.fitness as number) : null;
@@ -68,9 +85,21 @@ export class TrialHistory {
     r.finishedAt = extra.at;
     r.durationMs =
       extra.durationMs ?? (extra.at !== null && r.startedAt !== null ? extra.at - r.startedAt : null);
-    if (ok && (result.fitness as number) < this.best) this.best = result.fitness as number;
-    this.trajectory.push(this.best);
-    return true;
+    return ok;
+  }
+
+  /** Applies the record-related entries (asked, started, report, told) of a journal, in order. */
+  absorb(entries: Iterable<StoredEntry>): this {
+    for (const e of entries) this.absorbEntry(e);
+    return this;
+  }
+
+  absorbEntry(e: StoredEntry): void {
+    if (e.type === 'asked') {
+      if (this.byId.get(e.trialId) === undefined) this.onAsked(e.job, e.at);
+    } else if (e.type === 'started') this.onStarted(e.trialId, e.worker, e.at);
+    else if (e.type === 'report') this.onReport(e.trialId, e.step, e.value);
+    else if (e.type === 'told') this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
   }
 
   get(trialId: number): TrialRecord | undefined {

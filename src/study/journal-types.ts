@@ -1,8 +1,14 @@
 /**
  * The journal of a run or study: append-only entries whose replay rebuilds the optimizer state
  * exactly (the optimizer is pure), and the two-method backend interface every storage implements.
+ *
+ * Versioning: every stored entry carries `v`, the version of its kind's format (ENTRY_VERSION;
+ * entries written by dehb 0.1.0 have none and read as version 1). A reader refuses an entry newer
+ * than it knows (upgrade dehb) and reads every older one. The optimizer's own version
+ * (OPTIMIZER_VERSION) is recorded in `created` and `snapshot` entries: a journal of another
+ * optimizer version resumes by re-telling its results (replay.ts), never by refusing.
  */
-import type { Config, Job, ResolvedOptimizerOptions, TrialResult } from '../dehb/types.js';
+import type { Config, DehbState, Job, ResolvedOptimizerOptions, TrialResult } from '../dehb/types.js';
 import type { ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
 
 export interface RunMeta {
@@ -23,8 +29,16 @@ export interface RunMeta {
   instance?: string;
 }
 
-export type JournalEntry =
-  | { type: 'created'; options: ResolvedOptimizerOptions; meta: RunMeta }
+type Budget = { fevals?: number; brackets?: number; runtimeMs?: number };
+
+export type JournalEntry = (
+  | {
+      type: 'created';
+      options: ResolvedOptimizerOptions;
+      meta: RunMeta;
+      /** OPTIMIZER_VERSION of the writer (absent in 0.1.0 journals: version 1). */
+      optimizer?: number;
+    }
   | { type: 'pushed'; config: Config; fidelity: number }
   | {
       type: 'asked';
@@ -46,8 +60,42 @@ export type JournalEntry =
       worker?: WorkerInfo;
       durationMs?: number;
     }
-  | { type: 'budget'; budget: { fevals?: number; brackets?: number; runtimeMs?: number } }
-  | { type: 'finished'; reason: string };
+  | { type: 'budget'; budget: Budget }
+  | { type: 'finished'; reason: string }
+  | {
+      /**
+       * The whole optimizer state after every entry before it (a run's session writes one every
+       * SNAPSHOT_EVERY entries): re-opening reads the last snapshot and the entries after it.
+       */
+      type: 'snapshot';
+      optimizer: number;
+      state: DehbState;
+      applied: { told: number; pushed: number };
+      meta: RunMeta;
+      /** The last budget entry before the snapshot, if any. */
+      budget: Budget | null;
+      /** Results per status so far (the CLI summary's counts without reading every record). */
+      counts?: Record<string, number>;
+    }
+) & { v?: number };
+
+/** Format version of each entry kind, written into every entry as `v`. */
+export const ENTRY_VERSION: Record<JournalEntry['type'], number> = {
+  created: 1,
+  pushed: 1,
+  asked: 1,
+  started: 1,
+  report: 1,
+  told: 1,
+  budget: 1,
+  finished: 1,
+  snapshot: 1,
+};
+
+/** The entry with its kind's format version (what every backend stores). */
+export function withVersion<E extends JournalEntry>(entry: E): E {
+  return entry.v === undefined ? { v: ENTRY_VERSION[entry.type], ...entry } : entry;
+}
 
 /** An entry as stored: a 1-based sequence number and a wall-clock time (ms since epoch). */
 export type StoredEntry = JournalEntry & { seq: number; at: number };

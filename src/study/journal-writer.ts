@@ -1,23 +1,89 @@
 /**
- * Batches journal appends: entries queued in the same tick go to the backend in one append (one
- * fsync for the file backend), in order. `write` resolves when its entry is durable.
+ * Group commit for journal appends: the first entry queued goes to the backend at once (one
+ * append: one write and one fsync for a file); everything queued while that append is under way
+ * goes in the next one, in order. So the window of a group is the previous group's fsync, the
+ * number of fsyncs is bounded by the disk, not by the number of entries, and a caller that does
+ * not wait (a slot freed as soon as its result is queued) never waits for an fsync.
+ *
+ * `post` queues an entry and returns its ticket (1, 2, ...); `durable(ticket)` resolves once that
+ * entry is on disk. Nothing per entry waits for the disk unless someone asks, and for a line
+ * backend (run-journal.ts) an entry is encoded into an off-heap chunk at once (line-chunks.ts),
+ * so the JS heap holds nothing per queued entry.
+ * After a failed append every later post and wait fails with that error.
  */
-import type { JournalBackend, JournalEntry } from './journal-types.js';
+import { ENTRY_VERSION, type JournalBackend, type JournalEntry } from './journal-types.js';
+import { LineChunks } from './line-chunks.js';
+
+/** A backend that takes whole encoded lines (`{"seq":N,"at":T,"v":..,...}\n`) numbered from lastSeq + 1. */
+export interface LineBackend extends JournalBackend {
+  readonly lastSeq: number;
+  appendLines(chunks: Buffer[], firstSeq: number, count: number): Promise<number>;
+}
+
+function takesLines(b: JournalBackend): b is LineBackend {
+  return typeof (b as Partial<LineBackend>).appendLines === 'function';
+}
+
+interface Waiter {
+  ticket: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 
 export class JournalWriter {
-  private queue: Array<{ entry: JournalEntry; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private queue: JournalEntry[] = [];
+  private readonly lines: LineChunks | null;
+  private nextSeq = 0;
+  private posted = 0;
+  private committed = 0;
+  private inFlight = 0;
+  private waiters: Waiter[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
 
-  constructor(private readonly backend: JournalBackend) {}
+  constructor(private readonly backend: JournalBackend) {
+    this.lines = takesLines(backend) ? new LineChunks() : null;
+    if (takesLines(backend)) this.nextSeq = backend.lastSeq + 1;
+  }
+
+  /** Whether post() serialises the entry at once (so the caller may change it afterwards). */
+  get encodesAtOnce(): boolean {
+    return this.lines !== null;
+  }
+
+  /** Queues an entry for the next group; returns its ticket for durable(). */
+  post(entry: JournalEntry): number {
+    if (this.failure !== null) return this.posted;
+    if (this.lines !== null) {
+      const body = JSON.stringify(entry); // entries never hold seq, at or v: they are put first
+      this.lines.push(`{"seq":${this.nextSeq++},"at":${Date.now()},"v":${entry.v ?? ENTRY_VERSION[entry.type]},${body.slice(1)}\n`);
+    } else this.queue.push(entry);
+    this.posted += 1;
+    if (this.flushing === null) this.flushing = this.loop();
+    return this.posted;
+  }
+
+  /** Resolves once the entry of `ticket` (and every one before it) is durable. */
+  durable(ticket: number): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (ticket <= this.committed) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.waiters.push({ ticket, resolve, reject }));
+  }
 
   /** Queues an entry; the promise resolves once it is durable. */
   write(entry: JournalEntry): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      if (this.flushing === null) this.flushing = this.loop();
-    });
+    return this.durable(this.post(entry));
+  }
+
+  /** Entries queued or being written, not yet durable. */
+  get backlog(): number {
+    return this.queue.length + (this.lines?.lines ?? 0) + this.inFlight;
+  }
+
+  /** The error of a failed append, if one failed. */
+  get failed(): unknown {
+    return this.failure;
   }
 
   /** Resolves when everything queued so far is durable (rejects if a write failed). */
@@ -29,21 +95,48 @@ export class JournalWriter {
   private async loop(): Promise<void> {
     await Promise.resolve();
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
+      while (this.failure === null && this.queue.length + (this.lines?.lines ?? 0) > 0) {
         try {
-          await this.backend.append(batch.map((b) => b.entry));
-          for (const b of batch) b.resolve();
+          this.committed += await this.appendGroup();
+          this.settle();
         } catch (err) {
           this.failure = err;
-          for (const b of batch) b.reject(err);
-          for (const b of this.queue) b.reject(err);
           this.queue = [];
+          this.settle();
+        } finally {
+          this.inFlight = 0;
         }
       }
     } finally {
       this.flushing = null;
     }
+  }
+
+  /** Writes everything queued as one group; returns how many entries it held. */
+  private async appendGroup(): Promise<number> {
+    if (this.lines !== null) {
+      const count = this.lines.lines;
+      const chunks = this.lines.take();
+      this.inFlight = count;
+      await (this.backend as LineBackend).appendLines(chunks, this.nextSeq - count, count);
+      this.lines.recycle(chunks);
+      return count;
+    }
+    const batch = this.queue;
+    this.queue = [];
+    this.inFlight = batch.length;
+    await this.backend.append(batch);
+    return batch.length;
+  }
+
+  private settle(): void {
+    if (this.waiters.length === 0) return;
+    const keep: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (this.failure !== null) w.reject(this.failure);
+      else if (w.ticket <= this.committed) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
   }
 }

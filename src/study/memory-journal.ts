@@ -2,7 +2,7 @@
  * A journal held in memory: the reference implementation of JournalBackend, used by tests and by
  * callers that want replayable state without a file.
  */
-import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
+import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
 
 export class MemoryJournal implements JournalBackend {
   private readonly entries: StoredEntry[] = [];
@@ -11,7 +11,7 @@ export class MemoryJournal implements JournalBackend {
 
   async append(entries: JournalEntry[]): Promise<number> {
     for (const e of entries) {
-      this.entries.push(JSON.parse(JSON.stringify({ ...e, seq: this.entries.length + 1, at: this.now() })) as StoredEntry);
+      this.entries.push(JSON.parse(JSON.stringify({ ...withVersion(e), seq: this.entries.length + 1, at: this.now() })) as StoredEntry);
     }
     return this.entries.length;
   }

@@ -11,7 +11,7 @@
  */
 import type { Redis } from '../redis/connection.js';
 import { DehbError } from '../errors.js';
-import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
+import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
 import { parseStoredLine } from './storage-entry-schema.js';
 
 const PAGE = 5000;
@@ -98,7 +98,7 @@ export async function appendEntries(
 ): Promise<number> {
   const bodies = entries.map((e) => {
     const { seq: _s, at: _a, ...rest } = e as JournalEntry & { seq?: unknown; at?: unknown };
-    return JSON.stringify(rest);
+    return JSON.stringify(withVersion(rest as JournalEntry));
   });
   try {
     const n = await redis.eval(APPEND_SCRIPT, 2, key, opts.leaseKey, opts.holder, opts.mustExist ? '1' : '0', ...bodies);

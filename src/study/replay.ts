@@ -6,12 +6,19 @@
  * of each the optimizer had applied when it asked, and replay applies exactly that many before
  * re-asking. So histories whose results were written by other processes (out of order with the
  * asks) replay exactly. The first told result per trial wins.
+ *
+ * Snapshots: `startAt(snapshot)` loads the state a snapshot entry recorded, and the entries after it
+ * are fed as usual (re-opening a run reads only those). Versions: a journal whose optimizer version
+ * differs from this one, or whose re-asks no longer match, throws ReplayMismatch; the caller then
+ * rebuilds the state by re-telling the results (retell.ts) and warns, never refuses.
  */
 import { DehbError } from '../errors.js';
 import { ask, createState, push, tell } from '../dehb/optimizer.js';
 import type { DehbState, Job, TrialResult } from '../dehb/types.js';
+import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { RunMeta, StoredEntry, JournalEntry } from './journal-types.js';
 import { TrialHistory } from './history.js';
+import { ReplayMismatch, retell, type SnapshotEntry } from './retell.js';
 
 export interface ReplayResult {
   state: DehbState;
@@ -42,11 +49,49 @@ export class Replayer {
   private readonly pushQueue: Pushed[] = [];
   private readonly toldSeen = new Set<number>();
   readonly applied = { told: 0, pushed: 0 };
+  /** First results per status (what the CLI summary counts). */
+  readonly counts: Record<string, number> = {};
+  /** Optimizer version of the `created` entry (absent in 0.1.0 journals: 1). */
+  private createdVersion = OPTIMIZER_VERSION;
+  /** Set by startAt: trials told before the snapshot (ids below nextTrialId, not pending). */
+  private base: { nextTrialId: number; pending: Set<number> } | null = null;
+  private readonly keepHistory: boolean;
 
-  constructor(private readonly source = 'journal') {}
+  constructor(
+    private readonly source = 'journal',
+    opts: { history?: boolean } = {},
+  ) {
+    this.keepHistory = opts.history ?? true;
+  }
 
   feed(entries: readonly StoredEntry[]): void {
     for (const e of entries) this.apply(e);
+  }
+
+  /**
+   * Continues from a snapshot recorded at `seq` (after the `created` entry was fed): its state,
+   * applied counts, meta and budget replace what was replayed so far.
+   */
+  startAt(snapshot: SnapshotEntry, seq: number): void {
+    if (snapshot.optimizer !== OPTIMIZER_VERSION) {
+      throw new ReplayMismatch(
+        `the snapshot at entry ${seq} was written by optimizer version ${snapshot.optimizer}, this is version ${OPTIMIZER_VERSION}`,
+        seq,
+      );
+    }
+    this.state = snapshot.state;
+    this.meta = snapshot.meta;
+    this.budget = snapshot.budget;
+    this.applied.told = snapshot.applied.told;
+    this.applied.pushed = snapshot.applied.pushed;
+    this.toldQueue.length = 0;
+    this.pushQueue.length = 0;
+    this.toldSeen.clear();
+    for (const k of Object.keys(this.counts)) delete this.counts[k];
+    Object.assign(this.counts, snapshot.counts ?? {});
+    this.base = { nextTrialId: snapshot.state.nextTrialId, pending: new Set(Object.keys(snapshot.state.pending).map(Number)) };
+    if (this.keepHistory) for (const job of Object.values(snapshot.state.pending)) this.history.onAsked(job, null);
+    this.lastSeq = Math.max(this.lastSeq, seq);
   }
 
   /** Applies every queued told and pushed entry to the optimizer (call before asking live). */
@@ -79,6 +124,7 @@ export class Replayer {
         if (this.state !== null) throw this.error(e.seq, 'a second "created" entry');
         this.state = createState(e.options);
         this.meta = e.meta;
+        this.createdVersion = e.optimizer ?? 1;
         return;
       case 'pushed':
         this.requireState(e.seq);
@@ -87,17 +133,21 @@ export class Replayer {
       case 'asked':
         return this.applyAsked(e);
       case 'started':
-        this.history.onStarted(e.trialId, e.worker, e.at);
+        if (this.keepHistory) this.history.onStarted(e.trialId, e.worker, e.at);
         return;
       case 'report':
-        this.history.onReport(e.trialId, e.step, e.value);
+        if (this.keepHistory) this.history.onReport(e.trialId, e.step, e.value);
         return;
       case 'told':
         if (this.toldSeen.has(e.trialId)) return; // a duplicate delivery: the first result won
+        if (this.base !== null && e.trialId < this.base.nextTrialId && !this.base.pending.has(e.trialId)) return; // told before the snapshot
         this.toldSeen.add(e.trialId);
         this.toldQueue.push(e);
-        this.history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
+        this.counts[e.result.status] = (this.counts[e.result.status] ?? 0) + 1;
+        if (this.keepHistory) this.history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
         return;
+      case 'snapshot':
+        return; // replaying from the start already rebuilt that state; startAt() loads one
       case 'budget':
         this.budget = e.budget;
         return;
@@ -118,14 +168,14 @@ export class Replayer {
     if (this.applied.told !== want.told || this.applied.pushed !== want.pushed) {
       throw this.error(e.seq, `trial ${e.trialId} was asked after ${want.told} results, but ${this.applied.told} results precede it in the journal (a line duplicated, moved or lost?)`);
     }
+    if (this.base === null && this.createdVersion !== OPTIMIZER_VERSION) {
+      throw new ReplayMismatch(`${this.source}: the journal was written by optimizer version ${this.createdVersion}, this is version ${OPTIMIZER_VERSION}`, e.seq);
+    }
     const r = ask(state);
     if (!('job' in r) || r.job.trialId !== e.trialId || !sameVector(r.job.vector, e.job.vector)) {
-      throw this.error(
-        e.seq,
-        `trial ${e.trialId} does not match what the optimizer asks on replay; the journal was written with other options or by another version`,
-      );
+      throw new ReplayMismatch(`${this.source}: entry ${e.seq}: trial ${e.trialId} does not match what this optimizer asks on replay`, e.seq);
     }
-    this.history.onAsked(r.job, e.at);
+    if (this.keepHistory) this.history.onAsked(r.job, e.at);
   }
 
   private applyPushes(limit: number): void {
@@ -169,4 +219,51 @@ function sameVector(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Replays a whole journal; if re-asking fails (another optimizer version, or an optimizer change),
+ * continues from its last snapshot of this version, else re-tells it (retell.ts). `retold` is the
+ * snapshot to journal when the state was re-told; `warning` says what happened.
+ */
+export function replayOrRetell(
+  entries: readonly StoredEntry[],
+  source: string,
+  opts: { history?: boolean } = {},
+): { replayer: Replayer; retold: SnapshotEntry | null; warning: string | null } {
+  const full = new Replayer(source, opts);
+  try {
+    full.feed(entries);
+    full.drain();
+    return { replayer: full, retold: null, warning: null };
+  } catch (err) {
+    if (!(err instanceof ReplayMismatch)) throw err;
+    const at = findLastIndex(entries, (e) => e.type === 'snapshot' && e.optimizer === OPTIMIZER_VERSION && e.seq > err.seq);
+    if (at >= 0) {
+      try {
+        const r = new Replayer(source, opts);
+        r.feed(entries.slice(0, 1));
+        r.startAt(entries[at] as StoredEntry & SnapshotEntry, (entries[at] as StoredEntry).seq);
+        r.feed(entries.slice(at + 1));
+        r.drain();
+        return { replayer: r, retold: null, warning: null };
+      } catch (again) {
+        if (!(again instanceof ReplayMismatch)) throw again;
+      }
+    }
+    const retold = retell(entries, source);
+    const r = new Replayer(source, opts);
+    r.feed(entries.slice(0, 1));
+    r.startAt(retold, (entries[entries.length - 1] as StoredEntry).seq);
+    if (opts.history !== false) r.history.absorb(entries);
+    const warning =
+      `${err.message}; resumed by re-telling its ${retold.applied.told} results to optimizer version ${OPTIMIZER_VERSION} ` +
+      '(the trials asked from now on are not the ones the old version would have asked)';
+    return { replayer: r, retold, warning };
+  }
+}
+
+function findLastIndex<T>(xs: readonly T[], pred: (x: T) => boolean): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (pred(xs[i] as T)) return i;
+  return -1;
 }

@@ -1,76 +1,139 @@
 /**
- * A run in progress: the optimizer state, its trial history and (optionally) its journal. Every
- * ask and tell goes through here, so the journal and the state never disagree. Results are
+ * A run in progress: the optimizer state, its journal and what the trials in flight look like.
+ * Every ask and tell goes through here, so the journal and the state never disagree. Results are
  * recorded idempotently: the first result for a trial id wins, later ones are reported as
  * duplicates and change nothing.
+ *
+ * Memory: with a journal that can be read back (a run directory), the session keeps only what the
+ * optimizer needs plus the records of trials in flight; `history` reads finished records back from
+ * the journal on demand. Without one (in memory, or a memory journal) it keeps every record.
+ * Every SNAPSHOT_EVERY entries the whole optimizer state is journaled, so a re-open reads the last
+ * snapshot and the tail only.
  */
 import { DehbError } from '../errors.js';
 import { ask, createState, push, resolveOptimizerOptions, tell } from '../dehb/optimizer.js';
-import type {
-  AskResult,
-  DehbState,
-  Incumbent,
-  Job,
-  OptimizerOptions,
-  TrialResult,
-} from '../dehb/types.js';
+import type { AskResult, DehbState, Incumbent, Job, OptimizerOptions, TrialResult } from '../dehb/types.js';
+import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { WorkerInfo } from '../protocol/executor.js';
-import type { JournalBackend, JournalEntry, RunMeta } from './journal-types.js';
+import type { JournalBackend, JournalEntry, RunMeta, TrialRecord } from './journal-types.js';
 import { TrialHistory } from './history.js';
 import { JournalWriter } from './journal-writer.js';
-import { Replayer } from './replay.js';
+import { Replayer, replayOrRetell } from './replay.js';
+import { ReplayMismatch, type SnapshotEntry } from './retell.js';
+import type { LatestEntries } from './journal-tail.js';
 
-const noop = (): void => {};
+/** Journal entries between two state snapshots. */
+export const SNAPSHOT_EVERY = 1000;
+
+/** A journal the session can read back instead of keeping records (run-journal.ts). */
+export interface ReadableJournal extends JournalBackend {
+  latest(): Promise<LatestEntries | null>;
+  /** Every record of the journal, read now (synchronously). */
+  readRecords(): TrialHistory;
+}
+
+function isReadable(j: JournalBackend | null): j is ReadableJournal {
+  return j !== null && typeof (j as Partial<ReadableJournal>).latest === 'function';
+}
 
 export interface TellOutcome {
   /** False when the trial already had a result (a duplicate delivery) — nothing changed. */
   recorded: boolean;
   improved: boolean;
+  /** The finished trial's record (undefined for a duplicate). */
+  record?: TrialRecord;
+  /** Resolves once the result is durable (at once without a journal); a promise only if asked for. */
+  durable(): Promise<void>;
 }
+
+/** What `history` offers: records in memory, or read back from the journal on demand. */
+export interface HistoryView {
+  get(trialId: number): TrialRecord | undefined;
+  records(): TrialRecord[];
+  readonly trajectory: number[];
+}
+
+type Budget = Extract<JournalEntry, { type: 'budget' }>['budget'];
 
 export class RunSession {
   private readonly writer: JournalWriter | null;
   private readonly applied: { told: number; pushed: number };
+  /** Every record (in-memory sessions) or null (records are read back from the journal). */
+  private readonly all: TrialHistory | null;
+  /** Records of trials asked and not yet told (journaled sessions). */
+  private readonly live = new Map<number, TrialRecord>();
+  private sinceSnapshot = 0;
+  private budgetNow: Budget | null;
+  /** Results per status recorded by this session and before it. */
+  readonly counts: Record<string, number> = {};
 
   private constructor(
     readonly state: DehbState,
-    readonly history: TrialHistory,
     readonly meta: RunMeta,
-    journal: JournalBackend | null,
+    private readonly journal: JournalBackend | null,
     applied: { told: number; pushed: number },
+    history: TrialHistory | null,
     /** Trials asked before this session started and never told (resume re-submits them). */
     readonly resumedPending: Job[],
     /** The last budget recorded in the journal (a resumed CLI run reuses it). */
-    readonly recordedBudget: Extract<JournalEntry, { type: 'budget' }>['budget'] | null = null,
+    readonly recordedBudget: Budget | null = null,
+    /** Things the user should know about how the journal was re-opened. */
+    readonly warnings: string[] = [],
   ) {
     this.writer = journal === null ? null : new JournalWriter(journal);
     this.applied = applied;
+    this.all = history;
+    this.budgetNow = recordedBudget;
+    if (history === null) for (const job of resumedPending) this.live.set(job.trialId, TrialHistory.recordOf(job, null));
   }
 
   /** A new run; with a journal, the `created` entry is written first. */
-  static async create(
-    options: OptimizerOptions,
-    meta: RunMeta,
-    journal: JournalBackend | null = null,
-  ): Promise<RunSession> {
+  static async create(options: OptimizerOptions, meta: RunMeta, journal: JournalBackend | null = null): Promise<RunSession> {
     const resolved = resolveOptimizerOptions(options);
-    const session = new RunSession(createState(resolved), new TrialHistory(), meta, journal, { told: 0, pushed: 0 }, []);
-    if (session.writer !== null) await session.writer.write({ type: 'created', options: resolved, meta });
+    const history = isReadable(journal) ? null : new TrialHistory();
+    const session = new RunSession(createState(resolved), meta, journal, { told: 0, pushed: 0 }, history, []);
+    if (session.writer !== null) await session.writer.write({ type: 'created', options: resolved, meta, optimizer: OPTIMIZER_VERSION });
     return session;
   }
 
   /** A run without a journal (everything in memory). */
   static createInMemory(options: OptimizerOptions, meta: RunMeta): RunSession {
     const resolved = resolveOptimizerOptions(options);
-    return new RunSession(createState(resolved), new TrialHistory(), meta, null, { told: 0, pushed: 0 }, []);
+    return new RunSession(createState(resolved), meta, null, { told: 0, pushed: 0 }, new TrialHistory(), []);
   }
 
-  /** Rebuilds a run from its journal (see replay.ts). */
+  /**
+   * Rebuilds a run from its journal: the last snapshot and the entries after it, re-asked bit for
+   * bit (see replay.ts). A journal of another optimizer version is re-told instead, with a warning,
+   * and a snapshot of the rebuilt state is journaled at once.
+   */
   static async resume(journal: JournalBackend, source = 'journal'): Promise<RunSession> {
-    const replayer = new Replayer(source);
-    replayer.feed(await journal.read(1));
+    const readable = isReadable(journal);
+    const latest: LatestEntries | null = readable ? await journal.latest() : await readAll(journal);
+    if (latest === null) throw new DehbError('E_JOURNAL', `${source}: the journal is empty`);
+    let replayer = new Replayer(source, { history: !readable });
+    const warnings: string[] = [];
+    let retold: SnapshotEntry | null = null;
+    try {
+      replayer.feed([latest.head]);
+      const [first, ...rest] = latest.entries;
+      if (latest.fromSnapshot && first?.type === 'snapshot') {
+        replayer.startAt(first, first.seq);
+        replayer.feed(rest);
+      } else replayer.feed(latest.entries);
+      replayer.drain();
+    } catch (err) {
+      if (!(err instanceof ReplayMismatch)) throw err;
+      const again = replayOrRetell(await journal.read(1), source, { history: !readable });
+      replayer = again.replayer;
+      retold = again.retold;
+      if (again.warning !== null) warnings.push(again.warning);
+    }
     const r = replayer.result();
-    return new RunSession(r.state, r.history, r.meta, journal, r.applied, r.pending, r.budget);
+    const session = new RunSession(r.state, r.meta, journal, r.applied, readable ? null : r.history, r.pending, r.budget, warnings);
+    Object.assign(session.counts, replayer.counts);
+    if (retold !== null) session.snapshot();
+    return session;
   }
 
   get incumbent(): Incumbent | null {
@@ -90,11 +153,32 @@ export class RunSession {
     return this.state.pending[String(trialId)];
   }
 
+  /** Whether a trial id was handed out (asked) by this run. */
+  wasAsked(trialId: number): boolean {
+    return Number.isInteger(trialId) && trialId >= 0 && trialId < this.state.nextTrialId;
+  }
+
+  /** Trial records: in memory, or read back from the journal (a full read) on demand. */
+  get history(): HistoryView {
+    if (this.all !== null) return this.all;
+    const journal = this.journal as ReadableJournal;
+    let cached: TrialHistory | null = null;
+    const read = (): TrialHistory => (cached ??= journal.readRecords());
+    return {
+      get: (id) => this.live.get(id) ?? read().get(id),
+      records: () => read().records(),
+      get trajectory() {
+        return read().trajectory;
+      },
+    };
+  }
+
   ask(opts: { maxBrackets?: number } = {}): AskResult {
     const applied = { ...this.applied };
     const r = ask(this.state, opts);
     if ('job' in r) {
-      this.history.onAsked(r.job, Date.now());
+      if (this.all !== null) this.all.onAsked(r.job, Date.now());
+      else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now()));
       this.record({ type: 'asked', trialId: r.job.trialId, job: r.job, applied });
     }
     return r;
@@ -108,34 +192,60 @@ export class RunSession {
   }
 
   started(trialId: number, worker?: WorkerInfo): void {
-    this.history.onStarted(trialId, worker, Date.now());
+    const at = Date.now();
+    if (this.all !== null) this.all.onStarted(trialId, worker, at);
+    else markStarted(this.live.get(trialId), worker, at);
     this.record(worker === undefined ? { type: 'started', trialId } : { type: 'started', trialId, worker });
   }
 
   report(trialId: number, step: number, value: number): void {
-    this.history.onReport(trialId, step, value);
+    if (this.all !== null) this.all.onReport(trialId, step, value);
+    else this.live.get(trialId)?.reports.push({ step, value });
     this.record({ type: 'report', trialId, step, value });
   }
 
-  /** Records a result; resolves once it is durable. Duplicates resolve `{recorded: false}`. */
-  async tell(
-    trialId: number,
-    result: TrialResult,
-    extra: { worker?: WorkerInfo; durationMs?: number } = {},
-  ): Promise<TellOutcome> {
+  /**
+   * Records a result and queues it for the journal's next group commit; `durable` resolves once it
+   * is on disk. Duplicates return `{recorded: false}`.
+   */
+  tell(trialId: number, result: TrialResult, extra: { worker?: WorkerInfo; durationMs?: number } = {}): TellOutcome {
     if (this.state.pending[String(trialId)] === undefined) {
-      if (this.history.get(trialId) !== undefined) return { recorded: false, improved: false };
+      if (this.wasAsked(trialId)) return { recorded: false, improved: false, durable: () => Promise.resolve() };
       throw new DehbError('E_STATE', `cannot record a result for trial ${trialId}: it was never asked`);
     }
     const { improved } = tell(this.state, trialId, result);
     this.applied.told++;
-    this.history.onTold(trialId, result, { ...extra, at: Date.now() });
+    this.counts[result.status] = (this.counts[result.status] ?? 0) + 1;
+    const at = Date.now();
+    let record: TrialRecord | undefined;
+    if (this.all !== null) {
+      this.all.onTold(trialId, result, { ...extra, at });
+      record = this.all.get(trialId);
+    } else {
+      record = this.live.get(trialId);
+      this.live.delete(trialId);
+      if (record !== undefined) TrialHistory.finish(record, result, { ...extra, at });
+    }
     const entry: JournalEntry = { type: 'told', trialId, result, ...extra };
-    if (this.writer !== null) await this.writer.write(entry);
-    return { recorded: true, improved };
+    const writer = this.writer;
+    const ticket = writer === null ? 0 : writer.post(entry);
+    const durable = writer === null ? () => Promise.resolve() : () => writer.durable(ticket);
+    this.afterRecord();
+    return { recorded: true, improved, ...(record === undefined ? {} : { record }), durable };
   }
 
-  recordBudget(budget: Extract<JournalEntry, { type: 'budget' }>['budget']): void {
+  /** The error of a failed journal append (the run must stop), or null. */
+  get journalFailure(): unknown {
+    return this.writer?.failed ?? null;
+  }
+
+  /** Whether the journal lags so far behind that the caller should wait for `durable`. */
+  get backlogged(): boolean {
+    return this.writer !== null && this.writer.backlog > 4 * SNAPSHOT_EVERY;
+  }
+
+  recordBudget(budget: Budget): void {
+    this.budgetNow = budget;
     this.record({ type: 'budget', budget });
   }
 
@@ -149,6 +259,43 @@ export class RunSession {
   }
 
   private record(entry: JournalEntry): void {
-    if (this.writer !== null) this.writer.write(entry).catch(noop); // surfaced by flush()/tell()
+    if (this.writer === null) return;
+    this.writer.post(entry); // a failure is surfaced by flush()/tell()
+    this.afterRecord();
   }
+
+  private afterRecord(): void {
+    if (this.writer === null || ++this.sinceSnapshot < SNAPSHOT_EVERY) return;
+    this.snapshot();
+  }
+
+  /** Journals the whole state (everything recorded so far is in it; encoded when queued). */
+  private snapshot(): void {
+    if (this.writer === null) return;
+    this.sinceSnapshot = 0;
+    const entry: JournalEntry = {
+      type: 'snapshot',
+      optimizer: OPTIMIZER_VERSION,
+      // a line backend encodes the entry at once; another one gets a copy, as the state moves on
+      state: this.writer.encodesAtOnce ? this.state : structuredClone(this.state),
+      applied: { ...this.applied },
+      meta: this.meta,
+      budget: this.budgetNow,
+      counts: { ...this.counts },
+    };
+    this.writer.post(entry);
+  }
+}
+
+function markStarted(r: TrialRecord | undefined, worker: WorkerInfo | undefined, at: number): void {
+  if (r === undefined || r.status !== 'queued') return;
+  r.status = 'running';
+  r.startedAt = at;
+  if (worker !== undefined) r.worker = worker;
+}
+
+async function readAll(journal: JournalBackend): Promise<LatestEntries | null> {
+  const entries = await journal.read(1);
+  const head = entries[0];
+  return head === undefined ? null : { head, entries, fromSnapshot: false };
 }

@@ -5,7 +5,7 @@
  * (options, jobs, configs) is checked for shape only; unknown fields are kept (forward compatible).
  */
 import { z } from 'zod';
-import type { StoredEntry } from './journal-types.js';
+import { ENTRY_VERSION, type StoredEntry } from './journal-types.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const config = z.record(z.string(), scalar);
@@ -41,20 +41,30 @@ const result = z.looseObject({
     .optional(),
 });
 
-const head = { seq: z.number().int().positive(), at: z.number() };
+const head = { seq: z.number().int().positive(), at: z.number(), v: z.number().int().positive().optional() };
+
+const options = z.looseObject({
+  space: z.record(z.string(), z.unknown()),
+  minFidelity: z.number(),
+  maxFidelity: z.number(),
+  eta: z.number(),
+  seed: z.number(),
+});
+const meta = z.looseObject({ runId: z.string() });
+const budget = z.looseObject({
+  fevals: z.number().optional(),
+  brackets: z.number().optional(),
+  runtimeMs: z.number().optional(),
+});
+const applied = z.object({ told: z.number().int().nonnegative(), pushed: z.number().int().nonnegative() });
 
 export const storedEntrySchema = z.discriminatedUnion('type', [
   z.looseObject({
     ...head,
     type: z.literal('created'),
-    options: z.looseObject({
-      space: z.record(z.string(), z.unknown()),
-      minFidelity: z.number(),
-      maxFidelity: z.number(),
-      eta: z.number(),
-      seed: z.number(),
-    }),
-    meta: z.looseObject({ runId: z.string() }),
+    options,
+    meta,
+    optimizer: z.number().int().positive().optional(),
   }),
   z.looseObject({ ...head, type: z.literal('pushed'), config, fidelity: z.number() }),
   z.looseObject({ ...head, type: z.literal('asked'), trialId: z.number().int().nonnegative(), job }),
@@ -82,16 +92,29 @@ export const storedEntrySchema = z.discriminatedUnion('type', [
   z.looseObject({
     ...head,
     type: z.literal('budget'),
-    budget: z.looseObject({
-      fevals: z.number().optional(),
-      brackets: z.number().optional(),
-      runtimeMs: z.number().optional(),
-    }),
+    budget,
   }),
   z.looseObject({ ...head, type: z.literal('finished'), reason: z.string() }),
+  z.looseObject({
+    ...head,
+    type: z.literal('snapshot'),
+    optimizer: z.number().int().positive(),
+    // the optimizer state is checked for shape here; a state of another optimizer version is
+    // never loaded (replay.ts re-tells the results instead)
+    state: z.looseObject({
+      options,
+      nextTrialId: z.number().int().nonnegative(),
+      pending: z.record(z.string(), job),
+      told: z.number().int().nonnegative(),
+    }),
+    applied,
+    meta,
+    budget: budget.nullable(),
+    counts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  }),
 ]);
 
-export type ParsedEntry = { ok: true; entry: StoredEntry } | { ok: false; reason: string };
+export type ParsedEntry = { ok: true; entry: StoredEntry } | { ok: false; reason: string; newer?: boolean };
 
 /** Validates one decoded JSON value as a StoredEntry. */
 export function parseStoredEntry(value: unknown): ParsedEntry {
@@ -102,6 +125,14 @@ export function parseStoredEntry(value: unknown): ParsedEntry {
     return { ok: false, reason: `${where}${issue?.message ?? 'invalid entry'}` };
   }
   const entry = r.data as unknown as StoredEntry;
+  const known = ENTRY_VERSION[entry.type];
+  if (entry.v !== undefined && entry.v > known) {
+    return {
+      ok: false,
+      newer: true,
+      reason: `a "${entry.type}" entry of format version ${entry.v}, newer than this dehb reads (${known}): upgrade dehb to open this journal`,
+    };
+  }
   if (entry.type === 'told') {
     if (entry.result.fitness === null) delete entry.result.fitness;
     if (entry.result.cost === null) delete entry.result.cost;

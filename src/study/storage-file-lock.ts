@@ -21,7 +21,7 @@ export interface FileLockOptions {
   staleMs?: number;
 }
 
-interface LockContent {
+export interface LockContent {
   pid: number;
   host: string;
   token: string;
@@ -34,7 +34,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -43,7 +43,7 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function readLock(path: string): Promise<{ content: LockContent | null; mtimeMs: number } | null> {
+export async function readLock(path: string): Promise<{ content: LockContent | null; mtimeMs: number } | null> {
   try {
     const [text, st] = await Promise.all([fsp.readFile(path, 'utf8'), fsp.stat(path)]);
     let content: LockContent | null = null;

@@ -4,7 +4,7 @@
  * Statuses are the run's (`ok`, as in a run; filters still accept the old name `done`).
  */
 import { historyToCsv } from './history-csv.js';
-import type { OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
+import type { IncumbentSummary, OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
 import { TrialHistory } from './history.js';
 import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 
@@ -40,7 +40,7 @@ export interface StudySummary {
   kind: OptimizerKind;
   trials: number;
   byStatus: Record<TrialStatusName, number>;
-  best: { trialId: number; fitness: number; fidelity: number; config: Record<string, unknown> } | null;
+  best: IncumbentSummary | null;
   createdAt: number;
   lastActivity: number;
   pushedWaiting: number;

@@ -1,7 +1,8 @@
 /**
  * The evaluating side of a study, shared by `dehb optimize` (every process, the leader included)
- * and `dehb worker --study`: claim a queued trial, journal `started`, evaluate it with runTask
- * (intermediate values become `report` entries), journal `told`, complete the task. Claims are
+ * and `dehb worker --study`: claim a queued trial, journal `started`, evaluate it through the
+ * Executor the runner chose the way `dehb run` does (threads, processes, GPU pinning, timeouts;
+ * intermediate values become `report` entries), journal `told`, complete the task. Claims are
  * heart-beaten; a worker that dies stops heart-beating and its trial goes back to the queue. Before
  * running a claimed trial the worker checks the journal: a trial already told (a duplicate
  * delivery) is completed without running again. Shipped input files run only with
@@ -13,9 +14,9 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DehbError, serializeError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
+import { shouldRetry } from '../protocol/retry-policy.js';
 import { taskTimeout } from '../protocol/executor.js';
-import { runTask } from '../cluster/run-task.js';
-import type { EvalOutcome, EvalTask, ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
+import type { EvalOutcome, EvalTask, Executor, ObjectiveRef, WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
 import { JournalWriter } from './journal-writer.js';
 import { InputFileCache } from './input-files.js';
@@ -26,18 +27,24 @@ export interface StudyWorkerOptions {
   storage: StudyStorage;
   study: string;
   /** Default `<host>-<pid>-<random>`. */
-  workerId?: string;
-  acceptStudyFiles?: boolean;
+  workerId?: string | undefined;
+  acceptStudyFiles?: boolean | undefined;
   /**
    * Root of per-trial working directories (`<trialsDir>/<study>/<trialId>`). Default
    * $DEHB_TRIALS_DIR, else `<study dir>/trials` for directory storage, `./dehb-trials/<study>` for Redis.
    */
-  trialsDir?: string;
+  trialsDir?: string | undefined;
   /** A claim not heart-beaten for this long goes back to the queue. Default 30 s. */
-  claimTtlMs?: number;
-  /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times. Default 3. */
+  claimTtlMs?: number | undefined;
+  /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times (retry-policy.ts). */
   maxAttempts?: number;
-  log?: (msg: string) => void;
+  /** Kill a trial after this many ms. Default: the study's `trialTimeoutMs`. */
+  trialTimeoutMs?: number | undefined;
+  /** Devices pinned per trial (with a GPU allocator in the executor of `useExecutor`). Default 0. */
+  gpusPerTrial?: number;
+  log?: (msg: string) => void | undefined;
+  /** Called after this worker journaled a trial's `started` entry. */
+  onStarted?: (trialId: number) => void;
   /** Called after a result was journaled by this worker. */
   onTold?: (entry: Extract<JournalEntry, { type: 'told' }>) => void;
 }
@@ -61,6 +68,7 @@ export class StudyWorker {
   private manualAsked = 0;
   /** Trials evaluated and told by this worker. */
   toldHere = 0;
+  private executor: Executor | null = null;
 
   constructor(private readonly opts: StudyWorkerOptions) {
     this.workerId = opts.workerId ?? defaultWorkerId();
@@ -82,6 +90,24 @@ export class StudyWorker {
       );
     }
     if (files.length > 0) this.files = new InputFileCache(this.opts.storage, this.opts.study, files, join(trials, '.files'));
+  }
+
+  /** The study's objective (after init). */
+  get objective(): ObjectiveRef | undefined {
+    return this.meta?.objective;
+  }
+
+  /** The study's per-trial timeout (after init). */
+  get trialTimeoutMs(): number | null {
+    return this.opts.trialTimeoutMs ?? this.meta?.trialTimeoutMs ?? null;
+  }
+
+  /**
+   * Evaluates the trials through this executor (chosen as `dehb run` chooses: inline, threads,
+   * processes, GPU-pinned). Set once the study's objective is known, before the first run().
+   */
+  useExecutor(executor: Executor): void {
+    this.executor = executor;
   }
 
   /** Told trials in the study, as far as this worker has read the journal. */
@@ -126,6 +152,7 @@ export class StudyWorker {
     const trialDir = join(this.trialsRoot(), String(task.trialId));
     const started: Omit<StartedEntryExt, 'seq' | 'at'> = { type: 'started', trialId: task.trialId, worker, trialDir };
     await this.write(started as JournalEntry);
+    this.opts.onStarted?.(task.trialId);
     const beat = setInterval(() => {
       storage.heartbeat(study, task.trialId, this.workerId, this.claimTtlMs).then(
         (ok) => {
@@ -145,7 +172,7 @@ export class StudyWorker {
       await storage.unclaim(study, task.trialId, this.workerId);
       return false;
     }
-    if (outcome.status === 'failed' && outcome.retryable && task.attempts < (this.opts.maxAttempts ?? 3)) {
+    if (outcome.status === 'failed' && shouldRetry(outcome, task.attempts, this.opts.maxAttempts)) {
       this.opts.log?.(`trial ${task.trialId} failed retryably (attempt ${task.attempts}): ${outcome.error.message}`);
       await this.writer?.flush().catch(() => undefined);
       await storage.unclaim(study, task.trialId, this.workerId);
@@ -209,18 +236,19 @@ export class StudyWorker {
       config: task.config,
       fidelity: task.fidelity,
       objective,
-      timeoutMs: taskTimeout(meta.trialTimeoutMs),
-      gpus: 0,
+      timeoutMs: taskTimeout(this.trialTimeoutMs),
+      gpus: this.opts.gpusPerTrial ?? 0,
       trialDir,
       extra: { study: this.opts.study },
     };
-    return runTask(evalTask, {
-      ...(kill === undefined ? {} : { signal: kill }),
-      workerInfo: worker,
-      onReport: (step, value) => {
-        this.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
-      },
-    });
+    const onReport = (step: number, value: number): void => {
+      this.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
+    };
+    if (this.executor === null) return failedOutcome('this process evaluates no study trials (no executor)', 'E_EXECUTOR');
+    const outcome = await this.executor.submit(evalTask, { ...(kill === undefined ? {} : { signal: kill }), onReport, liveReports: true });
+    // the study records the worker process that claimed the trial (plus the devices it pinned)
+    const devices = outcome.worker?.devices;
+    return { ...outcome, worker: devices === undefined ? worker : { ...worker, devices } };
   }
 
   /** Commands run in the trial directory; a shipped module is imported from the file cache. */

@@ -36,7 +36,8 @@ describe('process backend kills process groups', { timeout: 60_000 }, () => {
     const ex = new ProcessExecutor({ capacity: 1, killGraceMs: 500 });
     const pidFile = join(tmp, 'c.pid');
     try {
-      const out = await ex.submit(task({ mode: 'grandchild', pidFile }, { timeoutMs: 400 }));
+      // long enough for a loaded machine to start node and the grandchild before it fires
+      const out = await ex.submit(task({ mode: 'grandchild', pidFile }, { timeoutMs: 5_000 }));
       assert.equal(out.status, 'timed-out');
       assert.ok(await eventually(() => isDead(pidIn(pidFile))));
       const next = await ex.submit(task({ mode: 'number', x: 2 }));

@@ -36,6 +36,17 @@ test('dehb run on the quickstart config, then dehb show in every format', async 
     assert.match(table.stdout, /incumbent: fitness/);
     assert.match(table.stdout, /40 results, 0 pending, finished \(budget\)/);
     assert.match(table.stdout, /trial\s+status\s+fitness/);
+    assert.match(table.stdout, /\(20 of 40 trials, by fitness; --all or --limit N for more/, 'the table shows the best 20');
+    const rowsOf = (out: string): number[] =>
+      out.split('\n').filter((l) => /^\s*\d+\s+ok\s/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+    const best = rowsOf(table.stdout).map((id) => j.trials.find((t: { trialId: number }) => t.trialId === id).fitness);
+    assert.deepEqual(best, [...j.trials.map((t: { fitness: number }) => t.fitness)].sort((a, b) => a - b).slice(0, 20));
+    assert.equal(rowsOf((await runCli(['show', out, '--all'])).stdout).length, 40);
+    assert.deepEqual(rowsOf((await runCli(['show', out, '--limit', '5', '--sort', 'id'])).stdout), [0, 1, 2, 3, 4]);
+    assert.deepEqual(rowsOf((await runCli(['show', out, '--limit', '2', '--sort', 'time'])).stdout).length, 2);
+    const bad = await runCli(['show', out, '--sort', 'speed']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--sort must be fitness, time or id/);
     const c = await runCli(['show', out, '--format', 'csv']);
     assert.equal(c.stdout.trim().split('\n').length, 41);
   } finally {

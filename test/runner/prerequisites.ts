@@ -10,26 +10,29 @@ const PACKAGES = [
   { command: 'python3', pkg: 'python3' },
 ];
 
-function has(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+function has(command: string, path = process.env.PATH ?? ''): boolean {
+  return spawnSync('/bin/sh', ['-c', `command -v ${command}`], { stdio: 'ignore', env: { PATH: path } }).status === 0;
 }
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Returns null when everything is there (possibly after installing it), else what to do. */
-export function ensurePackages(log: (m: string) => void): string | null {
-  const missing = PACKAGES.filter((p) => !has(p.command));
+/**
+ * Returns null when everything is there (possibly after installing it), else what to do.
+ * `path` and `root` stand in for $PATH and being root (tests).
+ */
+export function ensurePackages(log: (m: string) => void, o: { path?: string; root?: boolean } = {}): string | null {
+  const missing = PACKAGES.filter((p) => !has(p.command, o.path));
   if (missing.length === 0) return null;
   const pkgs = missing.map((p) => p.pkg);
   const cmd = `apt-get update && apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
-  if (!isRoot() || !has('apt-get')) {
+  if (!(o.root ?? isRoot()) || !has('apt-get', o.path)) {
     return `the test suite needs ${missing.map((p) => p.command).join(' and ')}, missing here; install with:\n  sudo sh -c '${cmd}'`;
   }
   log(`installing ${pkgs.join(', ')} with apt-get (missing here)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const upd = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   const inst = upd.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env }) : upd;
-  if (inst.status !== 0 || missing.some((p) => !has(p.command))) return `apt-get could not install ${pkgs.join(' ')}; run by hand:\n  ${cmd}`;
+  if (inst.status !== 0 || missing.some((p) => !has(p.command, o.path))) return `apt-get could not install ${pkgs.join(' ')}; run by hand:\n  ${cmd}`;
   return null;
 }
 

@@ -43,6 +43,20 @@ test('results are told in finishing order; jobs last fidelity/max x U(0.9, 1.1)'
   assert.ok(endTime(t16) < endTime(t1) / 8, `16 workers: ${endTime(t16)} vs ${endTime(t1)}`);
 });
 
+test('instant rungs (diagnostic): those jobs take no simulated time, every other duration and the tell order of one worker stay', () => {
+  const normal = simulate(mfh3, { workers: 1, evaluations: 1870, seed: 4 });
+  const instantTop = simulate(mfh3, { workers: 1, evaluations: 1870, seed: 4, instantRungs: [4] });
+  assert.deepEqual([...instantTop.regret], [...normal.regret]);
+  // 10 Hyperband iterations; the top rung is 10 of the 21 max-fidelity units of work per iteration
+  const ratio = endTime(instantTop) / endTime(normal);
+  assert.ok(ratio > 0.5 && ratio < 0.55, `end time ratio ${ratio}`);
+  const all = simulate(mfh3, { workers: 16, evaluations: 300, seed: 4, instantRungs: [0, 1, 2, 3, 4] });
+  assert.deepEqual([...new Set(all.tellTimes)], [0]);
+  const w16 = simulate(mfh3, { workers: 16, evaluations: 1870, seed: 4 });
+  const w16Top = simulate(mfh3, { workers: 16, evaluations: 1870, seed: 4, instantRungs: [4] });
+  assert.notDeepEqual([...w16Top.regret], [...w16.regret], 'with 16 in flight, top results arriving at once change the run');
+});
+
 test('regretAtTime: Infinity before the first result, then the regret after the last tell at or before t', () => {
   const t = simulate(mfh3, { workers: 4, evaluations: 100, seed: 9 });
   assert.equal(regretAtTime(t, 0), Infinity);

@@ -137,8 +137,10 @@ describe('command runner', { timeout: 60_000 }, () => {
 
   it('timeout kills the whole process group, grandchildren included', async () => {
     const pidFile = join(tmp, 'gc-timeout.pid');
-    const out = await runCommand(fixtureTask({ mode: 'grandchild', pidFile }, { timeoutMs: 500 }), { killGraceMs: 500 });
-    assert.deepEqual(out.status === 'timed-out' && out.timeoutMs, 500);
+    // the timeout must fire after the child has started its grandchild: a loaded machine took
+    // more than 500 ms to start node and run the fixture that far
+    const out = await runCommand(fixtureTask({ mode: 'grandchild', pidFile }, { timeoutMs: 5_000 }), { killGraceMs: 500 });
+    assert.deepEqual(out.status === 'timed-out' && out.timeoutMs, 5_000);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(pid > 0);
     assert.ok(await eventually(() => isDead(pid)), `grandchild ${pid} survived the timeout`);

@@ -106,7 +106,8 @@ if (process.env.FJ_CHILD) {
     assert.equal(await j2.lastSeq(), 4);
     const raw = (await fsp.readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(raw.map((r) => r.seq), [1, 2, 3, 4]);
-    assert.deepEqual(Object.keys(raw[0]).slice(0, 3), ['seq', 'at', 'type']);
+    assert.deepEqual(Object.keys(raw[0]).slice(0, 4), ['seq', 'at', 'v', 'type']);
+    assert.ok(raw.every((r) => r.v === 1), 'every entry carries its format version');
     await j2.close();
   });
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ask, createState, tell } from '../../src/dehb/optimizer.js';
 import { replay } from '../../src/study/replay.js';
+import { OPTIMIZER_VERSION } from '../../src/dehb/version.js';
 import { RunSession } from '../../src/study/run-session.js';
 import { MemoryJournal } from '../../src/study/memory-journal.js';
 import { runLoop } from '../../src/driver/run-loop.js';
@@ -58,7 +59,7 @@ test('replay of a parallel run (results told out of order) equals the live state
 test('results written by other processes (told before the leader applied them) replay bit for bit', async () => {
   const journal = new MemoryJournal();
   const state = createState(opts);
-  await journal.append([{ type: 'created', options: state.options, meta: { runId: 'lead' } }]);
+  await journal.append([{ type: 'created', options: state.options, meta: { runId: 'lead' }, optimizer: OPTIMIZER_VERSION }]);
   const applied = { told: 0, pushed: 0 };
   const entries: JournalEntry[] = [];
   const asked: Job[] = [];

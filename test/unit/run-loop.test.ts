@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runLoop } from '../../src/driver/run-loop.js';
-import { resolveRelativeBudget, resolveTotalBudget } from '../../src/driver/budget.js';
+import { resolveBudget, resolveTotalBudget } from '../../src/driver/budget.js';
 import { RunSession } from '../../src/study/run-session.js';
 import { MemoryJournal } from '../../src/study/memory-journal.js';
 import type { EvalTask } from '../../src/protocol/executor.js';
@@ -28,7 +28,7 @@ const makeTask = (job: Job): EvalTask => ({
 test('fevals budget: exactly N results, never more than capacity in flight, no wasted asks', async () => {
   const session = RunSession.createInMemory(opts, { runId: 'r' });
   const ex = new FakeExecutor(4, sphere, (t) => (t.trialId % 3) + 1);
-  const s = await runLoop({ session, executor: ex, budget: resolveRelativeBudget({ fevals: 50 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
+  const s = await runLoop({ session, executor: ex, budget: resolveBudget({ fevals: 50 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(s.reason, 'budget');
   assert.equal(session.told, 50);
   assert.equal(session.state.asked, 50);
@@ -40,7 +40,7 @@ test('fevals budget: exactly N results, never more than capacity in flight, no w
 test('brackets budget: 4 brackets on 1..27/eta 3 sequentially = 65 evaluations, all brackets finished', async () => {
   const session = RunSession.createInMemory(opts, { runId: 'r' });
   const ex = new FakeExecutor(1, sphere);
-  const s = await runLoop({ session, executor: ex, budget: resolveRelativeBudget({ brackets: 4 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
+  const s = await runLoop({ session, executor: ex, budget: resolveBudget({ brackets: 4 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(s.reason, 'brackets');
   assert.equal(session.told, 65);
   assert.equal(session.state.iterationCounter, 3);
@@ -50,7 +50,7 @@ test('brackets budget: 4 brackets on 1..27/eta 3 sequentially = 65 evaluations, 
 test('brackets budget with 4 workers runs the same 65 evaluations (brackets overlap, none beyond the limit)', async () => {
   const session = RunSession.createInMemory(opts, { runId: 'r' });
   const ex = new FakeExecutor(4, sphere, (t) => 1 + (t.trialId % 2));
-  await runLoop({ session, executor: ex, budget: resolveRelativeBudget({ brackets: 4 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
+  await runLoop({ session, executor: ex, budget: resolveBudget({ brackets: 4 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(session.told, 65);
   assert.ok(session.history.records().every((r) => r.bracketId < 4));
 });
@@ -58,9 +58,9 @@ test('brackets budget with 4 workers runs the same 65 evaluations (brackets over
 test('a second loop with a relative brackets budget finishes half-done brackets, then opens new ones', async () => {
   const session = RunSession.createInMemory(opts, { runId: 'r' });
   const ex = new FakeExecutor(1, sphere);
-  await runLoop({ session, executor: ex, budget: resolveRelativeBudget({ fevals: 50 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
+  await runLoop({ session, executor: ex, budget: resolveBudget({ fevals: 50 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(session.state.brackets.length, 1, 'bracket 1 is half done after 50 evaluations');
-  const b = resolveRelativeBudget({ brackets: 1 }, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
+  const b = resolveBudget({ brackets: 1 }, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
   await runLoop({ session, executor: ex, budget: b, makeTask });
   // bracket 1 (13 evaluations, 10 left) is finished and bracket 2 (8) runs: 50 + 3 + 8
   assert.equal(session.told, 61);
@@ -72,7 +72,7 @@ test('runtime budget arms a timer only when chosen and stops asking at the deadl
   const session = RunSession.createInMemory(opts, { runId: 'r' });
   const ex = new FakeExecutor(2, sphere, () => 20);
   const t0 = Date.now();
-  const s = await runLoop({ session, executor: ex, budget: resolveRelativeBudget({ runtimeMs: 150 }, { told: 0, bracketsOpened: 0 }, t0), makeTask });
+  const s = await runLoop({ session, executor: ex, budget: resolveBudget({ runtimeMs: 150 }, { told: 0, bracketsOpened: 0 }, t0), makeTask });
   assert.equal(s.reason, 'budget');
   assert.ok(session.told >= 2);
   assert.equal(session.pendingCount, 0, 'running trials finish, none is abandoned');
@@ -146,7 +146,7 @@ test('resume re-submits pending trials first and the total budget counts them', 
   assert.equal(resumed.history.records().filter((r) => r.status === 'ok').length, 40);
 });
 
-test('a retryable failure is re-run (up to maxRetries) before it is recorded', async () => {
+test('a retryable failure is re-run (up to maxAttempts evaluations) before it is recorded', async () => {
   const session = RunSession.createInMemory(opts, { runId: 'r' });
   const seen = new Map<number, number>();
   const ex = new FakeExecutor(2, (t) => {
@@ -156,10 +156,40 @@ test('a retryable failure is re-run (up to maxRetries) before it is recorded', a
     if (t.trialId === 4) return { status: 'failed', error: { name: 'ObjectiveError', message: 'always busy' }, retryable: true };
     return 1;
   });
-  await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 10 }, Date.now()), makeTask, maxRetries: 2 });
+  await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 10 }, Date.now()), makeTask, maxAttempts: 3 });
   assert.equal(seen.get(2), 2);
   assert.equal(session.history.get(2)?.status, 'ok');
   assert.equal(seen.get(4), 3);
   assert.equal(session.history.get(4)?.status, 'failed');
   assert.equal(session.told, 10);
+});
+
+test('a slot is freed when its result is queued for the journal; Executor.recorded() waits for the commit', async () => {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((r) => (open = r));
+  let gated = false;
+  class GatedJournal extends MemoryJournal {
+    override async append(entries: Parameters<MemoryJournal['append']>[0]): Promise<number> {
+      if (gated) await gate;
+      return super.append(entries);
+    }
+  }
+  class AckExecutor extends FakeExecutor {
+    recordedIds: number[] = [];
+    recorded(task: EvalTask): void {
+      this.recordedIds.push(task.trialId);
+    }
+  }
+  const journal = new GatedJournal();
+  const session = await RunSession.create(opts, { runId: 'r' }, journal);
+  gated = true; // from now on no append completes until the gate opens
+  const ex = new AckExecutor(1, sphere);
+  const loop = runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 6 }, Date.now()), makeTask });
+  for (let i = 0; i < 1000 && ex.submitted.length < 6; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(ex.submitted.length, 6, 'all six trials ran, one after the other, while no append was durable');
+  assert.deepEqual(ex.recordedIds, [], 'nothing acknowledged before its fsync');
+  open();
+  await loop;
+  assert.deepEqual(ex.recordedIds, [0, 1, 2, 3, 4, 5]);
+  assert.equal((await journal.read()).filter((e) => e.type === 'told').length, 6);
 });

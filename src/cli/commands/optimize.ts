@@ -8,17 +8,15 @@
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { parseDuration } from '../durations.js';
+import { addBudgetOptions, budgetFromFlags, hasBudget, ONE_BUDGET, type BudgetFlags } from '../budget-flags.js';
+import { addEvalOptions, connectCluster, parseEvalFlags, type EvalFlags } from '../eval-flags.js';
 import { interruptSignals } from '../signals.js';
 import { allFailedReason } from '../summary.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 import { createLog } from '../log.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
-interface OptimizeFlags extends StorageFlags {
-  fevals?: string;
-  brackets?: string;
-  runtime?: string;
-  nWorkers?: string;
+interface OptimizeFlags extends StorageFlags, BudgetFlags, EvalFlags {
   acceptStudyFiles?: boolean;
   trialsDir?: string;
   leaseTtl?: string;
@@ -29,14 +27,13 @@ interface OptimizeFlags extends StorageFlags {
 }
 
 export function registerOptimizeCommand(program: Command): void {
-  program
+  const cmd = program
     .command('optimize')
     .description("run or join a study until its total budget is met (several processes may share one study)")
-    .argument('<name>', 'study name')
-    .option('--fevals <n>', 'budget: total told trials of the study')
-    .option('--brackets <n>', 'budget: total Hyperband brackets of the study')
-    .option('--runtime <duration>', 'budget: wall-clock time of this invocation, e.g. 90s, 10m')
-    .option('-n, --n-workers <n>', 'evaluations this process runs at once (default 1)')
+    .argument('<name>', 'study name');
+  addBudgetOptions(cmd, { fevals: 'total told trials of the study', brackets: 'total Hyperband brackets of the study', runtime: 'wall-clock time of this invocation, e.g. 90s, 10m' });
+  addEvalOptions(cmd, 'evaluations this process runs at once (default 1; with --cluster: trials out at once)');
+  cmd
     .option('--storage <url>', STORAGE_HELP)
     .option('--accept-study-files', "run the study's shipped input files")
     .option('--trials-dir <dir>', 'where trial working directories go')
@@ -51,25 +48,27 @@ export function registerOptimizeCommand(program: Command): void {
 }
 
 export async function optimizeCommand(name: string, flags: OptimizeFlags): Promise<number> {
-  const given = [flags.fevals, flags.brackets, flags.runtime].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new DehbError('E_USAGE', 'give exactly one budget: --fevals N, --brackets N or --runtime DURATION');
-  const fevals = intFlag(flags.fevals, '--fevals');
-  const brackets = intFlag(flags.brackets, '--brackets');
-  const runtimeMs = flags.runtime === undefined ? undefined : parseDuration(flags.runtime, '--runtime');
-  const nWorkers = intFlag(flags.nWorkers, '--n-workers') ?? 1;
+  const budget = budgetFromFlags(flags);
+  if (!hasBudget(budget)) throw new DehbError('E_USAGE', ONE_BUDGET);
+  const ev = parseEvalFlags(flags);
   const leaseTtlMs = flags.leaseTtl === undefined ? undefined : parseDuration(flags.leaseTtl, '--lease-ttl');
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
   const port = dashboardPort(flags.dashboard);
   return withStudy(name, flags, async (study) => {
+    // --cluster: this process only coordinates; the cluster's workers evaluate every trial
+    const client = await connectCluster(flags, 'dehb optimize');
+    const executor = client === undefined ? undefined : await client.executor(name, ev.nWorkersGiven ? ev.nWorkers : undefined);
     const dashboard = port === null ? null : await startDashboardFor({ study: name, ...(flags.storage === undefined ? {} : { storage: flags.storage }) }, { port });
     const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
     let best = Infinity;
     try {
       const r = await study.optimize({
-        ...(fevals === undefined ? {} : { fevals }),
-        ...(brackets === undefined ? {} : { brackets }),
-        ...(runtimeMs === undefined ? {} : { runtimeMs }),
-        nWorkers,
+        ...budget,
+        nWorkers: ev.nWorkers,
+        singleNodeWithGpus: ev.singleNodeWithGpus,
+        gpusPerTrial: ev.gpusPerTrial,
+        ...(ev.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: ev.trialTimeoutMs }),
+        ...(executor === undefined ? {} : { executor }),
         acceptStudyFiles: flags.acceptStudyFiles === true,
         ...(flags.trialsDir === undefined ? {} : { trialsDir: flags.trialsDir }),
         ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
@@ -97,6 +96,8 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
       return r.reason === 'stopped' ? 130 : why !== null ? 1 : 0;
     } finally {
       signals.dispose();
+      await executor?.close({ force: signals.kill.aborted });
+      await client?.close?.();
       await dashboard?.close();
     }
   });

@@ -10,26 +10,25 @@ import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import type { DEHBOptions } from '../../api/dehb-options.js';
 import type { DEHB as DehbRun } from '../../api/dehb.js';
-import { parseDuration } from '../durations.js';
 import type { loadRunConfig, RunFlags } from '../run-config.js';
 import type { RunProgress } from '../progress.js';
 import { interruptSignals } from '../signals.js';
 import { inFlagWords } from '../flag-words.js';
+import { addBudgetOptions, hasBudget } from '../budget-flags.js';
+import { addEvalOptions, connectCluster } from '../eval-flags.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 
 interface RunCommandFlags extends RunFlags {
   json?: boolean;
   quiet?: boolean;
-  cluster?: boolean;
-  schedulerFile?: string;
-  wait?: string;
-  brokerTimeout?: string;
   dashboard?: string | boolean;
 }
 
 export function registerRunCommand(program: Command): void {
-  program
-    .command('run')
+  const cmd = program.command('run');
+  addBudgetOptions(cmd, { fevals: 'number of evaluations', brackets: 'number of Hyperband brackets', runtime: 'wall-clock time, e.g. 90s, 10m, 1h' });
+  addEvalOptions(cmd);
+  cmd
     .description('run an optimization (local thread pool, child processes, GPUs, or a cluster)')
     .option('-c, --config <file>', 'JSON config file (flags win over it)')
     .option('--space <file>', 'search space JSON file')
@@ -47,21 +46,9 @@ export function registerRunCommand(program: Command): void {
     .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
     .option('--incumbent <rule>', 'any-fidelity (default, as the reference) | max-fidelity: only results at --max-fidelity count')
     .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
-    .option('--fevals <n>', 'budget: number of evaluations')
-    .option('--brackets <n>', 'budget: number of Hyperband brackets')
-    .option('--runtime <duration>', 'budget: wall-clock time, e.g. 90s, 10m, 1h')
-    .option('-n, --n-workers <n>', 'evaluations in flight (default 1)')
-    .option('--single-node-with-gpus', 'pin each evaluation to the least-loaded GPU of this node')
-    .option('--no-single-node-with-gpus', 'on --resume: stop pinning that the run recorded')
-    .option('--gpus-per-trial <n>', 'GPUs per evaluation (default 1)')
-    .option('--trial-timeout <duration>', 'kill an evaluation after this long (recorded timed-out)')
     .option('-o, --output <dir>', 'run directory: journal, history, incumbent (default dehb-runs/<run-id>)')
     .option('--run-id <id>', 'name of the run (default: random)')
     .option('--resume', 'continue the run journaled in --output')
-    .option('--cluster', 'evaluate on dehb workers through Redis (needs --scheduler-file)')
-    .option('--scheduler-file <file>', 'scheduler file of the cluster')
-    .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
-    .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)')
     .option('--json', 'machine output on stdout (one JSON line per trial, then a summary)')
     .option('-q, --quiet', 'no progress output')
     .option('--dashboard [port]', 'serve a live dashboard of this run on 127.0.0.1 (default port 8080)')
@@ -99,31 +86,9 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
   const runId = cfg.runId ?? `run-${randomUUID().slice(0, 8)}`;
   const output = cfg.output ?? resolve(join('dehb-runs', runId));
 
-  let client: DEHBOptions['client'];
-  if (flags.cluster === true) {
-    if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
-    const file = resolve(flags.schedulerFile);
-    const { waitForSchedulerFile } = await import('../../protocol/scheduler-file.js');
-    const { createLog } = await import('../log.js');
-    const log = await createLog('dehb', process.stderr); // the coordinator's log: --log-format, --log-level
-    // shared filesystems are slow: wait for the scheduler file as workers do
-    let said = false;
-    await waitForSchedulerFile(file, {
-      timeoutMs: flags.wait === undefined ? 120_000 : parseDuration(flags.wait, '--wait'),
-      onWait: () => {
-        if (!said) log.log(`waiting for scheduler file ${file}`);
-        said = true;
-      },
-    });
-    const { createClusterClient } = await import('../../cluster/bullmq/client.js');
-    const cluster = await createClusterClient(file, {
-      log: log.log,
-      ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
-    });
-    // before the run directory exists: a reused id is refused with a hint, nothing left behind
-    if (!resume && cfg.runId !== undefined) await cluster.assertRunIdFree(runId);
-    client = cluster;
-  }
+  const client = await connectCluster(flags, 'dehb');
+  // before the run directory exists: a reused id is refused with a hint, nothing left behind
+  if (client !== undefined && !resume && cfg.runId !== undefined) await client.assertRunIdFree(runId);
 
   const progressRef: { p: RunProgress | null } = { p: null };
   // everything is validated (options, placeholders, GPUs) before the run directory is made, and
@@ -165,6 +130,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     startDone: session.told,
   });
   progressRef.p = progress;
+  for (const w of session.warnings) process.stderr.write(`warning: ${w}\n`);
   if (resume && session.resumedPending.length > 0) {
     progress.note(`resuming ${output}: ${session.told} trials done, ${session.resumedPending.length} to re-run`);
   }
@@ -185,7 +151,7 @@ export async function runCommand(flags: RunCommandFlags): Promise<number> {
     process.stderr.write(`interrupted; continue with: dehb run --resume --output ${output}\n`);
     return 130;
   }
-  return allFailed(result.history) ? 1 : 0;
+  return allFailed(result) ? 1 : 0;
 }
 
 async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>['objective']): Promise<void> {
@@ -197,8 +163,4 @@ async function preflightObjective(ref: Awaited<ReturnType<typeof loadRunConfig>>
 function toInput(ref: NonNullable<Awaited<ReturnType<typeof loadRunConfig>>['objective']>): DEHBOptions['objective'] {
   if (ref.kind === 'command') return { command: ref.argv, cwd: ref.cwd };
   return ref.exportName === undefined ? { module: ref.path } : { module: ref.path, exportName: ref.exportName };
-}
-
-function hasBudget(b: { fevals?: number; brackets?: number; runtimeMs?: number }): boolean {
-  return b.fevals !== undefined || b.brackets !== undefined || b.runtimeMs !== undefined;
 }

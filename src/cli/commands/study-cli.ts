@@ -6,7 +6,7 @@
 import { DehbError } from '../../errors.js';
 import { defaultStorageUrl, type StudyStorage } from '../../study/storage.js';
 import { openStorage } from '../../study/storage-open.js';
-import { loadStudy, type Study } from '../../study/study.js';
+import { loadStudy, type Study } from '../../api/study.js';
 
 export const STORAGE_HELP = 'study storage: a directory, file:DIR, redis:// or rediss:// URL (default $DEHB_STORAGE or ./dehb-studies)';
 

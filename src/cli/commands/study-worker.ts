@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
 import { createLog } from '../log.js';
-import { runStudyWorker } from '../../study/study-worker-run.js';
+import { runStudyWorker } from '../../api/study-worker-run.js';
 import { intFlag, note, out, STORAGE_HELP, type StorageFlags } from './study-cli.js';
 
 export interface StudyWorkerFlags extends StorageFlags {

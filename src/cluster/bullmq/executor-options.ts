@@ -6,6 +6,7 @@ import { DehbError } from '../../errors.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { KeyList } from '../../unknown-keys.js';
 import type { RunOwner } from '../../redis/run-claim.js';
+import { DEFAULT_ATTEMPTS, RETRY_BACKOFF_MS } from '../../protocol/retry-policy.js';
 
 export interface ClusterExecutorOptions {
   /** Path of the scheduler file (or give `connection`). */
@@ -90,8 +91,8 @@ function positiveInt(name: string, value: number): number {
 export function resolveClusterExecutorOptions(o: ClusterExecutorOptions, conn: ClusterConnection): ResolvedClusterExecutorOptions {
   return {
     capacity: positiveInt('capacity', o.capacity ?? conn.capacity ?? DEFAULT_CLUSTER_CAPACITY),
-    attempts: positiveInt('attempts', o.attempts ?? 3),
-    backoffMs: o.backoffMs ?? 1_000,
+    attempts: positiveInt('attempts', o.attempts ?? DEFAULT_ATTEMPTS),
+    backoffMs: o.backoffMs ?? RETRY_BACKOFF_MS,
     reconcileIntervalMs: positiveInt('reconcileIntervalMs', o.reconcileIntervalMs ?? 2_000),
     brokerTimeoutMs: o.brokerTimeoutMs ?? 120_000,
     closeTimeoutMs: o.closeTimeoutMs ?? 5_000,

@@ -1,11 +1,11 @@
 /**
  * `runStudyWorker`: the entry point for `dehb worker --study NAME --storage URL` and
  * `dehb study worker NAME` — open the storage by URL, check the study exists, evaluate its queued
- * trials (study-runner.ts in worker mode) until stopped, idle or done, then close the storage.
+ * trials (study-loop.ts in worker mode) until stopped, idle or done, then close the storage.
  */
-import { defaultStorageUrl, unknownStudy } from './storage.js';
-import { openStorage } from './storage-open.js';
-import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-runner.js';
+import { defaultStorageUrl, unknownStudy } from '../study/storage.js';
+import { openStorage } from '../study/storage-open.js';
+import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-loop.js';
 
 export interface RunStudyWorkerOptions extends Omit<StudyRunOptions, 'storage' | 'mode' | 'budget' | 'leaseTtlMs' | 'queueAhead'> {
   /** Storage URL; default $DEHB_STORAGE or ./dehb-studies. */

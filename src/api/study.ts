@@ -8,16 +8,17 @@ import { resolve } from 'node:path';
 import { DehbError } from '../errors.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
+import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { parseSpace, validateConfig } from '../dehb/space/index.js';
 import type { Config, OptimizerOptions } from '../dehb/types.js';
 import type { ObjectiveRef } from '../protocol/executor.js';
-import type { RunMeta, StoredEntry } from './journal-types.js';
-import { readInputFiles, storeInputFiles, type InputFileInfo } from './input-files.js';
-import { StudyLeader } from './leader.js';
-import { defaultStorageUrl, unknownStudy, type CreatedEntry, type LeaseInfo, type QueueStats, type StudyStorage } from './storage.js';
-import { openStorage } from './storage-open.js';
+import type { RunMeta, StoredEntry } from '../study/journal-types.js';
+import { readInputFiles, storeInputFiles, type InputFileInfo } from '../study/input-files.js';
+import { queuePushes } from '../study/study-pushes.js';
+import { defaultStorageUrl, unknownStudy, type CreatedEntry, type LeaseInfo, type QueueStats, type StudyStorage } from '../study/storage.js';
+import { openStorage } from '../study/storage-open.js';
 import {
   exportCsv,
   exportJson,
@@ -27,8 +28,8 @@ import {
   type StudySummary,
   type StudyTrial,
   type StudyView,
-} from './study-records.js';
-import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-runner.js';
+} from '../study/study-records.js';
+import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-loop.js';
 
 export type StorageInput = string | StudyStorage | undefined;
 
@@ -98,7 +99,7 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
       ...(fileInfo.length === 0 ? {} : { inputFiles: fileInfo }),
       ...(labels === undefined ? {} : { labels }),
     };
-    const created: CreatedEntry = { type: 'created', options, meta };
+    const created: CreatedEntry = { type: 'created', options, meta, optimizer: OPTIMIZER_VERSION };
     const made = await storage.createStudy(name, created, { skipIfExists: skipIfExists === true });
     if (made && files.length > 0) {
       try {
@@ -173,6 +174,10 @@ const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
   brackets: true,
   runtimeMs: true,
   nWorkers: true,
+  singleNodeWithGpus: true,
+  gpusPerTrial: true,
+  trialTimeoutMs: true,
+  executor: true,
   acceptStudyFiles: true,
   trialsDir: true,
   workerId: true,
@@ -241,13 +246,7 @@ export class Study {
         throw new DehbError('E_CONFIG', `--fidelity must be within [${o.minFidelity}, ${o.maxFidelity}] (got ${String(fidelity)})`);
       }
       const seq = await j.append([{ type: 'pushed', config, fidelity: f }]);
-      const leader = new StudyLeader(this.storage, this.name, `push-${randomUUID().slice(0, 8)}`, {
-        leaseTtlMs: 10_000,
-        budget: null,
-        queueAhead: 0,
-      });
-      const t = await leader.tick();
-      if (t.leading) await leader.release();
+      await queuePushes(this.storage, this.name, `push-${randomUUID().slice(0, 8)}`);
       const deadline = Date.now() + (opts.waitMs ?? 5000);
       for (;;) {
         const entries = await j.read(1);

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:e2e [-- --evals 20000 --small 10000 --big 50000 --command-evals 200]`
+ *
+ * The whole CLI path, as a user takes it, against the in-memory `DEHB.run` in this same process
+ * start (trivial objective, 6-D float space): `dehb run --output D -n 1` evals/s, coordinator peak
+ * RSS growth per trial from --small to --big trials, re-opening the --big run (`--resume`, nothing
+ * to do), `dehb show` of it, and a command objective against a bare spawn of the same process.
+ * Child processes run dist/ (the script builds it first); peak RSS is /usr/bin/time's max RSS.
+ * Prints a table and, last, one JSON line. Speed is checked here, never by timed test assertions.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, loadavg, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEHB } from '../src/api/dehb.js';
+import type { SpaceSpec } from '../src/dehb/types.js';
+import { intFlag, parseFlags } from './lib/args.js';
+import { formatTable } from './lib/table.js';
+import { spawnOnce } from './lib/spawn.js';
+
+const v = parseFlags({
+  evals: { type: 'string' },
+  small: { type: 'string' },
+  big: { type: 'string' },
+  'command-evals': { type: 'string' },
+});
+const EVALS = intFlag(v, 'evals', 20_000, 100);
+const SMALL = intFlag(v, 'small', 10_000, 100);
+const BIG = intFlag(v, 'big', 50_000, SMALL + 1);
+const NC = intFlag(v, 'command-evals', 200, 10);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(root, 'dist', 'cli', 'main.js');
+const noopModule = fileURLToPath(new URL('./fixtures/noop-objective.mjs', import.meta.url));
+const space: SpaceSpec = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`x${i}`, { type: 'float', low: 0, high: 1 }]));
+const base = { space, minFidelity: 1, maxFidelity: 27, eta: 3, seed: 1 };
+const childArgv = [process.execPath, '-e', 'process.stdout.write("DEHB_RESULT {\\"fitness\\":1}\\n")'];
+const work = mkdtempSync(join(tmpdir(), 'dehb-e2e-'));
+const spaceFile = join(work, 'space.json');
+writeFileSync(spaceFile, JSON.stringify(space));
+
+interface Measured {
+  ms: number;
+  /** User + system CPU seconds of the process (what load on the machine does not inflate). */
+  cpuS: number;
+  maxRssKb: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI under /usr/bin/time: wall time and peak RSS of the coordinator process. */
+function dehb(args: string[]): Measured {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', process.execPath, cli, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`dehb ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const m = /MAXRSS (\d+) CPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { ms, cpuS: m === null ? NaN : Number(m[2]) + Number(m[3]), maxRssKb: m === null ? NaN : Number(m[1]), stdout: r.stdout, stderr: r.stderr };
+}
+
+function runArgs(dir: string, fevals: number): string[] {
+  return ['run', '--space', spaceFile, '--objective', noopModule, '--min-fidelity', '1', '--max-fidelity', '27', '--eta', '3',
+    '--seed', '1', '--fevals', String(fevals), '-n', '1', '--output', dir, '-q'];
+}
+
+async function inMemory(n: number): Promise<number> {
+  const d = new DEHB({ ...base, objective: noopModule });
+  await d.run({ fevals: Math.min(500, n) }); // warm-up (JIT)
+  const t0 = performance.now();
+  await d.run({ fevals: n });
+  return (n / (performance.now() - t0)) * 1000;
+}
+
+/**
+ * ms per evaluation of a command objective through DEHB (2 children at a time) and of a bare spawn
+ * of the same child (2 at a time), in alternating rounds so that changing load hits both alike.
+ */
+async function commandVsSpawn(n: number): Promise<{ command: number; bare: number }> {
+  const d = new DEHB({ ...base, objective: { command: childArgv }, nWorkers: 2 });
+  await d.run({ fevals: 10 });
+  const rounds = 4;
+  const per = Math.max(2, Math.floor(n / rounds));
+  let command = 0;
+  let bare = 0;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await d.run({ fevals: per });
+    command += performance.now() - t0;
+    let next = 0;
+    const t1 = performance.now();
+    await Promise.all([0, 1].map(async () => {
+      while (next++ < per) await spawnOnce(childArgv);
+    }));
+    bare += performance.now() - t1;
+  }
+  return { command: command / (per * rounds), bare: bare / (per * rounds) };
+}
+
+const load = loadavg()[0] ?? 0;
+const memRate = await inMemory(EVALS);
+const version = dehb(['--version']);
+const startup = version.ms;
+const startupCpu = version.cpuS;
+const d1 = join(work, 'n1');
+const r1 = dehb(runArgs(d1, EVALS));
+const cliRate = (EVALS / Math.max(1, r1.ms - startup)) * 1000;
+// the run loop alone, as the run's own summary line states it ("finished (budget) in 2.3s")
+const loopS = Number(/finished \(\w+\) in ([\d.]+)s/.exec(r1.stderr)?.[1] ?? NaN);
+const loopRate = EVALS / loopS;
+const dSmall = join(work, 'small');
+const dBig = join(work, 'big');
+const rSmall = dehb(runArgs(dSmall, SMALL));
+const rBig = dehb(runArgs(dBig, BIG));
+const bytesPerTrial = ((rBig.maxRssKb - rSmall.maxRssKb) * 1024) / (BIG - SMALL);
+const reopen = dehb(['run', '--resume', '--output', dBig, '-q']);
+const show = dehb(['show', dBig]);
+const showLines = show.stdout.split('\n').filter((l) => l.length > 0).length;
+const cmd = await commandVsSpawn(NC);
+rmSync(work, { recursive: true, force: true });
+
+const CLUSTER = 'not measured here: see cluster protocol work';
+const f0 = (x: number): string => x.toFixed(0);
+const rows: string[][] = [
+  [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded)`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${(cliRate / memRate).toFixed(2)}x`, '>= 0.5x'],
+  ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${(loopRate / memRate).toFixed(2)}x`, ''],
+  [`coordinator peak RSS, ${SMALL} -> ${BIG} trials`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
+  [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s (CPU ${reopen.cpuS.toFixed(2)} s), ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
+  [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s (CPU ${show.cpuS.toFixed(2)} s)`, '<= 200 lines, <= 1.5 s'],
+  [`command objective vs bare spawn (${NC} evals each, 2 at a time, alternating rounds)`, `${(cmd.command / cmd.bare).toFixed(2)}x (${cmd.command.toFixed(2)} vs ${cmd.bare.toFixed(2)} ms per eval)`, '<= 1.2x'],
+  ['dehb run --cluster, 4 dehb workers (evals/s vs redis-benchmark)', CLUSTER, '>= 1/25 of redis-benchmark'],
+  ['Redis commands / round trips per trial', CLUSTER, '<= 20 / <= 2'],
+  ['+10 ms round trip to Redis, 8 workers, 50 ms objective', CLUSTER, '>= 70% of ideal'],
+  ['worker --concurrency 4 on 2 cores', CLUSTER, 'runs 4'],
+];
+console.log(`bench:e2e on ${cpus().length} cores, load ${load.toFixed(2)} at start, node ${process.version}; \`dehb --version\` takes ${f0(startup)} ms (CPU ${startupCpu.toFixed(2)} s)`);
+console.log(formatTable(['path', 'measured', 'target'], rows));
+console.log(JSON.stringify({
+  bench: 'e2e',
+  cores: cpus().length,
+  load,
+  evals: EVALS,
+  inMemoryEvalsPerS: Math.round(memRate),
+  cliEvalsPerS: Math.round(cliRate),
+  cliRatio: Number((cliRate / memRate).toFixed(3)),
+  cliLoopEvalsPerS: Math.round(loopRate),
+  cliLoopRatio: Number((loopRate / memRate).toFixed(3)),
+  startupMs: Math.round(startup),
+  rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial) },
+  reopen: { ms: Math.round(reopen.ms), cpuS: reopen.cpuS, maxRssKb: reopen.maxRssKb },
+  show: { ms: Math.round(show.ms), cpuS: show.cpuS, lines: showLines },
+  startupCpuS: startupCpu,
+  command: { msPerEval: cmd.command, bareMsPerEval: cmd.bare, ratio: Number((cmd.command / cmd.bare).toFixed(3)) },
+  cluster: CLUSTER,
+}));

@@ -1,0 +1,133 @@
+/**
+ * What a study's lease holder does: replay the journal into a RunSession whose appends are fenced
+ * by the lease (study/leader-journal.ts), record the budget, and drive the same run loop as
+ * `dehb run` — through the study queue (study/study-queue-executor.ts: this process's and other
+ * processes' workers evaluate) or through an executor the caller gives (`--cluster`: workers of the
+ * cluster evaluate everything). The lease is renewed every third of its TTL; a holder that loses it
+ * stops at once (its trials stay queued for the next holder) and reports `lost`.
+ */
+import { DehbError, isDehbError } from '../errors.js';
+import type { Job } from '../dehb/types.js';
+import type { EvalTask, Executor } from '../protocol/executor.js';
+import { taskTimeout } from '../protocol/executor.js';
+import type { TrialRecord } from '../study/journal-types.js';
+import { LeaderJournal } from '../study/leader-journal.js';
+import { RunSession } from '../study/run-session.js';
+import type { StudyStorage } from '../study/storage.js';
+import { StudyQueueExecutor } from '../study/study-queue-executor.js';
+import { resolveBudget, type StatedBudget } from './budget.js';
+import { runLoop } from './run-loop.js';
+
+export interface LeadOptions {
+  storage: StudyStorage;
+  study: string;
+  holder: string;
+  budget: StatedBudget;
+  /** When this invocation started (a runtime budget counts from here). */
+  started: number;
+  leaseTtlMs: number;
+  /** Evaluate through this executor instead of the study queue (`--cluster`). */
+  executor?: Executor | undefined;
+  /** Devices per trial the executor pins (cluster tasks carry it). */
+  gpusPerTrial: number;
+  /** Overrides the study's per-trial timeout in the tasks. */
+  trialTimeoutMs?: number | undefined;
+  queue: { queueAhead: number; idleSlots: () => number; onQueued: () => void; onReady: (q: StudyQueueExecutor | null) => void };
+  signal?: AbortSignal | undefined;
+  killSignal?: AbortSignal | undefined;
+  log?: (msg: string) => void | undefined;
+  onTrialEnd?: (record: TrialRecord) => void | undefined;
+}
+
+export type LeadResult = { reason: 'budget' | 'no-work' | 'stopped'; told: number } | { reason: 'lost' };
+
+export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
+  const { storage, study, holder } = o;
+  const reader = await storage.journal(study);
+  const viaQueue = o.executor === undefined;
+  const fenced = new LeaderJournal(storage, study, holder, reader, () => viaQueue);
+  const lost = new AbortController();
+  const stop = o.signal === undefined ? lost.signal : AbortSignal.any([o.signal, lost.signal]);
+  let queue: StudyQueueExecutor | null = null;
+  let renew: NodeJS.Timeout | null = null;
+  try {
+    const session = await RunSession.resume(fenced, `study "${study}"`);
+    if (session.state.options.kind === 'random' && 'brackets' in o.budget) {
+      throw new DehbError('E_USAGE', 'random studies have no brackets: give --fevals or --runtime');
+    }
+    const pending = session.resumedPending.length;
+    o.log?.(`leader ${holder}: leading (replayed ${fenced.lastReadSeq} entries, ${pending} pending trials)`);
+    if (viaQueue) {
+      queue = new StudyQueueExecutor({
+        storage,
+        study,
+        journal: reader,
+        fromSeq: fenced.lastReadSeq,
+        queueAhead: o.queue.queueAhead,
+        idleSlots: o.queue.idleSlots,
+        stopSignal: stop,
+        onQueued: o.queue.onQueued,
+      });
+      queue.attach(session);
+    }
+    o.queue.onReady(queue);
+    renew = setInterval(() => {
+      storage.renewLease(study, holder, o.leaseTtlMs).then(
+        (ok) => {
+          if (!ok) stepDown('the lease could not be renewed');
+        },
+        () => undefined, // a storage hiccup: the next renewal (or a fenced append) decides
+      );
+    }, Math.max(50, Math.floor(o.leaseTtlMs / 3)));
+    const stepDown = (why: string): void => {
+      if (lost.signal.aborted) return;
+      o.log?.(`leader ${holder}: stepping down (${why})`);
+      lost.abort();
+      queue?.abandon();
+    };
+    session.recordBudget(o.budget);
+    const meta = session.meta;
+    const makeTask = (job: Job): EvalTask => ({
+      v: 1,
+      runId: study,
+      trialId: job.trialId,
+      config: job.config,
+      fidelity: job.fidelity,
+      objective: meta.objective ?? { kind: 'function' },
+      timeoutMs: taskTimeout(o.trialTimeoutMs ?? meta.trialTimeoutMs),
+      gpus: viaQueue ? 0 : o.gpusPerTrial,
+      extra: { study, manual: job.source === 'manual' },
+    });
+    let summary;
+    try {
+      summary = await runLoop({
+        session,
+        executor: queue ?? (o.executor as Executor),
+        budget: resolveBudget({ ...o.budget, total: true }, { told: 0, bracketsOpened: 0 }, o.started),
+        makeTask,
+        stopSignal: stop,
+        ...(o.killSignal === undefined ? {} : { killSignal: o.killSignal }),
+        ...(queue === null ? {} : { subscribe: (wake: () => void) => (queue as StudyQueueExecutor).onChange(wake) }),
+        events: { onTrialEnd: (record) => o.onTrialEnd?.(record) },
+      });
+    } catch (err) {
+      if (lost.signal.aborted || (isDehbError(err, 'E_STUDY') && err.details?.reason === 'lease-lost')) {
+        stepDown('another process took the lease');
+        return { reason: 'lost' };
+      }
+      throw err;
+    }
+    if (lost.signal.aborted) return { reason: 'lost' };
+    if (summary.reason === 'stopped') return { reason: 'stopped', told: summary.told };
+    const reason = summary.reason === 'no-work' ? 'no-work' : 'budget';
+    session.recordFinished(reason);
+    await session.flush();
+    return { reason, told: summary.told };
+  } finally {
+    if (renew !== null) clearInterval(renew);
+    o.queue.onReady(null);
+    await queue?.close();
+    await reader.close();
+    await storage.releaseLease(study, holder).catch(() => undefined);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * A directory study whose journal was written by another optimizer version: its leader re-tells
+ * the results instead of refusing, journals a snapshot of that state, and the study completes
+ * its budget with every trial told exactly once.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createStudy, loadStudy } from '../../src/api/study.js';
+import { OPTIMIZER_VERSION } from '../../src/dehb/version.js';
+import { journalOf, makeStorage, SPACE, toldIds } from './study-helpers.js';
+
+test('[file] a study journal of another optimizer version resumes by re-telling its results', async (t) => {
+  const ts = await makeStorage('file');
+  t.after(() => ts.cleanup());
+  const st = await createStudy({
+    name: 'ver', storage: ts.url, space: SPACE, minFidelity: 1, maxFidelity: 9, eta: 3, seed: 5,
+    objective: { kind: 'module', path: join(ts.dir, 'objective.mjs') },
+  });
+  assert.equal((await st.optimize({ fevals: 8, nWorkers: 2 })).toldTotal, 8);
+  await st.close();
+
+  const file = join(ts.url, 'ver', 'journal.jsonl');
+  const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  (lines[0] as Record<string, unknown>).optimizer = OPTIMIZER_VERSION + 100;
+  await writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+
+  const again = await loadStudy('ver', { storage: ts.url });
+  try {
+    const r = await again.optimize({ fevals: 14, nWorkers: 2 });
+    assert.equal(r.toldTotal, 14);
+  } finally {
+    await again.close();
+  }
+  const entries = await journalOf(ts.url, 'ver');
+  const ids = toldIds(entries);
+  assert.equal(ids.length, 14);
+  assert.equal(new Set(ids).size, 14, 'no trial told twice');
+  const snaps = entries.filter((e) => e.type === 'snapshot');
+  assert.equal(snaps.length, 1, 'the re-told state is journaled once');
+  assert.equal((snaps[0] as { optimizer: number }).optimizer, OPTIMIZER_VERSION);
+});
