@@ -9,6 +9,7 @@
 import { DehbError, isDehbError } from '../errors.js';
 import type { Job } from '../dehb/types.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
+import { taskTimeout } from '../protocol/executor.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import { LeaderJournal } from '../study/leader-journal.js';
 import { RunSession } from '../study/run-session.js';
@@ -93,7 +94,7 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
       config: job.config,
       fidelity: job.fidelity,
       objective: meta.objective ?? { kind: 'function' },
-      timeoutMs: o.trialTimeoutMs ?? meta.trialTimeoutMs ?? null,
+      timeoutMs: taskTimeout(o.trialTimeoutMs ?? meta.trialTimeoutMs),
       gpus: viaQueue ? 0 : o.gpusPerTrial,
       extra: { study, manual: job.source === 'manual' },
     });
