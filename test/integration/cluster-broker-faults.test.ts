@@ -150,7 +150,8 @@ describe('broker faults: a Redis that answers only errors stops the coordinator 
     ];
     const queued = async (): Promise<void> => {
       const deadline = Date.now() + 30_000;
-      while ((await s.admin.llen(`${s.prefix}:evals:wait`)) === 0) {
+      // fair share queues jobs with a priority: they wait in the prioritized set, not the wait list
+      while ((await s.admin.llen(`${s.prefix}:evals:wait`)) + (await s.admin.zcard(`${s.prefix}:evals:prioritized`)) === 0) {
         assert.ok(Date.now() < deadline, 'no job was queued');
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -164,7 +165,7 @@ describe('broker faults: a Redis that answers only errors stops the coordinator 
     assert.match(first.err(), /answered commands with errors for more than 2 s; its last answer: .*MOVED 3999/);
 
     // the default broker timeout is 2 minutes: SIGTERM meanwhile stops the run at once, exit 130
-    await s.admin.del(`${s.prefix}:evals:wait`);
+    await s.admin.del(`${s.prefix}:evals:wait`, `${s.prefix}:evals:prioritized`);
     const proxy2 = await startRespProxy(s.redis.port);
     proxies.push(proxy2);
     await writeFileFor(file, s.prefix, proxy2.port);
@@ -213,7 +214,11 @@ describe('broker faults: stopping with Redis gone', { timeout: 120_000 }, () => 
     procs.push(run);
     // the worker inherits no env from the run: the objective sleeps its default; wait for a job to be taken
     const deadline = Date.now() + 30_000;
-    while ((await s.admin.llen(`${s.prefix}:evals:wait`).catch(() => 0)) === 0 && (await s.admin.llen(`${s.prefix}:evals:active`).catch(() => 0)) === 0) {
+    while (
+      (await s.admin.llen(`${s.prefix}:evals:wait`).catch(() => 0)) === 0 &&
+      (await s.admin.zcard(`${s.prefix}:evals:prioritized`).catch(() => 0)) === 0 &&
+      (await s.admin.llen(`${s.prefix}:evals:active`).catch(() => 0)) === 0
+    ) {
       assert.ok(Date.now() < deadline, run.err());
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -45,7 +45,7 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
     const queue = new Queue('evals', { connection, prefix });
     try {
       const deadline = Date.now() + 30_000;
-      while ((await queue.getWaitingCount()) < 3) {
+      while ((await queue.getJobCountByTypes('waiting', 'prioritized')) < 3) {
         assert.ok(Date.now() < deadline, `jobs were not queued; stderr ${first.err()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -59,7 +59,7 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
       assert.equal(r.code, 2, second.err());
       assert.match(second.err(), new RegExp(`run id "exp" is already used on this cluster by an earlier run \\(run directory ${a}\\).*dehb run --resume --output ${a}`));
       assert.equal(existsSync(b), false, 'the refused run created nothing');
-      assert.equal(await queue.getWaitingCount(), 3, "the crashed run's jobs are untouched");
+      assert.equal(await queue.getJobCountByTypes('waiting', 'prioritized'), 3, "the crashed run's jobs are untouched");
 
       const worker = spawnCli(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '2']);
       procs.push(worker);
