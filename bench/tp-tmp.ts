@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { createClusterExecutor } from '../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../src/cluster/bullmq/client.js';
 const W = Number(process.argv[2] ?? 4), C = Number(process.argv[3] ?? 64), N = Number(process.argv[4] ?? 20000), port = Number(process.argv[5] ?? 6379);
 const prefix = `tp${Date.now()}`;
 const connection = { endpoint: { host: '127.0.0.1', port, db: 0 }, prefix, queue: 'evals', resultsKey: `${prefix}:evals:dehb:results` };

@@ -2,7 +2,7 @@
 // cluster executor as coordinator and an in-process `dehb worker` runtime with capacity 2.
 import { dirname } from 'node:path';
 import { after } from 'node:test';
-import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { startClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
 import { cleanupPrefix, sharedConnection, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, runExecutorConformance } from './executor.conformance.js';

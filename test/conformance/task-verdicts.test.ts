@@ -4,7 +4,7 @@
 // disagreement (timeoutMs 0 ran locally and was refused on the cluster), unknown keys, versions.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { startClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
 import { InlineExecutor } from '../../src/cluster/inline/inline-executor.js';
 import type { EvalTask, Executor } from '../../src/protocol/executor.js';

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { isDehbError } from '../../src/errors.js';
 import { ObjectivePolicy } from '../../src/cluster/bullmq/allow-list.js';
-import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { startClusterWorker } from '../../src/cluster/bullmq/worker-runtime.js';
 import { cleanupPrefix, freePort, SHARED_REDIS, sharedConnection, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, task, writeFileFor } from '../fixtures/cluster/harness.js';

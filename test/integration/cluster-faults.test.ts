@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createClusterExecutor, type BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
+import type { BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { cleanupPrefix, SHARED_REDIS, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
 

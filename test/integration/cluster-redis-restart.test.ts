@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
 

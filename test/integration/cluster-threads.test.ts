@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createClusterExecutor, type BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
+import type { BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { cleanupPrefix, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, readLog, startWorkerProc, task, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
 

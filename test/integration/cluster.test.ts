@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { createClusterExecutor } from '../../src/cluster/bullmq/executor.js';
+import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { isDehbError } from '../../src/errors.js';
 import { cleanupPrefix, countKeys, SHARED_REDIS, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { readLog, startWorkerProc, task, waitForLog, writeFileFor, FIXTURE_DIR, type WorkerProc } from '../fixtures/cluster/harness.js';

@@ -1,11 +1,12 @@
 /**
- * Owns the programmatic cluster client: `createClusterClient(schedulerFile)` reads and checks the
- * scheduler file and the Redis it names once, then hands out executors per run
- * (`client.executor(runId, capacity)`), which is what `new DEHB({ ..., client })` uses.
+ * Owns the programmatic ways onto a cluster: `createClusterClient(schedulerFile)` reads and checks
+ * the scheduler file and the Redis it names once, then hands out executors per run
+ * (`client.executor(runId, capacity)`), which is what `new DEHB({ ..., client })` uses;
+ * `createClusterExecutor(options)` does the same checks for one executor.
  */
 import { DehbError } from '../../errors.js';
 import type { Executor } from '../../protocol/executor.js';
-import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection, type RedisEndpoint } from '../../protocol/scheduler-file.js';
 import { checkRunId, closeRedis, clusterKeys, createRedis } from '../../redis/connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
@@ -36,14 +37,8 @@ export async function createClusterClient(schedulerFile: string, opts: ClusterCl
   const { schedulerFile: _f, connection: _c, runId: _r, capacity: _n, owner: _o, ...clientKeys } = CLUSTER_EXECUTOR_OPTION_KEYS;
   rejectUnknownKeys(opts, clientKeys, 'createClusterClient(schedulerFile, options)');
   const connection = await loadClusterConnection(schedulerFile);
-  const log = opts.log ?? ((m: string) => process.stderr.write(`dehb: ${m}\n`));
-  const loose = await looseModeWarning(schedulerFile);
-  if (loose !== null) log(`warning: ${loose}`);
-  const facts = await probeRedis(connection.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
-  for (const f of assessRedis(facts)) {
-    if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
-    if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
-  }
+  const log = opts.log ?? defaultLog;
+  await checkBroker(connection.endpoint, schedulerFile, opts.connectTimeoutMs, log);
   return {
     kind: 'cluster',
     connection,
@@ -63,4 +58,40 @@ export async function createClusterClient(schedulerFile: string, opts: ClusterCl
     },
     async close(): Promise<void> {},
   };
+}
+
+/** Creates a connected cluster executor. Throws E_BROKER when Redis cannot be reached. */
+export async function createClusterExecutor(opts: ClusterExecutorOptions): Promise<BullmqExecutor> {
+  rejectUnknownKeys(opts, CLUSTER_EXECUTOR_OPTION_KEYS, 'createClusterExecutor(options)');
+  const runId = checkRunId(opts.runId);
+  let conn = opts.connection;
+  if (conn === undefined) {
+    if (opts.schedulerFile === undefined) {
+      throw new DehbError('E_CONFIG', 'createClusterExecutor needs schedulerFile or connection');
+    }
+    conn = await loadClusterConnection(opts.schedulerFile);
+  }
+  const log = opts.log ?? defaultLog;
+  await checkBroker(conn.endpoint, opts.schedulerFile, opts.connectTimeoutMs, log);
+  const exec = new BullmqExecutor(conn, runId, opts, log);
+  await exec.ready;
+  return exec;
+}
+
+function defaultLog(message: string): void {
+  process.stderr.write(`dehb: ${message}\n`);
+}
+
+/**
+ * The checks both factories make before connecting: a scheduler file others can read is warned
+ * about; a Redis that is too old is refused (E_BROKER); a policy that may evict jobs is warned about.
+ */
+async function checkBroker(endpoint: RedisEndpoint, schedulerFile: string | undefined, timeoutMs: number | undefined, log: (m: string) => void): Promise<void> {
+  const loose = schedulerFile === undefined ? null : await looseModeWarning(schedulerFile);
+  if (loose !== null) log(`warning: ${loose}`);
+  const facts = await probeRedis(endpoint, { timeoutMs: timeoutMs ?? 10_000 });
+  for (const f of assessRedis(facts)) {
+    if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
+    if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
+  }
 }

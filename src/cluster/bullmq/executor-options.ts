@@ -109,3 +109,18 @@ export function resolveClusterExecutorOptions(o: ClusterExecutorOptions, conn: C
     noWorkerWarnMs: o.noWorkerWarnMs ?? 30_000,
   };
 }
+
+/** The BullMQ options of one trial's job (its id, fair-share priority, attempts, retention). */
+export function bullJobOptions(e: { jobId: string; priority?: number | undefined }, opts: ResolvedClusterExecutorOptions): Record<string, unknown> {
+  return {
+    jobId: e.jobId,
+    priority: e.priority, // workers take the lowest first: fair share between runs (fair-share.ts)
+    attempts: opts.attempts,
+    backoff: { type: 'exponential', delay: opts.backoffMs },
+    // The worker stores the outcome in the results hash before completing, so the job itself
+    // can go at once; failed jobs stay until the coordinator has recorded them (age as backstop).
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    keepLogs: 5, // workers that may not run a job note why in its log
+  };
+}

@@ -9,13 +9,11 @@ import type { Queue } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
 import { DehbError } from '../../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
-import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../../protocol/scheduler-file.js';
+import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ClusterChannel } from '../../redis/channel.js';
-import { checkRunId, describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
-import { CLUSTER_EXECUTOR_OPTION_KEYS, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
-import { rejectUnknownKeys } from '../../unknown-keys.js';
+import { describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
+import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
 import { PendingTable, type Entry } from './pending.js';
-import { assessRedis, probeRedis } from '../../redis/probe.js';
 import type { ResultsStore } from '../../redis/results-store.js';
 import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from '../../protocol/wire.js';
 import { BrokerHealth, isServerError } from '../../redis/health.js';
@@ -24,34 +22,6 @@ import { WaitingReport } from './waiting-report.js';
 import { FairShare, checkWeight, fairShareKey } from './fair-share.js';
 
 export type { ClusterExecutorOptions } from './executor-options.js';
-
-function defaultLog(message: string): void {
-  process.stderr.write(`dehb: ${message}\n`);
-}
-
-/** Creates a connected cluster executor. Throws E_BROKER when Redis cannot be reached. */
-export async function createClusterExecutor(opts: ClusterExecutorOptions): Promise<BullmqExecutor> {
-  rejectUnknownKeys(opts, CLUSTER_EXECUTOR_OPTION_KEYS, 'createClusterExecutor(options)');
-  const runId = checkRunId(opts.runId);
-  let conn = opts.connection;
-  if (conn === undefined) {
-    if (opts.schedulerFile === undefined) {
-      throw new DehbError('E_CONFIG', 'createClusterExecutor needs schedulerFile or connection');
-    }
-    conn = await loadClusterConnection(opts.schedulerFile);
-  }
-  const log = opts.log ?? defaultLog;
-  const loose = opts.schedulerFile === undefined ? null : await looseModeWarning(opts.schedulerFile);
-  if (loose !== null) log(`warning: ${loose}`);
-  const facts = await probeRedis(conn.endpoint, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
-  for (const f of assessRedis(facts)) {
-    if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
-    if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
-  }
-  const exec = new BullmqExecutor(conn, runId, opts, log);
-  await exec.ready;
-  return exec;
-}
 
 export class BullmqExecutor implements Executor {
   readonly capacity: number;
@@ -189,9 +159,9 @@ export class BullmqExecutor implements Executor {
         for (const e of rest) e.priority ??= this.fair.next();
         if (rest.length === 1) {
           const e = rest[0] as Entry;
-          await this.queue.add(this.runId, e.task, this.jobOptions(e));
+          await this.queue.add(this.runId, e.task, bullJobOptions(e, this.opts));
         } else if (rest.length > 1) {
-          await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: this.jobOptions(e) })));
+          await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: bullJobOptions(e, this.opts) })));
         }
         this.stats.added += rest.length;
         const now = Date.now();
@@ -224,20 +194,6 @@ export class BullmqExecutor implements Executor {
       for (const e of batch) if (!e.settled && e.phase === 'adding') this.table.requeue(e, () => void this.flush());
     }, 1_000);
     t.unref();
-  }
-
-  private jobOptions(e: Entry): Record<string, unknown> {
-    return {
-      jobId: e.jobId,
-      priority: e.priority, // workers take the lowest first: fair share between runs (fair-share.ts)
-      attempts: this.opts.attempts,
-      backoff: { type: 'exponential', delay: this.opts.backoffMs },
-      // The worker stores the outcome in the results hash before completing, so the job itself
-      // can go at once; failed jobs stay until the coordinator has recorded them (age as backstop).
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-      keepLogs: 5, // workers that may not run a job note why in its log
-    };
   }
 
   private settleStored(e: Entry, s: Parsed<EvalOutcome>): void {
