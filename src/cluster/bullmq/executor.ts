@@ -262,15 +262,11 @@ export class BullmqExecutor implements Executor {
   private abort(e: Entry, reason: string): void {
     if (e.settled) return;
     this.stats.cancelled++;
-    const phase = e.phase;
-    if (phase === 'queued') {
-      this.table.settle(e, { status: 'cancelled', reason });
-      return;
-    }
-    this.table.abandon(e.jobId);
+    const phase = e.phase; // a queued entry has no job yet: nothing to abandon or cancel remotely
+    if (phase !== 'queued') this.table.abandon(e.jobId);
     this.table.settle(e, { status: 'cancelled', reason });
     if (phase === 'adding') e.cancelAfterAdd = true;
-    else this.cancelRemoteTracked(e.jobId);
+    else if (phase !== 'queued') this.cancelRemoteTracked(e.jobId);
   }
 
   private cancelRemoteTracked(jobId: string): void {
