@@ -119,7 +119,6 @@ export class JournalWriter {
       const chunks = this.lines.take();
       this.inFlight = count;
       await (this.backend as LineBackend).appendLines(chunks, this.nextSeq - count, count);
-      this.lines.recycle(chunks);
       return count;
     }
     const batch = this.queue;
