@@ -9,7 +9,7 @@ import { historyToCsv } from '../../study/history-csv.js';
 import { TrialHistory } from '../../study/history.js';
 import type { StoredEntry, TrialRecord } from '../../study/journal-types.js';
 import { scanJournalSync } from '../../study/journal-tail.js';
-import { summarizeJournal, type JournalSummary, type ShowSort } from '../../study/journal-summary.js';
+import { incumbentRung, summarizeJournal, type JournalSummary, type ShowSort } from '../../study/journal-summary.js';
 import { renderTable } from '../table.js';
 
 export interface ShowFlags {
@@ -94,6 +94,7 @@ function fullSummary(path: string, sort: string, limit: number, status: string |
   });
   if (created === null) throw new DehbError('E_JOURNAL', `${path}: the journal does not start with a "created" entry`);
   const all = history.records();
+  const topRung = incumbentRung(created);
   const counts: Record<string, number> = {};
   let pending = 0;
   for (const t of all) {
@@ -101,7 +102,7 @@ function fullSummary(path: string, sort: string, limit: number, status: string |
     else counts[t.status] = (counts[t.status] ?? 0) + 1;
   }
   const rows = sortRecords(status === undefined ? all : all.filter((t) => t.status === status), sort);
-  return { created, finished, counts, pending, incumbent: incumbentOf(all), rows: rows.slice(0, limit), total: rows.length };
+  return { created, finished, counts, pending, incumbent: incumbentOf(topRung === null ? all : all.filter((t) => t.rung === topRung)), rows: rows.slice(0, limit), total: rows.length };
 }
 
 function pickIncumbent(r: TrialRecord): Pick<TrialRecord, 'trialId' | 'configId' | 'config' | 'fitness' | 'fidelity' | 'info'> & { fitness: number } {
