@@ -1,9 +1,19 @@
 /**
- * The cluster rows of `bench:e2e`: a private redis-server started the way `dehb scheduler start`
- * does, 4 `dehb worker` processes (dist/), then `dehb run --cluster` of N trivial evaluations
- * through the CLI. Reports evals/s against `redis-benchmark -c 16 -t ping -q` on the same Redis,
- * and the Redis commands per trial (INFO commandstats, reset just before the run: every command of
- * the coordinator and the workers, blocking polls included).
+ * The cluster rows of `bench:e2e`, each through the CLI (dist/) against a private redis-server
+ * started the way `dehb scheduler start` does:
+ * - throughput: 4 `dehb worker --concurrency 16`, `dehb run --cluster -n 64` of N trivial
+ *   evaluations, against `redis-benchmark -c 16 -t ping -q` on the same Redis; Redis commands per
+ *   trial from INFO commandstats (reset just before the run: everything Redis executed for the
+ *   coordinator and the workers, commands inside scripts included);
+ * - commands by side and name: a smaller run of the same shape under MONITOR (redis-monitor.ts):
+ *   requests the coordinator and the workers send per trial, by command or script;
+ * - round trips on a trial's critical path: 1 worker (--concurrency 1), `-n 1`, so ask -> add ->
+ *   pick -> run -> complete -> told -> next ask is strictly sequential; run once direct and once
+ *   through a delay proxy adding RTT ms per round trip (RTT/2 each way): the extra run-loop time
+ *   per trial divided by RTT is the number of round trips on that path (a one-way push, such as a
+ *   blocked read being answered, counts 1/2);
+ * - the delay row: 8 workers (--concurrency 1), a 50 ms objective, every client behind the proxy,
+ *   throughput as a share of the ideal 8 x 20 evals/s.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,14 +22,44 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../../src/cluster/redis-server.js';
 import { formatRedisUrl, makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { startDelayProxy } from './delay-proxy.js';
+import { RedisMonitor } from './redis-monitor.js';
+
+export interface ClusterE2eOptions {
+  cli: string;
+  /** the trivial objective, and a module whose objective waits 50 ms */
+  objective: string;
+  slowObjective: string;
+  allow: string;
+  spaceFile: string;
+  root: string;
+  evals: number;
+  /** trials of the MONITOR run */
+  profileEvals: number;
+  /** trials of each sequential (-n 1) run */
+  seqEvals: number;
+  /** trials of each delay-row run */
+  delayEvals: number;
+  /** added round trip, ms */
+  rttMs: number;
+}
 
 export interface ClusterE2e {
   evals: number;
   evalsPerS: number;
   pingPerS: number;
+  /** Commands Redis executed per trial (INFO commandstats: inside scripts too). */
   commandsPerTrial: number;
   /** The five commands with most calls per trial. */
   top: Array<[string, number]>;
+  /** Requests per trial sent by each side (MONITOR), by command or script, most first. */
+  requests: Record<string, { total: number; by: Array<[string, number]> }>;
+  /** Commands run inside scripts per trial (MONITOR run). */
+  innerPerTrial: number;
+  /** Sequential runs: run-loop ms per trial direct and through the proxy, and round trips per trial. */
+  seq: { directMs: number; delayedMs: number; roundTrips: number };
+  /** Delay row: evals/s with 8 workers at -n 8 and -n 16, ideal 160/s. */
+  delayed: Array<{ n: number; evalsPerS: number; ofIdeal: number }>;
 }
 
 function waitForLine(p: ChildProcess, re: RegExp, timeoutMs: number): Promise<void> {
@@ -45,38 +85,134 @@ function commandStats(info: string): Map<string, number> {
   return m;
 }
 
-export async function measureClusterE2e(o: { cli: string; objective: string; allow: string; spaceFile: string; evals: number }): Promise<ClusterE2e> {
+interface Bed {
+  file: string;
+  workers: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+let bedSeq = 0;
+
+/** A scheduler file for `port` and `n` running `dehb worker`s on it. */
+async function startBed(o: ClusterE2eOptions, dir: string, endpoint: { port: number; password: string }, n: number, concurrency: number): Promise<Bed> {
+  const file = join(dir, `sched-${bedSeq++}.json`);
+  const redisUrl = formatRedisUrl({ host: '127.0.0.1', port: endpoint.port, password: endpoint.password });
+  await writeSchedulerFile(file, makeSchedulerFile({ redisUrl, prefix: `bench${bedSeq}`, queue: 'evals' }));
+  const workers: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) {
+    workers.push(spawn(process.execPath, [o.cli, 'worker', '--scheduler-file', file, '--gpus', 'none', '--allow', o.allow, '--concurrency', String(concurrency)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }));
+  }
+  await Promise.all(workers.map((w) => waitForLine(w, /serving queue/, 120_000)));
+  return {
+    file,
+    workers,
+    async stop() {
+      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => (w.exitCode !== null ? null : new Promise((res) => w.once('exit', res)))));
+    },
+  };
+}
+
+interface RunOut {
+  ms: number;
+  /** the run loop, from the run's own summary line */
+  loopMs: number;
+  pid: number;
+}
+
+/** `dehb run --cluster`; resolves when it exits (0 expected). */
+function runCluster(o: ClusterE2eOptions, dir: string, file: string, objective: string, evals: number, n: number, onStart?: (pid: number) => void): Promise<RunOut> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, [o.cli, 'run', '--cluster', '--scheduler-file', file, '--space', o.spaceFile, '--objective', objective,
+      '--min-fidelity', '1', '--max-fidelity', '27', '--eta', '3', '--seed', '1', '--fevals', String(evals), '-n', String(n),
+      '--output', join(dir, `run-${bedSeq}-${evals}-${n}-${Math.random().toString(36).slice(2)}`), '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    onStart?.(p.pid as number);
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('exit', (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) return reject(new Error(`dehb run --cluster exited ${code}: ${err}`));
+      const loopS = Number(/finished \(\w+\) in ([\d.]+)s/.exec(err)?.[1] ?? NaN);
+      resolve({ ms, loopMs: loopS * 1000, pid: p.pid as number });
+    });
+  });
+}
+
+export async function measureClusterE2e(o: ClusterE2eOptions): Promise<ClusterE2e> {
   const dir = mkdtempSync(join(tmpdir(), 'dehb-e2e-cluster-'));
   const server = await startRedisServer({ dir: join(dir, 'redis') });
+  const endpoint = { port: server.port, password: server.password };
   const redis = new Redis({ host: '127.0.0.1', port: server.port, password: server.password });
-  const workers: ChildProcess[] = [];
+  const beds: Bed[] = [];
   try {
-    const file = join(dir, 'sched.json');
-    const redisUrl = formatRedisUrl({ host: '127.0.0.1', port: server.port, password: server.password });
-    await writeSchedulerFile(file, makeSchedulerFile({ redisUrl, prefix: 'bench', queue: 'evals' }));
-    for (let i = 0; i < 4; i++) {
-      const w = spawn(process.execPath, [o.cli, 'worker', '--scheduler-file', file, '--gpus', 'none', '--allow', o.allow, '--concurrency', '16'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      workers.push(w);
-    }
-    await Promise.all(workers.map((w) => waitForLine(w, /serving queue/, 60_000)));
+    // throughput and commands per trial (INFO commandstats)
+    const bed = await startBed(o, dir, endpoint, 4, 16);
+    beds.push(bed);
     await redis.config('RESETSTAT');
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, [o.cli, 'run', '--cluster', '--scheduler-file', file, '--space', o.spaceFile, '--objective', o.objective,
-      '--min-fidelity', '1', '--max-fidelity', '27', '--eta', '3', '--seed', '1', '--fevals', String(o.evals), '-n', '64',
-      '--output', join(dir, 'run'), '-q'], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    const ms = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`dehb run --cluster exited ${r.status}: ${r.stderr}`);
+    const r = await runCluster(o, dir, bed.file, o.objective, o.evals, 64);
     const stats = commandStats(await redis.info('commandstats'));
     const total = [...stats.values()].reduce((a, b) => a + b, 0) - 1; // the INFO itself
     const top = [...stats.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]): [string, number] => [k, Number((n / o.evals).toFixed(1))]);
     const b = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(server.port), '-a', server.password, '-c', '16', '-t', 'ping', '-q', '-n', '200000'], { encoding: 'utf8' });
     const rates = [...b.stdout.matchAll(/PING_\w+: ([\d.]+) requests per second/g)].map((m) => Number(m[1]));
-    return { evals: o.evals, evalsPerS: (o.evals / ms) * 1000, pingPerS: Math.max(0, ...rates), commandsPerTrial: total / o.evals, top };
+
+    // requests by side and name (MONITOR slows Redis: a separate, smaller run)
+    const mon = new RedisMonitor({ host: '127.0.0.1', port: server.port, password: server.password }, o.root);
+    await mon.start();
+    let coordinator = -1;
+    await runCluster(o, dir, bed.file, o.objective, o.profileEvals, 64, (pid) => (coordinator = pid));
+    const workerPids = new Set(bed.workers.map((w) => w.pid));
+    const counts = await mon.stop((pid) => (pid === coordinator ? 'coordinator' : pid !== undefined && workerPids.has(pid) ? 'workers' : undefined));
+    const requests: ClusterE2e['requests'] = {};
+    for (const [side, m] of counts.top) {
+      const by = [...m.entries()].sort((a, b2) => b2[1] - a[1]).map(([k, n]): [string, number] => [k, Number((n / o.profileEvals).toFixed(2))]);
+      requests[side] = { total: Number(([...m.values()].reduce((a, b2) => a + b2, 0) / o.profileEvals).toFixed(2)), by };
+    }
+    await bed.stop();
+    beds.length = 0;
+
+    // round trips on the sequential critical path: direct vs through the proxy
+    const proxy = await startDelayProxy({ host: '127.0.0.1', port: server.port }, o.rttMs / 2);
+    const seqDirect = await startBed(o, dir, endpoint, 1, 1);
+    beds.push(seqDirect);
+    const d0 = await runCluster(o, dir, seqDirect.file, o.objective, o.seqEvals, 1);
+    await seqDirect.stop();
+    beds.length = 0;
+    const seqDelayed = await startBed(o, dir, { port: proxy.port, password: server.password }, 1, 1);
+    beds.push(seqDelayed);
+    const d1 = await runCluster(o, dir, seqDelayed.file, o.objective, o.seqEvals, 1);
+    await seqDelayed.stop();
+    beds.length = 0;
+    const seq = { directMs: d0.loopMs / o.seqEvals, delayedMs: d1.loopMs / o.seqEvals, roundTrips: (d1.loopMs - d0.loopMs) / o.seqEvals / o.rttMs };
+
+    // the delay row: 8 workers, 50 ms objective, everything behind the proxy
+    const delayed: ClusterE2e['delayed'] = [];
+    const slow = await startBed(o, dir, { port: proxy.port, password: server.password }, 8, 1);
+    beds.push(slow);
+    for (const n of [8, 16]) {
+      const run = await runCluster(o, dir, slow.file, o.slowObjective, o.delayEvals, n);
+      const rate = (o.delayEvals / run.loopMs) * 1000;
+      delayed.push({ n, evalsPerS: rate, ofIdeal: rate / 160 });
+    }
+    await slow.stop();
+    beds.length = 0;
+    await proxy.close();
+    return {
+      evals: o.evals,
+      evalsPerS: (o.evals / r.ms) * 1000,
+      pingPerS: Math.max(0, ...rates),
+      commandsPerTrial: total / o.evals,
+      top,
+      requests,
+      innerPerTrial: counts.inner / o.profileEvals,
+      seq,
+      delayed,
+    };
   } finally {
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => (w.exitCode !== null ? null : new Promise((res) => w.once('exit', res)))));
+    for (const b of beds) await b.stop();
     redis.disconnect();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * Owns the coordinator's connections to one cluster queue: the BullMQ Queue (adds, removes), a
- * plain client for the results hash and cancel messages, and the ONE QueueEvents listener, opened
+ * plain client for finished jobs (results-store.ts) and cancel messages, and the ONE QueueEvents
+ * listener (one blocking stream read at a time delivers every completion, with its result), opened
  * right after the last event that exists at start (nothing in between is missed) and closed with
  * a timeout (closing hangs while Redis is down).
  */
@@ -13,6 +14,8 @@ import { ResultsStore } from './results-store.js';
 
 export interface ChannelHandlers {
   completed(jobId: string, returnvalue: unknown): void;
+  /** An add found the job id taken: the job there is kept (BullMQ's `duplicated` event). */
+  duplicated(jobId: string): void;
   failed(jobId: string, reason: string): void;
   progress(jobId: string, data: unknown): void;
   error(err: unknown): void;
@@ -53,6 +56,7 @@ export class ClusterChannel {
       this.events = events;
       events.on('error', (err: Error) => h.error(err));
       events.on('completed', (a: { jobId: string; returnvalue: unknown }) => h.completed(a.jobId, a.returnvalue));
+      events.on('duplicated', (a: { jobId: string }) => h.duplicated(a.jobId));
       events.on('failed', (a: { jobId: string; failedReason: string }) => h.failed(a.jobId, a.failedReason));
       events.on('progress', (a: { jobId: string; data: unknown }) => h.progress(a.jobId, a.data));
       await Promise.all([events.waitUntilReady(), this.queue.waitUntilReady()]);
