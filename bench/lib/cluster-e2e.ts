@@ -44,6 +44,24 @@ export interface ClusterE2eOptions {
   rttMs: number;
 }
 
+/** The options bench:e2e and bench:e2e-cluster use: the fixtures in bench/fixtures, 10 ms added round trip. */
+export function clusterE2eOptions(o: { cli: string; root: string; spaceFile: string; evals: number; profileEvals?: number; seqEvals?: number; delayEvals?: number }): ClusterE2eOptions {
+  const fixtures = join(o.root, 'bench', 'fixtures');
+  return {
+    cli: o.cli,
+    root: o.root,
+    spaceFile: o.spaceFile,
+    objective: join(fixtures, 'noop-objective.mjs'),
+    slowObjective: join(fixtures, 'sleep-objective.mjs'),
+    allow: fixtures,
+    evals: o.evals,
+    profileEvals: o.profileEvals ?? Math.min(o.evals, 2_000),
+    seqEvals: o.seqEvals ?? 200,
+    delayEvals: o.delayEvals ?? 800,
+    rttMs: 10,
+  };
+}
+
 export interface ClusterE2e {
   evals: number;
   evalsPerS: number;
@@ -217,4 +235,27 @@ export async function measureClusterE2e(o: ClusterE2eOptions): Promise<ClusterE2
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The table rows of the cluster figures (bench:e2e and bench:e2e-cluster print the same). */
+export function clusterRows(cl: ClusterE2e, o: Pick<ClusterE2eOptions, 'evals' | 'profileEvals' | 'seqEvals' | 'delayEvals' | 'rttMs'>): string[][] {
+  const f0 = (x: number): string => x.toFixed(0);
+  const side = (s: string): string => {
+    const r = cl.requests[s];
+    return r === undefined ? `${s} 0` : `${s} ${r.total.toFixed(2)} (${r.by.filter(([, n]) => n >= 0.05).map(([c, n]) => `${c} ${n}`).join(', ')})`;
+  };
+  const delayedRows = cl.delayed.map((d, i): string[] => [
+    i === 0
+      ? `+${o.rttMs} ms round trip to Redis (delay proxy, ${o.rttMs / 2} ms each way), 8 workers x 1, 50 ms objective, ${o.delayEvals} evals, -n ${d.n}`
+      : `  same, -n ${d.n}`,
+    `${d.evalsPerS.toFixed(1)} evals/s: ${f0(d.ofIdeal * 100)}% of ideal 160/s`,
+    d.n === 16 ? '>= 70% of ideal' : '',
+  ]);
+  return [
+    [`dehb run --cluster -n 64, 4 dehb workers x 16, ${o.evals} evals (start-up included) vs redis-benchmark -c 16 -t ping`, `${f0(cl.evalsPerS)} vs ${f0(cl.pingPerS)} pings/s: 1/${f0(cl.pingPerS / cl.evalsPerS)}`, '>= 1/25 of redis-benchmark'],
+    ['Redis commands per trial, all executed (INFO commandstats: inside scripts too)', `${cl.commandsPerTrial.toFixed(1)} (${cl.top.map(([c, n]) => `${c} ${n}`).join(', ')})`, '<= 20'],
+    [`  requests sent per trial (MONITOR, ${o.profileEvals} evals; ${cl.innerPerTrial.toFixed(1)} more run inside scripts)`, `${side('coordinator')}; ${side('workers')}`, ''],
+    [`round trips per trial on the critical path (-n 1, 1 worker x 1, ${o.seqEvals} evals: extra run-loop ms per trial through a +${o.rttMs} ms proxy / ${o.rttMs})`, `${cl.seq.roundTrips.toFixed(1)} (${cl.seq.directMs.toFixed(1)} -> ${cl.seq.delayedMs.toFixed(1)} ms per trial)`, '<= 2'],
+    ...delayedRows,
+  ];
 }
