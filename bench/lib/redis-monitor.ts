@@ -16,6 +16,8 @@ export interface CommandCounts {
   top: Map<string, Map<string, number>>;
   /** Commands run inside scripts, all sides. */
   inner: number;
+  /** script name -> commands run inside it, all calls */
+  innerBy: Map<string, number>;
 }
 
 /** sha1 -> BullMQ script name, from the script sources in node_modules. */
@@ -73,6 +75,7 @@ export class RedisMonitor {
     const names = bullScriptNames(this.root);
     const top = new Map<string, Map<string, number>>();
     let inner = 0;
+    const innerBy = new Map<string, number>();
     // a script's inner commands follow its EVALSHA line; name unknown scripts by what they run
     let pending: { side: string; sha: string; inner: string[] } | null = null;
     const flush = (): void => {
@@ -81,6 +84,7 @@ export class RedisMonitor {
       const m = top.get(pending.side) ?? new Map<string, number>();
       m.set(name, (m.get(name) ?? 0) + 1);
       top.set(pending.side, m);
+      innerBy.set(name, (innerBy.get(name) ?? 0) + pending.inner.length);
       pending = null;
     };
     for (const l of this.lines) {
@@ -104,6 +108,6 @@ export class RedisMonitor {
       top.set(s, m);
     }
     flush();
-    return { top, inner };
+    return { top, inner, innerBy };
   }
 }

@@ -16,7 +16,7 @@ import type { BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
 import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { isDehbError } from '../../src/errors.js';
 import { freePort, sharedConnection, startPrivateRedis, uniquePrefix, type PrivateRedis } from '../fixtures/cluster/redis.js';
-import { FIXTURE_DIR, readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
+import { FIXTURE_DIR, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
 import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
 import { startRespProxy, type RespProxy } from '../fixtures/cluster/resp-proxy.js';
 

@@ -43,6 +43,8 @@ export class BullmqExecutor implements Executor {
   private sweeping = false;
   /** Entries whose add was a duplicate, to reconcile in the next tick. */
   private readonly recheck = new Set<Entry>();
+  /** Entries whose completed event carried an unusable result, to check against their job. */
+  private readonly recheckOther = new Set<Entry>();
   private recheckScheduled = false;
   private saidEnvCwd = false;
   private stopRequested = false;
@@ -205,8 +207,15 @@ export class BullmqExecutor implements Executor {
       if (this.table.unabandon(jobId)) this.store.deleteLater(jobId);
       return;
     }
+    const p = parseOutcome(returnvalue);
+    if (!p.ok) {
+      // the event is untrusted (anyone with access to Redis can add one): the finished job, which
+      // only the lock holder's completion writes, says what the worker returned
+      this.recheckSoon(e);
+      return;
+    }
     this.stats.fromEvents++;
-    this.onResult(e, parseOutcome(returnvalue));
+    this.onResult(e, p);
   }
 
   /** The job's returnvalue, validated (anything from Redis is untrusted): settle, or queue again. */
@@ -232,15 +241,22 @@ export class BullmqExecutor implements Executor {
   /** Our add found the job id taken (an earlier coordinator's job): find out now where it is. */
   private onDuplicated(jobId: string): void {
     const e = this.table.get(jobId);
-    if (e === undefined || e.settled) return;
-    this.recheck.add(e);
+    if (e !== undefined) this.recheckSoon(e, 'reattached');
+  }
+
+  /** Reconciles the entry with what Redis holds for its job, batched with others in the next tick. */
+  private recheckSoon(e: Entry, counter: 'reattached' | 'fromSweep' = 'fromSweep'): void {
+    if (e.settled) return;
+    (counter === 'reattached' ? this.recheck : this.recheckOther).add(e);
     if (this.recheckScheduled) return;
     this.recheckScheduled = true;
     setImmediate(() => {
       this.recheckScheduled = false;
-      const due = [...this.recheck];
-      this.recheck.clear();
-      void this.reconcileEntries(due, 'reattached').catch((err: unknown) => this.health.noteError(err, 'read'));
+      for (const [set, c] of [[this.recheck, 'reattached'], [this.recheckOther, 'fromSweep']] as const) {
+        const due = [...set];
+        set.clear();
+        if (due.length > 0) void this.reconcileEntries(due, c).catch((err: unknown) => this.health.noteError(err, 'read'));
+      }
     });
   }
 

@@ -18,6 +18,7 @@ import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type
 import { LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, type AbortKind } from './job-verdicts.js';
 import { CANCEL_REQUEST_REASON, parseJob, type WireOutcome } from '../../protocol/wire.js';
 import type { TrialDirs } from './trial-dirs.js';
+import { Slots } from './slots.js';
 
 export interface ClusterWorkerOptions {
   schedulerFile?: string;
@@ -26,6 +27,13 @@ export interface ClusterWorkerOptions {
   waitMs?: number;
   /** Evaluations at once. Default: GPUs / gpus-per-trial when the node has GPUs, else 1. */
   concurrency?: number;
+  /**
+   * Jobs taken ahead of a free slot (default 0): the next job is already here when an evaluation
+   * ends, so no Redis round trip sits between two evaluations. Worth it when the coordinators keep
+   * more trials in flight than all workers have slots; with fewer, a prefetched job waits here while
+   * another worker idles. Prefetched jobs are handed back at once when the worker stops.
+   */
+  prefetch?: number;
   /** `auto`, `none` or `0,1` / UUIDs. Default `auto`. */
   gpus?: string;
   /** The pool itself (tests); overrides `gpus`. */
@@ -98,6 +106,7 @@ export class WorkerRuntime implements ClusterWorker {
   private stopping: Promise<void> | undefined;
   private shuttingDown = false;
   private readonly graceCut = new AbortController();
+  private readonly slots: Slots;
   private lastErrorLogAt = 0;
 
   constructor(
@@ -115,6 +124,7 @@ export class WorkerRuntime implements ClusterWorker {
     this.redis = createRedis(connection.endpoint, `dehb:worker:${this.id}`);
     this.sub = createRedis(connection.endpoint, `dehb:worker-sub:${this.id}`);
     this.evaluate = o.evaluate ?? runTask;
+    this.slots = new Slots(concurrency);
     for (const c of [this.redis, this.sub]) c.on('error', (err: Error) => this.noteError(err));
   }
 
@@ -127,7 +137,7 @@ export class WorkerRuntime implements ClusterWorker {
     const worker = new Worker(this.connection.queue, (job: Job, token?: string) => this.process(job, token), {
       connection: bullConnection(this.connection.endpoint),
       prefix: this.connection.prefix,
-      concurrency: this.concurrency,
+      concurrency: this.concurrency + (this.o.prefetch ?? 0),
       lockDuration,
       stalledInterval: this.o.stalledIntervalMs ?? 5_000,
       maxStalledCount: this.o.maxStalledCount ?? 3,
@@ -168,6 +178,16 @@ export class WorkerRuntime implements ClusterWorker {
     const jobId = job.id as string;
     const lockToken = token ?? '';
     if (this.shuttingDown) return this.handBack(job, lockToken);
+    // a prefetched job waits for a slot (its lock is renewed meanwhile); stopping hands it back
+    if (!(await this.slots.acquire())) return this.handBack(job, lockToken);
+    try {
+      return await this.processInSlot(job, jobId, lockToken);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async processInSlot(job: Job, jobId: string, lockToken: string): Promise<unknown> {
     const controller = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
@@ -337,6 +357,7 @@ export class WorkerRuntime implements ClusterWorker {
 
   private async shutdown(graceMs: number): Promise<void> {
     this.shuttingDown = true;
+    this.slots.close();
     const worker = this.worker;
     if (worker !== undefined) await withTimeout(worker.pause(true), 1_000, () => undefined).catch(() => undefined);
     const running = (): Array<Promise<void>> => [...this.active.values()].map((a) => a.done);
