@@ -13,7 +13,8 @@
  *   the extra run-loop time per trial divided by RTT is the number of round trips on that path (a
  *   one-way push, such as a blocked read being answered, counts 1/2);
  * - the delay row: 8 workers (--concurrency 1), a 50 ms objective, every client behind the proxy,
- *   throughput as a share of the ideal 8 x 20 evals/s.
+ *   throughput as a share of the ideal 8 x 20 evals/s: -n 8 (every round trip of a trial is on
+ *   the path), -n 16, and -n 16 with workers started with --prefetch 1.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -81,8 +82,8 @@ export interface ClusterE2e {
   innerBy: Array<[string, number]>;
   /** Sequential runs: run-loop ms per trial direct and through the proxy, and round trips per trial. */
   seq: { directMs: number; delayedMs: number; roundTrips: number; rttMs: number; evals: number };
-  /** Delay row: evals/s with 8 workers at -n 8 and -n 16, ideal 160/s. */
-  delayed: Array<{ n: number; evalsPerS: number; ofIdeal: number }>;
+  /** Delay row: evals/s with 8 workers at -n 8 and -n 16 (and --prefetch 1), ideal 160/s. */
+  delayed: Array<{ n: number; prefetch: number; evalsPerS: number; ofIdeal: number }>;
 }
 
 function waitForLine(p: ChildProcess, re: RegExp, timeoutMs: number): Promise<void> {
@@ -117,13 +118,13 @@ interface Bed {
 let bedSeq = 0;
 
 /** A scheduler file for `port` and `n` running `dehb worker`s on it. */
-async function startBed(o: ClusterE2eOptions, dir: string, endpoint: { port: number; password: string }, n: number, concurrency: number): Promise<Bed> {
+async function startBed(o: ClusterE2eOptions, dir: string, endpoint: { port: number; password: string }, n: number, concurrency: number, extra: string[] = []): Promise<Bed> {
   const file = join(dir, `sched-${bedSeq++}.json`);
   const redisUrl = formatRedisUrl({ host: '127.0.0.1', port: endpoint.port, password: endpoint.password });
   await writeSchedulerFile(file, makeSchedulerFile({ redisUrl, prefix: `bench${bedSeq}`, queue: 'evals' }));
   const workers: ChildProcess[] = [];
   for (let i = 0; i < n; i++) {
-    workers.push(spawn(process.execPath, [o.cli, 'worker', '--scheduler-file', file, '--gpus', 'none', '--allow', o.allow, '--concurrency', String(concurrency)], {
+    workers.push(spawn(process.execPath, [o.cli, 'worker', '--scheduler-file', file, '--gpus', 'none', '--allow', o.allow, '--concurrency', String(concurrency), ...extra], {
       stdio: ['ignore', 'ignore', 'pipe'],
     }));
   }
@@ -220,15 +221,17 @@ export async function measureClusterE2e(o: ClusterE2eOptions): Promise<ClusterE2
 
     // the delay row: 8 workers, 50 ms objective, everything behind the proxy
     const delayed: ClusterE2e['delayed'] = [];
-    const slow = await startBed(o, dir, { port: proxy.port, password: server.password }, 8, 1);
-    beds.push(slow);
-    for (const n of [8, 16]) {
-      const run = await runCluster(o, dir, slow.file, o.slowObjective, o.delayEvals, n);
-      const rate = (o.delayEvals / run.loopMs) * 1000;
-      delayed.push({ n, evalsPerS: rate, ofIdeal: rate / 160 });
+    for (const prefetch of [0, 1]) {
+      const slow = await startBed(o, dir, { port: proxy.port, password: server.password }, 8, 1, ['--prefetch', String(prefetch)]);
+      beds.push(slow);
+      for (const n of prefetch === 0 ? [8, 16] : [16]) {
+        const run = await runCluster(o, dir, slow.file, o.slowObjective, o.delayEvals, n);
+        const rate = (o.delayEvals / run.loopMs) * 1000;
+        delayed.push({ n, prefetch, evalsPerS: rate, ofIdeal: rate / 160 });
+      }
+      await slow.stop();
+      beds.length = 0;
     }
-    await slow.stop();
-    beds.length = 0;
     await proxy.close();
     return {
       evals: o.evals,
@@ -258,11 +261,9 @@ export function clusterRows(cl: ClusterE2e, o: Pick<ClusterE2eOptions, 'evals' |
     return r === undefined ? `${s} 0` : `${s} ${r.total.toFixed(2)} (${r.by.filter(([, n]) => n >= 0.05).map(([c, n]) => `${c} ${n}`).join(', ')})`;
   };
   const delayedRows = cl.delayed.map((d, i): string[] => [
-    i === 0
-      ? `+${o.rttMs} ms round trip to Redis (delay proxy, ${o.rttMs / 2} ms each way), 8 workers x 1, 50 ms objective, ${o.delayEvals} evals, -n ${d.n}`
-      : `  same, -n ${d.n}`,
+    `${i === 0 ? `+${o.rttMs} ms round trip to Redis (delay proxy, ${o.rttMs / 2} ms each way), 8 workers x 1, 50 ms objective, ${o.delayEvals} evals: ` : '  same, '}-n ${d.n}, workers --prefetch ${d.prefetch}`,
     `${d.evalsPerS.toFixed(1)} evals/s: ${f0(d.ofIdeal * 100)}% of ideal 160/s`,
-    d.n === 16 ? '>= 70% of ideal' : '',
+    d.n === 16 && d.prefetch === 1 ? '>= 70% of ideal' : '',
   ]);
   return [
     [`dehb run --cluster -n 64, 4 dehb workers x 16, ${o.evals} evals (start-up included) vs redis-benchmark -c 16 -t ping`, `${f0(cl.evalsPerS)} vs ${f0(cl.pingPerS)} pings/s: 1/${f0(cl.pingPerS / cl.evalsPerS)}`, '>= 1/25 of redis-benchmark'],
