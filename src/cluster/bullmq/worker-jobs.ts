@@ -147,7 +147,10 @@ export class WorkerRuntime implements ClusterWorker {
     });
     this.worker = worker;
     worker.on('error', (err: Error) => this.onWorkerError(err));
-    worker.on('completed', () => this.stats.stored++);
+    worker.on('completed', (_job: Job, result: unknown) => {
+      // a cancel acknowledged is not a result
+      if ((result as { reason?: unknown } | null)?.reason !== CANCEL_REQUEST_REASON) this.stats.stored++;
+    });
     worker.on('lockRenewalFailed', (ids: string[]) => {
       for (const id of ids) this.abortJob(id, 'lock');
     });
