@@ -60,7 +60,7 @@ export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
 export interface StudyStorage {
   /** The URL (or directory) this storage was opened with, credentials masked. */
   readonly url: string;
-  readonly kind: 'file' | 'redis';
+  readonly kind: 'file' | 'redis' | 'memory';
 
   /** Creates a study whose journal starts with `created`. Returns false when skipped. */
   createStudy(name: string, created: CreatedEntry, opts?: { skipIfExists?: boolean }): Promise<boolean>;
