@@ -23,6 +23,7 @@ import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
 import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
+import { normaliseResult, type ResultInput } from './result-input.js';
 
 export interface RunResult {
   incumbent: IncumbentSummary | null;
@@ -130,7 +131,7 @@ export class DEHB {
    * Records a result for a job from ask(): a number, `{fitness, cost?, info?}`, or a TrialResult.
    * Throws for an unknown or already-told trial. Resolves when the result is durable.
    */
-  tell(job: Job | number, result: number | { fitness: number; cost?: number; info?: Record<string, unknown> } | TrialResult): Promise<void> {
+  tell(job: Job | number, result: ResultInput): Promise<void> {
     const session = this.requireSession();
     const trialId = typeof job === 'number' ? job : job.trialId;
     if (session.pendingJob(trialId) === undefined) {
@@ -315,24 +316,4 @@ export class DEHB {
     });
     return { executor, close: (force) => executor.close({ force }) };
   }
-}
-
-function normaliseResult(result: unknown): TrialResult {
-  if (typeof result === 'number') {
-    return Number.isFinite(result)
-      ? { status: 'ok', fitness: result }
-      : { status: 'failed', error: { message: `objective returned ${String(result)}` } };
-  }
-  if (result !== null && typeof result === 'object') {
-    const r = result as Partial<TrialResult> & { fitness?: unknown };
-    if (r.status !== undefined) return r as TrialResult;
-    if (typeof r.fitness === 'number' && Number.isFinite(r.fitness)) {
-      const out: TrialResult = { status: 'ok', fitness: r.fitness };
-      if (typeof r.cost === 'number') out.cost = r.cost;
-      if (r.info !== undefined) out.info = r.info;
-      return out;
-    }
-    return { status: 'failed', error: { message: `result has no finite numeric fitness (got ${JSON.stringify(r.fitness)})` } };
-  }
-  return { status: 'failed', error: { message: `result must be a number or { fitness } (got ${typeof result})` } };
 }

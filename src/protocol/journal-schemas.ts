@@ -165,6 +165,8 @@ const entrySchemas = {
     budget: budget.nullable(),
     /** Results per status so far (the CLI summary's counts without reading every record). */
     counts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+    /** Pending trials handed out by `study.ask()` (asked entries with `external`). */
+    external: z.array(trialId).optional(),
     v,
   }),
 } satisfies Record<EntryKind, z.ZodType>;
