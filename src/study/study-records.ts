@@ -106,8 +106,11 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
 export function summarize(view: StudyView): StudySummary {
   const byStatus = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
   let best: StudySummary['best'] = null;
+  // the optimizer's incumbent rule: with `max-fidelity` only results at the top of the ladder count
+  const topOnly = view.options.incumbent === 'max-fidelity';
   for (const t of view.trials) {
     byStatus[t.status] += 1;
+    if (topOnly && t.fidelity < view.options.maxFidelity) continue;
     if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) {
       best = { trialId: t.trialId, fitness: t.fitness, fidelity: t.fidelity, config: t.config };
     }

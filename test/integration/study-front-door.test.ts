@@ -47,6 +47,15 @@ test('no storage: an in-memory study with a function objective gives the trials 
   await st.close();
 });
 
+test('incumbent rule max-fidelity: the study reports the incumbent the optimizer keeps, as DEHB does', async () => {
+  const objective = (c: Config, f: number) => fitnessOf(c, f) - f; // low fidelities would win if they counted
+  const st = await createStudy({ name: 'top', ...OPTIMIZER, incumbent: 'max-fidelity', objective });
+  const r = await st.optimize({ fevals: 13 });
+  const run = await new DEHB({ ...OPTIMIZER, incumbent: 'max-fidelity', objective }).run({ fevals: 13 });
+  assert.equal(r.incumbent?.fidelity, 9);
+  assert.deepEqual(r.incumbent, run.incumbent);
+});
+
 test('function objectives: thrown errors are failed trials; a study of a function needs the function', async () => {
   const storage = new MemoryStudyStorage();
   const st = await createStudy({
