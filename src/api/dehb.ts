@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, IncumbentSummary, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
+import type { IncumbentSummary, Job, SpaceSpec } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
@@ -15,6 +15,7 @@ import { taskTimeout } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
+import { incumbentSummary } from '../study/incumbent.js';
 import { RunJournal } from '../study/run-journal.js';
 import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
@@ -102,8 +103,9 @@ export class DEHB {
     return this.id;
   }
 
-  get incumbent(): Incumbent | null {
-    return this.requireSession().incumbent;
+  /** The best result so far under the incumbent rule (the shape every output uses). */
+  get incumbent(): IncumbentSummary | null {
+    return incumbentSummary(this.requireSession().incumbent);
   }
 
   get history(): TrialRecord[] {
@@ -172,7 +174,7 @@ export class DEHB {
             this.options.onTrialEnd?.(record, info);
             // one write at a time, in order, so the file never goes back to an older incumbent
             if (info.improved && dir !== undefined) {
-              const inc = session.incumbent;
+              const inc = incumbentSummary(session.incumbent);
               incumbentWrites = incumbentWrites.then(() => writeIncumbent(dir, inc)).catch(() => {});
             }
           },
@@ -186,7 +188,7 @@ export class DEHB {
     await session.flush();
     if (dir !== undefined) {
       await incumbentWrites;
-      await writeIncumbent(dir, session.incumbent);
+      await writeIncumbent(dir, incumbentSummary(session.incumbent));
       await files?.flush();
     }
     await this.journal?.suspend(); // between runs another process may open the directory
@@ -204,7 +206,7 @@ export class DEHB {
     const s = this.requireSession();
     const inc = s.incumbent;
     const result = {
-      incumbent: inc === null ? null : { config: inc.config, fitness: inc.fitness, fidelity: inc.fidelity, trialId: inc.trialId },
+      incumbent: incumbentSummary(inc),
       trajectory: [] as number[],
       history: [] as TrialRecord[],
       trials: { ...s.counts },

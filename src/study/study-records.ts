@@ -6,6 +6,7 @@
 import { historyToCsv } from './history-csv.js';
 import type { IncumbentSummary, OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
 import { TrialHistory } from './history.js';
+import { countsForIncumbent, incumbentSummary } from './incumbent.js';
 import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 
 /** A `started` entry may carry the trial's working directory (a backward-compatible extra field). */
@@ -106,14 +107,10 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
 export function summarize(view: StudyView): StudySummary {
   const byStatus = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
   let best: StudySummary['best'] = null;
-  // the optimizer's incumbent rule: with `max-fidelity` only results at the top of the ladder count
-  const topOnly = view.options.incumbent === 'max-fidelity';
   for (const t of view.trials) {
     byStatus[t.status] += 1;
-    if (topOnly && t.fidelity < view.options.maxFidelity) continue;
-    if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) {
-      best = { trialId: t.trialId, fitness: t.fitness, fidelity: t.fidelity, config: t.config };
-    }
+    if (!countsForIncumbent(t.fidelity, view.options)) continue; // the optimizer's incumbent rule
+    if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) best = incumbentSummary(t);
   }
   return {
     name: view.name,

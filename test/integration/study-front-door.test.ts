@@ -14,6 +14,10 @@ import { createStudy, loadStudy, type Study } from '../../src/api/study.js';
 import { MemoryStudyStorage } from '../../src/study/storage-memory.js';
 import type { Config } from '../../src/dehb/types.js';
 import { journalOf, makeStorage, SPACE } from './study-helpers.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
 
 const OPTIMIZER = { space: SPACE as never, minFidelity: 1, maxFidelity: 9, eta: 3, seed: 11 };
 const fitnessOf = (c: Config, f: number): number => ((c.x as number) - 0.3) ** 2 + (c.act === 'relu' ? 0 : 0.1) + 1 / f;
@@ -54,6 +58,27 @@ test('incumbent rule max-fidelity: the study reports the incumbent the optimizer
   const run = await new DEHB({ ...OPTIMIZER, incumbent: 'max-fidelity', objective }).run({ fevals: 13 });
   assert.equal(r.incumbent?.fidelity, 9);
   assert.deepEqual(r.incumbent, run.incumbent);
+});
+
+test('one incumbent shape: DEHB.incumbent, run().incumbent, incumbent.json, dehb show --format json, a study summary', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dehb-incumbent-'));
+  try {
+    const objective = (c: Config, f: number) => fitnessOf(c, f);
+    const dehb = new DEHB({ ...OPTIMIZER, objective, outputDir: join(dir, 'run') });
+    const r = await dehb.run({ fevals: 9 });
+    assert.deepEqual(Object.keys(r.incumbent ?? {}).sort(), ['config', 'fidelity', 'fitness', 'trialId']);
+    assert.deepEqual(dehb.incumbent, r.incumbent);
+    assert.deepEqual(JSON.parse(await readFile(join(dir, 'run', 'incumbent.json'), 'utf8')), r.incumbent);
+    const show = await runCli(['show', join(dir, 'run'), '--format', 'json']);
+    assert.equal(show.code, 0, show.stderr);
+    assert.deepEqual(JSON.parse(show.stdout).incumbent, r.incumbent);
+    await dehb.close();
+    const st = await createStudy({ name: 'shape', ...OPTIMIZER, objective });
+    await st.optimize({ fevals: 9 });
+    assert.deepEqual((await st.summary()).best, r.incumbent);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('function objectives: thrown errors are failed trials; a study of a function needs the function', async () => {
