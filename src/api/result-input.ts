@@ -6,10 +6,11 @@
  */
 import { DehbError } from '../errors.js';
 import type { TrialResult } from '../dehb/types.js';
+import { FINISHED_STATUSES } from '../protocol/journal-versions.js';
 
 export type ResultInput = number | { fitness: number; cost?: number; info?: Record<string, unknown> } | TrialResult;
 
-const STATUSES: ReadonlySet<string> = new Set(['ok', 'failed', 'timed-out', 'cancelled']);
+const STATUSES: ReadonlySet<string> = new Set(FINISHED_STATUSES);
 
 export function normaliseResult(result: unknown): TrialResult {
   if (typeof result === 'number') {

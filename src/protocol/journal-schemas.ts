@@ -20,9 +20,9 @@
 import { z } from 'zod';
 import type { Config, DehbState, Job, ResolvedOptimizerOptions, TrialResult } from '../dehb/types.js';
 import { objectiveRefSchema } from './schemas.js';
-import { ENTRY_VERSION, type EntryKind } from './journal-versions.js';
+import { ENTRY_VERSION, FINISHED_STATUSES, type EntryKind } from './journal-versions.js';
 
-export { ENTRY_VERSION, withVersion } from './journal-versions.js';
+export { ENTRY_VERSION, FINISHED_STATUSES, withVersion } from './journal-versions.js';
 
 /** The shape check `schema` makes, typed as T (a type another layer owns). */
 function typed<T>(schema: z.ZodType): z.ZodType<T> {
@@ -54,12 +54,9 @@ const job = typed<Job>(
   }),
 );
 
-/** Statuses of a finished trial, the same words in runs, studies, the CLI and journals. */
-export const TRIAL_STATUSES = ['ok', 'failed', 'timed-out', 'cancelled'] as const;
-
 const result = typed<TrialResult>(
   z.looseObject({
-    status: z.enum(TRIAL_STATUSES),
+    status: z.enum(FINISHED_STATUSES),
     fitness: finiteOrNull.optional(),
     cost: finiteOrNull.optional(),
     info: z.record(z.string(), z.unknown()).optional(),

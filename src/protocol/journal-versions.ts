@@ -1,8 +1,14 @@
 /**
- * The format version of each journal entry kind (entries are defined in journal-schemas.ts) and
- * `withVersion`, which every backend applies before storing. Kept apart from the schemas so a
- * writer does not load zod: the CLI's command modules reach the journal writer statically.
+ * The format version of each journal entry kind (entries are defined in journal-schemas.ts), the
+ * names of how a trial ended, and `withVersion`, which every backend applies before storing. Kept
+ * apart from the schemas so a writer does not load zod: the CLI's command modules reach the
+ * journal writer statically.
  */
+import type { TrialStatus } from '../dehb/types.js';
+
+/** How a trial ended: the same words in runs, studies, the CLI, exports and journals. */
+export const FINISHED_STATUSES = ['ok', 'failed', 'timed-out', 'cancelled'] as const satisfies readonly TrialStatus[];
+
 /** Format version of each entry kind, written into every entry as `v`. */
 export const ENTRY_VERSION = {
   created: 1,

@@ -6,6 +6,7 @@
 import { historyToCsv } from './history-csv.js';
 import type { IncumbentSummary, OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
 import { TrialHistory } from './history.js';
+import { FINISHED_STATUSES } from '../protocol/journal-versions.js';
 import { countsForIncumbent, incumbentSummary } from './incumbent.js';
 import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 
@@ -13,7 +14,7 @@ import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 export type StartedEntryExt = Extract<StoredEntry, { type: 'started' }> & { trialDir?: string };
 
 export type TrialStatusName = TrialRecord['status'];
-export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', 'ok', 'failed', 'timed-out', 'cancelled'];
+export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', ...FINISHED_STATUSES];
 /** Status names of older releases, still accepted in filters. */
 const OLD_STATUS_NAMES: Readonly<Record<string, TrialStatusName>> = { done: 'ok' };
 
