@@ -23,7 +23,6 @@ import { readInputFiles, storeInputFiles, type InputFileInfo } from '../study/in
 import { queuePushes } from '../study/study-pushes.js';
 import { unknownStudy, type CreatedEntry, type LeaseInfo, type QueueStats, type StudyStorage } from '../study/storage.js';
 import { openStorage } from '../study/storage-open.js';
-import { MemoryStudyStorage } from '../study/storage-memory.js';
 import { toObjectiveRef, type ObjectiveInput } from './dehb-options.js';
 import { StudyAsker, type AskedTrial, type AskOptions } from './study-ask.js';
 import type { ResultInput } from './result-input.js';
@@ -85,6 +84,8 @@ async function useStorage(input: StorageInput, call: string): Promise<{ storage:
     if (call !== 'createStudy') {
       throw new DehbError('E_CONFIG', `${call} needs options.storage (a directory, a redis:// URL, a scheduler file or a StudyStorage): a study created without one lives only in its Study object`);
     }
+    // loaded on use: the CLI's study commands import this module, and zod stays out of `--help`
+    const { MemoryStudyStorage } = await import('../study/storage-memory.js');
     return { storage: new MemoryStudyStorage(), owned: true };
   }
   if (typeof input !== 'string') return { storage: input, owned: false };
