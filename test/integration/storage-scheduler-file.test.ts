@@ -1,7 +1,7 @@
 /**
  * `--storage` / `storage` names a place once: a scheduler file means the Redis it describes, with
  * its password and key prefix (a private, password-protected redis-server here), through the Study
- * API and the CLI (`dehb study create`, `dehb optimize`, `dehb push`, `dehb study list`); a
+ * API and the CLI (`dehb study create`, `dehb optimize`, `dehb push`, `dehb study list`, `dehb report`); a
  * directory is still a directory; a malformed scheduler file (an attacker's or a typo) is refused
  * naming the file and the field, before anything is connected or written.
  */
@@ -84,6 +84,10 @@ test('the CLI takes a scheduler file as --storage: study create, optimize, push,
   const row = (JSON.parse(list.stdout) as Array<{ name: string; trials: number }>).find((x) => x.name === 'sf-cli');
   assert.ok(row !== undefined && row.trials >= 4, list.stdout);
   assert.ok((await admin.exists(`${prefix}:study:{sf-cli}:journal`)) === 1);
+  const html = join(ts.dir, 'sf-report.html');
+  const report = await runCli(['report', '--study', 'sf-cli', '--storage', file, '-o', html]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.ok(statSync(html).size > 1000, 'dehb report read the study from the scheduler file');
   assert.ok(!`${created.stderr}${opt.stderr}${list.stdout}`.includes(PASSWORD), 'the password is never printed');
 });
 
