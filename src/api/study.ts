@@ -377,7 +377,7 @@ export class Study {
     }
     if (o.executor !== undefined) return null;
     if (fn === undefined) {
-      throw new DehbError('E_CONFIG', `study "${this.name}" evaluates a JS function, which is not stored: pass it as loadStudy(name, { storage, objective }) or optimize({ objective })`);
+      throw new DehbError('E_CONFIG', `study "${this.name}" evaluates a JS function, which is not stored: only a process holding it can optimize the study (in code: loadStudy(name, { storage, objective }) or optimize({ objective }); dehb optimize and workers cannot)`);
     }
     const gpusPerTrial = o.singleNodeWithGpus === true ? (o.gpusPerTrial ?? 1) : 0;
     const gpuAllocator = gpusPerTrial > 0 ? await (await import('../gpu/allocator.js')).GpuAllocator.create({ gpusPerTrial, requireGpus: true }) : undefined;

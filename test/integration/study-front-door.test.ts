@@ -198,3 +198,24 @@ for (const kind of ['file', 'redis'] as const) {
     assert.equal((await second.bestTrial())?.fitness, Math.min(...(await second.trials()).map((x) => x.fitness ?? Infinity)));
   });
 }
+
+test('a stored study of a JS function: dehb optimize refuses it (nothing recorded); the holder of the function optimizes it', async (t) => {
+  const ts = await makeStorage('file');
+  t.after(() => ts.cleanup());
+  const fn = (c: Config, f: number) => fitnessOf(c, f);
+  const st = await createStudy({ name: 'fn', storage: ts.url, ...OPTIMIZER, objective: fn });
+  await st.close();
+  const cli = await runCli(['optimize', 'fn', '--storage', ts.url, '--fevals', '3']);
+  assert.equal(cli.code, 2, cli.stderr);
+  assert.match(cli.stderr, /evaluates a JS function, which is not stored: only a process holding it can optimize the study/);
+  assert.doesNotMatch(cli.stderr, /\n\s+at /, 'no stack trace');
+  const worker = await runCli(['study', 'worker', 'fn', '--storage', ts.url, '--idle-exit', '1s']);
+  assert.equal(worker.code, 2, worker.stderr);
+  assert.match(worker.stderr, /evaluates a JS function, which only the process holding it can run/);
+  assert.deepEqual((await journalOf(ts.url, 'fn')).filter((e) => e.type === 'told'), [], 'no failure was recorded for the refusals');
+  const again = await loadStudy('fn', { storage: ts.url, objective: fn });
+  const r = await again.optimize({ fevals: 3 });
+  assert.equal(r.toldTotal, 3);
+  assert.ok((await again.trials()).every((x) => x.status === 'ok'));
+  await again.close();
+});
