@@ -6,7 +6,8 @@
  * trials are the asker's: no `optimize` (this process or another) evaluates them, also after the
  * study is re-opened; they stay pending until told. A tell needs no lease: it journals a `told`
  * entry exactly as a worker does, after checking (from the journal) that the trial was asked and
- * not told yet, so a second tell of a trial, or a tell of a trial never asked, is an error.
+ * not told yet, so a second tell of a trial, or a tell of a trial never asked (or asked by an
+ * optimize, whose worker tells it), is an error. Asks of one Study run one at a time.
  *
  * The asker keeps its replayed session between asks and catches it up with what others journaled
  * since (results, pushes); an entry only another leader could have written (a trial it asked)
@@ -44,18 +45,27 @@ export class StudyAsker {
   readonly holder = `ask-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
   private session: { session: RunSession; journal: LeaderJournal; seq: number } | null = null;
   private reader: JournalBackend | null = null;
-  /** What tell() checks: trials asked and trials told, as far as `seen`. */
+  /** What tell() checks: trials asked (and which of them by ask()) and trials told, as far as `seen`. */
   private readonly asked = new Set<number>();
+  private readonly external = new Set<number>();
   private readonly told = new Set<number>();
   private seen = 0;
   private tells: Promise<unknown> = Promise.resolve();
+  private asks: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly storage: StudyStorage,
     private readonly study: string,
   ) {}
 
-  async ask(opts: AskOptions = {}): Promise<AskedTrial> {
+  /** One ask at a time per Study: each catches the session up and asks under the lease. */
+  ask(opts: AskOptions = {}): Promise<AskedTrial> {
+    const next = this.asks.then(() => this.askNow(opts));
+    this.asks = next.catch(() => undefined);
+    return next;
+  }
+
+  private async askNow(opts: AskOptions): Promise<AskedTrial> {
     await this.takeLease(opts.waitMs ?? 10_000);
     try {
       const s = await this.caughtUp();
@@ -90,6 +100,9 @@ export class StudyAsker {
         throw new DehbError('E_STATE', `study "${this.study}" has no trial ${trialId} to tell: it was never asked (tell() takes a trial from ask())`);
       }
       if (this.told.has(trialId)) throw new DehbError('E_STATE', `study "${this.study}": trial ${trialId} was already told`);
+      if (!this.external.has(trialId)) {
+        throw new DehbError('E_STATE', `study "${this.study}": trial ${trialId} was not handed out by ask(); an optimize evaluates it and journals its result`);
+      }
       await (await this.journal()).append([{ type: 'told', trialId, result: told, worker: { id: this.holder, host: hostname(), pid: process.pid } }]);
       this.told.add(trialId);
     });
@@ -112,7 +125,10 @@ export class StudyAsker {
   private async sync(): Promise<StoredEntry[]> {
     const entries = await (await this.journal()).read(this.seen + 1);
     for (const e of entries) {
-      if (e.type === 'asked') this.asked.add(e.trialId);
+      if (e.type === 'asked') {
+        this.asked.add(e.trialId);
+        if (e.external === true) this.external.add(e.trialId);
+      }
       else if (e.type === 'told') this.told.add(e.trialId);
     }
     const last = entries[entries.length - 1];

@@ -136,7 +136,13 @@ test('ask/tell in memory: results journaled like run results, clear errors, opti
   assert.equal(r.toldTotal, 10);
   assert.ok(!evaluated.includes(d.trialId), 'optimize did not evaluate the trial handed out by ask()');
   assert.ok(!evaluated.some((id) => id <= 2), 'nor the ones told by hand');
+  const byOptimize = evaluated[0] as number;
+  await assert.rejects(st.tell(byOptimize, 1), isState(/already told/));
   await st.tell(d, { status: 'failed', error: { message: 'diverged' } });
+  // asks of one Study run one at a time: concurrent asks get distinct trials, all journaled
+  const many = await Promise.all([st.ask(), st.ask(), st.ask()]);
+  assert.equal(new Set(many.map((x) => x.trialId)).size, 3);
+  for (const m of many) await st.tell(m, fitnessOf(m.config, m.fidelity));
   const e = await st.ask(); // after optimize led, the asker replays and asks the next trial
   assert.ok(e.trialId > d.trialId);
   await st.tell(e, 0.25);
@@ -218,4 +224,27 @@ test('a stored study of a JS function: dehb optimize refuses it (nothing recorde
   assert.equal(r.toldTotal, 3);
   assert.ok((await again.trials()).every((x) => x.status === 'ok'));
   await again.close();
+});
+
+test("tell() refuses a trial an optimize is evaluating (not handed out by ask()): its worker's result stands", async () => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let started: (id: number) => void = () => undefined;
+  const running = new Promise<number>((r) => (started = r));
+  const st = await createStudy({
+    name: 'busy',
+    ...OPTIMIZER,
+    objective: async (c: Config, f: number, ctx: { trialId: number }) => {
+      started(ctx.trialId);
+      await gate;
+      return fitnessOf(c, f);
+    },
+  });
+  const run = st.optimize({ fevals: 2 });
+  const id = await running;
+  await assert.rejects(st.tell(id, 0), isState(new RegExp(`trial ${id} was not handed out by ask\\(\\)`)));
+  release();
+  assert.equal((await run).toldTotal, 2);
+  assert.notEqual((await st.trial(id)).fitness, 0, "the optimize's result was journaled, not the refused one");
+  await st.close();
 });
