@@ -52,7 +52,7 @@ test('no storage: an in-memory study with a function objective gives the trials 
 });
 
 test('incumbent rule max-fidelity: the study reports the incumbent the optimizer keeps, as DEHB does', async () => {
-  const objective = (c: Config, f: number) => fitnessOf(c, f) - f; // low fidelities would win if they counted
+  const objective = (c: Config, f: number) => fitnessOf(c, f) + f; // low fidelities would win if they counted
   const st = await createStudy({ name: 'top', ...OPTIMIZER, incumbent: 'max-fidelity', objective });
   const r = await st.optimize({ fevals: 13 });
   const run = await new DEHB({ ...OPTIMIZER, incumbent: 'max-fidelity', objective }).run({ fevals: 13 });
@@ -73,6 +73,16 @@ test('one incumbent shape: DEHB.incumbent, run().incumbent, incumbent.json, dehb
     assert.equal(show.code, 0, show.stderr);
     assert.deepEqual(JSON.parse(show.stdout).incumbent, r.incumbent);
     await dehb.close();
+    // with the max-fidelity rule, `dehb show` (table and JSON) reports the optimizer's incumbent
+    const top = new DEHB({ ...OPTIMIZER, incumbent: 'max-fidelity', objective: (c: Config, f: number) => fitnessOf(c, f) + f, outputDir: join(dir, 'top') });
+    const t = await top.run({ fevals: 13 });
+    await top.close();
+    assert.equal(t.incumbent?.fidelity, 9);
+    const table = await runCli(['show', join(dir, 'top')]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, new RegExp(`incumbent: fitness ${t.incumbent?.fitness} at fidelity 9 \\(trial ${t.incumbent?.trialId}\\)`));
+    const json = await runCli(['show', join(dir, 'top'), '--format', 'json']);
+    assert.deepEqual(JSON.parse(json.stdout).incumbent, t.incumbent);
     const st = await createStudy({ name: 'shape', ...OPTIMIZER, objective });
     await st.optimize({ fevals: 9 });
     assert.deepEqual((await st.summary()).best, r.incumbent);

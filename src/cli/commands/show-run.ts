@@ -41,7 +41,9 @@ export async function showRun(dir: string, flags: ShowFlags): Promise<void> {
   const table = flags.format === 'table';
   const want = flags.all === true ? Infinity : (limit ?? (table ? DEFAULT_ROWS : Infinity));
   // the usual look (a table of the best few) parses only what it shows; the rest reads everything
-  const s = table && flags.status === undefined && want <= 1000 ? summarizeJournal(path, sort as ShowSort, want) : fullSummary(path, sort, want, flags.status);
+  let s = table && flags.status === undefined && want <= 1000 ? summarizeJournal(path, sort as ShowSort, want) : null;
+  // the fast look does not know each result's fidelity: the max-fidelity incumbent rule needs every record
+  if (s === null || s.created.options.incumbent === 'max-fidelity') s = fullSummary(path, sort, want, flags.status);
   const head = s.created;
   const inc = incumbentSummary(s.incumbent);
   if (flags.format === 'json') {
