@@ -9,7 +9,7 @@ import { fidelityLadder } from '../dehb/fidelity.js';
 import { TrialHistory } from './history.js';
 import type { StoredEntry, TrialRecord } from './journal-types.js';
 import { scanJournalSync, type RawLine } from './journal-tail.js';
-import { parseStoredLine } from './storage-entry-schema.js';
+import { parseStoredLine } from '../protocol/journal-schemas.js';
 
 type Created = Extract<StoredEntry, { type: 'created' }>;
 type Told = Extract<StoredEntry, { type: 'told' }>;

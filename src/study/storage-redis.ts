@@ -13,7 +13,8 @@
  * study storage is a deliberate second user (see redis-journal.ts).
  */
 import { createHash } from 'node:crypto';
-import { Redis } from '../redis/connection.js';
+import { Redis, redisOptions } from '../redis/connection.js';
+import type { RedisEndpoint } from '../protocol/scheduler-file.js';
 import { DehbError } from '../errors.js';
 import type { JournalEntry } from './journal-types.js';
 import { appendEntries, RedisJournal } from './redis-journal.js';
@@ -49,21 +50,26 @@ export class RedisStudyStorage implements StudyStorage {
     });
   }
 
-  /** Connects and checks the server answers (E_BROKER naming the URL otherwise). */
-  static async open(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisStudyStorage> {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch (err) {
-      throw new DehbError('E_USAGE', `not a valid Redis URL: "${maskUrl(url)}"`, { cause: err });
+  /**
+   * Connects and checks the server answers (E_BROKER naming the URL otherwise). With `endpoint`
+   * (a scheduler file's Redis: password, TLS) `url` only names the place in messages.
+   */
+  static async open(url: string, opts: { connectTimeoutMs?: number; endpoint?: RedisEndpoint; prefix?: string } = {}): Promise<RedisStudyStorage> {
+    const client = { lazyConnect: true, maxRetriesPerRequest: 5, connectTimeout: opts.connectTimeoutMs ?? 5000 };
+    let redis: Redis;
+    let prefix = opts.prefix ?? 'dehb:';
+    if (opts.endpoint !== undefined) redis = new Redis(redisOptions(opts.endpoint, client));
+    else {
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch (err) {
+        throw new DehbError('E_USAGE', `not a valid Redis URL: "${maskUrl(url)}"`, { cause: err });
+      }
+      prefix = parsed.searchParams.get('prefix') ?? prefix;
+      parsed.searchParams.delete('prefix');
+      redis = new Redis(parsed.toString(), client);
     }
-    const prefix = parsed.searchParams.get('prefix') ?? 'dehb:';
-    parsed.searchParams.delete('prefix');
-    const redis = new Redis(parsed.toString(), {
-      lazyConnect: true,
-      maxRetriesPerRequest: 5,
-      connectTimeout: opts.connectTimeoutMs ?? 5000,
-    });
     const storage = new RedisStudyStorage(redis, maskUrl(url), prefix);
     try {
       await redis.connect();
@@ -71,7 +77,8 @@ export class RedisStudyStorage implements StudyStorage {
     } catch (err) {
       redis.disconnect();
       const why = (storage.lastError ?? (err as Error)).message;
-      throw new DehbError('E_BROKER', `cannot reach Redis at ${maskUrl(url)}: ${why}`, { cause: err });
+      const where = opts.endpoint === undefined ? maskUrl(url) : `${opts.endpoint.host}:${opts.endpoint.port} (from scheduler file ${url})`;
+      throw new DehbError('E_BROKER', `cannot reach Redis at ${where}: ${why}`, { cause: err });
     }
     return storage;
   }
