@@ -8,8 +8,9 @@ import { DehbError } from '../errors.js';
 import { fidelityLadder } from '../dehb/fidelity.js';
 import { TrialHistory } from './history.js';
 import type { StoredEntry, TrialRecord } from './journal-types.js';
-import { scanJournalSync, type RawLine } from './journal-tail.js';
+import { corrupted, scanJournalSync, type RawLine } from './journal-tail.js';
 import { parseStoredLine } from '../protocol/journal-schemas.js';
+import { FINISHED_STATUSES } from '../protocol/journal-versions.js';
 
 type Created = Extract<StoredEntry, { type: 'created' }>;
 type Told = Extract<StoredEntry, { type: 'told' }>;
@@ -34,19 +35,27 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   let created: Created | null = null;
   let finished: string | null = null;
   const asked = new Map<number, RawLine>();
-  const told = new Map<number, Told>();
+  /** First result per trial: what ranking needs, read from the line's head; the line for the rows shown. */
+  const told = new Map<number, ToldBrief>();
   const topRungTrials = new Set<number>();
   let topRung: number | null | undefined; // known once `created` (the first line) is read
+  const keepTold = (b: ToldBrief): void => {
+    if (!told.has(b.trialId)) told.set(b.trialId, b);
+  };
   scanJournalSync(
     path,
     (e) => {
       if (e.type === 'created') created ??= e;
       else if (e.type === 'finished') finished = e.reason;
-      else if (e.type === 'told' && !told.has(e.trialId)) told.set(e.trialId, e);
+      else if (e.type === 'told') keepTold(briefOf(e));
     },
     {
-      want: { created: 'parse', finished: 'parse', told: 'parse', asked: 'raw' },
-      raw: (_type, line) => {
+      want: { created: 'parse', finished: 'parse', told: 'raw', asked: 'raw' },
+      raw: (type, line) => {
+        if (type === 'told') {
+          keepTold(toldHead(line) ?? briefOf(parseLine(path, line, 'told')));
+          return;
+        }
         const id = numberAfter(line, TRIAL_KEY);
         if (id === null || asked.has(id)) return;
         asked.set(id, line);
@@ -57,33 +66,31 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   );
   if (created === null) throw new DehbError('E_JOURNAL', `${path}: the journal does not start with a "created" entry`);
   const counts: Record<string, number> = {};
-  let best: Told | null = null;
-  const fit = (t: Told): number => (t.result.status === 'ok' && typeof t.result.fitness === 'number' ? t.result.fitness : Infinity);
+  let best: ToldBrief | null = null;
+  const topOnly = incumbentRung(created) !== null;
   for (const t of told.values()) {
     if (!asked.has(t.trialId)) continue; // a result for a trial never asked: not a trial of this run
-    counts[t.result.status] = (counts[t.result.status] ?? 0) + 1;
-    if (incumbentRung(created) !== null && !topRungTrials.has(t.trialId)) continue;
-    if (fit(t) < Infinity && (best === null || fit(t) < fit(best))) best = t;
+    counts[t.status] = (counts[t.status] ?? 0) + 1;
+    if (topOnly && !topRungTrials.has(t.trialId)) continue;
+    if (t.fitness < Infinity && (best === null || t.fitness < best.fitness)) best = t;
   }
   const ids = [...asked.keys()];
   const key = (id: number): number => {
     const t = told.get(id);
     if (sort === 'id') return id;
     if (sort === 'time') return t === undefined ? -Infinity : -t.at;
-    return t === undefined ? Infinity : fit(t);
+    return t === undefined ? Infinity : t.fitness;
   };
   const shown = ids.sort((a, b) => key(a) - key(b) || a - b).slice(0, limit);
   if (best !== null && !shown.includes(best.trialId)) shown.push(best.trialId);
   const history = new TrialHistory();
   for (const id of shown) {
-    const raw = asked.get(id) as RawLine;
-    const parsed = parseStoredLine(raw.buf.toString('utf8', raw.from, raw.to));
-    if (!parsed.ok || parsed.entry.type !== 'asked') {
-      throw new DehbError('E_JOURNAL', `${path}: corrupted "asked" entry of trial ${id} (${parsed.ok ? 'wrong type' : parsed.reason})`);
-    }
-    history.onAsked(parsed.entry.job, parsed.entry.at);
-    const t = told.get(id);
-    if (t !== undefined) history.onTold(id, t.result, { worker: t.worker, durationMs: t.durationMs, at: t.at });
+    const a = parseLine(path, asked.get(id) as RawLine, 'asked');
+    history.onAsked(a.job, a.at);
+    const brief = told.get(id);
+    if (brief === undefined) continue;
+    const t = brief.line === null ? (brief.entry as Told) : parseLine(path, brief.line, 'told');
+    history.onTold(id, t.result, { worker: t.worker, durationMs: t.durationMs, at: t.at });
   }
   const rows = shown.slice(0, limit).map((id) => history.get(id) as TrialRecord);
   return {
@@ -95,6 +102,64 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
     rows,
     total: ids.length,
   };
+}
+
+/** A told entry as ranking needs it; `line` (or the parsed `entry`) for the rows shown. */
+interface ToldBrief {
+  trialId: number;
+  status: string;
+  /** The result's fitness if ok, else +Infinity. */
+  fitness: number;
+  at: number;
+  line: RawLine | null;
+  entry: Told | null;
+}
+
+function briefOf(e: Told): ToldBrief {
+  const fitness = e.result.status === 'ok' && typeof e.result.fitness === 'number' ? e.result.fitness : Infinity;
+  return { trialId: e.trialId, status: e.result.status, fitness, at: e.at, line: null, entry: e };
+}
+
+function parseLine<T extends 'asked' | 'told'>(path: string, line: RawLine, type: T): Extract<StoredEntry, { type: T }> {
+  const parsed = parseStoredLine(line.buf.toString('utf8', line.from, line.to));
+  if (!parsed.ok || parsed.entry.type !== type) throw corrupted(`${path}:${line.line}`, parsed.ok ? `not a "${type}" entry` : parsed.reason);
+  return parsed.entry as Extract<StoredEntry, { type: T }>;
+}
+
+const AT_KEY = Buffer.from('"at":');
+const STATUS_HEAD = Buffer.from('"result":{"status":"');
+const FITNESS_KEY = Buffer.from(',"fitness":');
+const STATUSES: ReadonlySet<string> = new Set(FINISHED_STATUSES);
+const NUMBER_CHARS = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * The ranking fields of a told line as its writers put them (`{"seq":..,"at":T,..,"trialId":N,
+ * "result":{"status":"S","fitness":F` ...), read without decoding the line; null when the line
+ * has another shape (then it is parsed and checked in full). The rows shown are always parsed in
+ * full, so a line read here only ever counts and ranks.
+ */
+function toldHead(line: RawLine): ToldBrief | null {
+  const { buf, from, to } = line;
+  const trialId = numberAfter(line, TRIAL_KEY);
+  const at = numberAfter(line, AT_KEY);
+  const s = buf.indexOf(STATUS_HEAD, from);
+  if (trialId === null || at === null || s < 0 || s >= to || s - from > 160) return null;
+  const s0 = s + STATUS_HEAD.length;
+  const s1 = buf.indexOf(0x22, s0);
+  if (s1 < 0 || s1 >= to) return null;
+  const status = buf.toString('latin1', s0, s1);
+  if (!STATUSES.has(status)) return null;
+  let fitness = Infinity;
+  if (status === 'ok') {
+    if (buf.compare(FITNESS_KEY, 0, FITNESS_KEY.length, s1 + 1, s1 + 1 + FITNESS_KEY.length) !== 0) return null;
+    const f0 = s1 + 1 + FITNESS_KEY.length;
+    let f1 = f0;
+    while (f1 < to && buf[f1] !== 0x2c && buf[f1] !== 0x7d) f1++;
+    const text = buf.toString('latin1', f0, f1);
+    if (!NUMBER_CHARS.test(text)) return null; // null (a non-finite fitness) and the like: parse in full
+    fitness = Number(text);
+  }
+  return { trialId, status, fitness, at, line, entry: null };
 }
 
 /**

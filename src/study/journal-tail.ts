@@ -148,7 +148,7 @@ async function readHead(fh: FileHandle, path: string): Promise<StoredEntry> {
   }
 }
 
-function corrupted(path: string, reason: string): DehbError {
+export function corrupted(path: string, reason: string): DehbError {
   return new DehbError(
     'E_JOURNAL',
     `${path}: corrupted journal (${reason}); only a torn last line is repaired automatically — fix or delete that line by hand`,
@@ -161,6 +161,8 @@ export interface RawLine {
   buf: Buffer;
   from: number;
   to: number;
+  /** 1-based line number in the file (for errors). */
+  line: number;
 }
 
 const TYPE_KEY = Buffer.from('"type":"');
@@ -194,7 +196,7 @@ export function scanJournalSync(
       const how = type === null ? 'parse' : opts.want[type];
       if (how !== 'parse') {
         if (bad !== null) throw corrupted(`${path}:${bad.line}`, bad.reason);
-        if (how === 'raw' && terminated) opts.raw?.(type as StoredEntry['type'], { buf, from, to: nl });
+        if (how === 'raw' && terminated) opts.raw?.(type as StoredEntry['type'], { buf, from, to: nl, line });
         continue;
       }
     }

@@ -147,3 +147,37 @@ test('dehb show\'s reader: a torn last line is skipped, a corrupted line before 
       e.code === 'E_JOURNAL' && e.message.includes(`${path}:3`));
   });
 });
+
+test('dehb show\'s reader ranks told lines read from their head exactly as parsed ones, whatever their shape', async () => {
+  const { summarizeJournal } = await import('../../src/study/journal-summary.js');
+  await withDir(async (dir) => {
+    const path = join(dir, 'journal.jsonl');
+    const created = { seq: 1, at: 1, v: 1, type: 'created', options: { space: { x: { type: 'float', low: 0, high: 1 } }, minFidelity: 1, maxFidelity: 9, eta: 3, seed: 1 }, meta: { runId: 'r' } };
+    const results: Array<Record<string, unknown>> = [
+      { status: 'ok', fitness: 0.5 },
+      { status: 'failed', error: { message: 'boom' } },
+      { fitness: -2.5e-7, status: 'ok' }, // another key order: parsed in full
+      { status: 'ok', fitness: -1e-9, info: { status: 'failed', fitness: -100 } },
+      { status: 'timed-out', timeoutMs: 5 },
+      { status: 'cancelled', reason: 'stop' },
+      { status: 'ok', fitness: 3 },
+    ];
+    const lines: unknown[] = [created];
+    let seq = 2;
+    results.forEach((result, i) => {
+      const job = { trialId: i, configId: i, bracketId: 0, rung: 0, fidelity: 1, parentId: 0, vector: [i / 10], config: { x: i / 10 }, source: 'de' };
+      lines.push({ seq: seq++, at: 100 + i, v: 1, type: 'asked', trialId: i, job });
+    });
+    results.forEach((result, i) => lines.push({ seq: seq++, at: 200 + (7 - i), v: 1, type: 'told', trialId: i, result }));
+    lines.push({ seq: seq++, at: 300, v: 1, type: 'told', trialId: 6, result: { status: 'ok', fitness: -50 } }); // a second result: the first counts
+    await writeFile(path, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const s = summarizeJournal(path, 'fitness', 20);
+    assert.deepEqual(s.counts, { ok: 4, failed: 1, 'timed-out': 1, cancelled: 1 });
+    assert.deepEqual([s.incumbent?.trialId, s.incumbent?.fitness], [2, -2.5e-7]);
+    assert.deepEqual(s.rows.map((r) => r.trialId), [2, 3, 0, 6, 1, 4, 5]);
+    assert.deepEqual(s.rows.map((r) => r.status), ['ok', 'ok', 'ok', 'ok', 'failed', 'timed-out', 'cancelled']);
+    assert.equal(s.rows[2]?.fitness, 0.5);
+    const byTime = summarizeJournal(path, 'time', 3);
+    assert.deepEqual(byTime.rows.map((r) => r.trialId), [0, 1, 2]);
+  });
+});
