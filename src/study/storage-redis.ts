@@ -6,14 +6,15 @@
  *   P studies                    hash name -> {name, kind, createdAt}
  *   P study:T:journal            list, one JSON entry per element (redis-journal.ts)
  *   P study:T:lease              leader lease: holder id, with PX expiry
- *   P study:T:queue|tasks|scores|claims|claimer|attempts   the work queue (storage-redis-scripts.ts)
  *   P study:T:files              hash sha256 -> bytes
  *
- * Every multi-key change is one Lua script. DESIGN.md §2 reserves ioredis for cluster/bullmq; the
- * study storage is a deliberate second user (see redis-journal.ts).
+ * Trials are not queued here: they go out as BullMQ jobs on the same Redis (`cluster`: prefix P
+ * without its trailing ':', queue `evals`, run id `study.<name>`), where any `dehb worker` of that
+ * Redis takes them. Every multi-key change is one Lua script.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from '../redis/connection.js';
+import { DEFAULT_PREFIX, DEFAULT_QUEUE, defaultResultsKey, parseRedisUrl, type ClusterConnection, type RedisEndpoint } from '../protocol/scheduler-file.js';
 import { DehbError } from '../errors.js';
 import type { JournalEntry } from './journal-types.js';
 import { appendEntries, RedisJournal } from './redis-journal.js';
@@ -23,27 +24,30 @@ import {
   DEFAULT_MAX_FILE_BYTES,
   maskUrl,
   unknownStudy,
-  type ClaimedTask,
   type CreatedEntry,
   type LeaseInfo,
-  type QueueStats,
-  type QueueTask,
   type StoredFile,
   type StudyStorage,
 } from './storage.js';
 
-const QUEUE_PARTS = ['queue', 'tasks', 'scores', 'claims', 'claimer', 'attempts'] as const;
-const SCORE_STRIDE = 1e9;
+/** Keys of earlier versions' study work queue: deleting a study removes them too. */
+const OLD_QUEUE_PARTS = ['queue', 'tasks', 'scores', 'claims', 'claimer', 'attempts'] as const;
 
 export class RedisStudyStorage implements StudyStorage {
   readonly kind = 'redis' as const;
   private lastError: Error | null = null;
 
+  /** The BullMQ queue on this Redis that carries the trials of its studies. */
+  readonly cluster: ClusterConnection;
+
   private constructor(
     private readonly redis: Redis,
     readonly url: string,
     readonly prefix: string,
+    endpoint: RedisEndpoint,
   ) {
+    const bullPrefix = prefix.replace(/:+$/, '') || DEFAULT_PREFIX;
+    this.cluster = { endpoint, prefix: bullPrefix, queue: DEFAULT_QUEUE, resultsKey: defaultResultsKey(bullPrefix, DEFAULT_QUEUE), source: this.url };
     redis.on('error', (err: Error) => {
       this.lastError = err;
     });
@@ -64,7 +68,7 @@ export class RedisStudyStorage implements StudyStorage {
       maxRetriesPerRequest: 5,
       connectTimeout: opts.connectTimeoutMs ?? 5000,
     });
-    const storage = new RedisStudyStorage(redis, maskUrl(url), prefix);
+    const storage = new RedisStudyStorage(redis, maskUrl(url), prefix, parseRedisUrl(parsed.toString(), '--storage'));
     try {
       await redis.connect();
       await redis.ping();
@@ -82,10 +86,6 @@ export class RedisStudyStorage implements StudyStorage {
 
   private get studiesKey(): string {
     return `${this.prefix}studies`;
-  }
-
-  private queueKeys(name: string): string[] {
-    return QUEUE_PARTS.map((p) => this.key(name, p));
   }
 
   private async run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
@@ -117,7 +117,7 @@ export class RedisStudyStorage implements StudyStorage {
   }
 
   async deleteStudy(name: string): Promise<boolean> {
-    const parts = ['journal', 'lease', 'files', ...QUEUE_PARTS];
+    const parts = ['journal', 'lease', 'files', ...OLD_QUEUE_PARTS];
     const [[, removed]] = (await this.redis
       .multi()
       .hdel(this.studiesKey, checkStudyName(name))
@@ -159,40 +159,6 @@ export class RedisStudyStorage implements StudyStorage {
     });
   }
 
-  async enqueue(name: string, tasks: QueueTask[]): Promise<number> {
-    if (tasks.length === 0) return 0;
-    const args: Array<string | number> = [];
-    for (const t of tasks) args.push(t.trialId, t.priority * SCORE_STRIDE + t.trialId, JSON.stringify(t));
-    const r = await this.runQueue(name, S.ENQUEUE, [...this.queueKeys(name), this.key(name, 'journal')], args);
-    return Number(r);
-  }
-
-  async claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null> {
-    const r = (await this.runQueue(name, S.CLAIM, this.queueKeys(name), [workerId, claimTtlMs])) as
-      | [string, string, string, number]
-      | null;
-    if (r === null) return null;
-    const task = JSON.parse(r[1]) as QueueTask;
-    return { ...task, workerId, expiresAt: Number(r[2]), attempts: Number(r[3]) };
-  }
-
-  async heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean> {
-    return Number(await this.runQueue(name, S.HEARTBEAT, this.queueKeys(name), [trialId, workerId, claimTtlMs])) === 1;
-  }
-
-  async complete(name: string, trialId: number): Promise<void> {
-    await this.runQueue(name, S.COMPLETE, this.queueKeys(name), [trialId]);
-  }
-
-  async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
-    await this.runQueue(name, S.UNCLAIM, this.queueKeys(name), [trialId, workerId]);
-  }
-
-  async queueStats(name: string): Promise<QueueStats> {
-    const r = (await this.runQueue(name, S.STATS, this.queueKeys(name), [])) as [number, number];
-    return { queued: Number(r[0]), claimed: Number(r[1]) };
-  }
-
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
     await this.requireStudy(name);
     const max = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -223,11 +189,5 @@ export class RedisStudyStorage implements StudyStorage {
 
   private async requireStudy(name: string): Promise<void> {
     if (!(await this.studyExists(name))) throw unknownStudy(name, this.url);
-  }
-
-  /** Queue scripts on a deleted study would recreate keys: check first (E_STUDY). */
-  private async runQueue(name: string, script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-    await this.requireStudy(name);
-    return this.run(script, keys, args);
   }
 }

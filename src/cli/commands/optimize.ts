@@ -14,6 +14,7 @@ import { interruptSignals } from '../signals.js';
 import { allFailedReason } from '../summary.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 import { createLog } from '../log.js';
+import { studyRunId } from '../../study/storage.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
 interface OptimizeFlags extends StorageFlags, BudgetFlags, EvalFlags {
@@ -57,7 +58,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
   return withStudy(name, flags, async (study) => {
     // --cluster: this process only coordinates; the cluster's workers evaluate every trial
     const client = await connectCluster(flags, 'dehb optimize');
-    const executor = client === undefined ? undefined : await client.executor(name, ev.nWorkersGiven ? ev.nWorkers : undefined);
+    const executor = client === undefined ? undefined : await client.executor(studyRunId(name), ev.nWorkersGiven ? ev.nWorkers : undefined);
     const dashboard = port === null ? null : await startDashboardFor({ study: name, ...(flags.storage === undefined ? {} : { storage: flags.storage }) }, { port });
     const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
     let best = Infinity;
