@@ -55,7 +55,7 @@ export interface StudyRunOptions {
   acceptStudyFiles?: boolean;
   trialsDir?: string;
   workerId?: string;
-  /** Default 30 s. */
+  /** A dead process's trial goes to another after about this long (Redis: the job lock). Default 30 s (Redis: 10 s). */
   claimTtlMs?: number;
   /** Default 10 s. */
   leaseTtlMs?: number;
@@ -352,6 +352,8 @@ async function clusterSlots(
     ...(ref?.kind === 'module' ? { objective: ref.path } : ref?.kind === 'command' ? { command: ref.argv } : {}),
     ...(gpusPerTrial === 0 ? { gpus: 'none', gpusPerTrial: 0 } : { gpus: 'auto', gpusPerTrial }),
     trialsDir: study.clusterTrialsDir(),
+    // a claim TTL is the job lock: a trial of a dead process is taken over after about this long
+    ...(opts.claimTtlMs === undefined ? {} : { lockDurationMs: opts.claimTtlMs, stalledIntervalMs: Math.max(250, Math.floor(opts.claimTtlMs / 2)) }),
     prepare: (task) => study.localTask(task),
     waitMs: 10_000,
     log: opts.log ?? (() => undefined),

@@ -1,0 +1,114 @@
+/**
+ * Redis-stored studies hand out their trials as BullMQ jobs on the same Redis (run id
+ * `study.<name>`), so `dehb worker` processes serve them next to cluster runs:
+ * - one worker process serves a `dehb run --cluster` run and a Redis study at once (both
+ *   complete with their full trial counts; every trial ran on that worker);
+ * - `dehb worker --study NAME` takes only that study's jobs, and a worker whose allow-list does not
+ *   cover a study's objective never runs its trials (both leave them for other workers);
+ * - the study storage under that prefix keeps no work queue of its own (only journal, lease, files).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { cleanupPrefix, SHARED_REDIS_URL, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { FIXTURE_DIR, writeFileFor } from '../fixtures/cluster/harness.js';
+import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
+import { journalOf } from './study-helpers.js';
+
+const prefix = uniquePrefix('study-bullmq');
+const storage = `${SHARED_REDIS_URL}?prefix=${prefix}:`; // the storage's prefix is the queue's
+let dir = '';
+let file = '';
+let space = '';
+const procs: CliProc[] = [];
+const objective = join(FIXTURE_DIR, 'resume-objective.mjs');
+const env = { DEHB_TEST_SLEEP_MS: '30' };
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dehb-study-bullmq-'));
+  file = join(dir, 'sched.json');
+  space = join(dir, 'space.json');
+  writeFileSync(space, JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
+  await writeFileFor(file, prefix);
+});
+after(async () => {
+  for (const p of procs) p.kill('SIGKILL');
+  await Promise.all(procs.map((p) => p.exited));
+  await cleanupPrefix(prefix);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function start(args: string[]): CliProc {
+  const p = spawnCli(args, { env });
+  procs.push(p);
+  return p;
+}
+
+async function createStudy(name: string, seed: number): Promise<void> {
+  const c = start(['study', 'create', name, '--space', space, '--min-fidelity', '1', '--max-fidelity', '9', '--objective', objective, '--seed', String(seed), '--storage', storage]);
+  assert.equal((await c.exited).code, 0, c.err());
+}
+
+async function toldBy(name: string): Promise<Array<{ trialId: number; pid: number | undefined; status: string }>> {
+  return (await journalOf(storage, name)).flatMap((e) => (e.type === 'told' ? [{ trialId: e.trialId, pid: e.worker?.pid, status: e.result.status }] : []));
+}
+
+test('one dehb worker serves a cluster run and a Redis study at once', { timeout: 120_000 }, async () => {
+  const worker = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3']);
+  await worker.waitFor(/serving queue/);
+  await createStudy('both', 3);
+  const run = start(['run', '--cluster', '--scheduler-file', file, '--space', space, '--objective', objective, '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '8', '-n', '2', '--seed', '1', '--run-id', 'plain', '--output', join(dir, 'plain'), '--quiet']);
+  // --cluster: the optimize process only coordinates, so every trial must come from the worker
+  const study = start(['optimize', 'both', '--fevals', '8', '-n', '2', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  for (const p of [run, study]) assert.equal((await p.exited).code, 0, p.err());
+  const summary = JSON.parse(study.out()) as { reason: string; toldTotal: number };
+  assert.deepEqual([summary.reason, summary.toldTotal], ['budget', 8]);
+  const told = await toldBy('both');
+  assert.equal(told.length, 8);
+  assert.equal(new Set(told.map((t) => t.trialId)).size, 8, 'each study trial told once');
+  assert.ok(told.every((t) => t.status === 'ok' && t.pid === worker.proc.pid), 'every study trial ran on the dehb worker');
+  const show = spawnCli(['show', join(dir, 'plain'), '--format', 'json']);
+  assert.equal((await show.exited).code, 0, show.err());
+  const trials = (JSON.parse(show.out()) as { trials: Array<{ status: string; worker: { pid?: number } | null }> }).trials;
+  assert.equal(trials.length, 8);
+  assert.ok(trials.every((t) => t.status === 'ok' && t.worker?.pid === worker.proc.pid), 'every run trial ran on the same worker');
+  // the storage keeps journal, lease and metadata under its prefix: no study queue keys
+  const admin = new Redis(SHARED_REDIS_URL);
+  try {
+    const keys = await admin.keys(`${prefix}:study:*`);
+    assert.ok(keys.length > 0 && keys.every((k) => /:(journal|lease|files)$/.test(k)), keys.join(', '));
+  } finally {
+    await admin.quit();
+  }
+  worker.kill('SIGTERM');
+  assert.equal((await worker.exited).code, 0, worker.err());
+});
+
+test('--study NAME only takes that study; a worker whose allow-list refuses the objective runs none', { timeout: 120_000 }, async () => {
+  await createStudy('wanted', 5);
+  await createStudy('other', 6);
+  const filtered = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--study', 'other', '--id', 'filtered']);
+  const refusing = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', join(dir, 'elsewhere'), '--id', 'refusing']);
+  await Promise.all([filtered.waitFor(/serving queue/), refusing.waitFor(/serving queue/)]);
+  const study = start(['optimize', 'wanted', '--fevals', '4', '-n', '2', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  // both workers see the study's jobs and leave them for others
+  await filtered.waitFor(/leaves job study\.wanted-\d+ for other workers: this worker only takes jobs of run\(s\) study\.other/, 60_000);
+  await refusing.waitFor(/leaves job study\.wanted-\d+ for other workers: this worker refuses objective module/, 60_000);
+  assert.deepEqual(await toldBy('wanted'), [], 'nothing ran while only the filtered and the refusing worker served');
+  const open = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--id', 'open']);
+  assert.equal((await study.exited).code, 0, study.err());
+  const told = await toldBy('wanted');
+  assert.equal(told.length, 4);
+  assert.ok(told.every((t) => t.status === 'ok' && t.pid === open.proc.pid), 'only the unfiltered, allowing worker ran the study');
+  // the filtered worker does take its own study's trials
+  const own = start(['optimize', 'other', '--fevals', '2', '-n', '1', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  open.kill('SIGTERM');
+  await open.exited;
+  assert.equal((await own.exited).code, 0, own.err());
+  const otherTold = await toldBy('other');
+  assert.equal(otherTold.length, 2);
+  assert.ok(otherTold.every((t) => t.pid === filtered.proc.pid), 'the --study worker ran its study');
+});
