@@ -5,10 +5,14 @@
  *   complete with their full trial counts; every trial ran on that worker);
  * - `dehb worker --study NAME` takes only that study's jobs, and a worker whose allow-list does not
  *   cover a study's objective never runs its trials (both leave them for other workers);
- * - the study storage under that prefix keeps no work queue of its own (only journal, lease, files).
+ * - the study storage under that prefix keeps no work queue of its own (only journal, lease, files);
+ * - the lease holder killed with SIGKILL while a `dehb worker` process evaluates: the next holder
+ *   takes the results stored meanwhile (not re-run), re-runs only what the dead process ran, and
+ *   every trial is told exactly once.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,7 +20,8 @@ import { Redis } from 'ioredis';
 import { cleanupPrefix, SHARED_REDIS_URL, uniquePrefix } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, writeFileFor } from '../fixtures/cluster/harness.js';
 import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
-import { journalOf } from './study-helpers.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { journalOf, makeStorage, toldIds, until } from './study-helpers.js';
 
 const prefix = uniquePrefix('study-bullmq');
 const storage = `${SHARED_REDIS_URL}?prefix=${prefix}:`; // the storage's prefix is the queue's
@@ -111,4 +116,58 @@ test('--study NAME only takes that study; a worker whose allow-list refuses the 
   const otherTold = await toldBy('other');
   assert.equal(otherTold.length, 2);
   assert.ok(otherTold.every((t) => t.pid === filtered.proc.pid), 'the --study worker ran its study');
+});
+
+test('the lease holder is killed -9 while dehb worker processes evaluate: the next holder gets the stored results, every trial told once', { timeout: 180_000 }, async () => {
+  const ts = await makeStorage('redis');
+  try {
+    const queuePrefix = (new URL(ts.url).searchParams.get('prefix') as string).replace(/:$/, '');
+    const sched = join(ts.dir, 'sched.json');
+    await writeFileFor(sched, queuePrefix);
+    const N = 16;
+    const log = join(ts.dir, 'evals.log');
+    const gate = join(ts.dir, 'gate');
+    const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '60', EVAL_GATE: gate };
+    const c = await runCli(['study', 'create', 'race', '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', join(ts.dir, 'objective.mjs'), '--seed', '9'], { env });
+    assert.equal(c.code, 0, c.stderr);
+    const worker = spawnCli(['worker', '--scheduler-file', sched, '--gpus', 'none', '--allow', ts.dir, '--concurrency', '2', '--lock-duration', '2000', '--stalled-interval', '1000'], { env });
+    procs.push(worker);
+    await worker.waitFor(/serving queue/);
+    const args = ['optimize', 'race', '--fevals', String(N), '-n', '1', '--lease-ttl', '1s', '--claim-ttl', '2s', '--json'];
+    const a = startCli(args, { env });
+    await until(async () => toldIds(await journalOf(ts.url, 'race')).length >= 3);
+    await writeFile(gate, ''); // evaluations now wait: three trials are out (A's slot and the worker's two) when A dies
+    const b = startCli(args, { env });
+    const lines = async (): Promise<Array<[number, number]>> => (await readFile(log, 'utf8')).trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number]);
+    const toldBefore = toldIds(await journalOf(ts.url, 'race')).length;
+    await until(async () => (await lines()).length >= toldBefore + 3);
+    const aPid = a.child.pid as number;
+    a.child.kill('SIGKILL');
+    assert.equal((await a.done).signal, 'SIGKILL');
+    const heldByWorker = (await lines()).slice(toldBefore).filter(([pid]) => pid === worker.proc.pid).map(([, id]) => id);
+    await rm(gate); // the worker's trials finish with no lease holder running; their results wait in Redis
+    const rb = await b.done;
+    assert.equal(rb.code, 0, rb.stderr);
+    const summary = JSON.parse(rb.stdout) as { reason: string; toldTotal: number; led: boolean };
+    assert.deepEqual([summary.reason, summary.toldTotal, summary.led], ['budget', N, true]);
+    const entries = await journalOf(ts.url, 'race');
+    const told = toldIds(entries);
+    assert.equal(told.length, N, 'exactly N results');
+    assert.equal(new Set(told).size, N, 'no trial told twice');
+    const asked = entries.flatMap((e) => (e.type === 'asked' ? [e.trialId] : []));
+    assert.equal(new Set(asked).size, asked.length, 'no trial asked twice');
+    const runs = new Map<number, number>();
+    for (const [, id] of await lines()) runs.set(id, (runs.get(id) ?? 0) + 1);
+    for (const id of heldByWorker) {
+      assert.equal(runs.get(id), 1, `trial ${id} finished on the worker while no holder ran: its stored result was taken, not re-run`);
+      assert.ok(told.includes(id));
+    }
+    for (const [id, n] of runs) {
+      if (n > 1) assert.ok((await lines()).some(([pid, t]) => pid === aPid && t === id) && n === 2, `trial ${id} ran ${n} times but A was not running it`);
+    }
+    const byWorker = entries.filter((e) => e.type === 'told' && e.worker?.pid === worker.proc.pid).length;
+    assert.ok(byWorker >= heldByWorker.length && byWorker > 0, 'the dehb worker process evaluated study trials');
+  } finally {
+    await ts.cleanup();
+  }
 });
