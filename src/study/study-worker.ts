@@ -1,12 +1,15 @@
 /**
- * The evaluating side of a study, shared by `dehb optimize` (every process, the leader included)
- * and `dehb worker --study`: claim a queued trial, journal `started`, evaluate it through the
- * Executor the runner chose the way `dehb run` does (threads, processes, GPU pinning, timeouts;
- * intermediate values become `report` entries), journal `told`, complete the task. Claims are
- * heart-beaten; a worker that dies stops heart-beating and its trial goes back to the queue. Before
- * running a claimed trial the worker checks the journal: a trial already told (a duplicate
- * delivery) is completed without running again. Shipped input files run only with
- * `acceptStudyFiles`; otherwise the worker refuses the study at init, saying how to allow it.
+ * The evaluating side of a directory study (its local queue), shared by `dehb optimize` (every
+ * process, the leader included) and `dehb worker --study`: claim a queued trial, journal
+ * `started`, evaluate it through the Executor the runner chose the way `dehb run` does (threads,
+ * processes, GPU pinning, timeouts; intermediate values become `report` entries), journal `told`,
+ * complete the task. Claims are heart-beaten; a worker that dies stops heart-beating and its trial
+ * goes back to the queue. Before running a claimed trial the worker checks the journal: a trial
+ * already told (a duplicate delivery) is completed without running again. For a Redis study it
+ * only reads: the journal (told, pending, pushes), the study's objective, and `localTask`, which
+ * the in-process cluster worker runtime uses to run a trial with the study's shipped files.
+ * Shipped input files run only with `acceptStudyFiles`; otherwise the worker refuses the study at
+ * init, saying how to allow it.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';

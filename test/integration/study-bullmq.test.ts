@@ -92,7 +92,7 @@ test('one dehb worker serves a cluster run and a Redis study at once', { timeout
   assert.equal((await worker.exited).code, 0, worker.err());
 });
 
-test('--study NAME only takes that study; a worker whose allow-list refuses the objective runs none', { timeout: 120_000 }, async () => {
+test('--study NAME only takes that study; a worker whose allow-list refuses the objective runs none', { timeout: 240_000 }, async () => {
   await createStudy('wanted', 5);
   await createStudy('other', 6);
   const filtered = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--study', 'other', '--id', 'filtered']);
