@@ -133,6 +133,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   let queue: StudyQueueExecutor | null = null;
   const worker = new StudyWorker({
     ...opts,
+    // a process that only coordinates (--cluster) runs no shipped file
+    acceptStudyFiles: opts.acceptStudyFiles === true || slots === 0,
     gpusPerTrial,
     onStarted: (trialId) => queue?.started(trialId),
     onTold: (e) => {

@@ -98,7 +98,8 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
       objective: meta.objective ?? { kind: 'function' },
       timeoutMs: taskTimeout(o.trialTimeoutMs ?? meta.trialTimeoutMs),
       gpus: viaQueue ? 0 : o.gpusPerTrial,
-      extra: { study, manual: job.source === 'manual' },
+      // shipped input files: only workers that open the study storage can run the trial (worker-jobs.ts)
+      extra: { study, manual: job.source === 'manual', ...((meta.inputFiles ?? []).length > 0 ? { inputFiles: true } : {}) },
     });
     let summary;
     try {

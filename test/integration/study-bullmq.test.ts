@@ -11,7 +11,7 @@
  *   every trial is told exactly once.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +116,8 @@ test('--study NAME only takes that study; a worker whose allow-list refuses the 
   const otherTold = await toldBy('other');
   assert.equal(otherTold.length, 2);
   assert.ok(otherTold.every((t) => t.pid === filtered.proc.pid), 'the --study worker ran its study');
+  for (const w of [filtered, refusing]) w.kill('SIGTERM');
+  await Promise.all([filtered.exited, refusing.exited]);
 });
 
 test('the lease holder is killed -9 while dehb worker processes evaluate: the next holder gets the stored results, every trial told once', { timeout: 180_000 }, async () => {
@@ -170,4 +172,23 @@ test('the lease holder is killed -9 while dehb worker processes evaluate: the ne
   } finally {
     await ts.cleanup();
   }
+});
+
+test('a trial that needs shipped input files is left by plain workers and run by a worker of the study', { timeout: 180_000 }, async () => {
+  const shipDir = join(dir, 'ship');
+  mkdirSync(shipDir);
+  writeFileSync(join(shipDir, 'shipped.mjs'), 'export async function objective(config) { return config.x ** 2; }\n');
+  const c = spawnCli(['study', 'create', 'ship', '--space', space, '--kind', 'random', '--max-fidelity', '1', '--objective', 'shipped.mjs', '--input-file', 'shipped.mjs', '--storage', storage], { cwd: shipDir });
+  assert.equal((await c.exited).code, 0, c.err());
+  const plain = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', dir, '--allow', FIXTURE_DIR, '--id', 'plain']);
+  await plain.waitFor(/serving queue/);
+  const study = start(['optimize', 'ship', '--fevals', '2', '-n', '1', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  await plain.waitFor(/leaves job study\.ship-\d+ for other workers: the trial needs its study's shipped input files/, 60_000);
+  assert.deepEqual(await toldBy('ship'), []);
+  const own = spawnCli(['worker', '--study', 'ship', '--storage', storage, '--accept-study-files', '--max-trials', '2', '--trials-dir', join(dir, 'ship-trials')], { cwd: shipDir });
+  procs.push(own);
+  assert.equal((await study.exited).code, 0, study.err());
+  const told = await toldBy('ship');
+  assert.equal(told.length, 2);
+  assert.ok(told.every((t) => t.status === 'ok' && t.pid === own.proc.pid), 'the study worker ran them, with the shipped module');
 });

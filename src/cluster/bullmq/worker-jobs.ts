@@ -266,6 +266,9 @@ export class WorkerRuntime implements ClusterWorker {
     const { task: data, ignored } = parsed.value;
     if (ignored.length > 0) this.noteIgnored(String(job.id), ignored);
     if (this.o.runs !== undefined && !this.o.runs.includes(data.runId)) return { leave: `this worker only takes jobs of run(s) ${this.o.runs.join(', ')}` };
+    if (data.extra?.inputFiles === true && this.o.prepare === undefined) {
+      return { leave: `the trial needs its study's shipped input files, which only a worker of the study fetches (dehb worker --study ${String(data.extra.study)} --storage URL --accept-study-files)` };
+    }
     const why = await this.policy.check(data.objective);
     if (why !== null) return { leave: why };
     const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, data.gpus) : data.gpus);
