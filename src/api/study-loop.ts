@@ -233,7 +233,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         if (reason !== 'stopped') reason = null; // the term ran the orphaned trials; this process goes on serving
         continue;
       }
-      const busy = stats.started - stats.stored - stats.handedBack - stats.lostLock;
+      const busy = stats.started - stats.stored - stats.handedBack - stats.lostLock - stats.cancelled;
       if (busy > 0 || stats.started !== seen) idleSince = Date.now();
       seen = stats.started;
       if (opts.idleExitMs !== undefined && Date.now() - idleSince >= opts.idleExitMs) {
