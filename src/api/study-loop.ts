@@ -1,26 +1,39 @@
 /**
  * One process's part in a study (`dehb optimize`, `Study.optimize`, `dehb worker --study`):
- * `nWorkers` evaluation slots that claim trials from the study queue (StudyWorker, evaluating
- * through an Executor chosen as `dehb run` chooses: inline, threads, processes, GPU-pinned), plus,
- * for optimize, a bid for the lease. Whoever holds the lease drives the run loop of `dehb run`
- * (study-lead.ts); when it dies its lease expires and another process takes over by replaying the
- * journal. A follower stops once its budget is visibly met (fevals: told trials in the journal;
- * runtime: its deadline); for a brackets budget it waits until it can take the lease and see the
- * budget met itself. With `executor` (`--cluster`) this process evaluates nothing: its loop submits
- * to that executor and the cluster's workers evaluate.
+ * `nWorkers` evaluation slots plus, for optimize, a bid for the lease. Whoever holds the lease
+ * drives the run loop of `dehb run` (driver/study-lead.ts); when it dies its lease expires and
+ * another process takes over by replaying the journal. How trials go out depends on the storage:
  *
- * Waiting: idle slots look for queued trials at once when this process queued one or a slot
- * freed, else from 20 ms backing off to 250 ms (trials of other processes, claims of dead
- * workers); followers look at the lease every 250 ms. Nothing polls while every slot is busy.
+ * - Redis (`storage.cluster`): the lease holder submits them as BullMQ jobs on the same Redis
+ *   (the cluster executor of `dehb run --cluster`, run id `study.<name>`) and journals every
+ *   result itself; this process's slots are the cluster worker runtime of `dehb worker`, in
+ *   process, taking only this study's jobs (allow-list: the study's objective; threads, GPUs,
+ *   timeouts, hand-back on stop). Any `dehb worker` of that Redis evaluates them too. A new lease
+ *   holder re-submits the trials its predecessor left pending under the same job ids: results
+ *   stored meanwhile are re-attached, jobs still queued are joined, lost ones are queued again.
+ * - A directory (`storage.queue`): the holder queues trials in the storage's local queue
+ *   (study-queue-executor.ts) and every process's StudyWorker claims them and evaluates them
+ *   through the local Executor `dehb run` would choose (inline, threads, processes, GPU-pinned).
+ *
+ * A follower stops once its budget is visibly met (fevals: told trials in the journal; runtime:
+ * its deadline); for a brackets budget it waits until it can take the lease and see the budget met
+ * itself. With `executor` (`--cluster`) this process evaluates nothing: its loop submits to that
+ * executor and the cluster's workers evaluate. A worker (`mode: 'worker'`) on Redis takes the
+ * lease only to run trials that pushes or a dead holder left pending.
+ *
+ * Waiting (directory): idle slots look for queued trials at once when this process queued one or
+ * a slot freed, else from 20 ms backing off to 250 ms; followers look at the lease every 250 ms.
  */
 import { DehbError } from '../errors.js';
 import type { Executor } from '../protocol/executor.js';
+import type { ClusterConnection } from '../protocol/scheduler-file.js';
+import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
 import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
-import type { ClaimedTask, StudyStorage } from '../study/storage.js';
+import { studyRunId, type ClaimedTask, type StudyStorage } from '../study/storage.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { queuePushes } from '../study/study-pushes.js';
 import { StudyWorker } from '../study/study-worker.js';
-import { checkBudget, type Budget } from '../driver/budget.js';
+import { checkBudget, type Budget, type StatedBudget } from '../driver/budget.js';
 import { leadStudy, type LeadResult } from '../driver/study-lead.js';
 
 export interface StudyRunOptions {
@@ -42,7 +55,7 @@ export interface StudyRunOptions {
   acceptStudyFiles?: boolean;
   trialsDir?: string;
   workerId?: string;
-  /** Default 30 s. */
+  /** A dead process's trial goes to another after about this long (Redis: the job lock). Default 30 s (Redis: 10 s). */
   claimTtlMs?: number;
   /** Default 10 s. */
   leaseTtlMs?: number;
@@ -106,6 +119,11 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   if (!Number.isInteger(slots) || slots < 0 || (slots === 0 && opts.executor === undefined)) {
     throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(opts.nWorkers)})`);
   }
+  // a storage without a local queue hands its trials out as jobs on its cluster queue
+  const cluster = opts.storage.queue === undefined ? opts.storage.cluster : undefined;
+  if (opts.storage.queue === undefined && cluster === undefined && opts.executor === undefined) {
+    throw new DehbError('E_STUDY', `${opts.storage.url} has neither a local work queue nor a cluster queue for the trials of study "${opts.study}"`);
+  }
   const gpusPerTrial = opts.singleNodeWithGpus === true ? (opts.gpusPerTrial ?? 1) : 0;
   // a set-up without the GPUs it asks for fails before anything is claimed
   const gpuAllocator =
@@ -115,6 +133,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   let queue: StudyQueueExecutor | null = null;
   const worker = new StudyWorker({
     ...opts,
+    // a process that only coordinates (--cluster) runs no shipped file
+    acceptStudyFiles: opts.acceptStudyFiles === true || slots === 0,
     gpusPerTrial,
     onStarted: (trialId) => queue?.started(trialId),
     onTold: (e) => {
@@ -130,7 +150,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   }
   // loaded when a study runs: the CLI's study commands import this module, and piscina stays out of `--help`
   const local =
-    slots === 0 || objective === undefined
+    slots === 0 || objective === undefined || cluster !== undefined
       ? null
       : (await import('../cluster/create-local-executor.js')).createLocalExecutor({
           objective,
@@ -139,52 +159,93 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
           ...(gpuAllocator === undefined ? {} : { gpuAllocator }),
         });
   if (local !== null) worker.useExecutor(local);
+  let runtime: ClusterWorker | null = null;
 
   const running = new Map<number, Promise<void>>();
   let reason: StudyRunSummary['reason'] | null = null;
   let led = false;
   let toldByLoop = 0;
   const stopped = (): boolean => opts.signal?.aborted === true || opts.killSignal?.aborted === true;
+  const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+
+  /** Holds the lease for one term (false when another process holds it); sets `reason` when done. */
+  const lead = async (stated: StatedBudget): Promise<boolean> => {
+    const lease = await opts.storage.getLease(opts.study); // lock-free look first
+    if (lease !== null || !(await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) return false;
+    led = true;
+    const executor = opts.executor ?? (cluster === undefined ? undefined : await clusterExecutor(cluster, opts, slots));
+    let finished = false;
+    try {
+      const r: LeadResult = await leadStudy({
+        ...opts,
+        executor,
+        holder: worker.workerId,
+        budget: stated,
+        started,
+        leaseTtlMs,
+        gpusPerTrial,
+        queue: {
+          queueAhead: opts.queueAhead ?? Math.max(2, slots),
+          idleSlots: () => Math.max(0, slots - running.size),
+          onQueued: () => waker.wake(),
+          onReady: (q) => {
+            queue = q;
+          },
+        },
+        onTrialEnd: executor === undefined ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
+      });
+      if (r.reason !== 'lost') {
+        toldByLoop += executor === undefined ? 0 : r.told;
+        reason = r.reason;
+        finished = r.reason !== 'stopped';
+      }
+    } finally {
+      // a term that did not finish leaves its jobs and stored results for the next lease holder
+      if (executor !== opts.executor) await executor?.close({ force: !finished });
+    }
+    return true;
+  };
 
   const leadLoop = async (): Promise<void> => {
-    const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     while (reason === null) {
       if (stopped()) {
         reason = 'stopped';
         break;
       }
-      const lease = await opts.storage.getLease(opts.study); // lock-free look first
-      if (lease === null && (await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) {
-        led = true;
-        const r: LeadResult = await leadStudy({
-          ...opts,
-          holder: worker.workerId,
-          budget: budget as NonNullable<typeof budget>,
-          started,
-          leaseTtlMs,
-          gpusPerTrial,
-          queue: {
-            queueAhead: opts.queueAhead ?? Math.max(2, slots),
-            idleSlots: () => Math.max(0, slots - running.size),
-            onQueued: () => waker.wake(),
-            onReady: (q) => {
-              queue = q;
-            },
-          },
-          onTrialEnd: opts.executor === undefined ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
-        });
-        if (r.reason !== 'lost') {
-          toldByLoop += opts.executor === undefined ? 0 : r.told;
-          reason = r.reason;
-        }
-        continue;
-      }
+      if (await lead(budget as StatedBudget)) continue;
       await worker.sync();
       if (budget !== null && 'fevals' in budget && worker.toldCount >= budget.fevals) reason = 'budget';
       else if (deadline !== undefined && Date.now() >= deadline) reason = 'budget';
       else await sleep(Math.min(250, leaseTtlMs / 4), opts.signal);
     }
     waker.wake();
+  };
+
+  /** A worker of a cluster study: its runtime evaluates; it leads only trials nobody else runs. */
+  const serveLoop = async (): Promise<void> => {
+    let idleSince = Date.now();
+    let seen = -1;
+    while (reason === null && !stopped()) {
+      const stats = (runtime as ClusterWorker).stats;
+      if (opts.maxTrials !== undefined && stats.stored >= opts.maxTrials) {
+        reason = 'max-trials';
+        break;
+      }
+      await worker.sync();
+      const orphans = worker.pendingCount + worker.pushesWaiting;
+      if (orphans > 0 && (await lead({ fevals: worker.toldCount + orphans }))) {
+        if (reason !== 'stopped') reason = null; // the term ran the orphaned trials; this process goes on serving
+        continue;
+      }
+      const busy = stats.started - stats.stored - stats.handedBack - stats.lostLock - stats.cancelled;
+      if (busy > 0 || stats.started !== seen) idleSince = Date.now();
+      seen = stats.started;
+      if (opts.idleExitMs !== undefined && Date.now() - idleSince >= opts.idleExitMs) {
+        reason = 'idle';
+        break;
+      }
+      await sleep(250, opts.signal);
+    }
   };
 
   const claimLoop = async (): Promise<void> => {
@@ -246,7 +307,12 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       },
     );
   try {
-    const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : Promise.resolve()), settle(slots > 0 ? claimLoop() : Promise.resolve())]);
+    if (cluster !== undefined && slots > 0) {
+      gpuAllocator?.stop(); // it checked that the GPUs are there; the runtime has its own
+      runtime = await clusterSlots(cluster, worker, opts, slots, gpusPerTrial);
+    }
+    const evaluating = slots === 0 ? Promise.resolve() : runtime === null ? claimLoop() : opts.mode === 'worker' ? serveLoop() : Promise.resolve();
+    const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : Promise.resolve()), settle(evaluating)]);
     const failure = errors.find((e) => e !== null);
     if (failure !== undefined) throw failure;
     reason ??= 'stopped';
@@ -254,10 +320,50 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   } finally {
     await Promise.allSettled(running.values());
     await local?.close({ force: opts.killSignal?.aborted === true });
+    await runtime?.stop(opts.killSignal?.aborted === true ? { graceMs: 0 } : {});
     await worker.sync().catch(() => []);
     await worker.close();
   }
-  return { reason, toldHere: worker.toldHere + toldByLoop, toldTotal: worker.toldCount, led };
+  const here = runtime !== null && opts.mode === 'worker' ? runtime.stats.stored : worker.toldHere + toldByLoop;
+  return { reason, toldHere: here, toldTotal: worker.toldCount, led };
+}
+
+/** The lease holder's executor for one term: the cluster executor of `dehb run --cluster`. */
+async function clusterExecutor(connection: ClusterConnection, opts: StudyRunOptions, slots: number): Promise<Executor> {
+  const { createClusterExecutor } = await import('../cluster/bullmq/client.js');
+  const capacity = Math.max(1, slots + (opts.queueAhead ?? Math.max(2, slots)));
+  // cancelOnClose false: a term cut short leaves its jobs queued for the next lease holder
+  return createClusterExecutor({ connection, runId: studyRunId(opts.study), capacity, cancelOnClose: false, ...(opts.log === undefined ? {} : { log: opts.log }) });
+}
+
+/**
+ * This process's evaluation slots on a cluster study: the `dehb worker` runtime, in process,
+ * taking only this study's jobs and allowing only its objective; each trial runs the study's own
+ * objective reference with its shipped files in a kept trial directory.
+ */
+async function clusterSlots(
+  connection: ClusterConnection,
+  study: StudyWorker,
+  opts: StudyRunOptions,
+  slots: number,
+  gpusPerTrial: number,
+): Promise<ClusterWorker> {
+  const ref = study.objective;
+  const { startClusterWorker } = await import('../cluster/bullmq/worker-runtime.js');
+  return startClusterWorker({
+    connection,
+    id: study.workerId,
+    concurrency: slots,
+    runs: [studyRunId(opts.study)],
+    ...(ref?.kind === 'module' ? { objective: ref.path } : ref?.kind === 'command' ? { command: ref.argv } : {}),
+    ...(gpusPerTrial === 0 ? { gpus: 'none', gpusPerTrial: 0 } : { gpus: 'auto', gpusPerTrial }),
+    trialsDir: study.clusterTrialsDir(),
+    // a claim TTL is the job lock: a trial of a dead process is taken over after about this long
+    ...(opts.claimTtlMs === undefined ? {} : { lockDurationMs: opts.claimTtlMs, stalledIntervalMs: Math.max(250, Math.floor(opts.claimTtlMs / 2)) }),
+    prepare: (task) => study.localTask(task),
+    waitMs: 10_000,
+    log: opts.log ?? (() => undefined),
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

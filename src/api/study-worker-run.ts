@@ -1,7 +1,8 @@
 /**
  * `runStudyWorker`: the entry point for `dehb worker --study NAME --storage URL` and
- * `dehb study worker NAME` — open the storage by URL, check the study exists, evaluate its queued
- * trials (study-loop.ts in worker mode) until stopped, idle or done, then close the storage.
+ * `dehb study worker NAME` — open the storage by URL, check the study exists, evaluate its
+ * trials (study-loop.ts in worker mode: a directory's local queue, or a Redis study's BullMQ jobs)
+ * until stopped, idle or done, then close the storage.
  */
 import { defaultStorageUrl, unknownStudy } from '../study/storage.js';
 import { openStorage } from '../study/storage-open.js';

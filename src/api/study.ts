@@ -305,7 +305,10 @@ export class Study {
   }
 
   async status(): Promise<{ queue: QueueStats; lease: LeaseInfo | null }> {
-    return { queue: await this.storage.queueStats(this.name), lease: await this.storage.getLease(this.name) };
+    // a directory storage counts its local queue; a Redis study's trials are out as cluster jobs: count them in the journal
+    const local = this.storage.queue;
+    const queue = local !== undefined ? await local.queueStats(this.name) : countOut(await this.trials());
+    return { queue, lease: await this.storage.getLease(this.name) };
   }
 
   /**
@@ -397,4 +400,8 @@ export class Study {
     await this.asker?.close();
     if (this.ownsStorage) await this.storage.close();
   }
+}
+
+function countOut(trials: StudyTrial[]): QueueStats {
+  return { queued: trials.filter((t) => t.status === 'queued').length, claimed: trials.filter((t) => t.status === 'running').length };
 }

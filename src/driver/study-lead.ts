@@ -1,10 +1,12 @@
 /**
  * What a study's lease holder does: replay the journal into a RunSession whose appends are fenced
  * by the lease (study/leader-journal.ts), record the budget, and drive the same run loop as
- * `dehb run` — through the study queue (study/study-queue-executor.ts: this process's and other
- * processes' workers evaluate) or through an executor the caller gives (`--cluster`: workers of the
- * cluster evaluate everything). The lease is renewed every third of its TTL; a holder that loses it
- * stops at once (its trials stay queued for the next holder) and reports `lost`.
+ * `dehb run` — through the local study queue of a directory storage
+ * (study/study-queue-executor.ts: this process's and other processes' StudyWorkers evaluate and
+ * journal the results), or through an executor the caller gives (a Redis study's BullMQ executor,
+ * or `--cluster`: workers of the cluster evaluate, this holder journals every result, fenced by the
+ * lease). The lease is renewed every third of its TTL; a holder that loses it stops asking at once
+ * (its trials stay queued for the next holder, which re-submits them) and reports `lost`.
  */
 import { DehbError, isDehbError } from '../errors.js';
 import type { Job } from '../dehb/types.js';
@@ -13,7 +15,7 @@ import { taskTimeout } from '../protocol/executor.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import { LeaderJournal } from '../study/leader-journal.js';
 import { RunSession } from '../study/run-session.js';
-import type { StudyStorage } from '../study/storage.js';
+import { studyRunId, type StudyStorage } from '../study/storage.js';
 import { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { resolveBudget, type StatedBudget } from './budget.js';
 import { runLoop } from './run-loop.js';
@@ -89,14 +91,15 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
     const meta = session.meta;
     const makeTask = (job: Job): EvalTask => ({
       v: 1,
-      runId: study,
+      runId: studyRunId(study),
       trialId: job.trialId,
       config: job.config,
       fidelity: job.fidelity,
       objective: meta.objective ?? { kind: 'function' },
       timeoutMs: taskTimeout(o.trialTimeoutMs ?? meta.trialTimeoutMs),
       gpus: viaQueue ? 0 : o.gpusPerTrial,
-      extra: { study, manual: job.source === 'manual' },
+      // shipped input files: only workers that open the study storage can run the trial (worker-jobs.ts)
+      extra: { study, manual: job.source === 'manual', ...((meta.inputFiles ?? []).length > 0 ? { inputFiles: true } : {}) },
     });
     let summary;
     try {

@@ -66,12 +66,13 @@ export function checkTrialTimeout(value: unknown, key = 'trialTimeoutMs'): void 
   }
 }
 
-/** Where an evaluation ran: worker id, host, devices, pid. */
+/** Where an evaluation ran: worker id, host, devices, pid, and the trial directory it kept there. */
 export const workerInfoSchema = z.object({
   id: z.string().optional(),
   host: z.string().optional(),
   pid: z.number().optional(),
   devices: z.array(z.string()).optional(),
+  trialDir: z.string().optional(),
 });
 export type WorkerInfo = z.infer<typeof workerInfoSchema>;
 

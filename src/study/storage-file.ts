@@ -29,14 +29,17 @@ import {
   type ClaimedTask,
   type CreatedEntry,
   type LeaseInfo,
+  type LocalStudyQueue,
   type QueueStats,
   type QueueTask,
   type StoredFile,
   type StudyStorage,
 } from './storage.js';
 
-export class FileStudyStorage implements StudyStorage {
+export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
   readonly kind = 'file' as const;
+  /** Processes of this machine share the study through its local queue (below). */
+  readonly queue: LocalStudyQueue = this;
 
   /** One journal per study for fenced appends, so its index stays incremental. */
   private readonly leaderJournals = new Map<string, FileJournal>();
@@ -180,32 +183,32 @@ export class FileStudyStorage implements StudyStorage {
 
   async enqueue(name: string, tasks: QueueTask[]): Promise<number> {
     await this.requireStudy(name);
-    return this.queue(name).enqueue(tasks);
+    return this.fileQueue(name).enqueue(tasks);
   }
 
   async claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null> {
     await this.requireStudy(name);
-    return this.queue(name).claim(workerId, claimTtlMs);
+    return this.fileQueue(name).claim(workerId, claimTtlMs);
   }
 
   async heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean> {
     await this.requireStudy(name);
-    return this.queue(name).heartbeat(trialId, workerId, claimTtlMs);
+    return this.fileQueue(name).heartbeat(trialId, workerId, claimTtlMs);
   }
 
   async complete(name: string, trialId: number): Promise<void> {
     await this.requireStudy(name);
-    await this.queue(name).complete(trialId);
+    await this.fileQueue(name).complete(trialId);
   }
 
   async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
     await this.requireStudy(name);
-    await this.queue(name).unclaim(trialId, workerId);
+    await this.fileQueue(name).unclaim(trialId, workerId);
   }
 
   async queueStats(name: string): Promise<QueueStats> {
     await this.requireStudy(name);
-    return this.queue(name).stats();
+    return this.fileQueue(name).stats();
   }
 
   // ------------------------------------------------------------------ files
@@ -259,7 +262,7 @@ export class FileStudyStorage implements StudyStorage {
     return join(this.studyDir(name), 'lease.json');
   }
 
-  private queue(name: string): FileQueue {
+  private fileQueue(name: string): FileQueue {
     return new FileQueue(this.studyDir(name));
   }
 

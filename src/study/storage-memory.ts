@@ -18,6 +18,7 @@ import {
   type ClaimedTask,
   type CreatedEntry,
   type LeaseInfo,
+  type LocalStudyQueue,
   type QueueStats,
   type QueueTask,
   type StoredFile,
@@ -39,7 +40,9 @@ export class MemoryStore {
 
 let counter = 0;
 
-export class MemoryStudyStorage implements StudyStorage {
+export class MemoryStudyStorage implements StudyStorage, LocalStudyQueue {
+  /** Trials go out through the local queue (this process's slots claim them). */
+  readonly queue: LocalStudyQueue = this;
   readonly kind = 'memory' as const;
   readonly url: string;
 

@@ -56,5 +56,5 @@ async function openSchedulerFile(path: string): Promise<StudyStorage> {
     });
   }
   const { RedisStudyStorage } = await import('./storage-redis.js');
-  return RedisStudyStorage.open(abs, { endpoint: conn.endpoint, prefix: `${conn.prefix}:` });
+  return RedisStudyStorage.open(abs, { endpoint: conn.endpoint, prefix: `${conn.prefix}:`, queue: conn.queue });
 }

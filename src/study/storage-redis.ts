@@ -6,15 +6,15 @@
  *   P studies                    hash name -> {name, kind, createdAt}
  *   P study:T:journal            list, one JSON entry per element (redis-journal.ts)
  *   P study:T:lease              leader lease: holder id, with PX expiry
- *   P study:T:queue|tasks|scores|claims|claimer|attempts   the work queue (storage-redis-scripts.ts)
  *   P study:T:files              hash sha256 -> bytes
  *
- * Every multi-key change is one Lua script. DESIGN.md §2 reserves ioredis for cluster/bullmq; the
- * study storage is a deliberate second user (see redis-journal.ts).
+ * Trials are not queued here: they go out as BullMQ jobs on the same Redis (`cluster`: prefix P
+ * without its trailing ':', queue `evals`, run id `study.<name>`), where any `dehb worker` of that
+ * Redis takes them. Every multi-key change is one Lua script.
  */
 import { createHash } from 'node:crypto';
 import { Redis, redisOptions } from '../redis/connection.js';
-import type { RedisEndpoint } from '../protocol/scheduler-file.js';
+import { DEFAULT_PREFIX, DEFAULT_QUEUE, defaultResultsKey, parseRedisUrl, type ClusterConnection, type RedisEndpoint } from '../protocol/scheduler-file.js';
 import { DehbError } from '../errors.js';
 import type { JournalEntry } from './journal-types.js';
 import { appendEntries, RedisJournal } from './redis-journal.js';
@@ -24,27 +24,31 @@ import {
   DEFAULT_MAX_FILE_BYTES,
   maskUrl,
   unknownStudy,
-  type ClaimedTask,
   type CreatedEntry,
   type LeaseInfo,
-  type QueueStats,
-  type QueueTask,
   type StoredFile,
   type StudyStorage,
 } from './storage.js';
 
-const QUEUE_PARTS = ['queue', 'tasks', 'scores', 'claims', 'claimer', 'attempts'] as const;
-const SCORE_STRIDE = 1e9;
+/** Keys of earlier versions' study work queue: deleting a study removes them too. */
+const OLD_QUEUE_PARTS = ['queue', 'tasks', 'scores', 'claims', 'claimer', 'attempts'] as const;
 
 export class RedisStudyStorage implements StudyStorage {
   readonly kind = 'redis' as const;
   private lastError: Error | null = null;
 
+  /** The BullMQ queue on this Redis that carries the trials of its studies. */
+  readonly cluster: ClusterConnection;
+
   private constructor(
     private readonly redis: Redis,
     readonly url: string,
     readonly prefix: string,
+    endpoint: RedisEndpoint,
+    queue: string = DEFAULT_QUEUE,
   ) {
+    const bullPrefix = prefix.replace(/:+$/, '') || DEFAULT_PREFIX;
+    this.cluster = { endpoint, prefix: bullPrefix, queue, resultsKey: defaultResultsKey(bullPrefix, queue), source: this.url };
     redis.on('error', (err: Error) => {
       this.lastError = err;
     });
@@ -54,7 +58,10 @@ export class RedisStudyStorage implements StudyStorage {
    * Connects and checks the server answers (E_BROKER naming the URL otherwise). With `endpoint`
    * (a scheduler file's Redis: password, TLS) `url` only names the place in messages.
    */
-  static async open(url: string, opts: { connectTimeoutMs?: number; endpoint?: RedisEndpoint; prefix?: string } = {}): Promise<RedisStudyStorage> {
+  static async open(
+    url: string,
+    opts: { connectTimeoutMs?: number; endpoint?: RedisEndpoint; prefix?: string; queue?: string } = {},
+  ): Promise<RedisStudyStorage> {
     const client = { lazyConnect: true, maxRetriesPerRequest: 5, connectTimeout: opts.connectTimeoutMs ?? 5000 };
     let redis: Redis;
     let prefix = opts.prefix ?? 'dehb:';
@@ -70,7 +77,8 @@ export class RedisStudyStorage implements StudyStorage {
       parsed.searchParams.delete('prefix');
       redis = new Redis(parsed.toString(), client);
     }
-    const storage = new RedisStudyStorage(redis, maskUrl(url), prefix);
+    const endpoint = opts.endpoint ?? parseRedisUrl(url.replace(/[?#].*$/, ''), '--storage');
+    const storage = new RedisStudyStorage(redis, maskUrl(url), prefix, endpoint, opts.queue);
     try {
       await redis.connect();
       await redis.ping();
@@ -89,10 +97,6 @@ export class RedisStudyStorage implements StudyStorage {
 
   private get studiesKey(): string {
     return `${this.prefix}studies`;
-  }
-
-  private queueKeys(name: string): string[] {
-    return QUEUE_PARTS.map((p) => this.key(name, p));
   }
 
   private async run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
@@ -124,7 +128,7 @@ export class RedisStudyStorage implements StudyStorage {
   }
 
   async deleteStudy(name: string): Promise<boolean> {
-    const parts = ['journal', 'lease', 'files', ...QUEUE_PARTS];
+    const parts = ['journal', 'lease', 'files', ...OLD_QUEUE_PARTS];
     const [[, removed]] = (await this.redis
       .multi()
       .hdel(this.studiesKey, checkStudyName(name))
@@ -166,40 +170,6 @@ export class RedisStudyStorage implements StudyStorage {
     });
   }
 
-  async enqueue(name: string, tasks: QueueTask[]): Promise<number> {
-    if (tasks.length === 0) return 0;
-    const args: Array<string | number> = [];
-    for (const t of tasks) args.push(t.trialId, t.priority * SCORE_STRIDE + t.trialId, JSON.stringify(t));
-    const r = await this.runQueue(name, S.ENQUEUE, [...this.queueKeys(name), this.key(name, 'journal')], args);
-    return Number(r);
-  }
-
-  async claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null> {
-    const r = (await this.runQueue(name, S.CLAIM, this.queueKeys(name), [workerId, claimTtlMs])) as
-      | [string, string, string, number]
-      | null;
-    if (r === null) return null;
-    const task = JSON.parse(r[1]) as QueueTask;
-    return { ...task, workerId, expiresAt: Number(r[2]), attempts: Number(r[3]) };
-  }
-
-  async heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean> {
-    return Number(await this.runQueue(name, S.HEARTBEAT, this.queueKeys(name), [trialId, workerId, claimTtlMs])) === 1;
-  }
-
-  async complete(name: string, trialId: number): Promise<void> {
-    await this.runQueue(name, S.COMPLETE, this.queueKeys(name), [trialId]);
-  }
-
-  async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
-    await this.runQueue(name, S.UNCLAIM, this.queueKeys(name), [trialId, workerId]);
-  }
-
-  async queueStats(name: string): Promise<QueueStats> {
-    const r = (await this.runQueue(name, S.STATS, this.queueKeys(name), [])) as [number, number];
-    return { queued: Number(r[0]), claimed: Number(r[1]) };
-  }
-
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
     await this.requireStudy(name);
     const max = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -230,11 +200,5 @@ export class RedisStudyStorage implements StudyStorage {
 
   private async requireStudy(name: string): Promise<void> {
     if (!(await this.studyExists(name))) throw unknownStudy(name, this.url);
-  }
-
-  /** Queue scripts on a deleted study would recreate keys: check first (E_STUDY). */
-  private async runQueue(name: string, script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-    await this.requireStudy(name);
-    return this.run(script, keys, args);
   }
 }

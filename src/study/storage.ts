@@ -1,9 +1,12 @@
 /**
- * The study storage seam: named studies, each with a journal, a leader lease, a trial work queue
- * and content-addressed input files, behind one interface with three implementations — in this
+ * The study storage seam: named studies, each with a journal, a leader lease, metadata and
+ * content-addressed input files, behind one interface with three implementations — in this
  * process (storage-memory.ts, the Study API's default), a directory (storage-file.ts, the CLI's
- * default) and Redis (storage-redis.ts, for clusters). `openStorage(place)` (storage-open.ts) picks
- * one from a directory, a Redis URL or a scheduler file. The conformance suite
+ * default) and Redis (storage-redis.ts, for clusters). How trials go out is a capability: a
+ * directory or in-memory storage has a local work queue (`queue`, LocalStudyQueue); a Redis storage
+ * names the BullMQ queue on the same Redis (`cluster`), so its trials are cluster jobs that any
+ * `dehb worker` of that Redis can run. `openStorage(place)` (storage-open.ts) picks one from a
+ * directory, a Redis URL or a scheduler file. The conformance suite
  * (test/conformance/storage.test.ts) runs against all three.
  *
  * Semantics every implementation keeps:
@@ -11,7 +14,7 @@
  *   skipIfExists (then nothing changes and `false` is returned).
  * - The lease is exclusive with a TTL; `appendAsLeader` appends only while the holder still owns
  *   it (atomically with the check), so a deposed leader can never write `asked` entries.
- * - The queue is idempotent by trialId (a queued or claimed trial is not enqueued twice), claims
+ * - A local queue (`queue`) is idempotent by trialId (a queued or claimed trial is not enqueued twice), claims
  *   are atomic (exactly one worker gets a task), lower priority values are claimed first, then lower
  *   trial ids; claims expire unless heart-beaten and expired claims go back to the queue (claim()
  *   reclaims them first).
@@ -19,6 +22,7 @@
  */
 import { DehbError } from '../errors.js';
 import type { Config } from '../dehb/types.js';
+import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { JournalBackend, JournalEntry } from './journal-types.js';
 
 export type CreatedEntry = Extract<JournalEntry, { type: 'created' }>;
@@ -81,6 +85,24 @@ export interface StudyStorage {
   /** Appends to the journal iff `holder` owns the lease; otherwise E_STUDY (lease lost). */
   appendAsLeader(name: string, holder: string, entries: JournalEntry[]): Promise<number>;
 
+  /** The local work queue of a storage shared by processes of one machine (directory storage). */
+  readonly queue?: LocalStudyQueue;
+  /** The BullMQ queue on the same Redis that carries this storage's trials (Redis storage). */
+  readonly cluster?: ClusterConnection;
+
+  /** Stores an input file of the study; E_STUDY when larger than maxBytes (default 50 MiB). */
+  putFile(name: string, data: Buffer, opts?: { maxBytes?: number }): Promise<StoredFile>;
+  /** Reads a stored file and verifies its checksum (E_STUDY when missing or corrupt). */
+  getFile(name: string, sha256: string): Promise<Buffer>;
+
+  /** A directory of the study on this machine (directory storage only): trials live under it. */
+  localDir?(name: string): string;
+
+  close(): Promise<void>;
+}
+
+/** A work queue of study trials on one machine: the directory storage's (storage-file-queue.ts). */
+export interface LocalStudyQueue {
   /** Queues tasks not already queued or claimed; returns how many were added. */
   enqueue(name: string, tasks: QueueTask[]): Promise<number>;
   /** Atomically claims the first task (reclaiming expired claims first), or null. */
@@ -92,16 +114,20 @@ export interface StudyStorage {
   /** Gives a claimed task back to the queue (graceful shutdown). */
   unclaim(name: string, trialId: number, workerId: string): Promise<void>;
   queueStats(name: string): Promise<QueueStats>;
+}
 
-  /** Stores an input file of the study; E_STUDY when larger than maxBytes (default 50 MiB). */
-  putFile(name: string, data: Buffer, opts?: { maxBytes?: number }): Promise<StoredFile>;
-  /** Reads a stored file and verifies its checksum (E_STUDY when missing or corrupt). */
-  getFile(name: string, sha256: string): Promise<Buffer>;
+/** The storage's local queue (E_STUDY for a storage whose trials go out another way). */
+export function localQueue(storage: StudyStorage): LocalStudyQueue {
+  if (storage.queue === undefined) throw new DehbError('E_STUDY', `${storage.url} has no local work queue (its trials go out as cluster jobs)`);
+  return storage.queue;
+}
 
-  /** A directory of the study on this machine (directory storage only): trials live under it. */
-  localDir?(name: string): string;
-
-  close(): Promise<void>;
+/**
+ * The run id of a study's trials on a cluster queue (job ids `study.<name>-<trialId>`): one rule
+ * for the lease holder that submits them and `dehb worker --study NAME` that filters on them.
+ */
+export function studyRunId(name: string): string {
+  return `study.${checkStudyName(name)}`;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

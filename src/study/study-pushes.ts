@@ -2,7 +2,9 @@
  * Turning pushed configurations into trials when no lease holder runs (`dehb push`, and a
  * `dehb worker --study` that sees pushes waiting): take the lease briefly, replay the journal, ask
  * the optimizer for the pushed jobs (journaled, fenced by the lease), queue them with the trials a
- * dead holder left pending, and give the lease back. A running lease holder does this itself.
+ * dead holder left pending (directory storage: its local queue; Redis: they stay pending in the
+ * journal, and the next lease holder submits them), and give the lease back. A running lease
+ * holder does this itself.
  */
 import type { Job } from '../dehb/types.js';
 import { LeaderJournal } from './leader-journal.js';
@@ -28,7 +30,8 @@ export async function queuePushes(storage: StudyStorage, study: string, holder: 
       jobs.push(r.job);
     }
     await session.flush();
-    if (jobs.length > 0) await storage.enqueue(study, jobs.map(toQueueTask));
+    // a local queue gets them now; on Redis they stay pending in the journal for the next lease holder
+    if (jobs.length > 0) await storage.queue?.enqueue(study, jobs.map(toQueueTask));
     return true;
   } finally {
     await journal.close();

@@ -18,7 +18,7 @@ import type { TrialResult } from '../dehb/types.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../protocol/executor.js';
 import type { JournalBackend, StoredEntry } from './journal-types.js';
 import type { RunSession } from './run-session.js';
-import type { StudyStorage } from './storage.js';
+import { localQueue, type LocalStudyQueue, type StudyStorage } from './storage.js';
 
 export interface StudyQueueExecutorOptions {
   storage: StudyStorage;
@@ -60,7 +60,10 @@ export class StudyQueueExecutor implements Executor {
   private closed = false;
   private delivering = false;
 
+  private readonly queue: LocalStudyQueue;
+
   constructor(private readonly opts: StudyQueueExecutorOptions) {
+    this.queue = localQueue(opts.storage);
     this.readSeq = opts.fromSeq;
     opts.stopSignal?.addEventListener('abort', () => this.cancelUnclaimed(), { once: true });
   }
@@ -90,7 +93,7 @@ export class StudyQueueExecutor implements Executor {
   async submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
     if (this.closed) throw new DehbError('E_EXECUTOR', 'the study queue executor is closed');
     await this.session?.flush(); // the `asked` entry is durable before anyone can claim the trial
-    await this.opts.storage.enqueue(this.opts.study, [
+    await this.queue.enqueue(this.opts.study, [
       { trialId: task.trialId, priority: task.extra?.manual === true ? 0 : 1, config: task.config, fidelity: task.fidelity },
     ]);
     if (opts.signal?.aborted === true || this.closed) return { status: 'cancelled', reason: 'cancelled' };

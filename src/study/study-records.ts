@@ -75,9 +75,13 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
       case 'report':
         history.onReport(e.trialId, e.step, e.value);
         break;
-      case 'told':
+      case 'told': {
         history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
+        // a cluster worker that kept the trial's directory names it with the result
+        const dir = (e.worker as { trialDir?: unknown } | undefined)?.trialDir;
+        if (typeof dir === 'string') dirs.set(e.trialId, dir);
         break;
+      }
       case 'pushed':
         pushed++;
         break;

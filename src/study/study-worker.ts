@@ -1,12 +1,15 @@
 /**
- * The evaluating side of a study, shared by `dehb optimize` (every process, the leader included)
- * and `dehb worker --study`: claim a queued trial, journal `started`, evaluate it through the
- * Executor the runner chose the way `dehb run` does (threads, processes, GPU pinning, timeouts;
- * intermediate values become `report` entries), journal `told`, complete the task. Claims are
- * heart-beaten; a worker that dies stops heart-beating and its trial goes back to the queue. Before
- * running a claimed trial the worker checks the journal: a trial already told (a duplicate
- * delivery) is completed without running again. Shipped input files run only with
- * `acceptStudyFiles`; otherwise the worker refuses the study at init, saying how to allow it.
+ * The evaluating side of a directory study (its local queue), shared by `dehb optimize` (every
+ * process, the leader included) and `dehb worker --study`: claim a queued trial, journal
+ * `started`, evaluate it through the Executor the runner chose the way `dehb run` does (threads,
+ * processes, GPU pinning, timeouts; intermediate values become `report` entries), journal `told`,
+ * complete the task. Claims are heart-beaten; a worker that dies stops heart-beating and its trial
+ * goes back to the queue. Before running a claimed trial the worker checks the journal: a trial
+ * already told (a duplicate delivery) is completed without running again. For a Redis study it
+ * only reads: the journal (told, pending, pushes), the study's objective, and `localTask`, which
+ * the in-process cluster worker runtime uses to run a trial with the study's shipped files.
+ * Shipped input files run only with `acceptStudyFiles`; otherwise the worker refuses the study at
+ * init, saying how to allow it.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -19,7 +22,7 @@ import { taskTimeout, type EvalOutcome, type EvalTask, type Executor, type Objec
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
 import { JournalWriter } from './journal-writer.js';
 import { InputFileCache } from './input-files.js';
-import type { ClaimedTask, StudyStorage } from './storage.js';
+import { localQueue, studyRunId, type ClaimedTask, type StudyStorage } from './storage.js';
 import type { StartedEntryExt } from './study-records.js';
 
 export interface StudyWorkerOptions {
@@ -63,6 +66,7 @@ export class StudyWorker {
   private files: InputFileCache | null = null;
   private readSeq = 0;
   private readonly toldIds = new Set<number>();
+  private readonly askedIds = new Set<number>();
   private pushed = 0;
   private manualAsked = 0;
   /** Trials evaluated and told by this worker. */
@@ -114,6 +118,13 @@ export class StudyWorker {
     return this.toldIds.size;
   }
 
+  /** Asked trials without a result (as far as this worker has read the journal). */
+  get pendingCount(): number {
+    let n = 0;
+    for (const id of this.askedIds) if (!this.toldIds.has(id)) n++;
+    return n;
+  }
+
   /** Pushed configurations that no leader has turned into trials yet. */
   get pushesWaiting(): number {
     return Math.max(0, this.pushed - this.manualAsked);
@@ -126,14 +137,17 @@ export class StudyWorker {
       if (e.type === 'created') this.meta = e.meta;
       else if (e.type === 'told') this.toldIds.add(e.trialId);
       else if (e.type === 'pushed') this.pushed++;
-      else if (e.type === 'asked' && e.job.source === 'manual') this.manualAsked++;
+      else if (e.type === 'asked') {
+        this.askedIds.add(e.trialId);
+        if (e.job.source === 'manual') this.manualAsked++;
+      }
     }
     if (entries.length > 0) this.readSeq = (entries[entries.length - 1] as StoredEntry).seq;
     return entries;
   }
 
   claim(): Promise<ClaimedTask | null> {
-    return this.opts.storage.claim(this.opts.study, this.workerId, this.claimTtlMs);
+    return localQueue(this.opts.storage).claim(this.opts.study, this.workerId, this.claimTtlMs);
   }
 
   /**
@@ -141,7 +155,8 @@ export class StudyWorker {
    * the trial goes back to the queue. Resolves true when a result was journaled.
    */
   async run(task: ClaimedTask, kill?: AbortSignal): Promise<boolean> {
-    const { storage, study } = this.opts;
+    const { study } = this.opts;
+    const storage = localQueue(this.opts.storage);
     await this.sync();
     if (this.toldIds.has(task.trialId)) {
       await storage.complete(study, task.trialId);
@@ -212,34 +227,23 @@ export class StudyWorker {
   }
 
   private async evaluate(task: ClaimedTask, trialDir: string, worker: WorkerInfo, kill?: AbortSignal): Promise<EvalOutcome> {
-    const meta = this.meta as RunMeta;
-    let objective: ObjectiveRef | undefined = meta.objective;
-    if (objective === undefined) {
-      return failedOutcome(`study "${this.opts.study}" has no objective; create it with --command or --objective`, 'E_CONFIG');
+    let evalTask: EvalTask;
+    try {
+      evalTask = await this.localTask({
+        v: 1,
+        runId: studyRunId(this.opts.study),
+        trialId: task.trialId,
+        config: task.config,
+        fidelity: task.fidelity,
+        objective: { kind: 'function' },
+        timeoutMs: taskTimeout(this.trialTimeoutMs),
+        gpus: this.opts.gpusPerTrial ?? 0,
+        trialDir,
+        extra: { study: this.opts.study },
+      });
+    } catch (err) {
+      return { status: 'failed', error: serializeError(err), retryable: false };
     }
-    if (this.files !== null) {
-      try {
-        await this.files.materialize(trialDir);
-        objective = await this.localObjective(objective, trialDir);
-      } catch (err) {
-        return { status: 'failed', error: serializeError(err), retryable: false };
-      }
-    } else if (objective.kind === 'command' && objective.cwd !== undefined && !existsSync(objective.cwd)) {
-      const { cwd: _c, ...rest } = objective;
-      objective = rest;
-    }
-    const evalTask: EvalTask = {
-      v: 1,
-      runId: this.opts.study,
-      trialId: task.trialId,
-      config: task.config,
-      fidelity: task.fidelity,
-      objective,
-      timeoutMs: taskTimeout(this.trialTimeoutMs),
-      gpus: this.opts.gpusPerTrial ?? 0,
-      trialDir,
-      extra: { study: this.opts.study },
-    };
     const onReport = (step: number, value: number): void => {
       this.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
     };
@@ -248,6 +252,27 @@ export class StudyWorker {
     // the study records the worker process that claimed the trial (plus the devices it pinned)
     const devices = outcome.worker?.devices;
     return { ...outcome, worker: devices === undefined ? worker : { ...worker, devices } };
+  }
+
+  /**
+   * A trial of this study as this process runs it, in its trial directory: the study's own
+   * objective reference (cwd and env included; a cwd that does not exist here is dropped), its
+   * shipped input files materialised there. Throws E_CONFIG for a study without an objective.
+   */
+  async localTask(task: EvalTask): Promise<EvalTask> {
+    let objective: ObjectiveRef | undefined = this.meta?.objective;
+    if (objective === undefined) {
+      throw new DehbError('E_CONFIG', `study "${this.opts.study}" has no objective; create it with --command or --objective`);
+    }
+    const trialDir = task.trialDir as string;
+    if (this.files !== null) {
+      await this.files.materialize(trialDir);
+      objective = await this.localObjective(objective, trialDir);
+    } else if (objective.kind === 'command' && objective.cwd !== undefined && !existsSync(objective.cwd)) {
+      const { cwd: _c, ...rest } = objective;
+      objective = rest;
+    }
+    return { ...task, objective };
   }
 
   /** Commands run in the trial directory; a shipped module is imported from the file cache. */
@@ -261,12 +286,20 @@ export class StudyWorker {
   }
 
   private trialsRoot(): string {
-    if (this.opts.trialsDir !== undefined) return resolve(this.opts.trialsDir, this.opts.study);
-    const env = process.env.DEHB_TRIALS_DIR;
-    if (env !== undefined && env !== '') return resolve(env, this.opts.study);
     const local = this.opts.storage.localDir?.(this.opts.study);
-    return local !== undefined ? join(local, 'trials') : resolve('dehb-trials', this.opts.study);
+    return local !== undefined && this.opts.trialsDir === undefined && !hasTrialsEnv() ? join(local, 'trials') : join(this.clusterTrialsDir(), this.opts.study);
   }
+
+  /** Where a cluster worker of this process keeps trial directories (`<it>/<run id>/<trial id>`). */
+  clusterTrialsDir(): string {
+    if (this.opts.trialsDir !== undefined) return resolve(this.opts.trialsDir);
+    return resolve(hasTrialsEnv() ? (process.env.DEHB_TRIALS_DIR as string) : 'dehb-trials');
+  }
+}
+
+function hasTrialsEnv(): boolean {
+  const env = process.env.DEHB_TRIALS_DIR;
+  return env !== undefined && env !== '';
 }
 
 function failedOutcome(message: string, code: string): EvalOutcome {

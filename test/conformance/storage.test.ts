@@ -2,6 +2,8 @@
  * One conformance suite for every StudyStorage: the directory storage (temp dir), the Redis
  * storage (the test run's shared Redis, unique key prefix, removed afterwards) and the in-memory
  * storage (handles opened on one MemoryStore share its studies, as processes share a directory).
+ * The local work queue is a capability (its tests run where `queue` exists: directory, memory); a
+ * Redis storage instead names the BullMQ queue on the same Redis that carries its trials.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -39,6 +41,8 @@ const isCode = (code: string) => (err: unknown) => isDehbError(err) && err.code 
 
 interface Impl {
   label: string;
+  /** Whether the storage has a local work queue. */
+  localQueue: boolean;
   open(): Promise<StudyStorage>;
   /** Flips a byte of a stored file behind the storage's back. */
   corruptFile(s: StudyStorage, name: string, sha: string): Promise<void>;
@@ -49,6 +53,7 @@ async function fileImpl(): Promise<Impl> {
   const dir = await fsp.mkdtemp(join(tmpdir(), 'dehb-storage-'));
   return {
     label: 'file',
+    localQueue: true,
     open: () => openStorage(join(dir, 'studies')),
     async corruptFile(_s, name, sha) {
       const p = join(dir, 'studies', name, 'files', sha);
@@ -65,6 +70,7 @@ async function redisImpl(): Promise<Impl> {
   const admin = new Redis(REDIS);
   return {
     label: 'redis',
+    localQueue: false,
     open: () => openStorage(`${REDIS}?prefix=${prefix}`),
     async corruptFile(_s, name, sha) {
       await admin.hset(`${prefix}study:{${name}}:files`, sha, Buffer.from('tampered'));
@@ -81,6 +87,7 @@ async function memoryImpl(): Promise<Impl> {
   const store = new MemoryStore();
   return {
     label: 'memory',
+    localQueue: true,
     open: async () => new MemoryStudyStorage(store),
     async corruptFile(_s, name, sha) {
       const data = store.studies.get(name)?.files.get(sha) as Buffer;
@@ -104,6 +111,19 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
   });
 
   describe(`storage conformance: ${impl.label}`, () => {
+    const queueTest = impl.localQueue ? test : (_name: string, _fn: () => Promise<void>) => undefined;
+    test('how trials go out: a local queue (directory) or the BullMQ queue of the same Redis', async () => {
+      const s = await open();
+      if (impl.localQueue) {
+        assert.notEqual(s.queue, undefined);
+        assert.equal(s.cluster, undefined);
+      } else {
+        assert.equal(s.queue, undefined, 'a Redis storage has no study queue of its own');
+        const prefix = new URL(s.url.replace(/^rediss?/, 'http')).searchParams.get('prefix') as string;
+        assert.deepEqual([s.cluster?.prefix, s.cluster?.queue], [prefix.replace(/:$/, ''), 'evals']);
+        assert.equal(s.cluster?.endpoint.port, Number(new URL(REDIS).port));
+      }
+    });
     test('create, list, exists, duplicate, skipIfExists, delete', async () => {
       const s = await open();
       assert.deepEqual(await s.listStudies(), []);
@@ -132,8 +152,10 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
         assert.match(err.message, /no study named "a-study"/);
         return true;
       });
-      await assert.rejects(s.enqueue('a-study', [task(0)]), isCode('E_STUDY'));
-      await assert.rejects(s.claim('a-study', 'w', 1000), isCode('E_STUDY'));
+      if (s.queue !== undefined) {
+        await assert.rejects(s.queue.enqueue('a-study', [task(0)]), isCode('E_STUDY'));
+        await assert.rejects(s.queue.claim('a-study', 'w', 1000), isCode('E_STUDY'));
+      }
       await assert.rejects(s.createStudy('bad name', created()), isCode('E_USAGE'));
       await assert.rejects(s.createStudy('a:b', created()), isCode('E_USAGE'));
     });
@@ -199,77 +221,77 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       await assert.rejects(s.acquireLease('nope', 'A', 1000), isCode('E_STUDY'));
     });
 
-    test('queue: idempotent enqueue, priority then trial order, complete, unclaim, stats', async () => {
+    queueTest('queue: idempotent enqueue, priority then trial order, complete, unclaim, stats', async () => {
       const s = await open();
       await s.createStudy('q', created());
-      assert.equal(await s.enqueue('q', [task(3), task(1), task(2)]), 3);
-      assert.equal(await s.enqueue('q', [task(1), task(4)]), 1);
-      assert.equal(await s.enqueue('q', [task(7, 0)]), 1);
-      assert.deepEqual(await s.queueStats('q'), { queued: 5, claimed: 0 });
-      const c1 = await s.claim('q', 'w1', 10_000);
+      assert.equal(await s.queue!.enqueue('q', [task(3), task(1), task(2)]), 3);
+      assert.equal(await s.queue!.enqueue('q', [task(1), task(4)]), 1);
+      assert.equal(await s.queue!.enqueue('q', [task(7, 0)]), 1);
+      assert.deepEqual(await s.queue!.queueStats('q'), { queued: 5, claimed: 0 });
+      const c1 = await s.queue!.claim('q', 'w1', 10_000);
       assert.equal(c1?.trialId, 7, 'pushed (priority 0) first');
       assert.equal(c1?.attempts, 1);
       assert.equal(c1?.workerId, 'w1');
       assert.deepEqual(c1?.config, { x: 0.07 });
       assert.equal(c1?.fidelity, 9);
-      assert.equal((await s.claim('q', 'w2', 10_000))?.trialId, 1);
-      assert.deepEqual(await s.queueStats('q'), { queued: 3, claimed: 2 });
-      assert.equal(await s.enqueue('q', [task(1)]), 0, 'a claimed task is not enqueued again');
-      assert.equal(await s.heartbeat('q', 1, 'w2', 10_000), true);
-      assert.equal(await s.heartbeat('q', 1, 'w1', 10_000), false, 'not the claimer');
-      await s.unclaim('q', 1, 'w1'); // not the claimer: no effect
-      assert.deepEqual(await s.queueStats('q'), { queued: 3, claimed: 2 });
-      await s.unclaim('q', 1, 'w2');
-      assert.deepEqual(await s.queueStats('q'), { queued: 4, claimed: 1 });
-      const again = await s.claim('q', 'w3', 10_000);
+      assert.equal((await s.queue!.claim('q', 'w2', 10_000))?.trialId, 1);
+      assert.deepEqual(await s.queue!.queueStats('q'), { queued: 3, claimed: 2 });
+      assert.equal(await s.queue!.enqueue('q', [task(1)]), 0, 'a claimed task is not enqueued again');
+      assert.equal(await s.queue!.heartbeat('q', 1, 'w2', 10_000), true);
+      assert.equal(await s.queue!.heartbeat('q', 1, 'w1', 10_000), false, 'not the claimer');
+      await s.queue!.unclaim('q', 1, 'w1'); // not the claimer: no effect
+      assert.deepEqual(await s.queue!.queueStats('q'), { queued: 3, claimed: 2 });
+      await s.queue!.unclaim('q', 1, 'w2');
+      assert.deepEqual(await s.queue!.queueStats('q'), { queued: 4, claimed: 1 });
+      const again = await s.queue!.claim('q', 'w3', 10_000);
       assert.equal(again?.trialId, 1);
       assert.equal(again?.attempts, 2);
-      await s.complete('q', 1);
-      await s.complete('q', 7);
-      assert.equal(await s.heartbeat('q', 1, 'w3', 10_000), false, 'completed');
-      assert.deepEqual(await s.queueStats('q'), { queued: 3, claimed: 0 });
-      assert.equal(await s.enqueue('q', [task(1)]), 1, 'a completed trial can be queued again (the journal decides)');
+      await s.queue!.complete('q', 1);
+      await s.queue!.complete('q', 7);
+      assert.equal(await s.queue!.heartbeat('q', 1, 'w3', 10_000), false, 'completed');
+      assert.deepEqual(await s.queue!.queueStats('q'), { queued: 3, claimed: 0 });
+      assert.equal(await s.queue!.enqueue('q', [task(1)]), 1, 'a completed trial can be queued again (the journal decides)');
       const order: number[] = [];
-      for (let c = await s.claim('q', 'w', 10_000); c !== null; c = await s.claim('q', 'w', 10_000)) order.push(c.trialId);
+      for (let c = await s.queue!.claim('q', 'w', 10_000); c !== null; c = await s.queue!.claim('q', 'w', 10_000)) order.push(c.trialId);
       assert.deepEqual(order, [1, 2, 3, 4]);
     });
 
-    test('queue: expired claims go back to the queue', async () => {
+    queueTest('queue: expired claims go back to the queue', async () => {
       const s = await open();
       await s.createStudy('e', created());
-      await s.enqueue('e', [task(0), task(1)]);
+      await s.queue!.enqueue('e', [task(0), task(1)]);
       // a 1 s claim (60 ms expired before the next call on a loaded machine); waited out exactly
-      const dead = await s.claim('e', 'dead', 1_000);
+      const dead = await s.queue!.claim('e', 'dead', 1_000);
       const claimedBy = Date.now(); // the claim's expiry is at most 1 s after this
       assert.equal(dead?.trialId, 0);
-      const live = await s.claim('e', 'live', 10_000);
+      const live = await s.queue!.claim('e', 'live', 10_000);
       assert.equal(live?.trialId, 1);
-      assert.equal(await s.claim('e', 'x', 10_000), null);
+      assert.equal(await s.queue!.claim('e', 'x', 10_000), null);
       await sleep(claimedBy + 1_000 + 20 - Date.now());
-      assert.deepEqual(await s.queueStats('e'), { queued: 1, claimed: 1 });
-      const re = await s.claim('e', 'rescuer', 10_000);
+      assert.deepEqual(await s.queue!.queueStats('e'), { queued: 1, claimed: 1 });
+      const re = await s.queue!.claim('e', 'rescuer', 10_000);
       assert.equal(re?.trialId, 0);
       assert.equal(re?.attempts, 2);
-      assert.equal(await s.heartbeat('e', 0, 'dead', 10_000), false, 'the dead claimer lost it');
+      assert.equal(await s.queue!.heartbeat('e', 0, 'dead', 10_000), false, 'the dead claimer lost it');
     });
 
-    test('queue: concurrent claimers get each task exactly once', async () => {
+    queueTest('queue: concurrent claimers get each task exactly once', async () => {
       const s1 = await open();
       const s2 = await open();
       await s1.createStudy('c', created());
       const n = 30;
-      await s1.enqueue('c', Array.from({ length: n }, (_, i) => task(i, i % 3 === 0 ? 0 : 1)));
+      await s1.queue!.enqueue('c', Array.from({ length: n }, (_, i) => task(i, i % 3 === 0 ? 0 : 1)));
       const got: number[] = [];
       const claimer = async (s: StudyStorage, id: string): Promise<void> => {
-        for (let c = await s.claim('c', id, 10_000); c !== null; c = await s.claim('c', id, 10_000)) {
+        for (let c = await s.queue!.claim('c', id, 10_000); c !== null; c = await s.queue!.claim('c', id, 10_000)) {
           got.push(c.trialId);
-          await s.complete('c', c.trialId);
+          await s.queue!.complete('c', c.trialId);
         }
       };
       await Promise.all([claimer(s1, 'a'), claimer(s2, 'b'), claimer(s1, 'c'), claimer(s2, 'd')]);
       assert.equal(got.length, n);
       assert.deepEqual([...got].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
-      assert.deepEqual(await s1.queueStats('c'), { queued: 0, claimed: 0 });
+      assert.deepEqual(await s1.queue!.queueStats('c'), { queued: 0, claimed: 0 });
     });
 
     test('files: content-addressed, capped, verified', async () => {
@@ -295,13 +317,13 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       });
     });
 
-    test('a deleted study: journal and queue operations fail with E_STUDY', async () => {
+    test('a deleted study: journal, queue and file operations fail with E_STUDY', async () => {
       const s = await open();
       await s.createStudy('d', created());
       const j = await s.journal('d');
       await s.deleteStudy('d');
       await assert.rejects(j.append([{ type: 'finished', reason: 'x' }]), (err: unknown) => isDehbError(err));
-      await assert.rejects(s.enqueue('d', [task(0)]), isCode('E_STUDY'));
+      if (s.queue !== undefined) await assert.rejects(s.queue.enqueue('d', [task(0)]), isCode('E_STUDY'));
       await assert.rejects(s.putFile('d', Buffer.from('x')), isCode('E_STUDY'));
       assert.equal(await s.studyExists('d'), false);
     });

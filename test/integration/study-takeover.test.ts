@@ -1,8 +1,10 @@
 /**
  * Two `dehb optimize` processes on one study, on each storage: the leader is killed with SIGKILL
- * mid-run; the other process takes the lease over by replaying the journal, re-queues the dead
- * worker's trials when their claims expire, and the study ends with exactly N told trials, each
- * told once. Only trials the killed process was evaluating may have been evaluated twice.
+ * mid-run; the other process takes the lease over by replaying the journal, gets the dead
+ * process's trials back (directory: their claims expire; Redis: their BullMQ jobs stall and are
+ * re-run, results stored meanwhile are re-attached), and the study ends with exactly N told
+ * trials, each told once. Only trials the killed process was evaluating may have been evaluated
+ * twice.
  */
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -30,8 +32,8 @@ for (const kind of ['file', 'redis'] as const) {
       await writeFile(gate, ''); // evaluations now wait: A cannot finish the study alone meanwhile
       const b = startCli(args, { env });
       const bPid = b.child.pid as number;
-      // B is evaluating (it claimed a trial) before A dies
-      await until(async () => (await journalOf(ts.url, 'race')).some((e) => e.type === 'started' && e.worker?.pid === bPid));
+      // B is evaluating (one of its slots runs a trial) before A dies
+      await until(async () => (await readFile(log, 'utf8')).split('\n').some((l) => l.startsWith(`${bPid} `)));
       const aPid = a.child.pid as number;
       const beforeKill = await journalOf(ts.url, 'race');
       assert.ok(toldIds(beforeKill).length < N - 6, 'killed well before the end');

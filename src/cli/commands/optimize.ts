@@ -2,7 +2,8 @@
  * `dehb optimize NAME --fevals N | --brackets N | --runtime 10m`: run or join a study until its
  * TOTAL budget is met (re-running with the same N returns at once; a larger N extends the study).
  * Any number of these processes may share a study: one leads (holds the lease, runs the
- * optimizer), all evaluate; if the leader dies another takes over by replaying the journal.
+ * optimizer), all evaluate (on Redis, through the `dehb worker` runtime in process, next to any
+ * `dehb worker` of that Redis); if the leader dies another takes over by replaying the journal.
  * Ctrl-C finishes running trials; a second Ctrl-C cancels them (they go back to the queue).
  */
 import type { Command } from 'commander';
@@ -14,6 +15,7 @@ import { interruptSignals } from '../signals.js';
 import { allFailedReason } from '../summary.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 import { createLog } from '../log.js';
+import { studyRunId } from '../../study/storage.js';
 import { fmt, intFlag, note, out, STORAGE_HELP, withStudy, type StorageFlags } from './study-cli.js';
 
 interface OptimizeFlags extends StorageFlags, BudgetFlags, EvalFlags {
@@ -38,7 +40,7 @@ export function registerOptimizeCommand(program: Command): void {
     .option('--accept-study-files', "run the study's shipped input files")
     .option('--trials-dir <dir>', 'where trial working directories go')
     .option('--lease-ttl <duration>', 'leader lease; a dead leader is replaced after about this long (default 10s)')
-    .option('--claim-ttl <duration>', "a dead worker's trial is re-queued after this long (default 30s)")
+    .option('--claim-ttl <duration>', "a dead process's trial goes to another after this long (default 30s; Redis: the job lock, 10s)")
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no per-trial lines')
     .option('--dashboard [port]', 'serve a live dashboard of the study on 127.0.0.1 (default port 8080)')
@@ -57,7 +59,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
   return withStudy(name, flags, async (study) => {
     // --cluster: this process only coordinates; the cluster's workers evaluate every trial
     const client = await connectCluster(flags, 'dehb optimize');
-    const executor = client === undefined ? undefined : await client.executor(name, ev.nWorkersGiven ? ev.nWorkers : undefined);
+    const executor = client === undefined ? undefined : await client.executor(studyRunId(name), ev.nWorkersGiven ? ev.nWorkers : undefined);
     const dashboard = port === null ? null : await startDashboardFor({ study: name, ...(flags.storage === undefined ? {} : { storage: flags.storage }) }, { port });
     const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
     let best = Infinity;

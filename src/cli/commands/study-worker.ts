@@ -1,7 +1,8 @@
 /**
- * `dehb study worker NAME`: join a study as a worker only (the same as `dehb worker --study NAME`,
- * which main's worker command can wire to `runStudyWorker`). Evaluates queued trials until
- * interrupted, idle for --idle-exit, or --max-trials told. Ctrl-C finishes running trials; a
+ * `dehb study worker NAME`: join a study as a worker only (the same as `dehb worker --study NAME`
+ * without a scheduler file). Evaluates the study's trials (a directory's local queue, or a Redis
+ * study's BullMQ jobs through the worker runtime) until interrupted, idle for --idle-exit, or
+ * --max-trials evaluated. Ctrl-C finishes running trials; a
  * second Ctrl-C cancels them (they go back to the queue).
  */
 import type { Command } from 'commander';
@@ -30,8 +31,8 @@ export function addStudyWorkerOptions(cmd: Command): Command {
     .option('--accept-study-files', "run the study's shipped input files (off by default: such trials fail)")
     .option('--idle-exit <duration>', 'exit after this long without work (default: keep waiting)')
     .option('--max-trials <n>', 'exit after this many results')
-    .option('--trials-dir <dir>', 'where trial working directories go (default: in the study directory, or ./dehb-trials/<study> with Redis)')
-    .option('--claim-ttl <duration>', "a trial whose worker stops heart-beating for this long is given to another worker (default 30s)")
+    .option('--trials-dir <dir>', 'where trial working directories go (default: in the study directory, or ./dehb-trials/study.<name> with Redis)')
+    .option('--claim-ttl <duration>', "a trial whose worker stops heart-beating for this long is given to another worker (default 30s; Redis: the job lock, 10s)")
     .option('--id <id>', 'worker id shown in trial listings (default host-pid-random)')
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no per-trial lines');

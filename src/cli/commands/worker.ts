@@ -1,8 +1,11 @@
 /**
  * Owns `dehb worker`: parse the flags, start the cluster worker runtime, and stop it on
  * SIGINT/SIGTERM (first signal: finish running trials within --grace-ms, then hand the rest back;
- * second signal: hand back at once). With `--study NAME` it joins a named study as a worker
- * instead (same as `dehb study worker NAME`). Human text on stderr.
+ * second signal: hand back at once). One worker serves every run and every Redis-stored study of
+ * its queue; `--study NAME` with `--scheduler-file` only filters (it takes that study's jobs
+ * only). `--study NAME` without a scheduler file joins the study through its storage instead (same
+ * as `dehb study worker NAME`: a directory study's local queue, or a Redis study's jobs). Human
+ * text on stderr.
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
@@ -12,6 +15,7 @@ import { parseGpuList } from '../../gpu/discover.js';
 import { splitCommand } from '../argv.js';
 import { studyWorkerCommand } from './study-worker.js';
 import { createLog } from '../log.js';
+import { studyRunId } from '../../study/storage.js';
 
 export interface WorkerCommandIo {
   stderr: { write(chunk: string): unknown };
@@ -74,6 +78,7 @@ export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions
   if (flags.id !== undefined) o.id = flags.id;
   if (flags.trialsDir !== undefined) o.trialsDir = flags.trialsDir;
   if (flags.threads === false) o.threads = false;
+  if (flags.study !== undefined) o.runs = [studyRunId(flags.study)];
   return o;
 }
 
@@ -82,7 +87,7 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
     .command('worker')
     .description('take evaluations from a cluster queue (any run sharing the Redis) and run them on this node')
     .option('--scheduler-file <file>', 'scheduler file written by `dehb scheduler start|init` (waited for)')
-    .option('--study <name>', 'join this named study as a worker instead (with --storage)')
+    .option('--study <name>', 'only this study: with --scheduler-file, take only its jobs; without, join it through --storage')
     .option('--storage <url>', 'with --study: directory or redis:// URL of the study storage (default ./dehb-studies or $DEHB_STORAGE)')
     .option('--accept-study-files', "with --study: run the study's shipped input files")
     .option('--idle-exit <duration>', 'with --study: exit after this long without work')
@@ -104,8 +109,7 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
     .option('--id <name>', 'worker id in trial records (default host:pid)')
     .option('--no-threads', 'run module objectives on the worker\'s event loop instead of threads (async objectives only)')
     .action(async (flags: WorkerFlags) => {
-      if (flags.study !== undefined) {
-        if (flags.schedulerFile !== undefined) throw new DehbError('E_USAGE', 'give --study or --scheduler-file, not both');
+      if (flags.study !== undefined && flags.schedulerFile === undefined) {
         process.exitCode = await studyWorkerCommand(flags.study, {
           ...(flags.storage === undefined ? {} : { storage: flags.storage }),
           ...(flags.concurrency === undefined ? {} : { nWorkers: flags.concurrency }),

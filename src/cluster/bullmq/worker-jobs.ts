@@ -66,6 +66,13 @@ export interface ClusterWorkerOptions {
    * then cannot block lock renewal. false: on the worker's event loop (async objectives only).
    */
   threads?: boolean;
+  /** Take only jobs of these run ids (`dehb worker --study NAME`); others are left for other workers. */
+  runs?: string[];
+  /**
+   * Last step before a trial runs, after the allow-list and with its trial directory made (a study
+   * process materialises the study's shipped input files and uses its own objective reference).
+   */
+  prepare?: (task: EvalTask) => Promise<EvalTask>;
   /** Evaluation function (default runTask); tests inject their own. */
   evaluate?: (task: EvalTask, ctx: RunTaskContext) => Promise<EvalOutcome>;
   log?: (message: string) => void;
@@ -279,6 +286,10 @@ export class WorkerRuntime implements ClusterWorker {
     if (!parsed.ok) return refusal('E_EXECUTOR', `job ${job.id} carries ${parsed.message}`, this.info);
     const { task: data, ignored } = parsed.value;
     if (ignored.length > 0) this.noteIgnored(String(job.id), ignored);
+    if (this.o.runs !== undefined && !this.o.runs.includes(data.runId)) return { leave: `this worker only takes jobs of run(s) ${this.o.runs.join(', ')}` };
+    if (data.extra?.inputFiles === true && this.o.prepare === undefined) {
+      return { leave: `the trial needs its study's shipped input files, which only a worker of the study fetches (dehb worker --study ${String(data.extra.study)} --storage URL --accept-study-files)` };
+    }
     const why = await this.policy.check(data.objective);
     if (why !== null) return { leave: why };
     const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, data.gpus) : data.gpus);
@@ -295,9 +306,10 @@ export class WorkerRuntime implements ClusterWorker {
     let task: EvalTask;
     try {
       task = { ...data, trialDir: await this.dirs.create(data) };
+      if (this.o.prepare !== undefined) task = await this.o.prepare(task);
     } catch (err) {
       if (devices.length > 0) this.allocator.release(devices);
-      return refusal('E_EXECUTOR', `cannot create the trial directory: ${(err as Error).message}`, this.info);
+      return refusal('E_EXECUTOR', `cannot prepare the trial: ${(err as Error).message}`, this.info);
     }
     this.stats.started++;
     const reports: Array<[number, number]> = [];
@@ -316,6 +328,8 @@ export class WorkerRuntime implements ClusterWorker {
       // also stored with the result: the coordinator may read it before the progress events
       if (reports.length > 0) outcome.reports = reports;
       outcome.queueWaitMs = queueWaitMs;
+      // a kept trial directory (--trials-dir) is where the trial's files and logs are
+      if (this.o.trialsDir !== undefined) outcome.worker = { ...(outcome.worker ?? this.info), trialDir: task.trialDir as string };
       return outcome;
     } finally {
       if (devices.length > 0) this.allocator.release(devices);

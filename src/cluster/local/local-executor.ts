@@ -38,8 +38,10 @@ export function threadWorkerEntry(): { filename: string; execArgv?: string[] } {
   const ext = extname(here);
   const filename = join(dirname(here), `thread-worker${ext}`);
   if (!existsSync(filename)) throw new DehbError('E_EXECUTOR', `thread worker entry is missing: ${filename}`);
-  if (ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx'))) {
-    return { filename, execArgv: [...process.execArgv, '--import', 'tsx'] };
+  if (ext === '.ts') {
+    // tsx by its resolved URL: a bare `--import tsx` would resolve from the cwd (a test may chdir)
+    const rest = process.execArgv.filter((a, i, all) => !(a === '--import' && all[i + 1] === 'tsx') && !(a === 'tsx' && all[i - 1] === '--import'));
+    return { filename, execArgv: [...rest, '--import', import.meta.resolve('tsx')] };
   }
   return { filename };
 }
