@@ -269,6 +269,7 @@ export class DEHB {
   private meta(): RunMeta {
     const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null, instance: randomUUID() };
     if (this.options.nWorkers !== undefined) meta.nWorkers = this.options.nWorkers;
+    if (this.options.client?.weight !== undefined) meta.weight = this.options.client.weight;
     if (this.objective !== null) meta.objective = this.objective.ref;
     if (this.options.singleNodeWithGpus === true) meta.gpusPerTrial = this.options.gpusPerTrial ?? 1;
     return meta;
@@ -301,7 +302,9 @@ export class DEHB {
     if (this.options.client !== undefined) {
       const instance = this.session?.meta.instance;
       const owner = instance === undefined ? undefined : { instance, resume: this.options.resume === true, ...(this.options.outputDir === undefined ? {} : { output: this.options.outputDir }) };
-      const executor = await this.options.client.executor(this.runId, givenWorkers, owner);
+      // a resumed run without a weight keeps the one it was started with
+      const weight = this.options.client.weight ?? recordedWeight(this.session?.meta);
+      const executor = await this.options.client.executor(this.runId, givenWorkers, owner, weight === undefined ? {} : { weight });
       return { executor, close: (force) => executor.close({ force }) };
     }
     const nWorkers = givenWorkers ?? 1;
@@ -315,6 +318,16 @@ export class DEHB {
     });
     return { executor, close: (force) => executor.close({ force }) };
   }
+}
+
+/** The fair-share weight a journal recorded (untrusted: a number > 0 and <= 1000, else E_JOURNAL). */
+function recordedWeight(meta: RunMeta | undefined): number | undefined {
+  const w: unknown = meta?.weight;
+  if (w === undefined) return undefined;
+  if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0 || w > 1000) {
+    throw new DehbError('E_JOURNAL', `the journal's created entry has field "meta.weight" = ${JSON.stringify(w)}, not a number > 0 and <= 1000; fix the journal or pass --weight W`);
+  }
+  return w;
 }
 
 function normaliseResult(result: unknown): TrialResult {

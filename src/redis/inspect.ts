@@ -6,10 +6,11 @@
 import { Queue } from 'bullmq';
 import { DehbError } from '../errors.js';
 import { connectionFromSchedulerFile, readSchedulerFile, looseModeWarning, redactRedisUrl } from '../protocol/scheduler-file.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, dropBullSockets, withTimeout } from './connection.js';
+import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, dropBullSockets, withTimeout } from './connection.js';
 import { isServerError } from './health.js';
 import { assessRedis, probeRedis, type Finding, type RedisFacts } from './probe.js';
 import { checkHostFacts } from './host-facts-store.js';
+import { withClusterMode } from './cluster-mode.js';
 import type { HostFacts } from '../protocol/host-facts.js';
 
 export interface SchedulerCheck {
@@ -56,6 +57,12 @@ export async function checkScheduler(path: string, opts: { timeoutMs?: number } 
   }
   findings.push(...assessRedis(out.facts, file.prefix));
   try {
+    conn = withClusterMode(conn, out.facts.clusterEnabled);
+  } catch (err) {
+    findings.push({ level: 'error', what: 'mode', message: (err as Error).message });
+    return finish(out);
+  }
+  try {
     out.queue = await queueStats(conn, opts.timeoutMs ?? 5_000);
     const q = out.queue;
     findings.push({
@@ -91,7 +98,8 @@ function finish(out: SchedulerCheck): SchedulerCheck {
 }
 
 async function queueStats(conn: Awaited<ReturnType<typeof connectionFromSchedulerFile>>, timeoutMs: number): Promise<NonNullable<SchedulerCheck['queue']>> {
-  const queue = new Queue(conn.queue, { connection: bullConnection(conn.endpoint), prefix: conn.prefix });
+  const connection = bullConnection(conn.endpoint, 'dehb:check-queue');
+  const queue = new Queue(conn.queue, { connection, prefix: conn.prefix });
   const redis = createRedis(conn.endpoint, 'dehb:check');
   queue.on('error', () => undefined);
   redis.on('error', () => undefined);
@@ -115,6 +123,6 @@ async function queueStats(conn: Awaited<ReturnType<typeof connectionFromSchedule
   } finally {
     const closed = await withTimeout(queue.close().then(() => true), 1_000, () => false).catch(() => false);
     if (!closed) dropBullSockets(queue);
-    await closeRedis(redis);
+    await Promise.all([closeRedis(redis), closeBullConnection(connection)]);
   }
 }

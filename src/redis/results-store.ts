@@ -5,7 +5,7 @@
  * back). The coordinator reads fields for re-attachment, reconciles in-flight jobs in one script
  * (result / job missing / failed / still pending) and deletes fields in batches once recorded.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from './connection.js';
 import type { EvalOutcome } from '../protocol/executor.js';
 import type { ClusterKeys } from './connection.js';
 import { isJobOfRun } from './run-claim.js';

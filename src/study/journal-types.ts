@@ -21,6 +21,8 @@ export interface RunMeta {
   gpusPerTrial?: number;
   /** Evaluations in flight the run was started with (a resume without -n reuses it). */
   nWorkers?: number;
+  /** Cluster fair-share weight the run was started with (a resume without --weight reuses it). */
+  weight?: number;
   /** Content-hashed input files shipped with a study (name -> sha256 hex). */
   inputFiles?: Array<{ name: string; sha256: string; size: number }>;
   /** Free-form labels. */

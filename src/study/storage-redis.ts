@@ -13,7 +13,9 @@
  * study storage is a deliberate second user (see redis-journal.ts).
  */
 import { createHash } from 'node:crypto';
-import { Redis } from '../redis/connection.js';
+import type { Redis } from '../redis/connection.js';
+import { hashTaggedPrefix } from '../redis/cluster-mode.js';
+import { connectRedisUrl } from '../redis/url-client.js';
 import { DehbError } from '../errors.js';
 import type { JournalEntry } from './journal-types.js';
 import { appendEntries, RedisJournal } from './redis-journal.js';
@@ -51,29 +53,22 @@ export class RedisStudyStorage implements StudyStorage {
 
   /** Connects and checks the server answers (E_BROKER naming the URL otherwise). */
   static async open(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisStudyStorage> {
-    let parsed: URL;
+    const q = url.indexOf('?');
+    const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const prefix = params.get('prefix') ?? 'dehb:';
+    params.delete('prefix');
+    const rest = params.toString();
+    const bare = `${q < 0 ? url : url.slice(0, q)}${rest === '' ? '' : `?${rest}`}`;
+    let conn;
     try {
-      parsed = new URL(url);
+      // a Redis Cluster (said by redis+cluster://, or found): one hash-tagged prefix keeps every
+      // key of the storage in one slot, so its multi-key scripts work
+      conn = await connectRedisUrl(bare, { maxRetriesPerRequest: 5, connectTimeoutMs: opts.connectTimeoutMs ?? 5000, what: '--storage' });
     } catch (err) {
-      throw new DehbError('E_USAGE', `not a valid Redis URL: "${maskUrl(url)}"`, { cause: err });
+      if (err instanceof DehbError) throw err;
+      throw new DehbError('E_BROKER', `cannot reach Redis at ${maskUrl(url)}: ${(err as Error).message}`, { cause: err });
     }
-    const prefix = parsed.searchParams.get('prefix') ?? 'dehb:';
-    parsed.searchParams.delete('prefix');
-    const redis = new Redis(parsed.toString(), {
-      lazyConnect: true,
-      maxRetriesPerRequest: 5,
-      connectTimeout: opts.connectTimeoutMs ?? 5000,
-    });
-    const storage = new RedisStudyStorage(redis, maskUrl(url), prefix);
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (err) {
-      redis.disconnect();
-      const why = (storage.lastError ?? (err as Error)).message;
-      throw new DehbError('E_BROKER', `cannot reach Redis at ${maskUrl(url)}: ${why}`, { cause: err });
-    }
-    return storage;
+    return new RedisStudyStorage(conn.redis, maskUrl(url), conn.cluster ? hashTaggedPrefix(prefix) : prefix);
   }
 
   private key(name: string, part: string): string {
