@@ -294,6 +294,8 @@ export function makeSchedulerFile(opts: {
   capacity?: number;
   tls?: SchedulerFile['tls'];
   server?: SchedulerFile['server'];
+  cluster?: boolean;
+  nodes?: string[];
 }): SchedulerFile {
   const file: SchedulerFile = {
     version: SCHEDULER_FILE_VERSION,
@@ -305,6 +307,8 @@ export function makeSchedulerFile(opts: {
   };
   if (opts.resultsKey !== undefined) file.resultsKey = opts.resultsKey;
   if (opts.capacity !== undefined) file.capacity = opts.capacity;
+  if (opts.cluster !== undefined) file.cluster = opts.cluster;
+  if (opts.nodes !== undefined) file.nodes = opts.nodes;
   if (opts.tls !== undefined) file.tls = opts.tls;
   if (opts.server !== undefined) file.server = opts.server;
   return validateSchedulerFile(file, 'scheduler file');
