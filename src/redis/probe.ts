@@ -30,6 +30,8 @@ export interface RedisFacts {
   /** `cluster_enabled:1`: a Redis Cluster node. */
   clusterEnabled: boolean;
   cluster?: ClusterFacts;
+  /** The node said cluster mode but CLUSTER INFO/NODES failed: its answer. */
+  clusterError?: string;
 }
 
 /** Parses `CLUSTER NODES` into masters with slots and their replicas (failed nodes left out). */
@@ -130,14 +132,18 @@ async function probeNode(ep: RedisEndpoint, opts: { timeoutMs?: number }): Promi
         clusterEnabled: info.get('cluster_enabled') === '1' || info.get('redis_mode') === 'cluster',
       };
       if (facts.clusterEnabled) {
-        const ci = parseInfo(String(await client.call('CLUSTER', 'INFO')));
-        facts.cluster = {
-          state: ci.get('cluster_state') ?? 'unknown',
-          slotsAssigned: Number(ci.get('cluster_slots_assigned') ?? 0),
-          slotsOk: Number(ci.get('cluster_slots_ok') ?? 0),
-          knownNodes: Number(ci.get('cluster_known_nodes') ?? 0),
-          masters: parseClusterNodes(String(await client.call('CLUSTER', 'NODES'))),
-        };
+        try {
+          const ci = parseInfo(String(await client.call('CLUSTER', 'INFO')));
+          facts.cluster = {
+            state: ci.get('cluster_state') ?? 'unknown',
+            slotsAssigned: Number(ci.get('cluster_slots_assigned') ?? 0),
+            slotsOk: Number(ci.get('cluster_slots_ok') ?? 0),
+            knownNodes: Number(ci.get('cluster_known_nodes') ?? 0),
+            masters: parseClusterNodes(String(await client.call('CLUSTER', 'NODES'))),
+          };
+        } catch (err) {
+          facts.clusterError = String((err as Error).message ?? err).trim();
+        }
       }
       return facts;
     };
@@ -193,14 +199,24 @@ export function assessRedis(facts: RedisFacts, prefix?: string): Finding[] {
   } else if (facts.aofEnabled === true) {
     out.push({ level: 'ok', what: 'appendonly', message: 'AOF persistence on' });
   }
-  if (facts.clusterEnabled) out.push(...assessCluster(facts.cluster, prefix));
+  if (facts.clusterEnabled) out.push(...assessCluster(facts, prefix));
   return out;
 }
 
 /** Cluster mode findings: state, slot coverage, masters without replicas (no failover for their slots). */
-function assessCluster(c: ClusterFacts | undefined, prefix?: string): Finding[] {
+function assessCluster(facts: RedisFacts, prefix?: string): Finding[] {
+  const c = facts.cluster;
   const tagged = prefix === undefined ? '' : prefix === hashTaggedPrefix(prefix) ? `; prefix ${prefix} is a hash tag` : `; prefix ${prefix} is used as ${hashTaggedPrefix(prefix)} (a hash tag)`;
-  if (c === undefined) return [{ level: 'ok', what: 'mode', message: `Redis Cluster${tagged}, so every key of the queue lands in one slot` }];
+  if (c === undefined) {
+    return [
+      { level: 'ok', what: 'mode', message: `Redis Cluster${tagged}, so every key of the queue lands in one slot` },
+      {
+        level: 'error',
+        what: 'cluster slots',
+        message: `the node says it is in cluster mode but CLUSTER INFO failed (${facts.clusterError ?? 'no answer'}); check the cluster with redis-cli --cluster check HOST:PORT`,
+      },
+    ];
+  }
   const nodes = c.masters.map((m) => `${m.address} (${m.slots} slots; replicas: ${m.replicas.length === 0 ? 'none' : m.replicas.join(', ')})`).join(', ');
   const out: Finding[] = [
     {
