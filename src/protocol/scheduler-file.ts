@@ -171,16 +171,26 @@ function parseClusterUrl(tls: boolean, rest: string): RedisEndpoint | null {
   return ep;
 }
 
-/** Builds a redis URL from parts (password percent-encoded). */
-export function formatRedisUrl(ep: { host: string; port: number; username?: string; password?: string; db?: number; tls?: boolean }): string {
+/** Builds a redis URL from parts (password percent-encoded); `redis+cluster://` with the seed nodes of a cluster. */
+export function formatRedisUrl(ep: {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: boolean;
+  cluster?: RedisEndpoint['cluster'];
+}): string {
   const auth =
     ep.password !== undefined
       ? `${ep.username !== undefined ? encodeURIComponent(ep.username) : ''}:${encodeURIComponent(ep.password)}@`
       : ep.username !== undefined
         ? `${encodeURIComponent(ep.username)}@`
         : '';
-  const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
-  return `${ep.tls === true ? 'rediss' : 'redis'}://${auth}${host}:${ep.port}/${ep.db ?? 0}`;
+  const hostPort = (n: NodeAddress): string => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
+  const scheme = ep.tls === true ? 'rediss' : 'redis';
+  if (ep.cluster !== undefined && ep.cluster !== 'off') return `${scheme}+cluster://${auth}${ep.cluster.nodes.map(hostPort).join(',')}/${ep.db ?? 0}`;
+  return `${scheme}://${auth}${hostPort(ep)}/${ep.db ?? 0}`;
 }
 
 /** The URL with its password replaced by `***` (for messages and logs). */

@@ -50,9 +50,9 @@ function assertToldOnce(out: string, fevals: number): void {
   assert.deepEqual([...told].sort((a, b) => a - b), [...asked].sort((a, b) => a - b), 'every asked trial told');
 }
 
-async function schedulerFile(name: string, redisUrl: string, prefix: string): Promise<string> {
+async function schedulerFile(name: string, redisUrl: string, prefix: string, nodes?: string[]): Promise<string> {
   const file = join(dir, `${name}.json`);
-  await writeSchedulerFile(file, makeSchedulerFile({ redisUrl, prefix, queue: 'evals' }));
+  await writeSchedulerFile(file, makeSchedulerFile({ redisUrl, prefix, queue: 'evals', ...(nodes === undefined ? {} : { nodes }) }));
   return file;
 }
 
@@ -86,15 +86,6 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
     assert.notEqual(other, await cluster.ownerOf(queueKey));
     const file = await schedulerFile('plain', `redis://127.0.0.1:${other}/0`, prefix);
 
-    const check = spawnCli(['scheduler', 'check', '--scheduler-file', file]);
-    assert.equal((await check.exited).code, 0, check.err());
-    assert.match(check.err(), /ok {4}mode: Redis Cluster, 3 master\(s\) and 3 replica\(s\) of 6 known node\(s\)/);
-    for (const p of cluster.ports) assert.ok(check.err().includes(`127.0.0.1:${p}`), `node ${p} listed: ${check.err()}`);
-    assert.match(check.err(), /prefix plain is used as \{plain\} \(a hash tag\)/);
-    assert.match(check.err(), /ok {4}cluster slots: cluster_state ok, all 16384 slots served/);
-    assert.match(check.err(), /ok {4}queue: 0 waiting/);
-    assert.doesNotMatch(check.err(), /MOVED/);
-
     const out = join(dir, 'plain-run');
     const log = join(dir, 'plain.log');
     await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '20' }, async () => {
@@ -102,6 +93,17 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
       const { code } = await run.exited;
       assert.equal(code, 0, run.err());
       assert.doesNotMatch(run.err(), /MOVED|CROSSSLOT/);
+      // the check reads the queue and the workers' host facts through the cluster too
+      const check = spawnCli(['scheduler', 'check', '--scheduler-file', file]);
+      assert.equal((await check.exited).code, 0, check.err());
+      const said = check.err();
+      assert.match(said, /ok {4}mode: Redis Cluster, 3 master\(s\) and 3 replica\(s\) of 6 known node\(s\)/);
+      for (const p of cluster.ports) assert.ok(said.includes(`127.0.0.1:${p}`), `node ${p} listed: ${said}`);
+      assert.match(said, /prefix plain is used as \{plain\} \(a hash tag\)/);
+      assert.match(said, /ok {4}cluster slots: cluster_state ok, all 16384 slots served/);
+      assert.match(said, /ok {4}queue: 0 waiting, 0 active, 0 delayed, 0 failed; [1-9]\d* worker connection\(s\); 0 unrecorded result\(s\)/);
+      assert.equal(said.match(/ok {4}worker \S+: /g)?.length, 2, `both workers' host facts: ${said}`);
+      assert.doesNotMatch(said, /MOVED/);
     });
     assertToldOnce(out, 24);
     const starts = readLog(log).filter((l) => l.kind === 'S');
@@ -111,7 +113,9 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
 
   it('CLUSTER FAILOVER of the queue\'s master mid-run: the run completes, every trial told exactly once', async () => {
     const prefix = 'failover';
-    const file = await schedulerFile('failover', cluster.clusterUrl, prefix);
+    // said by the file: a seed node and more seeds in "nodes"
+    const [first, ...rest] = cluster.ports;
+    const file = await schedulerFile('failover', `redis://127.0.0.1:${first as number}/0`, prefix, rest.map((p) => `127.0.0.1:${p}`));
     const out = join(dir, 'failover-run');
     const log = join(dir, 'failover.log');
     const fevals = 36;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isDehbError } from '../../src/errors.js';
-import { connectionFromSchedulerFile, makeSchedulerFile, parseRedisUrl, redactRedisUrl, validateSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { connectionFromSchedulerFile, formatRedisUrl, makeSchedulerFile, parseRedisUrl, redactRedisUrl, validateSchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { hashTagOf, hashTaggedPrefix, withClusterMode } from '../../src/redis/cluster-mode.js';
 import { assessRedis, parseClusterNodes, type RedisFacts } from '../../src/redis/probe.js';
 import { clusterKeys } from '../../src/redis/connection.js';
@@ -23,6 +23,10 @@ describe('Redis Cluster configuration', () => {
     });
     assert.deepEqual(parseRedisUrl('rediss+cluster://:pw@h:1').tls, {});
     assert.equal(redactRedisUrl('redis+cluster://:secret@h:1,h:2'), 'redis+cluster://:***@h:1,h:2');
+    // `scheduler init` rebuilds the URL with a password from DEHB_REDIS_PASSWORD: the seeds stay
+    const rebuilt = formatRedisUrl({ ...parseRedisUrl('redis+cluster://h:1,[::1]:2'), password: 'p w' });
+    assert.equal(rebuilt, 'redis+cluster://:p%20w@h:1,[::1]:2/0');
+    assert.deepEqual(parseRedisUrl(rebuilt).cluster, { nodes: [{ host: 'h', port: 1 }, { host: '::1', port: 2 }] });
   });
 
   it('refuses malformed cluster URLs and a database other than 0, naming the field', () => {
