@@ -158,6 +158,7 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
     const plain = `redis://127.0.0.1:${cluster.ports[2] as number}/0?prefix=dehbstudy:`;
     assert.equal(toldIds(await journalOf(plain, 'onc')).length, 10);
   });
+
 });
 
 function readLogSafe(path: string): ReturnType<typeof readLog> {

@@ -24,7 +24,8 @@ describe('Redis Cluster configuration', () => {
     assert.deepEqual(parseRedisUrl('rediss+cluster://:pw@h:1').tls, {});
     assert.equal(redactRedisUrl('redis+cluster://:secret@h:1,h:2'), 'redis+cluster://:***@h:1,h:2');
     // `scheduler init` rebuilds the URL with a password from DEHB_REDIS_PASSWORD: the seeds stay
-    const rebuilt = formatRedisUrl({ ...parseRedisUrl('redis+cluster://h:1,[::1]:2'), password: 'p w' });
+    const { tls: _tls, ...seeds } = parseRedisUrl('redis+cluster://h:1,[::1]:2');
+    const rebuilt = formatRedisUrl({ ...seeds, password: 'p w' });
     assert.equal(rebuilt, 'redis+cluster://:p%20w@h:1,[::1]:2/0');
     assert.deepEqual(parseRedisUrl(rebuilt).cluster, { nodes: [{ host: 'h', port: 1 }, { host: '::1', port: 2 }] });
   });
