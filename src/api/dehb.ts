@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { Incumbent, IncumbentSummary, Job, SpaceSpec, TrialResult } from '../dehb/types.js';
+import type { IncumbentSummary, Job, SpaceSpec } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask, Executor } from '../protocol/executor.js';
 import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
@@ -15,6 +15,7 @@ import { taskTimeout } from '../protocol/executor.js';
 import { createLocalExecutor } from '../cluster/create-local-executor.js';
 import { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
+import { incumbentSummary } from '../study/incumbent.js';
 import { RunJournal } from '../study/run-journal.js';
 import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
@@ -23,6 +24,7 @@ import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
 import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
+import { normaliseResult, type ResultInput } from './result-input.js';
 
 export interface RunResult {
   incumbent: IncumbentSummary | null;
@@ -101,8 +103,9 @@ export class DEHB {
     return this.id;
   }
 
-  get incumbent(): Incumbent | null {
-    return this.requireSession().incumbent;
+  /** The best result so far under the incumbent rule (the shape every output uses). */
+  get incumbent(): IncumbentSummary | null {
+    return incumbentSummary(this.requireSession().incumbent);
   }
 
   get history(): TrialRecord[] {
@@ -130,7 +133,7 @@ export class DEHB {
    * Records a result for a job from ask(): a number, `{fitness, cost?, info?}`, or a TrialResult.
    * Throws for an unknown or already-told trial. Resolves when the result is durable.
    */
-  tell(job: Job | number, result: number | { fitness: number; cost?: number; info?: Record<string, unknown> } | TrialResult): Promise<void> {
+  tell(job: Job | number, result: ResultInput): Promise<void> {
     const session = this.requireSession();
     const trialId = typeof job === 'number' ? job : job.trialId;
     if (session.pendingJob(trialId) === undefined) {
@@ -171,7 +174,7 @@ export class DEHB {
             this.options.onTrialEnd?.(record, info);
             // one write at a time, in order, so the file never goes back to an older incumbent
             if (info.improved && dir !== undefined) {
-              const inc = session.incumbent;
+              const inc = incumbentSummary(session.incumbent);
               incumbentWrites = incumbentWrites.then(() => writeIncumbent(dir, inc)).catch(() => {});
             }
           },
@@ -185,7 +188,7 @@ export class DEHB {
     await session.flush();
     if (dir !== undefined) {
       await incumbentWrites;
-      await writeIncumbent(dir, session.incumbent);
+      await writeIncumbent(dir, incumbentSummary(session.incumbent));
       await files?.flush();
     }
     await this.journal?.suspend(); // between runs another process may open the directory
@@ -203,7 +206,7 @@ export class DEHB {
     const s = this.requireSession();
     const inc = s.incumbent;
     const result = {
-      incumbent: inc === null ? null : { config: inc.config, fitness: inc.fitness, fidelity: inc.fidelity, trialId: inc.trialId },
+      incumbent: incumbentSummary(inc),
       trajectory: [] as number[],
       history: [] as TrialRecord[],
       trials: { ...s.counts },
@@ -320,32 +323,7 @@ export class DEHB {
   }
 }
 
-/** The fair-share weight a journal recorded (untrusted: a number > 0 and <= 1000, else E_JOURNAL). */
+/** The fair-share weight a journal recorded (its schema checks it: a number > 0 and <= 1000). */
 function recordedWeight(meta: RunMeta | undefined): number | undefined {
-  const w: unknown = meta?.weight;
-  if (w === undefined) return undefined;
-  if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0 || w > 1000) {
-    throw new DehbError('E_JOURNAL', `the journal's created entry has field "meta.weight" = ${JSON.stringify(w)}, not a number > 0 and <= 1000; fix the journal or pass --weight W`);
-  }
-  return w;
-}
-
-function normaliseResult(result: unknown): TrialResult {
-  if (typeof result === 'number') {
-    return Number.isFinite(result)
-      ? { status: 'ok', fitness: result }
-      : { status: 'failed', error: { message: `objective returned ${String(result)}` } };
-  }
-  if (result !== null && typeof result === 'object') {
-    const r = result as Partial<TrialResult> & { fitness?: unknown };
-    if (r.status !== undefined) return r as TrialResult;
-    if (typeof r.fitness === 'number' && Number.isFinite(r.fitness)) {
-      const out: TrialResult = { status: 'ok', fitness: r.fitness };
-      if (typeof r.cost === 'number') out.cost = r.cost;
-      if (r.info !== undefined) out.info = r.info;
-      return out;
-    }
-    return { status: 'failed', error: { message: `result has no finite numeric fitness (got ${JSON.stringify(r.fitness)})` } };
-  }
-  return { status: 'failed', error: { message: `result must be a number or { fitness } (got ${typeof result})` } };
+  return meta?.weight;
 }

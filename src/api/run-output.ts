@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { writeError } from '../io-errors.js';
 import { join } from 'node:path';
-import type { Incumbent } from '../dehb/types.js';
+import type { IncumbentSummary } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import { LineChunks } from '../study/line-chunks.js';
 import { csvHeader, csvRow } from '../study/history-csv.js';
@@ -23,7 +23,7 @@ export function journalPath(dir: string): string {
   return join(dir, JOURNAL_FILE);
 }
 
-export async function writeIncumbent(dir: string, incumbent: Incumbent | null): Promise<void> {
+export async function writeIncumbent(dir: string, incumbent: IncumbentSummary | null): Promise<void> {
   if (incumbent === null) return;
   await atomicWrite(join(dir, 'incumbent.json'), JSON.stringify(incumbent, null, 2) + '\n');
 }
@@ -81,8 +81,6 @@ export class HistoryFiles {
   private async append(csv: Buffer[], json: Buffer[]): Promise<void> {
     await writeAll(join(this.dir, 'history.csv'), 'a', csv, null);
     await writeAll(join(this.dir, 'history.json'), 'r+', json, -JSON_END.length);
-    this.csv.recycle(csv);
-    this.json.recycle(json);
   }
 }
 

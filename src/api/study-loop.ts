@@ -124,6 +124,10 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   });
   await worker.init();
   const objective = worker.objective;
+  if (objective?.kind === 'function' && opts.executor === undefined) {
+    await worker.close();
+    throw new DehbError('E_CONFIG', `study "${opts.study}" evaluates a JS function, which only the process holding it can run: call study.optimize() there (loadStudy(name, { storage, objective }))`);
+  }
   // loaded when a study runs: the CLI's study commands import this module, and piscina stays out of `--help`
   const local =
     slots === 0 || objective === undefined

@@ -1,7 +1,10 @@
 /**
- * The Study API — named, persistent optimizations any process can join through a storage URL:
- * `createStudy`, `loadStudy`, `listStudies`, `deleteStudy`, and on a Study `optimize`, `push`,
- * `trials`, `trial`, `summary`, `export`. The CLI commands are thin wrappers over these.
+ * The Study API — named optimizations, in memory by default or persistent in a storage (a
+ * directory, a Redis URL or a scheduler file) that any process can join: `createStudy`,
+ * `loadStudy`, `listStudies`, `deleteStudy`, and on a Study `optimize`, `ask`/`tell`, `push`,
+ * `trials`, `trial`, `bestTrial`, `summary`, `export`. Objectives: a JS function (evaluated in this
+ * process, so only a process holding it can optimize), a module or a command. The CLI commands are
+ * thin wrappers over these.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -12,13 +15,17 @@ import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { parseSpace, validateConfig } from '../dehb/space/index.js';
-import type { Config, OptimizerOptions } from '../dehb/types.js';
-import type { ObjectiveRef } from '../protocol/executor.js';
+import type { Config, IncumbentSummary, OptimizerOptions } from '../dehb/types.js';
+import type { Executor, ObjectiveRef } from '../protocol/executor.js';
+import type { ObjectiveFn } from '../objective.js';
 import type { RunMeta, StoredEntry } from '../study/journal-types.js';
 import { readInputFiles, storeInputFiles, type InputFileInfo } from '../study/input-files.js';
 import { queuePushes } from '../study/study-pushes.js';
-import { defaultStorageUrl, unknownStudy, type CreatedEntry, type LeaseInfo, type QueueStats, type StudyStorage } from '../study/storage.js';
+import { unknownStudy, type CreatedEntry, type LeaseInfo, type QueueStats, type StudyStorage } from '../study/storage.js';
 import { openStorage } from '../study/storage-open.js';
+import { toObjectiveRef, type ObjectiveInput } from './dehb-options.js';
+import { StudyAsker, type AskedTrial, type AskOptions } from './study-ask.js';
+import type { ResultInput } from './result-input.js';
 import {
   exportCsv,
   exportJson,
@@ -35,12 +42,19 @@ export type StorageInput = string | StudyStorage | undefined;
 
 export interface CreateStudyOptions extends Omit<OptimizerOptions, 'space'> {
   name: string;
-  /** Storage URL or instance. Default $DEHB_STORAGE or ./dehb-studies. */
+  /**
+   * Where the study lives: a directory, a redis:// or rediss:// URL, a scheduler file, or a
+   * StudyStorage. Default: a new in-memory storage (the study lives as long as this process).
+   */
   storage?: StorageInput;
   /** The search space (validated). */
   space: unknown;
-  /** A module or command objective (workers cannot run in-process functions). */
-  objective?: Extract<ObjectiveRef, { kind: 'module' | 'command' }>;
+  /**
+   * What to minimise: a JS function (evaluated in this process: only a Study holding it can
+   * optimize), a module path, `{ module, exportName }`, `{ command: [...] }`, or a reference
+   * `{ kind: 'module' | 'command', ... }`. Leave it out to use ask/tell only.
+   */
+  objective?: ObjectiveInput | Extract<ObjectiveRef, { kind: 'module' | 'command' }>;
   /** Kill an evaluation after this many ms. */
   trialTimeoutMs?: number | null;
   /** Files shipped to workers (paths; relative names are kept). */
@@ -65,25 +79,42 @@ const CREATE_STUDY_KEYS: KeyList<CreateStudyOptions> = {
 };
 const STORAGE_KEYS = ['storage'] as const;
 
-async function useStorage(input: StorageInput): Promise<{ storage: StudyStorage; owned: boolean }> {
-  if (input !== undefined && typeof input !== 'string') return { storage: input, owned: false };
-  return { storage: await openStorage(defaultStorageUrl(input)), owned: true };
+async function useStorage(input: StorageInput, call: string): Promise<{ storage: StudyStorage; owned: boolean }> {
+  if (input === undefined || input === '') {
+    if (call !== 'createStudy') {
+      throw new DehbError('E_CONFIG', `${call} needs options.storage (a directory, a redis:// URL, a scheduler file or a StudyStorage): a study created without one lives only in its Study object`);
+    }
+    // loaded on use: the CLI's study commands import this module, and zod stays out of `--help`
+    const { MemoryStudyStorage } = await import('../study/storage-memory.js');
+    return { storage: new MemoryStudyStorage(), owned: true };
+  }
+  if (typeof input !== 'string') return { storage: input, owned: false };
+  return { storage: await openStorage(input), owned: true };
+}
+
+/** The objective reference a study records, and the function when it is one. */
+function studyObjective(input: CreateStudyOptions['objective']): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {
+  if (input !== null && typeof input === 'object' && 'kind' in input) {
+    if (input.kind !== 'module' && input.kind !== 'command') {
+      throw new DehbError('E_CONFIG', 'objective.kind must be "module" or "command" (pass a JS function itself as objective to evaluate it in this process)');
+    }
+    return { ref: input };
+  }
+  return toObjectiveRef(input);
 }
 
 export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
   rejectUnknownKeys(opts, CREATE_STUDY_KEYS, 'createStudy(options)');
-  const { storage, owned } = await useStorage(opts.storage);
+  const { storage, owned } = await useStorage(opts.storage, 'createStudy');
   try {
-    const { name, space: rawSpace, objective, inputFiles, skipIfExists, trialTimeoutMs, labels, maxFileBytes, storage: _s, ...optimizer } = opts;
-    if (skipIfExists === true && (await storage.studyExists(name))) return new Study(name, storage, owned, false);
-    if (objective !== undefined && objective.kind !== 'module' && objective.kind !== 'command') {
-      throw new DehbError('E_CONFIG', 'a study objective must be a module path or a command (workers cannot run in-process functions)');
-    }
+    const { name, space: rawSpace, objective: rawObjective, inputFiles, skipIfExists, trialTimeoutMs, labels, maxFileBytes, storage: _s, ...optimizer } = opts;
+    const objective = studyObjective(rawObjective);
+    if (skipIfExists === true && (await storage.studyExists(name))) return new Study(name, storage, owned, false, objective?.fn);
     const options = resolveOptimizerOptions({ ...optimizer, space: parseSpace(rawSpace) });
-    if (objective?.kind === 'command') checkPlaceholders(objective.argv, options.space, 'objective.argv');
+    if (objective?.ref.kind === 'command') checkPlaceholders(objective.ref.argv, options.space, 'objective.argv');
     const files = await readInputFiles(inputFiles ?? [], maxFileBytes === undefined ? {} : { maxBytes: maxFileBytes });
     const fileInfo: InputFileInfo[] = files.map((f) => ({ name: f.name, sha256: '', size: f.data.length }));
-    let ref: ObjectiveRef | undefined = objective;
+    let ref: ObjectiveRef | undefined = objective?.ref;
     if (ref?.kind === 'module') {
       const abs = resolve(ref.path);
       const shipped = files.find((f) => f.path === abs);
@@ -109,26 +140,29 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
         throw err;
       }
     }
-    return new Study(name, storage, owned, made);
+    return new Study(name, storage, owned, made, objective?.fn);
   } catch (err) {
     if (owned) await storage.close();
     throw err;
   }
 }
 
-export async function loadStudy(name: string, opts: { storage?: StorageInput } = {}): Promise<Study> {
-  rejectUnknownKeys(opts, STORAGE_KEYS, 'loadStudy(name, options)');
-  const { storage, owned } = await useStorage(opts.storage);
+export async function loadStudy(name: string, opts: { storage?: StorageInput; objective?: ObjectiveFn } = {}): Promise<Study> {
+  rejectUnknownKeys(opts, ['storage', 'objective'], 'loadStudy(name, options)');
+  if (opts.objective !== undefined && typeof opts.objective !== 'function') {
+    throw new DehbError('E_CONFIG', 'loadStudy(name, { objective }) takes the JS function of a study created with one (module and command objectives are stored in the study)');
+  }
+  const { storage, owned } = await useStorage(opts.storage, 'loadStudy');
   if (!(await storage.studyExists(name))) {
     if (owned) await storage.close();
     throw unknownStudy(name, storage.url);
   }
-  return new Study(name, storage, owned);
+  return new Study(name, storage, owned, false, opts.objective);
 }
 
 export async function listStudies(opts: { storage?: StorageInput } = {}): Promise<StudySummary[]> {
   rejectUnknownKeys(opts, STORAGE_KEYS, 'listStudies(options)');
-  const { storage, owned } = await useStorage(opts.storage);
+  const { storage, owned } = await useStorage(opts.storage, 'listStudies');
   try {
     const out: StudySummary[] = [];
     for (const name of await storage.listStudies()) {
@@ -148,7 +182,7 @@ export async function listStudies(opts: { storage?: StorageInput } = {}): Promis
 
 export async function deleteStudy(name: string, opts: { storage?: StorageInput } = {}): Promise<boolean> {
   rejectUnknownKeys(opts, STORAGE_KEYS, 'deleteStudy(name, options)');
-  const { storage, owned } = await useStorage(opts.storage);
+  const { storage, owned } = await useStorage(opts.storage, 'deleteStudy');
   try {
     return await storage.deleteStudy(name);
   } finally {
@@ -164,9 +198,21 @@ export interface PushResult {
 }
 
 export type OptimizeOptions = Omit<StudyRunOptions, 'storage' | 'study' | 'mode' | 'budget'> & {
+  /** Budgets are study totals: stop once the study holds this many told trials... */
   fevals?: number;
+  /** ...or has opened this many brackets... */
   brackets?: number;
+  /** ...or after this many ms of this call. */
   runtimeMs?: number;
+  /** The JS function of a study created with one (default: the one given to createStudy/loadStudy). */
+  objective?: ObjectiveFn;
+};
+
+export type OptimizeResult = StudyRunSummary & {
+  /** The best ok trial of the study (the same shape as DEHB's `run().incumbent`). */
+  incumbent: IncumbentSummary | null;
+  /** The same as `incumbent` (its older name). */
+  best: IncumbentSummary | null;
 };
 
 const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
@@ -190,6 +236,7 @@ const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
   killSignal: true,
   log: true,
   onTold: true,
+  objective: true,
 };
 
 export class Study {
@@ -199,7 +246,38 @@ export class Study {
     private readonly ownsStorage = false,
     /** True when createStudy made it (false when it existed and skipIfExists applied). */
     readonly created = false,
+    /** The JS function objective, when the study evaluates one. */
+    private readonly fn: ObjectiveFn | undefined = undefined,
   ) {}
+
+  private asker: StudyAsker | null = null;
+
+  /**
+   * Hands out the next trial for the caller to evaluate; `tell` its result. Asked trials are the
+   * caller's: `optimize` never evaluates them (also after the study is re-opened) and they stay
+   * pending until told. While an optimize leads the study, ask waits for it up to `waitMs`.
+   */
+  ask(opts: AskOptions = {}): Promise<AskedTrial> {
+    rejectUnknownKeys(opts, ['waitMs'], 'study.ask(options)');
+    this.asker ??= new StudyAsker(this.storage, this.name);
+    return this.asker.ask(opts);
+  }
+
+  /**
+   * Records the result of a trial from `ask()` (the trial or its id): a number, `{ fitness, cost?,
+   * info? }` or a TrialResult (`status` ok | failed | timed-out | cancelled). Resolves when it is
+   * journaled; an unknown or already-told trial is an error.
+   */
+  tell(trial: AskedTrial | number, result: ResultInput): Promise<void> {
+    this.asker ??= new StudyAsker(this.storage, this.name);
+    return this.asker.tell(trial, result);
+  }
+
+  /** The study's best ok trial (lowest fitness), or null before one succeeded. */
+  async bestTrial(): Promise<StudyTrial | null> {
+    const best = (await this.summary()).best;
+    return best === null ? null : this.trial(best.trialId);
+  }
 
   /** Everything the journal says, read without locks. */
   async view(): Promise<StudyView> {
@@ -262,17 +340,50 @@ export class Study {
     }
   }
 
-  /** Runs (or joins) the optimization until the study's total budget is met. */
-  async optimize(opts: OptimizeOptions): Promise<StudyRunSummary & { best: StudySummary['best'] }> {
+  /**
+   * Runs (or joins) the optimization until the study's total budget is met. A function objective
+   * is evaluated in this process (`nWorkers` at once, as `new DEHB` does); trials handed out by
+   * `ask()` and not told are left to their asker. Results told meanwhile count toward the budget.
+   */
+  async optimize(opts: OptimizeOptions): Promise<OptimizeResult> {
     rejectUnknownKeys(opts, OPTIMIZE_KEYS, 'study.optimize(options)');
-    const { fevals, brackets, runtimeMs, ...rest } = opts;
+    const { fevals, brackets, runtimeMs, objective, ...rest } = opts;
     const budget = {
       ...(fevals === undefined ? {} : { fevals }),
       ...(brackets === undefined ? {} : { brackets }),
       ...(runtimeMs === undefined ? {} : { runtimeMs }),
     };
-    const r = await runStudy({ ...rest, storage: this.storage, study: this.name, mode: 'optimize', budget });
-    return { ...r, best: (await this.summary()).best };
+    const evaluate = await this.functionExecutor(objective, rest);
+    let r: StudyRunSummary;
+    try {
+      r = await runStudy({ ...rest, ...(evaluate === null ? {} : { executor: evaluate }), storage: this.storage, study: this.name, mode: 'optimize', budget });
+    } finally {
+      await evaluate?.close({ force: opts.killSignal?.aborted === true });
+    }
+    const best = (await this.summary()).best;
+    return { ...r, incumbent: best, best };
+  }
+
+  /** The in-process executor of a function study (null for module and command studies). */
+  private async functionExecutor(given: ObjectiveFn | undefined, o: Omit<OptimizeOptions, 'fevals' | 'brackets' | 'runtimeMs' | 'objective'>): Promise<Executor | null> {
+    if (given !== undefined && typeof given !== 'function') throw new DehbError('E_CONFIG', 'study.optimize({ objective }) takes a JS function');
+    const kind = (await this.view()).meta.objective?.kind;
+    const fn = given ?? this.fn;
+    if (kind !== 'function') {
+      if (given !== undefined) {
+        throw new DehbError('E_CONFIG', `study "${this.name}" evaluates ${kind === undefined ? 'no objective (ask/tell only)' : `a ${kind} objective`}; optimize({ objective }) is for studies created with a JS function`);
+      }
+      return null;
+    }
+    if (o.executor !== undefined) return null;
+    if (fn === undefined) {
+      throw new DehbError('E_CONFIG', `study "${this.name}" evaluates a JS function, which is not stored: only a process holding it can optimize the study (in code: loadStudy(name, { storage, objective }) or optimize({ objective }); dehb optimize and workers cannot)`);
+    }
+    const gpusPerTrial = o.singleNodeWithGpus === true ? (o.gpusPerTrial ?? 1) : 0;
+    const gpuAllocator = gpusPerTrial > 0 ? await (await import('../gpu/allocator.js')).GpuAllocator.create({ gpusPerTrial, requireGpus: true }) : undefined;
+    // loaded when a study runs: the CLI's study commands import this module, and backends stay out of `--help`
+    const { createLocalExecutor } = await import('../cluster/create-local-executor.js');
+    return createLocalExecutor({ objective: fn, nWorkers: o.nWorkers ?? 1, ...(gpuAllocator === undefined ? {} : { gpuAllocator }) });
   }
 
   async export(format: 'json' | 'csv'): Promise<string> {
@@ -283,6 +394,7 @@ export class Study {
   }
 
   async close(): Promise<void> {
+    await this.asker?.close();
     if (this.ownsStorage) await this.storage.close();
   }
 }

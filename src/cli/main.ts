@@ -16,6 +16,7 @@ import { registerStudyCommands } from './commands/study.js';
 import { registerSpaceCommands } from './commands/space.js';
 import { registerReportCommands } from './commands/report.js';
 import { configureLogs, LOG_FORMATS, LOG_LEVELS } from './log.js';
+import { outputClosed } from './signals.js';
 
 // E_NO_GPU reaches here only from set-up (no GPUs, --gpus-per-trial above the devices); a trial's is its result
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_SPACE', 'E_SCHEDULER_FILE', 'E_STUDY', 'E_NOT_ALLOWED', 'E_NO_GPU']);
@@ -95,9 +96,11 @@ export function isEntryPoint(argv1: string | undefined, moduleUrl: string): bool
 }
 
 if (isEntryPoint(process.argv[1], import.meta.url)) {
-  // `dehb show DIR | head -1`: a reader that stops early ends the output, not in a stack trace
+  // `dehb show DIR | head -1`: a reader that stops early ends the output, not in a stack trace;
+  // under a long command (`dehb run --json | head`) it stops the run gracefully instead
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (outputClosed()) return;
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
   main(process.argv).then(

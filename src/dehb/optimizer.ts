@@ -7,7 +7,7 @@
 import { DehbError } from '../errors.js';
 import { acquireConfig } from './acquire.js';
 import { asyncNextRung, completeJob, isDone, isPending, nextRung, openBracket, previousRungWaits, registerJob } from './brackets.js';
-import { fit, storeFit, worstSlot } from './population.js';
+import { select } from './selection.js';
 import { decode } from './space/decode.js';
 import { encode } from './space/encode.js';
 import { repairForbidden } from './space/forbidden.js';
@@ -163,22 +163,7 @@ export function tell(state: DehbState, trialId: number, result: TrialResult): { 
     }
   }
 
-  if (job.parentId >= 0) {
-    const sp = state.subpops[job.rung];
-    if (f <= fit(sp.fitness[job.parentId])) {
-      sp.vectors[job.parentId] = job.vector;
-      sp.fitness[job.parentId] = storeFit(f);
-      sp.configIds[job.parentId] = job.configId;
-    }
-  } else if (job.source === 'manual' && job.rung >= 0) {
-    const sp = state.subpops[job.rung];
-    const w = worstSlot(sp);
-    if (f < fit(sp.fitness[w])) {
-      sp.vectors[w] = job.vector;
-      sp.fitness[w] = storeFit(f);
-      sp.configIds[w] = job.configId;
-    }
-  }
+  select(state, job, f);
 
   let improved = false;
   const counts = state.options.incumbent !== 'max-fidelity' || job.rung === state.fidelities.length - 1;

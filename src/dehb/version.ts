@@ -12,5 +12,9 @@
  *    evolve from the rung below while other jobs are in flight; forbidden clauses repaired and
  *    categorical weights / normal priors sampled (spaces without them draw as before).
  *    Sequential runs without forbiddens/weights/priors ask exactly what version 1 asked.
+ * 3. Parallel runs: a DE trial told while other jobs are in flight that loses to its parent slot
+ *    but beats its rung's worst member takes that member's slot, and one equal to another slot's
+ *    member takes none (src/dehb/selection.ts).
+ *    Sequential runs ask exactly what version 2 asked.
  */
-export const OPTIMIZER_VERSION = 2;
+export const OPTIMIZER_VERSION = 3;

@@ -108,9 +108,10 @@ async function queueStats(conn: Awaited<ReturnType<typeof connectionFromSchedule
   redis.on('error', () => undefined);
   try {
     const work = async (): Promise<NonNullable<SchedulerCheck['queue']>> => {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'completed');
       const workers = await queue.getWorkersCount().catch(() => -1);
-      const results = await redis.hlen(clusterKeys(conn).results);
+      // unrecorded results: finished jobs kept until their run records them (and an older version's results hash)
+      const results = (counts.completed ?? 0) + (await redis.hlen(clusterKeys(conn).results));
       return {
         waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
         active: counts.active ?? 0,

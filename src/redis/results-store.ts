@@ -1,9 +1,14 @@
 /**
- * Owns the durable results hash (`<prefix>:<queue>:dehb:results`, field = job id, value = the
- * EvalOutcome as JSON). Workers write with a Lua script that checks they still hold BullMQ's lock
- * for the job and then HSETNX (first result wins; a late or duplicate writer gets the stored one
- * back). The coordinator reads fields for re-attachment, reconciles in-flight jobs in one script
- * (result / job missing / failed / still pending) and deletes fields in batches once recorded.
+ * Owns where a trial's result lives in Redis between a worker finishing it and the run recording
+ * it: in the finished BullMQ job itself. Jobs are kept on completion (`removeOnComplete: false`):
+ * BullMQ's moveToFinished, which checks the worker still holds the job's lock, writes the outcome
+ * as the job's `returnvalue` and emits the `completed` event carrying it, in one script. So the
+ * result reaches the coordinator with the completion and stays durable until the coordinator
+ * removes the job once the run has recorded it (batched: one script call per tick), or a
+ * graceful close purges the run's finished jobs. This module reads what Redis knows about job ids
+ * (reconcile: result / failed / pending / missing, in one script) and removes finished jobs.
+ * Results hashes written by earlier versions (`<prefix>:<queue>:dehb:results`) are still read
+ * and purged.
  */
 import type { Redis } from './connection.js';
 import type { EvalOutcome } from '../protocol/executor.js';
@@ -11,14 +16,8 @@ import type { ClusterKeys } from './connection.js';
 import { isJobOfRun } from './run-claim.js';
 import { parseOutcomeText, type Parsed } from '../protocol/wire.js';
 
-const WRITE_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3]) == 1 then return ARGV[3] end
-return redis.call('HGET', KEYS[2], ARGV[2])
-`;
-
-// For each job id: 'r' + stored result | 'm' (no job, no result) | 'f' + failedReason
-// | 'c' + returnvalue (completed and kept) | 'p' (queued, active or delayed).
+// For each job id: 'r' + stored result (earlier versions' results hash) | 'm' (no job, no result)
+// | 'f' + failedReason | 'c' + returnvalue (completed, kept) | 'p' (queued, active or delayed).
 const RECONCILE_LUA = `
 local out = {}
 for i = 2, #ARGV do
@@ -45,6 +44,20 @@ end
 return out
 `;
 
+// Removes finished (completed) jobs: only ids still in the completed set, so a job queued again
+// under the same id is never touched. KEYS[1] completed set; ARGV[1] job key prefix.
+const REMOVE_FINISHED_LUA = `
+local n = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    redis.call('DEL', ARGV[1] .. id, ARGV[1] .. id .. ':logs')
+    n = n + 1
+  end
+end
+return n
+`;
+
 export type ReconcileState =
   | { state: 'result'; outcome: Parsed<EvalOutcome> }
   | { state: 'missing' }
@@ -60,77 +73,63 @@ function defineScript(redis: Redis, name: string, keys: number, lua: string): Sc
   return fn.bind(redis);
 }
 
-/** How long a result the coordinator has stays in Redis unless the run acknowledges it first (see deleteLater). */
+/** How long a finished job the coordinator has stays in Redis unless the run acknowledges it first (see deleteLater). */
 export const RESULT_RETAIN_MS = 30_000;
 
 export class ResultsStore {
-  private readonly writeScript: ScriptFn;
   private readonly reconcileScript: ScriptFn;
+  private readonly removeScript: ScriptFn;
   /** job id -> when the coordinator had its result */
   private readonly toDelete = new Map<string, number>();
   private deleteTimer: NodeJS.Timeout | null = null;
   private soonScheduled = false;
+  private readonly completedKey: string;
+  private readonly jobPrefix: string;
 
   constructor(
     readonly redis: Redis,
     readonly keys: ClusterKeys,
   ) {
-    this.writeScript = defineScript(redis, 'dehbWriteResult', 2, WRITE_LUA);
     this.reconcileScript = defineScript(redis, 'dehbReconcile', 1, RECONCILE_LUA);
-  }
-
-  /**
-   * Worker side: stores the outcome if this worker still holds the job's lock (token) and no result
-   * is stored yet. Returns the stored outcome text (ours, or an earlier one), or null when the lock
-   * is gone (the job was handed to another worker; this result must be dropped).
-   */
-  async write(jobId: string, token: string, outcome: EvalOutcome): Promise<string | null> {
-    const text = JSON.stringify(outcome);
-    const r = await this.writeScript(this.keys.lock(jobId), this.keys.results, token, jobId, text);
-    return typeof r === 'string' ? r : r instanceof Buffer ? r.toString('utf8') : null;
-  }
-
-  /** Stored results for these job ids (absent ones are left out). */
-  async getMany(jobIds: string[]): Promise<Map<string, Parsed<EvalOutcome>>> {
-    const out = new Map<string, Parsed<EvalOutcome>>();
-    if (jobIds.length === 0) return out;
-    const values = await this.redis.hmget(this.keys.results, ...jobIds);
-    values.forEach((v, i) => {
-      if (v !== null) out.set(jobIds[i] as string, parseOutcomeText(v));
-    });
-    return out;
+    this.removeScript = defineScript(redis, 'dehbRemoveFinished', 1, REMOVE_FINISHED_LUA);
+    this.completedKey = `${keys.base}:completed`;
+    this.jobPrefix = `${keys.base}:`;
   }
 
   /** One script call: what Redis knows about each job id. */
   async reconcile(jobIds: string[]): Promise<Map<string, ReconcileState>> {
     const out = new Map<string, ReconcileState>();
     if (jobIds.length === 0) return out;
-    const flat = (await this.reconcileScript(this.keys.results, `${this.keys.base}:`, ...jobIds)) as string[];
+    const flat = (await this.reconcileScript(this.keys.results, this.jobPrefix, ...jobIds)) as string[];
     for (let i = 0; i < jobIds.length; i++) {
       const id = jobIds[i] as string;
       const code = flat[2 * i];
       const payload = flat[2 * i + 1] ?? '';
-      if (code === 'r') out.set(id, { state: 'result', outcome: parseOutcomeText(payload) });
+      if (code === 'r' || code === 'c') out.set(id, { state: 'result', outcome: parseOutcomeText(payload) });
       else if (code === 'm') out.set(id, { state: 'missing' });
       else if (code === 'f') out.set(id, { state: 'failed', reason: payload });
-      else if (code === 'c' && payload !== '') out.set(id, { state: 'result', outcome: parseOutcomeText(payload) });
       else out.set(id, { state: 'pending' });
     }
     return out;
   }
 
+  /** Removes these finished jobs now (those still in the completed set). */
+  async removeFinished(jobIds: string[]): Promise<void> {
+    if (jobIds.length > 0) await this.removeScript(this.completedKey, this.jobPrefix, ...jobIds);
+  }
+
   /**
-   * Deletes the field later, batched with others. Not at once: the coordinator records the result
-   * in its journal after the executor resolves, and a coordinator killed in between must find the
-   * result again on resume. The run acknowledges recorded results (deleteSoon); fields it never
-   * acknowledges go after RESULT_RETAIN_MS, and close() flushes the rest.
+   * Removes the finished job later, batched with others. Not at once: the coordinator records the
+   * result in its journal after the executor resolves, and a coordinator killed in between must
+   * find the result again on resume. The run acknowledges recorded results (deleteSoon); jobs it
+   * never acknowledges go after RESULT_RETAIN_MS, and close() flushes the rest.
    */
   deleteLater(jobId: string): void {
     this.toDelete.set(jobId, Date.now());
     this.armDeleteTimer();
   }
 
-  /** Deletes the field in the next batch (one HDEL per tick): the run has recorded the result. */
+  /** Removes the finished job in the next batch (one script call per tick): the run has recorded the result. */
   deleteSoon(jobId: string): void {
     this.toDelete.set(jobId, 0);
     if (this.soonScheduled) return;
@@ -147,7 +146,7 @@ export class ResultsStore {
     this.deleteTimer.unref();
   }
 
-  /** Sends pending deletes of fields queued before `olderThan` (default: all). Errors are swallowed. */
+  /** Sends pending removals of jobs queued before `olderThan` (default: all). Errors are swallowed. */
   async flushDeletes(olderThan = Number.POSITIVE_INFINITY): Promise<void> {
     const ids: string[] = [];
     for (const [id, at] of this.toDelete) {
@@ -158,18 +157,24 @@ export class ResultsStore {
       clearInterval(this.deleteTimer);
       this.deleteTimer = null;
     }
-    if (ids.length === 0) return;
-    await this.redis.hdel(this.keys.results, ...ids).catch(() => undefined); // a leftover field is harmless
+    for (let i = 0; i < ids.length; i += 1_000) {
+      await this.removeFinished(ids.slice(i, i + 1_000)).catch(() => undefined); // a leftover job is harmless
+    }
   }
 
   /**
-   * Deletes every stored result of a run (fields `<runId>-<trialId>` exactly: run `exp` never
-   * touches `exp-2-1` of run `exp-2`). For a graceful close, when every
-   * trial this coordinator submitted is recorded: it also removes results an earlier, killed
-   * coordinator of the same run had recorded but not yet deleted.
+   * Removes every finished job of a run (ids `<runId>-<trialId>` exactly: run `exp` never touches
+   * `exp-2-1` of run `exp-2`), and its fields in an earlier version's results hash. For a graceful
+   * close, when every trial this coordinator submitted is recorded: it also removes results an
+   * earlier, killed coordinator of the same run had recorded but not yet removed.
    */
   async purgeRun(runId: string): Promise<void> {
     let cursor = '0';
+    do {
+      const [next, flat] = (await this.redis.zscan(this.completedKey, cursor, 'MATCH', `${runId}-*`, 'COUNT', 1_000)) as [string, string[]];
+      cursor = next;
+      await this.removeFinished(flat.filter((f, i) => i % 2 === 0 && isJobOfRun(runId, f)));
+    } while (cursor !== '0');
     do {
       const [next, flat] = (await this.redis.hscan(this.keys.results, cursor, 'MATCH', `${runId}-*`, 'COUNT', 500)) as [string, string[]];
       cursor = next;

@@ -13,7 +13,7 @@
  * or invalid JSON at the very end); readers ignore it and the next append truncates it. A batch is
  * durable entry by entry: a crash mid-write may keep a prefix of the batch. An invalid line
  * followed by further content is corruption: DehbError E_JOURNAL `<file>:<line>: corrupted journal
- * entry (<reason>)`. Lines are validated with zod (storage-entry-schema.ts) at read time.
+ * entry (<reason>)`. Lines are validated with zod (protocol/journal-schemas.ts) at read time.
  *
  * Readers never take the lock and never write, so `dehb trials` cannot disturb a running study.
  * This locked multi-writer path is the one of studies (several processes append); the journal of
@@ -23,8 +23,9 @@ import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { DehbError } from '../errors.js';
 import { writeError } from '../io-errors.js';
-import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
-import { parseStoredLine } from './storage-entry-schema.js';
+import { withVersion } from '../protocol/journal-versions.js';
+import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
+import { parseStoredLine } from '../protocol/journal-schemas.js';
 import { FileLock, type FileLockOptions } from './storage-file-lock.js';
 
 export interface FileJournalOptions {

@@ -5,10 +5,11 @@
  * trials of a 50k-trial run parses about a third of the file.
  */
 import { DehbError } from '../errors.js';
+import { fidelityLadder } from '../dehb/fidelity.js';
 import { TrialHistory } from './history.js';
 import type { StoredEntry, TrialRecord } from './journal-types.js';
 import { scanJournalSync, type RawLine } from './journal-tail.js';
-import { parseStoredLine } from './storage-entry-schema.js';
+import { parseStoredLine } from '../protocol/journal-schemas.js';
 
 type Created = Extract<StoredEntry, { type: 'created' }>;
 type Told = Extract<StoredEntry, { type: 'told' }>;
@@ -34,6 +35,8 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   let finished: string | null = null;
   const asked = new Map<number, RawLine>();
   const told = new Map<number, Told>();
+  const topRungTrials = new Set<number>();
+  let topRung: number | null | undefined; // known once `created` (the first line) is read
   scanJournalSync(
     path,
     (e) => {
@@ -44,8 +47,11 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
     {
       want: { created: 'parse', finished: 'parse', told: 'parse', asked: 'raw' },
       raw: (_type, line) => {
-        const id = trialIdOf(line);
-        if (id !== null && !asked.has(id)) asked.set(id, line);
+        const id = numberAfter(line, TRIAL_KEY);
+        if (id === null || asked.has(id)) return;
+        asked.set(id, line);
+        topRung ??= created === null ? null : incumbentRung(created);
+        if (topRung !== null && numberAfter(line, RUNG_KEY) === topRung) topRungTrials.add(id);
       },
     },
   );
@@ -56,6 +62,7 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   for (const t of told.values()) {
     if (!asked.has(t.trialId)) continue; // a result for a trial never asked: not a trial of this run
     counts[t.result.status] = (counts[t.result.status] ?? 0) + 1;
+    if (incumbentRung(created) !== null && !topRungTrials.has(t.trialId)) continue;
     if (fit(t) < Infinity && (best === null || fit(t) < fit(best))) best = t;
   }
   const ids = [...asked.keys()];
@@ -90,14 +97,28 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   };
 }
 
-const TRIAL_KEY = Buffer.from('"trialId":');
+/**
+ * With the `max-fidelity` incumbent rule, the rung whose results alone may be the incumbent (the
+ * optimizer's rule, optimizer.ts); null under `any-fidelity`, the reference's.
+ */
+export function incumbentRung(created: Created): number | null {
+  const o = created.options;
+  if (o.incumbent !== 'max-fidelity') return null;
+  return fidelityLadder(o.minFidelity, o.maxFidelity, o.eta, o.fidelityType ?? 'float').length - 1;
+}
 
-/** The first `"trialId":N` of a line (an asked entry's own, written before its job). */
-function trialIdOf(line: RawLine): number | null {
-  const i = line.buf.indexOf(TRIAL_KEY, line.from);
+const TRIAL_KEY = Buffer.from('"trialId":');
+const RUNG_KEY = Buffer.from('"rung":');
+
+/**
+ * The first `"<key>":N` of a line: an asked entry's own trialId comes before its job, and the job's
+ * rung before its config (so a parameter named like a key is never read instead).
+ */
+function numberAfter(line: RawLine, key: Buffer): number | null {
+  const i = line.buf.indexOf(key, line.from);
   if (i < 0 || i >= line.to) return null;
   let n = 0;
-  let k = i + TRIAL_KEY.length;
+  let k = i + key.length;
   const first = k;
   for (; k < line.to; k++) {
     const c = line.buf[k] as number;

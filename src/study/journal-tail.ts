@@ -2,7 +2,7 @@
  * Reads a file journal from its end: the lines backwards in chunks, the last valid entry (where
  * the single writer resumes appending), and "the last snapshot and everything after it" (what
  * re-opening a run needs), so neither reads the whole history. The first line (`created`) is read
- * from the start. Lines are validated with zod like every read (storage-entry-schema.ts); the
+ * from the start. Lines are validated with zod like every read (protocol/journal-schemas.ts); the
  * seq of an entry is the one its writer stored (the single writer numbers lines by position).
  * A torn last line (unterminated, or invalid at the very end) is skipped, as in file-journal.ts.
  */
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { DehbError } from '../errors.js';
 import type { StoredEntry } from './journal-types.js';
-import { parseStoredLine } from './storage-entry-schema.js';
+import { parseStoredLine } from '../protocol/journal-schemas.js';
 
 const CHUNK = 1 << 20;
 const NL = 0x0a;

@@ -11,7 +11,8 @@
  * so the JS heap holds nothing per queued entry.
  * After a failed append every later post and wait fails with that error.
  */
-import { ENTRY_VERSION, type JournalBackend, type JournalEntry } from './journal-types.js';
+import { ENTRY_VERSION } from '../protocol/journal-versions.js';
+import type { JournalBackend, JournalEntry } from './journal-types.js';
 import { LineChunks } from './line-chunks.js';
 
 /** A backend that takes whole encoded lines (`{"seq":N,"at":T,"v":..,...}\n`) numbered from lastSeq + 1. */
@@ -119,7 +120,6 @@ export class JournalWriter {
       const chunks = this.lines.take();
       this.inFlight = count;
       await (this.backend as LineBackend).appendLines(chunks, this.nextSeq - count, count);
-      this.lines.recycle(chunks);
       return count;
     }
     const batch = this.queue;

@@ -2,7 +2,8 @@
  * A journal held in memory: the reference implementation of JournalBackend, used by tests and by
  * callers that want replayable state without a file.
  */
-import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
+import { withVersion } from '../protocol/journal-versions.js';
+import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
 
 export class MemoryJournal implements JournalBackend {
   private readonly entries: StoredEntry[] = [];

@@ -11,8 +11,9 @@
  */
 import type { Redis } from '../redis/connection.js';
 import { DehbError } from '../errors.js';
-import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
-import { parseStoredLine } from './storage-entry-schema.js';
+import { withVersion } from '../protocol/journal-versions.js';
+import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
+import { parseStoredLine } from '../protocol/journal-schemas.js';
 
 const PAGE = 5000;
 

@@ -23,8 +23,10 @@ import { ReplayMismatch, retell, type SnapshotEntry } from './retell.js';
 export interface ReplayResult {
   state: DehbState;
   history: TrialHistory;
-  /** Asked and never told, in trial order: a runner re-submits these. */
+  /** Asked and never told, in trial order: a runner re-submits these (but not `external` ones). */
   pending: Job[];
+  /** Pending trials handed out by `study.ask()`: their asker tells them; no runner evaluates them. */
+  external: number[];
   meta: RunMeta;
   budget: Extract<JournalEntry, { type: 'budget' }>['budget'] | null;
   /** Told entries applied to the optimizer / pushed entries applied. */
@@ -48,6 +50,8 @@ export class Replayer {
   private readonly toldQueue: Told[] = [];
   private readonly pushQueue: Pushed[] = [];
   private readonly toldSeen = new Set<number>();
+  /** Trials asked with `external` (study.ask()) and not told yet. */
+  private readonly external = new Set<number>();
   readonly applied = { told: 0, pushed: 0 };
   /** First results per status (what the CLI summary counts). */
   readonly counts: Record<string, number> = {};
@@ -87,6 +91,8 @@ export class Replayer {
     this.toldQueue.length = 0;
     this.pushQueue.length = 0;
     this.toldSeen.clear();
+    this.external.clear();
+    for (const id of snapshot.external ?? []) this.external.add(id);
     for (const k of Object.keys(this.counts)) delete this.counts[k];
     Object.assign(this.counts, snapshot.counts ?? {});
     this.base = { nextTrialId: snapshot.state.nextTrialId, pending: new Set(Object.keys(snapshot.state.pending).map(Number)) };
@@ -108,6 +114,7 @@ export class Replayer {
       state,
       history: this.history,
       pending,
+      external: [...this.external].filter((id) => state.pending[String(id)] !== undefined).sort((a, b) => a - b),
       meta: this.meta as RunMeta,
       budget: this.budget,
       applied: { ...this.applied },
@@ -142,6 +149,7 @@ export class Replayer {
         if (this.toldSeen.has(e.trialId)) return; // a duplicate delivery: the first result won
         if (this.base !== null && e.trialId < this.base.nextTrialId && !this.base.pending.has(e.trialId)) return; // told before the snapshot
         this.toldSeen.add(e.trialId);
+        this.external.delete(e.trialId);
         this.toldQueue.push(e);
         this.counts[e.result.status] = (this.counts[e.result.status] ?? 0) + 1;
         if (this.keepHistory) this.history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
@@ -175,6 +183,7 @@ export class Replayer {
     if (!('job' in r) || r.job.trialId !== e.trialId || !sameVector(r.job.vector, e.job.vector)) {
       throw new ReplayMismatch(`${this.source}: entry ${e.seq}: trial ${e.trialId} does not match what this optimizer asks on replay`, e.seq);
     }
+    if (e.external === true) this.external.add(e.trialId);
     if (this.keepHistory) this.history.onAsked(r.job, e.at);
   }
 

@@ -13,7 +13,8 @@ import { DehbError } from '../errors.js';
 import { writeError } from '../io-errors.js';
 import { FileJournal } from './file-journal.js';
 import { findEnd, readLatest, scanJournalSync, type LatestEntries } from './journal-tail.js';
-import { withVersion, type JournalBackend, type JournalEntry, type StoredEntry } from './journal-types.js';
+import { withVersion } from '../protocol/journal-versions.js';
+import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
 import { RunLock } from './run-lock.js';
 import { TrialHistory } from './history.js';
 

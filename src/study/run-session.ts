@@ -62,6 +62,10 @@ export class RunSession {
   private readonly all: TrialHistory | null;
   /** Records of trials asked and not yet told (journaled sessions). */
   private readonly live = new Map<number, TrialRecord>();
+  /** Pending trials handed out by `study.ask()` (kept in snapshots). */
+  private readonly external: Set<number>;
+  /** Trials asked before this session started, never told, and not external: a run re-submits them. */
+  readonly resumedPending: Job[];
   private sinceSnapshot = 0;
   private budgetNow: Budget | null;
   /** Results per status recorded by this session and before it. */
@@ -74,17 +78,21 @@ export class RunSession {
     applied: { told: number; pushed: number },
     history: TrialHistory | null,
     /** Trials asked before this session started and never told (resume re-submits them). */
-    readonly resumedPending: Job[],
+    pendingBefore: Job[],
     /** The last budget recorded in the journal (a resumed CLI run reuses it). */
     readonly recordedBudget: Budget | null = null,
     /** Things the user should know about how the journal was re-opened. */
     readonly warnings: string[] = [],
+    /** Pending trials handed out by `study.ask()`: their asker tells them, no run loop evaluates them. */
+    external: readonly number[] = [],
   ) {
+    this.external = new Set(external);
+    this.resumedPending = pendingBefore.filter((j) => !this.external.has(j.trialId));
     this.writer = journal === null ? null : new JournalWriter(journal);
     this.applied = applied;
     this.all = history;
     this.budgetNow = recordedBudget;
-    if (history === null) for (const job of resumedPending) this.live.set(job.trialId, TrialHistory.recordOf(job, null));
+    if (history === null) for (const job of pendingBefore) this.live.set(job.trialId, TrialHistory.recordOf(job, null));
   }
 
   /** A new run; with a journal, the `created` entry is written first. */
@@ -130,7 +138,7 @@ export class RunSession {
       if (again.warning !== null) warnings.push(again.warning);
     }
     const r = replayer.result();
-    const session = new RunSession(r.state, r.meta, journal, r.applied, readable ? null : r.history, r.pending, r.budget, warnings);
+    const session = new RunSession(r.state, r.meta, journal, r.applied, readable ? null : r.history, r.pending, r.budget, warnings, r.external);
     Object.assign(session.counts, replayer.counts);
     if (retold !== null) session.snapshot();
     return session;
@@ -173,13 +181,15 @@ export class RunSession {
     };
   }
 
-  ask(opts: { maxBrackets?: number } = {}): AskResult {
+  /** `external`: the caller evaluates and tells the trial (study.ask()); no run loop re-submits it. */
+  ask(opts: { maxBrackets?: number; external?: boolean } = {}): AskResult {
     const applied = { ...this.applied };
-    const r = ask(this.state, opts);
+    const r = ask(this.state, opts.maxBrackets === undefined ? {} : { maxBrackets: opts.maxBrackets });
     if ('job' in r) {
       if (this.all !== null) this.all.onAsked(r.job, Date.now());
       else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now()));
-      this.record({ type: 'asked', trialId: r.job.trialId, job: r.job, applied });
+      if (opts.external === true) this.external.add(r.job.trialId);
+      this.record({ type: 'asked', trialId: r.job.trialId, job: r.job, applied, ...(opts.external === true ? { external: true } : {}) });
     }
     return r;
   }
@@ -214,6 +224,7 @@ export class RunSession {
       throw new DehbError('E_STATE', `cannot record a result for trial ${trialId}: it was never asked`);
     }
     const { improved } = tell(this.state, trialId, result);
+    this.external.delete(trialId);
     this.applied.told++;
     this.counts[result.status] = (this.counts[result.status] ?? 0) + 1;
     const at = Date.now();
@@ -282,6 +293,7 @@ export class RunSession {
       meta: this.meta,
       budget: this.budgetNow,
       counts: { ...this.counts },
+      ...(this.external.size === 0 ? {} : { external: [...this.external].sort((a, b) => a - b) }),
     };
     this.writer.post(entry);
   }

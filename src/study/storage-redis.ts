@@ -14,8 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from '../redis/connection.js';
+import { parseRedisUrl, type RedisEndpoint } from '../protocol/scheduler-file.js';
 import { hashTaggedPrefix } from '../redis/cluster-mode.js';
-import { connectRedisUrl } from '../redis/url-client.js';
+import { connectRedisEndpoint } from '../redis/url-client.js';
 import { DehbError } from '../errors.js';
 import type { JournalEntry } from './journal-types.js';
 import { appendEntries, RedisJournal } from './redis-journal.js';
@@ -51,22 +52,33 @@ export class RedisStudyStorage implements StudyStorage {
     });
   }
 
-  /** Connects and checks the server answers (E_BROKER naming the URL otherwise). */
-  static async open(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisStudyStorage> {
-    const q = url.indexOf('?');
-    const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-    const prefix = params.get('prefix') ?? 'dehb:';
-    params.delete('prefix');
-    const rest = params.toString();
-    const bare = `${q < 0 ? url : url.slice(0, q)}${rest === '' ? '' : `?${rest}`}`;
+  /**
+   * Connects and checks the server answers (E_BROKER naming the URL otherwise). With `endpoint`
+   * (a scheduler file's Redis: password, TLS) `url` only names the place in messages. On a Redis
+   * Cluster (said by `redis+cluster://` or the file, or found) the prefix becomes a hash tag
+   * (`dehb:` -> `{dehb}:`) so every key of the storage is in one slot and its scripts work.
+   */
+  static async open(url: string, opts: { connectTimeoutMs?: number; endpoint?: RedisEndpoint; prefix?: string } = {}): Promise<RedisStudyStorage> {
+    let prefix = opts.prefix ?? 'dehb:';
+    let ep = opts.endpoint;
+    if (ep === undefined) {
+      const q = url.indexOf('?');
+      const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+      prefix = params.get('prefix') ?? prefix;
+      params.delete('prefix');
+      const rest = params.toString();
+      try {
+        ep = parseRedisUrl(`${q < 0 ? url : url.slice(0, q)}${rest === '' ? '' : `?${rest}`}`, '--storage');
+      } catch (err) {
+        throw new DehbError('E_USAGE', `not a valid Redis URL: "${maskUrl(url)}" (${(err as Error).message})`, { cause: err });
+      }
+    }
     let conn;
     try {
-      // a Redis Cluster (said by redis+cluster://, or found): one hash-tagged prefix keeps every
-      // key of the storage in one slot, so its multi-key scripts work
-      conn = await connectRedisUrl(bare, { maxRetriesPerRequest: 5, connectTimeoutMs: opts.connectTimeoutMs ?? 5000, what: '--storage' });
+      conn = await connectRedisEndpoint(ep, { maxRetriesPerRequest: 5, connectTimeoutMs: opts.connectTimeoutMs ?? 5000 });
     } catch (err) {
-      if (err instanceof DehbError) throw err;
-      throw new DehbError('E_BROKER', `cannot reach Redis at ${maskUrl(url)}: ${(err as Error).message}`, { cause: err });
+      const where = opts.endpoint === undefined ? maskUrl(url) : `${opts.endpoint.host}:${opts.endpoint.port} (from scheduler file ${url})`;
+      throw new DehbError('E_BROKER', `cannot reach Redis at ${where}: ${(err as Error).message}`, { cause: err });
     }
     return new RedisStudyStorage(conn.redis, maskUrl(url), conn.cluster ? hashTaggedPrefix(prefix) : prefix);
   }

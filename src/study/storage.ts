@@ -1,9 +1,10 @@
 /**
  * The study storage seam: named studies, each with a journal, a leader lease, a trial work queue
- * and content-addressed input files, behind one interface with two implementations — a directory
- * (storage-file.ts, the embedded default) and Redis (storage-redis.ts, for clusters).
- * `openStorage(url)` (storage-open.ts) picks one by URL. The conformance suite
- * (test/conformance/storage.test.ts) runs against both.
+ * and content-addressed input files, behind one interface with three implementations — in this
+ * process (storage-memory.ts, the Study API's default), a directory (storage-file.ts, the CLI's
+ * default) and Redis (storage-redis.ts, for clusters). `openStorage(place)` (storage-open.ts) picks
+ * one from a directory, a Redis URL or a scheduler file. The conformance suite
+ * (test/conformance/storage.test.ts) runs against all three.
  *
  * Semantics every implementation keeps:
  * - createStudy writes the `created` entry as journal seq 1; a duplicate name is E_STUDY unless
@@ -60,7 +61,7 @@ export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
 export interface StudyStorage {
   /** The URL (or directory) this storage was opened with, credentials masked. */
   readonly url: string;
-  readonly kind: 'file' | 'redis';
+  readonly kind: 'file' | 'redis' | 'memory';
 
   /** Creates a study whose journal starts with `created`. Returns false when skipped. */
   createStudy(name: string, created: CreatedEntry, opts?: { skipIfExists?: boolean }): Promise<boolean>;
@@ -122,7 +123,7 @@ export function unknownStudy(name: string, url: string): DehbError {
   });
 }
 
-/** The storage URL to use: the flag, else $DEHB_STORAGE, else ./dehb-studies. */
+/** The CLI's storage place: the flag, else $DEHB_STORAGE, else ./dehb-studies (the library's default is in memory). */
 export function defaultStorageUrl(flag?: string): string {
   if (flag !== undefined && flag !== '') return flag;
   const env = process.env.DEHB_STORAGE;

@@ -6,13 +6,15 @@
 import { historyToCsv } from './history-csv.js';
 import type { IncumbentSummary, OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
 import { TrialHistory } from './history.js';
+import { FINISHED_STATUSES } from '../protocol/journal-versions.js';
+import { countsForIncumbent, incumbentSummary } from './incumbent.js';
 import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 
 /** A `started` entry may carry the trial's working directory (a backward-compatible extra field). */
 export type StartedEntryExt = Extract<StoredEntry, { type: 'started' }> & { trialDir?: string };
 
 export type TrialStatusName = TrialRecord['status'];
-export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', 'ok', 'failed', 'timed-out', 'cancelled'];
+export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', ...FINISHED_STATUSES];
 /** Status names of older releases, still accepted in filters. */
 const OLD_STATUS_NAMES: Readonly<Record<string, TrialStatusName>> = { done: 'ok' };
 
@@ -108,9 +110,8 @@ export function summarize(view: StudyView): StudySummary {
   let best: StudySummary['best'] = null;
   for (const t of view.trials) {
     byStatus[t.status] += 1;
-    if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) {
-      best = { trialId: t.trialId, fitness: t.fitness, fidelity: t.fidelity, config: t.config };
-    }
+    if (!countsForIncumbent(t.fidelity, view.options)) continue; // the optimizer's incumbent rule
+    if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) best = incumbentSummary(t);
   }
   return {
     name: view.name,

@@ -1,6 +1,7 @@
 /**
- * One conformance suite for every StudyStorage: the directory storage (temp dir) and the Redis
- * storage (the test run's shared Redis, unique key prefix, removed afterwards).
+ * One conformance suite for every StudyStorage: the directory storage (temp dir), the Redis
+ * storage (the test run's shared Redis, unique key prefix, removed afterwards) and the in-memory
+ * storage (handles opened on one MemoryStore share its studies, as processes share a directory).
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -13,6 +14,7 @@ import { isDehbError } from '../../src/errors.js';
 import { resolveOptimizerOptions } from '../../src/dehb/optimizer.js';
 import type { CreatedEntry, StudyStorage } from '../../src/study/storage.js';
 import { openStorage } from '../../src/study/storage-open.js';
+import { MemoryStore, MemoryStudyStorage } from '../../src/study/storage-memory.js';
 import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
 
 const REDIS = SHARED_REDIS_URL;
@@ -75,7 +77,20 @@ async function redisImpl(): Promise<Impl> {
   };
 }
 
-for (const make of [fileImpl, redisImpl]) {
+async function memoryImpl(): Promise<Impl> {
+  const store = new MemoryStore();
+  return {
+    label: 'memory',
+    open: async () => new MemoryStudyStorage(store),
+    async corruptFile(_s, name, sha) {
+      const data = store.studies.get(name)?.files.get(sha) as Buffer;
+      data[0] = (data[0] as number) ^ 0xff;
+    },
+    cleanup: async () => store.studies.clear(),
+  };
+}
+
+for (const make of [fileImpl, redisImpl, memoryImpl]) {
   const impl = await make();
   const stores: StudyStorage[] = [];
   const open = async (): Promise<StudyStorage> => {

@@ -120,6 +120,32 @@ test('dehb show piped into head prints no EPIPE stack', { timeout: 90_000 }, asy
   assert.equal(r.code, 0);
 });
 
+test('dehb run --json piped into head stops the run as Ctrl-C does: results journaled, lock released, exit 130, resumable', { timeout: 120_000 }, async () => {
+  const out = join(dir, 'piped');
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  // a budget far beyond what runs before head exits: only the closed pipe can end this run early
+  const args = [...common.filter((a) => a !== '--quiet'), '--objective', QUADRATIC, '--fevals', '1000000', '--output', out, '--json'].map(q).join(' ');
+  const line = `${q(process.execPath)} ${q(cliEntry())} run ${args} | head -n 3 >/dev/null; exit "\${PIPESTATUS[0]}"`;
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('bash', ['-c', line], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /stdout was closed by its reader; stopping as on Ctrl-C/);
+  assert.match(r.stderr, /continue with: dehb run --resume --output/);
+  assert.doesNotMatch(r.stderr, /EPIPE|at .*\.js:\d+/);
+  assert.equal(existsSync(join(out, 'journal.jsonl.writer')), false, 'the writer lock is released');
+  const show = await runCli(['show', out, '--format', 'json']);
+  assert.equal(show.code, 0, show.stderr);
+  const trials = (JSON.parse(show.stdout) as { trials: Array<{ status: string }> }).trials;
+  assert.ok(trials.length >= 3 && trials.length < 1_000_000);
+  assert.deepEqual([...new Set(trials.map((t) => t.status))], ['ok'], 'every trial asked was finished and journaled');
+  const resumed = await runCli(['run', '--resume', '--output', out, '--fevals', String(trials.length + 5), '--quiet']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+});
+
 test('a resumed GPU run keeps its pinning: resumed trials get CUDA_VISIBLE_DEVICES', { timeout: 60_000 }, async () => {
   const out = join(dir, 'gpu-resume');
   const cmd = ['--command', `${process.execPath} ${CUDA_ECHO}`];

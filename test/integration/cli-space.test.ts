@@ -67,6 +67,32 @@ test('dehb run on a ConfigSpace file with conditions and forbiddens, integer fid
   }
 });
 
+test('dehb show reports the incumbent under the run\'s --incumbent rule (max-fidelity: top rung only), in the table and in json', { timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dehb-space-'));
+  try {
+    const space = join(dir, 'space.json');
+    await writeFile(space, JSON.stringify({ a: { type: 'float', low: 0, high: 1 }, b: { type: 'float', low: 0, high: 1 } }));
+    const common = ['--space', space, '--objective', join(FIX, 'objective-low-fidelity-best.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--seed', '3', '--fevals', '60', '--quiet'];
+    const top = join(dir, 'top');
+    const any = join(dir, 'any');
+    assert.equal((await runCli(['run', ...common, '--incumbent', 'max-fidelity', '--output', top])).code, 0);
+    assert.equal((await runCli(['run', ...common, '--output', any])).code, 0);
+    for (const [out, fidelity] of [[top, 9], [any, 1]] as const) {
+      const written = JSON.parse(await readFile(join(out, 'incumbent.json'), 'utf8')) as { trialId: number; fidelity: number };
+      assert.equal(written.fidelity, fidelity);
+      const json = await runCli(['show', out, '--format', 'json']);
+      assert.equal(json.code, 0, json.stderr);
+      const j = JSON.parse(json.stdout) as { incumbent: { trialId: number; fidelity: number } };
+      assert.deepEqual([j.incumbent.trialId, j.incumbent.fidelity], [written.trialId, fidelity]);
+      const table = await runCli(['show', out]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, new RegExp(`incumbent: fitness \\S+ at fidelity ${fidelity} \\(trial ${written.trialId}\\)`));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('dehb study create takes --fidelity-type and --incumbent and a ConfigSpace --space; study show reports them', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dehb-space-'));
   try {

@@ -101,16 +101,29 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
     }
   });
 
-  it('closing run exp deletes exactly its own stored results, not those of exp-2', async () => {
+  it('closing run exp deletes exactly its own finished jobs and stored results, not those of exp-2', async () => {
     const prefix = uniquePrefix('runids-purge');
     prefixes.push(prefix);
     const keys = clusterKeys(sharedConnection(prefix));
     const redis = new Redis(connection);
     try {
       const fields = ['exp-0', 'exp-17', 'exp-2-0', 'exp-2-1', 'expx-3', 'exp-2'];
-      for (const f of fields) await redis.hset(keys.results, f, '{}');
+      for (const f of fields) {
+        await redis.hset(keys.results, f, '{}'); // an older version's results hash
+        // a finished job kept for its run (job hash, its log, its id in the completed set)
+        await redis.hset(`${keys.base}:${f}`, 'returnvalue', '{}', 'finishedOn', '1');
+        await redis.rpush(`${keys.base}:${f}:logs`, 'x');
+        await redis.zadd(`${keys.base}:completed`, 1, f);
+      }
       await new ResultsStore(redis, keys).purgeRun('exp');
-      assert.deepEqual((await redis.hkeys(keys.results)).sort(), ['exp-2-0', 'exp-2-1', 'expx-3']);
+      const others = ['exp-2-0', 'exp-2-1', 'expx-3'];
+      assert.deepEqual((await redis.hkeys(keys.results)).sort(), others);
+      assert.deepEqual((await redis.zrange(`${keys.base}:completed`, 0, -1)).sort(), others);
+      for (const f of fields) {
+        const kept = others.includes(f) ? 1 : 0;
+        assert.equal(await redis.exists(`${keys.base}:${f}`), kept, f);
+        assert.equal(await redis.exists(`${keys.base}:${f}:logs`), kept, `${f}:logs`);
+      }
     } finally {
       redis.disconnect();
     }

@@ -1,7 +1,7 @@
 // `dehb run --cluster --weight W` records the weight with the run (journal `created` meta.weight),
 // a `--resume` without --weight serves the run with the recorded weight (it used to fall back to
 // 1), a --weight given on resume is used instead (as -n is), and a journal whose recorded weight is
-// not a valid weight is refused naming the field (the journal is untrusted input).
+// not a number is refused as corrupted, naming the field (the journal is untrusted input).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,12 +61,8 @@ describe('cluster: --weight is recorded with the run', { timeout: 120_000 }, () 
       writeFileSync(journalPath, [JSON.stringify(head), ...lines.slice(1)].join('\n'));
       const tampered = await run(['--resume', '--fevals', '14']);
       assert.notEqual(tampered.code, 0);
-      assert.match(tampered.err, /field "meta\.weight" = "heavy", not a number > 0 and <= 1000/);
+      assert.match(tampered.err, /journal\.jsonl: corrupted journal \(meta\.weight: .*expected number/);
       assert.doesNotMatch(tampered.err, /\n\s+at /, 'no stack trace');
-      // a --weight given on resume is used, so the bad recorded one is not needed
-      const rescued = await run(['--resume', '--fevals', '14', '--weight', '1.5']);
-      assert.equal(rescued.code, 0, rescued.err);
-      assert.match(rescued.err, /fair-share weight 1\.5 /);
     } finally {
       worker.kill('SIGTERM');
       await worker.exited;

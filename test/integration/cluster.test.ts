@@ -77,22 +77,31 @@ describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () =>
     }
   });
 
-  it('re-submitting re-attaches: a stored result resolves at once without running, a duplicate submit shares the job', async () => {
+  it('re-submitting re-attaches: a result that finished with no coordinator listening resolves at once without running, a duplicate submit shares the job', async () => {
     const log = join(dir, 'reattach.log');
-    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r2', capacity: 4, log: quiet });
-    // a trial finished while no coordinator listened: its result waits in the hash
     const redis = new Redis({ host: SHARED_REDIS.host, port: SHARED_REDIS.port });
-    await redis.hset(`${prefix}:evals:dehb:results`, 'r2-7', JSON.stringify({ status: 'ok', fitness: 77 }));
-    const stored = await exec.submit(task('r2', 7, { x: 1, log }));
-    assert.deepEqual(stored, { status: 'ok', fitness: 77 });
+    // a coordinator leaves (killed, or closed without cancelling) while its trial runs
+    const gone = await createClusterExecutor({ schedulerFile: file, runId: 'r2', capacity: 4, log: quiet, cancelOnClose: false });
+    const t7 = task('r2', 7, { x: 1, sleepMs: 300, log });
+    void gone.submit(t7);
+    await waitForLog(log, (l) => l.some((x) => x.trial === 7 && x.kind === 'S'));
+    await gone.close({ force: true });
+    // the trial finishes with no coordinator listening: its result waits in the finished job
+    const jobKey = `${prefix}:evals:r2-7`;
+    while ((await redis.hget(jobKey, 'finishedOn')) === null) await new Promise((r) => setTimeout(r, 20));
+    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r2', capacity: 4, log: quiet });
+    const stored = await exec.submit(t7);
+    assert.equal(stored.status, 'ok');
+    assert.equal(stored.status === 'ok' ? stored.fitness : NaN, 1);
     assert.equal(exec.stats.reattached, 1);
-    while ((await redis.hexists(`${prefix}:evals:dehb:results`, 'r2-7')) === 1) await new Promise((r) => setTimeout(r, 10)); // deleted once recorded
-    assert.equal(readLog(log).length, 0, 'nothing ran');
+    assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 1, 'it did not run again');
+    exec.recorded(t7); // as the run loop does once its journal has the result
+    while ((await redis.exists(jobKey)) === 1) await new Promise((r) => setTimeout(r, 10)); // removed once recorded
     const a = exec.submit(task('r2', 8, { x: 8, sleepMs: 200, log }));
     const b = exec.submit(task('r2', 8, { x: 8, sleepMs: 200, log }));
     assert.equal(a, b, 'the same promise');
     assert.equal((await a).status, 'ok');
-    assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 1);
+    assert.equal(readLog(log).filter((l) => l.kind === 'S').length, 2);
     await exec.close();
     redis.disconnect();
   });

@@ -14,9 +14,9 @@ import { OPTIMIZER_VERSION } from '../../src/dehb/version.js';
 const fixtures = fileURLToPath(new URL('../fixtures/journals/', import.meta.url));
 const objective = join(fixtures, 'objective.mjs');
 
-async function fixtureCopy(patch?: (e: StoredEntry) => StoredEntry): Promise<string> {
+async function fixtureCopy(patch?: (e: StoredEntry) => StoredEntry, name = 'v0.1.0-interrupted'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'dehb-fixture-'));
-  const src = join(fixtures, 'v0.1.0-interrupted', 'journal.jsonl');
+  const src = join(fixtures, name, 'journal.jsonl');
   if (patch === undefined) await copyFile(src, join(dir, 'journal.jsonl'));
   else {
     const lines = (await readFile(src, 'utf8')).trim().split('\n').map((l) => JSON.stringify(patch(JSON.parse(l) as StoredEntry)));
@@ -47,9 +47,9 @@ test('a journal written by dehb 0.1.0 (optimizer version 1, killed with 2 trials
     const s = await d.ready();
     assert.deepEqual(s.resumedPending.map((j) => j.trialId), [238, 239]);
     assert.equal(s.told, 243);
-    // the parallel fixes of optimizer version 2 ask other trials for this -n 3 run: re-told, with a warning
+    // the parallel fixes of optimizer versions 2 and 3 ask other trials for this -n 3 run: re-told, with a warning
     assert.equal(s.warnings.length, 1);
-    assert.match(s.warnings[0] as string, /optimizer version 1, this is version 2.*re-telling its 243 results/);
+    assert.match(s.warnings[0] as string, new RegExp(`optimizer version 1, this is version ${OPTIMIZER_VERSION}.*re-telling its 243 results`));
     const r = await d.run({ fevals: 300, total: true });
     assert.equal(r.trials.ok, 300);
     await d.close();
@@ -57,6 +57,25 @@ test('a journal written by dehb 0.1.0 (optimizer version 1, killed with 2 trials
     const csv = (await readFile(join(dir, 'history.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 301, 'history files rebuilt from the journal, then appended');
     assert.equal(JSON.parse(await readFile(join(dir, 'history.json'), 'utf8')).length, 300);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a journal written by optimizer version 2 (dehb run -n 3, killed with 3 trials pending) resumes by re-telling: pending trials re-run first', async () => {
+  const dir = await fixtureCopy(undefined, 'v2-interrupted');
+  try {
+    const d = new DEHB({ outputDir: dir, resume: true, objective } as never);
+    const s = await d.ready();
+    assert.deepEqual(s.resumedPending.map((j) => j.trialId), [155, 156, 157]);
+    assert.equal(s.told, 155);
+    // version 3's parallel selection changes what this -n 3 run asks: re-told, with a warning
+    assert.equal(s.warnings.length, 1);
+    assert.match(s.warnings[0] as string, new RegExp(`optimizer version 2, this is version ${OPTIMIZER_VERSION}.*re-telling its 155 results`));
+    const r = await d.run({ fevals: 200, total: true });
+    assert.equal(r.trials.ok, 200);
+    await d.close();
+    await assertExactlyOnce(dir, 200);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

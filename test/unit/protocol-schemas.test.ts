@@ -14,7 +14,7 @@ import { toTrialResult } from '../../src/protocol/trial-result.js';
 import { taskTimeout } from '../../src/protocol/executor.js';
 import { checkTrialTimeout } from '../../src/protocol/schemas.js';
 import { parseOutcome, parseTask } from '../../src/protocol/wire.js';
-import { parseStoredEntry } from '../../src/study/storage-entry-schema.js';
+import { parseStoredEntry } from '../../src/protocol/journal-schemas.js';
 
 const worker = { id: 'w1', host: 'h', pid: 42, devices: ['0'] };
 const OUTCOMES: EvalOutcome[] = [

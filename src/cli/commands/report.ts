@@ -30,7 +30,7 @@ export function registerReportCommands(program: Command): void {
     .description('write a self-contained HTML report of a run or study (opens offline from disk)')
     .argument('[dir]', 'run directory (holds journal.jsonl)')
     .option('--study <name>', 'a named study instead of a run directory')
-    .option('--storage <url>', 'storage of --study: a directory, file:DIR, redis:// URL (default $DEHB_STORAGE or ./dehb-studies)')
+    .option('--storage <url>', 'storage of --study: a directory, file:DIR, redis:// URL or scheduler file (default $DEHB_STORAGE or ./dehb-studies)')
     .option('-o, --output <file>', 'the HTML file to write', 'report.html')
     .action(async (dir: string | undefined, flags: SourceFlags & { output: string }) => {
       const spec = sourceOf(dir, flags);

@@ -9,6 +9,7 @@ import { historyToCsv } from '../../study/history-csv.js';
 import { TrialHistory } from '../../study/history.js';
 import type { StoredEntry, TrialRecord } from '../../study/journal-types.js';
 import { scanJournalSync } from '../../study/journal-tail.js';
+import { countsForIncumbent, incumbentSummary } from '../../study/incumbent.js';
 import { summarizeJournal, type JournalSummary, type ShowSort } from '../../study/journal-summary.js';
 import { renderTable } from '../table.js';
 
@@ -40,9 +41,11 @@ export async function showRun(dir: string, flags: ShowFlags): Promise<void> {
   const table = flags.format === 'table';
   const want = flags.all === true ? Infinity : (limit ?? (table ? DEFAULT_ROWS : Infinity));
   // the usual look (a table of the best few) parses only what it shows; the rest reads everything
-  const s = table && flags.status === undefined && want <= 1000 ? summarizeJournal(path, sort as ShowSort, want) : fullSummary(path, sort, want, flags.status);
+  let s = table && flags.status === undefined && want <= 1000 ? summarizeJournal(path, sort as ShowSort, want) : null;
+  // the fast look does not know each result's fidelity: the max-fidelity incumbent rule needs every record
+  if (s === null || s.created.options.incumbent === 'max-fidelity') s = fullSummary(path, sort, want, flags.status);
   const head = s.created;
-  const inc = s.incumbent === null ? null : pickIncumbent(s.incumbent);
+  const inc = incumbentSummary(s.incumbent);
   if (flags.format === 'json') {
     process.stdout.write(
       JSON.stringify({ runId: head.meta.runId, options: head.options, optimizer: head.optimizer ?? 1, incumbent: inc, trials: s.rows }, null, 2) + '\n',
@@ -101,18 +104,14 @@ function fullSummary(path: string, sort: string, limit: number, status: string |
     else counts[t.status] = (counts[t.status] ?? 0) + 1;
   }
   const rows = sortRecords(status === undefined ? all : all.filter((t) => t.status === status), sort);
-  return { created, finished, counts, pending, incumbent: incumbentOf(all), rows: rows.slice(0, limit), total: rows.length };
+  return { created, finished, counts, pending, incumbent: incumbentOf(all, (created as Created).options), rows: rows.slice(0, limit), total: rows.length };
 }
 
-function pickIncumbent(r: TrialRecord): Pick<TrialRecord, 'trialId' | 'configId' | 'config' | 'fitness' | 'fidelity' | 'info'> & { fitness: number } {
-  return { trialId: r.trialId, configId: r.configId, config: r.config, fitness: r.fitness as number, fidelity: r.fidelity, info: r.info };
-}
-
-/** Best successful trial; among equal fitness the first to finish (as the optimizer keeps it). */
-function incumbentOf(records: readonly TrialRecord[]): TrialRecord | null {
+/** Best successful trial under the incumbent rule; among equal fitness the first to finish (as the optimizer keeps it). */
+function incumbentOf(records: readonly TrialRecord[], options: Created['options']): TrialRecord | null {
   let best: TrialRecord | null = null;
   for (const r of records) {
-    if (r.status !== 'ok' || r.fitness === null) continue;
+    if (r.status !== 'ok' || r.fitness === null || !countsForIncumbent(r.fidelity, options)) continue;
     if (best === null || (best.fitness as number) > r.fitness || (best.fitness === r.fitness && (r.finishedAt ?? 0) < (best.finishedAt ?? 0))) best = r;
   }
   return best;

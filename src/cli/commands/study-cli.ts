@@ -8,7 +8,7 @@ import { defaultStorageUrl, type StudyStorage } from '../../study/storage.js';
 import { openStorage } from '../../study/storage-open.js';
 import { loadStudy, type Study } from '../../api/study.js';
 
-export const STORAGE_HELP = 'study storage: a directory, file:DIR, redis:// or rediss:// URL (default $DEHB_STORAGE or ./dehb-studies)';
+export const STORAGE_HELP = 'study storage: a directory, file:DIR, a redis:// or rediss:// URL, or a scheduler file (its Redis, password, prefix, TLS; default $DEHB_STORAGE or ./dehb-studies)';
 
 export interface StorageFlags {
   storage?: string;

@@ -29,6 +29,7 @@ interface WorkerFlags {
   quiet?: boolean;
   threads?: boolean;
   concurrency?: string;
+  prefetch?: string;
   gpus: string;
   gpusPerTrial?: string;
   allow: string[];
@@ -64,6 +65,8 @@ export function workerOptionsFromFlags(flags: WorkerFlags): ClusterWorkerOptions
   };
   const concurrency = intFlag(flags.concurrency, '--concurrency', 1);
   if (concurrency !== undefined) o.concurrency = concurrency;
+  const prefetch = intFlag(flags.prefetch, '--prefetch', 0);
+  if (prefetch !== undefined) o.prefetch = prefetch;
   const perTrial = intFlag(flags.gpusPerTrial, '--gpus-per-trial', 0);
   if (perTrial !== undefined) o.gpusPerTrial = perTrial;
   if (flags.objective !== undefined) o.objective = flags.objective;
@@ -86,6 +89,7 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
     .option('--max-trials <n>', 'with --study: exit after this many results')
     .option('-q, --quiet', 'with --study: no per-trial lines')
     .option('--concurrency <n>', 'evaluations at once (default: GPUs / --gpus-per-trial, or 1 without GPUs)')
+    .option('--prefetch <n>', 'jobs taken ahead of a free slot, so no Redis round trip sits between two evaluations (default 0; worth it when runs keep more trials in flight than all workers have slots)')
     .option('--gpus <spec>', 'GPUs of this node: auto, none, or 0,1 / GPU- UUIDs', 'auto')
     .option('--gpus-per-trial <n>', "devices per evaluation on this node (default: the trial's own request)")
     .option('--allow <dir>', 'run module/command objectives under this directory (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])

@@ -117,9 +117,10 @@ export function bullJobOptions(e: { jobId: string; priority?: number | undefined
     priority: e.priority, // workers take the lowest first: fair share between runs (fair-share.ts)
     attempts: opts.attempts,
     backoff: { type: 'exponential', delay: opts.backoffMs },
-    // The worker stores the outcome in the results hash before completing, so the job itself
-    // can go at once; failed jobs stay until the coordinator has recorded them (age as backstop).
-    removeOnComplete: true,
+    // Kept on completion: the finished job holds the result (returnvalue) until the coordinator
+    // has recorded it and removes it (results-store.ts); failed jobs stay until the coordinator
+    // has recorded them (age as backstop).
+    removeOnComplete: false,
     removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     keepLogs: 5, // workers that may not run a job note why in its log
   };

@@ -15,7 +15,7 @@ import { describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../
 import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
 import { PendingTable, type Entry } from './pending.js';
 import type { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed } from '../../protocol/wire.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed, type WireOutcome } from '../../protocol/wire.js';
 import { BrokerHealth, isServerError } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
@@ -41,6 +41,11 @@ export class BullmqExecutor implements Executor {
   private readonly fair: FairShare;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** Entries whose add was a duplicate, to reconcile in the next tick. */
+  private readonly recheck = new Set<Entry>();
+  /** Entries whose completed event carried an unusable result, to check against their job. */
+  private readonly recheckOther = new Set<Entry>();
+  private recheckScheduled = false;
   private saidEnvCwd = false;
   private stopRequested = false;
   /** Some submissions were resolved without their outcome: their stored results must stay for a resume. */
@@ -63,6 +68,7 @@ export class BullmqExecutor implements Executor {
     this.capacity = this.opts.capacity;
     this.channel = new ClusterChannel(conn, `dehb:coordinator:${runId}`, this.opts.eventsMaxLen, {
       completed: (id, rv) => this.onCompleted(id, rv),
+      duplicated: (id) => this.onDuplicated(id),
       failed: (id, reason) => void this.onFailed(id, reason),
       progress: (id, data) => this.onProgress(id, data),
       error: (err) => this.health.noteError(err),
@@ -140,22 +146,18 @@ export class BullmqExecutor implements Executor {
     return entry.promise;
   }
 
-  /** Adds queued entries in batches: stored results first (re-attach), then addBulk for the rest. */
+  /**
+   * Adds queued entries in batches: one addBulk (or add) per batch, nothing read first. A trial an
+   * earlier coordinator of this run already queued or finished is a duplicate job id: BullMQ keeps
+   * the job it has and emits `duplicated`, and onDuplicated re-attaches to it.
+   */
   private async flush(): Promise<void> {
     for (;;) {
       const batch = this.table.takeBatch(this.opts.maxBatch);
       if (batch.length === 0) return;
       try {
         await this.ready;
-        const stored = await this.store.getMany(batch.map((e) => e.jobId));
-        const rest: Entry[] = [];
-        for (const e of batch) {
-          const s = stored.get(e.jobId);
-          if (s !== undefined && !e.settled) {
-            this.stats.reattached++;
-            this.settleStored(e, s);
-          } else if (!e.settled) rest.push(e);
-        }
+        const rest = batch.filter((e) => !e.settled);
         for (const e of rest) e.priority ??= this.fair.next();
         if (rest.length === 1) {
           const e = rest[0] as Entry;
@@ -166,7 +168,7 @@ export class BullmqExecutor implements Executor {
         this.stats.added += rest.length;
         const now = Date.now();
         for (const e of rest) {
-          e.phase = 'added';
+          if (e.phase === 'adding') e.phase = 'added';
           e.addedAt = now;
           if (e.cancelAfterAdd) this.cancelRemoteTracked(e.jobId);
         }
@@ -196,28 +198,66 @@ export class BullmqExecutor implements Executor {
     t.unref();
   }
 
-  private settleStored(e: Entry, s: Parsed<EvalOutcome>): void {
-    this.table.settle(e, s.ok ? s.value : invalidOutcome(e.jobId, s.message));
-    this.store.deleteLater(e.jobId);
-  }
-
   private onCompleted(jobId: string, returnvalue: unknown): void {
     this.health.completed();
     const e = this.table.get(jobId);
     if (e === undefined) {
+      // a job we stopped waiting for: its late result goes; one of this run we have not submitted
+      // (an earlier coordinator's, before a resume re-submits it) stays for that submit to find
       if (this.table.unabandon(jobId)) this.store.deleteLater(jobId);
       return;
     }
     const p = parseOutcome(returnvalue);
-    if (p.ok && p.value.status === 'cancelled' && p.value.reason === CANCEL_REQUEST_REASON) {
-      // an earlier coordinator cancelled this job id; we still want the trial: queue it again
-      this.table.requeue(e, () => void this.flush());
+    if (!p.ok) {
+      // the event is untrusted (anyone with access to Redis can add one): the finished job, which
+      // only the lock holder's completion writes, says what the worker returned
+      this.recheckSoon(e);
       return;
     }
     this.stats.fromEvents++;
+    this.onResult(e, p);
+  }
+
+  /** The job's returnvalue, validated (anything from Redis is untrusted): settle, or queue again. */
+  private onResult(e: Entry, p: Parsed<WireOutcome>): void {
+    if (e.settled) return;
+    if (p.ok && p.value.status === 'cancelled' && p.value.reason === CANCEL_REQUEST_REASON) {
+      // an earlier coordinator cancelled this job id; we still want the trial: drop the finished
+      // job (kept on completion) and queue it again
+      e.phase = 'requeueing';
+      void this.store
+        .removeFinished([e.jobId])
+        .catch((err: unknown) => this.health.noteError(err))
+        .finally(() => {
+          if (!e.settled) this.table.requeue(e, () => void this.flush());
+        });
+      return;
+    }
     this.fair.finished(e.priority);
-    this.table.settle(e, p.ok ? p.value : invalidOutcome(jobId, p.message));
-    this.store.deleteLater(jobId);
+    this.table.settle(e, p.ok ? p.value : invalidOutcome(e.jobId, p.message));
+    this.store.deleteLater(e.jobId);
+  }
+
+  /** Our add found the job id taken (an earlier coordinator's job): find out now where it is. */
+  private onDuplicated(jobId: string): void {
+    const e = this.table.get(jobId);
+    if (e !== undefined) this.recheckSoon(e, 'reattached');
+  }
+
+  /** Reconciles the entry with what Redis holds for its job, batched with others in the next tick. */
+  private recheckSoon(e: Entry, counter: 'reattached' | 'fromSweep' = 'fromSweep'): void {
+    if (e.settled) return;
+    (counter === 'reattached' ? this.recheck : this.recheckOther).add(e);
+    if (this.recheckScheduled) return;
+    this.recheckScheduled = true;
+    setImmediate(() => {
+      this.recheckScheduled = false;
+      for (const [set, c] of [[this.recheck, 'reattached'], [this.recheckOther, 'fromSweep']] as const) {
+        const due = [...set];
+        set.clear();
+        if (due.length > 0) void this.reconcileEntries(due, c).catch((err: unknown) => this.health.noteError(err, 'read'));
+      }
+    });
   }
 
   private async onFailed(jobId: string, reason: string): Promise<void> {
@@ -226,17 +266,15 @@ export class BullmqExecutor implements Executor {
       if (this.table.unabandon(jobId)) await this.removeJob(jobId);
       return;
     }
-    const stored = await this.store.getMany([jobId]).catch(() => new Map<string, Parsed<EvalOutcome>>());
-    const s = stored.get(jobId);
-    if (s !== undefined) this.settleStored(e, s);
-    else if (isServerError({ message: reason })) {
+    if (isServerError({ message: reason })) {
       // the job failed because Redis refused a command (OOM, READONLY...): not a trial result
       this.health.noteError(new Error(reason), 'write');
       this.log(`job ${jobId} failed on a Redis error (${reason}); the trial is queued again, not recorded`);
       await this.removeJob(jobId);
       this.table.requeue(e, () => void this.flush());
       return;
-    } else this.table.settle(e, workerFailure(jobId, reason));
+    }
+    this.table.settle(e, workerFailure(jobId, reason));
     await this.removeJob(jobId);
   }
 
@@ -331,6 +369,28 @@ export class BullmqExecutor implements Executor {
     for (const e of entries) this.table.settle(e, { status: 'cancelled', reason: 'broker unavailable (job left for a resume)' });
   }
 
+  /** Asks Redis where these jobs are (one script call per 500) and acts on what it says. */
+  private async reconcileEntries(entries: Entry[], counter: 'reattached' | 'fromSweep'): Promise<void> {
+    for (let i = 0; i < entries.length; i += 500) {
+      const chunk = entries.slice(i, i + 500);
+      const states = await this.store.reconcile(chunk.map((e) => e.jobId));
+      for (const e of chunk) {
+        const st = states.get(e.jobId);
+        if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing') continue;
+        if (st.state === 'result') {
+          this.stats[counter]++;
+          this.onResult(e, st.outcome);
+        } else if (st.state === 'failed') {
+          await this.onFailed(e.jobId, st.reason);
+        } else if (st.state === 'missing' && e.phase === 'added') {
+          this.stats.readded++;
+          this.log(`job ${e.jobId} vanished from Redis without a result (restart without persistence?); queued again`);
+          this.table.requeue(e, () => void this.flush());
+        }
+      }
+    }
+  }
+
   /** Reconciles jobs in flight for longer than one interval against the results hash and job state. */
   private async sweep(): Promise<void> {
     if (this.sweeping || this.closing !== undefined) return;
@@ -338,24 +398,7 @@ export class BullmqExecutor implements Executor {
     try {
       const now = Date.now();
       const due = this.table.all().filter((e) => e.phase === 'added' && now - e.addedAt >= this.opts.reconcileIntervalMs);
-      for (let i = 0; i < due.length; i += 500) {
-        const chunk = due.slice(i, i + 500);
-        const states = await this.store.reconcile(chunk.map((e) => e.jobId));
-        for (const e of chunk) {
-          const st = states.get(e.jobId);
-          if (e.settled || st === undefined) continue;
-          if (st.state === 'result') {
-            this.stats.fromSweep++;
-            this.settleStored(e, st.outcome);
-          } else if (st.state === 'failed') {
-            await this.onFailed(e.jobId, st.reason);
-          } else if (st.state === 'missing') {
-            this.stats.readded++;
-            this.log(`job ${e.jobId} vanished from Redis without a result (restart without persistence?); queued again`);
-            this.table.requeue(e, () => void this.flush());
-          }
-        }
-      }
+      await this.reconcileEntries(due, 'fromSweep');
       this.health.commandOk('read');
       this.table.pruneAbandoned(now - 3_600_000);
       await this.waiting.check(this.table.all(), now);

@@ -1,15 +1,14 @@
 /**
  * Owns the small decisions a cluster worker makes about one job's evaluation: what an abort means
- * once the evaluation is over (cancel, lost lock, hand back), racing a promise against an abort,
- * the outcome of a job this worker refuses to run, and whether a command died of the shutdown
- * signal a scheduler sent to the whole step. Pure helpers for worker-jobs.ts.
+ * once the evaluation is over (cancel, lost lock, hand back), the outcome of a job this worker
+ * refuses to run, and whether a command died of the shutdown signal a scheduler sent to the whole
+ * step. Pure helpers for worker-jobs.ts.
  */
 import { DehbError, serializeError } from '../../errors.js';
 import type { EvalOutcome, WorkerInfo } from '../../protocol/executor.js';
 
 export type AbortKind = 'shutdown' | 'cancel' | 'lock';
 
-export const ABORTED = Symbol('aborted');
 /** Longest delay before a refused job is offered again (to every worker). */
 export const LEAVE_MAX_DELAY_MS = 10_000;
 
@@ -24,25 +23,6 @@ export function abortVerdict(signal: AbortSignal, interrupted: boolean): 'cancel
   if (kind === 'lock') return 'lost-lock';
   if (kind === 'shutdown' && interrupted) return 'hand-back';
   return null;
-}
-
-/** The promise's value, or ABORTED as soon as the signal fires (the promise keeps running). */
-export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 export function refusal(code: 'E_NOT_ALLOWED' | 'E_EXECUTOR' | 'E_NO_GPU', message: string, worker: WorkerInfo): EvalOutcome {

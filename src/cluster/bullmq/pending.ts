@@ -17,7 +17,8 @@ export interface Entry {
   /** Reports delivered from progress events so far (the outcome's `reports` supply the rest). */
   reportsSeen: number;
   cleanup?: () => void;
-  phase: 'queued' | 'adding' | 'added';
+  /** requeueing: a finished job of this id is being removed before the trial is queued again. */
+  phase: 'queued' | 'adding' | 'added' | 'requeueing';
   addedAt: number;
   cancelAfterAdd: boolean;
   settled: boolean;

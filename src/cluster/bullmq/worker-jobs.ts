@@ -1,7 +1,7 @@
 /**
  * Owns what one cluster worker process does with each job: validate it, refuse objectives outside
- * the allow-list, take this node's GPUs, evaluate through runTask, store the outcome (lock-checked,
- * first result wins) before BullMQ completes the job, abort evaluations whose lock was lost or that
+ * the allow-list, take this node's GPUs, evaluate through runTask, return the outcome as the job's
+ * returnvalue (BullMQ completes the job with it, lock-checked), abort evaluations whose lock was lost or that
  * the coordinator cancelled, and stop gracefully (finish within a grace period, hand the rest back)
  * without hanging while Redis is gone. Started by worker-runtime.ts.
  */
@@ -15,10 +15,10 @@ import { runTask, type RunTaskContext } from '../run-task.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
-import { ABORTED, LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, untilAborted, type AbortKind } from './job-verdicts.js';
-import { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, parseJob, parseOutcomeText, type WireOutcome } from '../../protocol/wire.js';
+import { LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, type AbortKind } from './job-verdicts.js';
+import { CANCEL_REQUEST_REASON, parseJob, type WireOutcome } from '../../protocol/wire.js';
 import type { TrialDirs } from './trial-dirs.js';
+import { Slots } from './slots.js';
 
 export interface ClusterWorkerOptions {
   schedulerFile?: string;
@@ -27,6 +27,13 @@ export interface ClusterWorkerOptions {
   waitMs?: number;
   /** Evaluations at once. Default: GPUs / gpus-per-trial when the node has GPUs, else 1. */
   concurrency?: number;
+  /**
+   * Jobs taken ahead of a free slot (default 0): the next job is already here when an evaluation
+   * ends, so no Redis round trip sits between two evaluations. Worth it when the coordinators keep
+   * more trials in flight than all workers have slots; with fewer, a prefetched job waits here while
+   * another worker idles. Prefetched jobs are handed back at once when the worker stops.
+   */
+  prefetch?: number;
   /** `auto`, `none` or `0,1` / UUIDs. Default `auto`. */
   gpus?: string;
   /** The pool itself (tests); overrides `gpus`. */
@@ -89,7 +96,8 @@ export class WorkerRuntime implements ClusterWorker {
   private readonly keys: ClusterKeys;
   private readonly redis: Redis;
   private readonly sub: Redis;
-  private readonly store: ResultsStore;
+  /** Jobs whose lost lock was said already (BullMQ reports it for the completion and the failure). */
+  private readonly lockLostSaid = new Set<string>();
   private readonly active = new Map<string, Active>();
   private readonly cancels = new Map<string, number>();
   private readonly info: WorkerInfo;
@@ -100,6 +108,7 @@ export class WorkerRuntime implements ClusterWorker {
   private stopping: Promise<void> | undefined;
   private shuttingDown = false;
   private readonly graceCut = new AbortController();
+  private readonly slots: Slots;
   private lastErrorLogAt = 0;
 
   constructor(
@@ -116,8 +125,8 @@ export class WorkerRuntime implements ClusterWorker {
     this.keys = clusterKeys(connection);
     this.redis = createRedis(connection.endpoint, `dehb:worker:${this.id}`);
     this.sub = createRedis(connection.endpoint, `dehb:worker-sub:${this.id}`);
-    this.store = new ResultsStore(this.redis, this.keys);
     this.evaluate = o.evaluate ?? runTask;
+    this.slots = new Slots(concurrency);
     for (const c of [this.redis, this.sub]) c.on('error', (err: Error) => this.noteError(err));
   }
 
@@ -132,14 +141,20 @@ export class WorkerRuntime implements ClusterWorker {
     const worker = new Worker(this.connection.queue, (job: Job, token?: string) => this.process(job, token), {
       connection: bull,
       prefix: this.connection.prefix,
-      concurrency: this.concurrency,
+      concurrency: this.concurrency + (this.o.prefetch ?? 0),
       lockDuration,
       stalledInterval: this.o.stalledIntervalMs ?? 5_000,
       maxStalledCount: this.o.maxStalledCount ?? 3,
+      // how soon a completion Redis did not take (connection lost) is sent again (BullMQ: 15 s)
+      runRetryDelay: 1_000,
       autorun: false,
     });
     this.worker = worker;
-    worker.on('error', (err: Error) => this.noteError(err));
+    worker.on('error', (err: Error) => this.onWorkerError(err));
+    worker.on('completed', (_job: Job, result: unknown) => {
+      // a cancel acknowledged is not a result
+      if ((result as { reason?: unknown } | null)?.reason !== CANCEL_REQUEST_REASON) this.stats.stored++;
+    });
     worker.on('lockRenewalFailed', (ids: string[]) => {
       for (const id of ids) this.abortJob(id, 'lock');
     });
@@ -170,6 +185,16 @@ export class WorkerRuntime implements ClusterWorker {
     const jobId = job.id as string;
     const lockToken = token ?? '';
     if (this.shuttingDown) return this.handBack(job, lockToken);
+    // a prefetched job waits for a slot (its lock is renewed meanwhile); stopping hands it back
+    if (!(await this.slots.acquire())) return this.handBack(job, lockToken);
+    try {
+      return await this.processInSlot(job, jobId, lockToken);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async processInSlot(job: Job, jobId: string, lockToken: string): Promise<unknown> {
     const controller = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
@@ -192,18 +217,12 @@ export class WorkerRuntime implements ClusterWorker {
         if (!this.shuttingDown) await new Promise((r) => setTimeout(r, 1_000));
         if (this.shuttingDown) return this.handBack(job, lockToken);
       }
-      // an evaluation that finished before a shutdown abort reached it is still stored
-      let verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
-      if (verdict === null) {
-        const stored = await this.storeDurably(jobId, lockToken, outcome, controller.signal);
-        if (stored === null) return this.lostLock(jobId);
-        if (stored !== ABORTED) {
-          this.stats.stored++;
-          const parsed = parseOutcomeText(stored);
-          return parsed.ok ? parsed.value : outcome;
-        }
-        verdict = abortVerdict(controller.signal, true) ?? 'hand-back';
-      }
+      // an evaluation that finished before a shutdown abort reached it is still recorded
+      const verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
+      // The outcome is the job's returnvalue: BullMQ's moveToFinished checks our lock, stores it
+      // in the job (kept until the coordinator has recorded it) and emits the completed event
+      // carrying it, in one script that also hands this worker its next job.
+      if (verdict === null) return outcome;
       if (verdict === 'lost-lock') return this.lostLock(jobId);
       if (verdict === 'hand-back') return this.handBack(job, lockToken);
       this.stats.cancelled++;
@@ -215,21 +234,23 @@ export class WorkerRuntime implements ClusterWorker {
   }
 
   /**
-   * Stores the outcome, retrying while Redis refuses it (OOM, READONLY, a lost connection...): a
-   * result that cannot be stored is an infrastructure fault, never a failed trial. The trial stays
-   * with this worker until the write succeeds, the lock is lost (another worker re-runs it) or the
-   * worker stops (handed back). Resolves as store.write, or ABORTED.
+   * BullMQ's errors after an evaluation: a completion refused for the lock (the job was handed to
+   * another worker while this one was cut off) drops this result; Redis refusing the completion
+   * (OOM, READONLY, a lost connection) leaves the job active under our lock, and BullMQ retries
+   * or the stall check hands it on: an infrastructure fault, never a failed trial.
    */
-  private async storeDurably(jobId: string, token: string, outcome: EvalOutcome, signal: AbortSignal): Promise<string | null | typeof ABORTED> {
-    for (let delay = 250; ; delay = Math.min(5_000, delay * 2)) {
-      try {
-        return await untilAborted(this.store.write(jobId, token, outcome), signal);
-      } catch (err) {
-        this.noteError(new Error(`cannot store the result of job ${jobId} (kept, retrying): ${(err as Error)?.message ?? String(err)}`));
-      }
-      const slept = await untilAborted(new Promise((r) => setTimeout(r, delay)), signal);
-      if (slept === ABORTED) return ABORTED;
+  private onWorkerError(err: Error): void {
+    const lock = /^(?:Missing lock|Lock mismatch) for job (\S+?)\./.exec(err?.message ?? '');
+    if (lock !== null) {
+      const jobId = lock[1] as string;
+      if (this.lockLostSaid.has(jobId)) return;
+      this.lockLostSaid.add(jobId);
+      if (this.lockLostSaid.size > 10_000) this.lockLostSaid.clear();
+      this.stats.lostLock++;
+      this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
+      return;
     }
+    this.noteError(err);
   }
 
   /**
@@ -329,6 +350,7 @@ export class WorkerRuntime implements ClusterWorker {
   }
 
   private lostLock(jobId: string): never {
+    this.lockLostSaid.add(jobId);
     this.stats.lostLock++;
     this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
     throw new Error(`lost the lock for job ${jobId} (it was handed to another worker); this result is dropped`);
@@ -342,6 +364,7 @@ export class WorkerRuntime implements ClusterWorker {
 
   private async shutdown(graceMs: number): Promise<void> {
     this.shuttingDown = true;
+    this.slots.close();
     const worker = this.worker;
     if (worker !== undefined) await withTimeout(worker.pause(true), 1_000, () => undefined).catch(() => undefined);
     const running = (): Array<Promise<void>> => [...this.active.values()].map((a) => a.done);

@@ -50,6 +50,10 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new DehbError('E_CONFIG', `concurrency must be an integer >= 1 (got ${concurrency})`);
   }
+  if (o.prefetch !== undefined && (!Number.isInteger(o.prefetch) || o.prefetch < 0)) {
+    throw new DehbError('E_CONFIG', `prefetch must be an integer >= 0 (got ${o.prefetch})`);
+  }
+
   // module objectives run in threads unless the caller evaluates itself or opts out: one thread
   // per evaluation asked for, so --concurrency N runs N at once (an objective that sleeps or waits
   // on I/O or a GPU does not need a core of its own); more than the cores is allowed, said once

@@ -1,0 +1,35 @@
+/**
+ * Owns a cluster worker's evaluation slots when it prefetches: BullMQ hands the worker up to
+ * concurrency + prefetch jobs, and each waits here for one of `concurrency` slots before it runs,
+ * first come first served. close() turns every waiting job away (the worker hands them back).
+ */
+export class Slots {
+  private free: number;
+  private readonly waiting: Array<(ok: boolean) => void> = [];
+  private closed = false;
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  /** Resolves true with a slot taken, or false once closed (no slot). */
+  acquire(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next(true);
+    else this.free++;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w(false);
+  }
+}

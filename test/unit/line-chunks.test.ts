@@ -1,0 +1,53 @@
+/**
+ * LineChunks: the bytes handed out by take() are exactly the lines pushed since the last take,
+ * later pushes never change bytes already handed out, and takes share chunks instead of allocating
+ * one per take (the allocation churn that made a journaled run's memory grow with its length).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LineChunks } from '../../src/study/line-chunks.js';
+
+const text = (bufs: Buffer[]): string => Buffer.concat(bufs).toString('utf8');
+
+test('take() returns the lines since the last take, in order, and nothing twice', () => {
+  const c = new LineChunks();
+  assert.deepEqual(c.take(), []);
+  c.push('a\n');
+  c.push('bé\n');
+  assert.equal(c.lines, 2);
+  assert.equal(text(c.take()), 'a\nbé\n');
+  assert.equal(c.lines, 0);
+  assert.deepEqual(c.take(), []);
+  c.push('c\n');
+  assert.equal(text(c.take()), 'c\n');
+});
+
+test('bytes already taken stay as they were while more lines are pushed', () => {
+  const c = new LineChunks();
+  c.push('first\n');
+  const first = c.take();
+  for (let i = 0; i < 20_000; i++) c.push(`line ${i} ${'x'.repeat(i % 50)}\n`);
+  assert.equal(text(first), 'first\n');
+  const rest = text(c.take());
+  assert.ok(rest.startsWith('line 0 \nline 1 x\n'));
+  assert.equal(rest.split('\n').length - 1, 20_000);
+});
+
+test('many small takes share one chunk (no allocation per take)', () => {
+  const c = new LineChunks();
+  const backing = new Set<ArrayBufferLike>();
+  for (let i = 0; i < 1000; i++) {
+    c.push(`{"seq":${i}}\n`);
+    for (const b of c.take()) backing.add(b.buffer);
+  }
+  assert.equal(backing.size, 1);
+});
+
+test('a line longer than a chunk is kept whole', () => {
+  const c = new LineChunks();
+  const big = 'y'.repeat(600 * 1024) + '\n';
+  c.push('small\n');
+  c.push(big);
+  c.push('after\n');
+  assert.equal(text(c.take()), 'small\n' + big + 'after\n');
+});
