@@ -14,7 +14,17 @@ import { rejectUnknownKeys, suggestKey, type KeyList } from '../unknown-keys.js'
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {
-  executor(runId: string, capacity?: number, owner?: { instance: string; resume: boolean; output?: string }): Executor | Promise<Executor>;
+  /**
+   * The fair-share weight the client was given, if any: a new run records it in its journal, and
+   * a resumed run given none passes back the recorded one as `opts.weight`.
+   */
+  readonly weight?: number;
+  executor(
+    runId: string,
+    capacity?: number,
+    owner?: { instance: string; resume: boolean; output?: string },
+    opts?: { weight?: number },
+  ): Executor | Promise<Executor>;
   close?(): Promise<void>;
 }
 

@@ -272,6 +272,7 @@ export class DEHB {
   private meta(): RunMeta {
     const meta: RunMeta = { runId: this.runId, trialTimeoutMs: this.options.trialTimeoutMs ?? null, instance: randomUUID() };
     if (this.options.nWorkers !== undefined) meta.nWorkers = this.options.nWorkers;
+    if (this.options.client?.weight !== undefined) meta.weight = this.options.client.weight;
     if (this.objective !== null) meta.objective = this.objective.ref;
     if (this.options.singleNodeWithGpus === true) meta.gpusPerTrial = this.options.gpusPerTrial ?? 1;
     return meta;
@@ -304,7 +305,9 @@ export class DEHB {
     if (this.options.client !== undefined) {
       const instance = this.session?.meta.instance;
       const owner = instance === undefined ? undefined : { instance, resume: this.options.resume === true, ...(this.options.outputDir === undefined ? {} : { output: this.options.outputDir }) };
-      const executor = await this.options.client.executor(this.runId, givenWorkers, owner);
+      // a resumed run without a weight keeps the one it was started with
+      const weight = this.options.client.weight ?? recordedWeight(this.session?.meta);
+      const executor = await this.options.client.executor(this.runId, givenWorkers, owner, weight === undefined ? {} : { weight });
       return { executor, close: (force) => executor.close({ force }) };
     }
     const nWorkers = givenWorkers ?? 1;
@@ -318,4 +321,9 @@ export class DEHB {
     });
     return { executor, close: (force) => executor.close({ force }) };
   }
+}
+
+/** The fair-share weight a journal recorded (its schema checks it: a number > 0 and <= 1000). */
+function recordedWeight(meta: RunMeta | undefined): number | undefined {
+  return meta?.weight;
 }

@@ -85,6 +85,8 @@ export const runMetaSchema = z.looseObject({
   gpusPerTrial: z.number().optional(),
   /** Evaluations in flight the run was started with (a resume without -n reuses it). */
   nWorkers: z.number().optional(),
+  /** Cluster fair-share weight the run was started with (a resume without --weight reuses it). */
+  weight: z.number().positive().max(1000).optional(),
   /** Content-hashed input files shipped with a study. */
   inputFiles: z.array(z.object({ name: z.string(), sha256: z.string(), size: z.number() })).optional(),
   /** Free-form labels. */

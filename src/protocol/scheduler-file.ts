@@ -2,7 +2,8 @@
  * Owns the cluster rendezvous file: its versioned JSON shape (validated with zod on read, errors
  * naming the field), the atomic write (tmp + fsync + rename, mode 0600 because it holds the Redis
  * password), waiting for it with back-off (shared filesystems are slow), and turning its Redis URL
- * (user/password/db, `rediss://` for TLS) into a plain endpoint. No Redis client here.
+ * (user/password/db, `rediss://` for TLS, `redis+cluster://h1:p1,h2:p2` or the `cluster`/`nodes`
+ * fields for a Redis Cluster) into a plain endpoint. No Redis client here.
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
@@ -17,9 +18,12 @@ export const DEFAULT_QUEUE = 'evals';
 
 const NAME_RE = /^[^\s:]+$/;
 
-const redisUrlSchema = z.string().refine((u) => parseUrlOrNull(u) !== null, {
-  message: 'must be a redis:// or rediss:// URL such as redis://:PASSWORD@host:6379/0',
-});
+const URL_HINT = 'a redis:// or rediss:// URL such as redis://:PASSWORD@host:6379/0 (for a Redis Cluster: redis+cluster://:PASSWORD@host1:6379,host2:6379)';
+
+const redisUrlSchema = z.string().refine((u) => parseUrlOrNull(u) !== null, { message: `must be ${URL_HINT}` });
+
+/** `host:port` of a cluster node (IPv6 in brackets). */
+const nodeSchema = z.string().refine((s) => parseHostPort(s) !== null, { message: 'must be host:port, such as 10.0.0.5:6379 or [::1]:6379' });
 
 export const schedulerFileSchema = z.looseObject({
   version: z.literal(SCHEDULER_FILE_VERSION),
@@ -31,6 +35,13 @@ export const schedulerFileSchema = z.looseObject({
   resultsKey: z.string().min(1).optional(),
   /** Default number of evaluations a coordinator keeps in flight. */
   capacity: z.number().int().positive().optional(),
+  /**
+   * Redis Cluster: true uses ioredis' Cluster client (the URL's host is a seed node); false never
+   * does (no detection). Absent: detected from the server (`INFO cluster`).
+   */
+  cluster: z.boolean().optional(),
+  /** More seed nodes of a Redis Cluster (`host:port`); implies `cluster: true`. */
+  nodes: z.array(nodeSchema).min(1).max(64).optional(),
   tls: z
     .object({
       caFile: z.string().min(1).optional(),
@@ -45,9 +56,19 @@ export const schedulerFileSchema = z.looseObject({
   server: z
     .object({ pid: z.number().int(), port: z.number().int(), bind: z.string(), dir: z.string() })
     .optional(),
+}).superRefine((f, ctx) => {
+  if (f.cluster === false && f.nodes !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'lists cluster nodes but "cluster" is false; drop one of them' });
+  }
 });
 
 export type SchedulerFile = z.infer<typeof schedulerFileSchema>;
+
+/** A Redis Cluster node address. */
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
 
 /** A Redis endpoint as plain data (no client library types). */
 export interface RedisEndpoint {
@@ -58,6 +79,11 @@ export interface RedisEndpoint {
   db: number;
   /** TLS when the URL is rediss:// or the file has a tls section. */
   tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
+  /**
+   * A Redis Cluster and its seed nodes (host/port above is the first), 'off' when the user said it
+   * is not one; absent: not known yet (`withClusterMode` in src/redis/cluster-mode.ts detects it).
+   */
+  cluster?: { nodes: NodeAddress[] } | 'off';
 }
 
 /** What a coordinator or worker needs to talk to the cluster. */
@@ -71,19 +97,32 @@ export interface ClusterConnection {
   source?: string;
 }
 
-/** Parses `redis://[user[:password]@]host[:port][/db]` (or rediss://). Throws E_CONFIG naming `what`. */
+/**
+ * Parses `redis://[user[:password]@]host[:port][/db]` (or rediss://), and
+ * `redis+cluster://[user[:password]@]host:port,host:port[/0]` (or rediss+cluster://) for a Redis
+ * Cluster. Throws E_CONFIG naming `what`.
+ */
 export function parseRedisUrl(url: string, what = 'redisUrl'): RedisEndpoint {
   const ep = parseUrlOrNull(url);
-  if (ep === null) {
-    throw new DehbError(
-      'E_CONFIG',
-      `${what} must be a redis:// or rediss:// URL such as redis://:PASSWORD@host:6379/0 (got "${redactRedisUrl(url)}")`,
-    );
+  if (ep === null) throw new DehbError('E_CONFIG', `${what} must be ${URL_HINT} (got "${redactRedisUrl(url)}")`);
+  if (ep.cluster !== undefined && ep.cluster !== 'off' && ep.db !== 0) {
+    throw new DehbError('E_CONFIG', `${what}: a Redis Cluster has only database 0; drop "/${ep.db}" from the URL`);
   }
   return ep;
 }
 
+/** `host:port` (IPv6 as `[addr]:port`), or null. */
+export function parseHostPort(text: string): NodeAddress | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:/,@[\]]+)):(\d{1,5})$/.exec(text);
+  if (m === null) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
 function parseUrlOrNull(url: string): RedisEndpoint | null {
+  const cluster = /^(rediss?)\+cluster:\/\/(.*)$/.exec(url);
+  if (cluster !== null) return parseClusterUrl(cluster[1] === 'rediss', cluster[2] as string);
   let u: URL;
   try {
     u = new URL(url);
@@ -103,20 +142,60 @@ function parseUrlOrNull(url: string): RedisEndpoint | null {
   return ep;
 }
 
-/** Builds a redis URL from parts (password percent-encoded). */
-export function formatRedisUrl(ep: { host: string; port: number; username?: string; password?: string; db?: number; tls?: boolean }): string {
+/** The part after `redis+cluster://`: `[user[:password]@]host:port,host:port[/db]`. */
+function parseClusterUrl(tls: boolean, rest: string): RedisEndpoint | null {
+  const at = rest.lastIndexOf('@');
+  const auth = at < 0 ? '' : rest.slice(0, at);
+  const hostsAndDb = at < 0 ? rest : rest.slice(at + 1);
+  const slash = hostsAndDb.indexOf('/');
+  const hosts = slash < 0 ? hostsAndDb : hostsAndDb.slice(0, slash);
+  const dbText = slash < 0 ? '' : hostsAndDb.slice(slash + 1);
+  if (dbText !== '' && !/^\d+$/.test(dbText)) return null;
+  const nodes = hosts.split(',').map(parseHostPort);
+  if (nodes.length === 0 || nodes.length > 64 || nodes.some((n) => n === null)) return null;
+  const list = nodes as NodeAddress[];
+  const first = list[0] as NodeAddress;
+  const ep: RedisEndpoint = { host: first.host, port: first.port, db: dbText === '' ? 0 : Number(dbText), cluster: { nodes: list } };
+  if (auth !== '') {
+    const colon = auth.indexOf(':');
+    try {
+      const user = decodeURIComponent(colon < 0 ? auth : auth.slice(0, colon));
+      const pass = colon < 0 ? '' : decodeURIComponent(auth.slice(colon + 1));
+      if (user !== '') ep.username = user;
+      if (pass !== '') ep.password = pass;
+    } catch {
+      return null;
+    }
+  }
+  if (tls) ep.tls = {};
+  return ep;
+}
+
+/** Builds a redis URL from parts (password percent-encoded); `redis+cluster://` with the seed nodes of a cluster. */
+export function formatRedisUrl(ep: {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: boolean;
+  cluster?: RedisEndpoint['cluster'];
+}): string {
   const auth =
     ep.password !== undefined
       ? `${ep.username !== undefined ? encodeURIComponent(ep.username) : ''}:${encodeURIComponent(ep.password)}@`
       : ep.username !== undefined
         ? `${encodeURIComponent(ep.username)}@`
         : '';
-  const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
-  return `${ep.tls === true ? 'rediss' : 'redis'}://${auth}${host}:${ep.port}/${ep.db ?? 0}`;
+  const hostPort = (n: NodeAddress): string => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
+  const scheme = ep.tls === true ? 'rediss' : 'redis';
+  if (ep.cluster !== undefined && ep.cluster !== 'off') return `${scheme}+cluster://${auth}${ep.cluster.nodes.map(hostPort).join(',')}/${ep.db ?? 0}`;
+  return `${scheme}://${auth}${hostPort(ep)}/${ep.db ?? 0}`;
 }
 
 /** The URL with its password replaced by `***` (for messages and logs). */
 export function redactRedisUrl(url: string): string {
+  if (/^rediss?\+cluster:/.test(url)) return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
@@ -225,6 +304,8 @@ export function makeSchedulerFile(opts: {
   capacity?: number;
   tls?: SchedulerFile['tls'];
   server?: SchedulerFile['server'];
+  cluster?: boolean;
+  nodes?: string[];
 }): SchedulerFile {
   const file: SchedulerFile = {
     version: SCHEDULER_FILE_VERSION,
@@ -236,6 +317,8 @@ export function makeSchedulerFile(opts: {
   };
   if (opts.resultsKey !== undefined) file.resultsKey = opts.resultsKey;
   if (opts.capacity !== undefined) file.capacity = opts.capacity;
+  if (opts.cluster !== undefined) file.cluster = opts.cluster;
+  if (opts.nodes !== undefined) file.nodes = opts.nodes;
   if (opts.tls !== undefined) file.tls = opts.tls;
   if (opts.server !== undefined) file.server = opts.server;
   return validateSchedulerFile(file, 'scheduler file');
@@ -321,6 +404,20 @@ export async function connectionFromSchedulerFile(file: SchedulerFile, source?: 
     if (file.tls.servername !== undefined) tls.servername = file.tls.servername;
     if (file.tls.rejectUnauthorized !== undefined) tls.rejectUnauthorized = file.tls.rejectUnauthorized;
     endpoint.tls = tls;
+  }
+  if (file.cluster === false) {
+    if (endpoint.cluster !== undefined) {
+      throw new DehbError('E_SCHEDULER_FILE', 'scheduler file field "cluster" is false but "redisUrl" is a redis+cluster:// URL; drop one of them');
+    }
+    endpoint.cluster = 'off';
+  } else if (file.cluster === true || file.nodes !== undefined) {
+    const seeds = endpoint.cluster !== undefined && endpoint.cluster !== 'off' ? endpoint.cluster.nodes : [{ host: endpoint.host, port: endpoint.port }];
+    const more = (file.nodes ?? []).map((n) => parseHostPort(n) as NodeAddress);
+    const nodes = [...seeds, ...more.filter((m) => !seeds.some((s) => s.host === m.host && s.port === m.port))];
+    endpoint.cluster = { nodes };
+  }
+  if (endpoint.cluster !== undefined && endpoint.cluster !== 'off' && endpoint.db !== 0) {
+    throw new DehbError('E_SCHEDULER_FILE', `scheduler file field "redisUrl": a Redis Cluster has only database 0; drop "/${endpoint.db}" from the URL`);
   }
   const conn: ClusterConnection = {
     endpoint,

@@ -6,10 +6,10 @@
  * a timeout (closing hangs while Redis is down).
  */
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from './connection.js';
 import { DehbError } from '../errors.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, dropBullSockets, withTimeout, type ClusterKeys } from './connection.js';
+import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, dropBullSockets, withTimeout, type ClusterKeys } from './connection.js';
 import { ResultsStore } from './results-store.js';
 
 export interface ChannelHandlers {
@@ -45,7 +45,8 @@ export class ClusterChannel {
     this.queue = new Queue(conn.queue, { connection: this.connection, prefix: conn.prefix, streams: { events: { maxLen: eventsMaxLen } } });
     this.redis = createRedis(conn.endpoint, clientName);
     this.store = new ResultsStore(this.redis, this.keys);
-    for (const emitter of [this.queue, this.redis]) emitter.on('error', (err: Error) => handlers.error(err));
+    this.queue.on('error', (err: Error) => handlers.error(err));
+    this.redis.on('error', (err: Error) => handlers.error(err));
   }
 
   /** Connects everything; E_BROKER when Redis is not ready within timeoutMs. */
@@ -156,7 +157,7 @@ export class ClusterChannel {
       // Redis is down; drop the sockets of its ioredis clients directly (else they keep retrying)
       for (const owner of [events, this.queue]) dropBullSockets(owner);
     }
-    await closeRedis(this.redis);
+    await Promise.all([closeRedis(this.redis), closeBullConnection(this.connection)]);
   }
 }
 

@@ -1,15 +1,24 @@
 /**
  * Owns how the cluster talks to Redis: ioredis options from a plain endpoint (auth, db, TLS,
- * reconnect), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`), the
+ * reconnect), ioredis' Cluster client when the endpoint is a Redis Cluster (seed nodes, waits
+ * through a failover), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`), the
  * job id rule (`<runId>-<trialId>`), and small helpers to race a promise against a timeout and to
  * close a client without hanging while Redis is down.
  */
 import type { ConnectionOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
-import type { ClusterConnection, RedisEndpoint } from '../protocol/scheduler-file.js';
+import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ClusterConnection, NodeAddress, RedisEndpoint } from '../protocol/scheduler-file.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
-export { Redis };
+export const Redis = IORedis;
+/** A client of one Redis server or of a Redis Cluster (the same command API). */
+export type Redis = IORedis | Cluster;
+export { Cluster };
+
+/** The seed nodes when the endpoint is a Redis Cluster, else null. */
+export function clusterNodes(ep: RedisEndpoint): NodeAddress[] | null {
+  return ep.cluster !== undefined && ep.cluster !== 'off' ? ep.cluster.nodes : null;
+}
 
 /** ioredis options for an endpoint. Commands wait for a reconnect (BullMQ needs that anyway). */
 export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {}): RedisOptions {
@@ -36,14 +45,52 @@ export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {
   return opts;
 }
 
-/** Connection options for BullMQ classes (they create and own their connections). */
-export function bullConnection(ep: RedisEndpoint): ConnectionOptions {
-  return redisOptions(ep) as ConnectionOptions;
+/**
+ * ioredis Cluster options: per-node options from the endpoint (auth, TLS; db 0 only), reads from
+ * masters, and commands that wait through a failover or a slot move instead of failing: MOVED/ASK
+ * are followed, CLUSTERDOWN/TRYAGAIN and a lost node are retried every 200–300 ms, up to 100
+ * redirections (about 20 s, longer than a replica takes to be promoted with the default
+ * cluster-node-timeout of 15 s... plus slack), and the slot map is refreshed on each.
+ */
+export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {}): ClusterOptions {
+  const { retryStrategy: _r, host: _h, port: _p, db: _d, ...node } = redisOptions(ep, extra);
+  return {
+    redisOptions: node,
+    clusterRetryStrategy: (times: number) => Math.min(200 * times, 2_000),
+    retryDelayOnFailover: 200,
+    retryDelayOnTryAgain: 200,
+    retryDelayOnClusterDown: 300,
+    maxRedirections: 100,
+    enableReadyCheck: true,
+    enableOfflineQueue: true,
+    slotsRefreshTimeout: 2_000,
+    scaleReads: 'master',
+    // TLS certificates name hosts, not the addresses the cluster announces
+    ...(ep.tls !== undefined ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
+  };
+}
+
+/**
+ * Connection options for BullMQ classes. For one server: options (BullMQ creates and owns its
+ * connections). For a Redis Cluster: a Cluster client, which BullMQ uses but does not close
+ * (blocking connections it duplicates it owns): close it with `closeBullConnection`.
+ */
+export function bullConnection(ep: RedisEndpoint, name?: string): ConnectionOptions {
+  const nodes = clusterNodes(ep);
+  if (nodes === null) return redisOptions(ep) as ConnectionOptions;
+  return new Cluster(nodes, clusterOptions(ep, name === undefined ? {} : { connectionName: name })) as unknown as ConnectionOptions;
+}
+
+/** Closes what `bullConnection` created (a Cluster client), after the BullMQ classes using it closed. */
+export async function closeBullConnection(c: ConnectionOptions, ms = 1_000): Promise<void> {
+  if (c instanceof Cluster) await closeRedis(c, ms);
 }
 
 /** A plain client for the cluster's own keys; reconnects quickly (0.2–2 s) after an outage. */
 export function createRedis(ep: RedisEndpoint, name: string, extra: Partial<RedisOptions> = {}): Redis {
-  const client = new Redis(
+  const nodes = clusterNodes(ep);
+  if (nodes !== null) return new Cluster(nodes, clusterOptions(ep, { connectionName: name, ...extra }));
+  const client = new IORedis(
     redisOptions(ep, {
       connectionName: name,
       retryStrategy: (times: number) => Math.min(200 * times, 2_000),
@@ -51,6 +98,19 @@ export function createRedis(ep: RedisEndpoint, name: string, extra: Partial<Redi
     }),
   );
   return client;
+}
+
+/**
+ * The client to SCAN for keys that share `key`'s hash tag: on a Redis Cluster the master serving
+ * its slot (SCAN sees one node's keys only), else the client itself.
+ */
+export async function scanClientFor(client: Redis, key: string): Promise<IORedis> {
+  if (!(client instanceof Cluster)) return client;
+  const slot = Number(await client.call('CLUSTER', 'KEYSLOT', key));
+  const owner = client.slots[slot]?.[0];
+  const node = owner === undefined ? undefined : client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+  if (node === undefined) throw new Error(`CLUSTERDOWN no known master serves slot ${slot} (of ${key}); retry when the cluster is ok`);
+  return node;
 }
 
 /** Key names of one cluster queue. */
@@ -99,6 +159,7 @@ export async function withTimeout<T, U>(p: Promise<T>, ms: number, onTimeout: ()
 
 /** QUIT within ms, else drop the socket. Never hangs (QUIT waits forever while Redis is down). */
 export async function closeRedis(client: Redis, ms = 1_000): Promise<void> {
+  // a Cluster client says 'ready' too once its slot map is known
   if (client.status !== 'ready') {
     client.disconnect();
     return;

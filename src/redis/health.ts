@@ -6,7 +6,7 @@
  * instead of warning forever. Also: throttled warnings (one per 10 s) and the one-shot "no worker
  * is connected" hint.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from './connection.js';
 import { DehbError } from '../errors.js';
 import { describeRedisError } from './connection.js';
 

@@ -1,15 +1,17 @@
 /**
  * Owns `dehb scheduler check`'s diagnosis: the scheduler file (exists, valid, not readable by
- * others), the server it names (reachable, credentials, version, eviction policy, AOF) and the
+ * others), the server it names (reachable, credentials, version, eviction policy, AOF; a Redis
+ * Cluster's state, slots and nodes, then read through ioredis' Cluster client) and the
  * queue (jobs per state, workers connected, stored results). Returns findings; prints nothing.
  */
 import { Queue } from 'bullmq';
 import { DehbError } from '../errors.js';
 import { connectionFromSchedulerFile, readSchedulerFile, looseModeWarning, redactRedisUrl } from '../protocol/scheduler-file.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, dropBullSockets, withTimeout } from './connection.js';
+import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, dropBullSockets, withTimeout } from './connection.js';
 import { isServerError } from './health.js';
 import { assessRedis, probeRedis, type Finding, type RedisFacts } from './probe.js';
 import { checkHostFacts } from './host-facts-store.js';
+import { withClusterMode } from './cluster-mode.js';
 import type { HostFacts } from '../protocol/host-facts.js';
 
 export interface SchedulerCheck {
@@ -56,6 +58,14 @@ export async function checkScheduler(path: string, opts: { timeoutMs?: number } 
   }
   findings.push(...assessRedis(out.facts, file.prefix));
   try {
+    conn = withClusterMode(conn, out.facts.clusterEnabled);
+  } catch (err) {
+    findings.push({ level: 'error', what: 'mode', message: (err as Error).message });
+    return finish(out);
+  }
+  // a Redis Cluster that is not ok answers the queue's commands with errors, or not at all
+  if (findings.some((f) => f.level === 'error' && f.what === 'cluster slots')) return finish(out);
+  try {
     out.queue = await queueStats(conn, opts.timeoutMs ?? 5_000);
     const q = out.queue;
     findings.push({
@@ -64,15 +74,15 @@ export async function checkScheduler(path: string, opts: { timeoutMs?: number } 
       message: `${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed, ${q.failed} failed; ${q.workers} worker connection(s); ${q.results} unrecorded result(s)`,
     });
   } catch (err) {
-    // the server answering with an error (MOVED: a Redis Cluster node without the queue's slot) is
-    // a broken set-up, not a passing check
+    // the server answering with an error (MOVED/CLUSTERDOWN after the slot map was read: a cluster
+    // in transition) is a broken set-up, not a passing check
     const message = (err as Error).message;
     const moved = /^(MOVED|ASK|CLUSTERDOWN|CROSSSLOT)\b/.test(message);
     findings.push({
       level: isServerError(err) ? 'error' : 'warn',
       what: 'queue',
       message: moved
-        ? `cannot read the queue: the server answered ${message}: it is a Redis Cluster node; dehb needs one Redis server (or a single-shard endpoint) for its queue`
+        ? `cannot read the queue: the server answered ${message}: a Redis Cluster moving slots or failing over? Run the check again, and redis-cli --cluster check HOST:PORT`
         : `cannot read the queue: ${message}`,
     });
   }
@@ -91,7 +101,8 @@ function finish(out: SchedulerCheck): SchedulerCheck {
 }
 
 async function queueStats(conn: Awaited<ReturnType<typeof connectionFromSchedulerFile>>, timeoutMs: number): Promise<NonNullable<SchedulerCheck['queue']>> {
-  const queue = new Queue(conn.queue, { connection: bullConnection(conn.endpoint), prefix: conn.prefix });
+  const connection = bullConnection(conn.endpoint, 'dehb:check-queue');
+  const queue = new Queue(conn.queue, { connection, prefix: conn.prefix });
   const redis = createRedis(conn.endpoint, 'dehb:check');
   queue.on('error', () => undefined);
   redis.on('error', () => undefined);
@@ -116,6 +127,6 @@ async function queueStats(conn: Awaited<ReturnType<typeof connectionFromSchedule
   } finally {
     const closed = await withTimeout(queue.close().then(() => true), 1_000, () => false).catch(() => false);
     if (!closed) dropBullSockets(queue);
-    await closeRedis(redis);
+    await Promise.all([closeRedis(redis), closeBullConnection(connection)]);
   }
 }

@@ -10,7 +10,7 @@
  * Results hashes written by earlier versions (`<prefix>:<queue>:dehb:results`) are still read
  * and purged.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from './connection.js';
 import type { EvalOutcome } from '../protocol/executor.js';
 import type { ClusterKeys } from './connection.js';
 import { isJobOfRun } from './run-claim.js';

@@ -7,7 +7,7 @@
  */
 import type { Redis } from './connection.js';
 import { DehbError } from '../errors.js';
-import type { ClusterKeys } from './connection.js';
+import { scanClientFor, type ClusterKeys } from './connection.js';
 
 /** Who runs under a run id: the journal's instance id, and for messages the run directory. */
 export interface RunOwner {
@@ -97,8 +97,9 @@ async function hasLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Pro
     if (flat.some((f, i) => i % 2 === 0 && isJobOfRun(runId, f))) return true;
   } while (cursor !== '0');
   const base = `${keys.base}:`;
+  const node = await scanClientFor(redis, base);
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${base}${runId}-*`, 'COUNT', 1000);
+    const [next, found] = await node.scan(cursor, 'MATCH', `${base}${runId}-*`, 'COUNT', 1000);
     cursor = next;
     if (found.some((k) => isJobOfRun(runId, k.slice(base.length)))) return true;
   } while (cursor !== '0');

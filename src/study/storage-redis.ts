@@ -13,8 +13,10 @@
  * Redis takes them. Every multi-key change is one Lua script.
  */
 import { createHash } from 'node:crypto';
-import { Redis, redisOptions } from '../redis/connection.js';
+import type { Redis } from '../redis/connection.js';
 import { DEFAULT_PREFIX, DEFAULT_QUEUE, defaultResultsKey, parseRedisUrl, type ClusterConnection, type RedisEndpoint } from '../protocol/scheduler-file.js';
+import { hashTaggedPrefix } from '../redis/cluster-mode.js';
+import { connectRedisEndpoint } from '../redis/url-client.js';
 import { DehbError } from '../errors.js';
 import type { JournalEntry } from './journal-types.js';
 import { appendEntries, RedisJournal } from './redis-journal.js';
@@ -56,39 +58,36 @@ export class RedisStudyStorage implements StudyStorage {
 
   /**
    * Connects and checks the server answers (E_BROKER naming the URL otherwise). With `endpoint`
-   * (a scheduler file's Redis: password, TLS) `url` only names the place in messages.
+   * (a scheduler file's Redis: password, TLS) `url` only names the place in messages. On a Redis
+   * Cluster (said by `redis+cluster://` or the file, or found) the prefix becomes a hash tag
+   * (`dehb:` -> `{dehb}:`) so every key of the storage is in one slot and its scripts work.
    */
   static async open(
     url: string,
     opts: { connectTimeoutMs?: number; endpoint?: RedisEndpoint; prefix?: string; queue?: string } = {},
   ): Promise<RedisStudyStorage> {
-    const client = { lazyConnect: true, maxRetriesPerRequest: 5, connectTimeout: opts.connectTimeoutMs ?? 5000 };
-    let redis: Redis;
     let prefix = opts.prefix ?? 'dehb:';
-    if (opts.endpoint !== undefined) redis = new Redis(redisOptions(opts.endpoint, client));
-    else {
-      let parsed: URL;
+    let ep = opts.endpoint;
+    if (ep === undefined) {
+      const q = url.indexOf('?');
+      const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+      prefix = params.get('prefix') ?? prefix;
+      params.delete('prefix');
+      const rest = params.toString();
       try {
-        parsed = new URL(url);
+        ep = parseRedisUrl(`${q < 0 ? url : url.slice(0, q)}${rest === '' ? '' : `?${rest}`}`, '--storage');
       } catch (err) {
-        throw new DehbError('E_USAGE', `not a valid Redis URL: "${maskUrl(url)}"`, { cause: err });
+        throw new DehbError('E_USAGE', `not a valid Redis URL: "${maskUrl(url)}" (${(err as Error).message})`, { cause: err });
       }
-      prefix = parsed.searchParams.get('prefix') ?? prefix;
-      parsed.searchParams.delete('prefix');
-      redis = new Redis(parsed.toString(), client);
     }
-    const endpoint = opts.endpoint ?? parseRedisUrl(url.replace(/[?#].*$/, ''), '--storage');
-    const storage = new RedisStudyStorage(redis, maskUrl(url), prefix, endpoint, opts.queue);
+    let conn;
     try {
-      await redis.connect();
-      await redis.ping();
+      conn = await connectRedisEndpoint(ep, { maxRetriesPerRequest: 5, connectTimeoutMs: opts.connectTimeoutMs ?? 5000 });
     } catch (err) {
-      redis.disconnect();
-      const why = (storage.lastError ?? (err as Error)).message;
       const where = opts.endpoint === undefined ? maskUrl(url) : `${opts.endpoint.host}:${opts.endpoint.port} (from scheduler file ${url})`;
-      throw new DehbError('E_BROKER', `cannot reach Redis at ${where}: ${why}`, { cause: err });
+      throw new DehbError('E_BROKER', `cannot reach Redis at ${where}: ${(err as Error).message}`, { cause: err });
     }
-    return storage;
+    return new RedisStudyStorage(conn.redis, maskUrl(url), conn.cluster ? hashTaggedPrefix(prefix) : prefix, ep, opts.queue);
   }
 
   private key(name: string, part: string): string {

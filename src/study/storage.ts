@@ -157,10 +157,10 @@ export function defaultStorageUrl(flag?: string): string {
 }
 
 export function isRedisUrl(url: string): boolean {
-  return /^rediss?:\/\//i.test(url);
+  return /^rediss?(\+cluster)?:\/\//i.test(url);
 }
 
 /** Masks the password of a URL for messages. */
 export function maskUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@]*@/i, '$1***@');
+  return url.replace(/^(rediss?(?:\+cluster)?:\/\/[^:@/]*:)[^@]*@/i, '$1***@');
 }

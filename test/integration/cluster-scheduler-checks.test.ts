@@ -1,6 +1,6 @@
 // Scheduler-file and `scheduler check` messages tell the truth:
 // - `dehb run --cluster` with a malformed scheduler file says so at once (exit 2), no 2-minute wait;
-// - `scheduler check` accepts a hash-tag prefix on Redis Cluster and fails (non-zero) on MOVED;
+// - `scheduler check` on a node that says cluster mode but cannot tell its slots fails (non-zero);
 // - a plain redis:// URL to a server that resets the connection (a TLS port) hints at rediss://;
 // - a scheduler file others can read (it holds the password) is used with a warning.
 import assert from 'node:assert/strict';
@@ -27,7 +27,7 @@ after(async () => {
 
 const bulk = (s: string): string => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 
-/** A Redis Cluster node as `scheduler check` sees it: INFO says cluster mode, keyed commands say MOVED. */
+/** A broken Redis Cluster node: INFO says cluster mode, every other command (CLUSTER INFO too) says MOVED. */
 async function clusterNode(): Promise<FakeResp> {
   const info = ['# Server', 'redis_version:7.2.0', 'redis_mode:cluster', '# Memory', 'maxmemory_policy:noeviction', 'used_memory:1000', '# Persistence', 'aof_enabled:1', ''].join('\r\n');
   const f = await startFakeResp((argv) => {
@@ -59,20 +59,21 @@ describe('scheduler file and check messages', { timeout: 120_000 }, () => {
     assert.match(r.err, new RegExp(`scheduler file ${file} is not valid JSON`));
   });
 
-  it('check: a hash-tag prefix on Redis Cluster is fine; MOVED on the queue fails the check', async () => {
+  it('check: a cluster node that cannot tell its slots fails the check; the prefix is used as a hash tag', async () => {
+    // (a real 3+3 cluster: test/integration/redis-cluster.test.ts)
     const node = await clusterNode();
     const file = join(dir, 'cluster.json');
     await writeSchedulerFile(file, makeSchedulerFile({ redisUrl: `redis://:pw@127.0.0.1:${node.port}/0`, prefix: '{dehb}' }));
     const r = await run(['scheduler', 'check', '--scheduler-file', file]);
     assert.notEqual(r.code, 0, r.err);
     assert.match(r.err, /ok {4}mode: Redis Cluster; prefix \{dehb\} is a hash tag/);
-    assert.doesNotMatch(r.err, /use a hash-tag prefix/);
-    assert.match(r.err, /ERROR queue: cannot read the queue: the server answered MOVED 12182/);
+    assert.match(r.err, /ERROR cluster slots: the node says it is in cluster mode but CLUSTER INFO failed \(MOVED 12182 127\.0\.0\.1:7001\)/);
 
     const plain = join(dir, 'cluster-plain.json');
     await writeSchedulerFile(plain, makeSchedulerFile({ redisUrl: `redis://:pw@127.0.0.1:${node.port}/0`, prefix: 'dehb' }));
     const p = await run(['scheduler', 'check', '--scheduler-file', plain]);
-    assert.match(p.err, /WARN {2}mode: Redis Cluster: use a hash-tag prefix such as \{dehb\}/);
+    assert.notEqual(p.code, 0, p.err);
+    assert.match(p.err, /ok {4}mode: Redis Cluster; prefix dehb is used as \{dehb\} \(a hash tag\)/);
   });
 
   it('a plain redis:// URL to a server that resets the connection hints at rediss://', async () => {

@@ -6,10 +6,11 @@
  */
 import { DehbError } from '../../errors.js';
 import type { Executor } from '../../protocol/executor.js';
-import { loadClusterConnection, looseModeWarning, type ClusterConnection, type RedisEndpoint } from '../../protocol/scheduler-file.js';
+import { loadClusterConnection, looseModeWarning, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { checkRunId, closeRedis, clusterKeys, createRedis } from '../../redis/connection.js';
 import { BullmqExecutor, type ClusterExecutorOptions } from './executor.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
+import { withClusterMode } from '../../redis/cluster-mode.js';
 import { CLUSTER_EXECUTOR_OPTION_KEYS } from './executor-options.js';
 import { rejectUnknownKeys } from '../../unknown-keys.js';
 import { assertRunIdFree, type RunOwner } from '../../redis/run-claim.js';
@@ -18,6 +19,8 @@ export type ClusterClientOptions = Omit<ClusterExecutorOptions, 'schedulerFile' 
 
 export interface ClusterClient {
   readonly kind: 'cluster';
+  /** The fair-share weight given in the options (recorded by a new run); absent: none given. */
+  readonly weight?: number;
   readonly connection: ClusterConnection;
   /** Default capacity (the scheduler file's `capacity`, else 32). */
   readonly defaultCapacity: number;
@@ -25,7 +28,7 @@ export interface ClusterClient {
    * An executor for one run. Returned at once; it connects in the background and submissions wait
    * for it (they reject with E_BROKER if the connection fails). Close it when the run ends.
    */
-  executor(runId: string, capacity?: number, owner?: RunOwner): Executor;
+  executor(runId: string, capacity?: number, owner?: RunOwner, opts?: { weight?: number }): Executor;
   /** A fresh run's check before it creates anything: E_USAGE (with the --resume hint) when the id is in use here. */
   assertRunIdFree(runId: string): Promise<void>;
   /** Nothing to release (each executor owns its connections); present for symmetry. */
@@ -36,15 +39,21 @@ export interface ClusterClient {
 export async function createClusterClient(schedulerFile: string, opts: ClusterClientOptions = {}): Promise<ClusterClient> {
   const { schedulerFile: _f, connection: _c, runId: _r, capacity: _n, owner: _o, ...clientKeys } = CLUSTER_EXECUTOR_OPTION_KEYS;
   rejectUnknownKeys(opts, clientKeys, 'createClusterClient(schedulerFile, options)');
-  const connection = await loadClusterConnection(schedulerFile);
   const log = opts.log ?? defaultLog;
-  await checkBroker(connection.endpoint, schedulerFile, opts.connectTimeoutMs, log);
+  const connection = await checkBroker(await loadClusterConnection(schedulerFile), schedulerFile, opts.connectTimeoutMs, log);
   return {
     kind: 'cluster',
     connection,
+    ...(opts.weight === undefined ? {} : { weight: opts.weight }),
     defaultCapacity: connection.capacity ?? 32,
-    executor(runId: string, capacity?: number, owner?: RunOwner): Executor {
-      const o = { ...opts, runId, ...(capacity === undefined ? {} : { capacity }), ...(owner === undefined ? {} : { owner }) };
+    executor(runId: string, capacity?: number, owner?: RunOwner, run: { weight?: number } = {}): Executor {
+      const o = {
+        ...opts,
+        runId,
+        ...(capacity === undefined ? {} : { capacity }),
+        ...(owner === undefined ? {} : { owner }),
+        ...(run.weight === undefined ? {} : { weight: run.weight }),
+      };
       return new BullmqExecutor(connection, checkRunId(runId), o, log);
     },
     async assertRunIdFree(runId: string): Promise<void> {
@@ -72,7 +81,7 @@ export async function createClusterExecutor(opts: ClusterExecutorOptions): Promi
     conn = await loadClusterConnection(opts.schedulerFile);
   }
   const log = opts.log ?? defaultLog;
-  await checkBroker(conn.endpoint, opts.schedulerFile, opts.connectTimeoutMs, log);
+  conn = await checkBroker(conn, opts.schedulerFile, opts.connectTimeoutMs, log);
   const exec = new BullmqExecutor(conn, runId, opts, log);
   await exec.ready;
   return exec;
@@ -85,13 +94,16 @@ function defaultLog(message: string): void {
 /**
  * The checks both factories make before connecting: a scheduler file others can read is warned
  * about; a Redis that is too old is refused (E_BROKER); a policy that may evict jobs is warned about.
+ * Returns the connection to use: on a Redis Cluster (said or detected), a cluster one with a
+ * hash-tagged prefix.
  */
-async function checkBroker(endpoint: RedisEndpoint, schedulerFile: string | undefined, timeoutMs: number | undefined, log: (m: string) => void): Promise<void> {
+async function checkBroker(conn: ClusterConnection, schedulerFile: string | undefined, timeoutMs: number | undefined, log: (m: string) => void): Promise<ClusterConnection> {
   const loose = schedulerFile === undefined ? null : await looseModeWarning(schedulerFile);
   if (loose !== null) log(`warning: ${loose}`);
-  const facts = await probeRedis(endpoint, { timeoutMs: timeoutMs ?? 10_000 });
+  const facts = await probeRedis(conn.endpoint, { timeoutMs: timeoutMs ?? 10_000 });
   for (const f of assessRedis(facts)) {
     if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
     if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
   }
+  return withClusterMode(conn, facts.clusterEnabled);
 }

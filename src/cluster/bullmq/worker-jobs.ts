@@ -6,7 +6,7 @@
  * without hanging while Redis is gone. Started by worker-runtime.ts.
  */
 import { hostname } from 'node:os';
-import { DelayedError, Worker, WaitingError, type Job } from '../../redis/bullmq.js';
+import { DelayedError, Worker, WaitingError, type ConnectionOptions, type Job } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
 import type { GpuDevice } from '../../gpu/types.js';
@@ -14,7 +14,7 @@ import type { EvalOutcome, EvalTask, WorkerInfo } from '../../protocol/executor.
 import { runTask, type RunTaskContext } from '../run-task.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
-import { bullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
+import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, type AbortKind } from './job-verdicts.js';
 import { CANCEL_REQUEST_REASON, parseJob, type WireOutcome } from '../../protocol/wire.js';
 import type { TrialDirs } from './trial-dirs.js';
@@ -110,6 +110,8 @@ export class WorkerRuntime implements ClusterWorker {
   private readonly info: WorkerInfo;
   private readonly evaluate: (task: EvalTask, ctx: RunTaskContext) => Promise<EvalOutcome>;
   private worker: Worker | undefined;
+  /** BullMQ's connection (a Cluster client on a Redis Cluster, closed here after the worker). */
+  private bull: ConnectionOptions | undefined;
   private stopping: Promise<void> | undefined;
   private shuttingDown = false;
   private readonly graceCut = new AbortController();
@@ -141,8 +143,10 @@ export class WorkerRuntime implements ClusterWorker {
     const lockDuration = this.o.lockDurationMs ?? 10_000;
     // Two parameters on purpose: BullMQ then creates no AbortController of its own per job; this
     // runtime aborts evaluations itself (lock lost, coordinator cancel, shutdown).
+    const bull = bullConnection(this.connection.endpoint, `dehb:worker-bull:${this.id}`);
+    this.bull = bull;
     const worker = new Worker(this.connection.queue, (job: Job, token?: string) => this.process(job, token), {
-      connection: bullConnection(this.connection.endpoint),
+      connection: bull,
       prefix: this.connection.prefix,
       concurrency: this.concurrency + (this.o.prefetch ?? 0),
       lockDuration,
@@ -394,7 +398,7 @@ export class WorkerRuntime implements ClusterWorker {
     // close(true) does not wait for jobs; raced anyway because closing connections can hang while Redis is down
     if (worker !== undefined) await withTimeout(worker.close(true).catch(() => undefined), 2_000, () => undefined);
     this.allocator.stop();
-    await Promise.all([closeRedis(this.sub), closeRedis(this.redis)]);
+    await Promise.all([closeRedis(this.sub), closeRedis(this.redis), this.bull === undefined ? undefined : closeBullConnection(this.bull)]);
   }
 
   private noteError(err: unknown): void {

@@ -10,6 +10,7 @@ import { resolveGpuPool } from '../../gpu/discover.js';
 import { connectionFromSchedulerFile, looseModeWarning, waitForSchedulerFile, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
+import { withClusterMode } from '../../redis/cluster-mode.js';
 import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
 import { TrialDirs } from './trial-dirs.js';
@@ -35,7 +36,7 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
     const loose = await looseModeWarning(o.schedulerFile);
     if (loose !== null) log(`warning: ${loose}`);
   }
-  await waitForRedis(conn, waitMs, log);
+  conn = withClusterMode(conn, await waitForRedis(conn, waitMs, log));
   const policy = await ObjectivePolicy.create({
     ...(o.objective === undefined ? {} : { objective: o.objective }),
     ...(o.command === undefined ? {} : { command: o.command }),
@@ -75,7 +76,8 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   return runtime;
 }
 
-async function waitForRedis(conn: ClusterConnection, waitMs: number, log: (m: string) => void): Promise<void> {
+/** Waits until Redis answers; true when it is a Redis Cluster node. */
+async function waitForRedis(conn: ClusterConnection, waitMs: number, log: (m: string) => void): Promise<boolean> {
   const deadline = Date.now() + waitMs;
   let delay = 250;
   for (let said = false; ; ) {
@@ -85,7 +87,7 @@ async function waitForRedis(conn: ClusterConnection, waitMs: number, log: (m: st
         if (f.level === 'error' && f.what === 'version') throw new DehbError('E_BROKER', f.message);
         if (f.level !== 'ok' && f.what === 'maxmemory-policy') log(`warning: ${f.message}`);
       }
-      return;
+      return facts.clusterEnabled;
     } catch (err) {
       const auth = err instanceof DehbError && /credentials/.test(err.message);
       if (auth || Date.now() + delay > deadline) throw err;
