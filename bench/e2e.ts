@@ -54,9 +54,9 @@ interface Measured {
 }
 
 /** Runs the CLI under /usr/bin/time: wall time and peak RSS of the coordinator process. */
-function dehb(args: string[]): Measured {
+function dehb(args: string[], nodeFlags: string[] = []): Measured {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', process.execPath, cli, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', process.execPath, ...nodeFlags, cli, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
@@ -117,9 +117,14 @@ const loopS = Number(/finished \(\w+\) in ([\d.]+)s/.exec(r1.stderr)?.[1] ?? NaN
 const loopRate = EVALS / loopS;
 const dSmall = join(work, 'small');
 const dBig = join(work, 'big');
-const rSmall = dehb(runArgs(dSmall, SMALL));
-const rBig = dehb(runArgs(dBig, BIG));
+// the live heap at exit (after a forced collection) tells what a run retains from what V8 and the
+// allocator happen to hold at their peak
+const heapFlags = ['--expose-gc', '--import', fileURLToPath(new URL('./lib/heap-at-exit.mjs', import.meta.url))];
+const liveHeap = (m: Measured): number => Number(/LIVEHEAP (\d+)/.exec(m.stderr)?.[1] ?? NaN);
+const rSmall = dehb(runArgs(dSmall, SMALL), heapFlags);
+const rBig = dehb(runArgs(dBig, BIG), heapFlags);
 const bytesPerTrial = ((rBig.maxRssKb - rSmall.maxRssKb) * 1024) / (BIG - SMALL);
+const liveBytesPerTrial = (liveHeap(rBig) - liveHeap(rSmall)) / (BIG - SMALL);
 const reopen = dehb(['run', '--resume', '--output', dBig, '-q']);
 const show = dehb(['show', dBig]);
 const showLines = show.stdout.split('\n').filter((l) => l.length > 0).length;
@@ -133,6 +138,7 @@ const rows: string[][] = [
   [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded)`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${(cliRate / memRate).toFixed(2)}x`, '>= 0.5x'],
   ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${(loopRate / memRate).toFixed(2)}x`, ''],
   [`coordinator peak RSS, ${SMALL} -> ${BIG} trials`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
+  [`  same, live JS heap at exit after a full GC`, `${(liveHeap(rSmall) / 1e6).toFixed(1)} -> ${(liveHeap(rBig) / 1e6).toFixed(1)} MB: ${f0(liveBytesPerTrial)} B per trial`, ''],
   [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s (CPU ${reopen.cpuS.toFixed(2)} s), ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
   [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s (CPU ${show.cpuS.toFixed(2)} s)`, '<= 200 lines, <= 1.5 s'],
   [`command objective vs bare spawn (${NC} evals each, 2 at a time, alternating rounds)`, `${(cmd.command / cmd.bare).toFixed(2)}x (${cmd.command.toFixed(2)} vs ${cmd.bare.toFixed(2)} ms per eval)`, '<= 1.2x'],
@@ -152,7 +158,7 @@ console.log(JSON.stringify({
   cliLoopEvalsPerS: Math.round(loopRate),
   cliLoopRatio: Number((loopRate / memRate).toFixed(3)),
   startupMs: Math.round(startup),
-  rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial) },
+  rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial), liveHeapSmall: liveHeap(rSmall), liveHeapBig: liveHeap(rBig), liveBytesPerTrial: Math.round(liveBytesPerTrial) },
   reopen: { ms: Math.round(reopen.ms), cpuS: reopen.cpuS, maxRssKb: reopen.maxRssKb },
   show: { ms: Math.round(show.ms), cpuS: show.cpuS, lines: showLines },
   startupCpuS: startupCpu,
