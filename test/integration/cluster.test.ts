@@ -56,6 +56,23 @@ describe('cluster: coordinator + 2 worker processes', { timeout: 90_000 }, () =>
     assert.deepEqual(left, [], 'no per-job keys or results are left once recorded');
   });
 
+  it('a trial submitted again after it settled (a retry) is evaluated again, not handed the finished job\'s result', async () => {
+    const log = join(dir, 'retry.log');
+    const exec = await createClusterExecutor({ schedulerFile: file, runId: 'retry', capacity: 2, log: quiet });
+    try {
+      const t = task('retry', 0, { x: 7, failFirst: true, log });
+      const first = await exec.submit(t);
+      assert.equal(first.status, 'failed');
+      assert.equal(first.status === 'failed' && first.retryable, true);
+      const second = await exec.submit(t);
+      assert.equal(second.status === 'ok' ? second.fitness : second.status, 7);
+      exec.recorded?.(t);
+      assert.equal(readLog(log).filter((l) => l.trial === 0 && l.kind === 'S').length, 2, 'the retry ran the objective again');
+    } finally {
+      await exec.close();
+    }
+  });
+
   it('every report reaches the coordinator, also when the sweep reads a result before its progress events', async () => {
     // a sweep every 20 ms settles most trials from the results hash, ahead of the events stream
     const exec = await createClusterExecutor({ schedulerFile: file, runId: 'r4', capacity: 6, log: quiet, reconcileIntervalMs: 20 });

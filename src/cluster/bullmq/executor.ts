@@ -41,6 +41,12 @@ export class BullmqExecutor implements Executor {
   private readonly fair: FairShare;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /**
+   * Trials whose evaluation settled here, with how many times: submitting one again is a retry
+   * (retry-policy.ts), which gets a job id of its own — under the first id BullMQ would hand back
+   * the finished job, and the retry would get the failed result again instead of a new run.
+   */
+  private readonly settledRuns = new Map<number, number>();
   /** Entries whose add was a duplicate, to reconcile in the next tick. */
   private readonly recheck = new Set<Entry>();
   /** Entries whose completed event carried an unusable result, to check against their job. */
@@ -124,7 +130,7 @@ export class BullmqExecutor implements Executor {
       );
     }
     if (this.health.downTooLong()) return Promise.reject(this.health.error());
-    const jobId = jobIdFor(this.runId, task.trialId);
+    const jobId = this.jobIdOf(task.trialId);
     const existing = this.table.get(jobId);
     if (existing !== undefined) return existing.promise;
     if (opts.signal?.aborted === true) return Promise.resolve({ status: 'cancelled', reason: 'aborted before submit' });
@@ -234,7 +240,7 @@ export class BullmqExecutor implements Executor {
       return;
     }
     this.fair.finished(e.priority);
-    this.table.settle(e, p.ok ? p.value : invalidOutcome(e.jobId, p.message));
+    this.settle(e, p.ok ? p.value : invalidOutcome(e.jobId, p.message));
     this.store.deleteLater(e.jobId);
   }
 
@@ -274,7 +280,7 @@ export class BullmqExecutor implements Executor {
       this.table.requeue(e, () => void this.flush());
       return;
     }
-    this.table.settle(e, workerFailure(jobId, reason));
+    this.settle(e, workerFailure(jobId, reason));
     await this.removeJob(jobId);
   }
 
@@ -302,7 +308,7 @@ export class BullmqExecutor implements Executor {
     this.stats.cancelled++;
     const phase = e.phase; // a queued entry has no job yet: nothing to abandon or cancel remotely
     if (phase !== 'queued') this.table.abandon(e.jobId);
-    this.table.settle(e, { status: 'cancelled', reason });
+    this.settle(e, { status: 'cancelled', reason });
     if (phase === 'adding') e.cancelAfterAdd = true;
     else if (phase !== 'queued') this.cancelRemoteTracked(e.jobId);
   }
@@ -366,7 +372,7 @@ export class BullmqExecutor implements Executor {
     if (entries.length === 0) return;
     this.leftForResume = true;
     this.log(`Redis is not usable (${this.where}); ${entries.length} trial(s) in flight stay pending for a resume`);
-    for (const e of entries) this.table.settle(e, { status: 'cancelled', reason: 'broker unavailable (job left for a resume)' });
+    for (const e of entries) this.settle(e, { status: 'cancelled', reason: 'broker unavailable (job left for a resume)' });
   }
 
   /** Asks Redis where these jobs are (one script call per 500) and acts on what it says. */
@@ -409,9 +415,24 @@ export class BullmqExecutor implements Executor {
     }
   }
 
+  /** Settles an entry's promise and counts the evaluation (a later submit of the trial is a retry). */
+  private settle(e: Entry, outcome: WireOutcome): void {
+    if (e.settled) return;
+    const trialId = e.task.trialId;
+    this.settledRuns.set(trialId, (this.settledRuns.get(trialId) ?? 0) + 1);
+    this.table.settle(e, outcome);
+  }
+
+  /** The job id of a trial's n-th evaluation here: `<run>-<trial>`, then `<run>-<trial>.r<n>`. */
+  private jobIdOf(trialId: number, n = (this.settledRuns.get(trialId) ?? 0) + 1): string {
+    const base = jobIdFor(this.runId, trialId);
+    return n <= 1 ? base : `${base}.r${n}`;
+  }
+
   /** The run has recorded this trial's outcome durably: its stored result can go now. */
   recorded(task: EvalTask): void {
-    this.channel.store.deleteSoon(jobIdFor(this.runId, task.trialId));
+    this.channel.store.deleteSoon(this.jobIdOf(task.trialId, this.settledRuns.get(task.trialId) ?? 1));
+    this.settledRuns.delete(task.trialId);
   }
 
   close(opts: { force?: boolean } = {}): Promise<void> {
@@ -421,7 +442,7 @@ export class BullmqExecutor implements Executor {
       if (opts.force === true) {
         for (const e of this.table.all()) {
           if (this.opts.cancelOnClose && !this.health.isDown) this.abort(e, 'executor closed');
-          else this.table.settle(e, { status: 'cancelled', reason: 'executor closed (job left for a resume)' });
+          else this.settle(e, { status: 'cancelled', reason: 'executor closed (job left for a resume)' });
         }
         await withTimeout(Promise.allSettled([...this.cancelling]), bound(), () => undefined);
       } else {
