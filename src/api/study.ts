@@ -108,6 +108,8 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
   const { storage, owned } = await useStorage(opts.storage, 'createStudy');
   try {
     const { name, space: rawSpace, objective: rawObjective, inputFiles, skipIfExists, trialTimeoutMs, labels, maxFileBytes, storage: _s, ...optimizer } = opts;
+    // the one timeout rule of new DEHB and the wire (zod, loaded only when a limit is given)
+    if (trialTimeoutMs !== undefined) (await import('../protocol/schemas.js')).checkTrialTimeout(trialTimeoutMs);
     const objective = studyObjective(rawObjective);
     if (skipIfExists === true && (await storage.studyExists(name))) return new Study(name, storage, owned, false, objective?.fn);
     const options = resolveOptimizerOptions({ ...optimizer, space: parseSpace(rawSpace) });

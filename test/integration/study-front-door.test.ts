@@ -258,3 +258,15 @@ test("tell() refuses a trial an optimize is evaluating (not handed out by ask())
   assert.notEqual((await st.trial(id)).fitness, 0, "the optimize's result was journaled, not the refused one");
   await st.close();
 });
+
+test('createStudy takes trialTimeoutMs by the one timeout rule of new DEHB: > 0 ms or null (no limit)', async () => {
+  const objective = (c: Config): number => Number(c.x);
+  for (const bad of [0, -5, Number.NaN, '100']) {
+    await assert.rejects(
+      createStudy({ name: `t${String(bad)}`, ...OPTIMIZER, objective, trialTimeoutMs: bad as number }),
+      (e: unknown) => isDehbError(e) && e.code === 'E_CONFIG' && /trialTimeoutMs must be a number of ms > 0/.test(e.message),
+    );
+  }
+  const st = await createStudy({ name: 'tnull', ...OPTIMIZER, objective, trialTimeoutMs: null });
+  assert.equal((await st.optimize({ fevals: 3 })).toldTotal, 3);
+});

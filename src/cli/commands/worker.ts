@@ -126,11 +126,6 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
       opts.log = err.log;
       const { startClusterWorker } = await import('../../cluster/bullmq/worker-runtime.js'); // loaded only when it runs
       const worker = await startClusterWorker(opts);
-      const c = worker.connection;
-      err.write(
-        `dehb worker: ${worker.id} serving queue ${c.prefix}:${c.queue} at ${c.endpoint.host}:${c.endpoint.port} ` +
-          `with concurrency ${worker.concurrency}; Ctrl-C to stop\n`,
-      );
       let signals = 0;
       let onSignal = (): void => undefined;
       await new Promise<void>((done) => {
@@ -146,6 +141,13 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         io?.stopSignal?.addEventListener('abort', onSignal, { once: true });
+        // said once the signal handlers are in place: a supervisor that waits for this line and
+        // then sends SIGTERM gets the graceful stop, not a kill
+        const c = worker.connection;
+        err.write(
+          `dehb worker: ${worker.id} serving queue ${c.prefix}:${c.queue} at ${c.endpoint.host}:${c.endpoint.port} ` +
+            `with concurrency ${worker.concurrency}; Ctrl-C to stop\n`,
+        );
       });
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
