@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../../src/cluster/redis-server.js';
-import { formatRedisUrl, makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { formatRedisUrl } from '../../src/protocol/redis-url.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { RedisMonitor } from './redis-monitor.js';
 

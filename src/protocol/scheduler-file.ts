@@ -1,9 +1,9 @@
 /**
  * Owns the cluster rendezvous file: its versioned JSON shape (validated with zod on read, errors
  * naming the field), the atomic write (tmp + fsync + rename, mode 0600 because it holds the Redis
- * password), waiting for it with back-off (shared filesystems are slow), and turning its Redis URL
- * (user/password/db, `rediss://` for TLS, `redis+cluster://h1:p1,h2:p2` or the `cluster`/`nodes`
- * fields for a Redis Cluster) into a plain endpoint. No Redis client here.
+ * password), waiting for it with back-off (shared filesystems are slow), and turning it into the
+ * connection data of a cluster (its Redis URL parsed by redis-url.ts; the `cluster`/`nodes` fields
+ * for a Redis Cluster). No Redis client here.
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
+import { isRedisUrl, parseHostPort, parseRedisUrl, REDIS_URL_HINT, type NodeAddress, type RedisEndpoint } from './redis-url.js';
 
 export const SCHEDULER_FILE_VERSION = 1;
 export const DEFAULT_PREFIX = 'dehb';
@@ -18,9 +19,7 @@ export const DEFAULT_QUEUE = 'evals';
 
 const NAME_RE = /^[^\s:]+$/;
 
-const URL_HINT = 'a redis:// or rediss:// URL such as redis://:PASSWORD@host:6379/0 (for a Redis Cluster: redis+cluster://:PASSWORD@host1:6379,host2:6379)';
-
-const redisUrlSchema = z.string().refine((u) => parseUrlOrNull(u) !== null, { message: `must be ${URL_HINT}` });
+const redisUrlSchema = z.string().refine((u) => isRedisUrl(u), { message: `must be ${REDIS_URL_HINT}` });
 
 /** `host:port` of a cluster node (IPv6 in brackets). */
 const nodeSchema = z.string().refine((s) => parseHostPort(s) !== null, { message: 'must be host:port, such as 10.0.0.5:6379 or [::1]:6379' });
@@ -64,28 +63,6 @@ export const schedulerFileSchema = z.looseObject({
 
 export type SchedulerFile = z.infer<typeof schedulerFileSchema>;
 
-/** A Redis Cluster node address. */
-export interface NodeAddress {
-  host: string;
-  port: number;
-}
-
-/** A Redis endpoint as plain data (no client library types). */
-export interface RedisEndpoint {
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-  db: number;
-  /** TLS when the URL is rediss:// or the file has a tls section. */
-  tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
-  /**
-   * A Redis Cluster and its seed nodes (host/port above is the first), 'off' when the user said it
-   * is not one; absent: not known yet (`withClusterMode` in src/redis/cluster-mode.ts detects it).
-   */
-  cluster?: { nodes: NodeAddress[] } | 'off';
-}
-
 /** What a coordinator or worker needs to talk to the cluster. */
 export interface ClusterConnection {
   endpoint: RedisEndpoint;
@@ -95,114 +72,6 @@ export interface ClusterConnection {
   capacity?: number;
   /** Where it came from (for messages). */
   source?: string;
-}
-
-/**
- * Parses `redis://[user[:password]@]host[:port][/db]` (or rediss://), and
- * `redis+cluster://[user[:password]@]host:port,host:port[/0]` (or rediss+cluster://) for a Redis
- * Cluster. Throws E_CONFIG naming `what`.
- */
-export function parseRedisUrl(url: string, what = 'redisUrl'): RedisEndpoint {
-  const ep = parseUrlOrNull(url);
-  if (ep === null) throw new DehbError('E_CONFIG', `${what} must be ${URL_HINT} (got "${redactRedisUrl(url)}")`);
-  if (ep.cluster !== undefined && ep.cluster !== 'off' && ep.db !== 0) {
-    throw new DehbError('E_CONFIG', `${what}: a Redis Cluster has only database 0; drop "/${ep.db}" from the URL`);
-  }
-  return ep;
-}
-
-/** `host:port` (IPv6 as `[addr]:port`), or null. */
-export function parseHostPort(text: string): NodeAddress | null {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:/,@[\]]+)):(\d{1,5})$/.exec(text);
-  if (m === null) return null;
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return null;
-  return { host: (m[1] ?? m[2]) as string, port };
-}
-
-function parseUrlOrNull(url: string): RedisEndpoint | null {
-  const cluster = /^(rediss?)\+cluster:\/\/(.*)$/.exec(url);
-  if (cluster !== null) return parseClusterUrl(cluster[1] === 'rediss', cluster[2] as string);
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return null;
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return null;
-  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '') return null;
-  const port = u.port === '' ? 6379 : Number(u.port);
-  const dbText = u.pathname.replace(/^\/+/, '');
-  if (dbText !== '' && !/^\d+$/.test(dbText)) return null;
-  const ep: RedisEndpoint = { host, port, db: dbText === '' ? 0 : Number(dbText) };
-  if (u.username !== '') ep.username = decodeURIComponent(u.username);
-  if (u.password !== '') ep.password = decodeURIComponent(u.password);
-  if (u.protocol === 'rediss:') ep.tls = {};
-  return ep;
-}
-
-/** The part after `redis+cluster://`: `[user[:password]@]host:port,host:port[/db]`. */
-function parseClusterUrl(tls: boolean, rest: string): RedisEndpoint | null {
-  const at = rest.lastIndexOf('@');
-  const auth = at < 0 ? '' : rest.slice(0, at);
-  const hostsAndDb = at < 0 ? rest : rest.slice(at + 1);
-  const slash = hostsAndDb.indexOf('/');
-  const hosts = slash < 0 ? hostsAndDb : hostsAndDb.slice(0, slash);
-  const dbText = slash < 0 ? '' : hostsAndDb.slice(slash + 1);
-  if (dbText !== '' && !/^\d+$/.test(dbText)) return null;
-  const nodes = hosts.split(',').map(parseHostPort);
-  if (nodes.length === 0 || nodes.length > 64 || nodes.some((n) => n === null)) return null;
-  const list = nodes as NodeAddress[];
-  const first = list[0] as NodeAddress;
-  const ep: RedisEndpoint = { host: first.host, port: first.port, db: dbText === '' ? 0 : Number(dbText), cluster: { nodes: list } };
-  if (auth !== '') {
-    const colon = auth.indexOf(':');
-    try {
-      const user = decodeURIComponent(colon < 0 ? auth : auth.slice(0, colon));
-      const pass = colon < 0 ? '' : decodeURIComponent(auth.slice(colon + 1));
-      if (user !== '') ep.username = user;
-      if (pass !== '') ep.password = pass;
-    } catch {
-      return null;
-    }
-  }
-  if (tls) ep.tls = {};
-  return ep;
-}
-
-/** Builds a redis URL from parts (password percent-encoded); `redis+cluster://` with the seed nodes of a cluster. */
-export function formatRedisUrl(ep: {
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-  db?: number;
-  tls?: boolean;
-  cluster?: RedisEndpoint['cluster'];
-}): string {
-  const auth =
-    ep.password !== undefined
-      ? `${ep.username !== undefined ? encodeURIComponent(ep.username) : ''}:${encodeURIComponent(ep.password)}@`
-      : ep.username !== undefined
-        ? `${encodeURIComponent(ep.username)}@`
-        : '';
-  const hostPort = (n: NodeAddress): string => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
-  const scheme = ep.tls === true ? 'rediss' : 'redis';
-  if (ep.cluster !== undefined && ep.cluster !== 'off') return `${scheme}+cluster://${auth}${ep.cluster.nodes.map(hostPort).join(',')}/${ep.db ?? 0}`;
-  return `${scheme}://${auth}${hostPort(ep)}/${ep.db ?? 0}`;
-}
-
-/** The URL with its password replaced by `***` (for messages and logs). */
-export function redactRedisUrl(url: string): string {
-  if (/^rediss?\+cluster:/.test(url)) return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  }
 }
 
 export function defaultResultsKey(prefix: string, queue: string): string {

@@ -7,7 +7,8 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { ClusterConnection, NodeAddress, RedisEndpoint } from '../protocol/scheduler-file.js';
+import type { ClusterConnection } from '../protocol/scheduler-file.js';
+import type { NodeAddress, RedisEndpoint } from '../protocol/redis-url.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
 export const Redis = IORedis;

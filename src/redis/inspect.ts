@@ -6,7 +6,8 @@
  */
 import { Queue } from 'bullmq';
 import { DehbError } from '../errors.js';
-import { connectionFromSchedulerFile, readSchedulerFile, looseModeWarning, redactRedisUrl } from '../protocol/scheduler-file.js';
+import { connectionFromSchedulerFile, readSchedulerFile, looseModeWarning } from '../protocol/scheduler-file.js';
+import { redactRedisUrl } from '../protocol/redis-url.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, dropBullSockets, withTimeout } from './connection.js';
 import { isServerError } from './health.js';
 import { assessRedis, probeRedis, type Finding, type RedisFacts } from './probe.js';

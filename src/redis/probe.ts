@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { DehbError } from '../errors.js';
-import type { RedisEndpoint } from '../protocol/scheduler-file.js';
+import type { RedisEndpoint } from '../protocol/redis-url.js';
 import { clusterNodes, describeRedisError, redisOptions, withTimeout } from './connection.js';
 import { hashTaggedPrefix } from './cluster-mode.js';
 

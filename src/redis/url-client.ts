@@ -6,7 +6,7 @@
  * before returning.
  */
 import { DehbError } from '../errors.js';
-import { parseRedisUrl, type RedisEndpoint } from '../protocol/scheduler-file.js';
+import { parseRedisUrl, type RedisEndpoint } from '../protocol/redis-url.js';
 import { Cluster, clusterNodes, clusterOptions, Redis, redisOptions, type Redis as RedisClient } from './connection.js';
 import { parseInfo } from './probe.js';
 

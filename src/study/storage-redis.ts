@@ -14,7 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from '../redis/connection.js';
-import { DEFAULT_PREFIX, DEFAULT_QUEUE, defaultResultsKey, parseRedisUrl, type ClusterConnection, type RedisEndpoint } from '../protocol/scheduler-file.js';
+import { DEFAULT_PREFIX, DEFAULT_QUEUE, defaultResultsKey, type ClusterConnection } from '../protocol/scheduler-file.js';
+import { parseRedisUrl, type RedisEndpoint } from '../protocol/redis-url.js';
 import { hashTaggedPrefix } from '../redis/cluster-mode.js';
 import { connectRedisEndpoint } from '../redis/url-client.js';
 import { DehbError } from '../errors.js';

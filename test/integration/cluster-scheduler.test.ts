@@ -10,7 +10,8 @@ import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { isDehbError } from '../../src/errors.js';
 import { registerSchedulerCommand } from '../../src/cli/commands/scheduler.js';
-import { parseRedisUrl, readSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { readSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { parseRedisUrl } from '../../src/protocol/redis-url.js';
 import { freePort, SHARED_REDIS_URL, startPrivateRedis } from '../fixtures/cluster/redis.js';
 import { spawnCli } from '../fixtures/cluster/procs.js';
 

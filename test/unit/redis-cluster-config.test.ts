@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isDehbError } from '../../src/errors.js';
-import { connectionFromSchedulerFile, formatRedisUrl, makeSchedulerFile, parseRedisUrl, redactRedisUrl, validateSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { connectionFromSchedulerFile, makeSchedulerFile, validateSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { formatRedisUrl, parseRedisUrl, redactRedisUrl } from '../../src/protocol/redis-url.js';
 import { hashTagOf, hashTaggedPrefix, withClusterMode } from '../../src/redis/cluster-mode.js';
 import { assessRedis, parseClusterNodes, type RedisFacts } from '../../src/redis/probe.js';
 import { clusterKeys } from '../../src/redis/connection.js';

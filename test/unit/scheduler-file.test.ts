@@ -6,16 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isDehbError } from '../../src/errors.js';
-import {
-  connectionFromSchedulerFile,
-  formatRedisUrl,
-  makeSchedulerFile,
-  parseRedisUrl,
-  readSchedulerFile,
-  redactRedisUrl,
-  waitForSchedulerFile,
-  writeSchedulerFile,
-} from '../../src/protocol/scheduler-file.js';
+import { connectionFromSchedulerFile, makeSchedulerFile, readSchedulerFile, waitForSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
+import { formatRedisUrl, parseRedisUrl, redactRedisUrl } from '../../src/protocol/redis-url.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dehb-sf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

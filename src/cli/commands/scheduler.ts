@@ -16,13 +16,14 @@ import type { SchedulerFile } from '../../protocol/scheduler-file.js';
 
 /** The backends of these commands, loaded when one runs (so `dehb --help` stays cheap). */
 async function backends() {
-  const [inspect, probe, server, file] = await Promise.all([
+  const [inspect, probe, server, file, url] = await Promise.all([
     import('../../redis/inspect.js'),
     import('../../redis/probe.js'),
     import('../../cluster/redis-server.js'),
     import('../../protocol/scheduler-file.js'),
+    import('../../protocol/redis-url.js'),
   ]);
-  return { ...inspect, ...probe, ...server, ...file };
+  return { ...inspect, ...probe, ...server, ...file, ...url };
 }
 
 export interface SchedulerCommandIo {
