@@ -11,7 +11,8 @@ import { DehbError } from '../../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ClusterChannel } from '../../redis/channel.js';
-import { describeRedisError, jobIdFor, withTimeout, type ClusterKeys } from '../../redis/connection.js';
+import { describeRedisError, withTimeout, type ClusterKeys } from '../../redis/connection.js';
+import { TrialJobIds } from './trial-job-ids.js';
 import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
 import { PendingTable, type Entry } from './pending.js';
 import type { ResultsStore } from '../../redis/results-store.js';
@@ -41,12 +42,7 @@ export class BullmqExecutor implements Executor {
   private readonly fair: FairShare;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
-  /**
-   * Trials whose evaluation settled here, with how many times: submitting one again is a retry
-   * (retry-policy.ts), which gets a job id of its own — under the first id BullMQ would hand back
-   * the finished job, and the retry would get the failed result again instead of a new run.
-   */
-  private readonly settledRuns = new Map<number, number>();
+  private readonly jobIds: TrialJobIds;
   /** Entries whose add was a duplicate, to reconcile in the next tick. */
   private readonly recheck = new Set<Entry>();
   /** Entries whose completed event carried an unusable result, to check against their job. */
@@ -69,6 +65,7 @@ export class BullmqExecutor implements Executor {
     private readonly log: (message: string) => void,
   ) {
     this.runId = runId;
+    this.jobIds = new TrialJobIds(runId);
     this.owner = o.owner;
     this.opts = resolveClusterExecutorOptions(o, conn);
     this.capacity = this.opts.capacity;
@@ -130,7 +127,7 @@ export class BullmqExecutor implements Executor {
       );
     }
     if (this.health.downTooLong()) return Promise.reject(this.health.error());
-    const jobId = this.jobIdOf(task.trialId);
+    const jobId = this.jobIds.next(task.trialId);
     const existing = this.table.get(jobId);
     if (existing !== undefined) return existing.promise;
     if (opts.signal?.aborted === true) return Promise.resolve({ status: 'cancelled', reason: 'aborted before submit' });
@@ -418,21 +415,13 @@ export class BullmqExecutor implements Executor {
   /** Settles an entry's promise and counts the evaluation (a later submit of the trial is a retry). */
   private settle(e: Entry, outcome: WireOutcome): void {
     if (e.settled) return;
-    const trialId = e.task.trialId;
-    this.settledRuns.set(trialId, (this.settledRuns.get(trialId) ?? 0) + 1);
+    this.jobIds.settle(e.task.trialId);
     this.table.settle(e, outcome);
-  }
-
-  /** The job id of a trial's n-th evaluation here: `<run>-<trial>`, then `<run>-<trial>.r<n>`. */
-  private jobIdOf(trialId: number, n = (this.settledRuns.get(trialId) ?? 0) + 1): string {
-    const base = jobIdFor(this.runId, trialId);
-    return n <= 1 ? base : `${base}.r${n}`;
   }
 
   /** The run has recorded this trial's outcome durably: its stored result can go now. */
   recorded(task: EvalTask): void {
-    this.channel.store.deleteSoon(this.jobIdOf(task.trialId, this.settledRuns.get(task.trialId) ?? 1));
-    this.settledRuns.delete(task.trialId);
+    this.channel.store.deleteSoon(this.jobIds.recorded(task.trialId));
   }
 
   close(opts: { force?: boolean } = {}): Promise<void> {
