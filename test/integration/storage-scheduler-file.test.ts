@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { isDehbError } from '../../src/errors.js';
-import { createStudy, listStudies, loadStudy } from '../../src/api/study.js';
+import { createStudy, listStudies, loadStudy } from '../../src/api/study-open.js';
 import { openStorage } from '../../src/study/storage-open.js';
 import { makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../fixtures/cluster/redis.js';

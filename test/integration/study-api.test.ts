@@ -10,7 +10,8 @@ import { isDehbError } from '../../src/errors.js';
 import { encode } from '../../src/dehb/space/index.js';
 import { bracketPlan } from '../../src/dehb/brackets.js';
 import { replay } from '../../src/study/replay.js';
-import { createStudy, deleteStudy, listStudies, loadStudy, Study, type CreateStudyOptions } from '../../src/api/study.js';
+import { createStudy, deleteStudy, listStudies, loadStudy, type CreateStudyOptions } from '../../src/api/study-open.js';
+import { Study } from '../../src/api/study.js';
 import { journalOf, makeStorage, SPACE, toldIds, type TestStorage } from './study-helpers.js';
 
 function opts(ts: TestStorage, name: string, extra: Partial<CreateStudyOptions> = {}): CreateStudyOptions {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEHB } from '../../src/api/dehb.js';
-import { createStudy } from '../../src/api/study.js';
+import { createStudy } from '../../src/api/study-open.js';
 import type { Budget } from '../../src/driver/budget.js';
 import { makeStorage, SPACE } from './study-helpers.js';
 import type { SpaceSpec } from '../../src/dehb/types.js';

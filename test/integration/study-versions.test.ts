@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createStudy, loadStudy } from '../../src/api/study.js';
+import { createStudy, loadStudy } from '../../src/api/study-open.js';
 import { OPTIMIZER_VERSION } from '../../src/dehb/version.js';
 import { journalOf, makeStorage, SPACE, toldIds } from './study-helpers.js';
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createStudy } from '../../src/api/study.js';
+import { createStudy } from '../../src/api/study-open.js';
 import { DEHB } from '../../src/api/dehb.js';
 import { checkPlaceholders, expandArgv } from '../../src/cluster/command-placeholders.js';
 import { parseSpace } from '../../src/dehb/space/index.js';

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createStudy } from '../../src/api/study.js';
+import { createStudy } from '../../src/api/study-open.js';
 import type { Job } from '../../src/dehb/types.js';
 import type { EvalTask } from '../../src/protocol/executor.js';
 import { LeaderJournal } from '../../src/study/leader-journal.js';

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEHB } from '../../src/api/dehb.js';
-import { createStudy, deleteStudy, listStudies, loadStudy } from '../../src/api/study.js';
+import { createStudy, deleteStudy, listStudies, loadStudy } from '../../src/api/study-open.js';
 import { createClusterClient, createClusterExecutor } from '../../src/cluster/bullmq/client.js';
 import { isDehbError } from '../../src/errors.js';
 import { suggestKey } from '../../src/unknown-keys.js';

@@ -6,7 +6,8 @@
 import { DehbError } from '../../errors.js';
 import { defaultStorageUrl, type StudyStorage } from '../../study/storage.js';
 import { openStorage } from '../../study/storage-open.js';
-import { loadStudy, type Study } from '../../api/study.js';
+import { loadStudy } from '../../api/study-open.js';
+import { type Study } from '../../api/study.js';
 
 export const STORAGE_HELP = 'study storage: a directory, file:DIR, a redis:// or rediss:// URL, or a scheduler file (its Redis, password, prefix, TLS; default $DEHB_STORAGE or ./dehb-studies)';
 

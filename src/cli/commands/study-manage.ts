@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { renderTable } from '../table.js';
-import { listStudies } from '../../api/study.js';
+import { listStudies } from '../../api/study-open.js';
 import { summarize, TRIAL_STATUSES } from '../../study/study-records.js';
 import { defaultStorageUrl } from '../../study/storage.js';
 import { fmt, isoTime, note, out, STORAGE_HELP, withStorage, withStudy, type StorageFlags } from './study-cli.js';

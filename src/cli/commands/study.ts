@@ -74,7 +74,7 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
   const kind = (flags.kind ?? 'dehb') as OptimizerKind;
   if (!KINDS.includes(kind)) throw new DehbError('E_USAGE', `--kind must be one of ${KINDS.join(', ')} (got "${flags.kind}")`);
   // loaded only when the command runs (dehb --help stays cheap)
-  const [{ loadRunConfig }, { createStudy }] = await Promise.all([import('../run-config.js'), import('../../api/study.js')]);
+  const [{ loadRunConfig }, { createStudy }] = await Promise.all([import('../run-config.js'), import('../../api/study-open.js')]);
   const cfg = await loadRunConfig(flags);
   if (cfg.space === undefined) throw new DehbError('E_USAGE', 'missing search space: --space FILE (or "space" in --config)');
   if (cfg.objective === undefined) {
