@@ -11,12 +11,13 @@ import { connectionFromSchedulerFile, looseModeWarning, waitForSchedulerFile, ty
 import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { withClusterMode } from '../../redis/cluster-mode.js';
-import { WorkerRuntime, type ClusterWorker, type ClusterWorkerOptions } from './worker-jobs.js';
+import { WorkerRuntime } from './worker-jobs.js';
+import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
 import { TrialDirs } from './trial-dirs.js';
 import { startHostFacts } from './worker-host-facts.js';
 
-export type { ClusterWorker, ClusterWorkerOptions } from './worker-jobs.js';
+export type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 
 export async function startClusterWorker(o: ClusterWorkerOptions): Promise<ClusterWorker> {
   const log = o.log ?? ((m: string) => process.stderr.write(`dehb worker: ${m}\n`));
