@@ -5,10 +5,10 @@
  * trials of a 50k-trial run parses about a third of the file.
  */
 import { DehbError } from '../errors.js';
-import { fidelityLadder } from '../dehb/fidelity.js';
 import { TrialHistory } from './history.js';
 import type { StoredEntry, TrialRecord } from './journal-types.js';
 import { corrupted, scanJournalSync, type RawLine } from './journal-tail.js';
+import { countsForIncumbent } from './incumbent.js';
 import { parseStoredLine } from '../protocol/journal-schemas.js';
 import { FINISHED_STATUSES } from '../protocol/journal-versions.js';
 
@@ -37,8 +37,8 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   const asked = new Map<number, RawLine>();
   /** First result per trial: what ranking needs, read from the line's head; the line for the rows shown. */
   const told = new Map<number, ToldBrief>();
-  const topRungTrials = new Set<number>();
-  let topRung: number | null | undefined; // known once `created` (the first line) is read
+  /** Under `max-fidelity`: the trials whose results may be the incumbent (countsForIncumbent). */
+  const eligible = new Set<number>();
   const keepTold = (b: ToldBrief): void => {
     if (!told.has(b.trialId)) told.set(b.trialId, b);
   };
@@ -59,19 +59,22 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
         const id = numberAfter(line, TRIAL_KEY);
         if (id === null || asked.has(id)) return;
         asked.set(id, line);
-        topRung ??= created === null ? null : incumbentRung(created);
-        if (topRung !== null && numberAfter(line, RUNG_KEY) === topRung) topRungTrials.add(id);
+        // `created` is the first line, so the rule is known here
+        if (created === null || created.options.incumbent !== 'max-fidelity') return;
+        const k = line.buf.indexOf(FIDELITY_KEY, line.from);
+        const fidelity = k < 0 || k >= line.to ? null : jsonNumberAt(line, k + FIDELITY_KEY.length);
+        if (fidelity !== null && countsForIncumbent(fidelity, created.options)) eligible.add(id);
       },
     },
   );
   if (created === null) throw new DehbError('E_JOURNAL', `${path}: the journal does not start with a "created" entry`);
   const counts: Record<string, number> = {};
   let best: ToldBrief | null = null;
-  const topOnly = incumbentRung(created) !== null;
+  const topOnly = (created as Created).options.incumbent === 'max-fidelity';
   for (const t of told.values()) {
     if (!asked.has(t.trialId)) continue; // a result for a trial never asked: not a trial of this run
     counts[t.status] = (counts[t.status] ?? 0) + 1;
-    if (topOnly && !topRungTrials.has(t.trialId)) continue;
+    if (topOnly && !eligible.has(t.trialId)) continue;
     if (t.fitness < Infinity && (best === null || t.fitness < best.fitness)) best = t;
   }
   const ids = [...asked.keys()];
@@ -152,32 +155,27 @@ function toldHead(line: RawLine): ToldBrief | null {
   let fitness = Infinity;
   if (status === 'ok') {
     if (buf.compare(FITNESS_KEY, 0, FITNESS_KEY.length, s1 + 1, s1 + 1 + FITNESS_KEY.length) !== 0) return null;
-    const f0 = s1 + 1 + FITNESS_KEY.length;
-    let f1 = f0;
-    while (f1 < to && buf[f1] !== 0x2c && buf[f1] !== 0x7d) f1++;
-    const text = buf.toString('latin1', f0, f1);
-    if (!NUMBER_CHARS.test(text)) return null; // null (a non-finite fitness) and the like: parse in full
-    fitness = Number(text);
+    const f = jsonNumberAt(line, s1 + 1 + FITNESS_KEY.length);
+    if (f === null) return null; // null (a non-finite fitness) and the like: parse in full
+    fitness = f;
   }
   return { trialId, status, fitness, at, line, entry: null };
 }
 
-/**
- * With the `max-fidelity` incumbent rule, the rung whose results alone may be the incumbent (the
- * optimizer's rule, optimizer.ts); null under `any-fidelity`, the reference's.
- */
-export function incumbentRung(created: Created): number | null {
-  const o = created.options;
-  if (o.incumbent !== 'max-fidelity') return null;
-  return fidelityLadder(o.minFidelity, o.maxFidelity, o.eta, o.fidelityType ?? 'float').length - 1;
+/** The JSON number that starts at `from` (up to the next `,` or `}`), or null when it is none. */
+function jsonNumberAt(line: RawLine, from: number): number | null {
+  let end = from;
+  while (end < line.to && line.buf[end] !== 0x2c && line.buf[end] !== 0x7d) end++;
+  const text = line.buf.toString('latin1', from, end);
+  return NUMBER_CHARS.test(text) ? Number(text) : null;
 }
 
 const TRIAL_KEY = Buffer.from('"trialId":');
-const RUNG_KEY = Buffer.from('"rung":');
+const FIDELITY_KEY = Buffer.from('"fidelity":');
 
 /**
- * The first `"<key>":N` of a line: an asked entry's own trialId comes before its job, and the job's
- * rung before its config (so a parameter named like a key is never read instead).
+ * The first `"<key>":N` (a whole number) of a line: an asked entry's own trialId comes before its
+ * job (and the job's fidelity before its config, so a parameter named like a key is never read).
  */
 function numberAfter(line: RawLine, key: Buffer): number | null {
   const i = line.buf.indexOf(key, line.from);
