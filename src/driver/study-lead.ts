@@ -3,9 +3,9 @@
  * by the lease (study/leader-journal.ts), record the budget, and drive the same run loop as
  * `dehb run` — through the local study queue of a directory storage
  * (study/study-queue-executor.ts: this process's and other processes' StudyWorkers evaluate and
- * journal the results), or through an executor the caller gives (a Redis study's BullMQ executor,
- * or `--cluster`: workers of the cluster evaluate, this holder journals every result, fenced by the
- * lease). The lease is renewed every third of its TTL; a holder that loses it stops asking at once
+ * leave the outcomes in the queue), or through an executor the caller gives (a Redis study's
+ * BullMQ executor, or `--cluster`). Either way workers only evaluate and this holder journals
+ * every result, fenced by the lease, with the run loop's one retry policy. The lease is renewed every third of its TTL; a holder that loses it stops asking at once
  * (its trials stay queued for the next holder, which re-submits them) and reports `lost`.
  */
 import { DehbError, isDehbError } from '../errors.js';
@@ -69,6 +69,7 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
         idleSlots: o.queue.idleSlots,
         stopSignal: stop,
         onQueued: o.queue.onQueued,
+        ...(o.log === undefined ? {} : { log: o.log }),
       });
       queue.attach(session);
     }

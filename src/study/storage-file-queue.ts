@@ -1,18 +1,19 @@
 /**
  * The trial work queue of a directory study: `queue.json` (`{tasks: {<trialId>: {...}}}`), read,
  * changed and replaced (temp file + fsync + rename) while holding `queue.json.lock`. Every
- * operation is one locked read-modify-write, so claims are atomic across processes. The queue only
- * holds queued and claimed tasks (a few per worker); finished trials leave it. The queue can always
- * be rebuilt from the journal (pending = asked, not told), which a new leader does. The queue
- * rules themselves are queue-ops.ts.
+ * operation is one locked read-modify-write, so claims are atomic across processes; the lease
+ * holder's look at the results reads without the lock (the file is only ever replaced whole). The
+ * queue holds queued, claimed and done tasks (a few per worker); a done task leaves once its result
+ * is journaled. Lost, it is rebuilt from the journal (pending = asked, not told) by the next lease
+ * holder. The queue rules themselves are queue-ops.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
 import { FileLock } from './storage-file-lock.js';
-import type { ClaimedTask, QueueStats, QueueTask } from './storage.js';
-import { claimTask, completeTask, enqueueTasks, heartbeatTask, queueStatsOf, unclaimTask, type QueueState } from './queue-ops.js';
+import type { ClaimedTask, QueueResults, QueueStats, QueueTask } from './storage.js';
+import { claimTask, completeTask, enqueueTasks, heartbeatTask, queueStatsOf, removeTasks, resultsOf, unclaimTask, type QueueState } from './queue-ops.js';
 
 export class FileQueue {
   private readonly path: string;
@@ -33,8 +34,16 @@ export class FileQueue {
     return this.update((q) => heartbeatTask(q, trialId, workerId, ttlMs));
   }
 
-  complete(trialId: number): Promise<void> {
-    return this.update((q) => completeTask(q, trialId));
+  complete(trialId: number, workerId: string, outcome: unknown): Promise<boolean> {
+    return this.update((q) => completeTask(q, trialId, workerId, outcome));
+  }
+
+  remove(trialIds: number[]): Promise<void> {
+    return this.update((q) => removeTasks(q, trialIds));
+  }
+
+  async results(): Promise<QueueResults> {
+    return resultsOf(await this.load());
   }
 
   unclaim(trialId: number, workerId: string): Promise<void> {

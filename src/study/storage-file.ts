@@ -30,6 +30,7 @@ import {
   type CreatedEntry,
   type LeaseInfo,
   type LocalStudyQueue,
+  type QueueResults,
   type QueueStats,
   type QueueTask,
   type StoredFile,
@@ -196,9 +197,19 @@ export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
     return this.fileQueue(name).heartbeat(trialId, workerId, claimTtlMs);
   }
 
-  async complete(name: string, trialId: number): Promise<void> {
+  async complete(name: string, trialId: number, workerId: string, outcome: unknown): Promise<boolean> {
     await this.requireStudy(name);
-    await this.fileQueue(name).complete(trialId);
+    return this.fileQueue(name).complete(trialId, workerId, outcome);
+  }
+
+  async results(name: string): Promise<QueueResults> {
+    await this.requireStudy(name);
+    return this.fileQueue(name).results();
+  }
+
+  async remove(name: string, trialIds: number[]): Promise<void> {
+    await this.requireStudy(name);
+    await this.fileQueue(name).remove(trialIds);
   }
 
   async unclaim(name: string, trialId: number, workerId: string): Promise<void> {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { DehbError } from '../errors.js';
 import { parseStoredEntry, withVersion } from '../protocol/journal-schemas.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
-import { claimTask, completeTask, enqueueTasks, heartbeatTask, queueStatsOf, unclaimTask, type QueueState } from './queue-ops.js';
+import { claimTask, completeTask, enqueueTasks, heartbeatTask, queueStatsOf, removeTasks, resultsOf, unclaimTask, type QueueState } from './queue-ops.js';
 import {
   checkStudyName,
   DEFAULT_MAX_FILE_BYTES,
@@ -19,6 +19,7 @@ import {
   type CreatedEntry,
   type LeaseInfo,
   type LocalStudyQueue,
+  type QueueResults,
   type QueueStats,
   type QueueTask,
   type StoredFile,
@@ -141,8 +142,17 @@ export class MemoryStudyStorage implements StudyStorage, LocalStudyQueue {
     return heartbeatTask(this.study(name).queue, trialId, workerId, claimTtlMs);
   }
 
-  async complete(name: string, trialId: number): Promise<void> {
-    completeTask(this.study(name).queue, trialId);
+  async complete(name: string, trialId: number, workerId: string, outcome: unknown): Promise<boolean> {
+    // stored as queue.json would give it back
+    return completeTask(this.study(name).queue, trialId, workerId, JSON.parse(JSON.stringify(outcome ?? null)));
+  }
+
+  async results(name: string): Promise<QueueResults> {
+    return structuredClone(resultsOf(this.study(name).queue));
+  }
+
+  async remove(name: string, trialIds: number[]): Promise<void> {
+    removeTasks(this.study(name).queue, trialIds);
   }
 
   async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
