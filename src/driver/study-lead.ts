@@ -47,7 +47,8 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
   const { storage, study, holder } = o;
   const reader = await storage.journal(study);
   const viaQueue = o.executor === undefined;
-  const fenced = new LeaderJournal(storage, study, holder, reader, () => viaQueue);
+  // a queue's workers journal `started` and `report` themselves; this holder journals every `told`
+  const fenced = new LeaderJournal(storage, study, holder, reader, (e) => viaQueue && e.type !== 'told');
   const lost = new AbortController();
   const stop = o.signal === undefined ? lost.signal : AbortSignal.any([o.signal, lost.signal]);
   let queue: StudyQueueExecutor | null = null;

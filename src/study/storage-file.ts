@@ -21,26 +21,23 @@ import { DehbError } from '../errors.js';
 import { FileJournal } from './file-journal.js';
 import type { JournalBackend, JournalEntry } from './journal-types.js';
 import { FileLock } from './storage-file-lock.js';
-import { FileQueue } from './storage-file-queue.js';
+import { FileQueuePlace } from './storage-file-queue.js';
+import { queueOn } from './queue-ops.js';
 import {
   checkStudyName,
   DEFAULT_MAX_FILE_BYTES,
   unknownStudy,
-  type ClaimedTask,
   type CreatedEntry,
   type LeaseInfo,
   type LocalStudyQueue,
-  type QueueResults,
-  type QueueStats,
-  type QueueTask,
   type StoredFile,
   type StudyStorage,
 } from './storage.js';
 
-export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
+export class FileStudyStorage implements StudyStorage {
   readonly kind = 'file' as const;
-  /** Processes of this machine share the study through its local queue (below). */
-  readonly queue: LocalStudyQueue = this;
+  /** Processes of this machine share the study through its local queue (`queue.json`). */
+  readonly queue: LocalStudyQueue = queueOn(new FileQueuePlace(async (name) => (await this.requireStudy(name), this.studyDir(name))));
 
   /** One journal per study for fenced appends, so its index stays incremental. */
   private readonly leaderJournals = new Map<string, FileJournal>();
@@ -180,48 +177,6 @@ export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
     });
   }
 
-  // ------------------------------------------------------------------ queue
-
-  async enqueue(name: string, tasks: QueueTask[]): Promise<number> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).enqueue(tasks);
-  }
-
-  async claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).claim(workerId, claimTtlMs);
-  }
-
-  async heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).heartbeat(trialId, workerId, claimTtlMs);
-  }
-
-  async complete(name: string, trialId: number, workerId: string, outcome: unknown): Promise<boolean> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).complete(trialId, workerId, outcome);
-  }
-
-  async results(name: string): Promise<QueueResults> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).results();
-  }
-
-  async remove(name: string, trialIds: number[]): Promise<void> {
-    await this.requireStudy(name);
-    await this.fileQueue(name).remove(trialIds);
-  }
-
-  async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
-    await this.requireStudy(name);
-    await this.fileQueue(name).unclaim(trialId, workerId);
-  }
-
-  async queueStats(name: string): Promise<QueueStats> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).stats();
-  }
-
   // ------------------------------------------------------------------ files
 
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
@@ -273,9 +228,6 @@ export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
     return join(this.studyDir(name), 'lease.json');
   }
 
-  private fileQueue(name: string): FileQueue {
-    return new FileQueue(this.studyDir(name));
-  }
 
   private async requireStudy(name: string): Promise<void> {
     if (!(await this.studyExists(name))) throw unknownStudy(name, this.url);

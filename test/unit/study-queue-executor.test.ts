@@ -45,7 +45,7 @@ const jobOf = (r: ReturnType<RunSession['ask']>): Job => ('job' in r ? r.job : a
 async function lead(name: string, holder: string) {
   assert.equal(await storage.acquireLease(name, holder, 10_000), true);
   const reader = await storage.journal(name);
-  const fenced = new LeaderJournal(storage, name, holder, reader, () => true);
+  const fenced = new LeaderJournal(storage, name, holder, reader, (e) => e.type !== 'told');
   const session = await RunSession.resume(fenced, 'test');
   const logs: string[] = [];
   const queue = new StudyQueueExecutor({ storage, study: name, journal: reader, fromSeq: fenced.lastReadSeq, queueAhead: 0, idleSlots: () => 0, pollMs: 20, log: (m) => logs.push(m) });
