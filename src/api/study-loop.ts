@@ -166,10 +166,10 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   const stopped = (): boolean => opts.signal?.aborted === true || opts.killSignal?.aborted === true;
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
-  /** Holds the lease for one term (false when another process holds it); sets `reason` when done. */
-  const lead = async (stated: StatedBudget): Promise<boolean> => {
+  /** Holds the lease for one term (null when another process holds it). */
+  const lead = async (stated: StatedBudget): Promise<LeadResult | null> => {
     const lease = await opts.storage.getLease(opts.study); // lock-free look first
-    if (lease !== null || !(await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) return false;
+    if (lease !== null || !(await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) return null;
     led = true;
     const executor = opts.executor ?? (cluster === undefined ? undefined : await clusterExecutor(cluster, opts, slots));
     let finished = false;
@@ -195,14 +195,13 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       });
       if (r.reason !== 'lost') {
         toldByLoop += r.told;
-        reason = r.reason;
         finished = r.reason !== 'stopped';
       }
+      return r;
     } finally {
       // a term that did not finish leaves its jobs and stored results for the next lease holder
       if (executor !== opts.executor) await executor?.close({ force: !finished });
     }
-    return true;
   };
 
   const leadLoop = async (): Promise<void> => {
@@ -211,7 +210,11 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         reason = 'stopped';
         break;
       }
-      if (await lead(budget as StatedBudget)) continue;
+      const term = await lead(budget as StatedBudget);
+      if (term !== null) {
+        if (term.reason !== 'lost') reason = term.reason;
+        continue;
+      }
       await worker.sync();
       if (budget !== null && 'fevals' in budget && worker.toldCount >= budget.fevals) reason = 'budget';
       else if (deadline !== undefined && Date.now() >= deadline) reason = 'budget';
@@ -234,10 +237,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       }
       await worker.sync();
       const orphans = worker.pendingCount + worker.pushesWaiting;
-      if (orphans > 0 && (await lead({ fevals: worker.toldCount + orphans }))) {
-        if (reason !== 'stopped') reason = null; // the term ran the orphaned trials; this process goes on serving
-        continue;
-      }
+      // the term runs the orphaned trials; this process goes on serving
+      if (orphans > 0 && (await lead({ fevals: worker.toldCount + orphans })) !== null) continue;
       if (runtime !== null) {
         const stats = runtime.stats;
         const busy = stats.started - stats.stored - stats.handedBack - stats.lostLock - stats.cancelled;

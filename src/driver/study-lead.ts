@@ -62,6 +62,7 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
     o.log?.(`leader ${holder}: leading (replayed ${fenced.lastReadSeq} entries, ${pending} pending trials)`);
     if (viaQueue) {
       queue = new StudyQueueExecutor({
+        session,
         storage,
         study,
         journal: reader,
@@ -72,7 +73,6 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
         onQueued: o.queue.onQueued,
         ...(o.log === undefined ? {} : { log: o.log }),
       });
-      queue.attach(session);
     }
     o.queue.onReady(queue);
     renew = setInterval(() => {

@@ -25,6 +25,8 @@ import type { RunSession } from './run-session.js';
 import { localQueue, studyRunId, type LocalStudyQueue, type QueueResults, type StudyStorage } from './storage.js';
 
 export interface StudyQueueExecutorOptions {
+  /** The session the loop drives (pushes are applied to it; its asks are flushed before queueing). */
+  session: RunSession;
   storage: StudyStorage;
   study: string;
   /** A reader of the study journal (for pushes). */
@@ -49,7 +51,6 @@ interface Waiting {
 }
 
 export class StudyQueueExecutor implements Executor {
-  private session: RunSession | null = null;
   private readSeq: number;
   private readonly waiting = new Map<number, Waiting>();
   private readonly claimed = new Set<number>();
@@ -69,11 +70,6 @@ export class StudyQueueExecutor implements Executor {
     opts.stopSignal?.addEventListener('abort', () => this.cancelUnclaimed(), { once: true });
   }
 
-  /** The session the loop drives (pushes are applied to it; its asks are flushed before queueing). */
-  attach(session: RunSession): void {
-    this.session = session;
-  }
-
   get capacity(): number {
     return Math.max(1, this.claimed.size + Math.max(this.opts.queueAhead, this.opts.idleSlots()));
   }
@@ -88,7 +84,7 @@ export class StudyQueueExecutor implements Executor {
 
   async submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
     if (this.closed) throw new DehbError('E_EXECUTOR', 'the study queue executor is closed');
-    await this.session?.flush(); // the `asked` entry is durable before anyone can claim the trial
+    await this.opts.session.flush(); // the `asked` entry is durable before anyone can claim the trial
     // a trial whose outcome the loop already had runs again (a retry): its done task goes first
     if (this.delivered.delete(task.trialId)) await this.queue.remove(this.opts.study, [task.trialId]);
     await this.queue.enqueue(this.opts.study, [
@@ -186,7 +182,7 @@ export class StudyQueueExecutor implements Executor {
     let changed = false;
     for (const e of entries) {
       if (e.type !== 'pushed') continue;
-      this.session?.push(e.config, e.fidelity); // the LeaderJournal drops the echo
+      this.opts.session.push(e.config, e.fidelity); // the LeaderJournal drops the echo
       changed = true;
     }
     return changed;

@@ -45,9 +45,9 @@ export interface StudyWorkerOptions {
   onStarted?: (trialId: number) => void;
 }
 
-export const DEFAULT_CLAIM_TTL_MS = 30_000;
+const DEFAULT_CLAIM_TTL_MS = 30_000;
 
-export function defaultWorkerId(): string {
+function defaultWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
 }
 
@@ -110,7 +110,7 @@ export class StudyWorker {
     return this.toldIds.size;
   }
 
-  /** Asked trials without a result (as far as this worker has read the journal). */
+  /** Asked trials without a result that a lease holder runs (as far as this worker has read the journal). */
   get pendingCount(): number {
     let n = 0;
     for (const id of this.askedIds) if (!this.toldIds.has(id)) n++;
@@ -130,7 +130,7 @@ export class StudyWorker {
       else if (e.type === 'told') this.toldIds.add(e.trialId);
       else if (e.type === 'pushed') this.pushed++;
       else if (e.type === 'asked') {
-        this.askedIds.add(e.trialId);
+        if (e.external !== true) this.askedIds.add(e.trialId); // a trial handed out by ask() is its asker's to tell
         if (e.job.source === 'manual') this.manualAsked++;
       }
     }
@@ -214,7 +214,7 @@ export class StudyWorker {
       return { status: 'failed', error: serializeError(err), retryable: false };
     }
     const onReport = (step: number, value: number): void => this.write({ type: 'report', trialId: task.trialId, step, value });
-    if (this.executor === null) return failedOutcome('this process evaluates no study trials (no executor)', 'E_EXECUTOR');
+    if (this.executor === null) throw new DehbError('E_EXECUTOR', 'this process evaluates no study trials (no executor)');
     const outcome = await this.executor.submit(evalTask, { ...(kill === undefined ? {} : { signal: kill }), onReport, liveReports: true });
     // the study records the worker process that claimed the trial (plus the devices it pinned)
     const devices = outcome.worker?.devices;
@@ -267,8 +267,4 @@ export class StudyWorker {
 function hasTrialsEnv(): boolean {
   const env = process.env.DEHB_TRIALS_DIR;
   return env !== undefined && env !== '';
-}
-
-function failedOutcome(message: string, code: string): EvalOutcome {
-  return { status: 'failed', error: { name: 'DehbError', message, code }, retryable: false };
 }
