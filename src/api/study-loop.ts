@@ -184,6 +184,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         gpusPerTrial,
         queue: {
           queueAhead: opts.queueAhead ?? Math.max(2, slots),
+          busySlots: () => running.size,
           idleSlots: () => Math.max(0, slots - running.size),
           onQueued: () => waker.wake(),
           onReady: (q) => {

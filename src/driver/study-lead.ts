@@ -34,7 +34,7 @@ export interface LeadOptions {
   gpusPerTrial: number;
   /** Overrides the study's per-trial timeout in the tasks. */
   trialTimeoutMs?: number | undefined;
-  queue: { queueAhead: number; idleSlots: () => number; onQueued: () => void; onReady: (q: StudyQueueExecutor | null) => void };
+  queue: { queueAhead: number; busySlots: () => number; idleSlots: () => number; onQueued: () => void; onReady: (q: StudyQueueExecutor | null) => void };
   signal?: AbortSignal | undefined;
   killSignal?: AbortSignal | undefined;
   log?: (msg: string) => void | undefined;
@@ -68,6 +68,8 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
         journal: reader,
         fromSeq: fenced.lastReadSeq,
         queueAhead: o.queue.queueAhead,
+        workerId: holder,
+        busySlots: o.queue.busySlots,
         idleSlots: o.queue.idleSlots,
         stopSignal: stop,
         onQueued: o.queue.onQueued,

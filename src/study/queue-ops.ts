@@ -37,8 +37,9 @@ export function queueOn(place: QueuePlace): LocalStudyQueue {
     return slot !== undefined && slot.state === 'claimed' && slot.workerId === workerId ? slot : undefined;
   };
   return {
-    enqueue: (name, tasks) =>
+    enqueue: (name, tasks, drop = []) =>
       place.update(name, (q) => {
+        for (const id of drop) delete q.tasks[String(id)];
         const fresh = tasks.filter((t) => q.tasks[String(t.trialId)] === undefined);
         for (const t of fresh) q.tasks[String(t.trialId)] = { task: t, state: 'queued', attempts: 0 };
         return fresh.length;
@@ -62,10 +63,6 @@ export function queueOn(place: QueuePlace): LocalStudyQueue {
       place.update(name, (q) => {
         const slot = slotOf(q, trialId, workerId);
         if (slot !== undefined) release(slot);
-      }),
-    remove: (name, trialIds) =>
-      place.update(name, (q) => {
-        for (const id of trialIds) delete q.tasks[String(id)];
       }),
     results: async (name) => resultsOf(await place.load(name)),
     queueStats: async (name) => statsOf(await place.load(name)),
@@ -104,14 +101,14 @@ function statsOf(q: QueueState, now = Date.now()): QueueStats {
   return { queued, claimed };
 }
 
-/** Done slots and claimed trial ids, read defensively (the trial id is the slot's key). */
+/** Done and claimed slots, read defensively (the trial id is the slot's key). */
 function resultsOf(q: QueueState): QueueResults {
   const out: QueueResults = { done: [], claimed: [] };
   for (const [key, s] of Object.entries(q.tasks)) {
     const trialId = Number(key);
     if (!Number.isInteger(trialId) || trialId < 0 || s === null || typeof s !== 'object') continue;
     if (s.state === 'done') out.done.push({ trialId, workerId: String(s.workerId), outcome: s.outcome });
-    else if (s.state === 'claimed') out.claimed.push(trialId);
+    else if (s.state === 'claimed') out.claimed.push({ trialId, workerId: String(s.workerId) });
   }
   return out;
 }

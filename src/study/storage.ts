@@ -108,8 +108,11 @@ export interface StudyStorage {
  * queues tasks and reads back the outcomes workers leave; it journals every result itself.
  */
 export interface LocalStudyQueue {
-  /** Queues tasks not already queued, claimed or done; returns how many were added. */
-  enqueue(name: string, tasks: QueueTask[]): Promise<number>;
+  /**
+   * Removes the `drop` tasks whatever their state (results journaled, or a trial to run again),
+   * then queues the tasks not already queued, claimed or done; returns how many were added.
+   */
+  enqueue(name: string, tasks: QueueTask[], drop?: number[]): Promise<number>;
   /** Atomically claims the first task (reclaiming expired claims first), or null. */
   claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null>;
   /** Extends a claim; false when `workerId` no longer holds it. */
@@ -120,14 +123,12 @@ export interface LocalStudyQueue {
   unclaim(name: string, trialId: number, workerId: string): Promise<void>;
   /** The lease holder's look (no lock): outcomes left by workers (untrusted: validate them) and the claimed trials. */
   results(name: string): Promise<QueueResults>;
-  /** Removes tasks whatever their state (results recorded, or a trial to evaluate again). */
-  remove(name: string, trialIds: number[]): Promise<void>;
   queueStats(name: string): Promise<QueueStats>;
 }
 
 export interface QueueResults {
   done: Array<{ trialId: number; workerId: string; outcome: unknown }>;
-  claimed: number[];
+  claimed: Array<{ trialId: number; workerId: string }>;
 }
 
 /** The storage's local queue (E_STUDY for a storage whose trials go out another way). */

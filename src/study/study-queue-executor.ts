@@ -14,8 +14,10 @@
  * finished), and otherwise every `pollMs` while trials are out, never while nothing is due; the
  * same read applies pushes appended by `dehb push` to the session.
  *
- * capacity = trials claimed + max(queueAhead, idle local slots): `queueAhead` unclaimed trials
- * wait for other processes; with queueAhead 0 a single process asks exactly as `dehb run`.
+ * capacity = trials running anywhere + max(queueAhead, idle local slots): `queueAhead` unclaimed
+ * trials wait for other processes; with queueAhead 0 a single process asks exactly as `dehb run`.
+ * Running here is what this process's slots say (at once), running elsewhere the claims the last
+ * read saw of other workers, so a stale read never counts a finished local trial as running.
  */
 import { DehbError } from '../errors.js';
 import { invalidOutcome, parseOutcome } from '../protocol/wire.js';
@@ -34,7 +36,9 @@ export interface StudyQueueExecutorOptions {
   /** Entries up to this seq are already in the session. */
   fromSeq: number;
   queueAhead: number;
-  /** Idle evaluation slots of this process. */
+  /** This process's worker id (its claims) and its busy and idle evaluation slots. */
+  workerId: string;
+  busySlots: () => number;
   idleSlots: () => number;
   /** Graceful stop: unclaimed trials resolve cancelled (they stay queued and journaled pending). */
   stopSignal?: AbortSignal;
@@ -53,10 +57,11 @@ interface Waiting {
 export class StudyQueueExecutor implements Executor {
   private readSeq: number;
   private readonly waiting = new Map<number, Waiting>();
-  private readonly claimed = new Set<number>();
+  /** Submitted trials claimed as of the last read (or by a local slot since), and by whom. */
+  private readonly claimed = new Map<number, string>();
   /** Outcomes handed to the loop and not recorded yet: submitted again, the trial runs again. */
   private readonly delivered = new Set<number>();
-  private toRemove: number[] = [];
+  private recordedIds: number[] = [];
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
   private again = false;
@@ -71,7 +76,9 @@ export class StudyQueueExecutor implements Executor {
   }
 
   get capacity(): number {
-    return Math.max(1, this.claimed.size + Math.max(this.opts.queueAhead, this.opts.idleSlots()));
+    let elsewhere = 0;
+    for (const w of this.claimed.values()) if (w !== this.opts.workerId) elsewhere++;
+    return Math.max(1, elsewhere + this.opts.busySlots() + Math.max(this.opts.queueAhead, this.opts.idleSlots()));
   }
 
   /** The loop's wake-up: called when capacity grew or new work (a push) arrived. */
@@ -85,11 +92,12 @@ export class StudyQueueExecutor implements Executor {
   async submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
     if (this.closed) throw new DehbError('E_EXECUTOR', 'the study queue executor is closed');
     await this.opts.session.flush(); // the `asked` entry is durable before anyone can claim the trial
-    // a trial whose outcome the loop already had runs again (a retry): its done task goes first
-    if (this.delivered.delete(task.trialId)) await this.queue.remove(this.opts.study, [task.trialId]);
-    await this.queue.enqueue(this.opts.study, [
-      { trialId: task.trialId, priority: task.extra?.manual === true ? 0 : 1, config: task.config, fidelity: task.fidelity },
-    ]);
+    // tasks whose results are journaled leave with this write; so does the done task of a trial
+    // whose outcome the loop already had, which runs again (a retry)
+    const drop = this.recordedIds.splice(0);
+    if (this.delivered.delete(task.trialId)) drop.push(task.trialId);
+    const queued = { trialId: task.trialId, priority: task.extra?.manual === true ? 0 : 1, config: task.config, fidelity: task.fidelity };
+    await this.queue.enqueue(this.opts.study, [queued], drop);
     if (opts.signal?.aborted === true || this.closed) return { status: 'cancelled', reason: 'cancelled' };
     if (this.opts.stopSignal?.aborted === true && !this.claimed.has(task.trialId)) return { status: 'cancelled', reason: 'stopped' };
     const outcome = new Promise<EvalOutcome>((resolve, reject) => this.waiting.set(task.trialId, { resolve, reject }));
@@ -100,17 +108,15 @@ export class StudyQueueExecutor implements Executor {
     return outcome.finally(() => opts.signal?.removeEventListener('abort', kill));
   }
 
-  /** The run loop journaled the trial's result: its task leaves the queue (batched). */
+  /** The run loop journaled the trial's result: its task leaves the queue with the next write. */
   recorded(task: EvalTask): void {
     this.delivered.delete(task.trialId);
-    this.toRemove.push(task.trialId);
-    if (this.toRemove.length === 1) setImmediate(() => this.flushRemovals());
+    this.recordedIds.push(task.trialId);
   }
 
-  /** A local worker claimed a trial: it counts as claimed without a read. */
+  /** A local slot claimed a trial: it is not left unclaimed on a stop, and capacity may have grown. */
   started(trialId: number): void {
-    if (!this.waiting.has(trialId) || this.claimed.has(trialId)) return;
-    this.claimed.add(trialId);
+    if (this.waiting.has(trialId)) this.claimed.set(trialId, this.opts.workerId);
     for (const l of this.listeners) l();
   }
 
@@ -151,14 +157,9 @@ export class StudyQueueExecutor implements Executor {
     await this.reading;
     if (this.timer !== null) clearTimeout(this.timer);
     this.abandon();
-    await this.flushRemovals();
-  }
-
-  private flushRemovals(): Promise<void> {
-    const ids = this.toRemove;
-    this.toRemove = [];
-    // a removal lost here leaves a done task of a told trial: nobody submits it again
-    return ids.length === 0 ? Promise.resolve() : this.queue.remove(this.opts.study, ids).catch((err: unknown) => this.opts.log?.(`study queue: ${(err as Error).message}`));
+    const drop = this.recordedIds.splice(0);
+    // one left behind (a crash) is dropped by the next lease holder's first read
+    if (drop.length > 0) await this.queue.enqueue(this.opts.study, [], drop).catch((err: unknown) => this.opts.log?.(`study queue: ${(err as Error).message}`));
   }
 
   private schedule(): void {
@@ -173,7 +174,11 @@ export class StudyQueueExecutor implements Executor {
     const [results, entries] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1)]);
     let changed = this.applyPushes(entries);
     changed = this.applyClaims(results) || changed;
-    for (const d of results.done) if (this.waiting.has(d.trialId)) this.deliver(d);
+    for (const d of results.done) {
+      if (this.waiting.has(d.trialId)) this.deliver(d);
+      // a done task of a trial already journaled (its removal was lost): it leaves with the next write
+      else if (this.opts.session.pendingJob(d.trialId) === undefined && !this.delivered.has(d.trialId) && !this.recordedIds.includes(d.trialId)) this.recordedIds.push(d.trialId);
+    }
     if (changed) for (const l of this.listeners) l();
   }
 
@@ -188,11 +193,11 @@ export class StudyQueueExecutor implements Executor {
     return changed;
   }
 
-  /** Whether more of the submitted trials are claimed than before (capacity grew). */
+  /** Whether more of the submitted trials are claimed than before (capacity may have grown). */
   private applyClaims(results: QueueResults): boolean {
     const before = this.claimed.size;
     this.claimed.clear();
-    for (const id of results.claimed) if (this.waiting.has(id)) this.claimed.add(id);
+    for (const c of results.claimed) if (this.waiting.has(c.trialId)) this.claimed.set(c.trialId, c.workerId);
     return this.claimed.size > before;
   }
 

@@ -221,7 +221,7 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       await assert.rejects(s.acquireLease('nope', 'A', 1000), isCode('E_STUDY'));
     });
 
-    queueTest('queue: idempotent enqueue, priority then trial order, complete by the claim holder, results, remove, unclaim, stats', async () => {
+    queueTest('queue: idempotent enqueue, priority then trial order, complete by the claim holder, results, drop, unclaim, stats', async () => {
       const s = await open();
       await s.createStudy('q', created());
       assert.equal(await s.queue!.enqueue('q', [task(3), task(1), task(2)]), 3);
@@ -262,9 +262,8 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
         ],
       );
       assert.equal(await s.queue!.enqueue('q', [task(1)]), 0, 'a done task is not queued again until removed');
-      await s.queue!.remove('q', [1, 7]);
+      assert.equal(await s.queue!.enqueue('q', [task(1)], [1, 7]), 1, 'dropped, a trial can be queued again (the journal decides)');
       assert.deepEqual((await s.queue!.results('q')).done, []);
-      assert.equal(await s.queue!.enqueue('q', [task(1)]), 1, 'a removed trial can be queued again (the journal decides)');
       const order: number[] = [];
       for (let c = await s.queue!.claim('q', 'w', 10_000); c !== null; c = await s.queue!.claim('q', 'w', 10_000)) order.push(c.trialId);
       assert.deepEqual(order, [1, 2, 3, 4]);
@@ -288,7 +287,8 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       assert.equal(re?.attempts, 2);
       assert.equal(await s.queue!.heartbeat('e', 0, 'dead', 10_000), false, 'the dead claimer lost it');
       assert.equal(await s.queue!.complete('e', 0, 'dead', { status: 'ok', fitness: 1 }), false, "the dead claimer's late result is dropped");
-      assert.deepEqual((await s.queue!.results('e')).claimed.sort(), [0, 1]);
+      const claims = (await s.queue!.results('e')).claimed.sort((a, b) => a.trialId - b.trialId);
+      assert.deepEqual(claims, [{ trialId: 0, workerId: 'rescuer' }, { trialId: 1, workerId: 'live' }]);
     });
 
     queueTest('queue: concurrent claimers get each task exactly once', async () => {

@@ -81,7 +81,7 @@ test('[file] a study worker stopped twice (SIGTERM) hands its running trial back
     await heard; // the first signal was taken (finish running trials); the second cancels them
     w.child.kill('SIGTERM');
     // only a hand-back frees the claim this soon (an inline module evaluation keeps its process up until it returns)
-    await until(async () => !(await s.queue!.results('h')).claimed.includes(trial));
+    await until(async () => !(await s.queue!.results('h')).claimed.some((c) => c.trialId === trial));
     await rm(gate);
     const rw = await w.done;
     assert.equal(rw.code, 130, rw.stderr);

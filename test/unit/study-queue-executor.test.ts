@@ -48,7 +48,7 @@ async function lead(name: string, holder: string) {
   const fenced = new LeaderJournal(storage, name, holder, reader, (e) => e.type !== 'told');
   const session = await RunSession.resume(fenced, 'test');
   const logs: string[] = [];
-  const queue = new StudyQueueExecutor({ session, storage, study: name, journal: reader, fromSeq: fenced.lastReadSeq, queueAhead: 0, idleSlots: () => 0, pollMs: 20, log: (m) => logs.push(m) });
+  const queue = new StudyQueueExecutor({ session, storage, study: name, journal: reader, fromSeq: fenced.lastReadSeq, queueAhead: 0, workerId: holder, busySlots: () => 0, idleSlots: () => 0, pollMs: 20, log: (m) => logs.push(m) });
   const close = async (): Promise<void> => {
     await queue.close();
     await reader.close();
