@@ -164,6 +164,9 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   let toldByLoop = 0;
   let evaluatedHere = 0;
   const stopped = (): boolean => opts.signal?.aborted === true || opts.killSignal?.aborted === true;
+  // a worker's lease term for orphaned trials ends when its slots are done (--max-trials)
+  const served = new AbortController();
+  const termSignal = opts.signal === undefined ? served.signal : AbortSignal.any([opts.signal, served.signal]);
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
   /** Holds the lease for one term (null when another process holds it). */
@@ -176,6 +179,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     try {
       const r: LeadResult = await leadStudy({
         ...opts,
+        signal: termSignal,
         executor,
         holder: worker.workerId,
         budget: stated,
@@ -283,7 +287,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       .then(
         (outcome) => {
           if (outcome === null) return;
-          evaluatedHere++;
+          if (++evaluatedHere === opts.maxTrials) served.abort();
           queue?.kick(); // this process leads: read the outcome now
           if (opts.mode === 'worker') opts.onTold?.({ type: 'told', trialId: task.trialId, result: toTrialResult(outcome), ...(outcome.worker === undefined ? {} : { worker: outcome.worker }) });
         },

@@ -6,7 +6,8 @@
  *   N told, none twice, nothing of the dead worker's recorded as a result;
  * - a worker stopped with two signals (SIGTERM, then again) hands its running trial back to the
  *   queue at once (no claim expiry needed) and exits 130;
- * - a retryable failure is evaluated again by the holder's run loop and told once.
+ * - a retryable failure is evaluated again by the holder's run loop and told once;
+ * - a `study worker --max-trials 1` that leads orphaned (pushed) trials stops after one.
  */
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -131,6 +132,25 @@ export function objective(config, fidelity, ctx) {
     assert.equal(toldIds(entries).length, 4, 'told once each: the failed attempt is not a result');
     const evals = await evalsOf(join(ts.dir, 'evals.log'));
     for (const id of toldIds(entries)) assert.equal(evals.filter(([, t]) => t === id).length, 2, `trial ${id} evaluated twice`);
+  } finally {
+    await ts.cleanup();
+  }
+});
+
+test('[file] a study worker with --max-trials 1 leads three pushed trials nobody runs, evaluates one, and exits', { timeout: 120_000 }, async () => {
+  const { ts, gate, env } = await setup('m');
+  try {
+    await rm(gate);
+    for (const x of ['0.1', '0.2', '0.3']) {
+      const p = await runCli(['push', 'm', '-p', `x=${x}`, '-p', 'act=relu'], { env });
+      assert.equal(p.code, 0, p.stderr);
+    }
+    const w = await runCli(['study', 'worker', 'm', '--max-trials', '1', '--idle-exit', '60s', '--json'], { env });
+    assert.equal(w.code, 0, w.stderr);
+    assert.deepEqual([JSON.parse(w.stdout).reason, JSON.parse(w.stdout).toldHere], ['max-trials', 1]);
+    const entries = await journalOf(ts.url, 'm');
+    assert.equal(toldIds(entries).length, 1, 'one told; the other pushed trials stay pending for the next lease holder');
+    assert.equal(entries.filter((e) => e.type === 'asked').length, 3);
   } finally {
     await ts.cleanup();
   }
