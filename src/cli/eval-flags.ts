@@ -21,6 +21,7 @@ export interface EvalFlags {
   wait?: string;
   brokerTimeout?: string;
   weight?: string;
+  trialsPerJob?: string;
 }
 
 /** The same settings from a run config file. */
@@ -55,6 +56,7 @@ export function addEvalOptions(cmd: Command, nWorkersHelp = 'evaluations in flig
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
     .option('--weight <w>', "with --cluster: this run's share of the workers against other runs on the queue (default 1: equal shares)")
+    .option('--trials-per-job <k>', 'with --cluster: trials one job carries at most, or auto (default: packs short trials, never fewer jobs than worker slots)')
     .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)');
 }
 
@@ -91,9 +93,12 @@ export async function connectCluster(flags: EvalFlags, who: string): Promise<(Cl
   });
   const { createClusterClient } = await import('../cluster/bullmq/client.js');
   const { checkWeight } = await import('../cluster/bullmq/fair-share.js');
+  const { checkTrialsPerJob } = await import('../cluster/bullmq/executor-options.js');
+  const perJob = flags.trialsPerJob === undefined ? undefined : checkTrialsPerJob(/^\d+$/.test(flags.trialsPerJob) ? Number(flags.trialsPerJob) : flags.trialsPerJob, '--trials-per-job');
   return createClusterClient(file, {
     log: log.log,
     ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
     ...(flags.weight === undefined ? {} : { weight: checkWeight(Number(flags.weight), '--weight') }),
+    ...(perJob === undefined ? {} : { trialsPerJob: perJob }),
   });
 }

@@ -3,7 +3,9 @@
  * (job id `<runId>-<trialId>`, batched with addBulk), learns about completions from ONE QueueEvents
  * listener dispatching through a Map, backs that up with a periodic reconciliation sweep over the
  * durable results hash (events can be trimmed or missed), deletes each result once recorded, and
- * re-attaches to queued/running/finished jobs when a trial is submitted again (resume).
+ * re-attaches to queued/running/finished jobs when a trial is submitted again (resume). Trials
+ * submitted together may go as one batch job (batches.ts: which, how many, and the batch map a
+ * resumed coordinator re-attaches through).
  */
 import type { Queue } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
@@ -16,7 +18,22 @@ import { TrialJobIds } from './trial-job-ids.js';
 import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
 import { PendingTable, type Entry } from './pending.js';
 import type { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed, type WireOutcome } from '../../protocol/wire.js';
+import {
+  CANCEL_REQUEST_REASON,
+  batchJobData,
+  invalidOutcome,
+  jobData,
+  parseBatchOutcome,
+  parseOutcome,
+  parseStoredOutcome,
+  parseTask,
+  workerFailure,
+  type BatchOutcome,
+  type Parsed,
+  type WireOutcome,
+} from '../../protocol/wire.js';
+import { readHostFacts } from '../../redis/host-facts-store.js';
+import { BatchBook, BatchSizer, type Batch } from './batches.js';
 import { BrokerHealth, isServerError } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
@@ -43,6 +60,9 @@ export class BullmqExecutor implements Executor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private readonly jobIds: TrialJobIds;
+  private readonly batches: BatchBook;
+  private readonly sizer: BatchSizer;
+  private slotsReadAt = 0;
   /** Entries whose add was a duplicate, to reconcile in the next tick. */
   private readonly recheck = new Set<Entry>();
   /** Entries whose completed event carried an unusable result, to check against their job. */
@@ -56,7 +76,7 @@ export class BullmqExecutor implements Executor {
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
   /** Counters for tests and benchmarks. */
-  readonly stats = { added: 0, reattached: 0, readded: 0, fromEvents: 0, fromSweep: 0, cancelled: 0 };
+  readonly stats = { added: 0, reattached: 0, readded: 0, fromEvents: 0, fromSweep: 0, cancelled: 0, batchJobs: 0, batchedTrials: 0 };
 
   constructor(
     conn: ClusterConnection,
@@ -82,6 +102,8 @@ export class BullmqExecutor implements Executor {
     this.waiting = new WaitingReport(this.queue, this.health, this.opts.noWorkerWarnMs, log);
     this.table = new PendingTable();
     this.fair = new FairShare(this.redis, fairShareKey(this.keys.base), checkWeight(o.weight));
+    this.batches = new BatchBook(runId);
+    this.sizer = new BatchSizer(this.opts.trialsPerJob);
     this.ready = this.start();
     this.ready.catch(() => undefined);
   }
@@ -97,7 +119,10 @@ export class BullmqExecutor implements Executor {
         throw err instanceof DehbError ? err : new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
       }
     }
+    // trials an earlier coordinator of this run put in batch jobs (resume): re-attached through the map
+    this.batches.setResumeMap(await this.store.loadBatchMap(this.runId));
     await this.syncFairShare(); // the first jobs start at the queue's current round
+    void this.readSlots();
     if (this.fair.weight !== 1) this.log(`run ${this.runId}: fair-share weight ${this.fair.weight} (${this.fair.weight}x the share of a run with weight 1)`);
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
@@ -145,6 +170,16 @@ export class BullmqExecutor implements Executor {
       signal.addEventListener('abort', onAbort, { once: true });
       entry.cleanup = () => signal.removeEventListener('abort', onAbort);
     }
+    const resumed = this.batches.resumed(jobId);
+    if (resumed !== undefined) {
+      // an earlier coordinator of the run put this trial in a batch job: re-attach to that job
+      entry.batch = resumed;
+      resumed.members.set(task.trialId, entry);
+      entry.phase = 'added';
+      entry.addedAt = Date.now();
+      this.recheckSoon(entry, 'reattached');
+      return entry.promise;
+    }
     this.table.enqueue(entry, () => void this.flush());
     return entry.promise;
   }
@@ -161,19 +196,37 @@ export class BullmqExecutor implements Executor {
       try {
         await this.ready;
         const rest = batch.filter((e) => !e.settled);
-        for (const e of rest) e.priority ??= this.fair.next();
-        if (rest.length === 1) {
-          const e = rest[0] as Entry;
-          await this.queue.add(this.runId, e.task, bullJobOptions(e, this.opts));
-        } else if (rest.length > 1) {
-          await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: bullJobOptions(e, this.opts) })));
+        const { singles, batches } = this.batches.pack(rest, this.sizer.k(this.table.size));
+        for (const e of singles) e.priority ??= this.fair.next();
+        const jobs = singles.map((e) => ({ name: this.runId, data: e.task as unknown, opts: bullJobOptions(e, this.opts) }));
+        const mapped: Record<string, string> = {};
+        for (const b of batches) {
+          b.priority ??= this.fair.next(b.members.size);
+          const members = [...b.members.values()];
+          for (const e of members) mapped[e.jobId] = b.id;
+          jobs.push({ name: this.runId, data: batchJobData(this.runId, members.map((e) => e.task)), opts: bullJobOptions({ jobId: b.id, priority: b.priority }, this.opts) });
         }
-        this.stats.added += rest.length;
+        // the batch map first, on the queue's own connection (so Redis has it before the jobs: a
+        // coordinator killed after the add is resumed through it), in the same round trip
+        const client = batches.length > 0 ? await this.queue.getBackend().client : undefined;
+        const map = client?.hset(this.store.batchMapKey(this.runId), mapped);
+        if (jobs.length === 1) {
+          const j = jobs[0] as (typeof jobs)[number];
+          await Promise.all([map, this.queue.add(j.name, j.data, j.opts)]);
+        } else if (jobs.length > 1) {
+          await Promise.all([map, this.queue.addBulk(jobs)]);
+        }
+        this.stats.added += jobs.length;
+        this.stats.batchJobs += batches.length;
         const now = Date.now();
+        for (const b of batches) {
+          b.addedAt = now;
+          this.stats.batchedTrials += b.members.size;
+        }
         for (const e of rest) {
           if (e.phase === 'adding') e.phase = 'added';
           e.addedAt = now;
-          if (e.cancelAfterAdd) this.cancelRemoteTracked(e.jobId);
+          if (e.cancelAfterAdd) this.cancelRemoteTracked(e);
         }
         this.health.commandOk('write');
       } catch (err) {
@@ -203,6 +256,19 @@ export class BullmqExecutor implements Executor {
 
   private onCompleted(jobId: string, returnvalue: unknown): void {
     this.health.completed();
+    const b = this.batches.get(jobId);
+    if (b !== undefined) {
+      const p = parseBatchOutcome(returnvalue);
+      const some = [...b.members.values()].find((m) => !m.settled);
+      // as below: an unusable event is checked against the job itself
+      if (!p.ok) {
+        if (some !== undefined) this.recheckSoon(some);
+      } else {
+        this.stats.fromEvents++;
+        this.onBatchResult(b, p);
+      }
+      return;
+    }
     const e = this.table.get(jobId);
     if (e === undefined) {
       // a job we stopped waiting for: its late result goes; one of this run we have not submitted
@@ -241,8 +307,65 @@ export class BullmqExecutor implements Executor {
     this.store.deleteLater(e.jobId);
   }
 
+  /**
+   * A batch job's returnvalue: each member gets its outcome; one handed back (the worker stopped
+   * first) or cancelled by an earlier coordinator goes again singly. One outcome for the whole job
+   * (the worker refused it) holds for every member.
+   */
+  private onBatchResult(b: Batch, p: Parsed<BatchOutcome | WireOutcome>): void {
+    const items = new Map<number, BatchOutcome['batch'][number]>();
+    if (p.ok && 'batch' in p.value) for (const it of p.value.batch) items.set(it.trialId, it);
+    let runMs = 0;
+    let ran = 0;
+    for (const e of b.members.values()) {
+      if (e.settled) continue;
+      let outcome: Parsed<WireOutcome>;
+      if (!p.ok) outcome = p;
+      else if (!('batch' in p.value)) outcome = { ok: true, value: p.value };
+      else {
+        const it = items.get(e.task.trialId);
+        if (it === undefined) outcome = { ok: false, message: `job ${b.id} returned no outcome for trial ${e.task.trialId}` };
+        else if ('handedBack' in it) {
+          this.requeueSingly(e);
+          continue;
+        } else outcome = { ok: true, value: it.outcome };
+      }
+      if (outcome.ok && outcome.value.status === 'cancelled' && outcome.value.reason === CANCEL_REQUEST_REASON) {
+        this.requeueSingly(e);
+        continue;
+      }
+      if (outcome.ok) {
+        runMs += outcome.value.durationMs ?? 0;
+        ran++;
+      }
+      this.fair.finished(b.priority);
+      this.settle(e, outcome.ok ? outcome.value : invalidOutcome(b.id, outcome.message));
+    }
+    if (!b.resumed && ran > 0) this.sizer.observe(Date.now() - b.addedAt, runMs, ran);
+    // the fallback removal (the run acknowledges recorded trials first); a resumed batch's job
+    // also holds outcomes of members not submitted again yet, so it waits for them
+    if (!b.resumed) this.store.deleteLater(b.id);
+  }
+
+  /** A batch member goes again as a job of its own (its trial job id was never used). */
+  private requeueSingly(e: Entry): void {
+    const b = e.batch;
+    if (this.batches.detach(e) && b !== undefined) this.forgetBatchJob(b);
+    e.phase = 'queued';
+    this.table.requeue(e, () => void this.flush());
+  }
+
+  /** Every member of the batch is recorded or goes singly: its job and its batch map fields go. */
+  private forgetBatchJob(b: Batch): void {
+    this.store.deleteSoon(b.id);
+    this.store.forgetBatch(this.runId, [...b.members.values()].map((m) => m.jobId));
+  }
+
   /** Our add found the job id taken (an earlier coordinator's job): find out now where it is. */
   private onDuplicated(jobId: string): void {
+    const b = this.batches.get(jobId);
+    const some = b === undefined ? undefined : [...b.members.values()].find((m) => !m.settled);
+    if (some !== undefined) return this.recheckSoon(some, 'reattached');
     const e = this.table.get(jobId);
     if (e !== undefined) this.recheckSoon(e, 'reattached');
   }
@@ -264,6 +387,8 @@ export class BullmqExecutor implements Executor {
   }
 
   private async onFailed(jobId: string, reason: string): Promise<void> {
+    const b = this.batches.get(jobId);
+    if (b !== undefined) return this.onBatchFailed(b, reason);
     const e = this.table.get(jobId);
     if (e === undefined) {
       if (this.table.unabandon(jobId)) await this.removeJob(jobId);
@@ -281,10 +406,26 @@ export class BullmqExecutor implements Executor {
     await this.removeJob(jobId);
   }
 
+  /** BullMQ failed a batch job (stalled too often, attempts used up): each member as a single job would. */
+  private async onBatchFailed(b: Batch, reason: string): Promise<void> {
+    const members = [...b.members.values()].filter((m) => !m.settled);
+    if (isServerError({ message: reason })) {
+      this.health.noteError(new Error(reason), 'write');
+      this.log(`job ${b.id} failed on a Redis error (${reason}); its ${members.length} trial(s) are queued again, not recorded`);
+      await this.removeJob(b.id);
+      for (const e of members) this.requeueSingly(e);
+      return;
+    }
+    for (const e of members) this.settle(e, workerFailure(b.id, reason));
+    await this.removeJob(b.id);
+  }
+
   private onProgress(jobId: string, data: unknown): void {
-    const e = this.table.get(jobId);
-    if (e?.onReport === undefined || data === null || typeof data !== 'object') return;
-    const { step, value } = data as { step?: unknown; value?: unknown };
+    if (data === null || typeof data !== 'object') return;
+    const { step, value, trialId } = data as { step?: unknown; value?: unknown; trialId?: unknown };
+    const b = this.batches.get(jobId);
+    const e = b === undefined ? this.table.get(jobId) : typeof trialId === 'number' ? b.members.get(trialId) : undefined;
+    if (e?.onReport === undefined || e.settled) return;
     if (typeof step === 'number' && typeof value === 'number') {
       e.reportsSeen++;
       try {
@@ -307,22 +448,35 @@ export class BullmqExecutor implements Executor {
     if (phase !== 'queued') this.table.abandon(e.jobId);
     this.settle(e, { status: 'cancelled', reason });
     if (phase === 'adding') e.cancelAfterAdd = true;
-    else if (phase !== 'queued') this.cancelRemoteTracked(e.jobId);
+    else if (phase !== 'queued') this.cancelRemoteTracked(e);
   }
 
-  private cancelRemoteTracked(jobId: string): void {
-    const p = this.cancelRemote(jobId).finally(() => this.cancelling.delete(p));
+  private cancelRemoteTracked(e: Entry): void {
+    const p = this.cancelRemote(e).finally(() => this.cancelling.delete(p));
     this.cancelling.add(p);
   }
 
-  private async cancelRemote(jobId: string): Promise<void> {
+  /**
+   * A single job waiting is removed, else its worker is asked to stop it. A batch member: while
+   * other members are wanted the worker is asked to skip or stop this one (cancel by trial job
+   * id); the last one wanted removes the waiting batch job, or stops it likewise.
+   */
+  private async cancelRemote(e: Entry): Promise<void> {
+    const b = e.batch;
+    const jobId = b?.id ?? e.jobId;
     try {
-      const removed = await this.queue.remove(jobId);
+      const last = b === undefined || [...b.members.values()].every((m) => m.settled);
+      if (b !== undefined && last) {
+        this.table.abandon(b.id);
+        this.batches.drop(b);
+      }
+      const removed = last ? await this.queue.remove(jobId) : 0;
       if (removed === 1) {
         this.table.unabandon(jobId);
+        if (b !== undefined) this.store.forgetBatch(this.runId, [...b.members.values()].map((m) => m.jobId));
         return;
       }
-      await this.redis.publish(this.keys.cancelChannel, JSON.stringify({ jobId, at: Date.now() }));
+      await this.redis.publish(this.keys.cancelChannel, JSON.stringify({ jobId: e.jobId, at: Date.now() }));
     } catch (err) {
       this.health.noteError(err);
     }
@@ -341,7 +495,20 @@ export class BullmqExecutor implements Executor {
     if (!this.health.connected) return;
     void this.sweep();
     void this.syncFairShare();
+    if (Date.now() - this.slotsReadAt >= 10_000) void this.readSlots();
     if (this.health.writesFailing) void this.probeWrites();
+  }
+
+  /** The workers' slots for the auto trials-per-job rule (batches.ts), from their host facts; in the background. */
+  private async readSlots(): Promise<void> {
+    if (this.sizer.setting !== 'auto') return;
+    this.slotsReadAt = Date.now();
+    try {
+      const { hosts } = await readHostFacts(this.redis, this.keys);
+      this.sizer.slots = hosts.length === 0 ? undefined : hosts.reduce((n, h) => n + Math.min(h.concurrency, Math.max(1, h.cores)), 0);
+    } catch (err) {
+      this.health.noteError(err, 'read');
+    }
   }
 
   /** While writes fail: one tiny expiring write per tick tells when Redis accepts them again. */
@@ -376,19 +543,26 @@ export class BullmqExecutor implements Executor {
   private async reconcileEntries(entries: Entry[], counter: 'reattached' | 'fromSweep'): Promise<void> {
     for (let i = 0; i < entries.length; i += 500) {
       const chunk = entries.slice(i, i + 500);
-      const states = await this.store.reconcile(chunk.map((e) => e.jobId));
+      const idOf = (e: Entry): string => e.batch?.id ?? e.jobId;
+      const states = await this.store.reconcile([...new Set(chunk.map(idOf))]);
+      const seen = new Set<Batch>();
       for (const e of chunk) {
-        const st = states.get(e.jobId);
-        if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing') continue;
+        const b = e.batch;
+        const st = states.get(idOf(e));
+        if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing' || idOf(e) !== (b?.id ?? e.jobId)) continue;
+        if (b !== undefined && seen.has(b)) continue; // one batch job answers for all its members
+        if (b !== undefined) seen.add(b);
         if (st.state === 'result') {
           this.stats[counter]++;
-          this.onResult(e, st.outcome);
+          if (b !== undefined) this.onBatchResult(b, parseStoredOutcome(st.text, true));
+          else this.onResult(e, parseStoredOutcome(st.text, false) as Parsed<WireOutcome>);
         } else if (st.state === 'failed') {
-          await this.onFailed(e.jobId, st.reason);
+          await this.onFailed(idOf(e), st.reason);
         } else if (st.state === 'missing' && e.phase === 'added') {
           this.stats.readded++;
-          this.log(`job ${e.jobId} vanished from Redis without a result (restart without persistence?); queued again`);
-          this.table.requeue(e, () => void this.flush());
+          this.log(`job ${idOf(e)} vanished from Redis without a result (restart without persistence?); queued again`);
+          if (b === undefined) this.table.requeue(e, () => void this.flush());
+          else for (const m of [...b.members.values()]) if (!m.settled) this.requeueSingly(m);
         }
       }
     }
@@ -421,7 +595,10 @@ export class BullmqExecutor implements Executor {
 
   /** The run has recorded this trial's outcome durably: its stored result can go now. */
   recorded(task: EvalTask): void {
-    this.channel.store.deleteSoon(this.jobIds.recorded(task.trialId));
+    const jobId = this.jobIds.recorded(task.trialId);
+    const inBatch = this.batches.recorded(jobId);
+    if (inBatch === undefined) this.store.deleteSoon(jobId);
+    else if (inBatch.done) this.forgetBatchJob(inBatch.batch);
   }
 
   close(opts: { force?: boolean } = {}): Promise<void> {

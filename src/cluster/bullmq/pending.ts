@@ -6,6 +6,7 @@
  */
 import type { EvalOutcome, EvalTask, SubmitOptions } from '../../protocol/executor.js';
 import type { WireOutcome } from '../../protocol/wire.js';
+import type { Batch } from './batches.js';
 
 export interface Entry {
   jobId: string;
@@ -24,6 +25,10 @@ export interface Entry {
   settled: boolean;
   /** The BullMQ priority it was added with (fair share between runs). */
   priority?: number;
+  /** The batch job carrying it (batches.ts), if any. */
+  batch?: Batch | undefined;
+  /** Never packed into a batch (handed back, queued again). */
+  single?: boolean;
 }
 
 export class PendingTable {
