@@ -15,22 +15,12 @@
  * are its --concurrency capped at its cores (its host facts: packing only happens for short
  * trials, which are CPU-bound on the worker's node).
  */
-import type { Entry } from './pending.js';
+import type { Batch, Entry } from './pending.js';
+
+export type { Batch } from './pending.js';
 
 /** The largest K the auto rule picks. */
 export const AUTO_MAX_TRIALS_PER_JOB = 16;
-
-export interface Batch {
-  id: string;
-  /** Members submitted here, by trial id (settled ones stay until the batch is done with). */
-  members: Map<number, Entry>;
-  /** Member trial job ids the run has not recorded yet (the batch job is removed after the last). */
-  unrecorded: Set<string>;
-  priority?: number;
-  addedAt: number;
-  /** Found in the batch map of an earlier coordinator of the run (resume). */
-  resumed: boolean;
-}
 
 /** Measures per-job overhead and trial time from completions and turns them into K. */
 export class BatchSizer {
