@@ -362,6 +362,9 @@ export class WorkerRuntime implements ClusterWorker {
       for (const id of this.active.keys()) this.abortJob(id, 'shutdown');
       await withTimeout(Promise.all(running()), 5_000, () => undefined);
     }
+    // the completions of jobs that just returned (a batch's finished trials, with the rest handed
+    // back) are sent before the forced close cuts the connection; bounded, as Redis may be gone
+    if (worker !== undefined && this.redis.status === 'ready') await withTimeout((worker as unknown as { whenCurrentJobsFinished(reconnect: boolean): Promise<void> }).whenCurrentJobsFinished(false).catch(() => undefined), 3_000, () => undefined);
     // close(true) does not wait for jobs; raced anyway because closing connections can hang while Redis is down
     if (worker !== undefined) await withTimeout(worker.close(true).catch(() => undefined), 2_000, () => undefined);
     this.allocator.stop();
