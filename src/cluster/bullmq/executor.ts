@@ -170,16 +170,6 @@ export class BullmqExecutor implements Executor {
       signal.addEventListener('abort', onAbort, { once: true });
       entry.cleanup = () => signal.removeEventListener('abort', onAbort);
     }
-    const resumed = this.batches.resumed(jobId);
-    if (resumed !== undefined) {
-      // an earlier coordinator of the run put this trial in a batch job: re-attach to that job
-      entry.batch = resumed;
-      resumed.members.set(task.trialId, entry);
-      entry.phase = 'added';
-      entry.addedAt = Date.now();
-      this.recheckSoon(entry, 'reattached');
-      return entry.promise;
-    }
     this.table.enqueue(entry, () => void this.flush());
     return entry.promise;
   }
@@ -195,7 +185,7 @@ export class BullmqExecutor implements Executor {
       if (batch.length === 0) return;
       try {
         await this.ready;
-        const rest = batch.filter((e) => !e.settled);
+        const rest = batch.filter((e) => !e.settled && !this.reattachToBatch(e));
         const { singles, batches } = this.batches.pack(rest, this.sizer.k(this.table.size));
         for (const e of singles) e.priority ??= this.fair.next();
         const jobs = singles.map((e) => ({ name: this.runId, data: e.task as unknown, opts: bullJobOptions(e, this.opts) }));
@@ -245,6 +235,19 @@ export class BullmqExecutor implements Executor {
         }
       }
     }
+  }
+
+  /** A trial an earlier coordinator of the run put in a batch job (the batch map says which): re-attach to that job. */
+  private reattachToBatch(e: Entry): boolean {
+    if (e.batch !== undefined || e.single === true) return false;
+    const b = this.batches.resumed(e.jobId);
+    if (b === undefined) return false;
+    e.batch = b;
+    b.members.set(e.task.trialId, e);
+    e.phase = 'added';
+    e.addedAt = Date.now();
+    this.recheckSoon(e, 'reattached');
+    return true;
   }
 
   private retryLater(batch: Entry[]): void {
