@@ -11,7 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { QueueEvents } from 'bullmq';
 import type { BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
 import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
-import { cleanupPrefix, SHARED_REDIS, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { cleanupPrefix, SHARED_REDIS, sharedConnection, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { readHostFacts } from '../../src/redis/host-facts-store.js';
+import { closeRedis, clusterKeys, createRedis } from '../../src/redis/connection.js';
 import { readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
 
 const quiet = (): void => undefined;
@@ -20,6 +22,7 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'dehb-batches-'));
   const prefix = uniquePrefix('batches');
   const file = join(dir, 'sched.json');
+  const conn = sharedConnection(prefix);
   const procs: WorkerProc[] = [];
   let exec: BullmqExecutor;
   let events: QueueEvents;
@@ -158,6 +161,33 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
     assert.equal(again.status, 'ok', JSON.stringify(again));
     await waitFor(() => completed.get(`b-${t1}.r2`) === 1);
     await stopAll();
+  });
+
+  it('auto: trivial trials get packed once the overhead is measured and the workers\' slots are known', async () => {
+    const w = await worker(['--concurrency', '2']);
+    // the coordinator counts the slots workers publish with their host facts
+    const facts = createRedis(conn.endpoint, 'dehb:test-facts');
+    try {
+      await waitFor(async () => (await readHostFacts(facts, clusterKeys(conn))).hosts.some((h) => h.pid === w.pid && h.concurrency === 2));
+    } finally {
+      await closeRedis(facts);
+    }
+    const auto = await createClusterExecutor({ schedulerFile: file, runId: 'auto', capacity: 8, log: quiet, reconcileIntervalMs: 300 });
+    try {
+      let t = 0;
+      for (let round = 0; round < 60 && auto.stats.batchJobs === 0; round++) {
+        const outs = await Promise.all(Array.from({ length: 8 }, () => auto.submit(task('auto', ++t, { x: 1 }))));
+        for (const o of outs) assert.equal(o.status, 'ok', JSON.stringify(o));
+        await new Promise((r) => setTimeout(r, 100)); // lets the background read of the workers' slots land
+      }
+      assert.ok(auto.stats.batchJobs > 0, `batch jobs after ${t} trials: ${JSON.stringify(auto.stats)}`);
+      // never fewer jobs than slots: 8 in flight on 2 slots (or more: a killed worker's facts
+      // stay until they expire) is at most 4 per job
+      assert.ok(auto.stats.batchedTrials / auto.stats.batchJobs <= 4, JSON.stringify(auto.stats));
+    } finally {
+      await auto.close();
+      await stopAll();
+    }
   });
 });
 

@@ -16,6 +16,7 @@
  * trials, which are CPU-bound on the worker's node).
  */
 import type { Batch, Entry } from './pending.js';
+import { CANCEL_REQUEST_REASON, type BatchOutcome, type Parsed, type WireOutcome } from '../../protocol/wire.js';
 
 export type { Batch } from './pending.js';
 
@@ -47,6 +48,38 @@ export class BatchSizer {
     const bySlots = Math.floor(inFlight / this.slots);
     return Math.max(1, Math.min(AUTO_MAX_TRIALS_PER_JOB, byTime, bySlots));
   }
+}
+
+/**
+ * What a batch job's returnvalue means for each unsettled member: its outcome (or why it is
+ * unusable), or 'again' when it must go again singly (handed back: the worker stopped first; or
+ * cancelled at an earlier coordinator's request, while this one wants it). One outcome for the
+ * whole job (the worker refused it) holds for every member. Also the run time the worker reported.
+ */
+export function memberVerdicts(b: Batch, p: Parsed<BatchOutcome | WireOutcome>): { verdicts: Array<[Entry, Parsed<WireOutcome> | 'again']>; runMs: number; ran: number } {
+  const items = new Map<number, BatchOutcome['batch'][number]>();
+  if (p.ok && 'batch' in p.value) for (const it of p.value.batch) items.set(it.trialId, it);
+  const verdicts: Array<[Entry, Parsed<WireOutcome> | 'again']> = [];
+  let runMs = 0;
+  let ran = 0;
+  for (const e of b.members.values()) {
+    if (e.settled) continue;
+    let v: Parsed<WireOutcome> | 'again';
+    if (!p.ok) v = p;
+    else if (!('batch' in p.value)) v = { ok: true, value: p.value };
+    else {
+      const it = items.get(e.task.trialId);
+      if (it === undefined) v = { ok: false, message: `job ${b.id} returned no outcome for trial ${e.task.trialId}` };
+      else v = 'handedBack' in it ? 'again' : { ok: true, value: it.outcome };
+    }
+    if (v !== 'again' && v.ok && v.value.status === 'cancelled' && v.value.reason === CANCEL_REQUEST_REASON) v = 'again';
+    if (v !== 'again' && v.ok) {
+      runMs += v.value.durationMs ?? 0;
+      ran++;
+    }
+    verdicts.push([e, v]);
+  }
+  return { verdicts, runMs, ran };
 }
 
 export class BatchBook {

@@ -33,7 +33,7 @@ import {
   type WireOutcome,
 } from '../../protocol/wire.js';
 import { readHostFacts } from '../../redis/host-facts-store.js';
-import { BatchBook, BatchSizer, type Batch } from './batches.js';
+import { BatchBook, BatchSizer, memberVerdicts, type Batch } from './batches.js';
 import { BrokerHealth, isServerError } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
@@ -287,6 +287,8 @@ export class BullmqExecutor implements Executor {
       return;
     }
     this.stats.fromEvents++;
+    // measures the per-job overhead for the auto trials-per-job rule (batches.ts)
+    if (e.phase === 'added' && !e.settled) this.sizer.observe(Date.now() - e.addedAt, p.value.durationMs ?? 0, 1);
     this.onResult(e, p);
   }
 
@@ -310,39 +312,16 @@ export class BullmqExecutor implements Executor {
     this.store.deleteLater(e.jobId);
   }
 
-  /**
-   * A batch job's returnvalue: each member gets its outcome; one handed back (the worker stopped
-   * first) or cancelled by an earlier coordinator goes again singly. One outcome for the whole job
-   * (the worker refused it) holds for every member.
-   */
+  /** A batch job's returnvalue: each member settles, or goes again singly (batches.ts memberVerdicts). */
   private onBatchResult(b: Batch, p: Parsed<BatchOutcome | WireOutcome>): void {
-    const items = new Map<number, BatchOutcome['batch'][number]>();
-    if (p.ok && 'batch' in p.value) for (const it of p.value.batch) items.set(it.trialId, it);
-    let runMs = 0;
-    let ran = 0;
-    for (const e of b.members.values()) {
-      if (e.settled) continue;
-      let outcome: Parsed<WireOutcome>;
-      if (!p.ok) outcome = p;
-      else if (!('batch' in p.value)) outcome = { ok: true, value: p.value };
-      else {
-        const it = items.get(e.task.trialId);
-        if (it === undefined) outcome = { ok: false, message: `job ${b.id} returned no outcome for trial ${e.task.trialId}` };
-        else if ('handedBack' in it) {
-          this.requeueSingly(e);
-          continue;
-        } else outcome = { ok: true, value: it.outcome };
-      }
-      if (outcome.ok && outcome.value.status === 'cancelled' && outcome.value.reason === CANCEL_REQUEST_REASON) {
+    const { verdicts, runMs, ran } = memberVerdicts(b, p);
+    for (const [e, v] of verdicts) {
+      if (v === 'again') {
         this.requeueSingly(e);
         continue;
       }
-      if (outcome.ok) {
-        runMs += outcome.value.durationMs ?? 0;
-        ran++;
-      }
       this.fair.finished(b.priority);
-      this.settle(e, outcome.ok ? outcome.value : invalidOutcome(b.id, outcome.message));
+      this.settle(e, v.ok ? v.value : invalidOutcome(b.id, v.message));
     }
     if (!b.resumed && ran > 0) this.sizer.observe(Date.now() - b.addedAt, runMs, ran);
     // the fallback removal (the run acknowledges recorded trials first); a resumed batch's job
@@ -498,7 +477,7 @@ export class BullmqExecutor implements Executor {
     if (!this.health.connected) return;
     void this.sweep();
     void this.syncFairShare();
-    if (Date.now() - this.slotsReadAt >= 10_000) void this.readSlots();
+    if (Date.now() - this.slotsReadAt >= (this.sizer.slots === undefined ? 0 : 5_000)) void this.readSlots();
     if (this.health.writesFailing) void this.probeWrites();
   }
 

@@ -114,10 +114,12 @@ export class WorkerRuntime implements ClusterWorker {
     if (this.cancels.size > 10_000) this.cancels.clear();
   }
 
-  /** Aborts the evaluation of a trial job id, or the running trial of a (batch) job of this id. */
+  /** Aborts the evaluation of a trial job id, or every running trial of a (batch) job of this id. */
   private abortJob(jobId: string, kind: AbortKind): void {
-    const a = this.active.get(jobId) ?? [...this.active.values()].find((x) => x.job.id === jobId);
-    if (a !== undefined && !a.controller.signal.aborted) a.controller.abort(kind);
+    const direct = this.active.get(jobId);
+    for (const a of direct === undefined ? [...this.active.values()].filter((x) => x.job.id === jobId) : [direct]) {
+      if (!a.controller.signal.aborted) a.controller.abort(kind);
+    }
   }
 
   private async process(job: Job, token: string | undefined): Promise<unknown> {
