@@ -18,22 +18,9 @@ import { TrialJobIds } from './trial-job-ids.js';
 import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
 import { PendingTable, type Entry } from './pending.js';
 import type { ResultsStore } from '../../redis/results-store.js';
-import {
-  CANCEL_REQUEST_REASON,
-  batchJobData,
-  invalidOutcome,
-  jobData,
-  parseBatchOutcome,
-  parseOutcome,
-  parseStoredOutcome,
-  parseTask,
-  workerFailure,
-  type BatchOutcome,
-  type Parsed,
-  type WireOutcome,
-} from '../../protocol/wire.js';
-import { readHostFacts } from '../../redis/host-facts-store.js';
-import { BatchBook, BatchSizer, memberVerdicts, type Batch } from './batches.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseBatchOutcome, parseOutcome, parseStoredOutcome, parseTask, workerFailure, type Parsed, type WireOutcome } from '../../protocol/wire.js';
+import { BatchJobs } from './batch-jobs.js';
+import type { Batch } from './pending.js';
 import { BrokerHealth, isServerError } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
@@ -60,9 +47,7 @@ export class BullmqExecutor implements Executor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private readonly jobIds: TrialJobIds;
-  private readonly batches: BatchBook;
-  private readonly sizer: BatchSizer;
-  private slotsReadAt = 0;
+  private readonly batches: BatchJobs;
   /** Entries whose add was a duplicate, to reconcile in the next tick. */
   private readonly recheck = new Set<Entry>();
   /** Entries whose completed event carried an unusable result, to check against their job. */
@@ -102,8 +87,14 @@ export class BullmqExecutor implements Executor {
     this.waiting = new WaitingReport(this.queue, this.health, this.opts.noWorkerWarnMs, log);
     this.table = new PendingTable();
     this.fair = new FairShare(this.redis, fairShareKey(this.keys.base), checkWeight(o.weight));
-    this.batches = new BatchBook(runId);
-    this.sizer = new BatchSizer(this.opts.trialsPerJob);
+    this.batches = new BatchJobs(runId, this.opts.trialsPerJob, this.store, this.fair, {
+      settle: (e, outcome) => this.settle(e, outcome),
+      requeue: (e) => this.table.requeue(e, () => void this.flush()),
+      removeJob: (id) => this.removeJob(id),
+      recheck: (e) => this.recheckSoon(e, 'reattached'),
+      noteServerError: (reason) => this.health.noteError(new Error(reason), 'write'),
+      log,
+    });
     this.ready = this.start();
     this.ready.catch(() => undefined);
   }
@@ -120,9 +111,10 @@ export class BullmqExecutor implements Executor {
       }
     }
     // trials an earlier coordinator of this run put in batch jobs (resume): re-attached through the map
-    this.batches.setResumeMap(await this.store.loadBatchMap(this.runId));
+    await this.batches.loadResumeMap();
     await this.syncFairShare(); // the first jobs start at the queue's current round
     void this.readSlots();
+
     if (this.fair.weight !== 1) this.log(`run ${this.runId}: fair-share weight ${this.fair.weight} (${this.fair.weight}x the share of a run with weight 1)`);
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
@@ -185,17 +177,10 @@ export class BullmqExecutor implements Executor {
       if (batch.length === 0) return;
       try {
         await this.ready;
-        const rest = batch.filter((e) => !e.settled && !this.reattachToBatch(e));
-        const { singles, batches } = this.batches.pack(rest, this.sizer.k(this.table.size));
+        const rest = batch.filter((e) => !e.settled && !this.batches.reattach(e));
+        const { singles, batches, jobs: batchJobs, mapped } = this.batches.plan(rest, this.table.size, (e) => bullJobOptions(e, this.opts));
         for (const e of singles) e.priority ??= this.fair.next();
-        const jobs = singles.map((e) => ({ name: this.runId, data: e.task as unknown, opts: bullJobOptions(e, this.opts) }));
-        const mapped: Record<string, string> = {};
-        for (const b of batches) {
-          b.priority ??= this.fair.next(b.members.size);
-          const members = [...b.members.values()];
-          for (const e of members) mapped[e.jobId] = b.id;
-          jobs.push({ name: this.runId, data: batchJobData(this.runId, members.map((e) => e.task)), opts: bullJobOptions({ jobId: b.id, priority: b.priority }, this.opts) });
-        }
+        const jobs = [...singles.map((e) => ({ name: this.runId, data: e.task as unknown, opts: bullJobOptions(e, this.opts) })), ...batchJobs];
         // the batch map first, on the queue's own connection (so Redis has it before the jobs: a
         // coordinator killed after the add is resumed through it), in the same round trip
         const client = batches.length > 0 ? await this.queue.getBackend().client : undefined;
@@ -237,19 +222,6 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  /** A trial an earlier coordinator of the run put in a batch job (the batch map says which): re-attach to that job. */
-  private reattachToBatch(e: Entry): boolean {
-    if (e.batch !== undefined || e.single === true) return false;
-    const b = this.batches.resumed(e.jobId);
-    if (b === undefined) return false;
-    e.batch = b;
-    b.members.set(e.task.trialId, e);
-    e.phase = 'added';
-    e.addedAt = Date.now();
-    this.recheckSoon(e, 'reattached');
-    return true;
-  }
-
   private retryLater(batch: Entry[]): void {
     const t = setTimeout(() => {
       for (const e of batch) if (!e.settled && e.phase === 'adding') this.table.requeue(e, () => void this.flush());
@@ -259,7 +231,7 @@ export class BullmqExecutor implements Executor {
 
   private onCompleted(jobId: string, returnvalue: unknown): void {
     this.health.completed();
-    const b = this.batches.get(jobId);
+    const b = this.batches.book.get(jobId);
     if (b !== undefined) {
       const p = parseBatchOutcome(returnvalue);
       const some = [...b.members.values()].find((m) => !m.settled);
@@ -268,7 +240,7 @@ export class BullmqExecutor implements Executor {
         if (some !== undefined) this.recheckSoon(some);
       } else {
         this.stats.fromEvents++;
-        this.onBatchResult(b, p);
+        this.batches.onResult(b, p);
       }
       return;
     }
@@ -288,7 +260,7 @@ export class BullmqExecutor implements Executor {
     }
     this.stats.fromEvents++;
     // measures the per-job overhead for the auto trials-per-job rule (batches.ts)
-    if (e.phase === 'added' && !e.settled) this.sizer.observe(Date.now() - e.addedAt, p.value.durationMs ?? 0, 1);
+    if (e.phase === 'added' && !e.settled) this.batches.sizer.observe(Date.now() - e.addedAt, p.value.durationMs ?? 0, 1);
     this.onResult(e, p);
   }
 
@@ -312,40 +284,9 @@ export class BullmqExecutor implements Executor {
     this.store.deleteLater(e.jobId);
   }
 
-  /** A batch job's returnvalue: each member settles, or goes again singly (batches.ts memberVerdicts). */
-  private onBatchResult(b: Batch, p: Parsed<BatchOutcome | WireOutcome>): void {
-    const { verdicts, runMs, ran } = memberVerdicts(b, p);
-    for (const [e, v] of verdicts) {
-      if (v === 'again') {
-        this.requeueSingly(e);
-        continue;
-      }
-      this.fair.finished(b.priority);
-      this.settle(e, v.ok ? v.value : invalidOutcome(b.id, v.message));
-    }
-    if (!b.resumed && ran > 0) this.sizer.observe(Date.now() - b.addedAt, runMs, ran);
-    // the fallback removal (the run acknowledges recorded trials first); a resumed batch's job
-    // also holds outcomes of members not submitted again yet, so it waits for them
-    if (!b.resumed) this.store.deleteLater(b.id);
-  }
-
-  /** A batch member goes again as a job of its own (its trial job id was never used). */
-  private requeueSingly(e: Entry): void {
-    const b = e.batch;
-    if (this.batches.detach(e) && b !== undefined) this.forgetBatchJob(b);
-    e.phase = 'queued';
-    this.table.requeue(e, () => void this.flush());
-  }
-
-  /** Every member of the batch is recorded or goes singly: its job and its batch map fields go. */
-  private forgetBatchJob(b: Batch): void {
-    this.store.deleteSoon(b.id);
-    this.store.forgetBatch(this.runId, [...b.members.values()].map((m) => m.jobId));
-  }
-
   /** Our add found the job id taken (an earlier coordinator's job): find out now where it is. */
   private onDuplicated(jobId: string): void {
-    const b = this.batches.get(jobId);
+    const b = this.batches.book.get(jobId);
     const some = b === undefined ? undefined : [...b.members.values()].find((m) => !m.settled);
     if (some !== undefined) return this.recheckSoon(some, 'reattached');
     const e = this.table.get(jobId);
@@ -369,8 +310,8 @@ export class BullmqExecutor implements Executor {
   }
 
   private async onFailed(jobId: string, reason: string): Promise<void> {
-    const b = this.batches.get(jobId);
-    if (b !== undefined) return this.onBatchFailed(b, reason);
+    const b = this.batches.book.get(jobId);
+    if (b !== undefined) return this.batches.onFailed(b, reason);
     const e = this.table.get(jobId);
     if (e === undefined) {
       if (this.table.unabandon(jobId)) await this.removeJob(jobId);
@@ -388,24 +329,10 @@ export class BullmqExecutor implements Executor {
     await this.removeJob(jobId);
   }
 
-  /** BullMQ failed a batch job (stalled too often, attempts used up): each member as a single job would. */
-  private async onBatchFailed(b: Batch, reason: string): Promise<void> {
-    const members = [...b.members.values()].filter((m) => !m.settled);
-    if (isServerError({ message: reason })) {
-      this.health.noteError(new Error(reason), 'write');
-      this.log(`job ${b.id} failed on a Redis error (${reason}); its ${members.length} trial(s) are queued again, not recorded`);
-      await this.removeJob(b.id);
-      for (const e of members) this.requeueSingly(e);
-      return;
-    }
-    for (const e of members) this.settle(e, workerFailure(b.id, reason));
-    await this.removeJob(b.id);
-  }
-
   private onProgress(jobId: string, data: unknown): void {
     if (data === null || typeof data !== 'object') return;
     const { step, value, trialId } = data as { step?: unknown; value?: unknown; trialId?: unknown };
-    const b = this.batches.get(jobId);
+    const b = this.batches.book.get(jobId);
     const e = b === undefined ? this.table.get(jobId) : typeof trialId === 'number' ? b.members.get(trialId) : undefined;
     if (e?.onReport === undefined || e.settled) return;
     if (typeof step === 'number' && typeof value === 'number') {
@@ -450,12 +377,11 @@ export class BullmqExecutor implements Executor {
       const last = b === undefined || [...b.members.values()].every((m) => m.settled);
       if (b !== undefined && last) {
         this.table.abandon(b.id);
-        this.batches.drop(b);
+        this.batches.giveUp(b);
       }
       const removed = last ? await this.queue.remove(jobId) : 0;
       if (removed === 1) {
         this.table.unabandon(jobId);
-        if (b !== undefined) this.store.forgetBatch(this.runId, [...b.members.values()].map((m) => m.jobId));
         return;
       }
       await this.redis.publish(this.keys.cancelChannel, JSON.stringify({ jobId: e.jobId, at: Date.now() }));
@@ -477,20 +403,12 @@ export class BullmqExecutor implements Executor {
     if (!this.health.connected) return;
     void this.sweep();
     void this.syncFairShare();
-    if (Date.now() - this.slotsReadAt >= (this.sizer.slots === undefined ? 0 : 5_000)) void this.readSlots();
+    void this.readSlots();
     if (this.health.writesFailing) void this.probeWrites();
   }
 
-  /** The workers' slots for the auto trials-per-job rule (batches.ts), from their host facts; in the background. */
-  private async readSlots(): Promise<void> {
-    if (this.sizer.setting !== 'auto') return;
-    this.slotsReadAt = Date.now();
-    try {
-      const { hosts } = await readHostFacts(this.redis, this.keys);
-      this.sizer.slots = hosts.length === 0 ? undefined : hosts.reduce((n, h) => n + Math.min(h.concurrency, Math.max(1, h.cores)), 0);
-    } catch (err) {
-      this.health.noteError(err, 'read');
-    }
+  private readSlots(): Promise<void> {
+    return this.batches.readSlots(this.redis, this.keys, (err) => this.health.noteError(err, 'read'));
   }
 
   /** While writes fail: one tiny expiring write per tick tells when Redis accepts them again. */
@@ -536,7 +454,7 @@ export class BullmqExecutor implements Executor {
         if (b !== undefined) seen.add(b);
         if (st.state === 'result') {
           this.stats[counter]++;
-          if (b !== undefined) this.onBatchResult(b, parseStoredOutcome(st.text, true));
+          if (b !== undefined) this.batches.onResult(b, parseStoredOutcome(st.text, true));
           else this.onResult(e, parseStoredOutcome(st.text, false) as Parsed<WireOutcome>);
         } else if (st.state === 'failed') {
           await this.onFailed(idOf(e), st.reason);
@@ -544,7 +462,7 @@ export class BullmqExecutor implements Executor {
           this.stats.readded++;
           this.log(`job ${idOf(e)} vanished from Redis without a result (restart without persistence?); queued again`);
           if (b === undefined) this.table.requeue(e, () => void this.flush());
-          else for (const m of [...b.members.values()]) if (!m.settled) this.requeueSingly(m);
+          else for (const m of [...b.members.values()]) if (!m.settled) this.batches.requeueSingly(m);
         }
       }
     }
@@ -578,9 +496,7 @@ export class BullmqExecutor implements Executor {
   /** The run has recorded this trial's outcome durably: its stored result can go now. */
   recorded(task: EvalTask): void {
     const jobId = this.jobIds.recorded(task.trialId);
-    const inBatch = this.batches.recorded(jobId);
-    if (inBatch === undefined) this.store.deleteSoon(jobId);
-    else if (inBatch.done) this.forgetBatchJob(inBatch.batch);
+    if (!this.batches.recorded(jobId)) this.store.deleteSoon(jobId);
   }
 
   close(opts: { force?: boolean } = {}): Promise<void> {
