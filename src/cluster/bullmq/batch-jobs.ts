@@ -145,7 +145,7 @@ export class BatchJobs {
     this.slotsReadAt = now;
     try {
       const { hosts } = await readHostFacts(redis, keys);
-      this.sizer.slots = hosts.length === 0 ? undefined : hosts.reduce((n, h) => n + Math.min(h.concurrency, Math.max(1, h.cores)), 0);
+      this.sizer.slots = hosts.length === 0 ? undefined : hosts.reduce((n, h) => n + Math.min(h.concurrency, Math.max(1, h.cores)) + (h.prefetch ?? 0), 0);
     } catch (err) {
       noteError(err);
     }

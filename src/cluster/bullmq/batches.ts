@@ -12,8 +12,9 @@
  * completion latency minus the run time its worker reported, is at most a tenth of a batch's run
  * time: a trial 10x longer than the overhead gets K = 1), at most AUTO_MAX, and at most the run's
  * trials in flight / the workers' slots, so at least one job per slot is queued. A worker's slots
- * are its --concurrency capped at its cores (its host facts: packing only happens for short
- * trials, which are CPU-bound on the worker's node).
+ * are its --concurrency capped at its cores (packing only happens for short trials, which are
+ * CPU-bound on the worker's node) plus its --prefetch (jobs it holds ahead: fewer jobs than that
+ * would let one worker hold two while another idles), from its host facts.
  */
 import type { Batch, Entry } from './pending.js';
 import { CANCEL_REQUEST_REASON, type BatchOutcome, type Parsed, type WireOutcome } from '../../protocol/wire.js';
@@ -27,7 +28,7 @@ export const AUTO_MAX_TRIALS_PER_JOB = 16;
 export class BatchSizer {
   private overheadMs = Number.NaN;
   private trialMs = Number.NaN;
-  /** Sum over live workers of min(concurrency, cores); undefined: unknown. */
+  /** Sum over live workers of min(concurrency, cores) + prefetch; undefined: unknown. */
   slots: number | undefined;
 
   constructor(readonly setting: number | 'auto') {}
