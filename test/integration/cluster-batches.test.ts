@@ -172,16 +172,16 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
     } finally {
       await closeRedis(facts);
     }
-    const auto = await createClusterExecutor({ schedulerFile: file, runId: 'auto', capacity: 8, log: quiet, reconcileIntervalMs: 300 });
+    const auto = await createClusterExecutor({ schedulerFile: file, runId: 'auto', capacity: 16, log: quiet, reconcileIntervalMs: 300 });
     try {
       let t = 0;
       for (let round = 0; round < 60 && auto.stats.batchJobs === 0; round++) {
-        const outs = await Promise.all(Array.from({ length: 8 }, () => auto.submit(task('auto', ++t, { x: 1 }))));
+        const outs = await Promise.all(Array.from({ length: 16 }, () => auto.submit(task('auto', ++t, { x: 1 }))));
         for (const o of outs) assert.equal(o.status, 'ok', JSON.stringify(o));
         await new Promise((r) => setTimeout(r, 100)); // lets the background read of the workers' slots land
       }
       assert.ok(auto.stats.batchJobs > 0, `batch jobs after ${t} trials: ${JSON.stringify(auto.stats)}`);
-      // never fewer jobs than slots: 8 in flight on 2 slots (or more: a killed worker's facts
+      // two jobs per slot at least: 16 in flight on 2 slots (or more: a killed worker's facts
       // stay until they expire) is at most 4 per job
       assert.ok(auto.stats.batchedTrials / auto.stats.batchJobs <= 4, JSON.stringify(auto.stats));
     } finally {

@@ -1,6 +1,6 @@
 // The coordinator's batch jobs (src/cluster/bullmq/batches.ts), pure parts: the auto rule for
 // trials per job (K = 1 until measured and while trials are long against the per-job overhead,
-// never fewer jobs than worker slots, at most 16), packing (balanced sizes, retries and trials
+// never fewer than two jobs per worker slot, at most 16), packing (balanced sizes, retries and trials
 // going singly never packed), the one schema for batch jobs and outcomes, the option's check, and
 // fair share counting a batch of k as k jobs.
 import assert from 'node:assert/strict';
@@ -42,12 +42,13 @@ describe('batch jobs: the auto rule', () => {
     assert.equal(mid.k(100), 5);
   });
 
-  it('never fewer jobs than worker slots', () => {
+  it('never fewer than two jobs per worker slot (one running, one queued behind it)', () => {
     const s = new BatchSizer('auto');
     s.observe(6, 1, 1);
     s.slots = 8;
-    assert.equal(s.k(16), 2);
-    assert.equal(s.k(8), 1);
+    assert.equal(s.k(64), 4);
+    assert.equal(s.k(32), 2);
+    assert.equal(s.k(16), 1);
     assert.equal(s.k(7), 1);
     s.slots = 64;
     assert.equal(s.k(64), 1);

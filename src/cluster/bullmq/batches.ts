@@ -11,7 +11,9 @@
  * unknown; then K = ceil(10 x overhead / trial time) (so the per-job overhead, measured as a job's
  * completion latency minus the run time its worker reported, is at most a tenth of a batch's run
  * time: a trial 10x longer than the overhead gets K = 1), at most AUTO_MAX, and at most the run's
- * trials in flight / the workers' slots, so at least one job per slot is queued. A worker's slots
+ * trials in flight / (2 x the workers' slots), so there are two jobs per slot: one running and one
+ * queued behind it (a slot that finishes finds its next job waiting instead of waiting a round
+ * trip to the coordinator for it; packing further would cost that round trip, per batch). A worker's slots
  * are its --concurrency capped at its cores (packing only happens for short trials, which are
  * CPU-bound on the worker's node) plus its --prefetch (jobs it holds ahead: fewer jobs than that
  * would let one worker hold two while another idles), from its host facts.
@@ -46,7 +48,7 @@ export class BatchSizer {
     if (this.setting !== 'auto') return this.setting;
     if (this.slots === undefined || this.slots < 1 || Number.isNaN(this.overheadMs)) return 1;
     const byTime = Math.ceil((10 * this.overheadMs) / Math.max(this.trialMs, 0.01));
-    const bySlots = Math.floor(inFlight / this.slots);
+    const bySlots = Math.floor(inFlight / (2 * this.slots));
     return Math.max(1, Math.min(AUTO_MAX_TRIALS_PER_JOB, byTime, bySlots));
   }
 }
