@@ -1,7 +1,7 @@
 /**
  * Owns what one cluster worker process does with each job: validate it, refuse objectives outside
- * the allow-list, take this node's GPUs, evaluate through runTask (a batch job's trials one after
- * another in the job's one slot: worker-batch.ts), return the outcome as the job's
+ * the allow-list, take this node's GPUs, evaluate through runTask (a batch job's trials in its slot
+ * and the slots free when it starts: worker-batch.ts), return the outcome as the job's
  * returnvalue (BullMQ completes the job with it, lock-checked), abort evaluations whose lock was lost or that
  * the coordinator cancelled, and stop gracefully (finish within a grace period, hand the rest back)
  * without hanging while Redis is gone. Started by worker-runtime.ts.
