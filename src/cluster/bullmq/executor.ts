@@ -449,7 +449,7 @@ export class BullmqExecutor implements Executor {
       for (const e of chunk) {
         const b = e.batch;
         const st = states.get(idOf(e));
-        if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing' || idOf(e) !== (b?.id ?? e.jobId)) continue;
+        if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing') continue;
         if (b !== undefined && seen.has(b)) continue; // one batch job answers for all its members
         if (b !== undefined) seen.add(b);
         if (st.state === 'result') {
