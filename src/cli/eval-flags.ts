@@ -80,6 +80,9 @@ export async function connectCluster(flags: EvalFlags, who: string): Promise<(Cl
   if (flags.cluster !== true) return undefined;
   if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
   const file = resolve(flags.schedulerFile);
+  // checked before waiting for the scheduler file
+  const { checkTrialsPerJob } = await import('../cluster/bullmq/executor-options.js');
+  const perJob = flags.trialsPerJob === undefined ? undefined : checkTrialsPerJob(/^\d+$/.test(flags.trialsPerJob) ? Number(flags.trialsPerJob) : flags.trialsPerJob, '--trials-per-job');
   const { waitForSchedulerFile } = await import('../protocol/scheduler-file.js');
   const { createLog } = await import('./log.js');
   const log = await createLog(who, process.stderr); // the coordinator's log: --log-format, --log-level
@@ -93,8 +96,6 @@ export async function connectCluster(flags: EvalFlags, who: string): Promise<(Cl
   });
   const { createClusterClient } = await import('../cluster/bullmq/client.js');
   const { checkWeight } = await import('../cluster/bullmq/fair-share.js');
-  const { checkTrialsPerJob } = await import('../cluster/bullmq/executor-options.js');
-  const perJob = flags.trialsPerJob === undefined ? undefined : checkTrialsPerJob(/^\d+$/.test(flags.trialsPerJob) ? Number(flags.trialsPerJob) : flags.trialsPerJob, '--trials-per-job');
   return createClusterClient(file, {
     log: log.log,
     ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
