@@ -96,7 +96,7 @@ export class Replayer {
     for (const k of Object.keys(this.counts)) delete this.counts[k];
     Object.assign(this.counts, snapshot.counts ?? {});
     this.base = { nextTrialId: snapshot.state.nextTrialId, pending: new Set(Object.keys(snapshot.state.pending).map(Number)) };
-    if (this.keepHistory) for (const job of Object.values(snapshot.state.pending)) this.history.onAsked(job, null);
+    if (this.keepHistory) for (const job of Object.values(snapshot.state.pending)) this.history.onAsked(job, null, this.external.has(job.trialId));
     this.lastSeq = Math.max(this.lastSeq, seq);
   }
 
@@ -184,7 +184,7 @@ export class Replayer {
       throw new ReplayMismatch(`${this.source}: entry ${e.seq}: trial ${e.trialId} does not match what this optimizer asks on replay`, e.seq);
     }
     if (e.external === true) this.external.add(e.trialId);
-    if (this.keepHistory) this.history.onAsked(r.job, e.at);
+    if (this.keepHistory) this.history.onAsked(r.job, e.at, e.external === true);
   }
 
   private applyPushes(limit: number): void {

@@ -92,7 +92,7 @@ export class RunSession {
     this.applied = applied;
     this.all = history;
     this.budgetNow = recordedBudget;
-    if (history === null) for (const job of pendingBefore) this.live.set(job.trialId, TrialHistory.recordOf(job, null));
+    if (history === null) for (const job of pendingBefore) this.live.set(job.trialId, TrialHistory.recordOf(job, null, this.external.has(job.trialId)));
   }
 
   /** A new run; with a journal, the `created` entry is written first. */
@@ -186,8 +186,8 @@ export class RunSession {
     const applied = { ...this.applied };
     const r = ask(this.state, opts.maxBrackets === undefined ? {} : { maxBrackets: opts.maxBrackets });
     if ('job' in r) {
-      if (this.all !== null) this.all.onAsked(r.job, Date.now());
-      else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now()));
+      if (this.all !== null) this.all.onAsked(r.job, Date.now(), opts.external === true);
+      else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now(), opts.external === true));
       if (opts.external === true) this.external.add(r.job.trialId);
       this.record({ type: 'asked', trialId: r.job.trialId, job: r.job, applied, ...(opts.external === true ? { external: true } : {}) });
     }

@@ -6,15 +6,14 @@
 import { historyToCsv } from './history-csv.js';
 import type { IncumbentSummary, OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
 import { TrialHistory } from './history.js';
-import { FINISHED_STATUSES } from '../protocol/journal-versions.js';
+import { TRIAL_STATUSES, type TrialStatusName } from '../protocol/journal-versions.js';
 import { countsForIncumbent, incumbentSummary } from './incumbent.js';
 import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 
 /** A `started` entry may carry the trial's working directory (a backward-compatible extra field). */
 export type StartedEntryExt = Extract<StoredEntry, { type: 'started' }> & { trialDir?: string };
 
-export type TrialStatusName = TrialRecord['status'];
-export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', ...FINISHED_STATUSES];
+export { TRIAL_STATUSES, type TrialStatusName };
 /** Status names of older releases, still accepted in filters. */
 const OLD_STATUS_NAMES: Readonly<Record<string, TrialStatusName>> = { done: 'ok' };
 
@@ -63,7 +62,7 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
   for (const e of entries) {
     switch (e.type) {
       case 'asked':
-        if (history.get(e.trialId) === undefined) history.onAsked(e.job, e.at);
+        if (history.get(e.trialId) === undefined) history.onAsked(e.job, e.at, e.external === true);
         if (e.job.source === 'manual') manualAsked++;
         break;
       case 'started': {

@@ -12,6 +12,7 @@ import { scanJournalSync } from '../../study/journal-tail.js';
 import { countsForIncumbent, incumbentSummary } from '../../study/incumbent.js';
 import { summarizeJournal, type JournalSummary, type ShowSort } from '../../study/journal-summary.js';
 import { renderTable } from '../table.js';
+import { isFinished } from '../../protocol/journal-versions.js';
 
 export interface ShowFlags {
   format: string;
@@ -100,7 +101,7 @@ function fullSummary(path: string, sort: string, limit: number, status: string |
   const counts: Record<string, number> = {};
   let pending = 0;
   for (const t of all) {
-    if (t.status === 'queued' || t.status === 'running') pending++;
+    if (!isFinished(t.status)) pending++;
     else counts[t.status] = (counts[t.status] ?? 0) + 1;
   }
   const rows = sortRecords(status === undefined ? all : all.filter((t) => t.status === status), sort);
