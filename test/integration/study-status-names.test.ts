@@ -2,7 +2,7 @@
  * One set of status names: a trial handed out by `study.ask()` and not told yet is `running` (its
  * asker is evaluating it, as Optuna shows RUNNING), never `queued`, in every place a status shows:
  * the Study API's trial lists and summary, `dehb trials`, `dehb show` and the report payload; also
- * after the study is re-opened (replayed from its journal).
+ * after the study is re-opened (replayed from its journal). And one incumbent rule for the best trial.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -13,6 +13,7 @@ import { createStudy, loadStudy } from '../../src/api/study-open.js';
 import { TRIAL_STATUSES } from '../../src/protocol/journal-versions.js';
 import { loadModel } from '../../src/report/report.js';
 import { PayloadBuilder } from '../../src/report/build-payload.js';
+import { replay } from '../../src/study/replay.js';
 import { runCli } from '../helpers/cli.js';
 import { SPACE } from './study-helpers.js';
 
@@ -61,4 +62,18 @@ test('a trial from study.ask() not told yet is `running` in trials(), summary, d
   const live = new PayloadBuilder(model, label).build().live;
   assert.deepEqual(live.inFlight.map((x) => x.status), ['running', 'running']);
   assert.deepEqual([live.queued, live.running], [0, 2]);
+});
+
+test('one incumbent rule: of equal results the first told is the best trial, as the optimizer keeps it', async () => {
+  const st = await createStudy({ name: 'tie', ...OPTIMIZER });
+  const [a, b] = [await st.ask(), await st.ask()];
+  await st.tell(b, 0.5); // told first
+  await st.tell(a, 0.5);
+  const j = await st.storage.journal('tie');
+  const state = replay(await j.read(1)).state;
+  await j.close();
+  assert.equal(state.incumbent?.trialId, b.trialId);
+  assert.equal((await st.summary()).best?.trialId, b.trialId);
+  assert.equal((await st.bestTrial())?.trialId, b.trialId);
+  await st.close();
 });
