@@ -45,7 +45,11 @@ export class TrialHistory {
   }
 
   onStarted(trialId: number, worker: WorkerInfo | undefined, at: number | null): void {
-    const r = this.byId.get(trialId);
+    TrialHistory.markStarted(this.byId.get(trialId), worker, at);
+  }
+
+  /** A queued record becomes running (a record in any other state stays as it is). */
+  static markStarted(r: TrialRecord | undefined, worker: WorkerInfo | undefined, at: number | null): void {
     if (r === undefined || r.status !== 'queued') return;
     r.status = 'running';
     r.startedAt = at;

@@ -14,6 +14,7 @@
  */
 import { DehbError } from '../errors.js';
 import { ask, createState, push, tell } from '../dehb/optimizer.js';
+import { sameVector } from '../dehb/de.js';
 import type { DehbState, Job, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { RunMeta, StoredEntry, JournalEntry } from './journal-types.js';
@@ -222,12 +223,6 @@ export function replay(entries: readonly StoredEntry[], source?: string): Replay
   const r = new Replayer(source);
   r.feed(entries);
   return r.result();
-}
-
-function sameVector(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

@@ -204,7 +204,7 @@ export class RunSession {
   started(trialId: number, worker?: WorkerInfo): void {
     const at = Date.now();
     if (this.all !== null) this.all.onStarted(trialId, worker, at);
-    else markStarted(this.live.get(trialId), worker, at);
+    else TrialHistory.markStarted(this.live.get(trialId), worker, at);
     this.record(worker === undefined ? { type: 'started', trialId } : { type: 'started', trialId, worker });
   }
 
@@ -297,13 +297,6 @@ export class RunSession {
     };
     this.writer.post(entry);
   }
-}
-
-function markStarted(r: TrialRecord | undefined, worker: WorkerInfo | undefined, at: number): void {
-  if (r === undefined || r.status !== 'queued') return;
-  r.status = 'running';
-  r.startedAt = at;
-  if (worker !== undefined) r.worker = worker;
 }
 
 async function readAll(journal: JournalBackend): Promise<LatestEntries | null> {
