@@ -5,7 +5,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DehbError } from '../errors.js';
-import type { OptimizerOptions, Job } from '../dehb/types.js';
+import type { OptimizerOptions, Job, SpaceSpec } from '../dehb/types.js';
+import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { TrialRecord } from '../study/journal-types.js';
@@ -72,6 +73,11 @@ export const DEHB_OPTION_KEYS: KeyList<DEHBOptions> = {
   onTrialEnd: true,
   onTrialStart: true,
 };
+
+/** An unknown `{name}` in a command objective is refused before any trial runs (new DEHB, createStudy). */
+export function checkCommandObjective(ref: ObjectiveRef | undefined, space: SpaceSpec, key = 'objective.command'): void {
+  if (ref?.kind === 'command') checkPlaceholders(ref.argv, space, key);
+}
 
 export function toObjectiveRef(input: ObjectiveInput | undefined): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {
   if (input === undefined) return null;

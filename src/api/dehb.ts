@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { IncumbentSummary, Job, SpaceSpec } from '../dehb/types.js';
+import type { IncumbentSummary, Job } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import type { EvalTask } from '../protocol/executor.js';
 import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
@@ -21,9 +21,8 @@ import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
 import { checkBudget, resolveBudget, type Budget } from '../driver/budget.js';
 import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
-import { DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
+import { checkCommandObjective, DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkWorkers, findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluator } from './evaluation.js';
-import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { normaliseResult, type ResultInput } from './result-input.js';
 
@@ -74,14 +73,8 @@ export class DEHB {
     // Optimizer options are validated here, so bad input fails at construction.
     if (options.outputDir === undefined) {
       this.session = RunSession.createInMemory(options, this.meta());
-      this.checkCommand(this.session.state.options.space);
-    } else if (options.resume !== true) this.checkCommand(resolveOptimizerOptions(options).space);
-  }
-
-  /** An unknown `{name}` in a command objective is refused before any trial runs. */
-  private checkCommand(space: SpaceSpec): void {
-    const ref = this.objective?.ref;
-    if (ref?.kind === 'command') checkPlaceholders(ref.argv, space, 'objective.command');
+      checkCommandObjective(this.objective?.ref, this.session.state.options.space);
+    } else if (options.resume !== true) checkCommandObjective(this.objective?.ref, resolveOptimizerOptions(options).space);
   }
 
   /** Opens (or resumes) the journal. run() calls it; call it yourself before ask() with outputDir. */
@@ -94,7 +87,7 @@ export class DEHB {
     if (this.objective === null && this.session.meta.objective !== undefined && this.session.meta.objective.kind !== 'function') {
       this.objective = { ref: this.session.meta.objective };
     }
-    if (this.options.resume === true) this.checkCommand(this.session.state.options.space);
+    if (this.options.resume === true) checkCommandObjective(this.objective?.ref, this.session.state.options.space);
     return this.session;
   }
 
