@@ -115,10 +115,15 @@ export class DEHB {
     return Object.values(s.state.pending).sort((a, b) => a.trialId - b.trialId);
   }
 
-  /** The next job. Asking many before telling any opens new brackets as needed. */
+  /**
+   * The next job, `running` until told (the caller evaluates it, as with `study.ask()`). Asking
+   * many before telling any opens new brackets as needed.
+   */
   ask(): Job {
-    const r = this.requireSession().ask();
+    const session = this.requireSession();
+    const r = session.ask();
     if (!('job' in r)) throw new DehbError('E_STATE', `no job can be asked now (${r.reason})`);
+    session.started(r.job.trialId);
     return r.job;
   }
 

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStudy, loadStudy } from '../../src/api/study-open.js';
+import { DEHB } from '../../src/api/dehb.js';
 import { TRIAL_STATUSES } from '../../src/protocol/journal-versions.js';
 import { loadModel } from '../../src/report/report.js';
 import { PayloadBuilder } from '../../src/report/build-payload.js';
@@ -76,4 +77,28 @@ test('one incumbent rule: of equal results the first told is the best trial, as 
   assert.equal((await st.summary()).best?.trialId, b.trialId);
   assert.equal((await st.bestTrial())?.trialId, b.trialId);
   await st.close();
+});
+
+test('a job from new DEHB(...).ask() not told yet is `running` too: in dehb.history and in dehb show of its run directory', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dehb-status-run-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const mem = new DEHB(OPTIMIZER);
+  const [x, y] = [mem.ask(), mem.ask()];
+  await mem.tell(x, 0.5);
+  assert.deepEqual(mem.history.map((r) => r.status), ['ok', 'running']);
+  assert.deepEqual(mem.pending.map((j) => j.trialId), [y.trialId]);
+
+  const run = new DEHB({ ...OPTIMIZER, outputDir: dir });
+  await run.ready();
+  const [a] = [run.ask(), run.ask()];
+  await run.tell(a, 0.5);
+  await run.close();
+  const show = await runCli(['show', dir, '--format', 'json']);
+  assert.equal(show.code, 0, show.stderr);
+  const rows = (JSON.parse(show.stdout) as { trials: Array<{ trialId: number; status: string }> }).trials;
+  assert.deepEqual(rows.sort((p, q) => p.trialId - q.trialId).map((r) => r.status), ['ok', 'running']);
+  // a resumed run still hands the asked-and-never-told job to its loop (it is not the Study's external kind)
+  const again = new DEHB({ outputDir: dir, resume: true });
+  assert.deepEqual((await again.ready()).resumedPending.map((j) => j.trialId), [1]);
+  await again.close();
 });
