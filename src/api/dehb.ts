@@ -229,27 +229,17 @@ export class DEHB {
   private async open(): Promise<RunSession> {
     const dir = this.options.outputDir as string;
     const path = journalPath(dir);
-    if (this.options.resume === true) {
-      const journal = await RunJournal.open(path, { create: false });
-      try {
-        const session = await RunSession.resume(journal, path);
-        this.journal = journal;
-        return session;
-      } catch (err) {
-        await journal.close();
-        throw err;
-      }
-    }
-    // everything that can refuse the set-up is checked before the run directory exists
-    this.gpuAllocator = await findGpus(this.pinnedGpusPerTrial());
-    const made = await mkdir(dir, { recursive: true });
+    const resume = this.options.resume === true;
+    // everything that can refuse a new run's set-up is checked before its directory exists
+    if (!resume) this.gpuAllocator = await findGpus(this.pinnedGpusPerTrial());
+    const made = resume ? undefined : await mkdir(dir, { recursive: true });
     let journal: RunJournal | undefined;
     try {
-      journal = await RunJournal.open(path, { create: true });
-      if (journal.lastSeq > 0) {
+      journal = await RunJournal.open(path, { create: !resume });
+      if (!resume && journal.lastSeq > 0) {
         throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
       }
-      const session = await RunSession.create(this.options, this.meta(), journal);
+      const session = resume ? await RunSession.resume(journal, path) : await RunSession.create(this.options, this.meta(), journal);
       this.journal = journal;
       return session;
     } catch (err) {

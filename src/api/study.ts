@@ -28,6 +28,7 @@ import {
   type StudyView,
 } from '../study/study-records.js';
 import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-loop.js';
+import type { Budget } from '../driver/budget.js';
 
 export interface PushResult {
   /** The trial id, or null when a running leader has not handed it out yet. */
@@ -36,16 +37,12 @@ export interface PushResult {
   fidelity: number;
 }
 
-export type OptimizeOptions = Omit<StudyRunOptions, 'storage' | 'study' | 'mode' | 'budget'> & {
-  /** Budgets are study totals: stop once the study holds this many told trials... */
-  fevals?: number;
-  /** ...or has opened this many brackets... */
-  brackets?: number;
-  /** ...or after this many ms of this call. */
-  runtimeMs?: number;
-  /** The JS function of a study created with one (default: the one given to createStudy/loadStudy). */
-  objective?: ObjectiveFn;
-};
+/** Evaluation options and one budget: a TOTAL of the study (fevals, brackets) or this call's runtimeMs. */
+export type OptimizeOptions = Omit<StudyRunOptions, 'storage' | 'study' | 'mode' | 'budget'> &
+  Omit<Budget, 'total'> & {
+    /** The JS function of a study created with one (default: the one given to createStudy/loadStudy). */
+    objective?: ObjectiveFn;
+  };
 
 export type OptimizeResult = StudyRunSummary & {
   /** The best ok trial of the study (the same shape as DEHB's `run().incumbent`). */
