@@ -101,12 +101,14 @@ export class TrialHistory {
     return this;
   }
 
-  absorbEntry(e: StoredEntry): void {
+  /** Applies one entry; true when it was a told entry that recorded a result (not a duplicate). */
+  absorbEntry(e: StoredEntry): boolean {
     if (e.type === 'asked') {
       if (this.byId.get(e.trialId) === undefined) this.onAsked(e.job, e.at, e.external === true);
     } else if (e.type === 'started') this.onStarted(e.trialId, e.worker, e.at);
     else if (e.type === 'report') this.onReport(e.trialId, e.step, e.value);
-    else if (e.type === 'told') this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
+    else if (e.type === 'told') return this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
+    return false;
   }
 
   get(trialId: number): TrialRecord | undefined {

@@ -63,22 +63,17 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
   let finished: string | null = null;
   const told: number[] = [];
   for (const e of entries) {
+    if (history.absorbEntry(e)) told.push((e as { trialId: number }).trialId);
     switch (e.type) {
       case 'asked':
-        if (history.get(e.trialId) === undefined) history.onAsked(e.job, e.at, e.external === true);
         if (e.job.source === 'manual') manualAsked++;
         break;
       case 'started': {
-        history.onStarted(e.trialId, e.worker, e.at);
         const dir = (e as StartedEntryExt).trialDir;
         if (typeof dir === 'string' && !dirs.has(e.trialId)) dirs.set(e.trialId, dir);
         break;
       }
-      case 'report':
-        history.onReport(e.trialId, e.step, e.value);
-        break;
       case 'told': {
-        if (history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at })) told.push(e.trialId);
         // a cluster worker that kept the trial's directory names it with the result
         const dir = (e.worker as { trialDir?: unknown } | undefined)?.trialDir;
         if (typeof dir === 'string') dirs.set(e.trialId, dir);

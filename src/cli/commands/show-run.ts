@@ -95,8 +95,7 @@ function fullSummary(path: string, sort: string, limit: number, status: string |
   scanJournalSync(path, (e) => {
     if (e.type === 'created') created ??= e;
     else if (e.type === 'finished') finished = e.reason;
-    else history.absorbEntry(e);
-    if (e.type === 'told') told.push(e.trialId);
+    else if (history.absorbEntry(e)) told.push((e as { trialId: number }).trialId);
   });
   if (created === null) throw new DehbError('E_JOURNAL', `${path}: the journal does not start with a "created" entry`);
   const all = history.records();
