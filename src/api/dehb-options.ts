@@ -12,7 +12,7 @@ import type { ObjectiveFn } from '../objective.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
 import { rejectUnknownKeys, suggestKey, type KeyList } from '../unknown-keys.js';
-import type { EvaluationOptions } from './evaluation.js';
+import { EVALUATION_OPTION_KEYS, type EvaluationOptions } from './evaluation.js';
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {
@@ -60,16 +60,12 @@ export interface DEHBOptions extends OptimizerOptions, EvaluationOptions {
 /** Every key of DEHBOptions: `new DEHB({ nworkers: 4 })` is an error, not a silent default. */
 export const DEHB_OPTION_KEYS: KeyList<DEHBOptions> = {
   ...OPTIMIZER_OPTION_KEYS,
+  ...EVALUATION_OPTION_KEYS,
   objective: true,
-  nWorkers: true,
-  trialTimeoutMs: true,
-  singleNodeWithGpus: true,
-  gpusPerTrial: true,
   outputDir: true,
   resume: true,
   runId: true,
   client: true,
-  executor: true,
   onTrialEnd: true,
   onTrialStart: true,
 };

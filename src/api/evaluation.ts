@@ -10,6 +10,7 @@ import { DehbError } from '../errors.js';
 import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { GpuAllocator } from '../gpu/allocator.js';
+import type { KeyList } from '../unknown-keys.js';
 
 /** Where and how trials are evaluated (options of `new DEHB` and `study.optimize`). */
 export interface EvaluationOptions {
@@ -24,6 +25,9 @@ export interface EvaluationOptions {
   /** Advanced: evaluate through this executor (this process then evaluates nothing itself). */
   executor?: Executor;
 }
+
+/** Every key of EvaluationOptions (the option checks of new DEHB and study.optimize include them). */
+export const EVALUATION_OPTION_KEYS: KeyList<EvaluationOptions> = { nWorkers: true, trialTimeoutMs: true, singleNodeWithGpus: true, gpusPerTrial: true, executor: true };
 
 export function checkWorkers(n: number | undefined): void {
   const v = n ?? 1;

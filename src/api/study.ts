@@ -16,7 +16,7 @@ import { queuePushes } from '../study/study-pushes.js';
 import { type LeaseInfo, type QueueStats, type StudyStorage } from '../study/storage.js';
 import { StudyAsker, type AskedTrial, type AskOptions } from './study-ask.js';
 import type { ResultInput } from './result-input.js';
-import { findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluator } from './evaluation.js';
+import { EVALUATION_OPTION_KEYS, findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluator } from './evaluation.js';
 import {
   exportCsv,
   exportJson,
@@ -55,11 +55,7 @@ const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
   fevals: true,
   brackets: true,
   runtimeMs: true,
-  nWorkers: true,
-  singleNodeWithGpus: true,
-  gpusPerTrial: true,
-  trialTimeoutMs: true,
-  executor: true,
+  ...EVALUATION_OPTION_KEYS,
   acceptStudyFiles: true,
   trialsDir: true,
   workerId: true,
