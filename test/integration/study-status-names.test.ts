@@ -98,7 +98,7 @@ test('a job from new DEHB(...).ask() not told yet is `running` too: in dehb.hist
   const rows = (JSON.parse(show.stdout) as { trials: Array<{ trialId: number; status: string }> }).trials;
   assert.deepEqual(rows.sort((p, q) => p.trialId - q.trialId).map((r) => r.status), ['ok', 'running']);
   // a resumed run still hands the asked-and-never-told job to its loop (it is not the Study's external kind)
-  const again = new DEHB({ outputDir: dir, resume: true });
+  const again = new DEHB({ outputDir: dir, resume: true } as never);
   assert.deepEqual((await again.ready()).resumedPending.map((j) => j.trialId), [1]);
   await again.close();
 });
