@@ -4,7 +4,8 @@
  * - throughput: 4 `dehb worker --concurrency 16`, `dehb run --cluster -n 64` of N trivial
  *   evaluations, against `redis-benchmark -c 16 -t ping -q` on the same Redis; Redis commands per
  *   trial from INFO commandstats (reset just before the run: everything Redis executed for the
- *   coordinator and the workers, commands inside scripts included);
+ *   coordinator and the workers, commands inside scripts included); the same with
+ *   `--trials-per-job 1` (one job per trial) for comparison with the default `auto`;
  * - commands by side and name: a smaller run of the same shape under MONITOR (redis-monitor.ts):
  *   requests the coordinator and the workers send per trial, by command or script;
  * - round trips on a trial's critical path: 1 worker (--concurrency 1), `-n 1`, so ask -> add ->
@@ -14,7 +15,8 @@
  *   one-way push, such as a blocked read being answered, counts 1/2);
  * - the delay row: 8 workers (--concurrency 1), a 50 ms objective, every client behind the proxy,
  *   throughput as a share of the ideal 8 x 20 evals/s: -n 8 (every round trip of a trial is on
- *   the path), -n 16, and -n 16 with workers started with --prefetch 1.
+ *   the path), -n 16, and -n 16 with workers started with --prefetch 1 (that one also with
+ *   `--trials-per-job 1`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -70,6 +72,8 @@ export function clusterE2eOptions(o: { cli: string; root: string; spaceFile: str
 export interface ClusterE2e {
   evals: number;
   evalsPerS: number;
+  /** The same run with --trials-per-job 1. */
+  evalsPerSOnePerJob: number;
   pingPerS: number;
   /** Commands Redis executed per trial (INFO commandstats: inside scripts too). */
   commandsPerTrial: number;
@@ -84,7 +88,7 @@ export interface ClusterE2e {
   /** Sequential runs: run-loop ms per trial direct and through the proxy, and round trips per trial. */
   seq: { directMs: number; delayedMs: number; roundTrips: number; rttMs: number; evals: number };
   /** Delay row: evals/s with 8 workers at -n 8 and -n 16 (and --prefetch 1), ideal 160/s. */
-  delayed: Array<{ n: number; prefetch: number; evalsPerS: number; ofIdeal: number }>;
+  delayed: Array<{ n: number; prefetch: number; perJob: string; evalsPerS: number; ofIdeal: number }>;
 }
 
 function waitForLine(p: ChildProcess, re: RegExp, timeoutMs: number): Promise<void> {
@@ -148,12 +152,12 @@ interface RunOut {
 }
 
 /** `dehb run --cluster`; resolves when it exits (0 expected). */
-function runCluster(o: ClusterE2eOptions, dir: string, file: string, objective: string, evals: number, n: number, onStart?: (pid: number) => void): Promise<RunOut> {
+function runCluster(o: ClusterE2eOptions, dir: string, file: string, objective: string, evals: number, n: number, onStart?: (pid: number) => void, extra: string[] = []): Promise<RunOut> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const p = spawn(process.execPath, [o.cli, 'run', '--cluster', '--scheduler-file', file, '--space', o.spaceFile, '--objective', objective,
       '--min-fidelity', '1', '--max-fidelity', '27', '--eta', '3', '--seed', '1', '--fevals', String(evals), '-n', String(n),
-      '--output', join(dir, `run-${bedSeq}-${evals}-${n}-${Math.random().toString(36).slice(2)}`), '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--output', join(dir, `run-${bedSeq}-${evals}-${n}-${Math.random().toString(36).slice(2)}`), '-q', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     onStart?.(p.pid as number);
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -183,6 +187,7 @@ export async function measureClusterE2e(o: ClusterE2eOptions): Promise<ClusterE2
     const top = [...stats.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]): [string, number] => [k, Number((n / o.evals).toFixed(1))]);
     const b = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(server.port), '-a', server.password, '-c', '16', '-t', 'ping', '-q', '-n', '200000'], { encoding: 'utf8' });
     const rates = [...b.stdout.matchAll(/PING_\w+: ([\d.]+) requests per second/g)].map((m) => Number(m[1]));
+    const one = await runCluster(o, dir, bed.file, o.objective, o.evals, 64, undefined, ['--trials-per-job', '1']);
 
     // requests by side and name (MONITOR slows Redis: a separate, smaller run)
     const mon = new RedisMonitor({ host: '127.0.0.1', port: server.port, password: server.password }, o.root);
@@ -225,10 +230,10 @@ export async function measureClusterE2e(o: ClusterE2eOptions): Promise<ClusterE2
     for (const prefetch of [0, 1]) {
       const slow = await startBed(o, dir, { port: proxy.port, password: server.password }, 8, 1, ['--prefetch', String(prefetch)]);
       beds.push(slow);
-      for (const n of prefetch === 0 ? [8, 16] : [16]) {
-        const run = await runCluster(o, dir, slow.file, o.slowObjective, o.delayEvals, n);
+      for (const [n, perJob] of prefetch === 0 ? [[8, 'auto'], [16, 'auto']] as const : [[16, 'auto'], [16, '1']] as const) {
+        const run = await runCluster(o, dir, slow.file, o.slowObjective, o.delayEvals, n, undefined, ['--trials-per-job', perJob]);
         const rate = (o.delayEvals / run.loopMs) * 1000;
-        delayed.push({ n, prefetch, evalsPerS: rate, ofIdeal: rate / 160 });
+        delayed.push({ n, prefetch, perJob, evalsPerS: rate, ofIdeal: rate / 160 });
       }
       await slow.stop();
       beds.length = 0;
@@ -237,6 +242,7 @@ export async function measureClusterE2e(o: ClusterE2eOptions): Promise<ClusterE2
     return {
       evals: o.evals,
       evalsPerS: (o.evals / r.ms) * 1000,
+      evalsPerSOnePerJob: (o.evals / one.ms) * 1000,
       pingPerS: Math.max(0, ...rates),
       commandsPerTrial: total / o.evals,
       top,
@@ -262,12 +268,13 @@ export function clusterRows(cl: ClusterE2e, o: Pick<ClusterE2eOptions, 'evals' |
     return r === undefined ? `${s} 0` : `${s} ${r.total.toFixed(2)} (${r.by.filter(([, n]) => n >= 0.05).map(([c, n]) => `${c} ${n}`).join(', ')})`;
   };
   const delayedRows = cl.delayed.map((d, i): string[] => [
-    `${i === 0 ? `+${o.rttMs} ms round trip to Redis (delay proxy, ${o.rttMs / 2} ms each way), 8 workers x 1, 50 ms objective, ${o.delayEvals} evals: ` : '  same, '}-n ${d.n}, workers --prefetch ${d.prefetch}`,
+    `${i === 0 ? `+${o.rttMs} ms round trip to Redis (delay proxy, ${o.rttMs / 2} ms each way), 8 workers x 1, 50 ms objective, ${o.delayEvals} evals: ` : '  same, '}-n ${d.n}, workers --prefetch ${d.prefetch}, --trials-per-job ${d.perJob}`,
     `${d.evalsPerS.toFixed(1)} evals/s: ${f0(d.ofIdeal * 100)}% of ideal 160/s`,
-    d.n === 16 && d.prefetch === 1 ? '>= 70% of ideal' : '',
+    d.n === 16 && d.prefetch === 1 && d.perJob === 'auto' ? '>= 70% of ideal' : '',
   ]);
   return [
     [`dehb run --cluster -n 64, 4 dehb workers x 16, ${o.evals} evals (start-up included) vs redis-benchmark -c 16 -t ping`, `${f0(cl.evalsPerS)} vs ${f0(cl.pingPerS)} pings/s: 1/${f0(cl.pingPerS / cl.evalsPerS)}`, '>= 1/25 of redis-benchmark'],
+    ['  same, --trials-per-job 1 (one job per trial; the row above: auto)', `${f0(cl.evalsPerSOnePerJob)} evals/s: 1/${f0(cl.pingPerS / cl.evalsPerSOnePerJob)}`, ''],
     ['Redis commands per trial, all executed (INFO commandstats: inside scripts too)', `${cl.commandsPerTrial.toFixed(1)} (${cl.top.map(([c, n]) => `${c} ${n}`).join(', ')})`, '<= 20'],
     [`  requests sent per trial (MONITOR, ${o.profileEvals} evals)`, `${side('coordinator')}; ${side('workers')}`, ''],
     ['  commands run inside scripts per trial (MONITOR)', `${cl.innerPerTrial.toFixed(1)} (${cl.innerBy.map(([c, n]) => `${c} ${n}`).join(', ')})`, ''],

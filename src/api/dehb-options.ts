@@ -1,16 +1,18 @@
 /**
- * User options of the DEHB class (optimizer options plus how and where to evaluate), and their
- * resolution into an objective reference.
+ * User options of the DEHB class (optimizer options, how to evaluate: evaluation.ts, and where the
+ * run directory is), and the objective input both front doors take, resolved into a reference.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DehbError } from '../errors.js';
-import type { OptimizerOptions, Job } from '../dehb/types.js';
+import type { OptimizerOptions, Job, SpaceSpec } from '../dehb/types.js';
+import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
 import { rejectUnknownKeys, suggestKey, type KeyList } from '../unknown-keys.js';
+import { EVALUATION_OPTION_KEYS, type EvaluationOptions } from './evaluation.js';
 
 /** A cluster client (see `createClusterClient`): hands out an executor for a run. */
 export interface ClusterClient {
@@ -35,21 +37,13 @@ export type ObjectiveInput =
   | { module: string | URL; exportName?: string }
   | { command: string[]; cwd?: string; env?: Record<string, string> };
 
-export interface DEHBOptions extends OptimizerOptions {
+export interface DEHBOptions extends OptimizerOptions, EvaluationOptions {
   /**
    * What to minimise: a function (runs in this thread), a module path or URL exporting it
    * (`objective` by default; runs in worker threads when nWorkers > 1), or a command argv (one
    * child process per evaluation, any language).
    */
   objective?: ObjectiveInput;
-  /** Evaluations in flight at most. Default 1 (inline). */
-  nWorkers?: number;
-  /** Kill an evaluation after this many ms and record it as timed-out. Default: no limit. */
-  trialTimeoutMs?: number;
-  /** Pin each evaluation to the least-loaded GPU (command objectives: real pinning). Default false. */
-  singleNodeWithGpus?: boolean;
-  /** Devices per evaluation when GPUs are used. Default 1. */
-  gpusPerTrial?: number;
   /** Directory for the journal, history and incumbent (created). Default: none (in memory). */
   outputDir?: string;
   /** Continue the run whose journal is in outputDir. Default false. */
@@ -58,8 +52,6 @@ export interface DEHBOptions extends OptimizerOptions {
   runId?: string;
   /** Evaluate on a cluster instead of locally. */
   client?: ClusterClient;
-  /** Advanced: evaluate through this executor. */
-  executor?: Executor;
   /** Called after each recorded result. */
   onTrialEnd?: (record: TrialRecord, info: { improved: boolean }) => void;
   onTrialStart?: (job: Job) => void;
@@ -68,28 +60,19 @@ export interface DEHBOptions extends OptimizerOptions {
 /** Every key of DEHBOptions: `new DEHB({ nworkers: 4 })` is an error, not a silent default. */
 export const DEHB_OPTION_KEYS: KeyList<DEHBOptions> = {
   ...OPTIMIZER_OPTION_KEYS,
+  ...EVALUATION_OPTION_KEYS,
   objective: true,
-  nWorkers: true,
-  trialTimeoutMs: true,
-  singleNodeWithGpus: true,
-  gpusPerTrial: true,
   outputDir: true,
   resume: true,
   runId: true,
   client: true,
-  executor: true,
   onTrialEnd: true,
   onTrialStart: true,
 };
 
-/**
- * GPUs per trial when evaluations are pinned, else 0: what the options say, or — on a resume that
- * does not say — what the journal recorded (`recorded`, RunMeta.gpusPerTrial).
- */
-export function pinnedGpusPerTrial(o: Pick<DEHBOptions, 'singleNodeWithGpus' | 'gpusPerTrial'>, recorded: number | undefined): number {
-  if (o.singleNodeWithGpus === true) return o.gpusPerTrial ?? recorded ?? 1;
-  if (o.singleNodeWithGpus === false) return 0;
-  return recorded ?? 0;
+/** An unknown `{name}` in a command objective is refused before any trial runs (new DEHB, createStudy). */
+export function checkCommandObjective(ref: ObjectiveRef | undefined, space: SpaceSpec, key = 'objective.command'): void {
+  if (ref?.kind === 'command') checkPlaceholders(ref.argv, space, key);
 }
 
 export function toObjectiveRef(input: ObjectiveInput | undefined): { ref: ObjectiveRef; fn?: ObjectiveFn } | null {

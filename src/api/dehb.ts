@@ -1,19 +1,19 @@
 /**
- * The DEHB class users construct: wraps a RunSession (optimizer state + history + optional journal)
- * and runs it with an executor chosen from the options (inline, thread pool, child processes,
- * GPU-pinned processes or a cluster client). ask()/tell() drive it by hand.
+ * The DEHB class users construct, the one-run case of the front door: wraps a RunSession (optimizer
+ * state + history + optional journal in a run directory) and runs it through the run loop with the
+ * executor a Study's optimize would choose (evaluation.ts: inline, thread pool, child processes,
+ * GPU-pinned processes) or a cluster client's. ask()/tell() drive it by hand.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
-import type { IncumbentSummary, Job, SpaceSpec } from '../dehb/types.js';
+import type { IncumbentSummary, Job } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
-import type { EvalTask, Executor } from '../protocol/executor.js';
+import type { EvalTask } from '../protocol/executor.js';
 import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
 import { taskTimeout } from '../protocol/executor.js';
-import { createLocalExecutor } from '../cluster/create-local-executor.js';
-import { GpuAllocator } from '../gpu/allocator.js';
+import type { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
 import { incumbentSummary } from '../study/incumbent.js';
 import { RunJournal } from '../study/run-journal.js';
@@ -21,8 +21,8 @@ import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import { runLoop, type StopReason } from '../driver/run-loop.js';
 import { checkBudget, resolveBudget, type Budget } from '../driver/budget.js';
 import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
-import { DEHB_OPTION_KEYS, pinnedGpusPerTrial, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
-import { checkPlaceholders } from '../cluster/command-placeholders.js';
+import { checkCommandObjective, DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
+import { checkWorkers, findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluator } from './evaluation.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { normaliseResult, type ResultInput } from './result-input.js';
 
@@ -64,8 +64,7 @@ export class DEHB {
     rejectUnknownKeys(options, DEHB_OPTION_KEYS, 'new DEHB(options)');
     this.objective = toObjectiveRef(options.objective);
     this.id = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
-    const n = options.nWorkers ?? 1;
-    if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(n)})`);
+    checkWorkers(options.nWorkers);
     checkTrialTimeout(options.trialTimeoutMs);
     checkRunId(options.runId);
     if (options.resume === true && options.outputDir === undefined) {
@@ -74,14 +73,8 @@ export class DEHB {
     // Optimizer options are validated here, so bad input fails at construction.
     if (options.outputDir === undefined) {
       this.session = RunSession.createInMemory(options, this.meta());
-      this.checkCommand(this.session.state.options.space);
-    } else if (options.resume !== true) this.checkCommand(resolveOptimizerOptions(options).space);
-  }
-
-  /** An unknown `{name}` in a command objective is refused before any trial runs. */
-  private checkCommand(space: SpaceSpec): void {
-    const ref = this.objective?.ref;
-    if (ref?.kind === 'command') checkPlaceholders(ref.argv, space, 'objective.command');
+      checkCommandObjective(this.objective?.ref, this.session.state.options.space);
+    } else if (options.resume !== true) checkCommandObjective(this.objective?.ref, resolveOptimizerOptions(options).space);
   }
 
   /** Opens (or resumes) the journal. run() calls it; call it yourself before ask() with outputDir. */
@@ -94,7 +87,7 @@ export class DEHB {
     if (this.objective === null && this.session.meta.objective !== undefined && this.session.meta.objective.kind !== 'function') {
       this.objective = { ref: this.session.meta.objective };
     }
-    if (this.options.resume === true) this.checkCommand(this.session.state.options.space);
+    if (this.options.resume === true) checkCommandObjective(this.objective?.ref, this.session.state.options.space);
     return this.session;
   }
 
@@ -122,10 +115,15 @@ export class DEHB {
     return Object.values(s.state.pending).sort((a, b) => a.trialId - b.trialId);
   }
 
-  /** The next job. Asking many before telling any opens new brackets as needed. */
+  /**
+   * The next job, `running` until told (the caller evaluates it, as with `study.ask()`). Asking
+   * many before telling any opens new brackets as needed.
+   */
   ask(): Job {
-    const r = this.requireSession().ask();
+    const session = this.requireSession();
+    const r = session.ask();
     if (!('job' in r)) throw new DehbError('E_STATE', `no job can be asked now (${r.reason})`);
+    session.started(r.job.trialId);
     return r.job;
   }
 
@@ -151,7 +149,7 @@ export class DEHB {
     const session = await this.ready();
     const budget = resolveBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
     if (opts.total === true) session.recordBudget(checkBudget(opts));
-    const { executor, close } = await this.makeExecutor();
+    const { executor, close } = await this.evaluator();
     const dir = this.options.outputDir;
     const files =
       dir === undefined
@@ -231,27 +229,17 @@ export class DEHB {
   private async open(): Promise<RunSession> {
     const dir = this.options.outputDir as string;
     const path = journalPath(dir);
-    if (this.options.resume === true) {
-      const journal = await RunJournal.open(path, { create: false });
-      try {
-        const session = await RunSession.resume(journal, path);
-        this.journal = journal;
-        return session;
-      } catch (err) {
-        await journal.close();
-        throw err;
-      }
-    }
-    // everything that can refuse the set-up is checked before the run directory exists
-    if (this.pinnedGpusPerTrial() > 0) this.gpuAllocator = await this.discoverGpus();
-    const made = await mkdir(dir, { recursive: true });
+    const resume = this.options.resume === true;
+    // everything that can refuse a new run's set-up is checked before its directory exists
+    if (!resume) this.gpuAllocator = await findGpus(this.pinnedGpusPerTrial());
+    const made = resume ? undefined : await mkdir(dir, { recursive: true });
     let journal: RunJournal | undefined;
     try {
-      journal = await RunJournal.open(path, { create: true });
-      if (journal.lastSeq > 0) {
+      journal = await RunJournal.open(path, { create: !resume });
+      if (!resume && journal.lastSeq > 0) {
         throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
       }
-      const session = await RunSession.create(this.options, this.meta(), journal);
+      const session = resume ? await RunSession.resume(journal, path) : await RunSession.create(this.options, this.meta(), journal);
       this.journal = journal;
       return session;
     } catch (err) {
@@ -263,10 +251,6 @@ export class DEHB {
 
   private pinnedGpusPerTrial(): number {
     return pinnedGpusPerTrial(this.options, this.session?.meta.gpusPerTrial);
-  }
-
-  private discoverGpus(): Promise<GpuAllocator> {
-    return GpuAllocator.create({ gpusPerTrial: this.pinnedGpusPerTrial(), requireGpus: true });
   }
 
   private meta(): RunMeta {
@@ -298,32 +282,20 @@ export class DEHB {
     return task;
   }
 
-  private async makeExecutor(): Promise<{ executor: Executor; close: (force: boolean) => Promise<void> }> {
-    if (this.options.executor !== undefined) return { executor: this.options.executor, close: async () => {} };
-    // a resumed run without nWorkers keeps the one it was started with
-    const givenWorkers = this.options.nWorkers ?? this.session?.meta.nWorkers;
-    if (this.options.client !== undefined) {
+  private async evaluator(): Promise<Evaluator> {
+    const o = this.options;
+    if (o.executor !== undefined) return { executor: o.executor, close: async () => undefined };
+    // a resumed run without nWorkers (or a weight) keeps the one it was started with
+    const nWorkers = o.nWorkers ?? this.session?.meta.nWorkers;
+    if (o.client !== undefined) {
       const instance = this.session?.meta.instance;
-      const owner = instance === undefined ? undefined : { instance, resume: this.options.resume === true, ...(this.options.outputDir === undefined ? {} : { output: this.options.outputDir }) };
-      // a resumed run without a weight keeps the one it was started with
-      const weight = this.options.client.weight ?? recordedWeight(this.session?.meta);
-      const executor = await this.options.client.executor(this.runId, givenWorkers, owner, weight === undefined ? {} : { weight });
+      const owner = instance === undefined ? undefined : { instance, resume: o.resume === true, ...(o.outputDir === undefined ? {} : { output: o.outputDir }) };
+      const weight = o.client.weight ?? this.session?.meta.weight;
+      const executor = await o.client.executor(this.runId, nWorkers, owner, weight === undefined ? {} : { weight });
       return { executor, close: (force) => executor.close({ force }) };
     }
-    const nWorkers = givenWorkers ?? 1;
     if (this.objective === null) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
-    const gpuAllocator = this.pinnedGpusPerTrial() > 0 ? (this.gpuAllocator ??= await this.discoverGpus()) : undefined;
-    const executor = createLocalExecutor({
-      objective: this.objective.fn ?? this.objective.ref,
-      nWorkers,
-      ...(gpuAllocator === undefined ? {} : { gpuAllocator }),
-      ...(this.options.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: this.options.trialTimeoutMs }),
-    });
-    return { executor, close: (force) => executor.close({ force }) };
+    this.gpuAllocator ??= await findGpus(this.pinnedGpusPerTrial());
+    return openEvaluator(this.objective.fn ?? this.objective.ref, { nWorkers, trialTimeoutMs: o.trialTimeoutMs }, this.gpuAllocator);
   }
-}
-
-/** The fair-share weight a journal recorded (its schema checks it: a number > 0 and <= 1000). */
-function recordedWeight(meta: RunMeta | undefined): number | undefined {
-  return meta?.weight;
 }

@@ -36,6 +36,7 @@ import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
 import { checkBudget, type Budget, type StatedBudget } from '../driver/budget.js';
 import { leadStudy, type LeadResult } from '../driver/study-lead.js';
+import { findGpus, openEvaluator, pinnedGpusPerTrial } from './evaluation.js';
 
 export interface StudyRunOptions {
   storage: StudyStorage;
@@ -125,10 +126,9 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   if (opts.storage.queue === undefined && cluster === undefined && opts.executor === undefined) {
     throw new DehbError('E_STUDY', `${opts.storage.url} has neither a local work queue nor a cluster queue for the trials of study "${opts.study}"`);
   }
-  const gpusPerTrial = opts.singleNodeWithGpus === true ? (opts.gpusPerTrial ?? 1) : 0;
+  const gpusPerTrial = pinnedGpusPerTrial(opts);
   // a set-up without the GPUs it asks for fails before anything is claimed
-  const gpuAllocator =
-    gpusPerTrial > 0 && slots > 0 ? await (await import('../gpu/allocator.js')).GpuAllocator.create({ gpusPerTrial, requireGpus: true }) : undefined;
+  const gpuAllocator = slots > 0 ? await findGpus(gpusPerTrial) : undefined;
   const deadline = budget !== null && 'runtimeMs' in budget ? started + budget.runtimeMs : undefined;
   const waker = new Waker();
   let queue: StudyQueueExecutor | null = null;
@@ -145,16 +145,11 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     await worker.close();
     throw new DehbError('E_CONFIG', `study "${opts.study}" evaluates a JS function, which only the process holding it can run: call study.optimize() there (loadStudy(name, { storage, objective }))`);
   }
-  // loaded when a study runs: the CLI's study commands import this module, and piscina stays out of `--help`
+  // the executor new DEHB would open (evaluation.ts loads it on use, so piscina stays out of `--help`)
   const local =
     slots === 0 || objective === undefined || cluster !== undefined
       ? null
-      : (await import('../cluster/create-local-executor.js')).createLocalExecutor({
-          objective,
-          nWorkers: slots,
-          trialTimeoutMs: worker.trialTimeoutMs,
-          ...(gpuAllocator === undefined ? {} : { gpuAllocator }),
-        });
+      : (await openEvaluator(objective, { nWorkers: slots, trialTimeoutMs: worker.trialTimeoutMs }, gpuAllocator)).executor;
   if (local !== null) worker.useExecutor(local);
   let runtime: ClusterWorker | null = null;
 

@@ -5,23 +5,21 @@
  * scheduler file) or a StudyStorage; without one a study is created in memory. The Study itself
  * (optimize, ask/tell, push, views) is in study.ts.
  */
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DehbError } from '../errors.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
 import { OPTIMIZER_OPTION_KEYS } from '../dehb/options.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
-import { checkPlaceholders } from '../cluster/command-placeholders.js';
 import { parseSpace } from '../dehb/space/index.js';
 import type { OptimizerOptions } from '../dehb/types.js';
 import type { ObjectiveRef } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { RunMeta } from '../study/journal-types.js';
 import { readInputFiles, storeInputFiles, type InputFileInfo } from '../study/input-files.js';
-import { unknownStudy, type CreatedEntry, type StudyStorage } from '../study/storage.js';
+import { fileToStore, unknownStudy, type CreatedEntry, type StudyStorage } from '../study/storage.js';
 import { openStorage } from '../study/storage-open.js';
-import { toObjectiveRef, type ObjectiveInput } from './dehb-options.js';
+import { checkCommandObjective, toObjectiveRef, type ObjectiveInput } from './dehb-options.js';
 import {
   studyView,
   summarize,
@@ -103,9 +101,9 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
     const objective = studyObjective(rawObjective);
     if (skipIfExists === true && (await storage.studyExists(name))) return new Study(name, storage, owned, false, objective?.fn);
     const options = resolveOptimizerOptions({ ...optimizer, space: parseSpace(rawSpace) });
-    if (objective?.ref.kind === 'command') checkPlaceholders(objective.ref.argv, options.space, 'objective.argv');
+    checkCommandObjective(objective?.ref, options.space, 'objective.argv');
     const files = await readInputFiles(inputFiles ?? [], maxFileBytes === undefined ? {} : { maxBytes: maxFileBytes });
-    const fileInfo: InputFileInfo[] = files.map((f) => ({ name: f.name, sha256: '', size: f.data.length }));
+    const fileInfo: InputFileInfo[] = files.map((f) => ({ name: f.name, ...fileToStore(f.data, Infinity) }));
     let ref: ObjectiveRef | undefined = objective?.ref;
     if (ref?.kind === 'module') {
       const abs = resolve(ref.path);
@@ -114,7 +112,6 @@ export async function createStudy(opts: CreateStudyOptions): Promise<Study> {
     } else if (ref?.kind === 'command' && ref.cwd === undefined) {
       ref = { ...ref, cwd: process.cwd() };
     }
-    for (const [i, f] of files.entries()) (fileInfo[i] as InputFileInfo).sha256 = createHash('sha256').update(f.data).digest('hex');
     const meta: RunMeta = {
       runId: name,
       ...(ref === undefined ? {} : { objective: ref }),

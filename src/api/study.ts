@@ -10,13 +10,13 @@ import { DehbError } from '../errors.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { validateConfig } from '../dehb/space/index.js';
 import type { Config, IncumbentSummary } from '../dehb/types.js';
-import type { Executor } from '../protocol/executor.js';
 import type { ObjectiveFn } from '../objective.js';
 import type { StoredEntry } from '../study/journal-types.js';
 import { queuePushes } from '../study/study-pushes.js';
 import { type LeaseInfo, type QueueStats, type StudyStorage } from '../study/storage.js';
 import { StudyAsker, type AskedTrial, type AskOptions } from './study-ask.js';
 import type { ResultInput } from './result-input.js';
+import { EVALUATION_OPTION_KEYS, findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluator } from './evaluation.js';
 import {
   exportCsv,
   exportJson,
@@ -28,6 +28,7 @@ import {
   type StudyView,
 } from '../study/study-records.js';
 import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-loop.js';
+import type { Budget } from '../driver/budget.js';
 
 export interface PushResult {
   /** The trial id, or null when a running leader has not handed it out yet. */
@@ -36,16 +37,12 @@ export interface PushResult {
   fidelity: number;
 }
 
-export type OptimizeOptions = Omit<StudyRunOptions, 'storage' | 'study' | 'mode' | 'budget'> & {
-  /** Budgets are study totals: stop once the study holds this many told trials... */
-  fevals?: number;
-  /** ...or has opened this many brackets... */
-  brackets?: number;
-  /** ...or after this many ms of this call. */
-  runtimeMs?: number;
-  /** The JS function of a study created with one (default: the one given to createStudy/loadStudy). */
-  objective?: ObjectiveFn;
-};
+/** Evaluation options and one budget: a TOTAL of the study (fevals, brackets) or this call's runtimeMs. */
+export type OptimizeOptions = Omit<StudyRunOptions, 'storage' | 'study' | 'mode' | 'budget'> &
+  Omit<Budget, 'total'> & {
+    /** The JS function of a study created with one (default: the one given to createStudy/loadStudy). */
+    objective?: ObjectiveFn;
+  };
 
 export type OptimizeResult = StudyRunSummary & {
   /** The best ok trial of the study (the same shape as DEHB's `run().incumbent`). */
@@ -58,11 +55,7 @@ const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
   fevals: true,
   brackets: true,
   runtimeMs: true,
-  nWorkers: true,
-  singleNodeWithGpus: true,
-  gpusPerTrial: true,
-  trialTimeoutMs: true,
-  executor: true,
+  ...EVALUATION_OPTION_KEYS,
   acceptStudyFiles: true,
   trialsDir: true,
   workerId: true,
@@ -190,24 +183,20 @@ export class Study {
   async optimize(opts: OptimizeOptions): Promise<OptimizeResult> {
     rejectUnknownKeys(opts, OPTIMIZE_KEYS, 'study.optimize(options)');
     const { fevals, brackets, runtimeMs, objective, ...rest } = opts;
-    const budget = {
-      ...(fevals === undefined ? {} : { fevals }),
-      ...(brackets === undefined ? {} : { brackets }),
-      ...(runtimeMs === undefined ? {} : { runtimeMs }),
-    };
-    const evaluate = await this.functionExecutor(objective, rest);
+    const evaluate = await this.functionEvaluator(objective, rest);
     let r: StudyRunSummary;
     try {
-      r = await runStudy({ ...rest, ...(evaluate === null ? {} : { executor: evaluate }), storage: this.storage, study: this.name, mode: 'optimize', budget });
+      const budget = { fevals, brackets, runtimeMs }; // checked by the one budget validator (driver/budget.ts)
+      r = await runStudy({ ...rest, ...(evaluate === null ? {} : { executor: evaluate.executor }), storage: this.storage, study: this.name, mode: 'optimize', budget });
     } finally {
-      await evaluate?.close({ force: opts.killSignal?.aborted === true });
+      await evaluate?.close(opts.killSignal?.aborted === true);
     }
     const best = (await this.summary()).best;
     return { ...r, incumbent: best, best };
   }
 
-  /** The in-process executor of a function study (null for module and command studies). */
-  private async functionExecutor(given: ObjectiveFn | undefined, o: Omit<OptimizeOptions, 'fevals' | 'brackets' | 'runtimeMs' | 'objective'>): Promise<Executor | null> {
+  /** The in-process evaluator of a function study, as `new DEHB` opens it (null for module and command studies). */
+  private async functionEvaluator(given: ObjectiveFn | undefined, o: Omit<OptimizeOptions, 'fevals' | 'brackets' | 'runtimeMs' | 'objective'>): Promise<Evaluator | null> {
     if (given !== undefined && typeof given !== 'function') throw new DehbError('E_CONFIG', 'study.optimize({ objective }) takes a JS function');
     const kind = (await this.view()).meta.objective?.kind;
     const fn = given ?? this.fn;
@@ -221,11 +210,7 @@ export class Study {
     if (fn === undefined) {
       throw new DehbError('E_CONFIG', `study "${this.name}" evaluates a JS function, which is not stored: only a process holding it can optimize the study (in code: loadStudy(name, { storage, objective }) or optimize({ objective }); dehb optimize and workers cannot)`);
     }
-    const gpusPerTrial = o.singleNodeWithGpus === true ? (o.gpusPerTrial ?? 1) : 0;
-    const gpuAllocator = gpusPerTrial > 0 ? await (await import('../gpu/allocator.js')).GpuAllocator.create({ gpusPerTrial, requireGpus: true }) : undefined;
-    // loaded when a study runs: the CLI's study commands import this module, and backends stay out of `--help`
-    const { createLocalExecutor } = await import('../cluster/create-local-executor.js');
-    return createLocalExecutor({ objective: fn, nWorkers: o.nWorkers ?? 1, ...(gpuAllocator === undefined ? {} : { gpuAllocator }) });
+    return openEvaluator(fn, o, await findGpus(pinnedGpusPerTrial(o)));
   }
 
   async export(format: 'json' | 'csv'): Promise<string> {

@@ -21,6 +21,7 @@ export interface EvalFlags {
   wait?: string;
   brokerTimeout?: string;
   weight?: string;
+  trialsPerJob?: string;
 }
 
 /** The same settings from a run config file. */
@@ -55,6 +56,7 @@ export function addEvalOptions(cmd: Command, nWorkersHelp = 'evaluations in flig
     .option('--scheduler-file <file>', 'scheduler file of the cluster')
     .option('--wait <duration>', 'how long to wait for the scheduler file to appear (default 2m)')
     .option('--weight <w>', "with --cluster: this run's share of the workers against other runs on the queue (default 1: equal shares)")
+    .option('--trials-per-job <k>', 'with --cluster: trials one job carries at most, or auto (default: packs short trials, never fewer jobs than worker slots)')
     .option('--broker-timeout <duration>', 'with --cluster: stop with E_BROKER when Redis is unreachable or answers only errors this long (default 2m)');
 }
 
@@ -78,6 +80,9 @@ export async function connectCluster(flags: EvalFlags, who: string): Promise<(Cl
   if (flags.cluster !== true) return undefined;
   if (flags.schedulerFile === undefined) throw new DehbError('E_USAGE', '--cluster needs --scheduler-file FILE');
   const file = resolve(flags.schedulerFile);
+  // checked before waiting for the scheduler file
+  const { checkTrialsPerJob } = await import('../cluster/bullmq/executor-options.js');
+  const perJob = flags.trialsPerJob === undefined ? undefined : checkTrialsPerJob(/^\d+$/.test(flags.trialsPerJob) ? Number(flags.trialsPerJob) : flags.trialsPerJob, '--trials-per-job');
   const { waitForSchedulerFile } = await import('../protocol/scheduler-file.js');
   const { createLog } = await import('./log.js');
   const log = await createLog(who, process.stderr); // the coordinator's log: --log-format, --log-level
@@ -95,5 +100,6 @@ export async function connectCluster(flags: EvalFlags, who: string): Promise<(Cl
     log: log.log,
     ...(flags.brokerTimeout === undefined ? {} : { brokerTimeoutMs: parseDuration(flags.brokerTimeout, '--broker-timeout') }),
     ...(flags.weight === undefined ? {} : { weight: checkWeight(Number(flags.weight), '--weight') }),
+    ...(perJob === undefined ? {} : { trialsPerJob: perJob }),
   });
 }

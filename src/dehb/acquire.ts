@@ -19,7 +19,7 @@
  * Under the asynchronous schedule a promotion is the best result received so far at the rung
  * below that is neither in the rung's population nor in flight to it.
  */
-import { crossover, fillParentPool, fixBoundary, mutate } from './de.js';
+import { crossover, fillParentPool, fixBoundary, mutate, sameVector } from './de.js';
 import { bestSlot, globalPopulation, sortedSlots } from './population.js';
 import type { BracketState, Crossover, DehbState, JobSource, Mutation, SubPopulation } from './types.js';
 
@@ -28,11 +28,6 @@ export interface Acquired {
   vector: number[];
   parentId: number;
   source: JobSource;
-}
-
-function sameVector(a: readonly number[], b: readonly number[]): boolean {
-  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function containsVector(vectors: ReadonlyArray<readonly number[]>, v: readonly number[]): boolean {

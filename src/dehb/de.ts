@@ -18,7 +18,8 @@ export const MIN_POOL: Readonly<Record<Mutation, number>> = {
   randtobest1: 3,
 };
 
-function sameVector(a: readonly number[], b: readonly number[]): boolean {
+/** Whether two vectors are equal, element by element. */
+export function sameVector(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -21,6 +21,8 @@ export const hostFactsSchema = z.object({
   load1: z.number().nonnegative(),
   /** Evaluations this worker runs at once. */
   concurrency: z.number().int().positive(),
+  /** Jobs it takes ahead of a free slot (--prefetch; absent from older workers: 0). */
+  prefetch: z.number().int().nonnegative().optional(),
   /** When the facts were gathered (ms since the epoch). */
   at: z.number(),
 });

@@ -9,6 +9,19 @@ import type { TrialStatus } from '../dehb/types.js';
 /** How a trial ended: the same words in runs, studies, the CLI, exports and journals. */
 export const FINISHED_STATUSES = ['ok', 'failed', 'timed-out', 'cancelled'] as const satisfies readonly TrialStatus[];
 
+/**
+ * Every status a trial shows (records, `dehb show`, `dehb trials`, the report, the Study API):
+ * `queued` (asked, waiting for an evaluator), `running` (being evaluated, or handed out by
+ * `study.ask()` and not told yet), then how it ended.
+ */
+export const TRIAL_STATUSES = ['queued', 'running', ...FINISHED_STATUSES] as const;
+export type TrialStatusName = (typeof TRIAL_STATUSES)[number];
+
+/** Whether a trial with this status has its result (not queued, not running). */
+export function isFinished(status: TrialStatusName): boolean {
+  return status !== 'queued' && status !== 'running';
+}
+
 /** Format version of each entry kind, written into every entry as `v`. */
 export const ENTRY_VERSION = {
   created: 1,

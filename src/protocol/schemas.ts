@@ -113,6 +113,21 @@ export const evalOutcomeSchema = z.discriminatedUnion('status', [
 ]);
 /** An outcome as it travels from a thread or a worker: with the reports it made. */
 export type WireOutcome = z.infer<typeof evalOutcomeSchema>;
+
+/** Most trials one cluster job may carry (a batch job: see wire.ts jobDataSchema). */
+export const MAX_TRIALS_PER_JOB = 256;
+
+/**
+ * A batch job's returnvalue: per trial of the job, its outcome, or `handedBack` (the worker
+ * stopped before running it: the coordinator queues it again). A job the worker refused as a
+ * whole returns one EvalOutcome instead, which holds for each of its trials.
+ */
+export const batchOutcomeSchema = z.object({
+  batch: z
+    .array(z.union([z.object({ trialId: z.number().int().nonnegative(), outcome: evalOutcomeSchema }), z.object({ trialId: z.number().int().nonnegative(), handedBack: z.literal(true) })]))
+    .max(MAX_TRIALS_PER_JOB),
+});
+export type BatchOutcome = z.infer<typeof batchOutcomeSchema>;
 type WithoutReports<T> = T extends unknown ? Omit<T, 'reports'> : never;
 /** What Executor.submit resolves with. */
 export type EvalOutcome = WithoutReports<WireOutcome>;

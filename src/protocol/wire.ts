@@ -10,14 +10,17 @@ import {
   describeIssues,
   evalOutcomeSchema,
   evalTaskSchema,
+  batchOutcomeSchema,
   functionRefSchema,
+  MAX_TRIALS_PER_JOB,
+  type BatchOutcome,
   moduleRefSchema,
   type EvalOutcome,
   type EvalTask,
   type WireOutcome,
 } from './schemas.js';
 
-export { evalOutcomeSchema, evalTaskSchema, type WireOutcome };
+export { evalOutcomeSchema, evalTaskSchema, MAX_TRIALS_PER_JOB, type BatchOutcome, type WireOutcome };
 
 /** Reason a worker gives for a job the coordinator cancelled; a coordinator still waiting for that job re-queues it. */
 export const CANCEL_REQUEST_REASON = 'cancelled by the coordinator';
@@ -35,25 +38,76 @@ const jobObjectiveSchema = z.discriminatedUnion('kind', [moduleRefSchema, comman
 
 export const jobTaskSchema = evalTaskSchema.omit({ trialDir: true }).extend({ objective: jobObjectiveSchema });
 
+/**
+ * A batch job: several trials of ONE run in one BullMQ job (`dehb run --trials-per-job`), each a
+ * job task as above. Refused whole when a task is invalid, of another run than the job's, or
+ * duplicated, or when it carries more than MAX_TRIALS_PER_JOB.
+ */
+export const batchJobSchema = z
+  .object({
+    v: evalTaskSchema.shape.v,
+    runId: evalTaskSchema.shape.runId,
+    batch: z.array(jobTaskSchema).min(1).max(MAX_TRIALS_PER_JOB, `must carry at most ${MAX_TRIALS_PER_JOB} trials`),
+  })
+  .superRefine((job, ctx) => {
+    const seen = new Set<number>();
+    job.batch.forEach((t, i) => {
+      if (t.runId !== job.runId) ctx.addIssue({ code: 'custom', path: ['batch', i, 'runId'], message: `is "${t.runId}", not the job's run "${job.runId}"` });
+      if (seen.has(t.trialId)) ctx.addIssue({ code: 'custom', path: ['batch', i, 'trialId'], message: `trial ${t.trialId} is in the job twice` });
+      seen.add(t.trialId);
+    });
+  });
+
 /** Fields a job carried that a worker ignores (instructions it takes only from its own command line). */
 export const IGNORED_JOB_FIELDS = ['objective.cwd', 'objective.env', 'trialDir'] as const;
 
 export interface JobTask {
-  task: EvalTask;
+  /** The job's trials: one, or a batch's in order. */
+  tasks: EvalTask[];
+  /** Whether the job is a batch (its returnvalue is then a BatchOutcome). */
+  batch: boolean;
   /** Which of IGNORED_JOB_FIELDS the job carried. */
   ignored: string[];
 }
 
-/** Worker side: validates a job's data and strips what only the worker decides. */
+/** Worker side: validates a job's data (one task, or a batch of them) and strips what only the worker decides. */
 export function parseJob(value: unknown): Parsed<JobTask> {
-  const r = jobTaskSchema.safeParse(value);
-  if (!r.success) return { ok: false, message: `invalid task: ${describe(r.error)}` };
-  const raw = value as { trialDir?: unknown; objective?: { cwd?: unknown; env?: unknown } };
-  const ignored: string[] = [];
-  if (raw.objective?.cwd !== undefined) ignored.push('objective.cwd');
-  if (raw.objective?.env !== undefined) ignored.push('objective.env');
-  if (raw.trialDir !== undefined) ignored.push('trialDir');
-  return { ok: true, value: { task: r.data as EvalTask, ignored } };
+  const batch = value !== null && typeof value === 'object' && 'batch' in value;
+  const r = batch ? batchJobSchema.safeParse(value) : jobTaskSchema.safeParse(value);
+  if (!r.success) return { ok: false, message: `invalid ${batch ? 'batch' : 'task'}: ${describe(r.error)}` };
+  const raws = (batch ? (value as { batch: unknown[] }).batch : [value]) as Array<{ trialDir?: unknown; objective?: { cwd?: unknown; env?: unknown } }>;
+  const ignored = new Set<string>();
+  for (const raw of raws) {
+    if (raw.objective?.cwd !== undefined) ignored.add('objective.cwd');
+    if (raw.objective?.env !== undefined) ignored.add('objective.env');
+    if (raw.trialDir !== undefined) ignored.add('trialDir');
+  }
+  const tasks = (batch ? (r.data as { batch: EvalTask[] }).batch : [r.data]) as EvalTask[];
+  return { ok: true, value: { tasks, batch, ignored: [...ignored] } };
+}
+
+/** Coordinator side: a batch job's data. */
+export function batchJobData(runId: string, tasks: EvalTask[]): { v: number; runId: string; batch: EvalTask[] } {
+  return { v: evalTaskSchema.shape.v.value, runId, batch: tasks };
+}
+
+/** A batch job's returnvalue, or one outcome for the whole job (a worker's refusal). */
+export function parseBatchOutcome(value: unknown): Parsed<BatchOutcome | WireOutcome> {
+  if (value !== null && typeof value === 'object' && 'batch' in value) {
+    const r = batchOutcomeSchema.safeParse(value);
+    return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid batch outcome: ${describe(r.error)}` };
+  }
+  return parseOutcome(value);
+}
+
+/** Parses a returnvalue stored as JSON text (a batch job's when `batch`). */
+export function parseStoredOutcome(text: string, batch: boolean): Parsed<BatchOutcome | WireOutcome> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return batch ? parseBatchOutcome(v) : parseOutcome(v);
+  } catch (err) {
+    return { ok: false, message: `invalid outcome JSON: ${(err as Error).message}` };
+  }
 }
 
 /** Coordinator side: the task as a job carries it (what a worker would ignore is left out). */
@@ -74,15 +128,6 @@ export function parseOutcome(value: unknown): Parsed<WireOutcome> {
   return r.success
     ? { ok: true, value: r.data }
     : { ok: false, message: `invalid outcome: ${describe(r.error)}` };
-}
-
-/** Parses an outcome stored as JSON text. */
-export function parseOutcomeText(text: string): Parsed<WireOutcome> {
-  try {
-    return parseOutcome(JSON.parse(text));
-  } catch (err) {
-    return { ok: false, message: `invalid outcome JSON: ${(err as Error).message}` };
-  }
 }
 
 /** The outcome recorded when a worker's stored result cannot be read. */

@@ -8,13 +8,13 @@
  * graceful close purges the run's finished jobs. This module reads what Redis knows about job ids
  * (reconcile: result / failed / pending / missing, in one script) and removes finished jobs.
  * Results hashes written by earlier versions (`<prefix>:<queue>:dehb:results`) are still read
- * and purged.
+ * and purged. A run's batch map (`<prefix>:<queue>:dehb:batches:<runId>`, trial job id -> the id
+ * of the batch job carrying it) lets a resumed coordinator re-attach to its trials' batch jobs;
+ * its fields go with the batch's job, and the whole map with the run's purge.
  */
 import type { Redis } from './connection.js';
-import type { EvalOutcome } from '../protocol/executor.js';
 import type { ClusterKeys } from './connection.js';
 import { isJobOfRun } from './run-claim.js';
-import { parseOutcomeText, type Parsed } from '../protocol/wire.js';
 
 // For each job id: 'r' + stored result (earlier versions' results hash) | 'm' (no job, no result)
 // | 'f' + failedReason | 'c' + returnvalue (completed, kept) | 'p' (queued, active or delayed).
@@ -59,7 +59,8 @@ return n
 `;
 
 export type ReconcileState =
-  | { state: 'result'; outcome: Parsed<EvalOutcome> }
+  /** text: the returnvalue as stored (JSON; the caller parses it: a batch job's has its own shape) */
+  | { state: 'result'; text: string }
   | { state: 'missing' }
   | { state: 'failed'; reason: string }
   | { state: 'pending' };
@@ -81,6 +82,8 @@ export class ResultsStore {
   private readonly removeScript: ScriptFn;
   /** job id -> when the coordinator had its result */
   private readonly toDelete = new Map<string, number>();
+  /** run id -> batch map fields (trial job ids) to delete with the next flush */
+  private readonly toForget = new Map<string, string[]>();
   private deleteTimer: NodeJS.Timeout | null = null;
   private soonScheduled = false;
   private readonly completedKey: string;
@@ -105,12 +108,30 @@ export class ResultsStore {
       const id = jobIds[i] as string;
       const code = flat[2 * i];
       const payload = flat[2 * i + 1] ?? '';
-      if (code === 'r' || code === 'c') out.set(id, { state: 'result', outcome: parseOutcomeText(payload) });
+      if (code === 'r' || code === 'c') out.set(id, { state: 'result', text: payload });
       else if (code === 'm') out.set(id, { state: 'missing' });
       else if (code === 'f') out.set(id, { state: 'failed', reason: payload });
       else out.set(id, { state: 'pending' });
     }
     return out;
+  }
+
+  /** The key of a run's batch map (trial job id -> batch job id). */
+  batchMapKey(runId: string): string {
+    return `${this.keys.base}:dehb:batches:${runId}`;
+  }
+
+  /** The run's batch map as an earlier coordinator of it left it (empty for a fresh run). */
+  async loadBatchMap(runId: string): Promise<Map<string, string>> {
+    const flat = await this.redis.hgetall(this.batchMapKey(runId));
+    return new Map(Object.entries(flat));
+  }
+
+  /** Drops batch map fields (the trials' batch job is being removed), with the next flush. */
+  forgetBatch(runId: string, trialJobIds: string[]): void {
+    const list = this.toForget.get(runId);
+    if (list === undefined) this.toForget.set(runId, [...trialJobIds]);
+    else list.push(...trialJobIds);
   }
 
   /** Removes these finished jobs now (those still in the completed set). */
@@ -160,6 +181,11 @@ export class ResultsStore {
     for (let i = 0; i < ids.length; i += 1_000) {
       await this.removeFinished(ids.slice(i, i + 1_000)).catch(() => undefined); // a leftover job is harmless
     }
+    const forget = [...this.toForget];
+    this.toForget.clear();
+    for (const [runId, fields] of forget) {
+      await this.redis.hdel(this.batchMapKey(runId), ...fields).catch(() => 0); // a leftover field points at a missing job: harmless
+    }
   }
 
   /**
@@ -181,6 +207,8 @@ export class ResultsStore {
       const fields = flat.filter((f, i) => i % 2 === 0 && isJobOfRun(runId, f));
       if (fields.length > 0) await this.redis.hdel(this.keys.results, ...fields);
     } while (cursor !== '0');
+    await this.redis.del(this.batchMapKey(runId));
+    this.toForget.delete(runId);
     for (const id of [...this.toDelete.keys()]) if (isJobOfRun(runId, id)) this.toDelete.delete(id);
   }
 }

@@ -43,7 +43,8 @@ return 0
 
 /** True when `jobId` is one of this run's job ids (`<runId>-<trialId>`), not another run's that starts alike. */
 export function isJobOfRun(runId: string, jobId: string): boolean {
-  return jobId.startsWith(`${runId}-`) && /^\d+$/.test(jobId.slice(runId.length + 1));
+  // <trial>, a retry <trial>.r<n>, or a batch job <first trial>.b<id> (cluster/bullmq/batches.ts)
+  return jobId.startsWith(`${runId}-`) && /^\d+(?:\.r\d+|\.b[0-9a-z]+)?$/.test(jobId.slice(runId.length + 1));
 }
 
 export function claimKey(keys: ClusterKeys, runId: string): string {

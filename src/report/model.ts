@@ -76,7 +76,7 @@ export class RunModel {
       case 'asked': {
         const a = e as Extract<StoredEntry, { type: 'asked' }>;
         if (this.history.get(a.trialId) !== undefined) return;
-        this.history.onAsked(a.job, a.at);
+        this.history.onAsked(a.job, a.at, a.external === true);
         this.vectors.set(a.trialId, a.job.vector);
         this.inFlight.add(a.trialId);
         if (a.job.bracketId >= 0) this.bracketIds.add(a.job.bracketId);

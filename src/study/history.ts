@@ -5,6 +5,7 @@
 import type { Job, TrialResult } from '../dehb/types.js';
 import type { WorkerInfo } from '../protocol/executor.js';
 import type { StoredEntry, TrialRecord } from './journal-types.js';
+import { isFinished } from '../protocol/journal-versions.js';
 
 export class TrialHistory {
   private readonly byId = new Map<number, TrialRecord>();
@@ -12,14 +13,15 @@ export class TrialHistory {
   readonly trajectory: number[] = [];
   private best = Infinity;
 
-  onAsked(job: Job, at: number | null): TrialRecord {
-    const record = TrialHistory.recordOf(job, at);
+  /** `external`: handed out by study.ask(), so its asker is evaluating it (`running`). */
+  onAsked(job: Job, at: number | null, external = false): TrialRecord {
+    const record = TrialHistory.recordOf(job, at, external);
     this.byId.set(job.trialId, record);
     return record;
   }
 
   /** A fresh record of an asked trial. */
-  static recordOf(job: Job, at: number | null): TrialRecord {
+  static recordOf(job: Job, at: number | null, external = false): TrialRecord {
     return {
       trialId: job.trialId,
       configId: job.configId,
@@ -28,7 +30,7 @@ export class TrialHistory {
       fidelity: job.fidelity,
       config: job.config,
       source: job.source,
-      status: 'queued',
+      status: external ? 'running' : 'queued',
       fitness: null,
       cost: null,
       info: {},
@@ -43,7 +45,11 @@ export class TrialHistory {
   }
 
   onStarted(trialId: number, worker: WorkerInfo | undefined, at: number | null): void {
-    const r = this.byId.get(trialId);
+    TrialHistory.markStarted(this.byId.get(trialId), worker, at);
+  }
+
+  /** A queued record becomes running (a record in any other state stays as it is). */
+  static markStarted(r: TrialRecord | undefined, worker: WorkerInfo | undefined, at: number | null): void {
     if (r === undefined || r.status !== 'queued') return;
     r.status = 'running';
     r.startedAt = at;
@@ -62,7 +68,7 @@ export class TrialHistory {
     extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number; at: number | null },
   ): boolean {
     const r = this.byId.get(trialId);
-    if (r === undefined || r.finishedAt !== null || isFinal(r.status)) return false;
+    if (r === undefined || r.finishedAt !== null || isFinished(r.status)) return false;
     const ok = TrialHistory.finish(r, result, extra);
     if (ok && (result.fitness as number) < this.best) this.best = result.fitness as number;
     this.trajectory.push(this.best);
@@ -95,12 +101,14 @@ export class TrialHistory {
     return this;
   }
 
-  absorbEntry(e: StoredEntry): void {
+  /** Applies one entry; true when it was a told entry that recorded a result (not a duplicate). */
+  absorbEntry(e: StoredEntry): boolean {
     if (e.type === 'asked') {
-      if (this.byId.get(e.trialId) === undefined) this.onAsked(e.job, e.at);
+      if (this.byId.get(e.trialId) === undefined) this.onAsked(e.job, e.at, e.external === true);
     } else if (e.type === 'started') this.onStarted(e.trialId, e.worker, e.at);
     else if (e.type === 'report') this.onReport(e.trialId, e.step, e.value);
-    else if (e.type === 'told') this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
+    else if (e.type === 'told') return this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
+    return false;
   }
 
   get(trialId: number): TrialRecord | undefined {
@@ -115,8 +123,4 @@ export class TrialHistory {
   get size(): number {
     return this.byId.size;
   }
-}
-
-function isFinal(status: TrialRecord['status']): boolean {
-  return status !== 'queued' && status !== 'running';
 }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { DehbError } from '../errors.js';
 import type { RunMeta } from './journal-types.js';
 import { DEFAULT_MAX_FILE_BYTES, type StudyStorage } from './storage.js';

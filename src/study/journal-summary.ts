@@ -89,7 +89,7 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
   const history = new TrialHistory();
   for (const id of shown) {
     const a = parseLine(path, asked.get(id) as RawLine, 'asked');
-    history.onAsked(a.job, a.at);
+    history.onAsked(a.job, a.at, a.external === true);
     const brief = told.get(id);
     if (brief === undefined) continue;
     const t = brief.line === null ? (brief.entry as Told) : parseLine(path, brief.line, 'told');

@@ -7,6 +7,7 @@
 import type { Config, Job, TrialResult } from '../dehb/types.js';
 import type { WorkerInfo } from '../protocol/executor.js';
 import type { JournalEntry, StoredEntry } from '../protocol/journal-schemas.js';
+import type { TrialStatusName } from '../protocol/journal-versions.js';
 
 export type { JournalEntry, RunMeta, StoredEntry } from '../protocol/journal-schemas.js';
 
@@ -27,7 +28,7 @@ export interface TrialRecord {
   fidelity: number;
   config: Config;
   source: Job['source'];
-  status: 'queued' | 'running' | TrialResult['status'];
+  status: TrialStatusName;
   fitness: number | null;
   cost: number | null;
   info: Record<string, unknown>;

@@ -14,6 +14,7 @@
  */
 import { DehbError } from '../errors.js';
 import { ask, createState, push, tell } from '../dehb/optimizer.js';
+import { sameVector } from '../dehb/de.js';
 import type { DehbState, Job, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { RunMeta, StoredEntry, JournalEntry } from './journal-types.js';
@@ -96,7 +97,7 @@ export class Replayer {
     for (const k of Object.keys(this.counts)) delete this.counts[k];
     Object.assign(this.counts, snapshot.counts ?? {});
     this.base = { nextTrialId: snapshot.state.nextTrialId, pending: new Set(Object.keys(snapshot.state.pending).map(Number)) };
-    if (this.keepHistory) for (const job of Object.values(snapshot.state.pending)) this.history.onAsked(job, null);
+    if (this.keepHistory) for (const job of Object.values(snapshot.state.pending)) this.history.onAsked(job, null, this.external.has(job.trialId));
     this.lastSeq = Math.max(this.lastSeq, seq);
   }
 
@@ -184,7 +185,7 @@ export class Replayer {
       throw new ReplayMismatch(`${this.source}: entry ${e.seq}: trial ${e.trialId} does not match what this optimizer asks on replay`, e.seq);
     }
     if (e.external === true) this.external.add(e.trialId);
-    if (this.keepHistory) this.history.onAsked(r.job, e.at);
+    if (this.keepHistory) this.history.onAsked(r.job, e.at, e.external === true);
   }
 
   private applyPushes(limit: number): void {
@@ -222,12 +223,6 @@ export function replay(entries: readonly StoredEntry[], source?: string): Replay
   const r = new Replayer(source);
   r.feed(entries);
   return r.result();
-}
-
-function sameVector(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

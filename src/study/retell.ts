@@ -4,8 +4,9 @@
  * fresh optimizer as a hand-pushed configuration at its fidelity and told at once, under its
  * original trial id. Trials asked and never told become pending again (a resume re-runs them, under
  * the same ids), pushed configurations never asked are pushed again, and the bracket counter
- * continues after the last recorded bracket. The result is a snapshot entry of the CURRENT version:
- * written to the journal, it makes every later re-open exact again.
+ * continues after the last recorded bracket; pending trials handed out by `study.ask()` keep their
+ * `external` mark (their asker tells them; no run loop re-submits them). The result is a snapshot
+ * entry of the CURRENT version: written to the journal, it makes every later re-open exact again.
  */
 import { ask, createState, push, tell } from '../dehb/optimizer.js';
 import type { DehbState, Job, ResolvedOptimizerOptions, TrialResult } from '../dehb/types.js';
@@ -43,6 +44,7 @@ export function retell(entries: readonly StoredEntry[], source: string): Snapsho
   const state = createState(options);
   const jobs = new Map<number, Job>();
   const told = new Set<number>();
+  const external = new Set<number>();
   const pushed: Array<{ config: Job['config']; fidelity: number }> = [];
   let manualAsked = 0;
   let budget: SnapshotEntry['budget'] = null;
@@ -54,6 +56,7 @@ export function retell(entries: readonly StoredEntry[], source: string): Snapsho
     switch (e.type) {
       case 'asked':
         jobs.set(e.trialId, e.job);
+        if (e.external === true) external.add(e.trialId);
         if (e.job.source === 'manual') manualAsked++;
         maxTrial = Math.max(maxTrial, e.trialId);
         maxBracket = Math.max(maxBracket, e.job.bracketId);
@@ -85,6 +88,7 @@ export function retell(entries: readonly StoredEntry[], source: string): Snapsho
   state.nextTrialId = maxTrial + 1;
   state.iterationCounter = Math.max(state.iterationCounter, maxBracket);
   for (const p of pushed.slice(manualAsked)) push(state, p.config, p.fidelity);
+  const stillExternal = [...external].filter((id) => !told.has(id)).sort((a, b) => a - b);
   return {
     type: 'snapshot',
     optimizer: OPTIMIZER_VERSION,
@@ -93,5 +97,6 @@ export function retell(entries: readonly StoredEntry[], source: string): Snapsho
     meta,
     budget,
     counts,
+    ...(stillExternal.length === 0 ? {} : { external: stillExternal }),
   };
 }

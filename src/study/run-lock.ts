@@ -4,14 +4,14 @@
  * run (no lock per append). A second writer gets E_JOURNAL naming the directory and the holder.
  * The lock is stale when its holder ran on this host and that pid is gone, or (a holder on another
  * host sharing the directory) when it was not refreshed for STALE_MS; the holder refreshes its
- * mtime every REFRESH_MS. Readers (`dehb show`) never take it.
+ * mtime every REFRESH_MS. Readers (`dehb show`) never take it. The lock file's content, staleness
+ * and breaking are the ones of FileLock (storage-file-lock.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { DehbError } from '../errors.js';
-import { pidAlive as alive, readLock as readHolder } from './storage-file-lock.js';
+import { breakLock, isStale, newLockContent, readLock, tryCreate, unlinkIfOurs } from './storage-file-lock.js';
 
 const HOST = hostname();
 const REFRESH_MS = 10_000;
@@ -28,11 +28,9 @@ export class RunLock {
   /** Takes the writer lock of the journal at `journalPath`, or throws E_JOURNAL naming the holder. */
   static async acquire(journalPath: string): Promise<RunLock> {
     const path = `${journalPath}.writer`;
-    const token = `${HOST}:${process.pid}:${randomUUID()}`;
-    const body = JSON.stringify({ pid: process.pid, host: HOST, token, at: Date.now() });
+    const { token, body } = newLockContent();
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await fsp.writeFile(path, body, { flag: 'wx', mode: 0o644 });
+      if (await tryCreate(path, body)) {
         const lock = new RunLock(path, token);
         lock.timer = setInterval(() => {
           const now = new Date();
@@ -40,36 +38,21 @@ export class RunLock {
         }, REFRESH_MS);
         lock.timer.unref();
         return lock;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const seen = await readHolder(path);
+      const seen = await readLock(path);
       if (seen === null) continue; // released meanwhile
-      const h = seen.content;
-      const stale =
-        (h !== null && h.host === HOST && h.pid !== process.pid && !alive(h.pid)) || Date.now() - seen.mtimeMs > STALE_MS;
-      if (!stale) {
-        const who = h === null ? 'another process' : `dehb pid ${h.pid} on ${h.host}${h.pid === process.pid && h.host === HOST ? ' (this process)' : ''}`;
-        throw new DehbError(
-          'E_JOURNAL',
-          `run directory ${dirname(journalPath)} is being written by ${who}: one run writes a directory at a time ` +
-            `(wait for it to finish, or use another --output; if no such process runs, delete ${path})`,
-          { details: { file: path, ...(h === null ? {} : { pid: h.pid, host: h.host }) } },
-        );
-      }
-      // stale: move it aside and check we moved what we judged (a racing opener may have re-taken it)
-      const aside = `${path}.${randomUUID()}.stale`;
-      try {
-        await fsp.rename(path, aside);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (isStale(seen, STALE_MS)) {
+        await breakLock(path, seen.content); // checks it moved what it judged (a racing opener may have re-taken it)
         continue;
       }
-      const moved = await readHolder(aside);
-      if (moved?.content?.token !== undefined && h !== null && moved.content.token !== h.token) {
-        await fsp.link(aside, path).catch(() => undefined);
-      }
-      await fsp.unlink(aside).catch(() => undefined);
+      const h = seen.content;
+      const who = h === null ? 'another process' : `dehb pid ${h.pid} on ${h.host}${h.pid === process.pid && h.host === HOST ? ' (this process)' : ''}`;
+      throw new DehbError(
+        'E_JOURNAL',
+        `run directory ${dirname(journalPath)} is being written by ${who}: one run writes a directory at a time ` +
+          `(wait for it to finish, or use another --output; if no such process runs, delete ${path})`,
+        { details: { file: path, ...(h === null ? {} : { pid: h.pid, host: h.host }) } },
+      );
     }
     throw new DehbError('E_JOURNAL', `could not take the writer lock ${path}: other processes keep taking it`);
   }
@@ -78,7 +61,6 @@ export class RunLock {
   async release(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    const seen = await readHolder(this.path).catch(() => null);
-    if (seen?.content?.token === this.token) await fsp.unlink(this.path).catch(() => undefined);
+    await unlinkIfOurs(this.path, this.token).catch(() => undefined);
   }
 }

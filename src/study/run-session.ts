@@ -92,7 +92,7 @@ export class RunSession {
     this.applied = applied;
     this.all = history;
     this.budgetNow = recordedBudget;
-    if (history === null) for (const job of pendingBefore) this.live.set(job.trialId, TrialHistory.recordOf(job, null));
+    if (history === null) for (const job of pendingBefore) this.live.set(job.trialId, TrialHistory.recordOf(job, null, this.external.has(job.trialId)));
   }
 
   /** A new run; with a journal, the `created` entry is written first. */
@@ -186,8 +186,8 @@ export class RunSession {
     const applied = { ...this.applied };
     const r = ask(this.state, opts.maxBrackets === undefined ? {} : { maxBrackets: opts.maxBrackets });
     if ('job' in r) {
-      if (this.all !== null) this.all.onAsked(r.job, Date.now());
-      else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now()));
+      if (this.all !== null) this.all.onAsked(r.job, Date.now(), opts.external === true);
+      else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now(), opts.external === true));
       if (opts.external === true) this.external.add(r.job.trialId);
       this.record({ type: 'asked', trialId: r.job.trialId, job: r.job, applied, ...(opts.external === true ? { external: true } : {}) });
     }
@@ -204,7 +204,7 @@ export class RunSession {
   started(trialId: number, worker?: WorkerInfo): void {
     const at = Date.now();
     if (this.all !== null) this.all.onStarted(trialId, worker, at);
-    else markStarted(this.live.get(trialId), worker, at);
+    else TrialHistory.markStarted(this.live.get(trialId), worker, at);
     this.record(worker === undefined ? { type: 'started', trialId } : { type: 'started', trialId, worker });
   }
 
@@ -297,13 +297,6 @@ export class RunSession {
     };
     this.writer.post(entry);
   }
-}
-
-function markStarted(r: TrialRecord | undefined, worker: WorkerInfo | undefined, at: number): void {
-  if (r === undefined || r.status !== 'queued') return;
-  r.status = 'running';
-  r.startedAt = at;
-  if (worker !== undefined) r.worker = worker;
 }
 
 async function readAll(journal: JournalBackend): Promise<LatestEntries | null> {

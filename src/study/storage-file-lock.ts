@@ -62,14 +62,14 @@ export async function readLock(path: string): Promise<{ content: LockContent | n
   }
 }
 
-function isStale(lock: { content: LockContent | null; mtimeMs: number }, staleMs: number): boolean {
+export function isStale(lock: { content: LockContent | null; mtimeMs: number }, staleMs: number): boolean {
   const c = lock.content;
   if (c !== null && c.host === HOST && c.pid !== process.pid && !pidAlive(c.pid)) return true;
   return Date.now() - lock.mtimeMs > staleMs;
 }
 
 /** Tries to remove a lock judged stale; returns when done (whether or not we were the breaker). */
-async function breakLock(path: string, seen: LockContent | null): Promise<void> {
+export async function breakLock(path: string, seen: LockContent | null): Promise<void> {
   const aside = `${path}.${randomUUID()}.stale`;
   try {
     await fsp.rename(path, aside);
@@ -89,7 +89,8 @@ async function breakLock(path: string, seen: LockContent | null): Promise<void> 
 /** A waiter's announcement is stale when not refreshed for this long (waiters refresh it often). */
 const WANT_STALE_MS = 2_000;
 
-async function tryCreate(path: string, body: string): Promise<boolean> {
+/** Creates the lock file with `body` (O_EXCL); false when it exists. */
+export async function tryCreate(path: string, body: string): Promise<boolean> {
   try {
     const fh = await fsp.open(path, 'wx', 0o644);
     try {
@@ -108,9 +109,15 @@ async function tryCreate(path: string, body: string): Promise<boolean> {
   }
 }
 
-async function unlinkIfOurs(path: string, token: string): Promise<void> {
+export async function unlinkIfOurs(path: string, token: string): Promise<void> {
   const lock = await readLock(path);
   if (lock?.content?.token === token) await fsp.unlink(path).catch(() => undefined);
+}
+
+/** A fresh holder token of this process and the lock file's content for it. */
+export function newLockContent(): { token: string; body: string } {
+  const token = `${HOST}:${process.pid}:${randomUUID()}`;
+  return { token, body: JSON.stringify({ pid: process.pid, host: HOST, token, at: Date.now() }) };
 }
 
 export class FileLock {
@@ -123,8 +130,7 @@ export class FileLock {
   static async acquire(path: string, opts: FileLockOptions = {}): Promise<FileLock> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const staleMs = opts.staleMs ?? 30_000;
-    const token = `${HOST}:${process.pid}:${randomUUID()}`;
-    const body = JSON.stringify({ pid: process.pid, host: HOST, token, at: Date.now() });
+    const { token, body } = newLockContent();
     const wantPath = `${path}.want`;
     const deadline = Date.now() + timeoutMs;
     let delay = 1;

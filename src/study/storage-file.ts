@@ -13,19 +13,21 @@
  * duplicate create fails cleanly); deletion renames it aside first. Lease and claim expiry use
  * this host's clock: processes on several hosts sharing an NFS directory need synchronised clocks.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DehbError } from '../errors.js';
 import { FileJournal } from './file-journal.js';
-import type { JournalBackend, JournalEntry } from './journal-types.js';
+import type { JournalEntry } from './journal-types.js';
 import { FileLock } from './storage-file-lock.js';
 import { FileQueuePlace } from './storage-file-queue.js';
 import { queueOn } from './queue-ops.js';
 import {
   checkStudyName,
-  DEFAULT_MAX_FILE_BYTES,
+  checkStoredFile,
+  fileToStore,
+  studyTaken,
   unknownStudy,
   type CreatedEntry,
   type LeaseInfo,
@@ -65,7 +67,7 @@ export class FileStudyStorage implements StudyStorage {
 
   async createStudy(name: string, created: CreatedEntry, opts: { skipIfExists?: boolean } = {}): Promise<boolean> {
     const dir = this.studyDir(name);
-    if (await this.studyExists(name)) return this.duplicate(name, opts);
+    if (await this.studyExists(name)) return studyTaken(name, this.url, opts);
     const tmp = join(this.root, `.tmp-${randomUUID()}`);
     await fsp.mkdir(tmp, { recursive: true });
     try {
@@ -81,16 +83,9 @@ export class FileStudyStorage implements StudyStorage {
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') return this.duplicate(name, opts);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return studyTaken(name, this.url, opts);
       throw err;
     }
-  }
-
-  private duplicate(name: string, opts: { skipIfExists?: boolean }): boolean {
-    if (opts.skipIfExists === true) return false;
-    throw new DehbError('E_STUDY', `a study named "${name}" already exists in ${this.url} (use --skip-if-exists to reuse it)`, {
-      details: { study: name },
-    });
   }
 
   async listStudies(): Promise<string[]> {
@@ -181,11 +176,7 @@ export class FileStudyStorage implements StudyStorage {
 
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
     await this.requireStudy(name);
-    const max = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (data.length > max) {
-      throw new DehbError('E_STUDY', `input file is ${data.length} bytes, over the ${max}-byte cap`, { details: { size: data.length, max } });
-    }
-    const sha256 = createHash('sha256').update(data).digest('hex');
+    const { sha256 } = fileToStore(data, opts.maxBytes);
     const dir = join(this.studyDir(name), 'files');
     await fsp.mkdir(dir, { recursive: true });
     const tmp = join(dir, `.${randomUUID()}.tmp`);
@@ -197,20 +188,11 @@ export class FileStudyStorage implements StudyStorage {
   async getFile(name: string, sha256: string): Promise<Buffer> {
     await this.requireStudy(name);
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new DehbError('E_STUDY', `not a sha256 digest: "${sha256}"`);
-    let data: Buffer;
-    try {
-      data = await fsp.readFile(join(this.studyDir(name), 'files', sha256));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new DehbError('E_STUDY', `study "${name}" has no stored file ${sha256}`, { cause: err });
-      }
+    const data = await fsp.readFile(join(this.studyDir(name), 'files', sha256)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
       throw err;
-    }
-    const got = createHash('sha256').update(data).digest('hex');
-    if (got !== sha256) {
-      throw new DehbError('E_STUDY', `stored file ${sha256} of study "${name}" is corrupt (checksum ${got})`);
-    }
-    return data;
+    });
+    return checkStoredFile(name, sha256, data);
   }
 
   async close(): Promise<void> {

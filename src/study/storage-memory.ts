@@ -6,14 +6,15 @@
  * file would give them back (JSON round trip, checked by the journal entry schema once, on append);
  * reads return copies. Leases and claims expire by this process's clock, as in the other storages.
  */
-import { createHash } from 'node:crypto';
 import { DehbError } from '../errors.js';
 import { parseStoredEntry, withVersion } from '../protocol/journal-schemas.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
 import { queueOn, type QueueState } from './queue-ops.js';
 import {
   checkStudyName,
-  DEFAULT_MAX_FILE_BYTES,
+  checkStoredFile,
+  fileToStore,
+  studyTaken,
   unknownStudy,
   type CreatedEntry,
   type LeaseInfo,
@@ -59,12 +60,7 @@ export class MemoryStudyStorage implements StudyStorage {
 
   async createStudy(name: string, created: CreatedEntry, opts: { skipIfExists?: boolean } = {}): Promise<boolean> {
     checkStudyName(name);
-    if (this.store.studies.has(name)) {
-      if (opts.skipIfExists === true) return false;
-      throw new DehbError('E_STUDY', `a study named "${name}" already exists in ${this.url} (use skipIfExists to reuse it)`, {
-        details: { study: name },
-      });
-    }
+    if (this.store.studies.has(name)) return studyTaken(name, this.url, opts, 'skipIfExists');
     const study: MemoryStudy = { entries: [], lease: null, queue: '{"tasks":{}}', files: new Map(), deleted: false };
     appendEntries(study, [created]);
     this.store.studies.set(name, study);
@@ -138,21 +134,13 @@ export class MemoryStudyStorage implements StudyStorage {
 
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
     const study = this.study(name);
-    const max = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (data.length > max) {
-      throw new DehbError('E_STUDY', `input file is ${data.length} bytes, over the ${max}-byte cap`, { details: { size: data.length, max } });
-    }
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    study.files.set(sha256, Buffer.from(data));
-    return { sha256, size: data.length };
+    const file = fileToStore(data, opts.maxBytes);
+    study.files.set(file.sha256, Buffer.from(data));
+    return file;
   }
 
   async getFile(name: string, sha256: string): Promise<Buffer> {
-    const data = this.study(name).files.get(sha256);
-    if (data === undefined) throw new DehbError('E_STUDY', `study "${name}" has no stored file ${sha256}`);
-    const got = createHash('sha256').update(data).digest('hex');
-    if (got !== sha256) throw new DehbError('E_STUDY', `stored file ${sha256} of study "${name}" is corrupt (checksum ${got})`);
-    return Buffer.from(data);
+    return Buffer.from(checkStoredFile(name, sha256, this.study(name).files.get(sha256)));
   }
 
   async close(): Promise<void> {}

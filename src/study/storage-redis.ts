@@ -12,7 +12,6 @@
  * without its trailing ':', queue `evals`, run id `study.<name>`), where any `dehb worker` of that
  * Redis takes them. Every multi-key change is one Lua script.
  */
-import { createHash } from 'node:crypto';
 import type { Redis } from '../redis/connection.js';
 import { DEFAULT_PREFIX, DEFAULT_QUEUE, defaultResultsKey, type ClusterConnection } from '../protocol/scheduler-file.js';
 import { parseRedisUrl, type RedisEndpoint } from '../protocol/redis-url.js';
@@ -24,7 +23,9 @@ import { appendEntries, RedisJournal } from './redis-journal.js';
 import * as S from './storage-redis-scripts.js';
 import {
   checkStudyName,
-  DEFAULT_MAX_FILE_BYTES,
+  checkStoredFile,
+  fileToStore,
+  studyTaken,
   maskUrl,
   unknownStudy,
   type CreatedEntry,
@@ -112,11 +113,7 @@ export class RedisStudyStorage implements StudyStorage {
   async createStudy(name: string, created: CreatedEntry, opts: { skipIfExists?: boolean } = {}): Promise<boolean> {
     const info = JSON.stringify({ name, kind: created.options.kind, createdAt: Date.now() });
     const r = await this.run(S.CREATE_STUDY, [this.studiesKey, this.key(name, 'journal')], [name, info, JSON.stringify(created)]);
-    if (Number(r) === 1) return true;
-    if (opts.skipIfExists === true) return false;
-    throw new DehbError('E_STUDY', `a study named "${name}" already exists in ${this.url} (use --skip-if-exists to reuse it)`, {
-      details: { study: name },
-    });
+    return Number(r) === 1 || studyTaken(name, this.url, opts);
   }
 
   async listStudies(): Promise<string[]> {
@@ -172,22 +169,14 @@ export class RedisStudyStorage implements StudyStorage {
 
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
     await this.requireStudy(name);
-    const max = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (data.length > max) {
-      throw new DehbError('E_STUDY', `input file is ${data.length} bytes, over the ${max}-byte cap`, { details: { size: data.length, max } });
-    }
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    await this.redis.hset(this.key(name, 'files'), sha256, data);
-    return { sha256, size: data.length };
+    const file = fileToStore(data, opts.maxBytes);
+    await this.redis.hset(this.key(name, 'files'), file.sha256, data);
+    return file;
   }
 
   async getFile(name: string, sha256: string): Promise<Buffer> {
     await this.requireStudy(name);
-    const data = await this.redis.hgetBuffer(this.key(name, 'files'), sha256);
-    if (data === null) throw new DehbError('E_STUDY', `study "${name}" has no stored file ${sha256}`);
-    const got = createHash('sha256').update(data).digest('hex');
-    if (got !== sha256) throw new DehbError('E_STUDY', `stored file ${sha256} of study "${name}" is corrupt (checksum ${got})`);
-    return data;
+    return checkStoredFile(name, sha256, await this.redis.hgetBuffer(this.key(name, 'files'), sha256));
   }
 
   async close(): Promise<void> {

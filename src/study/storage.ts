@@ -21,6 +21,7 @@
  *   keeps its outcome until removed.
  * - Files are addressed by sha256, size-capped on put, and verified on get.
  */
+import { createHash } from 'node:crypto';
 import { DehbError } from '../errors.js';
 import type { Config } from '../dehb/types.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
@@ -62,6 +63,28 @@ export interface StoredFile {
 
 /** Default cap on one input file: 50 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+/** What createStudy does when the name is taken: false with skipIfExists, else an error saying so. */
+export function studyTaken(name: string, url: string, opts: { skipIfExists?: boolean }, reuse = '--skip-if-exists'): false {
+  if (opts.skipIfExists === true) return false;
+  throw new DehbError('E_STUDY', `a study named "${name}" already exists in ${url} (use ${reuse} to reuse it)`, { details: { study: name } });
+}
+
+/** A file to store, under the cap (`maxBytes`, default 50 MiB), with its sha256: every backend's putFile check. */
+export function fileToStore(data: Buffer, maxBytes = DEFAULT_MAX_FILE_BYTES): StoredFile {
+  if (data.length > maxBytes) {
+    throw new DehbError('E_STUDY', `input file is ${data.length} bytes, over the ${maxBytes}-byte cap`, { details: { size: data.length, max: maxBytes } });
+  }
+  return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
+}
+
+/** A stored file read back (null: not there), checked against its sha256: every backend's getFile check. */
+export function checkStoredFile(study: string, sha256: string, data: Buffer | null | undefined): Buffer {
+  if (data === null || data === undefined) throw new DehbError('E_STUDY', `study "${study}" has no stored file ${sha256}`);
+  const got = createHash('sha256').update(data).digest('hex');
+  if (got !== sha256) throw new DehbError('E_STUDY', `stored file ${sha256} of study "${study}" is corrupt (checksum ${got})`);
+  return data;
+}
 
 export interface StudyStorage {
   /** The URL (or directory) this storage was opened with, credentials masked. */

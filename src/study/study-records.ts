@@ -6,15 +6,14 @@
 import { historyToCsv } from './history-csv.js';
 import type { IncumbentSummary, OptimizerKind, ResolvedOptimizerOptions } from '../dehb/types.js';
 import { TrialHistory } from './history.js';
-import { FINISHED_STATUSES } from '../protocol/journal-versions.js';
-import { countsForIncumbent, incumbentSummary } from './incumbent.js';
+import { TRIAL_STATUSES, type TrialStatusName } from '../protocol/journal-versions.js';
+import { bestRecord, incumbentSummary } from './incumbent.js';
 import type { RunMeta, StoredEntry, TrialRecord } from './journal-types.js';
 
 /** A `started` entry may carry the trial's working directory (a backward-compatible extra field). */
 export type StartedEntryExt = Extract<StoredEntry, { type: 'started' }> & { trialDir?: string };
 
-export type TrialStatusName = TrialRecord['status'];
-export const TRIAL_STATUSES: readonly TrialStatusName[] = ['queued', 'running', ...FINISHED_STATUSES];
+export { TRIAL_STATUSES, type TrialStatusName };
 /** Status names of older releases, still accepted in filters. */
 const OLD_STATUS_NAMES: Readonly<Record<string, TrialStatusName>> = { done: 'ok' };
 
@@ -34,6 +33,8 @@ export interface StudyView {
   lastActivity: number;
   lastBudget: Extract<StoredEntry, { type: 'budget' }>['budget'] | null;
   finished: string | null;
+  /** The incumbent (bestRecord over the trials in the order they were told). */
+  best: IncumbentSummary | null;
   entries: number;
 }
 
@@ -60,23 +61,19 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
   let manualAsked = 0;
   let lastBudget: StudyView['lastBudget'] = null;
   let finished: string | null = null;
+  const told: number[] = [];
   for (const e of entries) {
+    if (history.absorbEntry(e)) told.push((e as { trialId: number }).trialId);
     switch (e.type) {
       case 'asked':
-        if (history.get(e.trialId) === undefined) history.onAsked(e.job, e.at);
         if (e.job.source === 'manual') manualAsked++;
         break;
       case 'started': {
-        history.onStarted(e.trialId, e.worker, e.at);
         const dir = (e as StartedEntryExt).trialDir;
         if (typeof dir === 'string' && !dirs.has(e.trialId)) dirs.set(e.trialId, dir);
         break;
       }
-      case 'report':
-        history.onReport(e.trialId, e.step, e.value);
-        break;
       case 'told': {
-        history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, at: e.at });
         // a cluster worker that kept the trial's directory names it with the result
         const dir = (e.worker as { trialDir?: unknown } | undefined)?.trialDir;
         if (typeof dir === 'string') dirs.set(e.trialId, dir);
@@ -105,24 +102,20 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
     lastActivity: entries[entries.length - 1]?.at ?? first.at,
     lastBudget,
     finished,
+    best: incumbentSummary(bestRecord(told.map((id) => history.get(id)), first.options)),
     entries: entries.length,
   };
 }
 
 export function summarize(view: StudyView): StudySummary {
   const byStatus = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
-  let best: StudySummary['best'] = null;
-  for (const t of view.trials) {
-    byStatus[t.status] += 1;
-    if (!countsForIncumbent(t.fidelity, view.options)) continue; // the optimizer's incumbent rule
-    if (t.status === 'ok' && t.fitness !== null && (best === null || t.fitness < best.fitness)) best = incumbentSummary(t);
-  }
+  for (const t of view.trials) byStatus[t.status] += 1;
   return {
     name: view.name,
     kind: view.options.kind,
     trials: view.trials.length,
     byStatus,
-    best,
+    best: view.best,
     createdAt: view.createdAt,
     lastActivity: view.lastActivity,
     pushedWaiting: view.pushedWaiting,

@@ -14,8 +14,9 @@ after(async () => {
   for (const p of prefixes) await cleanupPrefix(p);
 });
 
-for (const kind of ['module', 'command'] as const) {
-  runExecutorConformance(`bullmq (real Redis, in-process worker, ${kind} objective, capacity 2)`, async (fx) => {
+// the third: trials submitted together go as batch jobs of up to 2 (--trials-per-job 2)
+for (const [kind, trialsPerJob] of [['module', undefined], ['command', undefined], ['module', 2]] as const) {
+  runExecutorConformance(`bullmq (real Redis, in-process worker, ${kind} objective, capacity 2${trialsPerJob === undefined ? '' : `, ${trialsPerJob} trials per job`})`, async (fx) => {
     const prefix = uniquePrefix('conf');
     prefixes.push(prefix);
     const connection = sharedConnection(prefix);
@@ -28,7 +29,7 @@ for (const kind of ['module', 'command'] as const) {
       graceMs: 500,
       log: quiet,
     });
-    const executor = await createClusterExecutor({ connection, runId: 'conformance', capacity: 2, log: quiet }).catch(async (err: unknown) => {
+    const executor = await createClusterExecutor({ connection, runId: 'conformance', capacity: 2, log: quiet, ...(trialsPerJob === undefined ? {} : { trialsPerJob }) }).catch(async (err: unknown) => {
       await worker.stop({ graceMs: 0 }); // never leave a live worker behind (it would keep the process alive)
       throw err;
     });

@@ -77,6 +77,11 @@ test('a refused set-up exits 2 in flag words and leaves no run directory; the co
       re: /^dehb: a trial needs 3 GPUs but the pool has only 2 \(0, 1\): lower --gpus-per-trial/m,
     },
     { args: ['--command', `${process.execPath} ${CUDA_ECHO} {epochs}`, '--fevals', '3'], re: /^dehb: --command: unknown placeholder \{epochs\} in "\{epochs\}"; the parameters are \{x\}, \{k\}/m },
+    // checked before the scheduler file is waited for (there is none here)
+    ...['0', '257', 'lots'].map((k) => ({
+      args: [...cmd, '--fevals', '3', '--cluster', '--scheduler-file', join(dir, 'no-sched.json'), '--trials-per-job', k],
+      re: /^dehb: --trials-per-job must be "auto" or an integer from 1 to 256 \(got "?\w+"?\); 1 sends one job per trial$/m,
+    })),
   ];
   const out = join(dir, 'setup');
   for (const c of cases) {

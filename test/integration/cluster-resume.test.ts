@@ -10,8 +10,10 @@ import { cleanupPrefix, countKeys, uniquePrefix } from '../fixtures/cluster/redi
 import { FIXTURE_DIR, readLog, waitForLog, writeFileFor } from '../fixtures/cluster/harness.js';
 import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
 
-describe('cluster faults: coordinator killed, then resumed', { timeout: 120_000 }, () => {
-  it('resume re-attaches to queued and running trials without re-running finished ones', async () => {
+describe('cluster faults: coordinator killed, then resumed', { timeout: 240_000 }, () => {
+  // with --trials-per-job 2 the trials in flight are in batch jobs: the resumed coordinator finds
+  // them through the run's batch map and re-attaches to those jobs
+  for (const perJob of [undefined, '2']) it(`resume re-attaches to queued and running trials without re-running finished ones${perJob === undefined ? '' : ` (--trials-per-job ${perJob})`}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dehb-resume-'));
     const prefix = uniquePrefix('resume');
     const file = join(dir, 'sched.json');
@@ -25,7 +27,7 @@ describe('cluster faults: coordinator killed, then resumed', { timeout: 120_000 
     const workers: CliProc[] = [spawnCli(workerArgs, { env }), spawnCli(workerArgs, { env })];
     const fevals = 24;
     const runArgs = [
-      'run', '--cluster', '--scheduler-file', file, '--output', out, '--quiet',
+      'run', '--cluster', '--scheduler-file', file, '--output', out, '--quiet', ...(perJob === undefined ? [] : ['--trials-per-job', perJob]),
     ];
     try {
       await Promise.all(workers.map((w) => w.waitFor(/serving queue/)));
@@ -41,6 +43,11 @@ describe('cluster faults: coordinator killed, then resumed', { timeout: 120_000 
       const finishedAtKill = new Set(atKill.filter((x) => x.kind === 'E').map((x) => x.trial));
       const runningAtKill = atKill.filter((x) => x.kind === 'S' && !finishedAtKill.has(x.trial)).map((x) => x.trial);
       assert.ok(runningAtKill.length > 0, 'some trials were running when the coordinator died');
+      if (perJob !== undefined) {
+        const keys = await countKeys(prefix);
+        assert.ok(keys.some((k) => /:resume-run-\d+\.b[0-9a-z]+$/.test(k)), `batch jobs were queued: ${keys.join(' ')}`);
+        assert.ok(keys.some((k) => k.endsWith(':dehb:batches:resume-run')), 'with the batch map');
+      }
 
       const second = spawnCli([...runArgs, '--resume']);
       const { code } = await second.exited;

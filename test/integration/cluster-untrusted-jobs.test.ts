@@ -3,6 +3,8 @@
 // NODE_OPTIONS, LD_PRELOAD), shell metacharacters in parameters, a shell flag, a trial directory
 // and a cwd outside the worker's area, an objective outside --allow. None may run anything foreign
 // or write outside the worker's --trials-dir, and a well-formed job next to them still runs.
+// Batch jobs (several trials in one job) get the same checks per trial, and a forged batch (a
+// trial of another run, a trial twice, too many trials) is refused whole: none of it runs.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ interface Outcome {
   fitness?: number;
   info?: { PATH: string; NODE_OPTIONS: string | null; LD_PRELOAD: string | null; EVIL: string | null; cwd: string; trialDir: string; argv: string[] };
   error?: { code?: string; message: string };
+  batch?: Array<{ trialId: number; outcome?: Outcome; handedBack?: true }>;
 }
 
 describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
@@ -108,6 +111,54 @@ describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
     await job('meta-2', { runId: 'meta', trialId: 2, config: { x }, objective: command({ shell: true }) });
     await worker.waitFor(/leaves job meta-2 for other workers: .*a job cannot ask for a shell/);
     assert.deepEqual(readdirSync(outside).sort(), ['evil.mjs'], 'no marker file was written');
+  });
+
+  const batchJob = (id: string, runId: string, trials: Array<Record<string, unknown>>) => ({
+    v: 1,
+    runId,
+    batch: trials.map((t) => ({ v: 1, runId, fidelity: 1, timeoutMs: null, gpus: 0, config: { x: 1 }, objective: command(), ...t })),
+  });
+  const batchOutcomeOf = async (id: string, data: Record<string, unknown>): Promise<Outcome> =>
+    (await (await queue.add('attack', data, { jobId: id, removeOnComplete: false })).waitUntilFinished(events, 30_000)) as Outcome;
+
+  it('a batch job runs each trial in its own trial directory; its env and trial directories are ignored', async () => {
+    const victim = join(outside, 'victim-batch');
+    const o = await batchOutcomeOf('gb-1', batchJob('gb-1', 'goodb', [
+      { trialId: 1, config: { x: 4 } },
+      { trialId: 2, config: { x: 5 }, objective: command({ env: { EVIL: '1' } }), trialDir: victim },
+    ]));
+    assert.equal(o.batch?.length, 2, JSON.stringify(o));
+    const [a, b] = o.batch ?? [];
+    assert.equal(a?.outcome?.status, 'ok', JSON.stringify(o));
+    assert.equal(a?.outcome?.info?.trialDir, join(area, 'goodb', '1'));
+    assert.equal(b?.outcome?.status, 'ok', JSON.stringify(o));
+    assert.equal(b?.outcome?.info?.trialDir, join(area, 'goodb', '2'));
+    assert.equal(b?.outcome?.info?.EVIL, null);
+    assert.equal(existsSync(victim), false);
+  });
+
+  for (const [what, trials, message] of [
+    ['a trial of another run', [{ trialId: 1 }, { trialId: 2, runId: 'other' }], /invalid batch: batch\.1\.runId: is "other", not the job's run "forged"/],
+    ['the same trial twice', [{ trialId: 3 }, { trialId: 3 }], /invalid batch: batch\.1\.trialId: trial 3 is in the job twice/],
+    ['more than 256 trials', Array.from({ length: 257 }, (_, i) => ({ trialId: i })), /invalid batch: batch: must carry at most 256 trials/],
+    ['an invalid trial', [{ trialId: 1 }, { trialId: 2, runId: '../../outside' }], /invalid batch: batch\.1\.runId/],
+  ] as const) {
+    it(`a forged batch with ${what} is refused whole; none of it runs`, async () => {
+      const before = existsSync(join(area, 'forged')) ? readdirSync(join(area, 'forged')) : [];
+      const o = await batchOutcomeOf(`forged-${what.replace(/\W+/g, '-')}`, batchJob('f', 'forged', trials as unknown as Array<Record<string, unknown>>));
+      assert.equal(o.status, 'failed', JSON.stringify(o).slice(0, 500));
+      assert.match(o.error?.message ?? '', message);
+      assert.deepEqual(existsSync(join(area, 'forged')) ? readdirSync(join(area, 'forged')) : [], before, 'no trial directory made');
+    });
+  }
+
+  it('a batch with one trial outside what the worker allows is left whole for other workers', async () => {
+    const j = await queue.add('attack', batchJob('evilb-1', 'evilb', [{ trialId: 1 }, { trialId: 2, objective: { kind: 'module', path: join(outside, 'evil.mjs') } }]), { jobId: 'evilb-1', removeOnComplete: false });
+    await worker.waitFor(/leaves job evilb-1/);
+    const state = await queue.getJobState(j.id as string);
+    assert.ok(state === 'delayed' || state === 'waiting' || state === 'prioritized' || state === 'active', `left on the queue (state ${state})`);
+    assert.equal(existsSync(join(area, 'evilb')), false, 'not even its allowed trial ran');
+    assert.deepEqual(readdirSync(outside).sort(), ['evil.mjs']);
   });
 
   it('an objective outside what the worker allows never runs', async () => {

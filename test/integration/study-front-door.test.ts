@@ -193,13 +193,13 @@ for (const kind of ['file', 'redis'] as const) {
     await first.close();
 
     const second = keep(await loadStudy('reopen', { storage: ts.url }));
-    const pending = (await second.trials()).filter((x) => x.status === 'queued').map((x) => x.trialId);
+    const pending = (await second.trials()).filter((x) => x.status === 'running').map((x) => x.trialId);
     assert.deepEqual(pending, [1, 2], 'asked, not told: pending after the re-open');
     await second.tell(1, 0.6);
     await assert.rejects(second.tell(0, 1), isState(/already told/));
     const r = await second.optimize({ fevals: 8, nWorkers: 2 });
     assert.equal(r.toldTotal, 8);
-    assert.equal((await second.trial(2)).status, 'queued', 'optimize left the asked trial to its asker');
+    assert.equal((await second.trial(2)).status, 'running', 'optimize left the asked trial to its asker (its asker runs it)');
     await second.tell(2, { fitness: 0.1 });
     const next = await second.ask();
     await second.tell(next, 0.2);

@@ -81,6 +81,30 @@ test('a journal written by optimizer version 2 (dehb run -n 3, killed with 3 tri
   }
 });
 
+test('re-telling keeps the `external` mark of pending trials handed out by study.ask(): no run re-submits them', async () => {
+  // the v2 fixture, with pending trial 156 as if study.ask() had handed it out
+  const dir = await fixtureCopy((e) => (e.type === 'asked' && e.trialId === 156 ? { ...e, external: true } : e), 'v2-interrupted');
+  try {
+    const j = await RunJournal.open(join(dir, 'journal.jsonl'), { create: false });
+    const s = await RunSession.resume(j, 'j');
+    assert.equal(s.warnings.length, 1, 're-told');
+    assert.deepEqual(s.resumedPending.map((x) => x.trialId), [155, 157], 'the asked trial is not re-submitted');
+    assert.equal(s.history.get(156)?.status, 'running', "the asker's trial shows as running");
+    await s.flush();
+    await j.close();
+    const snap = (await entries(dir)).filter((e) => e.type === 'snapshot').pop() as { external?: number[] } | undefined;
+    assert.deepEqual(snap?.external, [156], 'the re-told snapshot records it');
+    // the next re-open starts from that snapshot (exact, no warning) and still knows it
+    const j2 = await RunJournal.open(join(dir, 'journal.jsonl'), { create: false });
+    const s2 = await RunSession.resume(j2, 'j');
+    assert.deepEqual(s2.warnings, []);
+    assert.deepEqual(s2.resumedPending.map((x) => x.trialId), [155, 157]);
+    await j2.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the same journal as if written by another optimizer version resumes by re-telling, with a warning', async () => {
   const dir = await fixtureCopy((e) => (e.type === 'created' ? { ...e, optimizer: 999 } : e));
   try {

@@ -16,6 +16,7 @@ import { interruptSignals } from '../signals.js';
 import { inFlagWords } from '../flag-words.js';
 import { addBudgetOptions, hasBudget } from '../budget-flags.js';
 import { addEvalOptions, connectCluster } from '../eval-flags.js';
+import { addOptimizerOptions } from '../optimizer-flags.js';
 import { dashboardPort, startDashboardFor } from './report.js';
 
 interface RunCommandFlags extends RunFlags {
@@ -30,22 +31,8 @@ export function registerRunCommand(program: Command): void {
   addEvalOptions(cmd);
   cmd
     .description('run an optimization (local thread pool, child processes, GPUs, or a cluster)')
-    .option('-c, --config <file>', 'JSON config file (flags win over it)')
-    .option('--space <file>', 'search space JSON file')
-    .option('--objective <module>', 'objective module (.js/.mjs), optionally module#exportName')
-    .option('--export-name <name>', 'named export of the objective module (default: objective)')
-    .option('--command <cmd>', 'command objective, e.g. "python train.py --epochs {fidelity}"')
-    .option('--min-fidelity <n>', 'lowest fidelity (e.g. epochs)')
-    .option('--max-fidelity <n>', 'highest fidelity')
-    .option('--eta <n>', 'Hyperband reduction factor (default 3)')
-    .option('--strategy <name>', 'DE strategy, e.g. rand1_bin (default), currenttobest1_exp')
-    .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
-    .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
-    .option('--boundary-fix <kind>', 'random (default) | clip')
-    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
-    .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
-    .option('--incumbent <rule>', 'any-fidelity (default, as the reference) | max-fidelity: only results at --max-fidelity count')
-    .option('--seed <n>', 'integer seed (default: random, recorded in the journal)')
+    .option('-c, --config <file>', 'JSON config file (flags win over it)');
+  addOptimizerOptions(cmd)
     .option('-o, --output <dir>', 'run directory: journal, history, incumbent (default dehb-runs/<run-id>)')
     .option('--run-id <id>', 'name of the run (default: random)')
     .option('--resume', 'continue the run journaled in --output')

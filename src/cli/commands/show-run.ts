@@ -9,9 +9,10 @@ import { historyToCsv } from '../../study/history-csv.js';
 import { TrialHistory } from '../../study/history.js';
 import type { StoredEntry, TrialRecord } from '../../study/journal-types.js';
 import { scanJournalSync } from '../../study/journal-tail.js';
-import { countsForIncumbent, incumbentSummary } from '../../study/incumbent.js';
+import { bestRecord, incumbentSummary } from '../../study/incumbent.js';
 import { summarizeJournal, type JournalSummary, type ShowSort } from '../../study/journal-summary.js';
 import { renderTable } from '../table.js';
+import { isFinished } from '../../protocol/journal-versions.js';
 
 export interface ShowFlags {
   format: string;
@@ -90,31 +91,22 @@ function fullSummary(path: string, sort: string, limit: number, status: string |
   const history = new TrialHistory();
   let created: Created | null = null;
   let finished: string | null = null;
+  const told: number[] = [];
   scanJournalSync(path, (e) => {
     if (e.type === 'created') created ??= e;
     else if (e.type === 'finished') finished = e.reason;
-    else history.absorbEntry(e);
+    else if (history.absorbEntry(e)) told.push((e as { trialId: number }).trialId);
   });
   if (created === null) throw new DehbError('E_JOURNAL', `${path}: the journal does not start with a "created" entry`);
   const all = history.records();
   const counts: Record<string, number> = {};
   let pending = 0;
   for (const t of all) {
-    if (t.status === 'queued' || t.status === 'running') pending++;
+    if (!isFinished(t.status)) pending++;
     else counts[t.status] = (counts[t.status] ?? 0) + 1;
   }
   const rows = sortRecords(status === undefined ? all : all.filter((t) => t.status === status), sort);
-  return { created, finished, counts, pending, incumbent: incumbentOf(all, (created as Created).options), rows: rows.slice(0, limit), total: rows.length };
-}
-
-/** Best successful trial under the incumbent rule; among equal fitness the first to finish (as the optimizer keeps it). */
-function incumbentOf(records: readonly TrialRecord[], options: Created['options']): TrialRecord | null {
-  let best: TrialRecord | null = null;
-  for (const r of records) {
-    if (r.status !== 'ok' || r.fitness === null || !countsForIncumbent(r.fidelity, options)) continue;
-    if (best === null || (best.fitness as number) > r.fitness || (best.fitness === r.fitness && (r.finishedAt ?? 0) < (best.finishedAt ?? 0))) best = r;
-  }
-  return best;
+  return { created, finished, counts, pending, incumbent: bestRecord(told.map((id) => history.get(id)), (created as Created).options), rows: rows.slice(0, limit), total: rows.length };
 }
 
 function sortRecords(records: TrialRecord[], sort: string): TrialRecord[] {

@@ -6,11 +6,8 @@
  * trial (the history files' content, derived on demand) unless --limit is given.
  */
 import { Option, type Command } from 'commander';
-import type { TrialRecord } from '../../study/journal-types.js';
+import { TRIAL_STATUSES } from '../../protocol/journal-versions.js';
 import type { ShowFlags } from './show-run.js';
-
-const RECORD_STATUSES: ReadonlyArray<TrialRecord['status']> = ['queued', 'running', 'ok', 'failed', 'timed-out', 'cancelled'];
-
 
 export function registerShowCommand(program: Command): void {
   program
@@ -18,7 +15,7 @@ export function registerShowCommand(program: Command): void {
     .description('print the summary, the incumbent and the best trials of a run directory')
     .argument('<dir>', 'run directory (holds journal.jsonl)')
     .option('-f, --format <format>', 'table | json | csv', 'table')
-    .addOption(new Option('--status <status>', 'only trials with this status').choices(RECORD_STATUSES))
+    .addOption(new Option('--status <status>', 'only trials with this status').choices(TRIAL_STATUSES))
     .option('--all', 'every trial (the table shows the best 20 by default)')
     .option('--limit <n>', 'at most N trials')
     .option('--sort <key>', 'fitness (best first; default) | time (last finished first) | id')

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { inFlagWords } from '../flag-words.js';
+import { addOptimizerOptions } from '../optimizer-flags.js';
 import type { OptimizerKind } from '../../dehb/types.js';
 import type { RunFlags } from '../run-config.js';
 import { defaultStorageUrl } from '../../study/storage.js';
@@ -38,27 +39,13 @@ export function registerStudyCommands(program: Command): void {
 }
 
 export function registerStudyCreateCommand(study: Command): void {
-  study
+  const create = study
     .command('create')
     .description('create a study: search space, fidelity range, optimizer options, objective and input files')
     .argument('<name>', 'study name (letters, digits, _ . -)')
-    .option('-c, --config <file>', 'JSON config file as for `dehb run` (flags win over it)')
-    .option('--space <file>', 'search space JSON file')
-    .option('--min-fidelity <n>', 'lowest fidelity (e.g. epochs)')
-    .option('--max-fidelity <n>', 'highest fidelity')
-    .option('--eta <n>', 'Hyperband reduction factor (default 3)')
-    .option('--strategy <name>', 'DE strategy (default rand1_bin)')
-    .option('--mutation-factor <f>', 'DE scale factor F (default 0.5)')
-    .option('--crossover-prob <p>', 'DE crossover rate CR (default 0.5)')
-    .option('--boundary-fix <kind>', 'random (default) | clip')
-    .option('--schedule <kind>', "sync (default, the reference's) | async (ASHA-style promotions)")
-    .option('--fidelity-type <type>', 'float (default) | int: the objective gets the ladder rounded to integers (epochs)')
-    .option('--incumbent <rule>', 'any-fidelity (default) | max-fidelity: only results at --max-fidelity count')
-    .option('--seed <n>', 'integer seed (default: random, recorded)')
+    .option('-c, --config <file>', 'JSON config file as for `dehb run` (flags win over it)');
+  addOptimizerOptions(create)
     .option('--kind <kind>', 'dehb (default) | random (random search at max fidelity) | manual (only pushed trials)')
-    .option('--objective <module>', 'objective module (.js/.mjs), optionally module#exportName')
-    .option('--export-name <name>', 'named export of the objective module')
-    .option('--command <cmd>', 'command objective, e.g. "python train.py --lr {lr} --epochs {fidelity}"')
     .option('--trial-timeout <duration>', 'kill an evaluation after this long (recorded timed-out)')
     .option('--input-file <file>', 'file shipped to every worker, materialised in the trial directory (repeatable)', collect, [])
     .option('--max-file-size <bytes>', 'cap per input file (default 52428800 = 50 MiB)')
@@ -97,19 +84,7 @@ async function studyCreate(name: string, flags: CreateFlags): Promise<void> {
     name,
     storage,
     space: cfg.space,
-    ...(o.minFidelity === undefined ? {} : { minFidelity: o.minFidelity }),
-    ...(o.maxFidelity === undefined ? {} : { maxFidelity: o.maxFidelity }),
-    ...(o.eta === undefined ? {} : { eta: o.eta }),
-    ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
-    ...(o.mutationFactor === undefined ? {} : { mutationFactor: o.mutationFactor }),
-    ...(o.crossoverProb === undefined ? {} : { crossoverProb: o.crossoverProb }),
-    ...(o.boundaryFix === undefined ? {} : { boundaryFix: o.boundaryFix }),
-    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
-    ...(o.fidelityType === undefined ? {} : { fidelityType: o.fidelityType }),
-    ...(o.incumbent === undefined ? {} : { incumbent: o.incumbent }),
-    ...(o.minClip === undefined ? {} : { minClip: o.minClip }),
-    ...(o.maxClip === undefined ? {} : { maxClip: o.maxClip }),
-    ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...o, // only the keys given (run-config.ts sets no undefined one)
     kind,
     objective: cfg.objective,
     ...(cfg.trialTimeoutMs === undefined ? {} : { trialTimeoutMs: cfg.trialTimeoutMs }),

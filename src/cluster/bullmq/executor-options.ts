@@ -7,6 +7,7 @@ import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { KeyList } from '../../unknown-keys.js';
 import type { RunOwner } from '../../redis/run-claim.js';
 import { DEFAULT_ATTEMPTS, RETRY_BACKOFF_MS } from '../../protocol/retry-policy.js';
+import { MAX_TRIALS_PER_JOB } from '../../protocol/schemas.js';
 
 export interface ClusterExecutorOptions {
   /** Path of the scheduler file (or give `connection`). */
@@ -48,6 +49,13 @@ export interface ClusterExecutorOptions {
    * whatever each run's capacity; 2: twice the share). See docs/cluster.md "Fair share".
    */
   weight?: number;
+  /**
+   * Trials one job carries at most: trials submitted together are packed into jobs of up to this
+   * many (1 to 256), run one after another in one worker slot. `'auto'` (default) packs only when
+   * trials are short against the measured per-job overhead, and never so much that fewer jobs than
+   * worker slots are queued (cluster/bullmq/batches.ts; docs/cluster.md "Trials per job").
+   */
+  trialsPerJob?: number | 'auto';
   /** Where warnings go. Default: stderr. */
   log?: (message: string) => void;
 }
@@ -70,6 +78,7 @@ export const CLUSTER_EXECUTOR_OPTION_KEYS: KeyList<ClusterExecutorOptions> = {
   cancelOnClose: true,
   noWorkerWarnMs: true,
   weight: true,
+  trialsPerJob: true,
   log: true,
 };
 
@@ -85,6 +94,7 @@ export interface ResolvedClusterExecutorOptions {
   eventsMaxLen: number;
   cancelOnClose: boolean;
   noWorkerWarnMs: number;
+  trialsPerJob: number | 'auto';
 }
 
 export const DEFAULT_CLUSTER_CAPACITY = 32;
@@ -107,7 +117,15 @@ export function resolveClusterExecutorOptions(o: ClusterExecutorOptions, conn: C
     eventsMaxLen: positiveInt('eventsMaxLen', o.eventsMaxLen ?? 20_000),
     cancelOnClose: o.cancelOnClose ?? true,
     noWorkerWarnMs: o.noWorkerWarnMs ?? 30_000,
+    trialsPerJob: checkTrialsPerJob(o.trialsPerJob),
   };
+}
+
+/** Validates trialsPerJob (the CLI's --trials-per-job, `name`): 'auto' or an integer 1..256. */
+export function checkTrialsPerJob(value: unknown, name = 'trialsPerJob'): number | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_TRIALS_PER_JOB) return value;
+  throw new DehbError('E_CONFIG', `${name} must be "auto" or an integer from 1 to ${MAX_TRIALS_PER_JOB} (got ${JSON.stringify(value)}); 1 sends one job per trial`);
 }
 
 /** The BullMQ options of one trial's job (its id, fair-share priority, attempts, retention). */

@@ -3,7 +3,9 @@
  * (job id `<runId>-<trialId>`, batched with addBulk), learns about completions from ONE QueueEvents
  * listener dispatching through a Map, backs that up with a periodic reconciliation sweep over the
  * durable results hash (events can be trimmed or missed), deletes each result once recorded, and
- * re-attaches to queued/running/finished jobs when a trial is submitted again (resume).
+ * re-attaches to queued/running/finished jobs when a trial is submitted again (resume). Trials
+ * submitted together may go as one batch job (batches.ts: which, how many, and the batch map a
+ * resumed coordinator re-attaches through).
  */
 import type { Queue } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
@@ -16,7 +18,9 @@ import { TrialJobIds } from './trial-job-ids.js';
 import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
 import { PendingTable, type Entry } from './pending.js';
 import type { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseOutcome, parseTask, workerFailure, type Parsed, type WireOutcome } from '../../protocol/wire.js';
+import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseBatchOutcome, parseOutcome, parseStoredOutcome, parseTask, workerFailure, type Parsed, type WireOutcome } from '../../protocol/wire.js';
+import { BatchJobs } from './batch-jobs.js';
+import type { Batch } from './pending.js';
 import { BrokerHealth, isServerError } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
@@ -43,6 +47,7 @@ export class BullmqExecutor implements Executor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private readonly jobIds: TrialJobIds;
+  private readonly batches: BatchJobs;
   /** Entries whose add was a duplicate, to reconcile in the next tick. */
   private readonly recheck = new Set<Entry>();
   /** Entries whose completed event carried an unusable result, to check against their job. */
@@ -56,7 +61,7 @@ export class BullmqExecutor implements Executor {
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
   /** Counters for tests and benchmarks. */
-  readonly stats = { added: 0, reattached: 0, readded: 0, fromEvents: 0, fromSweep: 0, cancelled: 0 };
+  readonly stats = { added: 0, reattached: 0, readded: 0, fromEvents: 0, fromSweep: 0, cancelled: 0, batchJobs: 0, batchedTrials: 0 };
 
   constructor(
     conn: ClusterConnection,
@@ -82,6 +87,14 @@ export class BullmqExecutor implements Executor {
     this.waiting = new WaitingReport(this.queue, this.health, this.opts.noWorkerWarnMs, log);
     this.table = new PendingTable();
     this.fair = new FairShare(this.redis, fairShareKey(this.keys.base), checkWeight(o.weight));
+    this.batches = new BatchJobs(runId, this.opts.trialsPerJob, this.store, this.fair, {
+      settle: (e, outcome) => this.settle(e, outcome),
+      requeue: (e) => this.table.requeue(e, () => void this.flush()),
+      removeJob: (id) => this.removeJob(id),
+      recheck: (e) => this.recheckSoon(e, 'reattached'),
+      noteServerError: (reason) => this.health.noteError(new Error(reason), 'write'),
+      log,
+    });
     this.ready = this.start();
     this.ready.catch(() => undefined);
   }
@@ -97,7 +110,11 @@ export class BullmqExecutor implements Executor {
         throw err instanceof DehbError ? err : new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
       }
     }
+    // trials an earlier coordinator of this run put in batch jobs (resume): re-attached through the map
+    await this.batches.loadResumeMap();
     await this.syncFairShare(); // the first jobs start at the queue's current round
+    void this.readSlots();
+
     if (this.fair.weight !== 1) this.log(`run ${this.runId}: fair-share weight ${this.fair.weight} (${this.fair.weight}x the share of a run with weight 1)`);
     this.timer = setInterval(() => this.tick(), this.opts.reconcileIntervalMs);
     this.timer.unref();
@@ -160,20 +177,31 @@ export class BullmqExecutor implements Executor {
       if (batch.length === 0) return;
       try {
         await this.ready;
-        const rest = batch.filter((e) => !e.settled);
-        for (const e of rest) e.priority ??= this.fair.next();
-        if (rest.length === 1) {
-          const e = rest[0] as Entry;
-          await this.queue.add(this.runId, e.task, bullJobOptions(e, this.opts));
-        } else if (rest.length > 1) {
-          await this.queue.addBulk(rest.map((e) => ({ name: this.runId, data: e.task, opts: bullJobOptions(e, this.opts) })));
+        const rest = batch.filter((e) => !e.settled && !this.batches.reattach(e));
+        const { singles, batches, jobs: batchJobs, mapped } = this.batches.plan(rest, this.table.size, (e) => bullJobOptions(e, this.opts));
+        for (const e of singles) e.priority ??= this.fair.next();
+        const jobs = [...singles.map((e) => ({ name: this.runId, data: e.task as unknown, opts: bullJobOptions(e, this.opts) })), ...batchJobs];
+        // the batch map first, on the queue's own connection (so Redis has it before the jobs: a
+        // coordinator killed after the add is resumed through it), in the same round trip
+        const client = batches.length > 0 ? await this.queue.getBackend().client : undefined;
+        const map = client?.hset(this.store.batchMapKey(this.runId), mapped);
+        if (jobs.length === 1) {
+          const j = jobs[0] as (typeof jobs)[number];
+          await Promise.all([map, this.queue.add(j.name, j.data, j.opts)]);
+        } else if (jobs.length > 1) {
+          await Promise.all([map, this.queue.addBulk(jobs)]);
         }
-        this.stats.added += rest.length;
+        this.stats.added += jobs.length;
+        this.stats.batchJobs += batches.length;
         const now = Date.now();
+        for (const b of batches) {
+          b.addedAt = now;
+          this.stats.batchedTrials += b.members.size;
+        }
         for (const e of rest) {
           if (e.phase === 'adding') e.phase = 'added';
           e.addedAt = now;
-          if (e.cancelAfterAdd) this.cancelRemoteTracked(e.jobId);
+          if (e.cancelAfterAdd) this.cancelRemoteTracked(e);
         }
         this.health.commandOk('write');
       } catch (err) {
@@ -203,6 +231,19 @@ export class BullmqExecutor implements Executor {
 
   private onCompleted(jobId: string, returnvalue: unknown): void {
     this.health.completed();
+    const b = this.batches.book.get(jobId);
+    if (b !== undefined) {
+      const p = parseBatchOutcome(returnvalue);
+      const some = [...b.members.values()].find((m) => !m.settled);
+      // as below: an unusable event is checked against the job itself
+      if (!p.ok) {
+        if (some !== undefined) this.recheckSoon(some);
+      } else {
+        this.stats.fromEvents++;
+        this.batches.onResult(b, p);
+      }
+      return;
+    }
     const e = this.table.get(jobId);
     if (e === undefined) {
       // a job we stopped waiting for: its late result goes; one of this run we have not submitted
@@ -218,6 +259,8 @@ export class BullmqExecutor implements Executor {
       return;
     }
     this.stats.fromEvents++;
+    // measures the per-job overhead for the auto trials-per-job rule (batches.ts)
+    if (e.phase === 'added' && !e.settled) this.batches.sizer.observe(Date.now() - e.addedAt, p.value.durationMs ?? 0, 1);
     this.onResult(e, p);
   }
 
@@ -243,6 +286,9 @@ export class BullmqExecutor implements Executor {
 
   /** Our add found the job id taken (an earlier coordinator's job): find out now where it is. */
   private onDuplicated(jobId: string): void {
+    const b = this.batches.book.get(jobId);
+    const some = b === undefined ? undefined : [...b.members.values()].find((m) => !m.settled);
+    if (some !== undefined) return this.recheckSoon(some, 'reattached');
     const e = this.table.get(jobId);
     if (e !== undefined) this.recheckSoon(e, 'reattached');
   }
@@ -264,6 +310,8 @@ export class BullmqExecutor implements Executor {
   }
 
   private async onFailed(jobId: string, reason: string): Promise<void> {
+    const b = this.batches.book.get(jobId);
+    if (b !== undefined) return this.batches.onFailed(b, reason);
     const e = this.table.get(jobId);
     if (e === undefined) {
       if (this.table.unabandon(jobId)) await this.removeJob(jobId);
@@ -282,9 +330,11 @@ export class BullmqExecutor implements Executor {
   }
 
   private onProgress(jobId: string, data: unknown): void {
-    const e = this.table.get(jobId);
-    if (e?.onReport === undefined || data === null || typeof data !== 'object') return;
-    const { step, value } = data as { step?: unknown; value?: unknown };
+    if (data === null || typeof data !== 'object') return;
+    const { step, value, trialId } = data as { step?: unknown; value?: unknown; trialId?: unknown };
+    const b = this.batches.book.get(jobId);
+    const e = b === undefined ? this.table.get(jobId) : typeof trialId === 'number' ? b.members.get(trialId) : undefined;
+    if (e?.onReport === undefined || e.settled) return;
     if (typeof step === 'number' && typeof value === 'number') {
       e.reportsSeen++;
       try {
@@ -307,22 +357,34 @@ export class BullmqExecutor implements Executor {
     if (phase !== 'queued') this.table.abandon(e.jobId);
     this.settle(e, { status: 'cancelled', reason });
     if (phase === 'adding') e.cancelAfterAdd = true;
-    else if (phase !== 'queued') this.cancelRemoteTracked(e.jobId);
+    else if (phase !== 'queued') this.cancelRemoteTracked(e);
   }
 
-  private cancelRemoteTracked(jobId: string): void {
-    const p = this.cancelRemote(jobId).finally(() => this.cancelling.delete(p));
+  private cancelRemoteTracked(e: Entry): void {
+    const p = this.cancelRemote(e).finally(() => this.cancelling.delete(p));
     this.cancelling.add(p);
   }
 
-  private async cancelRemote(jobId: string): Promise<void> {
+  /**
+   * A single job waiting is removed, else its worker is asked to stop it. A batch member: while
+   * other members are wanted the worker is asked to skip or stop this one (cancel by trial job
+   * id); the last one wanted removes the waiting batch job, or stops it likewise.
+   */
+  private async cancelRemote(e: Entry): Promise<void> {
+    const b = e.batch;
+    const jobId = b?.id ?? e.jobId;
     try {
-      const removed = await this.queue.remove(jobId);
+      const last = b === undefined || [...b.members.values()].every((m) => m.settled);
+      if (b !== undefined && last) {
+        this.table.abandon(b.id);
+        this.batches.giveUp(b);
+      }
+      const removed = last ? await this.queue.remove(jobId) : 0;
       if (removed === 1) {
         this.table.unabandon(jobId);
         return;
       }
-      await this.redis.publish(this.keys.cancelChannel, JSON.stringify({ jobId, at: Date.now() }));
+      await this.redis.publish(this.keys.cancelChannel, JSON.stringify({ jobId: e.jobId, at: Date.now() }));
     } catch (err) {
       this.health.noteError(err);
     }
@@ -341,7 +403,12 @@ export class BullmqExecutor implements Executor {
     if (!this.health.connected) return;
     void this.sweep();
     void this.syncFairShare();
+    void this.readSlots();
     if (this.health.writesFailing) void this.probeWrites();
+  }
+
+  private readSlots(): Promise<void> {
+    return this.batches.readSlots(this.redis, this.keys, (err) => this.health.noteError(err, 'read'));
   }
 
   /** While writes fail: one tiny expiring write per tick tells when Redis accepts them again. */
@@ -376,19 +443,26 @@ export class BullmqExecutor implements Executor {
   private async reconcileEntries(entries: Entry[], counter: 'reattached' | 'fromSweep'): Promise<void> {
     for (let i = 0; i < entries.length; i += 500) {
       const chunk = entries.slice(i, i + 500);
-      const states = await this.store.reconcile(chunk.map((e) => e.jobId));
+      const idOf = (e: Entry): string => e.batch?.id ?? e.jobId;
+      const states = await this.store.reconcile([...new Set(chunk.map(idOf))]);
+      const seen = new Set<Batch>();
       for (const e of chunk) {
-        const st = states.get(e.jobId);
+        const b = e.batch;
+        const st = states.get(idOf(e));
         if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing') continue;
+        if (b !== undefined && seen.has(b)) continue; // one batch job answers for all its members
+        if (b !== undefined) seen.add(b);
         if (st.state === 'result') {
           this.stats[counter]++;
-          this.onResult(e, st.outcome);
+          if (b !== undefined) this.batches.onResult(b, parseStoredOutcome(st.text, true));
+          else this.onResult(e, parseStoredOutcome(st.text, false) as Parsed<WireOutcome>);
         } else if (st.state === 'failed') {
-          await this.onFailed(e.jobId, st.reason);
+          await this.onFailed(idOf(e), st.reason);
         } else if (st.state === 'missing' && e.phase === 'added') {
           this.stats.readded++;
-          this.log(`job ${e.jobId} vanished from Redis without a result (restart without persistence?); queued again`);
-          this.table.requeue(e, () => void this.flush());
+          this.log(`job ${idOf(e)} vanished from Redis without a result (restart without persistence?); queued again`);
+          if (b === undefined) this.table.requeue(e, () => void this.flush());
+          else for (const m of [...b.members.values()]) if (!m.settled) this.batches.requeueSingly(m);
         }
       }
     }
@@ -421,7 +495,8 @@ export class BullmqExecutor implements Executor {
 
   /** The run has recorded this trial's outcome durably: its stored result can go now. */
   recorded(task: EvalTask): void {
-    this.channel.store.deleteSoon(this.jobIds.recorded(task.trialId));
+    const jobId = this.jobIds.recorded(task.trialId);
+    if (!this.batches.recorded(jobId)) this.store.deleteSoon(jobId);
   }
 
   close(opts: { force?: boolean } = {}): Promise<void> {

@@ -49,10 +49,10 @@ export class FairShare {
     readonly weight: number,
   ) {}
 
-  /** The priority for this run's next job. */
-  next(): number {
+  /** The priority for this run's next job, of `trials` trials (a batch job advances the run's virtual time by each). */
+  next(trials = 1): number {
     const start = Math.max(this.finish, this.v);
-    this.finish = start + 1 / this.weight;
+    this.finish = start + trials / this.weight;
     return Math.min(MAX_PRIORITY, 1 + Math.floor(start));
   }
 

@@ -24,6 +24,23 @@ export interface Entry {
   settled: boolean;
   /** The BullMQ priority it was added with (fair share between runs). */
   priority?: number;
+  /** The batch job carrying it (batches.ts), if any. */
+  batch?: Batch | undefined;
+  /** Never packed into a batch (handed back, queued again). */
+  single?: boolean;
+}
+
+/** A batch job (batches.ts): several trials of the run in one job. */
+export interface Batch {
+  id: string;
+  /** Members submitted here, by trial id (settled ones stay until the batch is done with). */
+  members: Map<number, Entry>;
+  /** Member trial job ids the run has not recorded yet (the batch job is removed after the last). */
+  unrecorded: Set<string>;
+  priority?: number;
+  addedAt: number;
+  /** Found in the batch map of an earlier coordinator of the run (resume). */
+  resumed: boolean;
 }
 
 export class PendingTable {

@@ -1,7 +1,8 @@
 /**
  * Owns a cluster worker's evaluation slots when it prefetches: BullMQ hands the worker up to
  * concurrency + prefetch jobs, and each waits here for one of `concurrency` slots before it runs,
- * first come first served. close() turns every waiting job away (the worker hands them back).
+ * first come first served. close() turns every waiting job away (the worker hands them back). A
+ * batch job runs further trials in slots free when it starts (tryAcquire).
  */
 export class Slots {
   private free: number;
@@ -20,6 +21,13 @@ export class Slots {
       return Promise.resolve(true);
     }
     return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Takes a free slot now if there is one (a batch job's further trials: worker-batch.ts). */
+  tryAcquire(): boolean {
+    if (this.closed || this.free === 0) return false;
+    this.free--;
+    return true;
   }
 
   release(): void {

@@ -27,13 +27,18 @@ export class WaitingReport {
 
   private async reportRefusals(long: Entry[], now: number): Promise<void> {
     if (this.said.size > 10_000) this.said.clear();
-    for (const e of long.filter((x) => !this.said.has(x.jobId)).slice(0, 20)) {
-      const { logs } = await this.queue.getJobLogs(e.jobId, -1, -1);
+    // a batch member's job is its batch's (said once for the batch)
+    const jobOf = (e: Entry): string => e.batch?.id ?? e.jobId;
+    const firsts = [...new Map(long.map((e) => [jobOf(e), e])).values()];
+    for (const e of firsts.filter((x) => !this.said.has(jobOf(x))).slice(0, 20)) {
+      const jobId = jobOf(e);
+      const { logs } = await this.queue.getJobLogs(jobId, -1, -1);
       const last = logs[logs.length - 1];
       if (last === undefined) continue;
-      this.said.add(e.jobId);
+      this.said.add(jobId);
       const s = Math.round((now - e.addedAt) / 1000);
-      this.log(`trial ${e.task.trialId} (job ${e.jobId}) has waited ${s} s: no connected worker may run it; last refusal: ${last.replace(/^\S+ /, '')}`);
+      const which = e.batch === undefined ? `trial ${e.task.trialId}` : `trials ${[...e.batch.members.keys()].join(', ')}`;
+      this.log(`${which} (job ${jobId}) has waited ${s} s: no connected worker may run it; last refusal: ${last.replace(/^\S+ /, '')}`);
     }
   }
 }

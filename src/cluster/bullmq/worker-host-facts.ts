@@ -18,7 +18,7 @@ export interface HostFactsPublisher {
 }
 
 /** What this machine is and how loaded it is now. */
-export async function gatherHostFacts(worker: { id: string; concurrency: number }): Promise<HostFacts> {
+export async function gatherHostFacts(worker: { id: string; concurrency: number; prefetch?: number }): Promise<HostFacts> {
   const [cpu, mem, load] = await Promise.all([si.cpu(), si.mem(), si.currentLoad()]);
   return {
     v: 1,
@@ -32,6 +32,7 @@ export async function gatherHostFacts(worker: { id: string; concurrency: number 
     memAvailableBytes: mem.available,
     load1: Number.isFinite(load.avgLoad) ? load.avgLoad : 0,
     concurrency: worker.concurrency,
+    prefetch: worker.prefetch ?? 0,
     at: Date.now(),
   };
 }
@@ -39,7 +40,7 @@ export async function gatherHostFacts(worker: { id: string; concurrency: number 
 /** Starts publishing in the background; the worker does not wait for the (slowish) first gathering. */
 export function startHostFacts(
   conn: ClusterConnection,
-  worker: { id: string; concurrency: number },
+  worker: { id: string; concurrency: number; prefetch?: number },
   log: (message: string) => void,
   opts: { refreshMs?: number } = {},
 ): HostFactsPublisher {

@@ -1,6 +1,7 @@
 /**
  * Owns what one cluster worker process does with each job: validate it, refuse objectives outside
- * the allow-list, take this node's GPUs, evaluate through runTask, return the outcome as the job's
+ * the allow-list, take this node's GPUs, evaluate through runTask (a batch job's trials in its slot
+ * and the slots free when it starts: worker-batch.ts), return the outcome as the job's
  * returnvalue (BullMQ completes the job with it, lock-checked), abort evaluations whose lock was lost or that
  * the coordinator cancelled, and stop gracefully (finish within a grace period, hand the rest back)
  * without hanging while Redis is gone. Started by worker-runtime.ts.
@@ -16,6 +17,7 @@ import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, type AbortKind } from './job-verdicts.js';
 import { CANCEL_REQUEST_REASON, parseJob, type WireOutcome } from '../../protocol/wire.js';
+import { runBatch, type MemberResult } from './worker-batch.js';
 import type { TrialDirs } from './trial-dirs.js';
 import { Slots } from './slots.js';
 import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
@@ -112,9 +114,12 @@ export class WorkerRuntime implements ClusterWorker {
     if (this.cancels.size > 10_000) this.cancels.clear();
   }
 
+  /** Aborts the evaluation of a trial job id, or every running trial of a (batch) job of this id. */
   private abortJob(jobId: string, kind: AbortKind): void {
-    const a = this.active.get(jobId);
-    if (a !== undefined && !a.controller.signal.aborted) a.controller.abort(kind);
+    const direct = this.active.get(jobId);
+    for (const a of direct === undefined ? [...this.active.values()].filter((x) => x.job.id === jobId) : [direct]) {
+      if (!a.controller.signal.aborted) a.controller.abort(kind);
+    }
   }
 
   private async process(job: Job, token: string | undefined): Promise<unknown> {
@@ -131,40 +136,68 @@ export class WorkerRuntime implements ClusterWorker {
   }
 
   private async processInSlot(job: Job, jobId: string, lockToken: string): Promise<unknown> {
+    const parsed = parseJob(job.data);
+    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${jobId} carries ${parsed.message}`, this.info);
+    const { tasks, batch, ignored } = parsed.value;
+    if (ignored.length > 0) this.noteIgnored(jobId, ignored);
+    const why = await this.leaveReason(tasks);
+    if (why !== null) return await this.leave(job, lockToken, why);
+    if (batch) return await runBatch(this, job, lockToken, tasks);
+    const r = await this.evaluateMember(job, jobId, tasks[0] as EvalTask, false);
+    if ('outcome' in r) return r.outcome;
+    if (r.verdict === 'lost-lock') return this.lostLock(jobId);
+    return this.handBack(job, lockToken);
+  }
+
+  tryTakeSlot(): boolean {
+    return this.slots.tryAcquire();
+  }
+
+  releaseSlot(): void {
+    this.slots.release();
+  }
+
+  /** True once the worker stops: a batch starts none of its remaining trials. */
+  get isStopping(): boolean {
+    return this.shuttingDown;
+  }
+
+  /**
+   * Evaluates one trial of the job under `key` (its job id, or a batch member's trial job id: what
+   * a cancel names) and says what became of it. The outcome is the job's returnvalue (or part of
+   * it): BullMQ's moveToFinished checks our lock, stores it in the job (kept until the coordinator
+   * has recorded it) and emits the completed event carrying it, in one script that also hands this
+   * worker its next job.
+   */
+  async evaluateMember(job: Job, key: string, data: EvalTask, batched: boolean): Promise<MemberResult> {
     const controller = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    this.active.set(jobId, { job, controller, done });
+    this.active.set(key, { job, controller, done });
     try {
-      const cancelAt = this.cancels.get(jobId);
+      const cancelAt = this.cancels.get(key);
       // kept after use: a newer job with the same id (queued again) is younger than the cancel
       if (cancelAt !== undefined && job.timestamp <= cancelAt) {
         this.stats.cancelled++;
-        return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
+        return { outcome: { status: 'cancelled', reason: CANCEL_REQUEST_REASON } };
       }
-      const ran = await this.run(job, controller.signal);
-      if ('leave' in ran) return await this.leave(job, lockToken, ran.leave);
-      const outcome = ran;
+      const outcome = await this.run(job, data, controller.signal, batched);
       // Under a scheduler (SLURM scancel, time limit, pre-emption) the whole step gets SIGTERM, the
       // objective's processes included: a trial killed that way while this worker shuts down is
       // not the objective's failure, so it goes back to the queue instead of being recorded.
       if (killedByShutdownSignal(outcome)) {
         // the worker's own SIGTERM may be handled a moment after the child's exit
         if (!this.shuttingDown) await new Promise((r) => setTimeout(r, 1_000));
-        if (this.shuttingDown) return this.handBack(job, lockToken);
+        if (this.shuttingDown) return { verdict: 'hand-back' };
       }
       // an evaluation that finished before a shutdown abort reached it is still recorded
       const verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
-      // The outcome is the job's returnvalue: BullMQ's moveToFinished checks our lock, stores it
-      // in the job (kept until the coordinator has recorded it) and emits the completed event
-      // carrying it, in one script that also hands this worker its next job.
-      if (verdict === null) return outcome;
-      if (verdict === 'lost-lock') return this.lostLock(jobId);
-      if (verdict === 'hand-back') return this.handBack(job, lockToken);
+      if (verdict === null) return { outcome };
+      if (verdict !== 'cancel') return { verdict };
       this.stats.cancelled++;
-      return { status: 'cancelled', reason: CANCEL_REQUEST_REASON };
+      return { outcome: { status: 'cancelled', reason: CANCEL_REQUEST_REASON } };
     } finally {
-      this.active.delete(jobId);
+      this.active.delete(key);
       finish();
     }
   }
@@ -213,18 +246,25 @@ export class WorkerRuntime implements ClusterWorker {
     throw new DelayedError();
   }
 
-  /** Validate, check the allow-list, take devices, evaluate. Never throws for the objective's sake. */
-  private async run(job: Job, signal: AbortSignal): Promise<EvalOutcome | { leave: string }> {
-    const parsed = parseJob(job.data);
-    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${job.id} carries ${parsed.message}`, this.info);
-    const { task: data, ignored } = parsed.value;
-    if (ignored.length > 0) this.noteIgnored(String(job.id), ignored);
-    if (this.o.runs !== undefined && !this.o.runs.includes(data.runId)) return { leave: `this worker only takes jobs of run(s) ${this.o.runs.join(', ')}` };
-    if (data.extra?.inputFiles === true && this.o.prepare === undefined) {
-      return { leave: `the trial needs its study's shipped input files, which only a worker of the study fetches (dehb worker --study ${String(data.extra.study)} --storage URL --accept-study-files)` };
+  /** Why this worker may not run these trials (null: it may): the job then goes to workers that may. */
+  private async leaveReason(tasks: EvalTask[]): Promise<string | null> {
+    const checked = new Set<string>();
+    for (const data of tasks) {
+      if (this.o.runs !== undefined && !this.o.runs.includes(data.runId)) return `this worker only takes jobs of run(s) ${this.o.runs.join(', ')}`;
+      if (data.extra?.inputFiles === true && this.o.prepare === undefined) {
+        return `the trial needs its study's shipped input files, which only a worker of the study fetches (dehb worker --study ${String(data.extra.study)} --storage URL --accept-study-files)`;
+      }
+      const ref = JSON.stringify(data.objective);
+      if (checked.has(ref)) continue;
+      checked.add(ref);
+      const why = await this.policy.check(data.objective);
+      if (why !== null) return why;
     }
-    const why = await this.policy.check(data.objective);
-    if (why !== null) return { leave: why };
+    return null;
+  }
+
+  /** Take devices, prepare the trial directory, evaluate. Never throws for the objective's sake. */
+  private async run(job: Job, data: EvalTask, signal: AbortSignal, batched: boolean): Promise<EvalOutcome> {
     const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, data.gpus) : data.gpus);
     let devices: string[] = [];
     if (need > 0) {
@@ -255,7 +295,7 @@ export class WorkerRuntime implements ClusterWorker {
         workerInfo: this.info,
         onReport: (step, value) => {
           reports.push([step, value]);
-          job.updateProgress({ step, value }).catch(() => undefined);
+          job.updateProgress(batched ? { trialId: data.trialId, step, value } : { step, value }).catch(() => undefined);
         },
       });
       // also stored with the result: the coordinator may read it before the progress events
@@ -285,14 +325,14 @@ export class WorkerRuntime implements ClusterWorker {
   }
 
   /** Puts the job back in wait at once (other workers take it) and tells BullMQ not to finish it. */
-  private async handBack(job: Job, token: string): Promise<never> {
+  async handBack(job: Job, token: string): Promise<never> {
     this.stats.handedBack++;
     // With Redis gone the job stays active under our lock; the stall check hands it on later.
     if (this.redis.status === 'ready') await withTimeout(job.moveToWait(token).catch(() => 0), 2_000, () => 0);
     throw new WaitingError();
   }
 
-  private lostLock(jobId: string): never {
+  lostLock(jobId: string): never {
     this.lockLostSaid.add(jobId);
     this.stats.lostLock++;
     this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
@@ -324,6 +364,9 @@ export class WorkerRuntime implements ClusterWorker {
       for (const id of this.active.keys()) this.abortJob(id, 'shutdown');
       await withTimeout(Promise.all(running()), 5_000, () => undefined);
     }
+    // the completions of jobs that just returned (a batch's finished trials, with the rest handed
+    // back) are sent before the forced close cuts the connection; bounded, as Redis may be gone
+    if (worker !== undefined && this.redis.status === 'ready') await withTimeout((worker as unknown as { whenCurrentJobsFinished(reconnect: boolean): Promise<void> }).whenCurrentJobsFinished(false).catch(() => undefined), 3_000, () => undefined);
     // close(true) does not wait for jobs; raced anyway because closing connections can hang while Redis is down
     if (worker !== undefined) await withTimeout(worker.close(true).catch(() => undefined), 2_000, () => undefined);
     this.allocator.stop();

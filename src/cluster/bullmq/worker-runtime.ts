@@ -66,7 +66,8 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   const dirs = await TrialDirs.create(o.trialsDir);
   const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, dirs, concurrency, log);
   await runtime.start();
-  const hostFacts = startHostFacts(conn, runtime, log); // published for `dehb scheduler check`
+  // published for `dehb scheduler check`, and the coordinators' count of worker slots (batches.ts)
+  const hostFacts = startHostFacts(conn, { id: runtime.id, concurrency, prefetch: o.prefetch ?? 0 }, log);
   const stop = runtime.stop.bind(runtime);
   runtime.stop = async (opts) => {
     await stop(opts);

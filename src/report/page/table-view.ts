@@ -4,6 +4,7 @@
  */
 import type { TrialRow } from '../payload.js';
 import { fill, fmt, h } from './dom.js';
+import { TRIAL_STATUSES } from '../../protocol/journal-versions.js';
 
 const PAGE = 50;
 /** Column of the worker (an index into the payload's worker names until stored). */
@@ -23,7 +24,7 @@ export class TableView {
 
   constructor(root: HTMLElement) {
     this.filter = h('select', { 'data-testid': 'status-filter' });
-    for (const s of ['', 'ok', 'failed', 'timed-out', 'cancelled', 'running', 'queued']) this.filter.append(h('option', { value: s }, s === '' ? 'all statuses' : s));
+    for (const s of ['', ...TRIAL_STATUSES]) this.filter.append(h('option', { value: s }, s === '' ? 'all statuses' : s));
     this.filter.addEventListener('change', () => {
       this.status = this.filter.value;
       this.page = 0;

@@ -3,6 +3,7 @@
  * start, deterministic sampling, and which trials count as finished.
  */
 import type { TrialRecord } from '../../study/journal-types.js';
+import { isFinished } from '../../protocol/journal-versions.js';
 
 /** Rounds to 5 significant digits (enough to draw and to read in a table). */
 export function round(n: number | null | undefined): number | null {
@@ -16,7 +17,7 @@ export function secs(ms: number | null, t0: number): number | null {
 }
 
 export function isDone(r: TrialRecord): boolean {
-  return r.status !== 'queued' && r.status !== 'running';
+  return isFinished(r.status);
 }
 
 /** Keeps at most `max` items: evenly spaced, first and last included (deterministic). */
