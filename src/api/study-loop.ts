@@ -12,26 +12,27 @@
  *   holder re-submits the trials its predecessor left pending under the same job ids: results
  *   stored meanwhile are re-attached, jobs still queued are joined, lost ones are queued again.
  * - A directory (`storage.queue`): the holder queues trials in the storage's local queue
- *   (study-queue-executor.ts) and every process's StudyWorker claims them and evaluates them
- *   through the local Executor `dehb run` would choose (inline, threads, processes, GPU-pinned).
+ *   (study-queue-executor.ts, one more Executor backend) and journals every result; every
+ *   process's StudyWorker claims them, evaluates them through the local Executor `dehb run` would
+ *   choose (inline, threads, processes, GPU-pinned) and leaves the outcomes in the queue.
  *
  * A follower stops once its budget is visibly met (fevals: told trials in the journal; runtime:
  * its deadline); for a brackets budget it waits until it can take the lease and see the budget met
  * itself. With `executor` (`--cluster`) this process evaluates nothing: its loop submits to that
- * executor and the cluster's workers evaluate. A worker (`mode: 'worker'`) on Redis takes the
- * lease only to run trials that pushes or a dead holder left pending.
+ * executor and the cluster's workers evaluate. A worker (`mode: 'worker'`) takes the lease only
+ * to run trials that pushes or a dead holder left pending (its own slots evaluate them).
  *
  * Waiting (directory): idle slots look for queued trials at once when this process queued one or
  * a slot freed, else from 20 ms backing off to 250 ms; followers look at the lease every 250 ms.
  */
 import { DehbError } from '../errors.js';
+import { toTrialResult } from '../protocol/trial-result.js';
 import type { Executor } from '../protocol/executor.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
 import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
 import { studyRunId, type ClaimedTask, type StudyStorage } from '../study/storage.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
-import { queuePushes } from '../study/study-pushes.js';
 import { StudyWorker } from '../study/study-worker.js';
 import { checkBudget, type Budget, type StatedBudget } from '../driver/budget.js';
 import { leadStudy, type LeadResult } from '../driver/study-lead.js';
@@ -76,7 +77,7 @@ export interface StudyRunOptions {
 
 export interface StudyRunSummary {
   reason: 'budget' | 'no-work' | 'stopped' | 'idle' | 'max-trials';
-  /** Results this process journaled. */
+  /** optimize: results its lease terms journaled; worker: trials its slots evaluated. */
   toldHere: number;
   /** Told trials in the study when this process stopped. */
   toldTotal: number;
@@ -137,10 +138,6 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     acceptStudyFiles: opts.acceptStudyFiles === true || slots === 0,
     gpusPerTrial,
     onStarted: (trialId) => queue?.started(trialId),
-    onTold: (e) => {
-      queue?.kick();
-      opts.onTold?.(e);
-    },
   });
   await worker.init();
   const objective = worker.objective;
@@ -160,19 +157,24 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   let reason: StudyRunSummary['reason'] | null = null;
   let led = false;
   let toldByLoop = 0;
+  let evaluatedHere = 0;
   const stopped = (): boolean => opts.signal?.aborted === true || opts.killSignal?.aborted === true;
+  // a worker's lease term for orphaned trials ends when its slots are done (--max-trials)
+  const served = new AbortController();
+  const termSignal = opts.signal === undefined ? served.signal : AbortSignal.any([opts.signal, served.signal]);
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
-  /** Holds the lease for one term (false when another process holds it); sets `reason` when done. */
-  const lead = async (stated: StatedBudget): Promise<boolean> => {
+  /** Holds the lease for one term (null when another process holds it). */
+  const lead = async (stated: StatedBudget): Promise<LeadResult | null> => {
     const lease = await opts.storage.getLease(opts.study); // lock-free look first
-    if (lease !== null || !(await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) return false;
+    if (lease !== null || !(await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) return null;
     led = true;
     const executor = opts.executor ?? (cluster === undefined ? undefined : await clusterExecutor(cluster, opts, slots));
     let finished = false;
     try {
       const r: LeadResult = await leadStudy({
         ...opts,
+        signal: termSignal,
         executor,
         holder: worker.workerId,
         budget: stated,
@@ -181,24 +183,25 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         gpusPerTrial,
         queue: {
           queueAhead: opts.queueAhead ?? Math.max(2, slots),
+          busySlots: () => running.size,
           idleSlots: () => Math.max(0, slots - running.size),
           onQueued: () => waker.wake(),
           onReady: (q) => {
             queue = q;
           },
         },
-        onTrialEnd: executor === undefined ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
+        // a worker reports the trials it evaluated (below), an optimizer those it recorded
+        onTrialEnd: opts.mode === 'worker' ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
       });
       if (r.reason !== 'lost') {
-        toldByLoop += executor === undefined ? 0 : r.told;
-        reason = r.reason;
+        toldByLoop += r.told;
         finished = r.reason !== 'stopped';
       }
+      return r;
     } finally {
       // a term that did not finish leaves its jobs and stored results for the next lease holder
       if (executor !== opts.executor) await executor?.close({ force: !finished });
     }
-    return true;
   };
 
   const leadLoop = async (): Promise<void> => {
@@ -207,7 +210,11 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         reason = 'stopped';
         break;
       }
-      if (await lead(budget as StatedBudget)) continue;
+      const term = await lead(budget as StatedBudget);
+      if (term !== null) {
+        if (term.reason !== 'lost') reason = term.reason;
+        continue;
+      }
       await worker.sync();
       if (budget !== null && 'fevals' in budget && worker.toldCount >= budget.fevals) reason = 'budget';
       else if (deadline !== undefined && Date.now() >= deadline) reason = 'budget';
@@ -216,49 +223,46 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     waker.wake();
   };
 
-  /** A worker of a cluster study: its runtime evaluates; it leads only trials nobody else runs. */
+  /** Trials this process's slots finished (the cluster runtime's results stored, or outcomes left in the local queue). */
+  const evaluated = (): number => (runtime === null ? evaluatedHere : runtime.stats.stored);
+
+  /** A worker: its slots evaluate; it leads only trials nobody else runs (pushed, or left pending by a dead holder). */
   const serveLoop = async (): Promise<void> => {
     let idleSince = Date.now();
     let seen = -1;
     while (reason === null && !stopped()) {
-      const stats = (runtime as ClusterWorker).stats;
-      if (opts.maxTrials !== undefined && stats.stored >= opts.maxTrials) {
+      if (opts.maxTrials !== undefined && evaluated() >= opts.maxTrials) {
         reason = 'max-trials';
         break;
       }
       await worker.sync();
       const orphans = worker.pendingCount + worker.pushesWaiting;
-      if (orphans > 0 && (await lead({ fevals: worker.toldCount + orphans }))) {
-        if (reason !== 'stopped') reason = null; // the term ran the orphaned trials; this process goes on serving
-        continue;
+      // the term runs the orphaned trials; this process goes on serving
+      if (orphans > 0 && (await lead({ fevals: worker.toldCount + orphans })) !== null) continue;
+      if (runtime !== null) {
+        const stats = runtime.stats;
+        const busy = stats.started - stats.stored - stats.handedBack - stats.lostLock - stats.cancelled;
+        if (busy > 0 || stats.started !== seen) idleSince = Date.now();
+        seen = stats.started;
+      } else if (running.size > 0 || evaluatedHere !== seen) {
+        idleSince = Date.now();
+        seen = evaluatedHere;
       }
-      const busy = stats.started - stats.stored - stats.handedBack - stats.lostLock - stats.cancelled;
-      if (busy > 0 || stats.started !== seen) idleSince = Date.now();
-      seen = stats.started;
       if (opts.idleExitMs !== undefined && Date.now() - idleSince >= opts.idleExitMs) {
         reason = 'idle';
         break;
       }
       await sleep(250, opts.signal);
     }
+    waker.wake();
   };
 
+  /** This process's slots on a local queue: claim, evaluate, leave the outcome. */
   const claimLoop = async (): Promise<void> => {
-    let idleSince = Date.now();
     let backoff = 20;
     while (reason === null && !stopped()) {
-      if (opts.mode === 'worker') {
-        if (opts.maxTrials !== undefined && worker.toldHere >= opts.maxTrials) {
-          reason = 'max-trials';
-          break;
-        }
-        if (running.size < slots) {
-          await worker.sync();
-          if (worker.pushesWaiting > 0) await queuePushes(opts.storage, opts.study, worker.workerId);
-        }
-      }
       let claimed = false;
-      const cap = opts.maxTrials === undefined ? slots : Math.min(slots, opts.maxTrials - worker.toldHere - running.size);
+      const cap = opts.maxTrials === undefined ? slots : Math.min(slots, opts.maxTrials - evaluatedHere - running.size);
       while (running.size < cap && reason === null && !stopped()) {
         const task = await worker.claim();
         if (task === null) break;
@@ -267,13 +271,6 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       }
       // a trial queued by this process wakes the loop at once; polls only find other processes' work
       backoff = claimed ? 20 : Math.min(250, backoff * 1.5);
-      if (claimed || running.size > 0) idleSince = Date.now();
-      else {
-        if (opts.mode === 'worker' && opts.idleExitMs !== undefined && Date.now() - idleSince >= opts.idleExitMs) {
-          reason = 'idle';
-          break;
-        }
-      }
       // every slot busy: wait for one to finish; otherwise look again soon
       await waker.wait(running.size >= slots ? 60_000 : backoff, opts.signal);
     }
@@ -283,7 +280,12 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     worker
       .run(task, opts.killSignal)
       .then(
-        () => undefined,
+        (outcome) => {
+          if (outcome === null) return;
+          if (++evaluatedHere === opts.maxTrials) served.abort();
+          queue?.kick(); // this process leads: read the outcome now
+          if (opts.mode === 'worker') opts.onTold?.({ type: 'told', trialId: task.trialId, result: toTrialResult(outcome), ...(outcome.worker === undefined ? {} : { worker: outcome.worker }) });
+        },
         (err: unknown) => opts.log?.(`trial ${task.trialId}: ${(err as Error).message}`),
       )
       .finally(() => {
@@ -306,8 +308,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       gpuAllocator?.stop(); // it checked that the GPUs are there; the runtime has its own
       runtime = await clusterSlots(cluster, worker, opts, slots, gpusPerTrial);
     }
-    const evaluating = slots === 0 ? Promise.resolve() : runtime === null ? claimLoop() : opts.mode === 'worker' ? serveLoop() : Promise.resolve();
-    const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : Promise.resolve()), settle(evaluating)]);
+    const evaluating = slots === 0 || runtime !== null ? Promise.resolve() : claimLoop();
+    const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : serveLoop()), settle(evaluating)]);
     const failure = errors.find((e) => e !== null);
     if (failure !== undefined) throw failure;
     reason ??= 'stopped';
@@ -319,7 +321,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     await worker.sync().catch(() => []);
     await worker.close();
   }
-  const here = runtime !== null && opts.mode === 'worker' ? runtime.stats.stored : worker.toldHere + toldByLoop;
+  const here = opts.mode === 'worker' ? evaluated() : toldByLoop;
   return { reason, toldHere: here, toldTotal: worker.toldCount, led };
 }
 

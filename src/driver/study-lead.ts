@@ -3,9 +3,9 @@
  * by the lease (study/leader-journal.ts), record the budget, and drive the same run loop as
  * `dehb run` — through the local study queue of a directory storage
  * (study/study-queue-executor.ts: this process's and other processes' StudyWorkers evaluate and
- * journal the results), or through an executor the caller gives (a Redis study's BullMQ executor,
- * or `--cluster`: workers of the cluster evaluate, this holder journals every result, fenced by the
- * lease). The lease is renewed every third of its TTL; a holder that loses it stops asking at once
+ * leave the outcomes in the queue), or through an executor the caller gives (a Redis study's
+ * BullMQ executor, or `--cluster`). Either way workers only evaluate and this holder journals
+ * every result, fenced by the lease, with the run loop's one retry policy. The lease is renewed every third of its TTL; a holder that loses it stops asking at once
  * (its trials stay queued for the next holder, which re-submits them) and reports `lost`.
  */
 import { DehbError, isDehbError } from '../errors.js';
@@ -34,7 +34,7 @@ export interface LeadOptions {
   gpusPerTrial: number;
   /** Overrides the study's per-trial timeout in the tasks. */
   trialTimeoutMs?: number | undefined;
-  queue: { queueAhead: number; idleSlots: () => number; onQueued: () => void; onReady: (q: StudyQueueExecutor | null) => void };
+  queue: { queueAhead: number; busySlots: () => number; idleSlots: () => number; onQueued: () => void; onReady: (q: StudyQueueExecutor | null) => void };
   signal?: AbortSignal | undefined;
   killSignal?: AbortSignal | undefined;
   log?: (msg: string) => void | undefined;
@@ -47,7 +47,8 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
   const { storage, study, holder } = o;
   const reader = await storage.journal(study);
   const viaQueue = o.executor === undefined;
-  const fenced = new LeaderJournal(storage, study, holder, reader, () => viaQueue);
+  // a queue's workers journal `started` and `report` themselves; this holder journals every `told`
+  const fenced = new LeaderJournal(storage, study, holder, reader, (e) => viaQueue && e.type !== 'told');
   const lost = new AbortController();
   const stop = o.signal === undefined ? lost.signal : AbortSignal.any([o.signal, lost.signal]);
   let queue: StudyQueueExecutor | null = null;
@@ -61,16 +62,19 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
     o.log?.(`leader ${holder}: leading (replayed ${fenced.lastReadSeq} entries, ${pending} pending trials)`);
     if (viaQueue) {
       queue = new StudyQueueExecutor({
+        session,
         storage,
         study,
         journal: reader,
         fromSeq: fenced.lastReadSeq,
         queueAhead: o.queue.queueAhead,
+        workerId: holder,
+        busySlots: o.queue.busySlots,
         idleSlots: o.queue.idleSlots,
         stopSignal: stop,
         onQueued: o.queue.onQueued,
+        ...(o.log === undefined ? {} : { log: o.log }),
       });
-      queue.attach(session);
     }
     o.queue.onReady(queue);
     renew = setInterval(() => {

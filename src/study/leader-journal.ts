@@ -1,10 +1,10 @@
 /**
  * The journal a study's lease holder writes through: reads pass through, appends are fenced by the
  * lease (`appendAsLeader`: a deposed holder can never write `asked` entries), and entries that
- * other processes already wrote are dropped — the pushes it re-applies from the journal, and, for
- * trials evaluated through the study queue, the `started`/`report`/`told` entries their workers
- * wrote. So the lease holder can drive a RunSession like any run while the journal keeps exactly
- * one copy of every entry.
+ * other processes already wrote are dropped — the pushes it re-applies from the journal, and the
+ * `started`/`report`/`told` entries the caller says others write (a study queue's workers journal
+ * `started` and `report`, the lease holder every `told`; an asker only applies results). So the
+ * lease holder can drive a RunSession like any run while the journal keeps one copy of each entry.
  */
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
 import type { StudyStorage } from './storage.js';
@@ -18,14 +18,14 @@ export class LeaderJournal implements JournalBackend {
     private readonly study: string,
     private readonly holder: string,
     private readonly inner: JournalBackend,
-    /** Trials whose evaluating worker journals them (true: drop the holder's copies). */
-    private readonly evaluatedElsewhere: (trialId: number) => boolean,
+    /** Entries someone else journals (true: drop the holder's copy), e.g. a queue worker's `started`. */
+    private readonly writtenElsewhere: (entry: Extract<JournalEntry, { type: 'started' | 'report' | 'told' }>) => boolean,
   ) {}
 
   async append(entries: JournalEntry[]): Promise<number> {
     const own = entries.filter((e) => {
       if (e.type === 'pushed') return false;
-      if (e.type === 'started' || e.type === 'report' || e.type === 'told') return !this.evaluatedElsewhere(e.trialId);
+      if (e.type === 'started' || e.type === 'report' || e.type === 'told') return !this.writtenElsewhere(e);
       return true;
     });
     return own.length === 0 ? 0 : this.storage.appendAsLeader(this.study, this.holder, own);

@@ -1,36 +1,75 @@
 /**
- * The work-queue rules of a study storage kept in a plain object (`{tasks: {<trialId>: slot}}`),
- * as pure functions: the directory storage applies them to `queue.json` under its file lock
- * (storage-file-queue.ts), the in-memory storage to an object it holds (storage-memory.ts).
+ * The work-queue rules of a study storage kept in a plain JSON object (`{tasks: {<trialId>:
+ * slot}}`), and `queueOn`, the LocalStudyQueue over any place that keeps one such object per
+ * study: the directory storage's `queue.json` changed under its file lock (storage-file-queue.ts),
+ * the in-memory storage's JSON text (storage-memory.ts).
  * Idempotent by trial id; lower priority first, then lower trial id; expired claims go back to the
- * queue before a claim looks for work.
+ * queue before a claim looks for work; a claim's holder leaves the outcome in its slot (`done`),
+ * which stays until the lease holder removes it, so a result outlives a lease holder that died
+ * before journaling it. The state comes from a file other processes write: reads of it never
+ * trust a slot's shape (`results`), and outcomes are validated by the reader.
  */
-import type { ClaimedTask, QueueStats, QueueTask } from './storage.js';
+import type { ClaimedTask, LocalStudyQueue, QueueResults, QueueStats, QueueTask } from './storage.js';
 
 export interface QueueSlot {
   task: QueueTask;
-  state: 'queued' | 'claimed';
+  state: 'queued' | 'claimed' | 'done';
   workerId?: string;
   expiresAt?: number;
   attempts: number;
+  /** A done slot: the outcome its worker left (untrusted). */
+  outcome?: unknown;
 }
 
 export interface QueueState {
   tasks: Record<string, QueueSlot>;
 }
 
-export function enqueueTasks(q: QueueState, tasks: QueueTask[]): number {
-  let added = 0;
-  for (const t of tasks) {
-    const key = String(t.trialId);
-    if (q.tasks[key] !== undefined) continue;
-    q.tasks[key] = { task: t, state: 'queued', attempts: 0 };
-    added++;
-  }
-  return added;
+/** Where the queue state of each study lives: `update` applies a change atomically, `load` reads. */
+export interface QueuePlace {
+  update<T>(name: string, change: (q: QueueState) => T): Promise<T>;
+  load(name: string): Promise<QueueState>;
 }
 
-export function claimTask(q: QueueState, workerId: string, ttlMs: number, now = Date.now()): ClaimedTask | null {
+export function queueOn(place: QueuePlace): LocalStudyQueue {
+  const slotOf = (q: QueueState, trialId: number, workerId: string): QueueSlot | undefined => {
+    const slot = q.tasks[String(trialId)];
+    return slot !== undefined && slot.state === 'claimed' && slot.workerId === workerId ? slot : undefined;
+  };
+  return {
+    enqueue: (name, tasks, drop = []) =>
+      place.update(name, (q) => {
+        for (const id of drop) delete q.tasks[String(id)];
+        const fresh = tasks.filter((t) => q.tasks[String(t.trialId)] === undefined);
+        for (const t of fresh) q.tasks[String(t.trialId)] = { task: t, state: 'queued', attempts: 0 };
+        return fresh.length;
+      }),
+    claim: (name, workerId, ttlMs) => place.update(name, (q) => claimTask(q, workerId, ttlMs)),
+    heartbeat: (name, trialId, workerId, ttlMs) =>
+      place.update(name, (q) => {
+        const slot = slotOf(q, trialId, workerId);
+        if (slot !== undefined) slot.expiresAt = Date.now() + ttlMs;
+        return slot !== undefined;
+      }),
+    complete: (name, trialId, workerId, outcome) =>
+      place.update(name, (q) => {
+        const slot = slotOf(q, trialId, workerId);
+        if (slot === undefined) return false;
+        Object.assign(slot, { state: 'done', outcome });
+        delete slot.expiresAt;
+        return true;
+      }),
+    unclaim: (name, trialId, workerId) =>
+      place.update(name, (q) => {
+        const slot = slotOf(q, trialId, workerId);
+        if (slot !== undefined) release(slot);
+      }),
+    results: async (name) => resultsOf(await place.load(name)),
+    queueStats: async (name) => statsOf(await place.load(name)),
+  };
+}
+
+function claimTask(q: QueueState, workerId: string, ttlMs: number, now = Date.now()): ClaimedTask | null {
   let best: QueueSlot | null = null;
   for (const slot of Object.values(q.tasks)) {
     if (slot.state === 'claimed' && (slot.expiresAt ?? 0) <= now) release(slot); // the claimer stopped heart-beating
@@ -51,30 +90,27 @@ export function claimTask(q: QueueState, workerId: string, ttlMs: number, now = 
   return { ...best.task, workerId, expiresAt: best.expiresAt, attempts: best.attempts };
 }
 
-export function heartbeatTask(q: QueueState, trialId: number, workerId: string, ttlMs: number, now = Date.now()): boolean {
-  const slot = q.tasks[String(trialId)];
-  if (slot === undefined || slot.state !== 'claimed' || slot.workerId !== workerId) return false;
-  slot.expiresAt = now + ttlMs;
-  return true;
-}
-
-export function completeTask(q: QueueState, trialId: number): void {
-  delete q.tasks[String(trialId)];
-}
-
-export function unclaimTask(q: QueueState, trialId: number, workerId: string): void {
-  const slot = q.tasks[String(trialId)];
-  if (slot !== undefined && slot.state === 'claimed' && slot.workerId === workerId) release(slot);
-}
-
-export function queueStatsOf(q: QueueState, now = Date.now()): QueueStats {
+function statsOf(q: QueueState, now = Date.now()): QueueStats {
   let queued = 0;
   let claimed = 0;
   for (const s of Object.values(q.tasks)) {
+    if (s.state === 'done') continue;
     if (s.state === 'claimed' && (s.expiresAt ?? 0) > now) claimed++;
     else queued++;
   }
   return { queued, claimed };
+}
+
+/** Done and claimed slots, read defensively (the trial id is the slot's key). */
+function resultsOf(q: QueueState): QueueResults {
+  const out: QueueResults = { done: [], claimed: [] };
+  for (const [key, s] of Object.entries(q.tasks)) {
+    const trialId = Number(key);
+    if (!Number.isInteger(trialId) || trialId < 0 || s === null || typeof s !== 'object') continue;
+    if (s.state === 'done') out.done.push({ trialId, workerId: String(s.workerId), outcome: s.outcome });
+    else if (s.state === 'claimed') out.claimed.push({ trialId, workerId: String(s.workerId) });
+  }
+  return out;
 }
 
 function release(slot: QueueSlot): void {

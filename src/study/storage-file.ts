@@ -21,27 +21,25 @@ import { DehbError } from '../errors.js';
 import { FileJournal } from './file-journal.js';
 import type { JournalEntry } from './journal-types.js';
 import { FileLock } from './storage-file-lock.js';
-import { FileQueue } from './storage-file-queue.js';
+import { FileQueuePlace } from './storage-file-queue.js';
+import { queueOn } from './queue-ops.js';
 import {
   checkStudyName,
   checkStoredFile,
   fileToStore,
   studyTaken,
   unknownStudy,
-  type ClaimedTask,
   type CreatedEntry,
   type LeaseInfo,
   type LocalStudyQueue,
-  type QueueStats,
-  type QueueTask,
   type StoredFile,
   type StudyStorage,
 } from './storage.js';
 
-export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
+export class FileStudyStorage implements StudyStorage {
   readonly kind = 'file' as const;
-  /** Processes of this machine share the study through its local queue (below). */
-  readonly queue: LocalStudyQueue = this;
+  /** Processes of this machine share the study through its local queue (`queue.json`). */
+  readonly queue: LocalStudyQueue = queueOn(new FileQueuePlace(async (name) => (await this.requireStudy(name), this.studyDir(name))));
 
   /** One journal per study for fenced appends, so its index stays incremental. */
   private readonly leaderJournals = new Map<string, FileJournal>();
@@ -174,38 +172,6 @@ export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
     });
   }
 
-  // ------------------------------------------------------------------ queue
-
-  async enqueue(name: string, tasks: QueueTask[]): Promise<number> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).enqueue(tasks);
-  }
-
-  async claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).claim(workerId, claimTtlMs);
-  }
-
-  async heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).heartbeat(trialId, workerId, claimTtlMs);
-  }
-
-  async complete(name: string, trialId: number): Promise<void> {
-    await this.requireStudy(name);
-    await this.fileQueue(name).complete(trialId);
-  }
-
-  async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
-    await this.requireStudy(name);
-    await this.fileQueue(name).unclaim(trialId, workerId);
-  }
-
-  async queueStats(name: string): Promise<QueueStats> {
-    await this.requireStudy(name);
-    return this.fileQueue(name).stats();
-  }
-
   // ------------------------------------------------------------------ files
 
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {
@@ -244,9 +210,6 @@ export class FileStudyStorage implements StudyStorage, LocalStudyQueue {
     return join(this.studyDir(name), 'lease.json');
   }
 
-  private fileQueue(name: string): FileQueue {
-    return new FileQueue(this.studyDir(name));
-  }
 
   private async requireStudy(name: string): Promise<void> {
     if (!(await this.studyExists(name))) throw unknownStudy(name, this.url);

@@ -9,19 +9,16 @@
 import { DehbError } from '../errors.js';
 import { parseStoredEntry, withVersion } from '../protocol/journal-schemas.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
-import { claimTask, completeTask, enqueueTasks, heartbeatTask, queueStatsOf, unclaimTask, type QueueState } from './queue-ops.js';
+import { queueOn, type QueueState } from './queue-ops.js';
 import {
   checkStudyName,
   checkStoredFile,
   fileToStore,
   studyTaken,
   unknownStudy,
-  type ClaimedTask,
   type CreatedEntry,
   type LeaseInfo,
   type LocalStudyQueue,
-  type QueueStats,
-  type QueueTask,
   type StoredFile,
   type StudyStorage,
 } from './storage.js';
@@ -29,7 +26,8 @@ import {
 export interface MemoryStudy {
   entries: StoredEntry[];
   lease: LeaseInfo | null;
-  queue: QueueState;
+  /** The work queue as JSON text (queue-ops.ts). */
+  queue: string;
   files: Map<string, Buffer>;
   deleted: boolean;
 }
@@ -41,9 +39,18 @@ export class MemoryStore {
 
 let counter = 0;
 
-export class MemoryStudyStorage implements StudyStorage, LocalStudyQueue {
-  /** Trials go out through the local queue (this process's slots claim them). */
-  readonly queue: LocalStudyQueue = this;
+export class MemoryStudyStorage implements StudyStorage {
+  /** Trials go out through the local queue (this process's slots claim them), kept as queue.json would keep it. */
+  readonly queue: LocalStudyQueue = queueOn({
+    update: async (name, change) => {
+      const study = this.study(name);
+      const q = JSON.parse(study.queue) as QueueState;
+      const out = change(q);
+      study.queue = JSON.stringify(q);
+      return out;
+    },
+    load: async (name) => JSON.parse(this.study(name).queue) as QueueState,
+  });
   readonly kind = 'memory' as const;
   readonly url: string;
 
@@ -54,7 +61,7 @@ export class MemoryStudyStorage implements StudyStorage, LocalStudyQueue {
   async createStudy(name: string, created: CreatedEntry, opts: { skipIfExists?: boolean } = {}): Promise<boolean> {
     checkStudyName(name);
     if (this.store.studies.has(name)) return studyTaken(name, this.url, opts, 'skipIfExists');
-    const study: MemoryStudy = { entries: [], lease: null, queue: { tasks: {} }, files: new Map(), deleted: false };
+    const study: MemoryStudy = { entries: [], lease: null, queue: '{"tasks":{}}', files: new Map(), deleted: false };
     appendEntries(study, [created]);
     this.store.studies.set(name, study);
     return true;
@@ -123,30 +130,6 @@ export class MemoryStudyStorage implements StudyStorage, LocalStudyQueue {
       });
     }
     return appendEntries(study, entries);
-  }
-
-  async enqueue(name: string, tasks: QueueTask[]): Promise<number> {
-    return enqueueTasks(this.study(name).queue, structuredClone(tasks));
-  }
-
-  async claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null> {
-    return structuredClone(claimTask(this.study(name).queue, workerId, claimTtlMs));
-  }
-
-  async heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean> {
-    return heartbeatTask(this.study(name).queue, trialId, workerId, claimTtlMs);
-  }
-
-  async complete(name: string, trialId: number): Promise<void> {
-    completeTask(this.study(name).queue, trialId);
-  }
-
-  async unclaim(name: string, trialId: number, workerId: string): Promise<void> {
-    unclaimTask(this.study(name).queue, trialId, workerId);
-  }
-
-  async queueStats(name: string): Promise<QueueStats> {
-    return queueStatsOf(this.study(name).queue);
   }
 
   async putFile(name: string, data: Buffer, opts: { maxBytes?: number } = {}): Promise<StoredFile> {

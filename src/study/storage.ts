@@ -14,10 +14,11 @@
  *   skipIfExists (then nothing changes and `false` is returned).
  * - The lease is exclusive with a TTL; `appendAsLeader` appends only while the holder still owns
  *   it (atomically with the check), so a deposed leader can never write `asked` entries.
- * - A local queue (`queue`) is idempotent by trialId (a queued or claimed trial is not enqueued twice), claims
- *   are atomic (exactly one worker gets a task), lower priority values are claimed first, then lower
- *   trial ids; claims expire unless heart-beaten and expired claims go back to the queue (claim()
- *   reclaims them first).
+ * - A local queue (`queue`) is idempotent by trialId (a queued, claimed or done trial is not enqueued
+ *   twice), claims are atomic (exactly one worker gets a task), lower priority values are claimed
+ *   first, then lower trial ids; claims expire unless heart-beaten and expired claims go back to the
+ *   queue (claim() reclaims them first); only the holder of a claim completes it, and a done task
+ *   keeps its outcome until removed.
  * - Files are addressed by sha256, size-capped on put, and verified on get.
  */
 import { createHash } from 'node:crypto';
@@ -124,19 +125,33 @@ export interface StudyStorage {
   close(): Promise<void>;
 }
 
-/** A work queue of study trials on one machine: the directory storage's (storage-file-queue.ts). */
+/**
+ * A work queue of study trials on one machine (the directory storage's, storage-file-queue.ts):
+ * the transport of a study's local queue executor (study-queue-executor.ts). The lease holder
+ * queues tasks and reads back the outcomes workers leave; it journals every result itself.
+ */
 export interface LocalStudyQueue {
-  /** Queues tasks not already queued or claimed; returns how many were added. */
-  enqueue(name: string, tasks: QueueTask[]): Promise<number>;
+  /**
+   * Removes the `drop` tasks whatever their state (results journaled, or a trial to run again),
+   * then queues the tasks not already queued, claimed or done; returns how many were added.
+   */
+  enqueue(name: string, tasks: QueueTask[], drop?: number[]): Promise<number>;
   /** Atomically claims the first task (reclaiming expired claims first), or null. */
   claim(name: string, workerId: string, claimTtlMs: number): Promise<ClaimedTask | null>;
   /** Extends a claim; false when `workerId` no longer holds it. */
   heartbeat(name: string, trialId: number, workerId: string, claimTtlMs: number): Promise<boolean>;
-  /** Removes a finished task (whoever holds it). */
-  complete(name: string, trialId: number): Promise<void>;
+  /** Leaves a claimed task's outcome for the lease holder; false (dropped) when `workerId` no longer holds the claim. */
+  complete(name: string, trialId: number, workerId: string, outcome: unknown): Promise<boolean>;
   /** Gives a claimed task back to the queue (graceful shutdown). */
   unclaim(name: string, trialId: number, workerId: string): Promise<void>;
+  /** The lease holder's look (no lock): outcomes left by workers (untrusted: validate them) and the claimed trials. */
+  results(name: string): Promise<QueueResults>;
   queueStats(name: string): Promise<QueueStats>;
+}
+
+export interface QueueResults {
+  done: Array<{ trialId: number; workerId: string; outcome: unknown }>;
+  claimed: Array<{ trialId: number; workerId: string }>;
 }
 
 /** The storage's local queue (E_STUDY for a storage whose trials go out another way). */

@@ -1,65 +1,72 @@
 /**
- * The study queue as an Executor backend: what a study's lease holder hands its run loop when the
- * trials are evaluated by the processes sharing the study (this one's StudyWorkers included).
- * `submit` makes the `asked` entry durable, queues the trial in the study storage, and resolves
- * with the outcome once the worker that claimed it has journaled its `told` entry.
+ * The local study queue as an Executor backend: what a directory (or in-memory) study's lease
+ * holder hands its run loop, as a Redis study's holder hands it the BullMQ executor. `submit`
+ * makes the `asked` entry durable and queues the trial; a worker of any process sharing the study
+ * claims it, journals `started` and its live `report`s (the file journal takes appends from any
+ * number of processes), evaluates it and leaves the outcome in the queue (study-worker.ts); this executor
+ * reads it back, validates it with the one outcome schema (the queue is a file other processes
+ * write: an unusable outcome resolves as a retryable failure naming the problem, so the run
+ * loop's retry policy decides), and resolves `submit` with it. The run loop journals `told` and
+ * then calls `recorded`, which removes the task. A done task outlives a lease holder that died
+ * before journaling it: the next one re-submits the trial and gets the stored outcome back.
  *
- * Results are handed to the run loop strictly in journal order, so the lease holder's optimizer
- * applies them in the order a replay will (replay.ts). Pushed configurations appended by
- * `dehb push` are applied to the session as they are read. The journal is read when this process
- * says something changed (`kick`), and otherwise every `pollMs` while trials are out (results of
- * other processes), never while nothing is due.
+ * The queue is read when this process says something changed (`kick`: one of its workers
+ * finished), and otherwise every `pollMs` while trials are out, never while nothing is due; the
+ * same read applies pushes appended by `dehb push` to the session.
  *
  * capacity = trials running anywhere + max(queueAhead, idle local slots): `queueAhead` unclaimed
  * trials wait for other processes; with queueAhead 0 a single process asks exactly as `dehb run`.
+ * Running here is what this process's slots say (at once), running elsewhere the claims the last
+ * read saw of other workers, so a stale read never counts a finished local trial as running.
  */
 import { DehbError } from '../errors.js';
-import type { TrialResult } from '../dehb/types.js';
+import { invalidOutcome, parseOutcome } from '../protocol/wire.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../protocol/executor.js';
 import type { JournalBackend, StoredEntry } from './journal-types.js';
 import type { RunSession } from './run-session.js';
-import { localQueue, type LocalStudyQueue, type StudyStorage } from './storage.js';
+import { localQueue, studyRunId, type LocalStudyQueue, type QueueResults, type StudyStorage } from './storage.js';
 
 export interface StudyQueueExecutorOptions {
+  /** The session the loop drives (pushes are applied to it; its asks are flushed before queueing). */
+  session: RunSession;
   storage: StudyStorage;
   study: string;
-  /** A reader of the study journal. */
+  /** A reader of the study journal (for pushes). */
   journal: JournalBackend;
   /** Entries up to this seq are already in the session. */
   fromSeq: number;
-  /** Set with `attach` before the first submit. */
   queueAhead: number;
-  /** Idle evaluation slots of this process. */
+  /** This process's worker id (its claims) and its busy and idle evaluation slots. */
+  workerId: string;
+  busySlots: () => number;
   idleSlots: () => number;
   /** Graceful stop: unclaimed trials resolve cancelled (they stay queued and journaled pending). */
   stopSignal?: AbortSignal;
-  /** Journal reads while trials are out and nothing is said. Default 100 ms. */
+  /** Reads while trials are out and nothing is said. Default 100 ms. */
   pollMs?: number;
   /** Called after trials were queued (so local slots claim at once). */
   onQueued?: () => void;
+  log?: (msg: string) => void;
 }
 
 interface Waiting {
-  task: EvalTask;
   resolve: (o: EvalOutcome) => void;
+  reject: (err: unknown) => void;
 }
 
 export class StudyQueueExecutor implements Executor {
-  private session: RunSession | null = null;
   private readSeq: number;
   private readonly waiting = new Map<number, Waiting>();
-  private readonly running = new Set<number>();
-  /** Told entries read but not handed to the loop yet, in journal order. */
-  private readonly results: Array<{ trialId: number; outcome: EvalOutcome }> = [];
-  private readonly seen = new Set<number>();
+  /** Submitted trials claimed as of the last read (or by a local slot since), and by whom. */
+  private readonly claimed = new Map<number, string>();
+  /** Outcomes handed to the loop and not recorded yet: submitted again, the trial runs again. */
+  private readonly delivered = new Set<number>();
+  private recordedIds: number[] = [];
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
   private again = false;
   private listeners: Array<() => void> = [];
-  private failure: unknown = null;
   private closed = false;
-  private delivering = false;
-
   private readonly queue: LocalStudyQueue;
 
   constructor(private readonly opts: StudyQueueExecutorOptions) {
@@ -68,18 +75,10 @@ export class StudyQueueExecutor implements Executor {
     opts.stopSignal?.addEventListener('abort', () => this.cancelUnclaimed(), { once: true });
   }
 
-  /** The session the loop drives (pushes are applied to it; its asks are flushed before queueing). */
-  attach(session: RunSession): void {
-    this.session = session;
-    for (const job of session.resumedPending) {
-      // results journaled before this session replayed are in its history already
-      if (session.history.get(job.trialId)?.status === 'running') this.running.add(job.trialId);
-    }
-  }
-
   get capacity(): number {
-    const held = this.results.filter((r) => !this.waiting.has(r.trialId)).length;
-    return Math.max(1, this.running.size + held + Math.max(this.opts.queueAhead, this.opts.idleSlots()));
+    let elsewhere = 0;
+    for (const w of this.claimed.values()) if (w !== this.opts.workerId) elsewhere++;
+    return Math.max(1, elsewhere + this.opts.busySlots() + Math.max(this.opts.queueAhead, this.opts.idleSlots()));
   }
 
   /** The loop's wake-up: called when capacity grew or new work (a push) arrived. */
@@ -92,14 +91,16 @@ export class StudyQueueExecutor implements Executor {
 
   async submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
     if (this.closed) throw new DehbError('E_EXECUTOR', 'the study queue executor is closed');
-    await this.session?.flush(); // the `asked` entry is durable before anyone can claim the trial
-    await this.queue.enqueue(this.opts.study, [
-      { trialId: task.trialId, priority: task.extra?.manual === true ? 0 : 1, config: task.config, fidelity: task.fidelity },
-    ]);
+    await this.opts.session.flush(); // the `asked` entry is durable before anyone can claim the trial
+    // tasks whose results are journaled leave with this write; so does the done task of a trial
+    // whose outcome the loop already had, which runs again (a retry)
+    const drop = this.recordedIds.splice(0);
+    if (this.delivered.delete(task.trialId)) drop.push(task.trialId);
+    const queued = { trialId: task.trialId, priority: task.extra?.manual === true ? 0 : 1, config: task.config, fidelity: task.fidelity };
+    await this.queue.enqueue(this.opts.study, [queued], drop);
     if (opts.signal?.aborted === true || this.closed) return { status: 'cancelled', reason: 'cancelled' };
-    if (this.opts.stopSignal?.aborted === true && !this.running.has(task.trialId)) return { status: 'cancelled', reason: 'stopped' };
-    // registered only now, when this call returns: a result settles a promise the loop already holds
-    const outcome = new Promise<EvalOutcome>((resolve) => this.waiting.set(task.trialId, { task, resolve }));
+    if (this.opts.stopSignal?.aborted === true && !this.claimed.has(task.trialId)) return { status: 'cancelled', reason: 'stopped' };
+    const outcome = new Promise<EvalOutcome>((resolve, reject) => this.waiting.set(task.trialId, { resolve, reject }));
     const kill = (): void => this.settle(task.trialId, { status: 'cancelled', reason: 'cancelled' });
     opts.signal?.addEventListener('abort', kill, { once: true });
     this.opts.onQueued?.();
@@ -107,14 +108,19 @@ export class StudyQueueExecutor implements Executor {
     return outcome.finally(() => opts.signal?.removeEventListener('abort', kill));
   }
 
-  /** A local worker journaled `started` for a trial: it counts as running without a journal read. */
+  /** The run loop journaled the trial's result: its task leaves the queue with the next write. */
+  recorded(task: EvalTask): void {
+    this.delivered.delete(task.trialId);
+    this.recordedIds.push(task.trialId);
+  }
+
+  /** A local slot claimed a trial: it is not left unclaimed on a stop, and capacity may have grown. */
   started(trialId: number): void {
-    if (this.seen.has(trialId) || this.running.has(trialId)) return;
-    this.running.add(trialId);
+    if (this.waiting.has(trialId)) this.claimed.set(trialId, this.opts.workerId);
     for (const l of this.listeners) l();
   }
 
-  /** Reads the journal now (a local worker told a trial). */
+  /** Reads the queue and the journal now (a local worker finished a trial). */
   kick(): void {
     if (this.reading !== null) {
       this.again = true;
@@ -124,8 +130,11 @@ export class StudyQueueExecutor implements Executor {
     this.timer = null;
     this.reading = this.read()
       .catch((err: unknown) => {
-        this.failure ??= err;
-        for (const w of [...this.waiting.values()]) w.resolve({ status: 'cancelled', reason: 'journal unreadable' });
+        // an unreadable queue or journal is an infrastructure fault, never a trial's result
+        for (const [id, w] of [...this.waiting]) {
+          this.waiting.delete(id);
+          w.reject(err);
+        }
       })
       .finally(() => {
         this.reading = null;
@@ -134,11 +143,6 @@ export class StudyQueueExecutor implements Executor {
           this.kick();
         } else this.schedule();
       });
-  }
-
-  /** An error reading the journal, if one happened (the loop then treats its trials as cancelled). */
-  get error(): unknown {
-    return this.failure;
   }
 
   /** Every submitted trial resolves cancelled (the lease was lost); they stay queued. */
@@ -153,10 +157,13 @@ export class StudyQueueExecutor implements Executor {
     await this.reading;
     if (this.timer !== null) clearTimeout(this.timer);
     this.abandon();
+    const drop = this.recordedIds.splice(0);
+    // one left behind (a crash) is dropped by the next lease holder's first read
+    if (drop.length > 0) await this.queue.enqueue(this.opts.study, [], drop).catch((err: unknown) => this.opts.log?.(`study queue: ${(err as Error).message}`));
   }
 
   private schedule(): void {
-    if (this.closed || this.failure !== null || this.timer !== null || this.waiting.size === 0) return;
+    if (this.closed || this.timer !== null || this.waiting.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.kick();
@@ -164,73 +171,60 @@ export class StudyQueueExecutor implements Executor {
   }
 
   private async read(): Promise<void> {
-    const entries = await this.opts.journal.read(this.readSeq + 1);
-    if (entries.length === 0) return this.deliver(); // a result held for a trial submitted since
-    this.readSeq = (entries[entries.length - 1] as StoredEntry).seq;
-    let changed = false;
-    for (const e of entries) {
-      if (e.type === 'started') {
-        if (!this.seen.has(e.trialId) && !this.running.has(e.trialId)) changed = true;
-        this.running.add(e.trialId);
-      } else if (e.type === 'told' && !this.seen.has(e.trialId)) {
-        this.seen.add(e.trialId);
-        this.running.delete(e.trialId);
-        if (this.session?.pendingJob(e.trialId) !== undefined) {
-          this.results.push({ trialId: e.trialId, outcome: outcomeOf(e.result, e) });
-          changed = true;
-        }
-      } else if (e.type === 'pushed') {
-        this.session?.push(e.config, e.fidelity); // the LeaderJournal drops the echo
-        changed = true;
-      }
+    const [results, entries] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1)]);
+    let changed = this.applyPushes(entries);
+    changed = this.applyClaims(results) || changed;
+    for (const d of results.done) {
+      if (this.waiting.has(d.trialId)) this.deliver(d);
+      // a done task of a trial already journaled (its removal was lost): it leaves with the next write
+      else if (this.opts.session.pendingJob(d.trialId) === undefined && !this.delivered.has(d.trialId) && !this.recordedIds.includes(d.trialId)) this.recordedIds.push(d.trialId);
     }
-    this.deliver();
     if (changed) for (const l of this.listeners) l();
   }
 
-  /**
-   * Hands results to the loop in journal order, one per turn of the event loop (the loop tells
-   * the session inside the promise jobs of one, so the next cannot overtake it); stops at one the
-   * loop has not submitted yet.
-   */
-  private deliver(): void {
-    const head = this.results[0];
-    if (head === undefined || !this.waiting.has(head.trialId) || this.delivering) return;
-    this.results.shift();
-    this.settle(head.trialId, head.outcome);
-    this.delivering = true;
-    setImmediate(() => {
-      this.delivering = false;
-      this.deliver();
-    });
+  private applyPushes(entries: StoredEntry[]): boolean {
+    if (entries.length > 0) this.readSeq = (entries[entries.length - 1] as StoredEntry).seq;
+    let changed = false;
+    for (const e of entries) {
+      if (e.type !== 'pushed') continue;
+      this.opts.session.push(e.config, e.fidelity); // the LeaderJournal drops the echo
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Whether more of the submitted trials are claimed than before (capacity may have grown). */
+  private applyClaims(results: QueueResults): boolean {
+    const before = this.claimed.size;
+    this.claimed.clear();
+    for (const c of results.claimed) if (this.waiting.has(c.trialId)) this.claimed.set(c.trialId, c.workerId);
+    return this.claimed.size > before;
+  }
+
+  /** Settles a trial with the outcome its worker left, validated (its reports the worker journaled live). */
+  private deliver(d: QueueResults['done'][number]): void {
+    const p = parseOutcome(d.outcome);
+    if (!p.ok) {
+      this.opts.log?.(`study queue: worker ${d.workerId} left an unusable outcome for trial ${d.trialId} (${p.message}); refused`);
+      this.delivered.add(d.trialId);
+      const refused = invalidOutcome(`${studyRunId(this.opts.study)}-${d.trialId}`, p.message);
+      this.settle(d.trialId, refused.status === 'failed' ? { ...refused, retryable: true } : refused);
+      return;
+    }
+    const { reports: _journaledByTheWorker, ...outcome } = p.value;
+    this.delivered.add(d.trialId);
+    this.settle(d.trialId, outcome);
   }
 
   private settle(trialId: number, outcome: EvalOutcome): void {
     const w = this.waiting.get(trialId);
     if (w === undefined) return;
     this.waiting.delete(trialId);
+    this.claimed.delete(trialId);
     w.resolve(outcome);
   }
 
   private cancelUnclaimed(): void {
-    for (const id of [...this.waiting.keys()]) {
-      if (!this.running.has(id) && !this.results.some((r) => r.trialId === id)) this.settle(id, { status: 'cancelled', reason: 'stopped' });
-    }
-  }
-}
-
-/** The outcome a journaled result stands for (the loop turns it back into the same TrialResult). */
-function outcomeOf(r: TrialResult, e: { worker?: EvalOutcome['worker']; durationMs?: number }): EvalOutcome {
-  const extra = { ...(e.worker === undefined ? {} : { worker: e.worker }), ...(e.durationMs === undefined ? {} : { durationMs: e.durationMs }) };
-  const error = r.error ?? { message: r.status };
-  switch (r.status) {
-    case 'ok':
-      return { status: 'ok', fitness: r.fitness as number, ...(r.cost === undefined ? {} : { cost: r.cost }), ...(r.info === undefined ? {} : { info: r.info }), ...extra };
-    case 'timed-out':
-      return { status: 'timed-out', timeoutMs: Number(/(\d+) ms/.exec(error.message)?.[1] ?? 0), ...extra };
-    case 'cancelled':
-      return { status: 'cancelled', reason: error.message, ...extra };
-    default:
-      return { status: 'failed', error: { name: error.name ?? 'Error', message: error.message, ...(error.code === undefined ? {} : { code: error.code }) }, retryable: false, ...extra };
+    for (const id of [...this.waiting.keys()]) if (!this.claimed.has(id)) this.settle(id, { status: 'cancelled', reason: 'stopped' });
   }
 }

@@ -2,10 +2,10 @@
  * The evaluating side of a directory study (its local queue), shared by `dehb optimize` (every
  * process, the leader included) and `dehb worker --study`: claim a queued trial, journal
  * `started`, evaluate it through the Executor the runner chose the way `dehb run` does (threads,
- * processes, GPU pinning, timeouts; intermediate values become `report` entries), journal `told`,
- * complete the task. Claims are heart-beaten; a worker that dies stops heart-beating and its trial
- * goes back to the queue. Before running a claimed trial the worker checks the journal: a trial
- * already told (a duplicate delivery) is completed without running again. For a Redis study it
+ * processes, GPU pinning, timeouts; intermediate values become `report` entries), and leave the
+ * outcome in the queue: the lease holder journals `told` and applies the retry policy, as for a
+ * BullMQ job's returnvalue. Claims are heart-beaten; a worker that dies stops heart-beating and its
+ * trial goes back to the queue; a stopped one hands its running trials back. For a Redis study it
  * only reads: the journal (told, pending, pushes), the study's objective, and `localTask`, which
  * the in-process cluster worker runtime uses to run a trial with the study's shipped files.
  * Shipped input files run only with `acceptStudyFiles`; otherwise the worker refuses the study at
@@ -16,8 +16,6 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DehbError, serializeError } from '../errors.js';
-import { toTrialResult } from '../protocol/trial-result.js';
-import { shouldRetry } from '../protocol/retry-policy.js';
 import { taskTimeout, type EvalOutcome, type EvalTask, type Executor, type ObjectiveRef, type WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
 import { JournalWriter } from './journal-writer.js';
@@ -38,22 +36,18 @@ export interface StudyWorkerOptions {
   trialsDir?: string | undefined;
   /** A claim not heart-beaten for this long goes back to the queue. Default 30 s. */
   claimTtlMs?: number | undefined;
-  /** Failed outcomes marked retryable are re-queued until a trial was claimed this many times (retry-policy.ts). */
-  maxAttempts?: number;
   /** Kill a trial after this many ms. Default: the study's `trialTimeoutMs`. */
   trialTimeoutMs?: number | undefined;
   /** Devices pinned per trial (with a GPU allocator in the executor of `useExecutor`). Default 0. */
   gpusPerTrial?: number;
   log?: (msg: string) => void | undefined;
-  /** Called after this worker journaled a trial's `started` entry. */
+  /** Called when this worker starts evaluating a claimed trial. */
   onStarted?: (trialId: number) => void;
-  /** Called after a result was journaled by this worker. */
-  onTold?: (entry: Extract<JournalEntry, { type: 'told' }>) => void;
 }
 
-export const DEFAULT_CLAIM_TTL_MS = 30_000;
+const DEFAULT_CLAIM_TTL_MS = 30_000;
 
-export function defaultWorkerId(): string {
+function defaultWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
 }
 
@@ -69,8 +63,6 @@ export class StudyWorker {
   private readonly askedIds = new Set<number>();
   private pushed = 0;
   private manualAsked = 0;
-  /** Trials evaluated and told by this worker. */
-  toldHere = 0;
   private executor: Executor | null = null;
 
   constructor(private readonly opts: StudyWorkerOptions) {
@@ -118,7 +110,7 @@ export class StudyWorker {
     return this.toldIds.size;
   }
 
-  /** Asked trials without a result (as far as this worker has read the journal). */
+  /** Asked trials without a result that a lease holder runs (as far as this worker has read the journal). */
   get pendingCount(): number {
     let n = 0;
     for (const id of this.askedIds) if (!this.toldIds.has(id)) n++;
@@ -138,7 +130,7 @@ export class StudyWorker {
       else if (e.type === 'told') this.toldIds.add(e.trialId);
       else if (e.type === 'pushed') this.pushed++;
       else if (e.type === 'asked') {
-        this.askedIds.add(e.trialId);
+        if (e.external !== true) this.askedIds.add(e.trialId); // a trial handed out by ask() is its asker's to tell
         if (e.job.source === 'manual') this.manualAsked++;
       }
     }
@@ -151,74 +143,51 @@ export class StudyWorker {
   }
 
   /**
-   * Evaluates a claimed trial and records it. With `kill` aborted the evaluation is cancelled and
-   * the trial goes back to the queue. Resolves true when a result was journaled.
+   * Evaluates a claimed trial and leaves its outcome in the queue for the lease holder, which
+   * journals it (`started` and the live reports this worker journals itself). With `kill` aborted
+   * the evaluation is cancelled and the trial goes back to the queue. Resolves with the outcome
+   * the queue took, or null (handed back, or the claim was lost: another worker runs the trial).
    */
-  async run(task: ClaimedTask, kill?: AbortSignal): Promise<boolean> {
+  async run(task: ClaimedTask, kill?: AbortSignal): Promise<EvalOutcome | null> {
     const { study } = this.opts;
-    const storage = localQueue(this.opts.storage);
-    await this.sync();
-    if (this.toldIds.has(task.trialId)) {
-      await storage.complete(study, task.trialId);
-      return false;
-    }
+    const queue = localQueue(this.opts.storage);
     const worker: WorkerInfo = { id: this.workerId, host: hostname(), pid: process.pid };
     const trialDir = join(this.trialsRoot(), String(task.trialId));
     const started: Omit<StartedEntryExt, 'seq' | 'at'> = { type: 'started', trialId: task.trialId, worker, trialDir };
-    await this.write(started as JournalEntry);
+    this.write(started as JournalEntry);
     this.opts.onStarted?.(task.trialId);
+    // the heartbeat is the queue's stalled-job check: a claim nobody renews goes back to the queue
     const beat = setInterval(() => {
-      storage.heartbeat(study, task.trialId, this.workerId, this.claimTtlMs).then(
-        (ok) => {
-          if (!ok) this.opts.log?.(`worker ${this.workerId}: lost the claim on trial ${task.trialId}; its first result wins`);
-        },
-        () => undefined,
-      );
+      queue.heartbeat(study, task.trialId, this.workerId, this.claimTtlMs).catch(() => undefined);
     }, Math.max(50, Math.floor(this.claimTtlMs / 3)));
     let outcome: EvalOutcome;
     try {
       outcome = await this.evaluate(task, trialDir, worker, kill);
     } finally {
       clearInterval(beat);
+      await this.writer?.flush().catch(() => undefined); // reports before the holder's `told`
     }
     if (outcome.status === 'cancelled' && kill?.aborted === true) {
-      await this.writer?.flush().catch(() => undefined);
-      await storage.unclaim(study, task.trialId, this.workerId);
-      return false;
+      await queue.unclaim(study, task.trialId, this.workerId);
+      return null;
     }
-    if (outcome.status === 'failed' && shouldRetry(outcome, task.attempts, this.opts.maxAttempts)) {
-      this.opts.log?.(`trial ${task.trialId} failed retryably (attempt ${task.attempts}): ${outcome.error.message}`);
-      await this.writer?.flush().catch(() => undefined);
-      await storage.unclaim(study, task.trialId, this.workerId);
-      return false;
+    if (!(await queue.complete(study, task.trialId, this.workerId, outcome))) {
+      this.opts.log?.(`worker ${this.workerId}: lost the claim on trial ${task.trialId}; its result is dropped (another worker runs it)`);
+      return null;
     }
-    const told: Extract<JournalEntry, { type: 'told' }> = {
-      type: 'told',
-      trialId: task.trialId,
-      result: toTrialResult(outcome),
-      worker: outcome.worker ?? worker,
-      ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
-    };
-    await this.write(told);
-    this.toldIds.add(task.trialId);
-    this.toldHere++;
-    await storage.complete(study, task.trialId);
-    this.opts.onTold?.(told);
-    return true;
+    return outcome;
   }
 
   /**
-   * Writes through the batching JournalWriter. A writer stays failed after an error, so a failed
-   * write starts a new one: a transient storage outage fails one trial's record, not the worker.
+   * Journals a `started` or `report` entry through the batching JournalWriter; they only inform
+   * readers, so a failure is logged, and a new writer replaces the failed one.
    */
-  private async write(entry: JournalEntry): Promise<void> {
+  private write(entry: JournalEntry): void {
     const w = this.writer as JournalWriter;
-    try {
-      await w.write(entry);
-    } catch (err) {
+    w.write(entry).catch((err: unknown) => {
       if (this.writer === w) this.writer = new JournalWriter(this.journal as JournalBackend);
-      throw err;
-    }
+      this.opts.log?.(`worker ${this.workerId}: ${entry.type} of trial ${(entry as { trialId: number }).trialId} not journaled: ${(err as Error).message}`);
+    });
   }
 
   async close(): Promise<void> {
@@ -244,10 +213,8 @@ export class StudyWorker {
     } catch (err) {
       return { status: 'failed', error: serializeError(err), retryable: false };
     }
-    const onReport = (step: number, value: number): void => {
-      this.write({ type: 'report', trialId: task.trialId, step, value }).catch(() => undefined);
-    };
-    if (this.executor === null) return failedOutcome('this process evaluates no study trials (no executor)', 'E_EXECUTOR');
+    const onReport = (step: number, value: number): void => this.write({ type: 'report', trialId: task.trialId, step, value });
+    if (this.executor === null) throw new DehbError('E_EXECUTOR', 'this process evaluates no study trials (no executor)');
     const outcome = await this.executor.submit(evalTask, { ...(kill === undefined ? {} : { signal: kill }), onReport, liveReports: true });
     // the study records the worker process that claimed the trial (plus the devices it pinned)
     const devices = outcome.worker?.devices;
@@ -300,8 +267,4 @@ export class StudyWorker {
 function hasTrialsEnv(): boolean {
   const env = process.env.DEHB_TRIALS_DIR;
   return env !== undefined && env !== '';
-}
-
-function failedOutcome(message: string, code: string): EvalOutcome {
-  return { status: 'failed', error: { name: 'DehbError', message, code }, retryable: false };
 }

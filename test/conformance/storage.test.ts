@@ -221,7 +221,7 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       await assert.rejects(s.acquireLease('nope', 'A', 1000), isCode('E_STUDY'));
     });
 
-    queueTest('queue: idempotent enqueue, priority then trial order, complete, unclaim, stats', async () => {
+    queueTest('queue: idempotent enqueue, priority then trial order, complete by the claim holder, results, drop, unclaim, stats', async () => {
       const s = await open();
       await s.createStudy('q', created());
       assert.equal(await s.queue!.enqueue('q', [task(3), task(1), task(2)]), 3);
@@ -246,11 +246,24 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       const again = await s.queue!.claim('q', 'w3', 10_000);
       assert.equal(again?.trialId, 1);
       assert.equal(again?.attempts, 2);
-      await s.queue!.complete('q', 1);
-      await s.queue!.complete('q', 7);
+      assert.equal(await s.queue!.complete('q', 1, 'w2', { status: 'ok', fitness: 1 }), false, 'only the claim holder completes');
+      assert.equal(await s.queue!.complete('q', 1, 'w3', { status: 'ok', fitness: 0.5 }), true);
+      assert.equal(await s.queue!.complete('q', 7, 'w1', { status: 'failed', error: { name: 'E', message: 'm' }, retryable: true }), true);
+      assert.equal(await s.queue!.complete('q', 7, 'w1', { status: 'ok', fitness: 0 }), false, 'a done task keeps its first outcome');
       assert.equal(await s.queue!.heartbeat('q', 1, 'w3', 10_000), false, 'completed');
       assert.deepEqual(await s.queue!.queueStats('q'), { queued: 3, claimed: 0 });
-      assert.equal(await s.queue!.enqueue('q', [task(1)]), 1, 'a completed trial can be queued again (the journal decides)');
+      const results = await s.queue!.results('q');
+      assert.deepEqual(results.claimed, []);
+      assert.deepEqual(
+        results.done.sort((a, b) => a.trialId - b.trialId),
+        [
+          { trialId: 1, workerId: 'w3', outcome: { status: 'ok', fitness: 0.5 } },
+          { trialId: 7, workerId: 'w1', outcome: { status: 'failed', error: { name: 'E', message: 'm' }, retryable: true } },
+        ],
+      );
+      assert.equal(await s.queue!.enqueue('q', [task(1)]), 0, 'a done task is not queued again until removed');
+      assert.equal(await s.queue!.enqueue('q', [task(1)], [1, 7]), 1, 'dropped, a trial can be queued again (the journal decides)');
+      assert.deepEqual((await s.queue!.results('q')).done, []);
       const order: number[] = [];
       for (let c = await s.queue!.claim('q', 'w', 10_000); c !== null; c = await s.queue!.claim('q', 'w', 10_000)) order.push(c.trialId);
       assert.deepEqual(order, [1, 2, 3, 4]);
@@ -273,6 +286,9 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       assert.equal(re?.trialId, 0);
       assert.equal(re?.attempts, 2);
       assert.equal(await s.queue!.heartbeat('e', 0, 'dead', 10_000), false, 'the dead claimer lost it');
+      assert.equal(await s.queue!.complete('e', 0, 'dead', { status: 'ok', fitness: 1 }), false, "the dead claimer's late result is dropped");
+      const claims = (await s.queue!.results('e')).claimed.sort((a, b) => a.trialId - b.trialId);
+      assert.deepEqual(claims, [{ trialId: 0, workerId: 'rescuer' }, { trialId: 1, workerId: 'live' }]);
     });
 
     queueTest('queue: concurrent claimers get each task exactly once', async () => {
@@ -285,13 +301,14 @@ for (const make of [fileImpl, redisImpl, memoryImpl]) {
       const claimer = async (s: StudyStorage, id: string): Promise<void> => {
         for (let c = await s.queue!.claim('c', id, 10_000); c !== null; c = await s.queue!.claim('c', id, 10_000)) {
           got.push(c.trialId);
-          await s.queue!.complete('c', c.trialId);
+          assert.equal(await s.queue!.complete('c', c.trialId, id, { status: 'ok', fitness: c.trialId }), true);
         }
       };
       await Promise.all([claimer(s1, 'a'), claimer(s2, 'b'), claimer(s1, 'c'), claimer(s2, 'd')]);
       assert.equal(got.length, n);
       assert.deepEqual([...got].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
       assert.deepEqual(await s1.queue!.queueStats('c'), { queued: 0, claimed: 0 });
+      assert.equal((await s1.queue!.results('c')).done.length, n);
     });
 
     test('files: content-addressed, capped, verified', async () => {
