@@ -81,6 +81,8 @@ export class HistoryFiles {
   private async append(csv: Buffer[], json: Buffer[]): Promise<void> {
     await writeAll(join(this.dir, 'history.csv'), 'a', csv, null);
     await writeAll(join(this.dir, 'history.json'), 'r+', json, -JSON_END.length);
+    this.csv.written();
+    this.json.written();
   }
 }
 

@@ -120,6 +120,7 @@ export class JournalWriter {
       const chunks = this.lines.take();
       this.inFlight = count;
       await (this.backend as LineBackend).appendLines(chunks, this.nextSeq - count, count);
+      this.lines.written();
       return count;
     }
     const batch = this.queue;

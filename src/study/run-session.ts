@@ -250,6 +250,11 @@ export class RunSession {
     return this.writer?.failed ?? null;
   }
 
+  /** Whether results go to a journal (its writes complete only when the event loop gets a turn). */
+  get journaled(): boolean {
+    return this.writer !== null;
+  }
+
   /** Whether the journal lags so far behind that the caller should wait for `durable`. */
   get backlogged(): boolean {
     return this.writer !== null && this.writer.backlog > 4 * SNAPSHOT_EVERY;
