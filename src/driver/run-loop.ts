@@ -11,7 +11,7 @@
 import { setMaxListeners } from 'node:events';
 import { DehbError, serializeError } from '../errors.js';
 import type { Job } from '../dehb/types.js';
-import type { EvalTask, Executor } from '../protocol/executor.js';
+import type { EvalTask, Executor, WorkerInfo } from '../protocol/executor.js';
 import { toTrialResult } from '../protocol/trial-result.js';
 import { shouldRetry } from '../protocol/retry-policy.js';
 import type { RunSession } from '../study/run-session.js';
@@ -121,11 +121,11 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
             return;
           }
           const result = toTrialResult(outcome);
-          const extra = {
-            ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
-            ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
-            ...(outcome.queueWaitMs === undefined ? {} : { queueWaitMs: outcome.queueWaitMs }),
-          };
+          // built by assignment: a literal made of spreads gives every result a hidden class of its own
+          const extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number } = {};
+          if (outcome.worker !== undefined) extra.worker = outcome.worker;
+          if (outcome.durationMs !== undefined) extra.durationMs = outcome.durationMs;
+          if (outcome.queueWaitMs !== undefined) extra.queueWaitMs = outcome.queueWaitMs;
           const { recorded, improved, record, durable } = session.tell(job.trialId, result, extra);
           if (executor.recorded !== undefined) {
             // durable: the executor may drop its copy

@@ -230,12 +230,12 @@ export class RunSession {
     const at = Date.now();
     let record: TrialRecord | undefined;
     if (this.all !== null) {
-      this.all.onTold(trialId, result, { ...extra, at });
+      this.all.onTold(trialId, result, Object.assign({ at }, extra));
       record = this.all.get(trialId);
     } else {
       record = this.live.get(trialId);
       this.live.delete(trialId);
-      if (record !== undefined) TrialHistory.finish(record, result, { ...extra, at });
+      if (record !== undefined) TrialHistory.finish(record, result, Object.assign({ at }, extra));
     }
     const entry: JournalEntry = { type: 'told', trialId, result, ...extra };
     const writer = this.writer;
