@@ -11,6 +11,8 @@
  * a handful of chunks for the life of a run; one that never calls written() still works (full
  * chunks are left to the collector).
  */
+import type { FileHandle } from 'node:fs/promises';
+
 const CHUNK = 256 * 1024;
 /** Free chunks kept for reuse at most. */
 const KEEP = 4;
@@ -114,4 +116,23 @@ function digits(b: Buffer, at: number, n: number): number {
     x = Math.floor(x / 10);
   }
   return at + len;
+}
+
+/** Writes every buffer with writev (which may write part of them), at `position` or at the end (null). */
+export async function writeAll(fh: FileHandle, chunks: Buffer[], position: number | null): Promise<void> {
+  let bufs = chunks;
+  let pos = position;
+  while (bufs.length > 0) {
+    let { bytesWritten } = pos === null ? await fh.writev(bufs) : await fh.writev(bufs, pos);
+    if (pos !== null) pos += bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of bufs) {
+      if (bytesWritten >= b.length) bytesWritten -= b.length;
+      else {
+        rest.push(b.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    bufs = rest;
+  }
 }
