@@ -1,9 +1,11 @@
 /**
- * `npm run bench:e2e [-- --evals 20000 --small 10000 --big 50000 --command-evals 200 --rounds 3 --skip-cluster]`
+ * `npm run bench:e2e [-- --evals 20000 --small 10000 --big 50000 --huge 100000 --command-evals 200 --rounds 3 --skip-cluster]`
  *
  * The whole CLI path, as a user takes it, against the in-memory `DEHB.run` in this same process
  * start (trivial objective, 6-D float space): `dehb run --output D -n 1` evals/s, coordinator peak
- * RSS growth per trial from --small to --big trials, re-opening the --big run (`--resume`, nothing
+ * RSS growth per trial from --small to --big trials (and from --big to --huge: V8 grows its young
+ * generation to its full size, 2 x 16 MB, partway through a run; the second figure is the growth
+ * after that step), re-opening the --big run (`--resume`, nothing
  * to do), `dehb show` of it, a command objective against a bare spawn of the same process, and
  * the cluster rows (bench/lib/cluster-e2e.ts; alone: `npm run bench:e2e-cluster`).
  * Child processes run dist/ (the script builds it first); peak RSS is /usr/bin/time's max RSS.
@@ -32,10 +34,13 @@ const v = parseFlags({
   'cluster-evals': { type: 'string' },
   rounds: { type: 'string' },
   'skip-cluster': { type: 'boolean' },
+  huge: { type: 'string' },
 });
 const EVALS = intFlag(v, 'evals', 20_000, 100);
 const SMALL = intFlag(v, 'small', 10_000, 100);
 const BIG = intFlag(v, 'big', 50_000, SMALL + 1);
+/** A longer run: BIG -> HUGE is the growth once V8's young generation has reached its size. */
+const HUGE = intFlag(v, 'huge', 2 * BIG, BIG + 1);
 const NC = intFlag(v, 'command-evals', 200, 10);
 const NCL = intFlag(v, 'cluster-evals', 6_000, 100);
 const ROUNDS = intFlag(v, 'rounds', 3, 1);
@@ -170,6 +175,10 @@ function medianRss(dir: string, n: number): Measured {
 }
 const rSmall = medianRss(dSmall, SMALL);
 const rBig = medianRss(dBig, BIG);
+const dHuge = join(work, 'huge');
+const rHuge = medianRss(dHuge, HUGE);
+rmSync(dHuge, { recursive: true, force: true });
+const steadyBytesPerTrial = ((rHuge.maxRssKb - rBig.maxRssKb) * 1024) / (HUGE - BIG);
 const bytesPerTrial = ((rBig.maxRssKb - rSmall.maxRssKb) * 1024) / (BIG - SMALL);
 const liveBytesPerTrial = (liveHeap(rBig) - liveHeap(rSmall)) / (BIG - SMALL);
 const reopen = dehb(['run', '--resume', '--output', dBig, '-q']);
@@ -186,6 +195,7 @@ const rows: string[][] = [
   ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${loopRatio.toFixed(2)}x`, ''],
   ['  same, per CPU second (user + system; start-up CPU excluded)', `${f0(median(cliCpuRates))} vs ${f0(median(memCpuRates))} evals/CPU-s: ${cpuRatio.toFixed(2)}x`, ''],
   [`coordinator peak RSS, ${SMALL} -> ${BIG} trials (median of ${ROUNDS} runs each)`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
+  [`  same, ${BIG} -> ${HUGE} trials (after V8's young generation reached its size)`, `${(rBig.maxRssKb / 1024).toFixed(0)} -> ${(rHuge.maxRssKb / 1024).toFixed(0)} MB: ${f0(steadyBytesPerTrial)} B per trial`, ''],
   [`  same, live JS heap at exit after a full GC`, `${(liveHeap(rSmall) / 1e6).toFixed(1)} -> ${(liveHeap(rBig) / 1e6).toFixed(1)} MB: ${f0(liveBytesPerTrial)} B per trial`, ''],
   [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s (CPU ${reopen.cpuS.toFixed(2)} s), ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
   [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s (CPU ${show.cpuS.toFixed(2)} s)`, '<= 200 lines, <= 1.5 s'],
@@ -208,7 +218,7 @@ console.log(JSON.stringify({
   cliLoopRatio: Number(loopRatio.toFixed(3)),
   cliCpuRatio: Number(cpuRatio.toFixed(3)),
   startupMs: Math.round(startup),
-  rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial), liveHeapSmall: liveHeap(rSmall), liveHeapBig: liveHeap(rBig), liveBytesPerTrial: Math.round(liveBytesPerTrial) },
+  rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial), huge: HUGE, hugeKb: rHuge.maxRssKb, steadyBytesPerTrial: Math.round(steadyBytesPerTrial), liveHeapSmall: liveHeap(rSmall), liveHeapBig: liveHeap(rBig), liveBytesPerTrial: Math.round(liveBytesPerTrial) },
   reopen: { ms: Math.round(reopen.ms), cpuS: reopen.cpuS, maxRssKb: reopen.maxRssKb },
   show: { ms: Math.round(show.ms), cpuS: show.cpuS, lines: showLines },
   startupCpuS: startupCpu,
