@@ -95,6 +95,25 @@ async function inMemory(n: number): Promise<{ rate: number; cpuRate: number }> {
 }
 
 /**
+ * The same in-memory run in a fresh process, cold like the CLI's (no warm-up): evals/s of its
+ * run() alone (module loading excluded, as the CLI loop row excludes it) and per CPU second.
+ */
+function inMemoryCold(n: number): { rate: number; cpuRate: number } {
+  const script = [
+    `import { DEHB } from ${JSON.stringify(join(root, 'dist', 'index.js'))};`,
+    `const d = new DEHB({ ...${JSON.stringify(base)}, objective: ${JSON.stringify(noopModule)} });`,
+    'const t0 = performance.now(); const c0 = process.cpuUsage();',
+    `await d.run({ fevals: ${n} });`,
+    'const c = process.cpuUsage(c0);',
+    'console.log(JSON.stringify({ ms: performance.now() - t0, cpuS: (c.user + c.system) / 1e6 }));',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`in-memory child exited ${r.status}: ${r.stderr}`);
+  const m = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { ms: number; cpuS: number };
+  return { rate: (n / m.ms) * 1000, cpuRate: n / m.cpuS };
+}
+
+/**
  * ms per evaluation of a command objective through DEHB (2 children at a time) and of a bare spawn
  * of the same child (2 at a time), in alternating rounds so that changing load hits both alike.
  */
@@ -130,10 +149,12 @@ const memCpuRates: number[] = [];
 const cliRates: number[] = [];
 const cliCpuRates: number[] = [];
 const loopRates: number[] = [];
+const coldRates: number[] = [];
 const startups: number[] = [];
 let startupCpu = NaN;
 for (let round = 0; round < ROUNDS; round++) {
   const mem = await inMemory(EVALS);
+  coldRates.push(inMemoryCold(EVALS).rate);
   memRates.push(mem.rate);
   memCpuRates.push(mem.cpuRate);
   const version = dehb(['--version']);
@@ -151,6 +172,7 @@ const memRate = median(memRates);
 const startup = median(startups);
 const cliRatio = median(cliRates.map((r, i) => r / (memRates[i] as number)));
 const loopRatio = median(loopRates.map((r, i) => r / (memRates[i] as number)));
+const coldLoopRatio = median(loopRates.map((r, i) => r / (coldRates[i] as number)));
 const cliRate = median(cliRates);
 // CPU seconds, which other load on the machine does not inflate (the journal's fsyncs count too)
 const cpuRatio = median(cliCpuRates.map((r, i) => r / (memCpuRates[i] as number)));
@@ -193,6 +215,7 @@ const f0 = (x: number): string => x.toFixed(0);
 const rows: string[][] = [
   [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded), median of ${ROUNDS} alternating rounds`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${cliRatio.toFixed(2)}x (rounds ${cliRates.map((r, i) => (r / (memRates[i] as number)).toFixed(2)).join(', ')})`, '>= 0.5x'],
   ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${loopRatio.toFixed(2)}x`, ''],
+  ['  same, its run loop vs the in-memory run() in a fresh process (both cold JIT)', `${f0(loopRate)} vs ${f0(median(coldRates))} evals/s: ${coldLoopRatio.toFixed(2)}x`, ''],
   ['  same, per CPU second (user + system; start-up CPU excluded)', `${f0(median(cliCpuRates))} vs ${f0(median(memCpuRates))} evals/CPU-s: ${cpuRatio.toFixed(2)}x`, ''],
   [`coordinator peak RSS, ${SMALL} -> ${BIG} trials (median of ${ROUNDS} runs each)`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
   [`  same, ${BIG} -> ${HUGE} trials (after V8's young generation reached its size)`, `${(rBig.maxRssKb / 1024).toFixed(0)} -> ${(rHuge.maxRssKb / 1024).toFixed(0)} MB: ${f0(steadyBytesPerTrial)} B per trial`, ''],
@@ -217,6 +240,8 @@ console.log(JSON.stringify({
   cliLoopEvalsPerS: Math.round(loopRate),
   cliLoopRatio: Number(loopRatio.toFixed(3)),
   cliCpuRatio: Number(cpuRatio.toFixed(3)),
+  inMemoryColdEvalsPerS: Math.round(median(coldRates)),
+  cliLoopVsColdRatio: Number(coldLoopRatio.toFixed(3)),
   startupMs: Math.round(startup),
   rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial), huge: HUGE, hugeKb: rHuge.maxRssKb, steadyBytesPerTrial: Math.round(steadyBytesPerTrial), liveHeapSmall: liveHeap(rSmall), liveHeapBig: liveHeap(rBig), liveBytesPerTrial: Math.round(liveBytesPerTrial) },
   reopen: { ms: Math.round(reopen.ms), cpuS: reopen.cpuS, maxRssKb: reopen.maxRssKb },
