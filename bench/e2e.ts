@@ -1,12 +1,17 @@
 /**
- * `npm run bench:e2e [-- --evals 20000 --small 10000 --big 50000 --command-evals 200]`
+ * `npm run bench:e2e [-- --evals 20000 --small 10000 --big 50000 --huge 100000 --command-evals 200 --rounds 3 --skip-cluster]`
  *
  * The whole CLI path, as a user takes it, against the in-memory `DEHB.run` in this same process
  * start (trivial objective, 6-D float space): `dehb run --output D -n 1` evals/s, coordinator peak
- * RSS growth per trial from --small to --big trials, re-opening the --big run (`--resume`, nothing
+ * RSS growth per trial from --small to --big trials (and from --big to --huge: V8 grows its young
+ * generation to its full size, 2 x 16 MB, partway through a run; the second figure is the growth
+ * after that step), re-opening the --big run (`--resume`, nothing
  * to do), `dehb show` of it, a command objective against a bare spawn of the same process, and
  * the cluster rows (bench/lib/cluster-e2e.ts; alone: `npm run bench:e2e-cluster`).
  * Child processes run dist/ (the script builds it first); peak RSS is /usr/bin/time's max RSS.
+ * Load on the machine moves single runs a lot, so the journaled run and the in-memory one take
+ * turns (--rounds, default 3) and the row gives the median of the per-round ratios; each RSS
+ * figure is the median of --rounds runs. --skip-cluster leaves out the cluster rows (minutes).
  * Prints a table and, last, one JSON line. Speed is checked here, never by timed test assertions.
  */
 import { spawnSync } from 'node:child_process';
@@ -27,12 +32,19 @@ const v = parseFlags({
   big: { type: 'string' },
   'command-evals': { type: 'string' },
   'cluster-evals': { type: 'string' },
+  rounds: { type: 'string' },
+  'skip-cluster': { type: 'boolean' },
+  huge: { type: 'string' },
 });
 const EVALS = intFlag(v, 'evals', 20_000, 100);
 const SMALL = intFlag(v, 'small', 10_000, 100);
 const BIG = intFlag(v, 'big', 50_000, SMALL + 1);
+/** A longer run: BIG -> HUGE is the growth once V8's young generation has reached its size. */
+const HUGE = intFlag(v, 'huge', 2 * BIG, BIG + 1);
 const NC = intFlag(v, 'command-evals', 200, 10);
 const NCL = intFlag(v, 'cluster-evals', 6_000, 100);
+const ROUNDS = intFlag(v, 'rounds', 3, 1);
+const SKIP_CLUSTER = v['skip-cluster'] === true;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -71,12 +83,34 @@ function runArgs(dir: string, fevals: number): string[] {
     '--seed', '1', '--fevals', String(fevals), '-n', '1', '--output', dir, '-q'];
 }
 
-async function inMemory(n: number): Promise<number> {
+/** Evaluations per second of wall time and per CPU second (user + system) of an in-memory run. */
+async function inMemory(n: number): Promise<{ rate: number; cpuRate: number }> {
   const d = new DEHB({ ...base, objective: noopModule });
   await d.run({ fevals: Math.min(500, n) }); // warm-up (JIT)
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await d.run({ fevals: n });
-  return (n / (performance.now() - t0)) * 1000;
+  const c = process.cpuUsage(c0);
+  return { rate: (n / (performance.now() - t0)) * 1000, cpuRate: n / ((c.user + c.system) / 1e6) };
+}
+
+/**
+ * The same in-memory run in a fresh process, cold like the CLI's (no warm-up): evals/s of its
+ * run() alone (module loading excluded, as the CLI loop row excludes it) and per CPU second.
+ */
+function inMemoryCold(n: number): { rate: number; cpuRate: number } {
+  const script = [
+    `import { DEHB } from ${JSON.stringify(join(root, 'dist', 'index.js'))};`,
+    `const d = new DEHB({ ...${JSON.stringify(base)}, objective: ${JSON.stringify(noopModule)} });`,
+    'const t0 = performance.now(); const c0 = process.cpuUsage();',
+    `await d.run({ fevals: ${n} });`,
+    'const c = process.cpuUsage(c0);',
+    'console.log(JSON.stringify({ ms: performance.now() - t0, cpuS: (c.user + c.system) / 1e6 }));',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`in-memory child exited ${r.status}: ${r.stderr}`);
+  const m = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { ms: number; cpuS: number };
+  return { rate: (n / m.ms) * 1000, cpuRate: n / m.cpuS };
 }
 
 /**
@@ -104,25 +138,69 @@ async function commandVsSpawn(n: number): Promise<{ command: number; bare: numbe
   return { command: command / (per * rounds), bare: bare / (per * rounds) };
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
 const load = loadavg()[0] ?? 0;
-const memRate = await inMemory(EVALS);
-const version = dehb(['--version']);
-const startup = version.ms;
-const startupCpu = version.cpuS;
-const d1 = join(work, 'n1');
-const r1 = dehb(runArgs(d1, EVALS));
-const cliRate = (EVALS / Math.max(1, r1.ms - startup)) * 1000;
-// the run loop alone, as the run's own summary line states it ("finished (budget) in 2.3s")
-const loopS = Number(/finished \(\w+\) in ([\d.]+)s/.exec(r1.stderr)?.[1] ?? NaN);
-const loopRate = EVALS / loopS;
+const memRates: number[] = [];
+const memCpuRates: number[] = [];
+const cliRates: number[] = [];
+const cliCpuRates: number[] = [];
+const loopRates: number[] = [];
+const coldRates: number[] = [];
+const startups: number[] = [];
+let startupCpu = NaN;
+for (let round = 0; round < ROUNDS; round++) {
+  const mem = await inMemory(EVALS);
+  coldRates.push(inMemoryCold(EVALS).rate);
+  memRates.push(mem.rate);
+  memCpuRates.push(mem.cpuRate);
+  const version = dehb(['--version']);
+  startups.push(version.ms);
+  startupCpu = version.cpuS;
+  const d1 = join(work, `n1-${round}`);
+  const r1 = dehb(runArgs(d1, EVALS));
+  rmSync(d1, { recursive: true, force: true });
+  cliRates.push((EVALS / Math.max(1, r1.ms - version.ms)) * 1000);
+  cliCpuRates.push(EVALS / Math.max(0.01, r1.cpuS - version.cpuS));
+  // the run loop alone, as the run's own summary line states it ("finished (budget) in 2.3s")
+  loopRates.push(EVALS / Number(/finished \(\w+\) in ([\d.]+)s/.exec(r1.stderr)?.[1] ?? NaN));
+}
+const memRate = median(memRates);
+const startup = median(startups);
+const cliRatio = median(cliRates.map((r, i) => r / (memRates[i] as number)));
+const loopRatio = median(loopRates.map((r, i) => r / (memRates[i] as number)));
+const coldLoopRatio = median(loopRates.map((r, i) => r / (coldRates[i] as number)));
+const cliRate = median(cliRates);
+// CPU seconds, which other load on the machine does not inflate (the journal's fsyncs count too)
+const cpuRatio = median(cliCpuRates.map((r, i) => r / (memCpuRates[i] as number)));
+const loopRate = median(loopRates);
 const dSmall = join(work, 'small');
 const dBig = join(work, 'big');
 // the live heap at exit (after a forced collection) tells what a run retains from what V8 and the
 // allocator happen to hold at their peak
 const heapFlags = ['--expose-gc', '--import', fileURLToPath(new URL('./lib/heap-at-exit.mjs', import.meta.url))];
 const liveHeap = (m: Measured): number => Number(/LIVEHEAP (\d+)/.exec(m.stderr)?.[1] ?? NaN);
-const rSmall = dehb(runArgs(dSmall, SMALL), heapFlags);
-const rBig = dehb(runArgs(dBig, BIG), heapFlags);
+/** Peak RSS before the collection at exit (heap-at-exit.mjs), else /usr/bin/time's. */
+const peakKb = (m: Measured): number => Number(/PEAKRSS (\d+)/.exec(m.stderr)?.[1] ?? m.maxRssKb);
+/** The run of median peak RSS among --rounds runs of `n` trials (the last one's directory is kept). */
+function medianRss(dir: string, n: number): Measured {
+  const runs: Measured[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    rmSync(dir, { recursive: true, force: true });
+    const m = dehb(runArgs(dir, n), heapFlags);
+    runs.push({ ...m, maxRssKb: peakKb(m) });
+  }
+  return runs.sort((a, b) => a.maxRssKb - b.maxRssKb)[runs.length >> 1] as Measured;
+}
+const rSmall = medianRss(dSmall, SMALL);
+const rBig = medianRss(dBig, BIG);
+const dHuge = join(work, 'huge');
+const rHuge = medianRss(dHuge, HUGE);
+rmSync(dHuge, { recursive: true, force: true });
+const steadyBytesPerTrial = ((rHuge.maxRssKb - rBig.maxRssKb) * 1024) / (HUGE - BIG);
 const bytesPerTrial = ((rBig.maxRssKb - rSmall.maxRssKb) * 1024) / (BIG - SMALL);
 const liveBytesPerTrial = (liveHeap(rBig) - liveHeap(rSmall)) / (BIG - SMALL);
 const reopen = dehb(['run', '--resume', '--output', dBig, '-q']);
@@ -130,19 +208,22 @@ const show = dehb(['show', dBig]);
 const showLines = show.stdout.split('\n').filter((l) => l.length > 0).length;
 const cmd = await commandVsSpawn(NC);
 const clo = clusterE2eOptions({ cli, root, spaceFile, evals: NCL });
-const cl = await measureClusterE2e(clo);
+const cl = SKIP_CLUSTER ? null : await measureClusterE2e(clo);
 rmSync(work, { recursive: true, force: true });
 
 const f0 = (x: number): string => x.toFixed(0);
 const rows: string[][] = [
-  [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded)`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${(cliRate / memRate).toFixed(2)}x`, '>= 0.5x'],
-  ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${(loopRate / memRate).toFixed(2)}x`, ''],
-  [`coordinator peak RSS, ${SMALL} -> ${BIG} trials`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
+  [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded), median of ${ROUNDS} alternating rounds`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${cliRatio.toFixed(2)}x (rounds ${cliRates.map((r, i) => (r / (memRates[i] as number)).toFixed(2)).join(', ')})`, '>= 0.5x'],
+  ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${loopRatio.toFixed(2)}x`, ''],
+  ['  same, its run loop vs the in-memory run() in a fresh process (both cold JIT)', `${f0(loopRate)} vs ${f0(median(coldRates))} evals/s: ${coldLoopRatio.toFixed(2)}x`, ''],
+  ['  same, per CPU second (user + system; start-up CPU excluded)', `${f0(median(cliCpuRates))} vs ${f0(median(memCpuRates))} evals/CPU-s: ${cpuRatio.toFixed(2)}x`, ''],
+  [`coordinator peak RSS, ${SMALL} -> ${BIG} trials (median of ${ROUNDS} runs each)`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
+  [`  same, ${BIG} -> ${HUGE} trials (after V8's young generation reached its size)`, `${(rBig.maxRssKb / 1024).toFixed(0)} -> ${(rHuge.maxRssKb / 1024).toFixed(0)} MB: ${f0(steadyBytesPerTrial)} B per trial`, ''],
   [`  same, live JS heap at exit after a full GC`, `${(liveHeap(rSmall) / 1e6).toFixed(1)} -> ${(liveHeap(rBig) / 1e6).toFixed(1)} MB: ${f0(liveBytesPerTrial)} B per trial`, ''],
   [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s (CPU ${reopen.cpuS.toFixed(2)} s), ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
   [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s (CPU ${show.cpuS.toFixed(2)} s)`, '<= 200 lines, <= 1.5 s'],
   [`command objective vs bare spawn (${NC} evals each, 2 at a time, alternating rounds)`, `${(cmd.command / cmd.bare).toFixed(2)}x (${cmd.command.toFixed(2)} vs ${cmd.bare.toFixed(2)} ms per eval)`, '<= 1.2x'],
-  ...clusterRows(cl, clo),
+  ...(cl === null ? [['cluster rows', 'skipped (--skip-cluster)', '']] : clusterRows(cl, clo)),
   ['worker --concurrency 4 on 2 cores', 'runs 4 at once (checked by test/integration/cluster-threads.test.ts)', 'runs 4'],
 ];
 console.log(`bench:e2e on ${cpus().length} cores, load ${load.toFixed(2)} at start, node ${process.version}; \`dehb --version\` takes ${f0(startup)} ms (CPU ${startupCpu.toFixed(2)} s)`);
@@ -154,14 +235,18 @@ console.log(JSON.stringify({
   evals: EVALS,
   inMemoryEvalsPerS: Math.round(memRate),
   cliEvalsPerS: Math.round(cliRate),
-  cliRatio: Number((cliRate / memRate).toFixed(3)),
+  rounds: ROUNDS,
+  cliRatio: Number(cliRatio.toFixed(3)),
   cliLoopEvalsPerS: Math.round(loopRate),
-  cliLoopRatio: Number((loopRate / memRate).toFixed(3)),
+  cliLoopRatio: Number(loopRatio.toFixed(3)),
+  cliCpuRatio: Number(cpuRatio.toFixed(3)),
+  inMemoryColdEvalsPerS: Math.round(median(coldRates)),
+  cliLoopVsColdRatio: Number(coldLoopRatio.toFixed(3)),
   startupMs: Math.round(startup),
-  rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial), liveHeapSmall: liveHeap(rSmall), liveHeapBig: liveHeap(rBig), liveBytesPerTrial: Math.round(liveBytesPerTrial) },
+  rss: { small: SMALL, big: BIG, smallKb: rSmall.maxRssKb, bigKb: rBig.maxRssKb, bytesPerTrial: Math.round(bytesPerTrial), huge: HUGE, hugeKb: rHuge.maxRssKb, steadyBytesPerTrial: Math.round(steadyBytesPerTrial), liveHeapSmall: liveHeap(rSmall), liveHeapBig: liveHeap(rBig), liveBytesPerTrial: Math.round(liveBytesPerTrial) },
   reopen: { ms: Math.round(reopen.ms), cpuS: reopen.cpuS, maxRssKb: reopen.maxRssKb },
   show: { ms: Math.round(show.ms), cpuS: show.cpuS, lines: showLines },
   startupCpuS: startupCpu,
   command: { msPerEval: cmd.command, bareMsPerEval: cmd.bare, ratio: Number((cmd.command / cmd.bare).toFixed(3)) },
-  cluster: { ...cl, evalsPerS: Math.round(cl.evalsPerS), pingPerS: Math.round(cl.pingPerS), commandsPerTrial: Number(cl.commandsPerTrial.toFixed(1)) },
+  cluster: cl === null ? null : { ...cl, evalsPerS: Math.round(cl.evalsPerS), pingPerS: Math.round(cl.pingPerS), commandsPerTrial: Number(cl.commandsPerTrial.toFixed(1)) },
 }));

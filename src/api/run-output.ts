@@ -8,12 +8,13 @@
  * journal's commit and the view's append), they are rebuilt from the journal once.
  */
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { writeError } from '../io-errors.js';
 import { join } from 'node:path';
 import type { IncumbentSummary } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';
-import { LineChunks } from '../study/line-chunks.js';
+import { LineChunks, writeAll } from '../study/line-chunks.js';
 import { csvHeader, csvRow } from '../study/history-csv.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -35,6 +36,8 @@ export class HistoryFiles {
   private json = new LineChunks();
   private chain: Promise<void> = Promise.resolve();
   private written: number;
+  private queued = 0;
+  private files: OpenFiles | null = null;
 
   private constructor(
     private readonly dir: string,
@@ -72,41 +75,64 @@ export class HistoryFiles {
     const n = this.json.lines;
     if (n === 0) return this.chain;
     const csv = this.csv.take();
-    const json = [...this.json.take(), Buffer.from(JSON_END)];
+    const json = this.json.take();
     this.written += n;
+    this.queued++;
     this.chain = this.chain.then(() => this.append(csv, json));
     return this.chain;
   }
 
+  /**
+   * One writev per file. The files stay open while more batches wait (a batch costs 2 writes
+   * then, not 8 operations, so a writer that fell behind catches up) and are closed once none does.
+   */
   private async append(csv: Buffer[], json: Buffer[]): Promise<void> {
-    await writeAll(join(this.dir, 'history.csv'), 'a', csv, null);
-    await writeAll(join(this.dir, 'history.json'), 'r+', json, -JSON_END.length);
-  }
-}
-
-/** Writes the buffers at the end (null) or at `fromEnd` bytes before the end of the file. */
-async function writeAll(path: string, flags: string, bufs: Buffer[], fromEnd: number | null): Promise<void> {
-  try {
-    await writeAllUnnamed(path, flags, bufs, fromEnd);
-  } catch (err) {
-    throw writeError(err, path); // ENOSPC & co. name the history file
-  }
-}
-
-async function writeAllUnnamed(path: string, flags: string, bufs: Buffer[], fromEnd: number | null): Promise<void> {
-  const fh = await fsp.open(path, flags);
-  try {
-    let pos = fromEnd === null ? null : (await fh.stat()).size + fromEnd;
-    for (const b of bufs) {
-      let done = 0;
-      while (done < b.length) {
-        const { bytesWritten } = await fh.write(b, done, b.length - done, pos);
-        done += bytesWritten;
-        if (pos !== null) pos += bytesWritten;
+    const csvPath = join(this.dir, 'history.csv');
+    const jsonPath = join(this.dir, 'history.json');
+    let ok = false;
+    try {
+      const f = (this.files ??= await this.openFiles(csvPath, jsonPath));
+      await named(csvPath, writeAll(f.csv, csv, null));
+      await named(jsonPath, writeAll(f.json, [...json, END], f.jsonEnd));
+      for (const b of json) f.jsonEnd += b.length;
+      this.csv.written();
+      this.json.written();
+      ok = true;
+    } finally {
+      if (--this.queued === 0 || !ok) {
+        const f = this.files;
+        this.files = null;
+        if (f !== null) await Promise.all([f.csv.close(), f.json.close()]);
       }
     }
-  } finally {
-    await fh.close();
+  }
+
+  private async openFiles(csvPath: string, jsonPath: string): Promise<OpenFiles> {
+    const csv = await named(csvPath, fsp.open(csvPath, 'a'));
+    try {
+      const json = await named(jsonPath, fsp.open(jsonPath, 'r+'));
+      return { csv, json, jsonEnd: (await json.stat()).size - JSON_END.length };
+    } catch (err) {
+      await csv.close();
+      throw err;
+    }
+  }
+}
+
+interface OpenFiles {
+  csv: FileHandle;
+  json: FileHandle;
+  /** Where the next rows of history.json go (its closing bracket is rewritten after them). */
+  jsonEnd: number;
+}
+
+const END = Buffer.from(JSON_END);
+
+async function named<T>(path: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw writeError(err, path); // ENOSPC & co. name the history file
   }
 }
 

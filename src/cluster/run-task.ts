@@ -44,7 +44,10 @@ export async function runTask(task: EvalTask, ctx: RunTaskContext = {}): Promise
     ...outcome.worker,
     ...(ctx.devices !== undefined && ctx.devices.length > 0 ? { devices: ctx.devices } : {}),
   };
-  return { ...outcome, worker, durationMs: outcome.durationMs ?? Date.now() - t0 };
+  const res: EvalOutcome = Object.assign({}, outcome); // not a spread followed by keys (see executor-core.ts)
+  res.worker = worker;
+  res.durationMs = outcome.durationMs ?? Date.now() - t0;
+  return res;
 }
 
 async function dispatch(task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcome> {
@@ -81,25 +84,27 @@ async function dispatch(task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcom
   }
 }
 
-/** Call a JS objective with a context; race it against the timeout and the abort signal. */
+/**
+ * Call a JS objective with a context; race it against the timeout and the abort signal. A
+ * synchronous result needs no race (nothing could interrupt it): no timer, no listener, and the
+ * objective's ctx.signal is made only if it is read.
+ */
 export async function runFunction(fn: ObjectiveFn, task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcome> {
   const ac = new AbortController();
   const timeoutMs = task.timeoutMs !== null && task.timeoutMs !== undefined && task.timeoutMs > 0 ? task.timeoutMs : null;
-  const onReport = ctx.onReport;
-  const objCtx: ObjectiveContext = {
-    trialId: task.trialId,
-    runId: task.runId,
-    fidelity: task.fidelity,
-    devices: ctx.devices ?? [],
-    signal: ac.signal,
-    report(step: number, value: number): void {
-      if (typeof step !== 'number' || typeof value !== 'number') {
-        throw new TypeError(`ctx.report(step, value) expects two numbers (got ${typeof step}, ${typeof value})`);
-      }
-      onReport?.(step, value);
-    },
-    ...(task.trialDir === undefined ? {} : { trialDir: task.trialDir }),
-  };
+  const objCtx = new Context(task, ctx.devices ?? [], ac, ctx.onReport);
+  const started = Date.now();
+  const overran = (outcome: EvalOutcome): EvalOutcome =>
+    (outcome.status === 'ok' || outcome.status === 'failed') && timeoutMs !== null && Date.now() - started > timeoutMs
+      ? { status: 'timed-out', timeoutMs }
+      : outcome;
+  let value: unknown;
+  try {
+    value = fn({ ...task.config }, task.fidelity, objCtx);
+  } catch (err) {
+    return overran(errorOutcome(err));
+  }
+  if (!isThenable(value)) return overran(normalizeResult(value));
 
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
@@ -110,7 +115,7 @@ export async function runFunction(fn: ObjectiveFn, task: EvalTask, ctx: RunTaskC
         timer = setTimeout(() => {
           ac.abort(new Error(`trial ${task.trialId} timed out after ${timeoutMs} ms`));
           resolve({ status: 'timed-out', timeoutMs });
-        }, timeoutMs);
+        }, Math.max(0, started + timeoutMs - Date.now()));
       }),
     );
   }
@@ -126,26 +131,53 @@ export async function runFunction(fn: ObjectiveFn, task: EvalTask, ctx: RunTaskC
       }),
     );
   }
-
-  const started = Date.now();
-  let result: Promise<EvalOutcome>;
-  try {
-    result = Promise.resolve(fn({ ...task.config }, task.fidelity, objCtx)).then(normalizeResult, errorOutcome);
-  } catch (err) {
-    result = Promise.resolve(errorOutcome(err));
-  }
+  const result = Promise.resolve(value).then(normalizeResult, errorOutcome);
   // A late rejection after a timeout/abort must not surface as unhandled.
   result.catch(() => undefined);
   try {
-    const outcome = stoppers.length === 0 ? await result : await Promise.race([result, ...stoppers]);
-    if ((outcome.status === 'ok' || outcome.status === 'failed') && timeoutMs !== null && Date.now() - started > timeoutMs) {
-      return { status: 'timed-out', timeoutMs };
-    }
-    return outcome;
+    return overran(stoppers.length === 0 ? await result : await Promise.race([result, ...stoppers]));
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * The objective's ctx. A class, so that the lazy `signal` getter lives on the prototype: a getter
+ * in an object literal gives every context a hidden class of its own (old-generation garbage per
+ * evaluation). `report` stays an own property, so `const { report } = ctx` keeps working.
+ */
+class Context implements ObjectiveContext {
+  readonly trialId: number;
+  readonly runId: string;
+  readonly fidelity: number;
+  readonly devices: string[];
+  readonly report: (step: number, value: number) => void;
+  declare readonly trialDir?: string;
+  readonly #ac: AbortController;
+
+  constructor(task: EvalTask, devices: string[], ac: AbortController, onReport: ((step: number, value: number) => void) | undefined) {
+    this.trialId = task.trialId;
+    this.runId = task.runId;
+    this.fidelity = task.fidelity;
+    this.devices = devices;
+    this.report = (step: number, value: number): void => {
+      if (typeof step !== 'number' || typeof value !== 'number') {
+        throw new TypeError(`ctx.report(step, value) expects two numbers (got ${typeof step}, ${typeof value})`);
+      }
+      onReport?.(step, value);
+    };
+    if (task.trialDir !== undefined) this.trialDir = task.trialDir;
+    this.#ac = ac;
+  }
+
+  get signal(): AbortSignal {
+    return this.#ac.signal;
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
 function cancelledOutcome(reason: unknown): EvalOutcome {

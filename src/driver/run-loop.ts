@@ -11,7 +11,7 @@
 import { setMaxListeners } from 'node:events';
 import { DehbError, serializeError } from '../errors.js';
 import type { Job } from '../dehb/types.js';
-import type { EvalTask, Executor } from '../protocol/executor.js';
+import type { EvalTask, Executor, WorkerInfo } from '../protocol/executor.js';
 import { toTrialResult } from '../protocol/trial-result.js';
 import { shouldRetry } from '../protocol/retry-policy.js';
 import type { RunSession } from '../study/run-session.js';
@@ -51,11 +51,16 @@ export interface RunLoopSummary {
   elapsedMs: number;
 }
 
+/** Evaluations started between two turns of the event loop given to I/O (journaled runs). */
+const YIELD_EVERY = 32;
+
 export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   const { session, executor, budget } = opts;
   const now = opts.now ?? Date.now;
   const started = now();
-  const inFlight = new Set<number>();
+  let inFlight = 0;
+  let startedCount = 0;
+  let yieldedAt = 0;
   const attempts = new Map<number, number>();
   const resubmit = session.resumedPending.filter((j) => session.pendingJob(j.trialId) !== undefined);
   let told = 0;
@@ -92,10 +97,11 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
   };
 
   const mayAsk = (): boolean =>
-    !stopping() && now() < budget.deadline && session.told + inFlight.size < budget.fevalsTotal;
+    !stopping() && now() < budget.deadline && session.told + inFlight < budget.fevalsTotal;
 
   const start = (job: Job): void => {
-    inFlight.add(job.trialId);
+    inFlight++;
+    startedCount++;
     opts.events?.onTrialStart?.(job);
     session.started(job.trialId);
     const task = opts.makeTask(job);
@@ -115,11 +121,11 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
             return;
           }
           const result = toTrialResult(outcome);
-          const extra = {
-            ...(outcome.worker === undefined ? {} : { worker: outcome.worker }),
-            ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
-            ...(outcome.queueWaitMs === undefined ? {} : { queueWaitMs: outcome.queueWaitMs }),
-          };
+          // built by assignment: a literal made of spreads gives every result a hidden class of its own
+          const extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number } = {};
+          if (outcome.worker !== undefined) extra.worker = outcome.worker;
+          if (outcome.durationMs !== undefined) extra.durationMs = outcome.durationMs;
+          if (outcome.queueWaitMs !== undefined) extra.queueWaitMs = outcome.queueWaitMs;
           const { recorded, improved, record, durable } = session.tell(job.trialId, result, extra);
           if (executor.recorded !== undefined) {
             // durable: the executor may drop its copy
@@ -142,15 +148,22 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
         failure ??= err;
       })
       .finally(() => {
-        inFlight.delete(job.trialId);
+        inFlight--;
         notify();
       });
   };
 
   try {
     for (;;) {
+      if (session.journaled && startedCount - yieldedAt >= YIELD_EVERY) {
+        // evaluations that finish at once (microtasks) would keep the event loop from ever seeing
+        // the journal's write and fsync complete: the group commit would wait for the backlog
+        // limit, and the disk would idle while the loop computes and vice versa
+        yieldedAt = startedCount;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       askWaits = false;
-      while (inFlight.size < executor.capacity && !stopping()) {
+      while (inFlight < executor.capacity && !stopping()) {
         const again = resubmit.shift();
         if (again !== undefined) {
           start(again);
@@ -164,7 +177,7 @@ export async function runLoop(opts: RunLoopOptions): Promise<RunLoopSummary> {
         }
         start(r.job);
       }
-      if (inFlight.size === 0) break;
+      if (inFlight === 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });

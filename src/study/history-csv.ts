@@ -47,7 +47,26 @@ export function csvRow(r: TrialRecord, params: readonly string[]): string {
     r.error === null || r.error === undefined ? '' : r.error.message,
     ...params.map((p) => r.config[p]),
   ];
-  return row.map(csvCell).join(',');
+  return csvCells(row);
+}
+
+/**
+ * The cells joined by commas. Finite numbers are formatted by one JSON.stringify of them all
+ * (the same text as String(n)): String(n) goes through V8's number-string cache, whose entries
+ * outlive young-generation collections (old-generation garbage per row), and is slower per cell.
+ */
+function csvCells(row: readonly unknown[]): string {
+  const nums: number[] = [];
+  for (const c of row) if (typeof c === 'number' && Number.isFinite(c)) nums.push(c);
+  const text = nums.length === 0 ? [] : JSON.stringify(nums).slice(1, -1).split(',');
+  let k = 0;
+  let out = '';
+  for (let i = 0; i < row.length; i++) {
+    const c = row[i];
+    if (i > 0) out += ',';
+    out += typeof c === 'number' && Number.isFinite(c) ? (text[k++] as string) : csvCell(c);
+  }
+  return out;
 }
 
 function paramsOf(records: readonly TrialRecord[]): string[] {

@@ -56,8 +56,8 @@ export class JournalWriter {
   post(entry: JournalEntry): number {
     if (this.failure !== null) return this.posted;
     if (this.lines !== null) {
-      const body = JSON.stringify(entry); // entries never hold seq, at or v: they are put first
-      this.lines.push(`{"seq":${this.nextSeq++},"at":${Date.now()},"v":${entry.v ?? ENTRY_VERSION[entry.type]},${body.slice(1)}\n`);
+      // entries never hold seq, at or v: they are put first
+      this.lines.pushEntry(this.nextSeq++, Date.now(), entry.v ?? ENTRY_VERSION[entry.type], JSON.stringify(entry));
     } else this.queue.push(entry);
     this.posted += 1;
     if (this.flushing === null) this.flushing = this.loop();
@@ -120,6 +120,7 @@ export class JournalWriter {
       const chunks = this.lines.take();
       this.inFlight = count;
       await (this.backend as LineBackend).appendLines(chunks, this.nextSeq - count, count);
+      this.lines.written();
       return count;
     }
     const batch = this.queue;

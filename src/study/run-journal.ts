@@ -12,6 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { DehbError } from '../errors.js';
 import { writeError } from '../io-errors.js';
 import { FileJournal } from './file-journal.js';
+import { writeAll } from './line-chunks.js';
 import { findEnd, readLatest, scanJournalSync, type LatestEntries } from './journal-tail.js';
 import { withVersion } from '../protocol/journal-versions.js';
 import type { JournalBackend, JournalEntry, StoredEntry } from './journal-types.js';
@@ -149,20 +150,8 @@ export class RunJournal implements JournalBackend {
   }
 }
 
-/** Writes every buffer (writev may write part of them) and fdatasyncs once. */
+/** Writes every buffer and fdatasyncs once. */
 async function writeAllAndSync(fh: FileHandle, chunks: Buffer[]): Promise<void> {
-  let bufs = chunks;
-  while (bufs.length > 0) {
-    let { bytesWritten } = await fh.writev(bufs);
-    const rest: Buffer[] = [];
-    for (const b of bufs) {
-      if (bytesWritten >= b.length) bytesWritten -= b.length;
-      else {
-        rest.push(b.subarray(bytesWritten));
-        bytesWritten = 0;
-      }
-    }
-    bufs = rest;
-  }
+  await writeAll(fh, chunks, null);
   await fh.datasync();
 }

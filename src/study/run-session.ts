@@ -230,12 +230,12 @@ export class RunSession {
     const at = Date.now();
     let record: TrialRecord | undefined;
     if (this.all !== null) {
-      this.all.onTold(trialId, result, { ...extra, at });
+      this.all.onTold(trialId, result, Object.assign({ at }, extra));
       record = this.all.get(trialId);
     } else {
       record = this.live.get(trialId);
       this.live.delete(trialId);
-      if (record !== undefined) TrialHistory.finish(record, result, { ...extra, at });
+      if (record !== undefined) TrialHistory.finish(record, result, Object.assign({ at }, extra));
     }
     const entry: JournalEntry = { type: 'told', trialId, result, ...extra };
     const writer = this.writer;
@@ -248,6 +248,11 @@ export class RunSession {
   /** The error of a failed journal append (the run must stop), or null. */
   get journalFailure(): unknown {
     return this.writer?.failed ?? null;
+  }
+
+  /** Whether results go to a journal (its writes complete only when the event loop gets a turn). */
+  get journaled(): boolean {
+    return this.writer !== null;
   }
 
   /** Whether the journal lags so far behind that the caller should wait for `durable`. */

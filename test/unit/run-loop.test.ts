@@ -193,3 +193,29 @@ test('a slot is freed when its result is queued for the journal; Executor.record
   assert.deepEqual(ex.recordedIds, [0, 1, 2, 3, 4, 5]);
   assert.equal((await journal.read()).filter((e) => e.type === 'told').length, 6);
 });
+
+test('a journaled run of evaluations that finish at once still gives the event loop turns (journal writes complete during the run)', async () => {
+  class CountingJournal extends MemoryJournal {
+    appends = 0;
+    override async append(entries: Parameters<MemoryJournal['append']>[0]): Promise<number> {
+      await new Promise((r) => setImmediate(r)); // completes only when the event loop gets a turn, like a write
+      this.appends++;
+      return super.append(entries);
+    }
+  }
+  const journal = new CountingJournal();
+  const session = await RunSession.create(opts, { runId: 'r' }, journal);
+  const before = journal.appends;
+  let turns = 0;
+  const tick = setInterval(() => turns++, 0);
+  try {
+    const ex = new FakeExecutor(1, sphere); // resolves in microtasks only
+    await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 2000 }, Date.now()), makeTask });
+  } finally {
+    clearInterval(tick);
+  }
+  // without turns, all 6,000 entries would wait for the backlog limit (4,000) and go in 2 appends
+  assert.ok(journal.appends - before >= 10, `${journal.appends - before} appends for 2000 trials`);
+  assert.ok(turns >= 1);
+  assert.equal((await journal.read()).filter((e) => e.type === 'told').length, 2000);
+});

@@ -1,0 +1,47 @@
+/**
+ * HistoryFiles: batches appended while earlier ones are still being written keep both files whole
+ * (history.json a valid array, one CSV row per trial, in order), across a close and a re-open, and
+ * no descriptor stays open once everything is written.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { HistoryFiles } from '../../src/api/run-output.js';
+import { TrialHistory } from '../../src/study/history.js';
+import type { TrialRecord } from '../../src/study/journal-types.js';
+
+const record = (trialId: number): TrialRecord => {
+  const r = TrialHistory.recordOf(
+    { trialId, configId: trialId, bracketId: 0, rung: 0, fidelity: 1, parentId: 0, vector: [0.5], config: { x: trialId / 7 }, source: 'random' },
+    trialId,
+  );
+  TrialHistory.finish(r, { status: 'ok', fitness: trialId / 3 }, { at: trialId + 1 });
+  return r;
+};
+
+const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+
+test('overlapping batches, a close and a re-open: both files whole and in order, no descriptor left open', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dehb-history-'));
+  try {
+    const fds = await openFds();
+    const files = await HistoryFiles.open(dir, ['x'], 0, () => []);
+    for (let i = 0; i < 1000; i++) files.add(record(i)); // a batch every 256 rows, none awaited
+    await files.flush();
+    assert.equal(await openFds(), fds);
+    const again = await HistoryFiles.open(dir, ['x'], 1000, () => assert.fail('the files agree with the journal: no rebuild'));
+    for (let i = 1000; i < 1300; i++) again.add(record(i));
+    await again.flush();
+    assert.equal(await openFds(), fds);
+    const json = JSON.parse(await readFile(join(dir, 'history.json'), 'utf8')) as TrialRecord[];
+    assert.deepEqual(json.map((r) => r.trialId), Array.from({ length: 1300 }, (_, i) => i));
+    assert.deepEqual(json[5], record(5));
+    const rows = (await readFile(join(dir, 'history.csv'), 'utf8')).trim().split('\n');
+    assert.equal(rows.length, 1301);
+    assert.deepEqual(rows.slice(1).map((l) => Number(l.split(',')[0])), Array.from({ length: 1300 }, (_, i) => i));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
