@@ -20,7 +20,6 @@
  * read saw of other workers, so a stale read never counts a finished local trial as running.
  */
 import { DehbError } from '../errors.js';
-import { invalidOutcome, parseOutcome } from '../protocol/wire.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../protocol/executor.js';
 import type { JournalBackend, StoredEntry } from './journal-types.js';
 import type { RunSession } from './run-session.js';
@@ -171,11 +170,12 @@ export class StudyQueueExecutor implements Executor {
   }
 
   private async read(): Promise<void> {
-    const [results, entries] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1)]);
+    // the outcome schema (zod) loads with the first read, not with every CLI command that can start a study
+    const [results, entries, wire] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1), import('../protocol/wire.js')]);
     let changed = this.applyPushes(entries);
     changed = this.applyClaims(results) || changed;
     for (const d of results.done) {
-      if (this.waiting.has(d.trialId)) this.deliver(d);
+      if (this.waiting.has(d.trialId)) this.deliver(d, wire);
       // a done task of a trial already journaled (its removal was lost): it leaves with the next write
       else if (this.opts.session.pendingJob(d.trialId) === undefined && !this.delivered.has(d.trialId) && !this.recordedIds.includes(d.trialId)) this.recordedIds.push(d.trialId);
     }
@@ -202,7 +202,7 @@ export class StudyQueueExecutor implements Executor {
   }
 
   /** Settles a trial with the outcome its worker left, validated (its reports the worker journaled live). */
-  private deliver(d: QueueResults['done'][number]): void {
+  private deliver(d: QueueResults['done'][number], { parseOutcome, invalidOutcome }: typeof import('../protocol/wire.js')): void {
     const p = parseOutcome(d.outcome);
     if (!p.ok) {
       this.opts.log?.(`study queue: worker ${d.workerId} left an unusable outcome for trial ${d.trialId} (${p.message}); refused`);

@@ -4,7 +4,7 @@
  * no descriptor stays open once everything is written.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,20 +21,23 @@ const record = (trialId: number): TrialRecord => {
   return r;
 };
 
-const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+/** Descriptors of this process open on a file under `dir` (others, of the test runner, come and go). */
+const openFdsUnder = async (dir: string): Promise<string[]> => {
+  const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return links.filter((l) => l.startsWith(dir));
+};
 
 test('overlapping batches, a close and a re-open: both files whole and in order, no descriptor left open', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dehb-history-'));
   try {
-    const fds = await openFds();
     const files = await HistoryFiles.open(dir, ['x'], 0, () => []);
     for (let i = 0; i < 1000; i++) files.add(record(i)); // a batch every 256 rows, none awaited
     await files.flush();
-    assert.equal(await openFds(), fds);
+    assert.deepEqual(await openFdsUnder(dir), []);
     const again = await HistoryFiles.open(dir, ['x'], 1000, () => assert.fail('the files agree with the journal: no rebuild'));
     for (let i = 1000; i < 1300; i++) again.add(record(i));
     await again.flush();
-    assert.equal(await openFds(), fds);
+    assert.deepEqual(await openFdsUnder(dir), []);
     const json = JSON.parse(await readFile(join(dir, 'history.json'), 'utf8')) as TrialRecord[];
     assert.deepEqual(json.map((r) => r.trialId), Array.from({ length: 1300 }, (_, i) => i));
     assert.deepEqual(json[5], record(5));

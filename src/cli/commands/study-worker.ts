@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import { parseDuration } from '../durations.js';
 import { interruptSignals } from '../signals.js';
 import { createLog } from '../log.js';
-import { runStudyWorker } from '../../api/study-worker-run.js';
 import { intFlag, note, out, STORAGE_HELP, type StorageFlags } from './study-cli.js';
 
 export interface StudyWorkerFlags extends StorageFlags {
@@ -54,6 +53,7 @@ export async function studyWorkerCommand(name: string, flags: StudyWorkerFlags):
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
   const signals = interruptSignals((n) => note(n === 1 ? 'finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
   try {
+    const { runStudyWorker } = await import('../../api/study-worker-run.js'); // loaded only when it runs
     const r = await runStudyWorker({
       storage: flags.storage,
       study: name,
