@@ -41,9 +41,16 @@ export const schedulerFileSchema = z.looseObject({
   cluster: z.boolean().optional(),
   /** More seed nodes of a Redis Cluster (`host:port`); implies `cluster: true`. */
   nodes: z.array(nodeSchema).min(1).max(64).optional(),
+  /**
+   * TLS (also for a redis:// URL): the CA that signed the server certificate, a client certificate
+   * and its key for servers with tls-auth-clients (PEM files readable on every machine), the name
+   * to check the server certificate against. Unknown keys are refused (a typo would turn TLS checks off).
+   */
   tls: z
-    .object({
+    .strictObject({
       caFile: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
       servername: z.string().min(1).optional(),
       rejectUnauthorized: z.boolean().optional(),
     })
@@ -58,6 +65,10 @@ export const schedulerFileSchema = z.looseObject({
 }).superRefine((f, ctx) => {
   if (f.cluster === false && f.nodes !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'lists cluster nodes but "cluster" is false; drop one of them' });
+  }
+  if ((f.tls?.certFile === undefined) !== (f.tls?.keyFile === undefined)) {
+    const missing = f.tls?.certFile === undefined ? 'certFile' : 'keyFile';
+    ctx.addIssue({ code: 'custom', path: ['tls', missing], message: 'a client certificate needs both "tls.certFile" and "tls.keyFile"; add the missing one' });
   }
 });
 
@@ -258,20 +269,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function connectionFromSchedulerFile(file: SchedulerFile, source?: string): Promise<ClusterConnection> {
   const endpoint = parseRedisUrl(file.redisUrl, 'scheduler file field "redisUrl"');
   if (file.tls !== undefined) {
+    const { caFile, certFile, keyFile, servername, rejectUnauthorized } = file.tls;
     const tls: NonNullable<RedisEndpoint['tls']> = { ...(endpoint.tls ?? {}) };
-    if (file.tls.caFile !== undefined) {
-      try {
-        tls.ca = await readFile(file.tls.caFile, 'utf8');
-      } catch (err) {
-        throw new DehbError(
-          'E_SCHEDULER_FILE',
-          `scheduler file field "tls.caFile": cannot read ${file.tls.caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-          { cause: err },
-        );
-      }
-    }
-    if (file.tls.servername !== undefined) tls.servername = file.tls.servername;
-    if (file.tls.rejectUnauthorized !== undefined) tls.rejectUnauthorized = file.tls.rejectUnauthorized;
+    if (caFile !== undefined) tls.ca = await readTlsFile('caFile', caFile);
+    if (certFile !== undefined) tls.cert = await readTlsFile('certFile', certFile);
+    if (keyFile !== undefined) tls.key = await readTlsFile('keyFile', keyFile);
+    if (servername !== undefined) tls.servername = servername;
+    if (rejectUnauthorized !== undefined) tls.rejectUnauthorized = rejectUnauthorized;
     endpoint.tls = tls;
   }
   if (file.cluster === false) {
@@ -297,6 +301,20 @@ export async function connectionFromSchedulerFile(file: SchedulerFile, source?: 
   if (file.capacity !== undefined) conn.capacity = file.capacity;
   if (source !== undefined) conn.source = source;
   return conn;
+}
+
+async function readTlsFile(key: string, path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new DehbError('E_SCHEDULER_FILE', `scheduler file field "tls.${key}": cannot read ${path} (${code}); give a PEM file readable on this machine`, { cause: err });
+  }
+  if (!text.includes('-----BEGIN ')) {
+    throw new DehbError('E_SCHEDULER_FILE', `scheduler file field "tls.${key}": ${path} is not a PEM file (no "-----BEGIN" line); give the PEM-encoded file`);
+  }
+  return text;
 }
 
 /** Reads the file at `path` and returns its connection data. */

@@ -9,6 +9,7 @@ import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { NodeAddress, RedisEndpoint } from '../protocol/redis-url.js';
+import { describeTlsError } from './tls-errors.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
 export const Redis = IORedis;
@@ -36,13 +37,8 @@ export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {
   };
   if (ep.username !== undefined) opts.username = ep.username;
   if (ep.password !== undefined) opts.password = ep.password;
-  if (ep.tls !== undefined) {
-    const tls: NonNullable<RedisOptions['tls']> = {};
-    if (ep.tls.ca !== undefined) tls.ca = ep.tls.ca;
-    if (ep.tls.servername !== undefined) tls.servername = ep.tls.servername;
-    if (ep.tls.rejectUnauthorized !== undefined) tls.rejectUnauthorized = ep.tls.rejectUnauthorized;
-    opts.tls = tls;
-  }
+  // the same names as node:tls (ca, cert, key, servername, rejectUnauthorized)
+  if (ep.tls !== undefined) opts.tls = { ...ep.tls };
   return opts;
 }
 
@@ -190,10 +186,12 @@ export function dropBullSockets(owner: unknown): void {
   }
 }
 
-/** A short description of a Redis error for messages (auth, refused, DNS, TLS). */
+/** A short description of a Redis error for messages (auth, refused, DNS, TLS: see tls-errors.ts). */
 export function describeRedisError(err: unknown, where: string): string {
   const e = err as { code?: string; message?: string };
   const msg = e?.message ?? String(err);
+  const tls = describeTlsError(err, where);
+  if (tls !== null) return tls;
   if (/WRONGPASS|invalid username-password|NOAUTH|AUTH.*without any password/i.test(msg)) {
     return `Redis at ${where} rejected the credentials (${msg.trim()}); check the user/password in the URL`;
   }

@@ -6,14 +6,15 @@
 // `dehb worker` processes loses and doubles nothing (checked in the journal); a study stored on
 // the cluster runs.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { startRedisCluster, type LocalRedisCluster } from '../fixtures/cluster/redis-cluster.js';
 import { FIXTURE_DIR, readLog } from '../fixtures/cluster/harness.js';
-import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
+import { assertToldOnce, clusterRunArgs, withWorkers } from '../fixtures/cluster/cli-run.js';
+import { spawnCli } from '../fixtures/cluster/procs.js';
 import { journalOf, toldIds } from './study-helpers.js';
 
 let cluster: LocalRedisCluster;
@@ -27,55 +28,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface JournalLine {
-  type: string;
-  trialId?: number;
-  meta?: { runId: string };
-}
-
-function journal(out: string): JournalLine[] {
-  return readFileSync(join(out, 'journal.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as JournalLine);
-}
-
-/** Every asked trial told exactly once: nothing lost, nothing doubled. */
-function assertToldOnce(out: string, fevals: number): void {
-  const lines = journal(out);
-  const asked = lines.filter((l) => l.type === 'asked').map((l) => l.trialId as number);
-  const told = lines.filter((l) => l.type === 'told').map((l) => l.trialId as number);
-  assert.equal(told.length, fevals, `told ${told.length} of ${fevals}`);
-  assert.equal(new Set(told).size, told.length, `a trial told twice: ${JSON.stringify(told)}`);
-  assert.deepEqual([...told].sort((a, b) => a - b), [...asked].sort((a, b) => a - b), 'every asked trial told');
-}
-
 async function schedulerFile(name: string, redisUrl: string, prefix: string, nodes?: string[]): Promise<string> {
   const file = join(dir, `${name}.json`);
   await writeSchedulerFile(file, makeSchedulerFile({ redisUrl, prefix, queue: 'evals', ...(nodes === undefined ? {} : { nodes }) }));
   return file;
-}
-
-async function withWorkers<T>(file: string, env: NodeJS.ProcessEnv, body: () => Promise<T>): Promise<T> {
-  const args = ['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '2'];
-  const workers: CliProc[] = [spawnCli(args, { env }), spawnCli(args, { env })];
-  try {
-    await Promise.all(workers.map((w) => w.waitFor(/serving queue/, 60_000)));
-    return await body();
-  } finally {
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited));
-  }
-}
-
-function runArgs(file: string, out: string, fevals: number): string[] {
-  const space = join(dir, 'space.json');
-  writeFileSync(space, JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
-  return [
-    'run', '--cluster', '--scheduler-file', file, '--output', out, '--quiet', '--space', space,
-    '--objective', join(FIXTURE_DIR, 'resume-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--eta', '3',
-    '--fevals', String(fevals), '-n', '4', '--seed', '3',
-  ];
 }
 
 describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
@@ -89,7 +45,7 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
     const out = join(dir, 'plain-run');
     const log = join(dir, 'plain.log');
     await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '20' }, async () => {
-      const run = spawnCli(runArgs(file, out, 24));
+      const run = spawnCli(clusterRunArgs(file, out, 24, dir));
       const { code } = await run.exited;
       assert.equal(code, 0, run.err());
       assert.doesNotMatch(run.err(), /MOVED|CROSSSLOT/);
@@ -122,7 +78,7 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
     let moved: { from: number; to: number } | undefined;
     let endsBefore = 0;
     await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '150' }, async () => {
-      const run = spawnCli(runArgs(file, out, fevals));
+      const run = spawnCli(clusterRunArgs(file, out, fevals, dir));
       // mid-run: some trials finished, most not
       const deadline = Date.now() + 60_000;
       while (readLogSafe(log).filter((l) => l.kind === 'E').length < 6) {
