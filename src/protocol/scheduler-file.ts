@@ -42,6 +42,11 @@ export const schedulerFileSchema = z.looseObject({
   /** More seed nodes of a Redis Cluster (`host:port`); implies `cluster: true`. */
   nodes: z.array(nodeSchema).min(1).max(64).optional(),
   /**
+   * A Redis Cluster whose nodes announce addresses this machine cannot reach (containers, NAT):
+   * announced `host:port` -> the `host:port` to connect to instead; implies `cluster: true`.
+   */
+  natMap: z.record(nodeSchema, nodeSchema).optional(),
+  /**
    * TLS (also for a redis:// URL): the CA that signed the server certificate, a client certificate
    * and its key for servers with tls-auth-clients (PEM files readable on every machine), the name
    * to check the server certificate against. Unknown keys are refused (a typo would turn TLS checks off).
@@ -63,8 +68,13 @@ export const schedulerFileSchema = z.looseObject({
     .object({ pid: z.number().int(), port: z.number().int(), bind: z.string(), dir: z.string() })
     .optional(),
 }).superRefine((f, ctx) => {
-  if (f.cluster === false && f.nodes !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'lists cluster nodes but "cluster" is false; drop one of them' });
+  for (const key of ['nodes', 'natMap'] as const) {
+    if (f.cluster === false && f[key] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `is for a Redis Cluster but "cluster" is false; drop one of them` });
+    }
+  }
+  if (f.natMap !== undefined && Object.keys(f.natMap).length > 1024) {
+    ctx.addIssue({ code: 'custom', path: ['natMap'], message: 'has more than 1024 entries' });
   }
   if ((f.tls?.certFile === undefined) !== (f.tls?.keyFile === undefined)) {
     const missing = f.tls?.certFile === undefined ? 'certFile' : 'keyFile';
@@ -283,11 +293,16 @@ export async function connectionFromSchedulerFile(file: SchedulerFile, source?: 
       throw new DehbError('E_SCHEDULER_FILE', 'scheduler file field "cluster" is false but "redisUrl" is a redis+cluster:// URL; drop one of them');
     }
     endpoint.cluster = 'off';
-  } else if (file.cluster === true || file.nodes !== undefined) {
+  } else if (file.cluster === true || file.nodes !== undefined || file.natMap !== undefined) {
     const seeds = endpoint.cluster !== undefined && endpoint.cluster !== 'off' ? endpoint.cluster.nodes : [{ host: endpoint.host, port: endpoint.port }];
     const more = (file.nodes ?? []).map((n) => parseHostPort(n) as NodeAddress);
     const nodes = [...seeds, ...more.filter((m) => !seeds.some((s) => s.host === m.host && s.port === m.port))];
     endpoint.cluster = { nodes };
+    if (file.natMap !== undefined) {
+      // keyed as ioredis looks nodes up: `host:port`, an IPv6 host without brackets
+      const key = (a: NodeAddress): string => `${a.host}:${a.port}`;
+      endpoint.cluster.natMap = Object.fromEntries(Object.entries(file.natMap).map(([from, to]) => [key(parseHostPort(from) as NodeAddress), parseHostPort(to) as NodeAddress]));
+    }
   }
   if (endpoint.cluster !== undefined && endpoint.cluster !== 'off' && endpoint.db !== 0) {
     throw new DehbError('E_SCHEDULER_FILE', `scheduler file field "redisUrl": a Redis Cluster has only database 0; drop "/${endpoint.db}" from the URL`);

@@ -10,6 +10,7 @@ import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } fro
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { NodeAddress, RedisEndpoint } from '../protocol/redis-url.js';
 import { describeTlsError } from './tls-errors.js';
+import { closeFamily, FamilyCluster } from './cluster-family.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
 export const Redis = IORedis;
@@ -42,6 +43,9 @@ export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {
   return opts;
 }
 
+/** How often a Cluster client re-reads the slot map (one CLUSTER SLOTS per client). */
+const SLOTS_REFRESH_MS = 2_000;
+
 /**
  * ioredis Cluster options: per-node options from the endpoint (auth, TLS; db 0 only), reads from
  * masters, and commands that wait through a failover or a slot move instead of failing: MOVED/ASK
@@ -53,6 +57,10 @@ export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> =
   const { retryStrategy: _r, host: _h, port: _p, db: _d, ...node } = redisOptions(ep, extra);
   return {
     redisOptions: node,
+    // a master that dies without a reset (a dead machine: its sockets stay open and silent) is
+    // noticed by re-reading the slot map now and then: once its replica is promoted it holds no
+    // slot, ioredis drops its connection, and what was pending there is retried on the new master
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
     clusterRetryStrategy: (times: number) => Math.min(200 * times, 2_000),
     retryDelayOnFailover: 200,
     retryDelayOnTryAgain: 200,
@@ -62,6 +70,7 @@ export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> =
     enableOfflineQueue: true,
     slotsRefreshTimeout: 2_000,
     scaleReads: 'master',
+    ...(ep.cluster !== undefined && ep.cluster !== 'off' && ep.cluster.natMap !== undefined ? { natMap: ep.cluster.natMap } : {}),
     // TLS certificates name hosts, not the addresses the cluster announces
     ...(ep.tls !== undefined ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
   };
@@ -75,12 +84,15 @@ export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> =
 export function bullConnection(ep: RedisEndpoint, name?: string): ConnectionOptions {
   const nodes = clusterNodes(ep);
   if (nodes === null) return redisOptions(ep) as ConnectionOptions;
-  return new Cluster(nodes, clusterOptions(ep, name === undefined ? {} : { connectionName: name })) as unknown as ConnectionOptions;
+  return new FamilyCluster(nodes, clusterOptions(ep, name === undefined ? {} : { connectionName: name })) as unknown as ConnectionOptions;
 }
 
-/** Closes what `bullConnection` created (a Cluster client), after the BullMQ classes using it closed. */
+/**
+ * Closes what `bullConnection` created (a Cluster client) and the clients BullMQ duplicated from
+ * it, for good (cluster-family.ts), after the BullMQ classes using it closed.
+ */
 export async function closeBullConnection(c: ConnectionOptions, ms = 1_000): Promise<void> {
-  if (c instanceof Cluster) await closeRedis(c, ms);
+  if (c instanceof Cluster) await closeFamily(c, (m) => closeRedis(m, ms));
 }
 
 /** A plain client for the cluster's own keys; reconnects quickly (0.2–2 s) after an outage. */
