@@ -44,7 +44,7 @@ export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {
 }
 
 /** How often a Cluster client re-reads the slot map (one CLUSTER SLOTS per client). */
-const SLOTS_REFRESH_MS = 2_000;
+const SLOTS_REFRESH_MS = 5_000;
 
 /**
  * ioredis Cluster options: per-node options from the endpoint (auth, TLS; db 0 only), reads from
