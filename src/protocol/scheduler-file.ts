@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
 import { isRedisUrl, parseHostPort, parseRedisUrl, REDIS_URL_HINT, type NodeAddress, type RedisEndpoint } from './redis-url.js';
+import { tlsOptionsOf } from './scheduler-tls.js';
 
 export const SCHEDULER_FILE_VERSION = 1;
 export const DEFAULT_PREFIX = 'dehb';
@@ -275,19 +276,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Turns a validated file into connection data (reads the TLS CA file if named). */
+/** Turns a validated file into connection data (the TLS files it names read by scheduler-tls.ts). */
 export async function connectionFromSchedulerFile(file: SchedulerFile, source?: string): Promise<ClusterConnection> {
   const endpoint = parseRedisUrl(file.redisUrl, 'scheduler file field "redisUrl"');
-  if (file.tls !== undefined) {
-    const { caFile, certFile, keyFile, servername, rejectUnauthorized } = file.tls;
-    const tls: NonNullable<RedisEndpoint['tls']> = { ...(endpoint.tls ?? {}) };
-    if (caFile !== undefined) tls.ca = await readTlsFile('caFile', caFile);
-    if (certFile !== undefined) tls.cert = await readTlsFile('certFile', certFile);
-    if (keyFile !== undefined) tls.key = await readTlsFile('keyFile', keyFile);
-    if (servername !== undefined) tls.servername = servername;
-    if (rejectUnauthorized !== undefined) tls.rejectUnauthorized = rejectUnauthorized;
-    endpoint.tls = tls;
-  }
+  if (file.tls !== undefined) endpoint.tls = await tlsOptionsOf(file.tls, endpoint.tls);
   if (file.cluster === false) {
     if (endpoint.cluster !== undefined) {
       throw new DehbError('E_SCHEDULER_FILE', 'scheduler file field "cluster" is false but "redisUrl" is a redis+cluster:// URL; drop one of them');
@@ -316,20 +308,6 @@ export async function connectionFromSchedulerFile(file: SchedulerFile, source?: 
   if (file.capacity !== undefined) conn.capacity = file.capacity;
   if (source !== undefined) conn.source = source;
   return conn;
-}
-
-async function readTlsFile(key: string, path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new DehbError('E_SCHEDULER_FILE', `scheduler file field "tls.${key}": cannot read ${path} (${code}); give a PEM file readable on this machine`, { cause: err });
-  }
-  if (!text.includes('-----BEGIN ')) {
-    throw new DehbError('E_SCHEDULER_FILE', `scheduler file field "tls.${key}": ${path} is not a PEM file (no "-----BEGIN" line); give the PEM-encoded file`);
-  }
-  return text;
 }
 
 /** Reads the file at `path` and returns its connection data. */

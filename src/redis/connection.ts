@@ -1,6 +1,6 @@
 /**
  * Owns how the cluster talks to Redis: ioredis options from a plain endpoint (auth, db, TLS,
- * reconnect), ioredis' Cluster client when the endpoint is a Redis Cluster (seed nodes, waits
+ * reconnect), ioredis' Cluster client when the endpoint is a Redis Cluster (seed nodes, natMap, waits
  * through a failover), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`), the
  * job id rule (`<runId>-<trialId>`), and small helpers to race a promise against a timeout and to
  * close a client without hanging while Redis is down.
