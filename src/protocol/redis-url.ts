@@ -22,12 +22,13 @@ export interface RedisEndpoint {
   password?: string;
   db: number;
   /** TLS when the URL is rediss:// or the file has a tls section. */
-  tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
+  tls?: { ca?: string; cert?: string; key?: string; servername?: string; rejectUnauthorized?: boolean };
   /**
-   * A Redis Cluster and its seed nodes (host/port above is the first), 'off' when the user said it
+   * A Redis Cluster and its seed nodes (host/port above is the first; `natMap`: announced
+   * `host:port` -> the address to connect to, for nodes behind NAT), 'off' when the user said it
    * is not one; absent: not known yet (`withClusterMode` in src/redis/cluster-mode.ts detects it).
    */
-  cluster?: { nodes: NodeAddress[] } | 'off';
+  cluster?: { nodes: NodeAddress[]; natMap?: Record<string, NodeAddress> } | 'off';
 }
 
 /** Whether `url` is a Redis URL parseRedisUrl takes. */

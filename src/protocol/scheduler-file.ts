@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
 import { isRedisUrl, parseHostPort, parseRedisUrl, REDIS_URL_HINT, type NodeAddress, type RedisEndpoint } from './redis-url.js';
+import { tlsOptionsOf } from './scheduler-tls.js';
 
 export const SCHEDULER_FILE_VERSION = 1;
 export const DEFAULT_PREFIX = 'dehb';
@@ -41,9 +42,21 @@ export const schedulerFileSchema = z.looseObject({
   cluster: z.boolean().optional(),
   /** More seed nodes of a Redis Cluster (`host:port`); implies `cluster: true`. */
   nodes: z.array(nodeSchema).min(1).max(64).optional(),
+  /**
+   * A Redis Cluster whose nodes announce addresses this machine cannot reach (containers, NAT):
+   * announced `host:port` -> the `host:port` to connect to instead; implies `cluster: true`.
+   */
+  natMap: z.record(nodeSchema, nodeSchema).optional(),
+  /**
+   * TLS (also for a redis:// URL): the CA that signed the server certificate, a client certificate
+   * and its key for servers with tls-auth-clients (PEM files readable on every machine), the name
+   * to check the server certificate against. Unknown keys are refused (a typo would turn TLS checks off).
+   */
   tls: z
-    .object({
+    .strictObject({
       caFile: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
       servername: z.string().min(1).optional(),
       rejectUnauthorized: z.boolean().optional(),
     })
@@ -56,8 +69,17 @@ export const schedulerFileSchema = z.looseObject({
     .object({ pid: z.number().int(), port: z.number().int(), bind: z.string(), dir: z.string() })
     .optional(),
 }).superRefine((f, ctx) => {
-  if (f.cluster === false && f.nodes !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'lists cluster nodes but "cluster" is false; drop one of them' });
+  for (const key of ['nodes', 'natMap'] as const) {
+    if (f.cluster === false && f[key] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `is for a Redis Cluster but "cluster" is false; drop one of them` });
+    }
+  }
+  if (f.natMap !== undefined && Object.keys(f.natMap).length > 1024) {
+    ctx.addIssue({ code: 'custom', path: ['natMap'], message: 'has more than 1024 entries' });
+  }
+  if ((f.tls?.certFile === undefined) !== (f.tls?.keyFile === undefined)) {
+    const missing = f.tls?.certFile === undefined ? 'certFile' : 'keyFile';
+    ctx.addIssue({ code: 'custom', path: ['tls', missing], message: 'a client certificate needs both "tls.certFile" and "tls.keyFile"; add the missing one' });
   }
 });
 
@@ -254,36 +276,25 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Turns a validated file into connection data (reads the TLS CA file if named). */
+/** Turns a validated file into connection data (the TLS files it names read by scheduler-tls.ts). */
 export async function connectionFromSchedulerFile(file: SchedulerFile, source?: string): Promise<ClusterConnection> {
   const endpoint = parseRedisUrl(file.redisUrl, 'scheduler file field "redisUrl"');
-  if (file.tls !== undefined) {
-    const tls: NonNullable<RedisEndpoint['tls']> = { ...(endpoint.tls ?? {}) };
-    if (file.tls.caFile !== undefined) {
-      try {
-        tls.ca = await readFile(file.tls.caFile, 'utf8');
-      } catch (err) {
-        throw new DehbError(
-          'E_SCHEDULER_FILE',
-          `scheduler file field "tls.caFile": cannot read ${file.tls.caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-          { cause: err },
-        );
-      }
-    }
-    if (file.tls.servername !== undefined) tls.servername = file.tls.servername;
-    if (file.tls.rejectUnauthorized !== undefined) tls.rejectUnauthorized = file.tls.rejectUnauthorized;
-    endpoint.tls = tls;
-  }
+  if (file.tls !== undefined) endpoint.tls = await tlsOptionsOf(file.tls, endpoint.tls);
   if (file.cluster === false) {
     if (endpoint.cluster !== undefined) {
       throw new DehbError('E_SCHEDULER_FILE', 'scheduler file field "cluster" is false but "redisUrl" is a redis+cluster:// URL; drop one of them');
     }
     endpoint.cluster = 'off';
-  } else if (file.cluster === true || file.nodes !== undefined) {
+  } else if (file.cluster === true || file.nodes !== undefined || file.natMap !== undefined) {
     const seeds = endpoint.cluster !== undefined && endpoint.cluster !== 'off' ? endpoint.cluster.nodes : [{ host: endpoint.host, port: endpoint.port }];
     const more = (file.nodes ?? []).map((n) => parseHostPort(n) as NodeAddress);
     const nodes = [...seeds, ...more.filter((m) => !seeds.some((s) => s.host === m.host && s.port === m.port))];
     endpoint.cluster = { nodes };
+    if (file.natMap !== undefined) {
+      // keyed as ioredis looks nodes up: `host:port`, an IPv6 host without brackets
+      const key = (a: NodeAddress): string => `${a.host}:${a.port}`;
+      endpoint.cluster.natMap = Object.fromEntries(Object.entries(file.natMap).map(([from, to]) => [key(parseHostPort(from) as NodeAddress), parseHostPort(to) as NodeAddress]));
+    }
   }
   if (endpoint.cluster !== undefined && endpoint.cluster !== 'off' && endpoint.db !== 0) {
     throw new DehbError('E_SCHEDULER_FILE', `scheduler file field "redisUrl": a Redis Cluster has only database 0; drop "/${endpoint.db}" from the URL`);

@@ -1,6 +1,6 @@
 /**
  * Owns how the cluster talks to Redis: ioredis options from a plain endpoint (auth, db, TLS,
- * reconnect), ioredis' Cluster client when the endpoint is a Redis Cluster (seed nodes, waits
+ * reconnect), ioredis' Cluster client when the endpoint is a Redis Cluster (seed nodes, natMap, waits
  * through a failover), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`), the
  * job id rule (`<runId>-<trialId>`), and small helpers to race a promise against a timeout and to
  * close a client without hanging while Redis is down.
@@ -9,6 +9,8 @@ import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { NodeAddress, RedisEndpoint } from '../protocol/redis-url.js';
+import { describeTlsError } from './tls-errors.js';
+import { closeFamily, FamilyCluster } from './cluster-family.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
 export const Redis = IORedis;
@@ -36,15 +38,13 @@ export function redisOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> = {
   };
   if (ep.username !== undefined) opts.username = ep.username;
   if (ep.password !== undefined) opts.password = ep.password;
-  if (ep.tls !== undefined) {
-    const tls: NonNullable<RedisOptions['tls']> = {};
-    if (ep.tls.ca !== undefined) tls.ca = ep.tls.ca;
-    if (ep.tls.servername !== undefined) tls.servername = ep.tls.servername;
-    if (ep.tls.rejectUnauthorized !== undefined) tls.rejectUnauthorized = ep.tls.rejectUnauthorized;
-    opts.tls = tls;
-  }
+  // the same names as node:tls (ca, cert, key, servername, rejectUnauthorized)
+  if (ep.tls !== undefined) opts.tls = { ...ep.tls };
   return opts;
 }
+
+/** How often a Cluster client re-reads the slot map (one CLUSTER SLOTS per client). */
+const SLOTS_REFRESH_MS = 5_000;
 
 /**
  * ioredis Cluster options: per-node options from the endpoint (auth, TLS; db 0 only), reads from
@@ -57,6 +57,10 @@ export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> =
   const { retryStrategy: _r, host: _h, port: _p, db: _d, ...node } = redisOptions(ep, extra);
   return {
     redisOptions: node,
+    // a master that dies without a reset (a dead machine: its sockets stay open and silent) is
+    // noticed by re-reading the slot map now and then: once its replica is promoted it holds no
+    // slot, ioredis drops its connection, and what was pending there is retried on the new master
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
     clusterRetryStrategy: (times: number) => Math.min(200 * times, 2_000),
     retryDelayOnFailover: 200,
     retryDelayOnTryAgain: 200,
@@ -66,6 +70,7 @@ export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> =
     enableOfflineQueue: true,
     slotsRefreshTimeout: 2_000,
     scaleReads: 'master',
+    ...(ep.cluster !== undefined && ep.cluster !== 'off' && ep.cluster.natMap !== undefined ? { natMap: ep.cluster.natMap } : {}),
     // TLS certificates name hosts, not the addresses the cluster announces
     ...(ep.tls !== undefined ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
   };
@@ -79,12 +84,15 @@ export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> =
 export function bullConnection(ep: RedisEndpoint, name?: string): ConnectionOptions {
   const nodes = clusterNodes(ep);
   if (nodes === null) return redisOptions(ep) as ConnectionOptions;
-  return new Cluster(nodes, clusterOptions(ep, name === undefined ? {} : { connectionName: name })) as unknown as ConnectionOptions;
+  return new FamilyCluster(nodes, clusterOptions(ep, name === undefined ? {} : { connectionName: name })) as unknown as ConnectionOptions;
 }
 
-/** Closes what `bullConnection` created (a Cluster client), after the BullMQ classes using it closed. */
+/**
+ * Closes what `bullConnection` created (a Cluster client) and the clients BullMQ duplicated from
+ * it, for good (cluster-family.ts), after the BullMQ classes using it closed.
+ */
 export async function closeBullConnection(c: ConnectionOptions, ms = 1_000): Promise<void> {
-  if (c instanceof Cluster) await closeRedis(c, ms);
+  if (c instanceof Cluster) await closeFamily(c, (m) => closeRedis(m, ms));
 }
 
 /** A plain client for the cluster's own keys; reconnects quickly (0.2–2 s) after an outage. */
@@ -190,10 +198,12 @@ export function dropBullSockets(owner: unknown): void {
   }
 }
 
-/** A short description of a Redis error for messages (auth, refused, DNS, TLS). */
+/** A short description of a Redis error for messages (auth, refused, DNS, TLS: see tls-errors.ts). */
 export function describeRedisError(err: unknown, where: string): string {
   const e = err as { code?: string; message?: string };
   const msg = e?.message ?? String(err);
+  const tls = describeTlsError(err, where);
+  if (tls !== null) return tls;
   if (/WRONGPASS|invalid username-password|NOAUTH|AUTH.*without any password/i.test(msg)) {
     return `Redis at ${where} rejected the credentials (${msg.trim()}); check the user/password in the URL`;
   }

@@ -10,6 +10,7 @@ import { DehbError } from '../errors.js';
 import type { RedisEndpoint } from '../protocol/redis-url.js';
 import { clusterNodes, describeRedisError, redisOptions, withTimeout } from './connection.js';
 import { hashTaggedPrefix } from './cluster-mode.js';
+import { isPermanentRedisError } from './tls-errors.js';
 
 /** A Redis Cluster as one of its nodes sees it (`CLUSTER INFO`, `CLUSTER NODES`). */
 export interface ClusterFacts {
@@ -61,7 +62,8 @@ export interface Finding {
   message: string;
 }
 
-function where(ep: RedisEndpoint): string {
+/** `redis[s]://host:port/db` of an endpoint, for messages (no password). */
+export function where(ep: RedisEndpoint): string {
   const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
   return `${ep.tls !== undefined ? 'rediss' : 'redis'}://${host}:${ep.port}/${ep.db}`;
 }
@@ -89,8 +91,8 @@ export async function probeRedis(ep: RedisEndpoint, opts: { timeoutMs?: number }
       return await probeNode({ ...ep, host: node.host, port: node.port }, opts);
     } catch (err) {
       first ??= err;
-      // a wrong password is wrong on every node
-      if (/credentials/.test((err as Error).message)) throw err;
+      // a wrong password or TLS set-up is wrong on every node
+      if (isPermanentRedisError(err)) throw err;
     }
   }
   throw first;

@@ -3,12 +3,12 @@
  * `--storage`) or a scheduler file's endpoint: `redis://`/`rediss://` to one server, or `redis+cluster://h1:p1,h2:p2` to a Redis
  * Cluster; a plain URL whose server says `cluster_enabled:1` is reopened as a Cluster client seeded
  * with that node (else every key outside its slots would fail with MOVED). Connects and pings
- * before returning.
+ * before returning; a failure is an E_BROKER saying what failed (TLS set-up, credentials, refused).
  */
 import { DehbError } from '../errors.js';
 import { parseRedisUrl, type RedisEndpoint } from '../protocol/redis-url.js';
-import { Cluster, clusterNodes, clusterOptions, Redis, redisOptions, type Redis as RedisClient } from './connection.js';
-import { parseInfo } from './probe.js';
+import { Cluster, clusterNodes, clusterOptions, describeRedisError, Redis, redisOptions, type Redis as RedisClient } from './connection.js';
+import { parseInfo, where } from './probe.js';
 
 export interface UrlClientOptions {
   connectTimeoutMs?: number;
@@ -35,7 +35,7 @@ export async function connectRedisEndpoint(ep: RedisEndpoint, opts: UrlClientOpt
   const nodes = clusterNodes(ep);
   if (nodes === null) {
     const single = new Redis(redisOptions(ep, extra));
-    single.on('error', () => undefined);
+    const failed = lastError(single);
     try {
       await single.connect();
       if (ep.cluster === 'off') return { redis: single, cluster: false };
@@ -43,18 +43,32 @@ export async function connectRedisEndpoint(ep: RedisEndpoint, opts: UrlClientOpt
       if (info.get('cluster_enabled') !== '1') return { redis: single, cluster: false };
     } catch (err) {
       single.disconnect();
-      throw err;
+      throw described(failed() ?? err, ep);
     }
     single.disconnect();
   }
   const cluster = new Cluster(nodes ?? [{ host: ep.host, port: ep.port }], { ...clusterOptions(ep, extra), lazyConnect: true });
-  cluster.on('error', () => undefined);
+  const failed = lastError(cluster);
   try {
     await cluster.connect();
     await cluster.ping();
   } catch (err) {
     cluster.disconnect();
-    throw err;
+    throw described(failed() ?? err, ep);
   }
   return { redis: cluster, cluster: true };
+}
+
+/** Keeps the client's last 'error' event: connect() itself only says "Connection is closed". */
+function lastError(client: RedisClient): () => unknown {
+  let last: unknown;
+  client.on('error', (err: unknown) => {
+    last = err;
+  });
+  return () => last;
+}
+
+/** An E_BROKER saying what failed (TLS set-up, credentials, refused), the raw error as its cause. */
+function described(err: unknown, ep: RedisEndpoint): DehbError {
+  return new DehbError('E_BROKER', describeRedisError(err, where(ep)), { cause: err });
 }

@@ -4,16 +4,18 @@
 // (cluster mode is detected, the prefix becomes a hash tag); `scheduler check` reports the mode,
 // nodes and slots; a `CLUSTER FAILOVER` of the queue's master in the middle of a run with two
 // `dehb worker` processes loses and doubles nothing (checked in the journal); a study stored on
-// the cluster runs.
+// the cluster runs; the queue's master frozen mid-run (SIGSTOP: an unplanned failover) loses and
+// doubles nothing either; nodes that announce unreachable addresses work with the file's natMap.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { startRedisCluster, type LocalRedisCluster } from '../fixtures/cluster/redis-cluster.js';
 import { FIXTURE_DIR, readLog } from '../fixtures/cluster/harness.js';
-import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
+import { assertToldOnce, clusterRunArgs, withWorkers } from '../fixtures/cluster/cli-run.js';
+import { spawnCli } from '../fixtures/cluster/procs.js';
 import { journalOf, toldIds } from './study-helpers.js';
 
 let cluster: LocalRedisCluster;
@@ -27,58 +29,13 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface JournalLine {
-  type: string;
-  trialId?: number;
-  meta?: { runId: string };
-}
-
-function journal(out: string): JournalLine[] {
-  return readFileSync(join(out, 'journal.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as JournalLine);
-}
-
-/** Every asked trial told exactly once: nothing lost, nothing doubled. */
-function assertToldOnce(out: string, fevals: number): void {
-  const lines = journal(out);
-  const asked = lines.filter((l) => l.type === 'asked').map((l) => l.trialId as number);
-  const told = lines.filter((l) => l.type === 'told').map((l) => l.trialId as number);
-  assert.equal(told.length, fevals, `told ${told.length} of ${fevals}`);
-  assert.equal(new Set(told).size, told.length, `a trial told twice: ${JSON.stringify(told)}`);
-  assert.deepEqual([...told].sort((a, b) => a - b), [...asked].sort((a, b) => a - b), 'every asked trial told');
-}
-
 async function schedulerFile(name: string, redisUrl: string, prefix: string, nodes?: string[]): Promise<string> {
   const file = join(dir, `${name}.json`);
   await writeSchedulerFile(file, makeSchedulerFile({ redisUrl, prefix, queue: 'evals', ...(nodes === undefined ? {} : { nodes }) }));
   return file;
 }
 
-async function withWorkers<T>(file: string, env: NodeJS.ProcessEnv, body: () => Promise<T>): Promise<T> {
-  const args = ['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '2'];
-  const workers: CliProc[] = [spawnCli(args, { env }), spawnCli(args, { env })];
-  try {
-    await Promise.all(workers.map((w) => w.waitFor(/serving queue/, 60_000)));
-    return await body();
-  } finally {
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited));
-  }
-}
-
-function runArgs(file: string, out: string, fevals: number): string[] {
-  const space = join(dir, 'space.json');
-  writeFileSync(space, JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
-  return [
-    'run', '--cluster', '--scheduler-file', file, '--output', out, '--quiet', '--space', space,
-    '--objective', join(FIXTURE_DIR, 'resume-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--eta', '3',
-    '--fevals', String(fevals), '-n', '4', '--seed', '3',
-  ];
-}
-
-describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
+describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 280_000 }, () => {
   it('a plain redis:// URL to a master without the queue\'s slot: check reports the cluster, a run with 2 workers completes', async () => {
     const prefix = 'plain';
     const queueKey = `{${prefix}}:evals`;
@@ -89,7 +46,7 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
     const out = join(dir, 'plain-run');
     const log = join(dir, 'plain.log');
     await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '20' }, async () => {
-      const run = spawnCli(runArgs(file, out, 24));
+      const run = spawnCli(clusterRunArgs(file, out, 24, dir));
       const { code } = await run.exited;
       assert.equal(code, 0, run.err());
       assert.doesNotMatch(run.err(), /MOVED|CROSSSLOT/);
@@ -122,7 +79,7 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
     let moved: { from: number; to: number } | undefined;
     let endsBefore = 0;
     await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '150' }, async () => {
-      const run = spawnCli(runArgs(file, out, fevals));
+      const run = spawnCli(clusterRunArgs(file, out, fevals, dir));
       // mid-run: some trials finished, most not
       const deadline = Date.now() + 60_000;
       while (readLogSafe(log).filter((l) => l.kind === 'E').length < 6) {
@@ -159,6 +116,63 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 110_000 }, () => {
     assert.equal(toldIds(await journalOf(plain, 'onc')).length, 10);
   });
 
+
+  it('the queue\'s master dies mid-run (SIGSTOP: a dead machine, no reset): its replica takes over, the run completes, every trial told once', async () => {
+    const prefix = 'dead';
+    const file = await schedulerFile('dead', cluster.clusterUrl, prefix);
+    const out = join(dir, 'dead-run');
+    const log = join(dir, 'dead.log');
+    const fevals = 36;
+    let moved: Awaited<ReturnType<LocalRedisCluster['freezeOwner']>> | undefined;
+    let endsBefore = 0;
+    try {
+      await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '150' }, async () => {
+        const run = spawnCli(clusterRunArgs(file, out, fevals, dir));
+        try {
+          const deadline = Date.now() + 60_000;
+          while (readLogSafe(log).filter((l) => l.kind === 'E').length < 6) {
+            assert.ok(Date.now() < deadline && run.proc.exitCode === null, `the run did not get going: ${run.err()}`);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          endsBefore = readLogSafe(log).filter((l) => l.kind === 'E').length;
+          moved = await cluster.freezeOwner(`{${prefix}}:evals`);
+          // bounded: a run stuck on the dead node fails here instead of hanging the suite
+          const exit = await Promise.race([run.exited, new Promise<null>((r) => setTimeout(() => r(null), 90_000))]);
+          assert.notEqual(exit, null, `the run did not finish within 90 s of the failover: ${run.err()}`);
+          assert.equal(exit?.code, 0, run.err());
+        } finally {
+          run.kill('SIGKILL');
+        }
+      });
+    } finally {
+      await moved?.resume();
+    }
+    assert.ok(moved !== undefined && moved.from !== moved.to);
+    assert.equal(await cluster.ownerOf(`{${prefix}}:evals`), moved.to, 'the replica is the master of the queue now');
+    assert.ok(endsBefore < fevals - 6, `the failover came mid-run (${endsBefore} of ${fevals} done)`);
+    assertToldOnce(out, fevals);
+  });
+
+  it('nodes behind NAT (announcing addresses nobody listens on): without natMap the queue cannot be read, with the scheduler file\'s natMap a run completes', async () => {
+    const natMap = await cluster.announceOtherPorts();
+    const seed = `redis://127.0.0.1:${cluster.ports[0] as number}/0`;
+    const lost = await schedulerFile('nat-none', seed, 'nat');
+    const check = spawnCli(['scheduler', 'check', '--scheduler-file', lost]);
+    await check.exited;
+    assert.match(check.err(), /cannot read the queue/, 'the announced addresses are not reachable');
+    const file = join(dir, 'nat.json');
+    await writeSchedulerFile(file, { ...makeSchedulerFile({ redisUrl: seed, prefix: 'nat', queue: 'evals' }), natMap });
+    const out = join(dir, 'nat-run');
+    await withWorkers(file, { DEHB_TEST_SLEEP_MS: '20' }, async () => {
+      const run = spawnCli(clusterRunArgs(file, out, 12, dir));
+      const { code } = await run.exited;
+      assert.equal(code, 0, run.err());
+      const ok = spawnCli(['scheduler', 'check', '--scheduler-file', file]);
+      assert.equal((await ok.exited).code, 0, ok.err());
+      assert.match(ok.err(), /ok {4}queue: 0 waiting/);
+    });
+    assertToldOnce(out, 12);
+  });
 });
 
 function readLogSafe(path: string): ReturnType<typeof readLog> {

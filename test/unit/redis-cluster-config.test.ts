@@ -43,7 +43,7 @@ describe('Redis Cluster configuration', () => {
     assert.throws(() => validateSchedulerFile({ ...base, nodes: ['10.0.0.2'] }), isCode('E_SCHEDULER_FILE', /field "nodes\.0": must be host:port/));
     assert.throws(() => validateSchedulerFile({ ...base, nodes: [] }), isCode('E_SCHEDULER_FILE', /field "nodes"/));
     assert.throws(() => validateSchedulerFile({ ...base, nodes: 'h:1' }), isCode('E_SCHEDULER_FILE', /field "nodes"/));
-    assert.throws(() => validateSchedulerFile({ ...base, cluster: false, nodes: ['h:1'] }), isCode('E_SCHEDULER_FILE', /field "nodes": lists cluster nodes but "cluster" is false/));
+    assert.throws(() => validateSchedulerFile({ ...base, cluster: false, nodes: ['h:1'] }), isCode('E_SCHEDULER_FILE', /field "nodes": is for a Redis Cluster but "cluster" is false/));
     const seeded = await connectionFromSchedulerFile(makeSchedulerFile({ redisUrl: base.redisUrl, nodes: ['10.0.0.2:7001', '10.0.0.1:7000'] }));
     assert.deepEqual(seeded.endpoint.cluster, { nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] });
     const on = await connectionFromSchedulerFile(makeSchedulerFile({ redisUrl: base.redisUrl, cluster: true }));
@@ -54,6 +54,20 @@ describe('Redis Cluster configuration', () => {
     assert.equal(plain.endpoint.cluster, undefined, 'not known yet: detected when connecting');
     await assert.rejects(connectionFromSchedulerFile(makeSchedulerFile({ redisUrl: 'redis+cluster://h:1', cluster: false })), isCode('E_SCHEDULER_FILE', /"cluster" is false but "redisUrl" is a redis\+cluster/));
     await assert.rejects(connectionFromSchedulerFile(makeSchedulerFile({ redisUrl: 'redis://h:1/2', cluster: true })), isCode('E_SCHEDULER_FILE', /only database 0/));
+  });
+
+  it('scheduler file: natMap maps announced node addresses to reachable ones, validated, implies a cluster', async () => {
+    for (const natMap of [['h:1'], { 'h:1': 'h' }, { h: 'h:2' }, { 'h:1': 5 }, 'h:1=h:2']) {
+      assert.throws(() => validateSchedulerFile({ ...base, natMap }), isCode('E_SCHEDULER_FILE', /field "natMap/), JSON.stringify(natMap));
+    }
+    assert.throws(() => validateSchedulerFile({ ...base, cluster: false, natMap: { 'h:1': 'h:2' } }), isCode('E_SCHEDULER_FILE', /field "natMap": is for a Redis Cluster but "cluster" is false/));
+    const many = Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`10.0.${i >> 8}.${i & 255}:7000`, 'h:1']));
+    assert.throws(() => validateSchedulerFile({ ...base, natMap: many }), isCode('E_SCHEDULER_FILE', /field "natMap": has more than 1024/));
+    const conn = await connectionFromSchedulerFile(validateSchedulerFile({ ...base, natMap: { '172.17.0.2:7000': 'gateway.example:17000', '[fd00::2]:7000': '[::1]:7000' } }));
+    assert.deepEqual(conn.endpoint.cluster, {
+      nodes: [{ host: '10.0.0.1', port: 7000 }],
+      natMap: { '172.17.0.2:7000': { host: 'gateway.example', port: 17000 }, 'fd00::2:7000': { host: '::1', port: 7000 } },
+    });
   });
 
   it('hash tags follow Redis\' rule; a prefix is wrapped unless it has one', () => {

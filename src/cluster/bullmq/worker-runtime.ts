@@ -10,6 +10,7 @@ import { resolveGpuPool } from '../../gpu/discover.js';
 import { connectionFromSchedulerFile, looseModeWarning, waitForSchedulerFile, type ClusterConnection } from '../../protocol/scheduler-file.js';
 import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
+import { isPermanentRedisError } from '../../redis/tls-errors.js';
 import { withClusterMode } from '../../redis/cluster-mode.js';
 import { WorkerRuntime } from './worker-jobs.js';
 import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
@@ -91,8 +92,7 @@ async function waitForRedis(conn: ClusterConnection, waitMs: number, log: (m: st
       }
       return facts.clusterEnabled;
     } catch (err) {
-      const auth = err instanceof DehbError && /credentials/.test(err.message);
-      if (auth || Date.now() + delay > deadline) throw err;
+      if (isPermanentRedisError(err) || Date.now() + delay > deadline) throw err;
       if (!said) log(`waiting for Redis: ${(err as Error).message}`);
       said = true;
       await new Promise((r) => setTimeout(r, delay));
