@@ -2,7 +2,8 @@
  * How a cluster worker evaluates: module objectives in a piscina thread pool (so a CPU-bound or
  * synchronous JS objective cannot block the worker's event loop, which renews BullMQ locks —
  * blocking it would make the trial look stalled and run again elsewhere), and commands through
- * runTask (one child process each). Timeouts, aborts and devices carry over unchanged.
+ * runTask (one child process each). Timeouts, aborts and devices carry over unchanged. The task
+ * was validated with its job (wire.ts parseJob): the pool does not validate it again.
  */
 import type { EvalOutcome, EvalTask } from '../../protocol/executor.js';
 import { LocalExecutor } from '../local/local-executor.js';
@@ -19,7 +20,7 @@ export function createThreadedEvaluator(threads: number): ThreadedEvaluator {
     async evaluate(task, ctx) {
       if (task.objective.kind !== 'module') return runTask(task, ctx);
       pool ??= new LocalExecutor({ nWorkers: threads });
-      const out = await pool.submit(task, {
+      const out = await pool.submitChecked(task, {
         ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
         ...(ctx.onReport === undefined ? {} : { onReport: ctx.onReport, liveReports: true }),
         devices: ctx.devices ?? [],

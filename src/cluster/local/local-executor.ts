@@ -103,6 +103,11 @@ export class LocalExecutor implements Executor {
     return this.core.submit(task, opts);
   }
 
+  /** submit() of a module-objective task already validated (a cluster worker's parsed job). */
+  submitChecked(task: EvalTask, opts?: SubmitOptions): Promise<EvalOutcome> {
+    return this.core.submitChecked(task, opts);
+  }
+
   close(opts: { force?: boolean } = {}): Promise<void> {
     const drained = this.core.close(opts.force === true);
     this.closing ??= drained.then(() => this.pool.destroy());
