@@ -1,7 +1,16 @@
-// CPU-ms per trial of the throughput row shape: coordinator (cpuUsage at exit, big run minus small run),
-// workers (/proc stat delta), redis (INFO cpu delta)
+/**
+ * `node --import tsx bench/cluster-cpu.ts`: CPU-ms per trial of the cluster throughput row's shape
+ * (W=4 `dehb worker --concurrency C=16`, `dehb run --cluster -n N=64`, trivial objective), by
+ * process: the coordinator (process.cpuUsage() at exit), the workers (/proc/<pid>/stat, all
+ * threads; per thread at the end) and redis-server (INFO cpu). Each figure is the difference
+ * between a run of BIG and one of SMALL trials, divided by BIG - SMALL, so start-up costs cancel;
+ * CPU time, unlike a wall rate, holds on a machine loaded by others. Environment: W, C, N, BIG
+ * (1500), SMALL (100), REPS (2), OBJ (a bench/fixtures file), WX / RX (extra worker / run flags),
+ * WNODE / RNODE (node flags of the workers / the run, e.g. `--cpu-prof --cpu-prof-dir=DIR`),
+ * TASKS=1 (print every thread's CPU).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,6 +27,9 @@ const extraR = (process.env.RX ?? '').split(' ').filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), 'clperf-'));
 const space = join(dir, 'space.json');
 writeFileSync(space, JSON.stringify(Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`x${i}`, { type: 'float', low: 0, high: 1 }]))));
+// the run's own CPU time, printed as it exits
+const cpuAtExit = join(dir, 'cpu-exit.cjs');
+writeFileSync(cpuAtExit, "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write(`CPUUSAGE ${(u.user + u.system) / 1000}\\n`); });\n");
 const server = await startRedisServer({ dir: join(dir, 'redis') });
 const redis = new Redis({ host: '127.0.0.1', port: server.port, password: server.password });
 const file = join(dir, 'sched.json');
@@ -32,7 +44,7 @@ await Promise.all(workers.map((w) => new Promise<void>((res) => { let e = ''; w.
 let seq = 0;
 const run = (evals: number): Promise<{ cpu: number; ms: number }> => new Promise((res, rej) => {
   const t0 = performance.now();
-  const p = spawn(process.execPath, ['--require', '/tmp/clperf/cpu-exit.cjs', ...(process.env.RNODE ? process.env.RNODE.split(' ') : []), cli, 'run', '--cluster', '--scheduler-file', file, '--space', space, '--objective', join(fixtures, process.env.OBJ ?? 'noop-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '27', '--eta', '3', '--seed', '1', '--fevals', String(evals), '-n', String(n), '--output', join(dir, `run-${seq++}`), '-q', ...extraR], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  const p = spawn(process.execPath, ['--require', cpuAtExit, ...(process.env.RNODE ? process.env.RNODE.split(' ') : []), cli, 'run', '--cluster', '--scheduler-file', file, '--space', space, '--objective', join(fixtures, process.env.OBJ ?? 'noop-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '27', '--eta', '3', '--seed', '1', '--fevals', String(evals), '-n', String(n), '--output', join(dir, `run-${seq++}`), '-q', ...extraR], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   let err = ''; p.stderr.on('data', (d) => (err += d));
   p.once('exit', (code) => { if (code !== 0) return rej(new Error(err)); res({ cpu: Number(/CPUUSAGE ([\d.]+)/.exec(err)![1]), ms: performance.now() - t0 }); });
 });
@@ -56,3 +68,4 @@ console.log('worker main vs other threads (ms, whole life):', JSON.stringify(wor
 for (const w of workers) w.kill('SIGTERM');
 await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
 redis.disconnect(); await server.stop();
+rmSync(dir, { recursive: true, force: true });
