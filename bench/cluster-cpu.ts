@@ -50,20 +50,22 @@ const run = (evals: number): Promise<{ cpu: number; ms: number }> => new Promise
 });
 const measure = async (evals: number) => {
   const w0 = workers.map((w) => procCpu(w.pid!)); const r0 = await redisCpu();
+  const m0 = workers.map((w) => taskCpu(w.pid!).main).reduce((a, b) => a + b, 0);
   const c = await run(evals);
   await new Promise((r) => setTimeout(r, 300));
   const w1 = workers.map((w) => procCpu(w.pid!)); const r1 = await redisCpu();
-  return { coord: c.cpu, ms: c.ms, workers: w1.reduce((a, b, i) => a + b - w0[i]!, 0), redis: r1 - r0 };
+  const m1 = workers.map((w) => taskCpu(w.pid!).main).reduce((a, b) => a + b, 0);
+  return { coord: c.cpu, ms: c.ms, workers: w1.reduce((a, b, i) => a + b - w0[i]!, 0), workersMain: m1 - m0, redis: r1 - r0 };
 };
 await measure(small); // warm
 const reps = Number(process.env.REPS ?? 2);
-const acc = { coord: 0, workers: 0, redis: 0, ms: 0 };
+const acc = { coord: 0, workers: 0, workersMain: 0, redis: 0, ms: 0 };
 for (let i = 0; i < reps; i++) {
   const s = await measure(small), b = await measure(big);
-  for (const k of ['coord', 'workers', 'redis', 'ms'] as const) acc[k] += (b[k] - s[k]) / (big - small) / reps;
+  for (const k of ['coord', 'workers', 'workersMain', 'redis', 'ms'] as const) acc[k] += (b[k] - s[k]) / (big - small) / reps;
   console.log(JSON.stringify({ small: s, big: b }));
 }
-console.log(`CPU-ms per trial: coordinator ${acc.coord.toFixed(3)}, workers ${acc.workers.toFixed(3)}, redis ${acc.redis.toFixed(3)}, total ${(acc.coord + acc.workers + acc.redis).toFixed(3)}; wall ms per trial ${acc.ms.toFixed(3)}`);
+console.log(`CPU-ms per trial: coordinator ${acc.coord.toFixed(3)}, workers ${acc.workers.toFixed(3)} (main threads ${acc.workersMain.toFixed(3)}), redis ${acc.redis.toFixed(3)}, total ${(acc.coord + acc.workers + acc.redis).toFixed(3)}; wall ms per trial ${acc.ms.toFixed(3)}`);
 console.log('worker main vs other threads (ms, whole life):', JSON.stringify(workers.map((w) => taskCpu(w.pid!))));
 for (const w of workers) w.kill('SIGTERM');
 await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
