@@ -11,12 +11,17 @@ import { runTask, type RunTaskContext } from '../run-task.js';
 
 export interface ThreadedEvaluator {
   evaluate(task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcome>;
+  /** Starts the threads now (they boot while the worker waits for jobs, not on its first trials). */
+  warm(): void;
   close(): Promise<void>;
 }
 
 export function createThreadedEvaluator(threads: number): ThreadedEvaluator {
   let pool: LocalExecutor | null = null;
   return {
+    warm() {
+      pool ??= new LocalExecutor({ nWorkers: threads });
+    },
     async evaluate(task, ctx) {
       if (task.objective.kind !== 'module') return runTask(task, ctx);
       pool ??= new LocalExecutor({ nWorkers: threads });
