@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { startRedisServer } from '../src/cluster/redis-server.js';
 import { makeSchedulerFile, writeSchedulerFile } from '../src/protocol/scheduler-file.js';
 import { formatRedisUrl } from '../src/protocol/redis-url.js';
-const root = '/work/wt/clperf';
+const root = process.env.ROOT ?? '/work/wt/clperf';
 const cli = join(root, 'dist/cli/main.js');
 const fixtures = join(root, 'bench/fixtures');
 const nW = Number(process.env.W ?? 4), conc = Number(process.env.C ?? 16), n = Number(process.env.N ?? 64);
