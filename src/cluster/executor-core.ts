@@ -69,12 +69,17 @@ export class ExecutorCore {
   }
 
   submit(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
+    const parsed = parseTask(task);
+    if (!parsed.ok) return Promise.reject(new DehbError('E_EXECUTOR', `cannot submit trial ${String(task?.trialId)}: ${parsed.message}`));
+    return this.submitChecked(parsed.value, opts);
+  }
+
+  /** submit() of a task its caller validated already (a cluster worker's parsed job: not twice). */
+  submitChecked(task: EvalTask, opts: SubmitOptions = {}): Promise<EvalOutcome> {
     if (this.closing) {
       return Promise.reject(new DehbError('E_EXECUTOR', `the ${this.name} executor is closed; submit() was called after close()`));
     }
-    const parsed = parseTask(task);
-    if (!parsed.ok) return Promise.reject(new DehbError('E_EXECUTOR', `cannot submit trial ${String(task?.trialId)}: ${parsed.message}`));
-    const p = this.run(parsed.value, opts);
+    const p = this.run(task, opts);
     this.inFlight.add(p);
     void p.then(
       () => this.inFlight.delete(p),

@@ -56,6 +56,11 @@ export class ObjectivePolicy {
     return this.module === null && this.command === null && this.dirs.length === 0;
   }
 
+  /** True when some module objective may run (the worker then starts its thread pool at once). */
+  get allowsModules(): boolean {
+    return this.module !== null || this.dirs.length > 0;
+  }
+
   describe(): string {
     const parts: string[] = [];
     if (this.module !== null) parts.push(`module ${this.module}`);

@@ -2,9 +2,10 @@
  * Owns where a cluster worker puts trial directories: `<root>/<run id>/<trial id>` under the
  * worker's own `--trials-dir` (default: a temporary folder of this worker). The names come from
  * sanitised job data, never from a path a job carries; a directory on the way that is a symlink
- * is refused, so nothing is created or written outside the root.
+ * is refused, so nothing is created or written outside the root. A run's directory is checked
+ * once; a fresh trial directory (mkdir did not find one) needs no check.
  */
-import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EvalTask } from '../../protocol/executor.js';
@@ -16,6 +17,9 @@ export function safeSegment(text: string): string {
 }
 
 export class TrialDirs {
+  /** Run directories made or checked already (each trial then costs one mkdir). */
+  private readonly runDirs = new Set<string>();
+
   private constructor(
     readonly root: string,
     /** Remove a trial's directory once the trial is over (the default temporary root). */
@@ -36,12 +40,20 @@ export class TrialDirs {
   async create(task: Pick<EvalTask, 'runId' | 'trialId'>): Promise<string> {
     const runDir = join(this.root, safeSegment(task.runId));
     const dir = join(runDir, String(task.trialId));
-    for (const d of [runDir, dir]) {
-      await mkdir(d).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      const st = await lstat(d);
-      if (!st.isDirectory()) throw new Error(`${d} is not a directory (a symlink or file is in the way); remove it`);
+    if (!this.runDirs.has(runDir)) {
+      await ensureDir(runDir);
+      if (this.runDirs.size > 1_000) this.runDirs.clear();
+      this.runDirs.add(runDir);
+    }
+    try {
+      await ensureDir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // the run directory went (cleaned up meanwhile): made again, checked again
+      this.runDirs.delete(runDir);
+      await ensureDir(runDir);
+      this.runDirs.add(runDir);
+      await ensureDir(dir);
     }
     return dir;
   }
@@ -53,6 +65,20 @@ export class TrialDirs {
 
   /** A trial is over: its directory goes when the root is temporary. */
   async done(dir: string): Promise<void> {
-    if (this.temporary) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    if (!this.temporary) return;
+    // most trials leave their directory empty: one rmdir, the recursive removal otherwise
+    await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }).catch(() => undefined));
   }
+}
+
+/** Makes `d`, or checks that what is there is a directory (not a symlink or file). */
+async function ensureDir(d: string): Promise<void> {
+  try {
+    await mkdir(d);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = await lstat(d);
+  if (!st.isDirectory()) throw new Error(`${d} is not a directory (a symlink or file is in the way); remove it`);
 }

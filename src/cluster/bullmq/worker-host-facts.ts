@@ -1,10 +1,12 @@
 /**
  * A cluster worker's host facts: gathered with systeminformation (asynchronous calls only) when
  * the worker joins, published to Redis (redis/host-facts-store.ts) and refreshed with fresh
- * memory and load figures every `refreshMs` until the worker stops, which removes them.
+ * memory and load figures every `refreshMs` until the worker stops, which removes them. The CPU
+ * facts are read once (si.cpu() runs several child processes: lscpu, dmidecode), a refresh reads
+ * /proc/meminfo (si.mem()) and the load average only.
  * `dehb scheduler check` lists them. Publishing is best effort: a failure is logged, never fatal.
  */
-import { hostname } from 'node:os';
+import { hostname, loadavg } from 'node:os';
 import si from 'systeminformation';
 import type { HostFacts } from '../../protocol/host-facts.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
@@ -18,8 +20,9 @@ export interface HostFactsPublisher {
 }
 
 /** What this machine is and how loaded it is now. */
-export async function gatherHostFacts(worker: { id: string; concurrency: number; prefetch?: number }): Promise<HostFacts> {
-  const [cpu, mem, load] = await Promise.all([si.cpu(), si.mem(), si.currentLoad()]);
+export async function gatherHostFacts(worker: { id: string; concurrency: number; prefetch?: number }, known?: Promise<si.Systeminformation.CpuData>): Promise<HostFacts> {
+  const [cpu, mem] = await Promise.all([known ?? si.cpu(), si.mem()]);
+  const load1 = loadavg()[0] ?? 0;
   return {
     v: 1,
     workerId: worker.id,
@@ -30,7 +33,7 @@ export async function gatherHostFacts(worker: { id: string; concurrency: number;
     physicalCores: cpu.physicalCores,
     memTotalBytes: mem.total,
     memAvailableBytes: mem.available,
-    load1: Number.isFinite(load.avgLoad) ? load.avgLoad : 0,
+    load1: Number.isFinite(load1) ? load1 : 0,
     concurrency: worker.concurrency,
     prefetch: worker.prefetch ?? 0,
     at: Date.now(),
@@ -63,8 +66,15 @@ export function startHostFacts(
       said = true;
     }
   };
+  let cpu: Promise<si.Systeminformation.CpuData> | undefined;
   const refresh = (): Promise<void> =>
-    gatherHostFacts(worker).then(publish, (err: unknown) => {
+    gatherHostFacts(
+      worker,
+      (cpu ??= si.cpu().catch((err: unknown) => {
+        cpu = undefined; // tried again at the next refresh
+        throw err;
+      })),
+    ).then(publish, (err: unknown) => {
       if (!said) log(`warning: cannot gather host facts: ${(err as Error).message}`);
       said = true;
     });

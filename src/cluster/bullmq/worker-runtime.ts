@@ -66,7 +66,16 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   }
   const dirs = await TrialDirs.create(o.trialsDir);
   const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, dirs, concurrency, log);
-  await runtime.start();
+  // started now when module objectives may come: booting the threads (tens of ms of CPU each)
+  // would otherwise fall on the first trials of the first run
+  if (policy.allowsModules) threaded?.warm();
+  try {
+    await runtime.start();
+  } catch (err) {
+    await threaded?.close();
+    await dirs.close();
+    throw err;
+  }
   // published for `dehb scheduler check`, and the coordinators' count of worker slots (batches.ts)
   const hostFacts = startHostFacts(conn, { id: runtime.id, concurrency, prefetch: o.prefetch ?? 0 }, log);
   const stop = runtime.stop.bind(runtime);

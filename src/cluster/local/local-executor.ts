@@ -103,6 +103,11 @@ export class LocalExecutor implements Executor {
     return this.core.submit(task, opts);
   }
 
+  /** submit() of a module-objective task already validated (a cluster worker's parsed job). */
+  submitChecked(task: EvalTask, opts?: SubmitOptions): Promise<EvalOutcome> {
+    return this.core.submitChecked(task, opts);
+  }
+
   close(opts: { force?: boolean } = {}): Promise<void> {
     const drained = this.core.close(opts.force === true);
     this.closing ??= drained.then(() => this.pool.destroy());
@@ -110,11 +115,13 @@ export class LocalExecutor implements Executor {
   }
 
   private async runInThread(task: EvalTask, control: ExecControl): Promise<EvalOutcome> {
-    const ac = new AbortController();
     let why: 'timeout' | 'cancel' | undefined;
     const timeoutMs = task.timeoutMs;
+    // without a timeout the caller's signal stops the thread itself (no controller of our own)
+    const ac = timeoutMs === null ? undefined : new AbortController();
+    const signal = ac?.signal ?? control.signal;
     const timer =
-      timeoutMs === null
+      ac === undefined || timeoutMs === null
         ? undefined
         : setTimeout(() => {
             why ??= 'timeout';
@@ -122,9 +129,9 @@ export class LocalExecutor implements Executor {
           }, timeoutMs);
     const onAbort = (): void => {
       why ??= 'cancel';
-      ac.abort();
+      ac?.abort();
     };
-    control.signal.addEventListener('abort', onAbort, { once: true });
+    if (ac !== undefined) control.signal.addEventListener('abort', onAbort, { once: true });
     if (control.signal.aborted) onAbort();
 
     let channel: MessageChannel | undefined;
@@ -149,7 +156,7 @@ export class LocalExecutor implements Executor {
     };
     try {
       const out = (await this.pool.run(msg, {
-        signal: ac.signal,
+        signal,
         ...(channel === undefined ? {} : { transferList: [channel.port2] }),
       })) as ThreadTaskResult;
       if (channel !== undefined) await Promise.race([reportsDone, new Promise((r) => setTimeout(r, 1000).unref())]);
@@ -160,7 +167,7 @@ export class LocalExecutor implements Executor {
       return outcome;
     } catch (err) {
       if (why === 'timeout' && timeoutMs !== null) return { status: 'timed-out', timeoutMs };
-      if (why === 'cancel') return cancelled(control.signal.reason);
+      if (why === 'cancel' || control.signal.aborted) return cancelled(control.signal.reason);
       return threadFailure(err);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
