@@ -26,7 +26,7 @@ export function printRunSummary(result: RunResult, opts: { output: string; json:
   }
   const lines = [
     '',
-    `run ${opts.runId} finished (${result.stopReason}) in ${(result.elapsedMs / 1000).toFixed(1)}s`,
+    `run ${opts.runId} finished (${result.stopReason}) in ${(result.elapsedMs / 1000).toFixed(result.elapsedMs < 10_000 ? 2 : 1)}s`,
     `trials: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`,
   ];
   if (why !== null) lines.push(why);
