@@ -12,7 +12,7 @@ import { parseStoredOutcome, type Parsed, type WireOutcome } from '../../protoco
 import type { BrokerHealth } from '../../redis/health.js';
 import type { BatchJobs } from './batch-jobs.js';
 import type { JobEvents, RecheckCounter } from './executor-events.js';
-import type { Batch, Entry, PendingTable } from './pending.js';
+import { jobIdOf, type Batch, type Entry, type PendingTable } from './pending.js';
 import type { WaitingReport } from './waiting-report.js';
 
 export interface RecoveryParts {
@@ -78,12 +78,11 @@ export class Recovery {
     const { events, stats } = this.parts;
     for (let i = 0; i < entries.length; i += 500) {
       const chunk = entries.slice(i, i + 500);
-      const idOf = (e: Entry): string => e.batch?.id ?? e.jobId;
-      const states = await this.store.reconcile([...new Set(chunk.map(idOf))]);
+      const states = await this.store.reconcile([...new Set(chunk.map(jobIdOf))]);
       const seen = new Set<Batch>();
       for (const e of chunk) {
         const b = e.batch;
-        const st = states.get(idOf(e));
+        const st = states.get(jobIdOf(e));
         if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing') continue;
         if (b !== undefined && seen.has(b)) continue; // one batch job answers for all its members
         if (b !== undefined) seen.add(b);
@@ -92,10 +91,10 @@ export class Recovery {
           if (b !== undefined) this.batches.onResult(b, parseStoredOutcome(st.text, true));
           else events.onResult(e, parseStoredOutcome(st.text, false) as Parsed<WireOutcome>);
         } else if (st.state === 'failed') {
-          await events.onFailed(idOf(e), st.reason);
+          await events.onFailed(jobIdOf(e), st.reason);
         } else if (st.state === 'missing' && e.phase === 'added') {
           stats.readded++;
-          this.parts.log(`job ${idOf(e)} vanished from Redis without a result (restart without persistence?); queued again`);
+          this.parts.log(`job ${jobIdOf(e)} vanished from Redis without a result (restart without persistence?); queued again`);
           if (b === undefined) this.parts.requeue(e);
           else for (const m of [...b.members.values()]) if (!m.settled) this.batches.requeueSingly(m);
         }

@@ -17,7 +17,7 @@ import { ClusterChannel } from '../../redis/channel.js';
 import { describeRedisError, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { TrialJobIds } from './trial-job-ids.js';
 import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
-import { PendingTable, type Entry } from './pending.js';
+import { jobIdOf, PendingTable, type Entry } from './pending.js';
 import type { ResultsStore } from '../../redis/results-store.js';
 import { jobData, parseTask, type WireOutcome } from '../../protocol/wire.js';
 import { BatchJobs } from './batch-jobs.js';
@@ -281,7 +281,7 @@ export class BullmqExecutor implements Executor {
    */
   private async cancelRemote(e: Entry): Promise<void> {
     const b = e.batch;
-    const jobId = b?.id ?? e.jobId;
+    const jobId = jobIdOf(e);
     try {
       const last = b === undefined || [...b.members.values()].every((m) => m.settled);
       if (b !== undefined && last) {
