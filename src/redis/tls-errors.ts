@@ -3,8 +3,12 @@
  * signed by a trusted CA, naming another host, expired; the server demanding a client certificate;
  * a TLS client at a plain port. Each becomes one sentence naming the scheduler file key (or, for a
  * bare rediss:// URL, the environment variable) that fixes it. These are set-up errors, not
- * outages: `isPermanentRedisError` tells waiting loops to stop instead of retrying.
+ * outages: `isPermanentRedisError` tells waiting loops to stop instead of retrying (refused
+ * credentials too: `CREDENTIALS_REFUSED`, also read by connection.ts).
  */
+
+/** What Redis says when it refuses the credentials (or was given none it needs). */
+export const CREDENTIALS_REFUSED = /WRONGPASS|invalid username-password|NOAUTH|AUTH.*without any password/i;
 
 const UNTRUSTED = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -63,7 +67,7 @@ export function isPermanentRedisError(err: unknown): boolean {
   const cause = (err as { cause?: unknown })?.cause ?? err;
   const e = cause as { code?: string; message?: string };
   const text = `${e?.code ?? ''} ${e?.message ?? String(cause)}`;
-  if (/WRONGPASS|invalid username-password|NOAUTH|AUTH.*without any password/i.test(text)) return true;
+  if (CREDENTIALS_REFUSED.test(text)) return true;
   if (/credentials/.test((err as Error)?.message ?? '')) return true;
   const tls = describeTlsError(cause, 'rediss:');
   return tls !== null && e?.code !== 'ECONNRESET';

@@ -25,6 +25,9 @@ import type { JournalBackend, StoredEntry } from './journal-types.js';
 import type { RunSession } from './run-session.js';
 import { localQueue, studyRunId, type LocalStudyQueue, type QueueResults, type StudyStorage } from './storage.js';
 
+/** protocol/wire.js once the first read has loaded it (lazily: zod stays out of commands that never read a queue). */
+let wireModule: Promise<typeof import('../protocol/wire.js')> | undefined;
+
 export interface StudyQueueExecutorOptions {
   /** The session the loop drives (pushes are applied to it; its asks are flushed before queueing). */
   session: RunSession;
@@ -171,7 +174,7 @@ export class StudyQueueExecutor implements Executor {
 
   private async read(): Promise<void> {
     // the outcome schema (zod) loads with the first read, not with every CLI command that can start a study
-    const [results, entries, wire] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1), import('../protocol/wire.js')]);
+    const [results, entries, wire] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1), (wireModule ??= import('../protocol/wire.js'))]);
     let changed = this.applyPushes(entries);
     changed = this.applyClaims(results) || changed;
     for (const d of results.done) {

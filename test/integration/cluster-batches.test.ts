@@ -4,36 +4,22 @@
 // once; SIGTERM mid-batch: the finished trial's outcome is kept, the rest handed back and run
 // singly; cancelling one trial of a batch leaves the others; a retry of a member goes singly.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { QueueEvents } from 'bullmq';
-import type { BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
+import { describe, it } from 'node:test';
 import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
-import { cleanupPrefix, SHARED_REDIS, sharedConnection, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { sharedConnection } from '../fixtures/cluster/redis.js';
 import { readHostFacts } from '../../src/redis/host-facts-store.js';
 import { closeRedis, clusterKeys, createRedis } from '../../src/redis/connection.js';
-import { readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
+import { executorBed, readLog, task, waitFor, waitForLog } from '../fixtures/cluster/harness.js';
 
 const quiet = (): void => undefined;
 
 describe('cluster: several trials per job', { timeout: 180_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dehb-batches-'));
-  const prefix = uniquePrefix('batches');
-  const file = join(dir, 'sched.json');
+  const bed = executorBed('batches', { runId: 'b', capacity: 8, trialsPerJob: 3, log: quiet, reconcileIntervalMs: 500 });
+  const { dir, prefix, file, procs, completed, worker } = bed;
   const conn = sharedConnection(prefix);
-  const procs: WorkerProc[] = [];
-  let exec: BullmqExecutor;
-  let events: QueueEvents;
-  const completed = new Map<string, number>();
   let trial = 0;
 
-  const worker = async (extra: string[] = []): Promise<WorkerProc> => {
-    const w = await startWorkerProc(file, ['--concurrency', '1', ...extra]);
-    procs.push(w);
-    return w;
-  };
   const stopAll = async (): Promise<void> => {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));
@@ -41,28 +27,12 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
   };
   const batchIds = (): string[] => [...completed.keys()].filter((id) => /^b-\d+\.b/.test(id));
 
-  before(async () => {
-    await writeFileFor(file, prefix);
-    exec = await createClusterExecutor({ schedulerFile: file, runId: 'b', capacity: 8, trialsPerJob: 3, log: quiet, reconcileIntervalMs: 500 });
-    events = new QueueEvents('evals', { connection: { host: SHARED_REDIS.host, port: SHARED_REDIS.port }, prefix });
-    events.on('completed', ({ jobId }) => completed.set(jobId, (completed.get(jobId) ?? 0) + 1));
-    await events.waitUntilReady();
-  });
-  after(async () => {
-    for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
-    await exec.close({ force: true });
-    await events.close();
-    await cleanupPrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('trials submitted together go as batch jobs; each trial gets its own outcome and reports', async () => {
     await worker(['--concurrency', '2']);
     const ids = Array.from({ length: 6 }, () => ++trial);
     const reports = new Map<number, Array<[number, number]>>();
     const outs = await Promise.all(
-      ids.map((id) => exec.submit(task('b', id, { x: id, report: true }), { onReport: (s, v) => reports.set(id, [...(reports.get(id) ?? []), [s, v]]) })),
+      ids.map((id) => bed.exec.submit(task('b', id, { x: id, report: true }), { onReport: (s, v) => reports.set(id, [...(reports.get(id) ?? []), [s, v]]) })),
     );
     for (const [i, o] of outs.entries()) {
       const id = ids[i] as number;
@@ -70,8 +40,8 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
       assert.equal(o.status === 'ok' ? o.fitness : NaN, id, 'its own outcome');
       assert.deepEqual(reports.get(id), [[1, id / 2]], 'its own report, once');
     }
-    assert.equal(exec.stats.batchJobs, 2, JSON.stringify(exec.stats));
-    assert.equal(exec.stats.batchedTrials, 6);
+    assert.equal(bed.exec.stats.batchJobs, 2, JSON.stringify(bed.exec.stats));
+    assert.equal(bed.exec.stats.batchedTrials, 6);
     await waitFor(() => batchIds().length === 2);
     for (const id of ids) assert.equal(completed.get(`b-${id}`), undefined, 'no job of its own');
     await stopAll();
@@ -83,8 +53,8 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
     const [t1, t2] = [++trial, ++trial];
     const before = batchIds().length;
     const outs = Promise.all([
-      exec.submit(task('b', t1, { x: 1, sleepMs: 60_000, retrySleepMs: 50, log })),
-      exec.submit(task('b', t2, { x: 2, sleepMs: 50, log })),
+      bed.exec.submit(task('b', t1, { x: 1, sleepMs: 60_000, retrySleepMs: 50, log })),
+      bed.exec.submit(task('b', t2, { x: 2, sleepMs: 50, log })),
     ]);
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
     const b = await worker();
@@ -104,9 +74,9 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
     const a = await worker(['--grace-ms', '300']);
     const [t1, t2, t3] = [++trial, ++trial, ++trial];
     const outs = Promise.all([
-      exec.submit(task('b', t1, { x: 1, sleepMs: 50, log })),
-      exec.submit(task('b', t2, { x: 2, sleepMs: 60_000, retrySleepMs: 50, log })),
-      exec.submit(task('b', t3, { x: 3, sleepMs: 50, log })),
+      bed.exec.submit(task('b', t1, { x: 1, sleepMs: 50, log })),
+      bed.exec.submit(task('b', t2, { x: 2, sleepMs: 60_000, retrySleepMs: 50, log })),
+      bed.exec.submit(task('b', t3, { x: 3, sleepMs: 50, log })),
     ]);
     await waitForLog(log, (l) => l.some((x) => x.kind === 'E' && x.trial === t1) && l.some((x) => x.kind === 'S' && x.trial === t2));
     a.kill('SIGTERM');
@@ -130,9 +100,9 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
     const stop1 = new AbortController();
     const stop2 = new AbortController();
     const outs = Promise.all([
-      exec.submit(task('b', t1, { x: 1, sleepMs: 60_000, log }), { signal: stop1.signal }),
-      exec.submit(task('b', t2, { x: 2, sleepMs: 50, log }), { signal: stop2.signal }),
-      exec.submit(task('b', t3, { x: 3, sleepMs: 50, log })),
+      bed.exec.submit(task('b', t1, { x: 1, sleepMs: 60_000, log }), { signal: stop1.signal }),
+      bed.exec.submit(task('b', t2, { x: 2, sleepMs: 50, log }), { signal: stop2.signal }),
+      bed.exec.submit(task('b', t3, { x: 3, sleepMs: 50, log })),
     ]);
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.trial === t1));
     // cancels go out in order on one channel: the waiting trial's reaches the worker first
@@ -154,10 +124,10 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
     await worker();
     const [t1, t2] = [++trial, ++trial];
     const first = task('b', t1, { x: 1, failFirst: true, log });
-    const [o1, o2] = await Promise.all([exec.submit(first), exec.submit(task('b', t2, { x: 2, log }))]);
+    const [o1, o2] = await Promise.all([bed.exec.submit(first), bed.exec.submit(task('b', t2, { x: 2, log }))]);
     assert.equal(o1.status === 'failed' && o1.retryable, true, JSON.stringify(o1));
     assert.equal(o2.status, 'ok');
-    const again = await exec.submit(first);
+    const again = await bed.exec.submit(first);
     assert.equal(again.status, 'ok', JSON.stringify(again));
     await waitFor(() => completed.get(`b-${t1}.r2`) === 1);
     await stopAll();
@@ -190,11 +160,3 @@ describe('cluster: several trials per job', { timeout: 180_000 }, () => {
     }
   });
 });
-
-async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

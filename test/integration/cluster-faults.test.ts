@@ -8,51 +8,23 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Queue, QueueEvents } from 'bullmq';
+import { describe, it } from 'node:test';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { BullmqExecutor } from '../../src/cluster/bullmq/executor.js';
 import { createClusterExecutor } from '../../src/cluster/bullmq/client.js';
-import { cleanupPrefix, SHARED_REDIS, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
-import { FIXTURE_DIR, readLog, startWorkerProc, task, waitForLog, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
+import { SHARED_REDIS, startPrivateRedis, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { executorBed, FIXTURE_DIR, readLog, startWorkerProc, task, waitFor, waitForLog, writeFileFor } from '../fixtures/cluster/harness.js';
 
 const quiet = (): void => undefined;
 
 describe('cluster faults: workers', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dehb-faults-'));
-  const prefix = uniquePrefix('faults');
-  const file = join(dir, 'sched.json');
-  const procs: WorkerProc[] = [];
-  let exec: BullmqExecutor;
-  let events: QueueEvents;
-  const completed = new Map<string, number>();
-
-  const worker = async (extra: string[] = []): Promise<WorkerProc> => {
-    const w = await startWorkerProc(file, ['--concurrency', '1', ...extra]);
-    procs.push(w);
-    return w;
-  };
-
-  before(async () => {
-    await writeFileFor(file, prefix);
-    exec = await createClusterExecutor({ schedulerFile: file, runId: 'f', capacity: 4, log: quiet, reconcileIntervalMs: 500 });
-    events = new QueueEvents('evals', { connection: { host: SHARED_REDIS.host, port: SHARED_REDIS.port }, prefix });
-    events.on('completed', ({ jobId }) => completed.set(jobId, (completed.get(jobId) ?? 0) + 1));
-    await events.waitUntilReady();
-  });
-  after(async () => {
-    for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
-    await exec.close({ force: true });
-    await events.close();
-    await cleanupPrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const bed = executorBed('faults', { runId: 'f', capacity: 4, log: quiet, reconcileIntervalMs: 500 });
+  const { dir, prefix, procs, completed, worker } = bed;
 
   it('a worker killed with SIGKILL mid-trial: the trial runs again on another worker and is recorded once', async () => {
     const log = join(dir, 'kill.log');
     const a = await worker();
-    const out = exec.submit(task('f', 1, { x: 1, sleepMs: 60_000, retrySleepMs: 50, log }));
+    const out = bed.exec.submit(task('f', 1, { x: 1, sleepMs: 60_000, retrySleepMs: 50, log }));
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
     const b = await worker();
     const killedAt = Date.now();
@@ -72,7 +44,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     await Promise.all(procs.map((p) => p.exited));
     const a = await worker();
     const t2 = task('f', 2, { x: 2, sleepMs: 3_000, retrySleepMs: 1_500, log });
-    const out = exec.submit(t2);
+    const out = bed.exec.submit(t2);
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
     a.kill('SIGSTOP');
     const b = await worker();
@@ -82,7 +54,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     const o = await out;
     assert.equal(o.status, 'ok');
     assert.equal(o.worker?.pid, b.pid, 'the result of the worker that held the lock is recorded');
-    exec.recorded(t2); // as the run loop does once its journal has the result
+    bed.exec.recorded(t2); // as the run loop does once its journal has the result
     await waitForLog(log, (l) => l.some((x) => x.kind === 'E' && x.pid === b.pid));
     await waitFor(() => completed.get('f-2') === 1);
     const redis = new Redis({ host: SHARED_REDIS.host, port: SHARED_REDIS.port });
@@ -97,7 +69,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));
     const a = await worker(['--max-stalled-count', '0']);
-    const out = exec.submit(task('f', 5, { x: 5, sleepMs: 60_000, log }));
+    const out = bed.exec.submit(task('f', 5, { x: 5, sleepMs: 60_000, log }));
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === a.pid));
     await worker(['--max-stalled-count', '0']);
     a.kill('SIGKILL');
@@ -118,7 +90,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));
     const w = await worker(['--grace-ms', '10000']);
-    const out = exec.submit(task('f', 3, { x: 3, sleepMs: 700, log }));
+    const out = bed.exec.submit(task('f', 3, { x: 3, sleepMs: 700, log }));
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S'));
     w.kill('SIGTERM');
     const o = await out;
@@ -131,7 +103,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
   it('SIGTERM: a trial still running after the grace period is handed back at once and runs elsewhere', async () => {
     const log = join(dir, 'handback.log');
     const w = await worker(['--grace-ms', '300']);
-    const out = exec.submit(task('f', 4, { x: 4, sleepMs: 60_000, retrySleepMs: 50, log }));
+    const out = bed.exec.submit(task('f', 4, { x: 4, sleepMs: 60_000, retrySleepMs: 50, log }));
     await waitForLog(log, (l) => l.some((x) => x.kind === 'S' && x.pid === w.pid));
     w.kill('SIGTERM');
     assert.equal((await w.exited).code, 0);
@@ -152,7 +124,7 @@ describe('cluster faults: workers', { timeout: 120_000 }, () => {
     await Promise.all(procs.map((p) => p.exited));
     const w = await worker(['--grace-ms', '10000']);
     const cmd = { kind: 'command' as const, argv: [join(FIXTURE_DIR, 'command-objective.mjs')] };
-    const out = exec.submit(task('f', 6, { x: 6, sleepMs: 60_000, retrySleepMs: 50, log }, cmd));
+    const out = bed.exec.submit(task('f', 6, { x: 6, sleepMs: 60_000, retrySleepMs: 50, log }, cmd));
     const started = await waitForLog(log, (l) => l.some((x) => x.kind === 'S'));
     const child = (started[0] as { pid: number }).pid;
     w.kill('SIGTERM');
@@ -191,11 +163,3 @@ describe('cluster faults: SIGTERM while Redis is gone', { timeout: 60_000 }, () 
     }
   });
 });
-
-async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,11 +1,12 @@
 /**
  * Owns the coordinator side of the BullMQ backend: an Executor that puts EvalTasks on the queue
  * (job id `<runId>-<trialId>`, batched with addBulk), learns about completions from ONE QueueEvents
- * listener dispatching through a Map, backs that up with a periodic reconciliation sweep over the
- * durable results hash (events can be trimmed or missed), deletes each result once recorded, and
- * re-attaches to queued/running/finished jobs when a trial is submitted again (resume). Trials
- * submitted together may go as one batch job (batches.ts: which, how many, and the batch map a
- * resumed coordinator re-attaches through).
+ * listener (what each event does: executor-events.ts), backs that up with a periodic reconciliation
+ * sweep over the durable results hash (events can be trimmed or missed; executor-recovery.ts),
+ * cancels submissions, deletes each result once recorded, and re-attaches to queued/running/finished
+ * jobs when a trial is submitted again (resume). Trials submitted together may go as one batch job
+ * (batches.ts: which, how many, and the batch map a resumed coordinator re-attaches through). This
+ * file owns the life cycle (start, tick, interrupt, close) and wires those parts together.
  */
 import type { Queue } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
@@ -16,12 +17,13 @@ import { ClusterChannel } from '../../redis/channel.js';
 import { describeRedisError, withTimeout, type ClusterKeys } from '../../redis/connection.js';
 import { TrialJobIds } from './trial-job-ids.js';
 import { bullJobOptions, resolveClusterExecutorOptions, type ClusterExecutorOptions, type ResolvedClusterExecutorOptions } from './executor-options.js';
-import { PendingTable, type Entry } from './pending.js';
+import { jobIdOf, PendingTable, type Entry } from './pending.js';
 import type { ResultsStore } from '../../redis/results-store.js';
-import { CANCEL_REQUEST_REASON, invalidOutcome, jobData, parseBatchOutcome, parseOutcome, parseStoredOutcome, parseTask, workerFailure, type Parsed, type WireOutcome } from '../../protocol/wire.js';
+import { jobData, parseTask, type WireOutcome } from '../../protocol/wire.js';
 import { BatchJobs } from './batch-jobs.js';
-import type { Batch } from './pending.js';
-import { BrokerHealth, isServerError } from '../../redis/health.js';
+import { JobEvents } from './executor-events.js';
+import { Recovery } from './executor-recovery.js';
+import { BrokerHealth } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
 import { WaitingReport } from './waiting-report.js';
 import { FairShare, checkWeight, fairShareKey } from './fair-share.js';
@@ -45,18 +47,12 @@ export class BullmqExecutor implements Executor {
   private readonly waiting: WaitingReport;
   private readonly fair: FairShare;
   private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
   private readonly jobIds: TrialJobIds;
   private readonly batches: BatchJobs;
-  /** Entries whose add was a duplicate, to reconcile in the next tick. */
-  private readonly recheck = new Set<Entry>();
-  /** Entries whose completed event carried an unusable result, to check against their job. */
-  private readonly recheckOther = new Set<Entry>();
-  private recheckScheduled = false;
+  private readonly events: JobEvents;
+  private readonly recovery: Recovery;
   private saidEnvCwd = false;
   private stopRequested = false;
-  /** Some submissions were resolved without their outcome: their stored results must stay for a resume. */
-  private leftForResume = false;
   private closing: Promise<void> | undefined;
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
@@ -75,10 +71,10 @@ export class BullmqExecutor implements Executor {
     this.opts = resolveClusterExecutorOptions(o, conn);
     this.capacity = this.opts.capacity;
     this.channel = new ClusterChannel(conn, `dehb:coordinator:${runId}`, this.opts.eventsMaxLen, {
-      completed: (id, rv) => this.onCompleted(id, rv),
-      duplicated: (id) => this.onDuplicated(id),
-      failed: (id, reason) => void this.onFailed(id, reason),
-      progress: (id, data) => this.onProgress(id, data),
+      completed: (id, rv) => this.events.onCompleted(id, rv),
+      duplicated: (id) => this.events.onDuplicated(id),
+      failed: (id, reason) => void this.events.onFailed(id, reason),
+      progress: (id, data) => this.events.onProgress(id, data),
       error: (err) => this.health.noteError(err),
     });
     ({ keys: this.keys, queue: this.queue, redis: this.redis, store: this.store, where: this.where } = this.channel);
@@ -89,11 +85,35 @@ export class BullmqExecutor implements Executor {
     this.fair = new FairShare(this.redis, fairShareKey(this.keys.base), checkWeight(o.weight));
     this.batches = new BatchJobs(runId, this.opts.trialsPerJob, this.store, this.fair, {
       settle: (e, outcome) => this.settle(e, outcome),
-      requeue: (e) => this.table.requeue(e, () => void this.flush()),
+      requeue: (e) => this.requeue(e),
       removeJob: (id) => this.removeJob(id),
-      recheck: (e) => this.recheckSoon(e, 'reattached'),
+      recheck: (e) => this.recovery.recheckSoon(e, 'reattached'),
       noteServerError: (reason) => this.health.noteError(new Error(reason), 'write'),
       log,
+    });
+    const common = {
+      table: this.table,
+      batches: this.batches,
+      store: this.store,
+      health: this.health,
+      stats: this.stats,
+      settle: (e: Entry, outcome: WireOutcome) => this.settle(e, outcome),
+      requeue: (e: Entry) => this.requeue(e),
+      log,
+    };
+    this.events = new JobEvents({
+      ...common,
+      fair: this.fair,
+      removeJob: (id) => this.removeJob(id),
+      recheck: (e, counter) => this.recovery.recheckSoon(e, counter),
+    });
+    this.recovery = new Recovery({
+      ...common,
+      waiting: this.waiting,
+      events: this.events,
+      reconcileIntervalMs: this.opts.reconcileIntervalMs,
+      where: this.where,
+      closing: () => this.closing !== undefined,
     });
     this.ready = this.start();
     this.ready.catch(() => undefined);
@@ -169,7 +189,7 @@ export class BullmqExecutor implements Executor {
   /**
    * Adds queued entries in batches: one addBulk (or add) per batch, nothing read first. A trial an
    * earlier coordinator of this run already queued or finished is a duplicate job id: BullMQ keeps
-   * the job it has and emits `duplicated`, and onDuplicated re-attaches to it.
+   * the job it has and emits `duplicated`, and JobEvents.onDuplicated re-attaches to it.
    */
   private async flush(): Promise<void> {
     for (;;) {
@@ -222,127 +242,16 @@ export class BullmqExecutor implements Executor {
     }
   }
 
+  /** Queues the entry again for the next flush. */
+  private requeue(e: Entry): void {
+    this.table.requeue(e, () => void this.flush());
+  }
+
   private retryLater(batch: Entry[]): void {
     const t = setTimeout(() => {
-      for (const e of batch) if (!e.settled && e.phase === 'adding') this.table.requeue(e, () => void this.flush());
+      for (const e of batch) if (!e.settled && e.phase === 'adding') this.requeue(e);
     }, 1_000);
     t.unref();
-  }
-
-  private onCompleted(jobId: string, returnvalue: unknown): void {
-    this.health.completed();
-    const b = this.batches.book.get(jobId);
-    if (b !== undefined) {
-      const p = parseBatchOutcome(returnvalue);
-      const some = [...b.members.values()].find((m) => !m.settled);
-      // as below: an unusable event is checked against the job itself
-      if (!p.ok) {
-        if (some !== undefined) this.recheckSoon(some);
-      } else {
-        this.stats.fromEvents++;
-        this.batches.onResult(b, p);
-      }
-      return;
-    }
-    const e = this.table.get(jobId);
-    if (e === undefined) {
-      // a job we stopped waiting for: its late result goes; one of this run we have not submitted
-      // (an earlier coordinator's, before a resume re-submits it) stays for that submit to find
-      if (this.table.unabandon(jobId)) this.store.deleteLater(jobId);
-      return;
-    }
-    const p = parseOutcome(returnvalue);
-    if (!p.ok) {
-      // the event is untrusted (anyone with access to Redis can add one): the finished job, which
-      // only the lock holder's completion writes, says what the worker returned
-      this.recheckSoon(e);
-      return;
-    }
-    this.stats.fromEvents++;
-    // measures the per-job overhead for the auto trials-per-job rule (batches.ts)
-    if (e.phase === 'added' && !e.settled) this.batches.sizer.observe(Date.now() - e.addedAt, p.value.durationMs ?? 0, 1);
-    this.onResult(e, p);
-  }
-
-  /** The job's returnvalue, validated (anything from Redis is untrusted): settle, or queue again. */
-  private onResult(e: Entry, p: Parsed<WireOutcome>): void {
-    if (e.settled) return;
-    if (p.ok && p.value.status === 'cancelled' && p.value.reason === CANCEL_REQUEST_REASON) {
-      // an earlier coordinator cancelled this job id; we still want the trial: drop the finished
-      // job (kept on completion) and queue it again
-      e.phase = 'requeueing';
-      void this.store
-        .removeFinished([e.jobId])
-        .catch((err: unknown) => this.health.noteError(err))
-        .finally(() => {
-          if (!e.settled) this.table.requeue(e, () => void this.flush());
-        });
-      return;
-    }
-    this.fair.finished(e.priority);
-    this.settle(e, p.ok ? p.value : invalidOutcome(e.jobId, p.message));
-    this.store.deleteLater(e.jobId);
-  }
-
-  /** Our add found the job id taken (an earlier coordinator's job): find out now where it is. */
-  private onDuplicated(jobId: string): void {
-    const b = this.batches.book.get(jobId);
-    const some = b === undefined ? undefined : [...b.members.values()].find((m) => !m.settled);
-    if (some !== undefined) return this.recheckSoon(some, 'reattached');
-    const e = this.table.get(jobId);
-    if (e !== undefined) this.recheckSoon(e, 'reattached');
-  }
-
-  /** Reconciles the entry with what Redis holds for its job, batched with others in the next tick. */
-  private recheckSoon(e: Entry, counter: 'reattached' | 'fromSweep' = 'fromSweep'): void {
-    if (e.settled) return;
-    (counter === 'reattached' ? this.recheck : this.recheckOther).add(e);
-    if (this.recheckScheduled) return;
-    this.recheckScheduled = true;
-    setImmediate(() => {
-      this.recheckScheduled = false;
-      for (const [set, c] of [[this.recheck, 'reattached'], [this.recheckOther, 'fromSweep']] as const) {
-        const due = [...set];
-        set.clear();
-        if (due.length > 0) void this.reconcileEntries(due, c).catch((err: unknown) => this.health.noteError(err, 'read'));
-      }
-    });
-  }
-
-  private async onFailed(jobId: string, reason: string): Promise<void> {
-    const b = this.batches.book.get(jobId);
-    if (b !== undefined) return this.batches.onFailed(b, reason);
-    const e = this.table.get(jobId);
-    if (e === undefined) {
-      if (this.table.unabandon(jobId)) await this.removeJob(jobId);
-      return;
-    }
-    if (isServerError({ message: reason })) {
-      // the job failed because Redis refused a command (OOM, READONLY...): not a trial result
-      this.health.noteError(new Error(reason), 'write');
-      this.log(`job ${jobId} failed on a Redis error (${reason}); the trial is queued again, not recorded`);
-      await this.removeJob(jobId);
-      this.table.requeue(e, () => void this.flush());
-      return;
-    }
-    this.settle(e, workerFailure(jobId, reason));
-    await this.removeJob(jobId);
-  }
-
-  private onProgress(jobId: string, data: unknown): void {
-    if (data === null || typeof data !== 'object') return;
-    const { step, value, trialId } = data as { step?: unknown; value?: unknown; trialId?: unknown };
-    const b = this.batches.book.get(jobId);
-    const e = b === undefined ? this.table.get(jobId) : typeof trialId === 'number' ? b.members.get(trialId) : undefined;
-    if (e?.onReport === undefined || e.settled) return;
-    if (typeof step === 'number' && typeof value === 'number') {
-      e.reportsSeen++;
-      try {
-        e.onReport(step, value);
-      } catch (err) {
-        this.health.noteError(err);
-      }
-    }
   }
 
   private async removeJob(jobId: string): Promise<void> {
@@ -372,7 +281,7 @@ export class BullmqExecutor implements Executor {
    */
   private async cancelRemote(e: Entry): Promise<void> {
     const b = e.batch;
-    const jobId = b?.id ?? e.jobId;
+    const jobId = jobIdOf(e);
     try {
       const last = b === undefined || [...b.members.values()].every((m) => m.settled);
       if (b !== undefined && last) {
@@ -399,9 +308,9 @@ export class BullmqExecutor implements Executor {
       }
       return;
     }
-    if ((this.stopRequested || this.closing !== undefined) && this.health.isDown) this.leaveForResume();
+    if ((this.stopRequested || this.closing !== undefined) && this.health.isDown) this.recovery.leaveForResume();
     if (!this.health.connected) return;
-    void this.sweep();
+    void this.recovery.sweep();
     void this.syncFairShare();
     void this.readSlots();
     if (this.health.writesFailing) void this.probeWrites();
@@ -428,62 +337,7 @@ export class BullmqExecutor implements Executor {
    */
   interrupt(): void {
     this.stopRequested = true;
-    if (this.health.isDown) this.leaveForResume();
-  }
-
-  private leaveForResume(): void {
-    const entries = this.table.all();
-    if (entries.length === 0) return;
-    this.leftForResume = true;
-    this.log(`Redis is not usable (${this.where}); ${entries.length} trial(s) in flight stay pending for a resume`);
-    for (const e of entries) this.settle(e, { status: 'cancelled', reason: 'broker unavailable (job left for a resume)' });
-  }
-
-  /** Asks Redis where these jobs are (one script call per 500) and acts on what it says. */
-  private async reconcileEntries(entries: Entry[], counter: 'reattached' | 'fromSweep'): Promise<void> {
-    for (let i = 0; i < entries.length; i += 500) {
-      const chunk = entries.slice(i, i + 500);
-      const idOf = (e: Entry): string => e.batch?.id ?? e.jobId;
-      const states = await this.store.reconcile([...new Set(chunk.map(idOf))]);
-      const seen = new Set<Batch>();
-      for (const e of chunk) {
-        const b = e.batch;
-        const st = states.get(idOf(e));
-        if (e.settled || st === undefined || e.phase === 'queued' || e.phase === 'requeueing') continue;
-        if (b !== undefined && seen.has(b)) continue; // one batch job answers for all its members
-        if (b !== undefined) seen.add(b);
-        if (st.state === 'result') {
-          this.stats[counter]++;
-          if (b !== undefined) this.batches.onResult(b, parseStoredOutcome(st.text, true));
-          else this.onResult(e, parseStoredOutcome(st.text, false) as Parsed<WireOutcome>);
-        } else if (st.state === 'failed') {
-          await this.onFailed(idOf(e), st.reason);
-        } else if (st.state === 'missing' && e.phase === 'added') {
-          this.stats.readded++;
-          this.log(`job ${idOf(e)} vanished from Redis without a result (restart without persistence?); queued again`);
-          if (b === undefined) this.table.requeue(e, () => void this.flush());
-          else for (const m of [...b.members.values()]) if (!m.settled) this.batches.requeueSingly(m);
-        }
-      }
-    }
-  }
-
-  /** Reconciles jobs in flight for longer than one interval against the results hash and job state. */
-  private async sweep(): Promise<void> {
-    if (this.sweeping || this.closing !== undefined) return;
-    this.sweeping = true;
-    try {
-      const now = Date.now();
-      const due = this.table.all().filter((e) => e.phase === 'added' && now - e.addedAt >= this.opts.reconcileIntervalMs);
-      await this.reconcileEntries(due, 'fromSweep');
-      this.health.commandOk('read');
-      this.table.pruneAbandoned(now - 3_600_000);
-      await this.waiting.check(this.table.all(), now);
-    } catch (err) {
-      this.health.noteError(err, 'read');
-    } finally {
-      this.sweeping = false;
-    }
+    if (this.health.isDown) this.recovery.leaveForResume();
   }
 
   /** Settles an entry's promise and counts the evaluation (a later submit of the trial is a retry). */
@@ -510,10 +364,10 @@ export class BullmqExecutor implements Executor {
         }
         await withTimeout(Promise.allSettled([...this.cancelling]), bound(), () => undefined);
       } else {
-        if (this.health.isDown) this.leaveForResume();
+        if (this.health.isDown) this.recovery.leaveForResume();
         await this.table.drained();
         // everything submitted is recorded: no stored result of this run is needed any more
-        if (!this.leftForResume && !this.health.isDown) await withTimeout(this.release().catch(() => undefined), bound(), () => undefined);
+        if (!this.recovery.leftForResume && !this.health.isDown) await withTimeout(this.release().catch(() => undefined), bound(), () => undefined);
       }
       if (this.timer !== undefined) clearInterval(this.timer);
       await this.channel.close(bound());

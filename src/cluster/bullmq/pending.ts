@@ -30,6 +30,11 @@ export interface Entry {
   single?: boolean;
 }
 
+/** The id of the BullMQ job carrying the entry's trial: its batch job's, or its own. */
+export function jobIdOf(e: Entry): string {
+  return e.batch?.id ?? e.jobId;
+}
+
 /** A batch job (batches.ts): several trials of the run in one job. */
 export interface Batch {
   id: string;

@@ -5,7 +5,7 @@
  */
 import type { Queue } from '../../redis/bullmq.js';
 import type { BrokerHealth } from '../../redis/health.js';
-import type { Entry } from './pending.js';
+import { jobIdOf, type Entry } from './pending.js';
 
 export class WaitingReport {
   private readonly said = new Set<string>();
@@ -28,10 +28,9 @@ export class WaitingReport {
   private async reportRefusals(long: Entry[], now: number): Promise<void> {
     if (this.said.size > 10_000) this.said.clear();
     // a batch member's job is its batch's (said once for the batch)
-    const jobOf = (e: Entry): string => e.batch?.id ?? e.jobId;
-    const firsts = [...new Map(long.map((e) => [jobOf(e), e])).values()];
-    for (const e of firsts.filter((x) => !this.said.has(jobOf(x))).slice(0, 20)) {
-      const jobId = jobOf(e);
+    const firsts = [...new Map(long.map((e) => [jobIdOf(e), e])).values()];
+    for (const e of firsts.filter((x) => !this.said.has(jobIdOf(x))).slice(0, 20)) {
+      const jobId = jobIdOf(e);
       const { logs } = await this.queue.getJobLogs(jobId, -1, -1);
       const last = logs[logs.length - 1];
       if (last === undefined) continue;
