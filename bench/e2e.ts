@@ -1,5 +1,5 @@
 /**
- * `npm run bench:e2e [-- --evals 20000 --small 10000 --big 50000 --huge 100000 --command-evals 200 --rounds 3 --skip-cluster]`
+ * `npm run bench:e2e [-- --evals 20000 --small 10000 --big 50000 --huge 100000 --command-evals 200 --rounds 3 --skip-cluster --only journal,memory]`
  *
  * The whole CLI path, as a user takes it, against the in-memory `DEHB.run` in this same process
  * start (trivial objective, 6-D float space): `dehb run --output D -n 1` evals/s, coordinator peak
@@ -11,7 +11,10 @@
  * Child processes run dist/ (the script builds it first); peak RSS is /usr/bin/time's max RSS.
  * Load on the machine moves single runs a lot, so the journaled run and the in-memory one take
  * turns (--rounds, default 3) and the row gives the median of the per-round ratios; each RSS
- * figure is the median of --rounds runs. --skip-cluster leaves out the cluster rows (minutes).
+ * figure is the median of --rounds runs. --skip-cluster leaves out the cluster rows (minutes);
+ * --only takes a comma-separated list of row groups (journal, memory, reopen, show, command,
+ * cluster; reopen and show need memory's 50k run) and measures only those. --dist DIR runs
+ * another build's CLI (a copy of dist/ from another commit), to compare builds in alternate runs.
  * Prints a table and, last, one JSON line. Speed is checked here, never by timed test assertions.
  */
 import { spawnSync } from 'node:child_process';
@@ -35,6 +38,8 @@ const v = parseFlags({
   rounds: { type: 'string' },
   'skip-cluster': { type: 'boolean' },
   huge: { type: 'string' },
+  only: { type: 'string' },
+  dist: { type: 'string' },
 });
 const EVALS = intFlag(v, 'evals', 20_000, 100);
 const SMALL = intFlag(v, 'small', 10_000, 100);
@@ -44,10 +49,22 @@ const HUGE = intFlag(v, 'huge', 2 * BIG, BIG + 1);
 const NC = intFlag(v, 'command-evals', 200, 10);
 const NCL = intFlag(v, 'cluster-evals', 6_000, 100);
 const ROUNDS = intFlag(v, 'rounds', 3, 1);
-const SKIP_CLUSTER = v['skip-cluster'] === true;
+const GROUPS = ['journal', 'memory', 'reopen', 'show', 'command', 'cluster'] as const;
+type Group = (typeof GROUPS)[number];
+const only = typeof v.only === 'string' ? v.only.split(',').map((g) => g.trim()) : [...GROUPS];
+for (const g of only) {
+  if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`--only: unknown row group "${g}" (one of ${GROUPS.join(', ')})`);
+}
+if ((only.includes('reopen') || only.includes('show')) && !only.includes('memory')) {
+  throw new Error('--only: reopen and show re-open the memory rows\' 50k-trial run; add memory');
+}
+const wants = (g: Group): boolean => only.includes(g);
+const SKIP_CLUSTER = v['skip-cluster'] === true || !wants('cluster');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'dist', 'cli', 'main.js');
+/** --dist DIR: the build the child processes run (default this checkout's dist/), e.g. a copy of main's. */
+const dist = typeof v.dist === 'string' ? v.dist : join(root, 'dist');
+const cli = join(dist, 'cli', 'main.js');
 const noopModule = fileURLToPath(new URL('./fixtures/noop-objective.mjs', import.meta.url));
 const space: SpaceSpec = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`x${i}`, { type: 'float', low: 0, high: 1 }]));
 const base = { space, minFidelity: 1, maxFidelity: 27, eta: 3, seed: 1 };
@@ -100,7 +117,7 @@ async function inMemory(n: number): Promise<{ rate: number; cpuRate: number }> {
  */
 function inMemoryCold(n: number): { rate: number; cpuRate: number } {
   const script = [
-    `import { DEHB } from ${JSON.stringify(join(root, 'dist', 'index.js'))};`,
+    `import { DEHB } from ${JSON.stringify(join(dist, 'index.js'))};`,
     `const d = new DEHB({ ...${JSON.stringify(base)}, objective: ${JSON.stringify(noopModule)} });`,
     'const t0 = performance.now(); const c0 = process.cpuUsage();',
     `await d.run({ fevals: ${n} });`,
@@ -152,7 +169,7 @@ const loopRates: number[] = [];
 const coldRates: number[] = [];
 const startups: number[] = [];
 let startupCpu = NaN;
-for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; wants('journal') && round < ROUNDS; round++) {
   const mem = await inMemory(EVALS);
   coldRates.push(inMemoryCold(EVALS).rate);
   memRates.push(mem.rate);
@@ -195,38 +212,39 @@ function medianRss(dir: string, n: number): Measured {
   }
   return runs.sort((a, b) => a.maxRssKb - b.maxRssKb)[runs.length >> 1] as Measured;
 }
-const rSmall = medianRss(dSmall, SMALL);
-const rBig = medianRss(dBig, BIG);
+const skipped = { ms: NaN, cpuS: NaN, maxRssKb: NaN, stdout: '', stderr: '' };
+const rSmall = wants('memory') ? medianRss(dSmall, SMALL) : skipped;
+const rBig = wants('memory') ? medianRss(dBig, BIG) : skipped;
 const dHuge = join(work, 'huge');
-const rHuge = medianRss(dHuge, HUGE);
+const rHuge = wants('memory') ? medianRss(dHuge, HUGE) : skipped;
 rmSync(dHuge, { recursive: true, force: true });
 const steadyBytesPerTrial = ((rHuge.maxRssKb - rBig.maxRssKb) * 1024) / (HUGE - BIG);
 const bytesPerTrial = ((rBig.maxRssKb - rSmall.maxRssKb) * 1024) / (BIG - SMALL);
 const liveBytesPerTrial = (liveHeap(rBig) - liveHeap(rSmall)) / (BIG - SMALL);
-const reopen = dehb(['run', '--resume', '--output', dBig, '-q']);
-const show = dehb(['show', dBig]);
+const reopen = wants('reopen') ? dehb(['run', '--resume', '--output', dBig, '-q']) : skipped;
+const show = wants('show') ? dehb(['show', dBig]) : skipped;
 const showLines = show.stdout.split('\n').filter((l) => l.length > 0).length;
-const cmd = await commandVsSpawn(NC);
+const cmd = wants('command') ? await commandVsSpawn(NC) : { command: NaN, bare: NaN };
 const clo = clusterE2eOptions({ cli, root, spaceFile, evals: NCL });
 const cl = SKIP_CLUSTER ? null : await measureClusterE2e(clo);
 rmSync(work, { recursive: true, force: true });
 
 const f0 = (x: number): string => x.toFixed(0);
 const rows: string[][] = [
-  [`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded), median of ${ROUNDS} alternating rounds`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${cliRatio.toFixed(2)}x (rounds ${cliRates.map((r, i) => (r / (memRates[i] as number)).toFixed(2)).join(', ')})`, '>= 0.5x'],
-  ['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${loopRatio.toFixed(2)}x`, ''],
-  ['  same, its run loop vs the in-memory run() in a fresh process (both cold JIT)', `${f0(loopRate)} vs ${f0(median(coldRates))} evals/s: ${coldLoopRatio.toFixed(2)}x`, ''],
-  ['  same, per CPU second (user + system; start-up CPU excluded)', `${f0(median(cliCpuRates))} vs ${f0(median(memCpuRates))} evals/CPU-s: ${cpuRatio.toFixed(2)}x`, ''],
-  [`coordinator peak RSS, ${SMALL} -> ${BIG} trials (median of ${ROUNDS} runs each)`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial'],
-  [`  same, ${BIG} -> ${HUGE} trials (after V8's young generation reached its size)`, `${(rBig.maxRssKb / 1024).toFixed(0)} -> ${(rHuge.maxRssKb / 1024).toFixed(0)} MB: ${f0(steadyBytesPerTrial)} B per trial`, ''],
-  [`  same, live JS heap at exit after a full GC`, `${(liveHeap(rSmall) / 1e6).toFixed(1)} -> ${(liveHeap(rBig) / 1e6).toFixed(1)} MB: ${f0(liveBytesPerTrial)} B per trial`, ''],
-  [`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s (CPU ${reopen.cpuS.toFixed(2)} s), ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB'],
-  [`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s (CPU ${show.cpuS.toFixed(2)} s)`, '<= 200 lines, <= 1.5 s'],
-  [`command objective vs bare spawn (${NC} evals each, 2 at a time, alternating rounds)`, `${(cmd.command / cmd.bare).toFixed(2)}x (${cmd.command.toFixed(2)} vs ${cmd.bare.toFixed(2)} ms per eval)`, '<= 1.2x'],
+  ...(wants('journal') ? [[`dehb run --output D -n 1, ${EVALS} evals: whole process (start-up ${f0(startup)} ms excluded), median of ${ROUNDS} alternating rounds`, `${f0(cliRate)} vs ${f0(memRate)} evals/s in memory: ${cliRatio.toFixed(2)}x (rounds ${cliRates.map((r, i) => (r / (memRates[i] as number)).toFixed(2)).join(', ')})`, '>= 0.5x']] : []),
+  ...(wants('journal') ? [['  same, its run loop (the run\'s own elapsed time)', `${f0(loopRate)} evals/s: ${loopRatio.toFixed(2)}x`, '']] : []),
+  ...(wants('journal') ? [['  same, its run loop vs the in-memory run() in a fresh process (both cold JIT)', `${f0(loopRate)} vs ${f0(median(coldRates))} evals/s: ${coldLoopRatio.toFixed(2)}x`, '']] : []),
+  ...(wants('journal') ? [['  same, per CPU second (user + system; start-up CPU excluded)', `${f0(median(cliCpuRates))} vs ${f0(median(memCpuRates))} evals/CPU-s: ${cpuRatio.toFixed(2)}x`, '']] : []),
+  ...(wants('memory') ? [[`coordinator peak RSS, ${SMALL} -> ${BIG} trials (median of ${ROUNDS} runs each)`, `${(rSmall.maxRssKb / 1024).toFixed(0)} -> ${(rBig.maxRssKb / 1024).toFixed(0)} MB: ${f0(bytesPerTrial)} B per trial`, '<= 300 B per trial']] : []),
+  ...(wants('memory') ? [[`  same, ${BIG} -> ${HUGE} trials (after V8's young generation reached its size)`, `${(rBig.maxRssKb / 1024).toFixed(0)} -> ${(rHuge.maxRssKb / 1024).toFixed(0)} MB: ${f0(steadyBytesPerTrial)} B per trial`, '']] : []),
+  ...(wants('memory') ? [[`  same, live JS heap at exit after a full GC`, `${(liveHeap(rSmall) / 1e6).toFixed(1)} -> ${(liveHeap(rBig) / 1e6).toFixed(1)} MB: ${f0(liveBytesPerTrial)} B per trial`, '']] : []),
+  ...(wants('reopen') ? [[`re-open a ${BIG}-trial run (--resume, nothing to do)`, `${(reopen.ms / 1000).toFixed(2)} s (CPU ${reopen.cpuS.toFixed(2)} s), ${(reopen.maxRssKb / 1024).toFixed(0)} MB`, '<= 1.5 s, <= 150 MB']] : []),
+  ...(wants('show') ? [[`dehb show of a ${BIG}-trial run`, `${showLines} lines, ${(show.ms / 1000).toFixed(2)} s (CPU ${show.cpuS.toFixed(2)} s)`, '<= 200 lines, <= 1.5 s']] : []),
+  ...(wants('command') ? [[`command objective vs bare spawn (${NC} evals each, 2 at a time, alternating rounds)`, `${(cmd.command / cmd.bare).toFixed(2)}x (${cmd.command.toFixed(2)} vs ${cmd.bare.toFixed(2)} ms per eval)`, '<= 1.2x']] : []),
   ...(cl === null ? [['cluster rows', 'skipped (--skip-cluster)', '']] : clusterRows(cl, clo)),
   ['worker --concurrency 4 on 2 cores', 'runs 4 at once (checked by test/integration/cluster-threads.test.ts)', 'runs 4'],
 ];
-console.log(`bench:e2e on ${cpus().length} cores, load ${load.toFixed(2)} at start, node ${process.version}; \`dehb --version\` takes ${f0(startup)} ms (CPU ${startupCpu.toFixed(2)} s)`);
+console.log(`bench:e2e on ${cpus().length} cores, load ${load.toFixed(2)} at start, node ${process.version}${startups.length === 0 ? '' : `; \`dehb --version\` takes ${f0(startup)} ms (CPU ${startupCpu.toFixed(2)} s)`}`);
 console.log(formatTable(['path', 'measured', 'target'], rows));
 console.log(JSON.stringify({
   bench: 'e2e',
