@@ -25,6 +25,7 @@ import { checkWorkers, findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluat
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { normaliseResult, type ResultInput } from './result-input.js';
 
+/** What a run returns: `dehb.run()`, and `study.optimize()` over its whole study (OptimizeResult). */
 export interface RunResult {
   incumbent: IncumbentSummary | null;
   /** Incumbent fitness after each told result (Infinity until a trial succeeds). */
