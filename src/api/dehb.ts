@@ -72,7 +72,7 @@ export class DEHB {
     }
     // Optimizer options are validated here, so bad input fails at construction.
     if (options.outputDir === undefined) {
-      this.session = RunSession.createInMemory(options, this.meta());
+      this.session = RunSession.create(options, this.meta());
       checkCommandObjective(this.objective?.ref, this.session.state.options.space);
     } else if (options.resume !== true) checkCommandObjective(this.objective?.ref, resolveOptimizerOptions(options).space);
   }

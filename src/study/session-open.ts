@@ -13,7 +13,7 @@ import { DehbError } from '../errors.js';
 import type { OptimizerOptions } from '../dehb/types.js';
 import type { JournalBackend, JournalEntry, RunMeta } from './journal-types.js';
 import { LeaderJournal } from './leader-journal.js';
-import { RunJournal } from './run-journal.js';
+import type { RunJournal } from './run-journal.js';
 import { RunSession } from './run-session.js';
 import type { StudyStorage } from './storage.js';
 
@@ -54,6 +54,8 @@ export async function openSession(place: RunDirPlace | StudyPlace): Promise<Open
     return { session: await RunSession.resume(journal, `study "${place.study}"`), journal };
   }
   const { dir, path, resume } = place;
+  // loaded here: the study kind is on the CLI's start-up path, and the run journal brings zod
+  const { RunJournal } = await import('./run-journal.js');
   const made = resume ? undefined : await mkdir(dir, { recursive: true });
   let journal: RunJournal | undefined;
   try {
@@ -62,7 +64,9 @@ export async function openSession(place: RunDirPlace | StudyPlace): Promise<Open
       throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
     }
     if (resume) return { session: await RunSession.resume(journal, path), journal };
-    return { session: await RunSession.create(place.options, place.meta, journal), journal };
+    const session = RunSession.create(place.options, place.meta, journal);
+    await session.flush(); // the `created` entry is on disk before the run starts
+    return { session, journal };
   } catch (err) {
     await journal?.close();
     if (made !== undefined) await rm(made, { recursive: true, force: true });
