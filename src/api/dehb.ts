@@ -5,27 +5,27 @@
  * GPU-pinned processes) or a cluster client's. ask()/tell() drive it by hand.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DehbError } from '../errors.js';
 import type { IncumbentSummary, Job } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
-import type { EvalTask } from '../protocol/executor.js';
 import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
-import { taskTimeout } from '../protocol/executor.js';
 import type { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
 import { incumbentSummary } from '../study/incumbent.js';
-import { RunJournal } from '../study/run-journal.js';
+import type { RunJournal } from '../study/run-journal.js';
+import { openSession } from '../study/session-open.js';
 import type { RunMeta, TrialRecord } from '../study/journal-types.js';
-import { runLoop, type StopReason } from '../driver/run-loop.js';
-import { checkBudget, resolveBudget, type Budget } from '../driver/budget.js';
+import type { StopReason } from '../driver/run-loop.js';
+import { checkBudget, type Budget } from '../driver/budget.js';
+import { drive } from '../driver/drive.js';
 import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
 import { checkCommandObjective, DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkWorkers, findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluator } from './evaluation.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
 import { normaliseResult, type ResultInput } from './result-input.js';
 
+/** What a run returns: `dehb.run()`, and `study.optimize()` over its whole study (OptimizeResult). */
 export interface RunResult {
   incumbent: IncumbentSummary | null;
   /** Incumbent fitness after each told result (Infinity until a trial succeeds). */
@@ -72,7 +72,7 @@ export class DEHB {
     }
     // Optimizer options are validated here, so bad input fails at construction.
     if (options.outputDir === undefined) {
-      this.session = RunSession.createInMemory(options, this.meta());
+      this.session = RunSession.create(options, this.meta());
       checkCommandObjective(this.objective?.ref, this.session.state.options.space);
     } else if (options.resume !== true) checkCommandObjective(this.objective?.ref, resolveOptimizerOptions(options).space);
   }
@@ -146,9 +146,10 @@ export class DEHB {
   /** Runs until the budget is used: { fevals } | { brackets } | { runtimeMs }. Again = continue. */
   async run(opts: RunOptions): Promise<RunResult> {
     rejectUnknownKeys(opts, RUN_OPTION_KEYS, 'dehb.run(options)');
+    checkBudget(opts); // before anything opens
     const session = await this.ready();
-    const budget = resolveBudget(opts, { told: session.told, bracketsOpened: session.state.iterationCounter + 1 }, Date.now());
-    if (opts.total === true) session.recordBudget(checkBudget(opts));
+    const objective = this.objective?.ref;
+    if (objective === undefined) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
     const { executor, close } = await this.evaluator();
     const dir = this.options.outputDir;
     const files =
@@ -158,11 +159,17 @@ export class DEHB {
     let incumbentWrites: Promise<void> = Promise.resolve();
     let summary;
     try {
-      summary = await runLoop({
+      summary = await drive({
         session,
         executor,
-        budget,
-        makeTask: (job) => this.task(job),
+        budget: opts,
+        task: {
+          runId: this.runId,
+          objective,
+          trialTimeoutMs: this.options.trialTimeoutMs ?? session.meta.trialTimeoutMs,
+          gpus: this.pinnedGpusPerTrial(),
+          ...(dir === undefined ? {} : { trialsDir: join(dir, 'trials') }),
+        },
         ...(opts.signal === undefined ? {} : { stopSignal: opts.signal }),
         ...(opts.killSignal === undefined ? {} : { killSignal: opts.killSignal }),
         events: {
@@ -228,25 +235,12 @@ export class DEHB {
 
   private async open(): Promise<RunSession> {
     const dir = this.options.outputDir as string;
-    const path = journalPath(dir);
     const resume = this.options.resume === true;
     // everything that can refuse a new run's set-up is checked before its directory exists
     if (!resume) this.gpuAllocator = await findGpus(this.pinnedGpusPerTrial());
-    const made = resume ? undefined : await mkdir(dir, { recursive: true });
-    let journal: RunJournal | undefined;
-    try {
-      journal = await RunJournal.open(path, { create: !resume });
-      if (!resume && journal.lastSeq > 0) {
-        throw new DehbError('E_CONFIG', `${path} already holds a run: pass resume: true to continue it, or choose another outputDir`);
-      }
-      const session = resume ? await RunSession.resume(journal, path) : await RunSession.create(this.options, this.meta(), journal);
-      this.journal = journal;
-      return session;
-    } catch (err) {
-      await journal?.close();
-      if (made !== undefined) await rm(made, { recursive: true, force: true });
-      throw err;
-    }
+    const opened = await openSession({ kind: 'run-dir', dir, path: journalPath(dir), resume, options: this.options, meta: this.meta() });
+    this.journal = opened.journal;
+    return opened.session;
   }
 
   private pinnedGpusPerTrial(): number {
@@ -260,26 +254,6 @@ export class DEHB {
     if (this.objective !== null) meta.objective = this.objective.ref;
     if (this.options.singleNodeWithGpus === true) meta.gpusPerTrial = this.options.gpusPerTrial ?? 1;
     return meta;
-  }
-
-  private task(job: Job): EvalTask {
-    const ref = this.objective?.ref;
-    if (ref === undefined) throw new DehbError('E_CONFIG', 'run() needs an objective (a function, a module path or a command)');
-    const task: EvalTask = {
-      v: 1,
-      runId: this.runId,
-      trialId: job.trialId,
-      config: job.config,
-      fidelity: job.fidelity,
-      objective: ref,
-      timeoutMs: taskTimeout(this.options.trialTimeoutMs ?? this.session?.meta.trialTimeoutMs),
-      gpus: this.pinnedGpusPerTrial(),
-    };
-    // command objectives keep their stdout/stderr and result file in the run directory
-    if (ref.kind === 'command' && this.options.outputDir !== undefined) {
-      task.trialDir = join(this.options.outputDir, 'trials', String(job.trialId));
-    }
-    return task;
   }
 
   private async evaluator(): Promise<Evaluator> {

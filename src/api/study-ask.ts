@@ -18,8 +18,9 @@ import { hostname } from 'node:os';
 import { DehbError } from '../errors.js';
 import type { Config } from '../dehb/types.js';
 import type { JournalBackend, StoredEntry } from '../study/journal-types.js';
-import { LeaderJournal } from '../study/leader-journal.js';
-import { RunSession } from '../study/run-session.js';
+import type { LeaderJournal } from '../study/leader-journal.js';
+import type { RunSession } from '../study/run-session.js';
+import { openSession } from '../study/session-open.js';
 import type { StudyStorage } from '../study/storage.js';
 import { normaliseResult, type ResultInput } from './result-input.js';
 
@@ -170,8 +171,7 @@ export class StudyAsker {
     }
     if (s === null) {
       // told/started/report entries are written by whoever evaluated (tell(), workers): the session only applies them
-      const journal = new LeaderJournal(this.storage, this.study, this.holder, reader, () => true);
-      const session = await RunSession.resume(journal, `study "${this.study}"`);
+      const { session, journal } = await openSession({ kind: 'study', storage: this.storage, study: this.study, holder: this.holder, reader, writtenElsewhere: () => true });
       s = { session, journal, seq: journal.lastReadSeq };
     }
     this.session = s;

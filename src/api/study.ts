@@ -29,6 +29,9 @@ import {
 } from '../study/study-records.js';
 import { runStudy, type StudyRunOptions, type StudyRunSummary } from './study-loop.js';
 import type { Budget } from '../driver/budget.js';
+import type { StopReason } from '../driver/run-loop.js';
+import { isFinished } from '../protocol/journal-versions.js';
+import type { RunResult } from './dehb.js';
 
 export interface PushResult {
   /** The trial id, or null when a running leader has not handed it out yet. */
@@ -44,12 +47,15 @@ export type OptimizeOptions = Omit<StudyRunOptions, 'storage' | 'study' | 'mode'
     objective?: ObjectiveFn;
   };
 
-export type OptimizeResult = StudyRunSummary & {
-  /** The best ok trial of the study (the same shape as DEHB's `run().incumbent`). */
-  incumbent: IncumbentSummary | null;
-  /** The same as `incumbent` (its older name). */
-  best: IncumbentSummary | null;
-};
+/**
+ * The one result type of a run, `new DEHB().run()`'s RunResult, over the whole study (incumbent,
+ * history, trajectory, trials per status), and this process's part in it (StudyRunSummary).
+ */
+export type OptimizeResult = RunResult &
+  StudyRunSummary & {
+    /** The same as `incumbent` (its older name). */
+    best: IncumbentSummary | null;
+  };
 
 const OPTIMIZE_KEYS: KeyList<OptimizeOptions> = {
   fevals: true,
@@ -183,6 +189,7 @@ export class Study {
   async optimize(opts: OptimizeOptions): Promise<OptimizeResult> {
     rejectUnknownKeys(opts, OPTIMIZE_KEYS, 'study.optimize(options)');
     const { fevals, brackets, runtimeMs, objective, ...rest } = opts;
+    const started = Date.now();
     const evaluate = await this.functionEvaluator(objective, rest);
     let r: StudyRunSummary;
     try {
@@ -191,8 +198,11 @@ export class Study {
     } finally {
       await evaluate?.close(opts.killSignal?.aborted === true);
     }
-    const best = (await this.summary()).best;
-    return { ...r, incumbent: best, best };
+    const { best, trials: history, trajectory } = await this.view();
+    const trials: Record<string, number> = {};
+    for (const t of history) if (isFinished(t.status)) trials[t.status] = (trials[t.status] ?? 0) + 1;
+    // optimize ends on budget, no-work or stopped (idle and max-trials are a worker's)
+    return { ...r, stopReason: r.reason as StopReason, incumbent: best, best, history, trajectory, trials, elapsedMs: Date.now() - started };
   }
 
   /** The in-process evaluator of a function study, as `new DEHB` opens it (null for module and command studies). */

@@ -9,16 +9,13 @@
  * (its trials stay queued for the next holder, which re-submits them) and reports `lost`.
  */
 import { DehbError, isDehbError } from '../errors.js';
-import type { Job } from '../dehb/types.js';
-import type { EvalTask, Executor } from '../protocol/executor.js';
-import { taskTimeout } from '../protocol/executor.js';
+import type { Executor } from '../protocol/executor.js';
 import type { TrialRecord } from '../study/journal-types.js';
-import { LeaderJournal } from '../study/leader-journal.js';
-import { RunSession } from '../study/run-session.js';
+import { openSession } from '../study/session-open.js';
 import { studyRunId, type StudyStorage } from '../study/storage.js';
 import { StudyQueueExecutor } from '../study/study-queue-executor.js';
-import { resolveBudget, type StatedBudget } from './budget.js';
-import { runLoop } from './run-loop.js';
+import type { StatedBudget } from './budget.js';
+import { drive } from './drive.js';
 
 export interface LeadOptions {
   storage: StudyStorage;
@@ -47,14 +44,13 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
   const { storage, study, holder } = o;
   const reader = await storage.journal(study);
   const viaQueue = o.executor === undefined;
-  // a queue's workers journal `started` and `report` themselves; this holder journals every `told`
-  const fenced = new LeaderJournal(storage, study, holder, reader, (e) => viaQueue && e.type !== 'told');
   const lost = new AbortController();
   const stop = o.signal === undefined ? lost.signal : AbortSignal.any([o.signal, lost.signal]);
   let queue: StudyQueueExecutor | null = null;
   let renew: NodeJS.Timeout | null = null;
   try {
-    const session = await RunSession.resume(fenced, `study "${study}"`);
+    // a queue's workers journal `started` and `report` themselves; this holder journals every `told`
+    const { session, journal: fenced } = await openSession({ kind: 'study', storage, study, holder, reader, writtenElsewhere: (e) => viaQueue && e.type !== 'told' });
     if (session.state.options.kind === 'random' && 'brackets' in o.budget) {
       throw new DehbError('E_USAGE', 'random studies have no brackets: give --fevals or --runtime');
     }
@@ -91,27 +87,22 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
       lost.abort();
       queue?.abandon();
     };
-    session.recordBudget(o.budget);
     const meta = session.meta;
-    const makeTask = (job: Job): EvalTask => ({
-      v: 1,
-      runId: studyRunId(study),
-      trialId: job.trialId,
-      config: job.config,
-      fidelity: job.fidelity,
-      objective: meta.objective ?? { kind: 'function' },
-      timeoutMs: taskTimeout(o.trialTimeoutMs ?? meta.trialTimeoutMs),
-      gpus: viaQueue ? 0 : o.gpusPerTrial,
-      // shipped input files: only workers that open the study storage can run the trial (worker-jobs.ts)
-      extra: { study, manual: job.source === 'manual', ...((meta.inputFiles ?? []).length > 0 ? { inputFiles: true } : {}) },
-    });
     let summary;
     try {
-      summary = await runLoop({
+      summary = await drive({
         session,
         executor: queue ?? (o.executor as Executor),
-        budget: resolveBudget({ ...o.budget, total: true }, { told: 0, bracketsOpened: 0 }, o.started),
-        makeTask,
+        budget: { ...o.budget, total: true },
+        started: o.started,
+        task: {
+          runId: studyRunId(study),
+          objective: meta.objective ?? { kind: 'function' },
+          trialTimeoutMs: o.trialTimeoutMs ?? meta.trialTimeoutMs,
+          gpus: viaQueue ? 0 : o.gpusPerTrial,
+          // shipped input files: only workers that open the study storage can run the trial (worker-jobs.ts)
+          extra: (job) => ({ study, manual: job.source === 'manual', ...((meta.inputFiles ?? []).length > 0 ? { inputFiles: true } : {}) }),
+        },
         stopSignal: stop,
         ...(o.killSignal === undefined ? {} : { killSignal: o.killSignal }),
         ...(queue === null ? {} : { subscribe: (wake: () => void) => (queue as StudyQueueExecutor).onChange(wake) }),

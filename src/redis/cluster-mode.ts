@@ -26,12 +26,6 @@ export function hashTaggedPrefix(prefix: string): string {
   return `{${prefix.slice(0, prefix.length - sep.length)}}${sep}`;
 }
 
-/** True when the endpoint is (known to be) a Redis Cluster. */
-export function isClusterConnection(conn: Pick<ClusterConnection, 'endpoint'>): boolean {
-  const c = conn.endpoint.cluster;
-  return c !== undefined && c !== 'off';
-}
-
 /**
  * The connection to use, given whether the server answered `cluster_enabled:1`: a cluster endpoint
  * (seeded with the given node when it was a plain URL) with a hash-tagged prefix, or the

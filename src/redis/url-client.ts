@@ -6,7 +6,7 @@
  * before returning; a failure is an E_BROKER saying what failed (TLS set-up, credentials, refused).
  */
 import { DehbError } from '../errors.js';
-import { parseRedisUrl, type RedisEndpoint } from '../protocol/redis-url.js';
+import type { RedisEndpoint } from '../protocol/redis-url.js';
 import { Cluster, clusterNodes, clusterOptions, describeRedisError, Redis, redisOptions, type Redis as RedisClient } from './connection.js';
 import { parseInfo, where } from './probe.js';
 
@@ -14,22 +14,9 @@ export interface UrlClientOptions {
   connectTimeoutMs?: number;
   /** Per command retries while reconnecting (ioredis' maxRetriesPerRequest). */
   maxRetriesPerRequest?: number;
-  /** The flag or key the URL came from, for messages. */
-  what?: string;
 }
 
-/** A connected client and whether it is a Redis Cluster's. E_USAGE for a malformed URL; connection errors are thrown as they come. */
-export async function connectRedisUrl(url: string, opts: UrlClientOptions = {}): Promise<{ redis: RedisClient; cluster: boolean }> {
-  let ep;
-  try {
-    ep = parseRedisUrl(url, opts.what ?? 'the Redis URL');
-  } catch (err) {
-    throw new DehbError('E_USAGE', (err as Error).message, { cause: err });
-  }
-  return connectRedisEndpoint(ep, opts);
-}
-
-/** The same for an endpoint (e.g. a scheduler file's): `cluster: 'off'` skips the detection. */
+/** A connected client for an endpoint (e.g. a scheduler file's) and whether it is a Redis Cluster's: `cluster: 'off'` skips the detection. */
 export async function connectRedisEndpoint(ep: RedisEndpoint, opts: UrlClientOptions = {}): Promise<{ redis: RedisClient; cluster: boolean }> {
   const extra = { lazyConnect: true, connectTimeout: opts.connectTimeoutMs ?? 5_000, maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 5 };
   const nodes = clusterNodes(ep);

@@ -95,19 +95,13 @@ export class RunSession {
     if (history === null) for (const job of pendingBefore) this.live.set(job.trialId, TrialHistory.recordOf(job, null, this.external.has(job.trialId)));
   }
 
-  /** A new run; with a journal, the `created` entry is written first. */
-  static async create(options: OptimizerOptions, meta: RunMeta, journal: JournalBackend | null = null): Promise<RunSession> {
+  /** A new run, in memory or on a journal (its `created` entry queued first: `flush()` makes it durable). */
+  static create(options: OptimizerOptions, meta: RunMeta, journal: JournalBackend | null = null): RunSession {
     const resolved = resolveOptimizerOptions(options);
     const history = isReadable(journal) ? null : new TrialHistory();
     const session = new RunSession(createState(resolved), meta, journal, { told: 0, pushed: 0 }, history, []);
-    if (session.writer !== null) await session.writer.write({ type: 'created', options: resolved, meta, optimizer: OPTIMIZER_VERSION });
+    session.writer?.post({ type: 'created', options: resolved, meta, optimizer: OPTIMIZER_VERSION });
     return session;
-  }
-
-  /** A run without a journal (everything in memory). */
-  static createInMemory(options: OptimizerOptions, meta: RunMeta): RunSession {
-    const resolved = resolveOptimizerOptions(options);
-    return new RunSession(createState(resolved), meta, null, { told: 0, pushed: 0 }, new TrialHistory(), []);
   }
 
   /**

@@ -5,8 +5,7 @@
  * (a `dehb optimize`, or a `dehb worker --study` that sees pending trials) submits them, on any
  * storage. A running lease holder does this itself.
  */
-import { LeaderJournal } from './leader-journal.js';
-import { RunSession } from './run-session.js';
+import { openSession } from './session-open.js';
 import type { StudyStorage } from './storage.js';
 
 /** Resolves false when another process holds the lease (it queues the pushes itself). */
@@ -16,7 +15,7 @@ export async function queuePushes(storage: StudyStorage, study: string, holder: 
   if (!(await storage.acquireLease(study, holder, leaseTtlMs))) return false;
   const journal = await storage.journal(study);
   try {
-    const session = await RunSession.resume(new LeaderJournal(storage, study, holder, journal, () => false), `study "${study}"`);
+    const { session } = await openSession({ kind: 'study', storage, study, holder, reader: journal });
     while (session.state.manualQueue.length > 0) if (!('job' in session.ask())) break;
     await session.flush();
     return true;

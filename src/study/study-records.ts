@@ -28,6 +28,8 @@ export interface StudyView {
   meta: RunMeta;
   createdAt: number;
   trials: StudyTrial[];
+  /** Incumbent fitness after each told result (Infinity until a trial succeeds), as a run's. */
+  trajectory: number[];
   /** Pushed configurations not yet turned into trials (no leader ran since). */
   pushedWaiting: number;
   lastActivity: number;
@@ -98,6 +100,7 @@ export function studyView(name: string, entries: readonly StoredEntry[]): StudyV
     meta: first.meta,
     createdAt: first.at,
     trials: history.records().map((r) => ({ ...r, trialDir: dirs.get(r.trialId) ?? null })),
+    trajectory: history.trajectory,
     pushedWaiting: Math.max(0, pushed - manualAsked),
     lastActivity: entries[entries.length - 1]?.at ?? first.at,
     lastBudget,

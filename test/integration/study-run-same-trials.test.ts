@@ -3,6 +3,7 @@
  * (ids, configurations, fidelities, results, in order) on both storages, for a fevals and a
  * brackets budget. The study asks exactly as `dehb run -n 1` when it keeps no trial queued for
  * other processes (`queueAhead: 0`); by default it keeps `max(2, nWorkers)` queued for them.
+ * Both return the one result type (RunResult): the same history, trajectory, counts and incumbent.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -44,6 +45,12 @@ for (const kind of ['file', 'redis'] as const) {
         const expected = run.history.map(shape);
         assert.ok(expected.length >= 9, `a real run (${expected.length} trials)`);
         assert.deepEqual(trials, expected);
+        // one result type: the study's optimize result reads as the run's
+        assert.deepEqual(r.history.map(shape), expected);
+        assert.deepEqual(r.trajectory, run.trajectory);
+        assert.deepEqual(r.trials, run.trials);
+        assert.deepEqual(r.incumbent, run.incumbent);
+        assert.equal(r.stopReason, 'budget');
       } finally {
         await study.close();
       }

@@ -101,7 +101,7 @@ test('a journal written with other options is rejected with E_JOURNAL naming the
 });
 
 test('a state survives a JSON round trip mid-run and continues identically', async () => {
-  const live = RunSession.createInMemory(opts, { runId: 'rt' });
+  const live = RunSession.create(opts, { runId: 'rt' });
   await runLoop({ session: live, executor: new FakeExecutor(3, (t) => f(t.config, t.fidelity), (t) => (t.trialId % 3) + 1), budget: resolveTotalBudget({ fevals: 33 }, Date.now()), makeTask });
   const copy = JSON.parse(JSON.stringify(live.state)) as typeof live.state;
   assert.equal(json(copy), json(live.state));

@@ -26,7 +26,7 @@ const makeTask = (job: Job): EvalTask => ({
 });
 
 test('fevals budget: exactly N results, never more than capacity in flight, no wasted asks', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(4, sphere, (t) => (t.trialId % 3) + 1);
   const s = await runLoop({ session, executor: ex, budget: resolveBudget({ fevals: 50 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(s.reason, 'budget');
@@ -38,7 +38,7 @@ test('fevals budget: exactly N results, never more than capacity in flight, no w
 });
 
 test('brackets budget: 4 brackets on 1..27/eta 3 sequentially = 65 evaluations, all brackets finished', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(1, sphere);
   const s = await runLoop({ session, executor: ex, budget: resolveBudget({ brackets: 4 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(s.reason, 'brackets');
@@ -48,7 +48,7 @@ test('brackets budget: 4 brackets on 1..27/eta 3 sequentially = 65 evaluations, 
 });
 
 test('brackets budget with 4 workers runs the same 65 evaluations (brackets overlap, none beyond the limit)', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(4, sphere, (t) => 1 + (t.trialId % 2));
   await runLoop({ session, executor: ex, budget: resolveBudget({ brackets: 4 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(session.told, 65);
@@ -56,7 +56,7 @@ test('brackets budget with 4 workers runs the same 65 evaluations (brackets over
 });
 
 test('a second loop with a relative brackets budget finishes half-done brackets, then opens new ones', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(1, sphere);
   await runLoop({ session, executor: ex, budget: resolveBudget({ fevals: 50 }, { told: 0, bracketsOpened: 0 }, Date.now()), makeTask });
   assert.equal(session.state.brackets.length, 1, 'bracket 1 is half done after 50 evaluations');
@@ -69,7 +69,7 @@ test('a second loop with a relative brackets budget finishes half-done brackets,
 });
 
 test('runtime budget arms a timer only when chosen and stops asking at the deadline', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(2, sphere, () => 20);
   const t0 = Date.now();
   const s = await runLoop({ session, executor: ex, budget: resolveBudget({ runtimeMs: 150 }, { told: 0, bracketsOpened: 0 }, t0), makeTask });
@@ -79,7 +79,7 @@ test('runtime budget arms a timer only when chosen and stops asking at the deadl
 });
 
 test('failed, NaN and timed-out outcomes are recorded as failed trials and never become the incumbent', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(2, (t) => {
     if (t.trialId % 3 === 0) return { status: 'failed', error: { name: 'Error', message: 'boom' }, retryable: false };
     if (t.trialId % 3 === 1) return { status: 'timed-out', timeoutMs: 5 };
@@ -95,7 +95,7 @@ test('failed, NaN and timed-out outcomes are recorded as failed trials and never
 });
 
 test('a graceful stop asks nothing more and lets running trials finish; a kill leaves them pending', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(3, sphere, () => 30);
   const stop = new AbortController();
   const kill = new AbortController();
@@ -115,7 +115,7 @@ test('a graceful stop asks nothing more and lets running trials finish; a kill l
 });
 
 test('an infrastructure failure stops the run with E_EXECUTOR and leaves the trial pending', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const ex = new FakeExecutor(2, (t) => {
     if (t.trialId === 5) throw new Error('broker unreachable');
     return 1;
@@ -147,7 +147,7 @@ test('resume re-submits pending trials first and the total budget counts them', 
 });
 
 test('a retryable failure is re-run (up to maxAttempts evaluations) before it is recorded', async () => {
-  const session = RunSession.createInMemory(opts, { runId: 'r' });
+  const session = RunSession.create(opts, { runId: 'r' });
   const seen = new Map<number, number>();
   const ex = new FakeExecutor(2, (t) => {
     const n = (seen.get(t.trialId) ?? 0) + 1;

@@ -7,13 +7,8 @@
  */
 import { DehbError } from '../../errors.js';
 import type { ConditionSpec, ForbiddenSpec, ParamSpec, SpaceValue } from '../types.js';
-import { show } from './predicate.js';
+import { isObj, show, type Obj } from './predicate.js';
 
-type Obj = Record<string, unknown>;
-
-function isObj(x: unknown): x is Obj {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 function fail(where: string, message: string): never {
   throw new DehbError('E_SPACE', `ConfigSpace JSON: ${where}: ${message}`, { details: { rule: 'configspace' } });

@@ -16,14 +16,15 @@ import {
   checkPredicate,
   parsePredicate,
   predicateRefs,
+  isObj,
   show,
+  type Obj,
   type PredicateSpec,
 } from './predicate.js';
 
 export { describeDomain, inDomain } from './domain.js';
 
 type Value = string | number | boolean;
-type Obj = Record<string, unknown>;
 
 const TYPES = ['float', 'int', 'categorical', 'ordinal', 'constant'] as const;
 const FIELDS: Record<ParamSpec['type'], string[]> = {
@@ -37,10 +38,6 @@ const FIELDS: Record<ParamSpec['type'], string[]> = {
 function fail(param: string | null, rule: string, message: string): never {
   const where = param === null ? 'search space' : `search space parameter '${param}'`;
   throw new DehbError('E_SPACE', `${where}: ${message}`, { details: { param, rule } });
-}
-
-function isObj(x: unknown): x is Obj {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function checkBound(name: string, spec: Obj, key: 'low' | 'high', isInt: boolean): number {

@@ -24,10 +24,11 @@ export const FORBIDDEN_GRAMMAR: PredicateGrammar = { what: 'forbidden clause', r
 /** A predicate of either kind, as plain data. */
 export type PredicateSpec = { all: PredicateSpec[] } | { any: PredicateSpec[] } | Record<string, unknown>;
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 const ORDER_OPS = new Set(['lt', 'le', 'gt', 'ge']);
 
-function isObj(x: unknown): x is Obj {
+/** A plain object (not null, not an array): what a space file's specs are. */
+export function isObj(x: unknown): x is Obj {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
