@@ -38,7 +38,9 @@ interface HistoryRow {
 }
 
 async function history(out: string): Promise<HistoryRow[]> {
-  return JSON.parse(await readFile(join(out, 'history.json'), 'utf8')) as HistoryRow[];
+  const r = await runCli(['show', out, '--format', 'json']); // the full records, derived from the journal
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { trials: HistoryRow[] }).trials;
 }
 
 test('a run in which every trial failed exits 1 after writing everything, and says why', { timeout: 60_000 }, async () => {

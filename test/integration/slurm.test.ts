@@ -77,7 +77,8 @@ interface HistoryRecord {
 }
 
 async function readHistory(outputDir: string): Promise<HistoryRecord[]> {
-  return JSON.parse(await readFile(join(outputDir, 'history.json'), 'utf8')) as HistoryRecord[];
+  const { stdout } = await run('node', [cliEntry(), 'show', outputDir, '--format', 'json']); // the full records, from the journal
+  return (JSON.parse(stdout) as { trials: HistoryRecord[] }).trials;
 }
 
 async function readSeen(file: string): Promise<Seen[]> {
