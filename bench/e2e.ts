@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg, cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEHB } from '../src/api/dehb.js';
 import type { SpaceSpec } from '../src/dehb/types.js';
@@ -63,7 +63,7 @@ const SKIP_CLUSTER = v['skip-cluster'] === true || !wants('cluster');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** --dist DIR: the build the child processes run (default this checkout's dist/), e.g. a copy of main's. */
-const dist = typeof v.dist === 'string' ? v.dist : join(root, 'dist');
+const dist = typeof v.dist === 'string' ? resolve(v.dist) : join(root, 'dist');
 const cli = join(dist, 'cli', 'main.js');
 const noopModule = fileURLToPath(new URL('./fixtures/noop-objective.mjs', import.meta.url));
 const space: SpaceSpec = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`x${i}`, { type: 'float', low: 0, high: 1 }]));
