@@ -212,6 +212,8 @@ export class StudyQueueExecutor implements Executor {
       return;
     }
     const { reports: _journaledByTheWorker, ...outcome } = p.value;
+    // a garbled queued task the queue refused at claim time (queue-ops.ts): said once, run again by the retry policy
+    if (outcome.status === 'failed' && outcome.error.code === 'E_STUDY') this.opts.log?.(`study queue: ${outcome.error.message}`);
     this.delivered.add(d.trialId);
     this.settle(d.trialId, outcome);
   }

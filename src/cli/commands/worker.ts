@@ -118,6 +118,10 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
           ...(flags.maxTrials === undefined ? {} : { maxTrials: flags.maxTrials }),
           ...(flags.id === undefined ? {} : { id: flags.id }),
           ...(flags.quiet === true ? { quiet: true } : {}),
+          graceMs: flags.graceMs,
+          allow: flags.allow,
+          ...(flags.objective === undefined ? {} : { objective: flags.objective }),
+          ...(flags.command === undefined ? {} : { command: flags.command }),
         });
         return;
       }
