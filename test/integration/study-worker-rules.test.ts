@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStorage } from '../../src/study/storage-open.js';
@@ -75,6 +75,144 @@ test('[redis] a --max-trials 2 worker that takes over a killed lead\'s orphaned 
     for (const id of byWorker) {
       assert.equal(evals.filter(([pid, t]) => t === id && pid !== leadPid).length, 1, `trial ${id} ran once after the lead died`);
     }
+  } finally {
+    await ts.cleanup();
+  }
+});
+
+/** Polls `fn` until true; fails after `ms` (generous: a condition that never comes is the failure). */
+async function within(ms: number, what: string, fn: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function queueFile(ts: TestStorage, name: string): Promise<string> {
+  const s = await openStorage(ts.url);
+  try {
+    return join(s.localDir?.(name) as string, 'queue.json');
+  } finally {
+    await s.close();
+  }
+}
+
+const slot = (trialId: number, task: Record<string, unknown> = {}): Record<string, unknown> => ({
+  task: { trialId, priority: 1, config: { x: 0.25, act: 'relu' }, fidelity: 1, ...task },
+  state: 'queued',
+  attempts: 0,
+});
+
+test('[file] SIGTERM gives a running trial --grace-ms, then hands it back: it runs elsewhere and the stopped worker records nothing', { timeout: 240_000 }, async () => {
+  const ts = await makeStorage('file');
+  const s = await openStorage(ts.url);
+  try {
+    const log = join(ts.dir, 'evals.log');
+    const gate = join(ts.dir, 'gate');
+    const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '20', EVAL_GATE: gate };
+    await createStudy(ts, 'g', env);
+    await writeFile(gate, '');
+    const lead = startCli(['optimize', 'g', '--fevals', '3', '-n', '1', '--json'], { env });
+    // a claim TTL far longer than the test: only the hand-back at the end of the grace frees the trial
+    const w = startCli(['study', 'worker', 'g', '--claim-ttl', '10m', '--grace-ms', '1500', '--id', 'graceful'], { env });
+    const wPid = w.child.pid as number;
+    await within(120_000, 'the worker evaluates a trial', async () => (await evalsOf(log)).some(([pid]) => pid === wPid));
+    const trial = (await evalsOf(log)).find(([pid]) => pid === wPid)?.[1] as number;
+    w.child.kill('SIGTERM'); // one signal only: the grace period ends the trial, not a second signal
+    await within(60_000, 'the trial is handed back when the grace ends', async () => !(await s.queue!.results('g')).claimed.some((c) => c.trialId === trial));
+    await rm(gate);
+    const rw = await w.done;
+    assert.equal(rw.code, 130, rw.stderr);
+    const r = await lead.done;
+    assert.equal(r.code, 0, r.stderr);
+    const entries = await journalOf(ts.url, 'g');
+    assert.equal(toldIds(entries).length, 3);
+    assert.equal(new Set(toldIds(entries)).size, 3);
+    assert.ok(toldIds(entries).includes(trial), 'the handed-back trial was run elsewhere and told');
+    assert.ok(!entries.some((e) => e.type === 'told' && e.worker?.id === 'graceful'), 'nothing of the stopped worker is a result');
+  } finally {
+    await s.close();
+    await ts.cleanup();
+  }
+});
+
+test('[file] attacker: a study journal naming a module outside the worker\'s allow-list is refused before a claim; the module never runs', { timeout: 180_000 }, async () => {
+  const ts = await makeStorage('file');
+  try {
+    const marker = join(ts.dir, 'evil-ran');
+    const evilDir = join(ts.dir, 'evil');
+    await mkdir(evilDir);
+    const evil = join(evilDir, 'evil.mjs');
+    await writeFile(evil, `import { writeFileSync } from 'node:fs';\nexport function objective() { writeFileSync(${JSON.stringify(marker)}, 'x'); return 1; }\n`);
+    const env = { DEHB_STORAGE: ts.url };
+    await createStudy(ts, 'a', env, evil);
+    const q = await queueFile(ts, 'a');
+    await writeFile(q, JSON.stringify({ tasks: { '0': slot(0) } }));
+    for (const flags of [['--allow', join(ts.dir, 'good')], ['--objective', join(ts.dir, 'objective.mjs')], ['--command', 'python3 job.py']]) {
+      const w = await runCli(['worker', '--study', 'a', '--storage', ts.url, '--idle-exit', '1s', ...flags], { env });
+      assert.notEqual(w.code, 0, `${flags.join(' ')}: refused`);
+      assert.match(w.stderr, /refuses objective module .*evil\.mjs.*restart the worker with --allow/, w.stderr);
+      assert.doesNotMatch(w.stderr, /\n\s+at /, 'one sentence, no stack trace');
+    }
+    assert.equal(existsSync(marker), false, 'the module never ran');
+    const after = JSON.parse(await readFile(q, 'utf8')) as { tasks: Record<string, { state: string; attempts: number }> };
+    assert.deepEqual([after.tasks['0']?.state, after.tasks['0']?.attempts], ['queued', 0], 'nothing was claimed');
+    // the control: allowed, the same worker runs it (so the refusal above is the allow-list's)
+    const ok = await runCli(['study', 'worker', 'a', '--allow', evilDir, '--max-trials', '1', '--idle-exit', '30s'], { env });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(existsSync(marker), true);
+  } finally {
+    await ts.cleanup();
+  }
+});
+
+test('[file] attacker: an objective written into a queue.json task never runs (the study\'s own objective does)', { timeout: 120_000 }, async () => {
+  const ts = await makeStorage('file');
+  try {
+    const marker = join(ts.dir, 'evil-ran');
+    const evil = join(ts.dir, 'evil.mjs');
+    await writeFile(evil, `import { writeFileSync } from 'node:fs';\nexport function objective() { writeFileSync(${JSON.stringify(marker)}, 'x'); return 1; }\n`);
+    const log = join(ts.dir, 'evals.log');
+    const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log };
+    await createStudy(ts, 'q', env);
+    const q = await queueFile(ts, 'q');
+    await writeFile(q, JSON.stringify({ tasks: { '0': slot(0, { objective: { kind: 'module', path: evil } }) } }));
+    const w = await runCli(['study', 'worker', 'q', '--max-trials', '1', '--idle-exit', '30s', '--json'], { env });
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal(JSON.parse(w.stdout).reason, 'max-trials');
+    assert.equal(existsSync(marker), false, 'the queued objective never ran');
+    assert.deepEqual((await evalsOf(log)).map(([, id]) => id), [0], "the study's objective ran trial 0");
+  } finally {
+    await ts.cleanup();
+  }
+});
+
+test('[file] a garbled queue.json task is refused once with a clear error, never evaluated, never claimed again', { timeout: 120_000 }, async () => {
+  const ts = await makeStorage('file');
+  try {
+    const log = join(ts.dir, 'evals.log');
+    const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log };
+    await createStudy(ts, 'z', env);
+    const q = await queueFile(ts, 'z');
+    await writeFile(q, JSON.stringify({ tasks: { '0': slot(0, { config: 'garbage' }), '1': slot(1) } }));
+    const w = await runCli(['study', 'worker', 'z', '--max-trials', '1', '--claim-ttl', '1s', '--idle-exit', '30s', '--json'], { env });
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal(JSON.parse(w.stdout).reason, 'max-trials');
+    const refusedSlot = (): Promise<{ state: string; outcome?: { status: string; retryable: boolean; error: { code: string; message: string } } }> =>
+      readFile(q, 'utf8').then((t) => (JSON.parse(t) as { tasks: Record<string, never> }).tasks['0']);
+    const s0 = await refusedSlot();
+    assert.equal(s0.state, 'done', 'refused, not claimed');
+    assert.equal(s0.outcome?.status, 'failed');
+    assert.equal(s0.outcome?.retryable, true, "the lease holder's retry policy queues the trial again from its own record");
+    assert.equal(s0.outcome?.error.code, 'E_STUDY');
+    assert.match(s0.outcome?.error.message ?? '', /queue\.json: the queued task of trial 0 is garbled \(invalid task: config/);
+    // past every claim expiry, another worker finds nothing to do: the garbled task is not retried
+    const again = await runCli(['study', 'worker', 'z', '--claim-ttl', '1s', '--idle-exit', '3s', '--json'], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([JSON.parse(again.stdout).reason, JSON.parse(again.stdout).toldHere], ['idle', 0]);
+    assert.deepEqual((await evalsOf(log)).map(([, id]) => id), [1], 'only the valid task was evaluated');
+    assert.equal((await refusedSlot()).state, 'done');
   } finally {
     await ts.cleanup();
   }
