@@ -174,6 +174,8 @@ export class StudyQueueExecutor implements Executor {
     const [results, entries, wire] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1), import('../protocol/wire.js')]);
     let changed = this.applyPushes(entries);
     changed = this.applyClaims(results) || changed;
+    // stopping: a trial handed back at the end of a grace period is not claimed any more; it stays pending
+    if (this.opts.stopSignal?.aborted === true) this.cancelUnclaimed(results);
     for (const d of results.done) {
       if (this.waiting.has(d.trialId)) this.deliver(d, wire);
       // a done task of a trial already journaled (its removal was lost): it leaves with the next write
@@ -226,7 +228,9 @@ export class StudyQueueExecutor implements Executor {
     w.resolve(outcome);
   }
 
-  private cancelUnclaimed(): void {
-    for (const id of [...this.waiting.keys()]) if (!this.claimed.has(id)) this.settle(id, { status: 'cancelled', reason: 'stopped' });
+  /** With `results`: only trials that read shows neither claimed nor done (a done one is delivered). */
+  private cancelUnclaimed(results?: QueueResults): void {
+    const done = new Set(results?.done.map((d) => d.trialId));
+    for (const id of [...this.waiting.keys()]) if (!this.claimed.has(id) && !done.has(id)) this.settle(id, { status: 'cancelled', reason: 'stopped' });
   }
 }

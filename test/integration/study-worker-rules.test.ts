@@ -6,7 +6,8 @@
  *   that leads the orphaned trials of a killed `dehb optimize` evaluates exactly N and exits;
  *   nothing it evaluated is lost or told twice;
  * - the grace period of a stop (`--grace-ms`): a trial still running when it ends goes back to
- *   the queue and is run elsewhere, never recorded as a result of the stopped worker;
+ *   the queue and is run elsewhere, never recorded as a result of the stopped worker (a worker,
+ *   and a lease holder, whose loop then stops waiting for it);
  * - the allow-list (`--allow`, `--objective`, `--command`): a study whose journal names a module
  *   the worker does not allow is refused before anything is claimed, and the module never runs;
  *   an objective written into a queue.json task never runs either;
@@ -98,6 +99,16 @@ async function queueFile(ts: TestStorage, name: string): Promise<string> {
   }
 }
 
+/** A study whose evaluations wait while the file `gate` exists (it does at first); each logs "<pid> <trialId>" to `log`. */
+async function gatedStudy(ts: TestStorage, name: string): Promise<{ log: string; gate: string; env: NodeJS.ProcessEnv }> {
+  const log = join(ts.dir, 'evals.log');
+  const gate = join(ts.dir, 'gate');
+  const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '20', EVAL_GATE: gate };
+  await createStudy(ts, name, env);
+  await writeFile(gate, '');
+  return { log, gate, env };
+}
+
 const slot = (trialId: number, task: Record<string, unknown> = {}): Record<string, unknown> => ({
   task: { trialId, priority: 1, config: { x: 0.25, act: 'relu' }, fidelity: 1, ...task },
   state: 'queued',
@@ -108,11 +119,7 @@ test('[file] SIGTERM gives a running trial --grace-ms, then hands it back: it ru
   const ts = await makeStorage('file');
   const s = await openStorage(ts.url);
   try {
-    const log = join(ts.dir, 'evals.log');
-    const gate = join(ts.dir, 'gate');
-    const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '20', EVAL_GATE: gate };
-    await createStudy(ts, 'g', env);
-    await writeFile(gate, '');
+    const { log, gate, env } = await gatedStudy(ts, 'g');
     const lead = startCli(['optimize', 'g', '--fevals', '3', '-n', '1', '--json'], { env });
     // a claim TTL far longer than the test: only the hand-back at the end of the grace frees the trial
     const w = startCli(['study', 'worker', 'g', '--claim-ttl', '10m', '--grace-ms', '1500', '--id', 'graceful'], { env });
@@ -214,6 +221,38 @@ test('[file] a garbled queue.json task is refused once with a clear error, never
     assert.deepEqual((await evalsOf(log)).map(([, id]) => id), [1], 'only the valid task was evaluated');
     assert.equal((await refusedSlot()).state, 'done');
   } finally {
+    await ts.cleanup();
+  }
+});
+
+test('[file] the lease holder stopped once (SIGTERM) hands its running trial back after --grace-ms and exits; the trial stays pending, then is told once', { timeout: 240_000 }, async () => {
+  const ts = await makeStorage('file');
+  const s = await openStorage(ts.url);
+  try {
+    const { log, gate, env } = await gatedStudy(ts, 'l');
+    const lead = startCli(['optimize', 'l', '--fevals', '3', '-n', '1', '--claim-ttl', '10m', '--grace-ms', '1000', '--json'], { env });
+    const leadPid = lead.child.pid as number;
+    await within(120_000, 'the holder evaluates a trial', async () => (await evalsOf(log)).some(([pid]) => pid === leadPid));
+    const trial = (await evalsOf(log)).find(([pid]) => pid === leadPid)?.[1] as number;
+    lead.child.kill('SIGTERM'); // one signal: the grace period ends the trial
+    await within(60_000, 'the trial is handed back when the grace ends', async () => !(await s.queue!.results('l')).claimed.some((c) => c.trialId === trial));
+    // an inline evaluation keeps its process up until the objective returns: let it return (its result is dropped)
+    await rm(gate);
+    let exited = false;
+    void lead.done.then(() => (exited = true));
+    await within(90_000, 'the holder exits (its loop does not wait for the trial it handed back)', async () => exited);
+    const r = await lead.done;
+    assert.equal(r.code, 130, r.stderr);
+    const mid = await journalOf(ts.url, 'l');
+    assert.ok(!toldIds(mid).includes(trial), 'the handed-back trial is not a result');
+    const fin = await runCli(['optimize', 'l', '--fevals', '3', '-n', '1', '--json'], { env });
+    assert.equal(fin.code, 0, fin.stderr);
+    const told = toldIds(await journalOf(ts.url, 'l'));
+    assert.equal(told.length, 3);
+    assert.equal(new Set(told).size, 3);
+    assert.ok(told.includes(trial), 'the handed-back trial ran again and was told once');
+  } finally {
+    await s.close();
     await ts.cleanup();
   }
 });

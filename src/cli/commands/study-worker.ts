@@ -64,7 +64,7 @@ export async function studyWorkerCommand(name: string, flags: StudyWorkerFlags):
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
   const graceMs = intFlag(flags.graceMs, '--grace-ms', 0);
   const allow = allowList(flags);
-  const signals = interruptSignals((n) => note(n === 1 ? 'finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
+  const signals = interruptSignals((n) => note(n === 1 ? `finishing running trials within ${graceMs ?? 30000} ms, then handing them back (Ctrl-C again: now)…` : 'handing running trials back…'));
   try {
     const { runStudyWorker } = await import('../../api/study-worker-run.js'); // loaded only when it runs
     const r = await runStudyWorker({
