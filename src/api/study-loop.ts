@@ -27,9 +27,12 @@
  */
 import { DehbError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
-import type { Executor } from '../protocol/executor.js';
+import type { Executor, ObjectiveRef } from '../protocol/executor.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
+import { ObjectivePolicy, type ObjectivePolicyOptions } from '../cluster/bullmq/allow-list.js';
+import { TrialQuota } from '../cluster/trial-quota.js';
+import { waitForGrace } from '../cluster/grace.js';
 import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
 import { studyRunId, type ClaimedTask, type StudyStorage } from '../study/storage.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
@@ -65,10 +68,18 @@ export interface StudyRunOptions {
   queueAhead?: number;
   /** worker mode: exit after this long without work. Default: never. */
   idleExitMs?: number;
-  /** worker mode: exit after telling this many trials. */
+  /** worker mode: exit after this many results of this process's slots (TrialQuota: never more). */
   maxTrials?: number;
-  /** Graceful stop: claim nothing more, finish running trials. */
+  /**
+   * What this process's slots may run (`dehb worker --allow/--objective/--command`): the study's
+   * objective must be allowed, or the process refuses the study before it takes a trial. Default:
+   * the study's own objective.
+   */
+  allow?: Pick<ObjectivePolicyOptions, 'objective' | 'command' | 'allow'>;
+  /** Graceful stop: claim nothing more; running trials get `graceMs` to finish, then go back to the queue. */
   signal?: AbortSignal;
+  /** On a graceful stop: how long running trials may finish before they are handed back. Default 30 s (as `dehb worker --grace-ms`). */
+  graceMs?: number;
   /** Forced stop: cancel running trials (they go back to the queue). */
   killSignal?: AbortSignal;
   log?: (msg: string) => void;
@@ -145,6 +156,15 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     await worker.close();
     throw new DehbError('E_CONFIG', `study "${opts.study}" evaluates a JS function, which only the process holding it can run: call study.optimize() there (loadStudy(name, { storage, objective }))`);
   }
+  // the allow-list of `dehb worker`, checked before anything is claimed (one refusal, not one per trial)
+  const allow = opts.allow ?? ownObjective(objective);
+  if (slots > 0 && objective !== undefined && opts.allow !== undefined) {
+    const why = await (await ObjectivePolicy.create(allow)).check(objective);
+    if (why !== null) {
+      await worker.close();
+      throw new DehbError('E_NOT_ALLOWED', `study "${opts.study}": ${why}`);
+    }
+  }
   // the executor new DEHB would open (evaluation.ts loads it on use, so piscina stays out of `--help`)
   const local =
     slots === 0 || objective === undefined || cluster !== undefined
@@ -157,11 +177,14 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   let reason: StudyRunSummary['reason'] | null = null;
   let led = false;
   let toldByLoop = 0;
-  let evaluatedHere = 0;
+  // --max-trials, the rule the cluster worker runtime applies too: no trial starts past it
+  const quota = new TrialQuota(opts.maxTrials);
   const stopped = (): boolean => opts.signal?.aborted === true || opts.killSignal?.aborted === true;
   // a worker's lease term for orphaned trials ends when its slots are done (--max-trials)
-  const served = new AbortController();
-  const termSignal = opts.signal === undefined ? served.signal : AbortSignal.any([opts.signal, served.signal]);
+  const termSignal = opts.signal === undefined ? quota.signal : AbortSignal.any([opts.signal, quota.signal]);
+  // a graceful stop gives running trials the grace period, then hands them back (as `dehb worker`)
+  const graceOver = new AbortController();
+  const kill = opts.killSignal === undefined ? graceOver.signal : AbortSignal.any([opts.killSignal, graceOver.signal]);
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
   /** Holds the lease for one term (null when another process holds it). */
@@ -223,8 +246,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     waker.wake();
   };
 
-  /** Trials this process's slots finished (the cluster runtime's results stored, or outcomes left in the local queue). */
-  const evaluated = (): number => (runtime === null ? evaluatedHere : runtime.stats.stored);
+  /** Results of this process's slots (the cluster runtime's, or outcomes left in the local queue). */
+  const evaluated = (): number => quota.count;
 
   /** A worker: its slots evaluate; it leads only trials nobody else runs (pushed, or left pending by a dead holder). */
   const serveLoop = async (): Promise<void> => {
@@ -244,15 +267,15 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         const busy = stats.started - stats.stored - stats.handedBack - stats.lostLock - stats.cancelled;
         if (busy > 0 || stats.started !== seen) idleSince = Date.now();
         seen = stats.started;
-      } else if (running.size > 0 || evaluatedHere !== seen) {
+      } else if (running.size > 0 || quota.count !== seen) {
         idleSince = Date.now();
-        seen = evaluatedHere;
+        seen = quota.count;
       }
       if (opts.idleExitMs !== undefined && Date.now() - idleSince >= opts.idleExitMs) {
         reason = 'idle';
         break;
       }
-      await sleep(250, opts.signal);
+      await sleep(250, termSignal);
     }
     waker.wake();
   };
@@ -262,10 +285,15 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     let backoff = 20;
     while (reason === null && !stopped()) {
       let claimed = false;
-      const cap = opts.maxTrials === undefined ? slots : Math.min(slots, opts.maxTrials - evaluatedHere - running.size);
-      while (running.size < cap && reason === null && !stopped()) {
-        const task = await worker.claim();
-        if (task === null) break;
+      while (running.size < slots && reason === null && !stopped() && quota.take()) {
+        const task = await worker.claim().catch((err: unknown) => {
+          quota.settle(false);
+          throw err;
+        });
+        if (task === null) {
+          quota.settle(false);
+          break;
+        }
         claimed = true;
         running.set(task.trialId, evaluate(task));
       }
@@ -278,15 +306,18 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
 
   const evaluate = (task: ClaimedTask): Promise<void> =>
     worker
-      .run(task, opts.killSignal)
+      .run(task, kill, opts.signal)
       .then(
         (outcome) => {
+          quota.settle(outcome !== null);
           if (outcome === null) return;
-          if (++evaluatedHere === opts.maxTrials) served.abort();
           queue?.kick(); // this process leads: read the outcome now
           if (opts.mode === 'worker') opts.onTold?.({ type: 'told', trialId: task.trialId, result: toTrialResult(outcome), ...(outcome.worker === undefined ? {} : { worker: outcome.worker }) });
         },
-        (err: unknown) => opts.log?.(`trial ${task.trialId}: ${(err as Error).message}`),
+        (err: unknown) => {
+          quota.settle(false);
+          opts.log?.(`trial ${task.trialId}: ${(err as Error).message}`);
+        },
       )
       .finally(() => {
         running.delete(task.trialId);
@@ -303,10 +334,17 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
         return err;
       },
     );
+  const graceMs = opts.graceMs ?? 30_000;
+  const onStop = (): void => {
+    if (runtime === null) void waitForGrace([...running.values()], graceMs, opts.killSignal).then(() => graceOver.abort());
+  };
+  const onKill = (): void => void runtime?.stop({ graceMs: 0 });
+  opts.signal?.addEventListener('abort', onStop, { once: true });
+  opts.killSignal?.addEventListener('abort', onKill, { once: true });
   try {
     if (cluster !== undefined && slots > 0) {
       gpuAllocator?.stop(); // it checked that the GPUs are there; the runtime has its own
-      runtime = await clusterSlots(cluster, worker, opts, slots, gpusPerTrial);
+      runtime = await clusterSlots(cluster, worker, { ...opts, allow, graceMs }, slots, gpusPerTrial, quota);
     }
     const evaluating = slots === 0 || runtime !== null ? Promise.resolve() : claimLoop();
     const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : serveLoop()), settle(evaluating)]);
@@ -316,7 +354,9 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     await Promise.all(running.values());
   } finally {
     await Promise.allSettled(running.values());
-    await local?.close({ force: opts.killSignal?.aborted === true });
+    opts.signal?.removeEventListener('abort', onStop);
+    opts.killSignal?.removeEventListener('abort', onKill);
+    await local?.close({ force: kill.aborted });
     await runtime?.stop(opts.killSignal?.aborted === true ? { graceMs: 0 } : {});
     await worker.sync().catch(() => []);
     await worker.close();
@@ -341,18 +381,20 @@ async function clusterExecutor(connection: ClusterConnection, opts: StudyRunOpti
 async function clusterSlots(
   connection: ClusterConnection,
   study: StudyWorker,
-  opts: StudyRunOptions,
+  opts: StudyRunOptions & { allow: ObjectivePolicyOptions; graceMs: number },
   slots: number,
   gpusPerTrial: number,
+  quota: TrialQuota,
 ): Promise<ClusterWorker> {
-  const ref = study.objective;
   const { startClusterWorker } = await import('../cluster/bullmq/worker-runtime.js');
   return startClusterWorker({
     connection,
     id: study.workerId,
     concurrency: slots,
     runs: [studyRunId(opts.study)],
-    ...(ref?.kind === 'module' ? { objective: ref.path } : ref?.kind === 'command' ? { command: ref.argv } : {}),
+    ...opts.allow,
+    quota,
+    graceMs: opts.graceMs,
     ...(gpusPerTrial === 0 ? { gpus: 'none', gpusPerTrial: 0 } : { gpus: 'auto', gpusPerTrial }),
     trialsDir: study.clusterTrialsDir(),
     // a claim TTL is the job lock: a trial of a dead process is taken over after about this long
@@ -361,6 +403,11 @@ async function clusterSlots(
     waitMs: 10_000,
     log: opts.log ?? (() => undefined),
   });
+}
+
+/** The allow-list of a process that names the study it serves: the study's own objective. */
+function ownObjective(ref: ObjectiveRef | undefined): ObjectivePolicyOptions {
+  return ref?.kind === 'module' ? { objective: ref.path } : ref?.kind === 'command' ? { command: ref.argv } : {};
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -123,6 +123,19 @@ export function parseTask(value: unknown): Parsed<EvalTask> {
   return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid task: ${describe(r.error)}` };
 }
 
+/**
+ * A directory study's queued task (`queue.json`, a file any process of the machine can write):
+ * the task side of a trial, checked before a worker claims it. Unknown keys are dropped (an
+ * `objective` there never runs: a study's objective is the one its journal names).
+ */
+const queueTaskSchema = evalTaskSchema.pick({ trialId: true, config: true, fidelity: true }).extend({ priority: z.number() });
+export type QueuedTask = z.infer<typeof queueTaskSchema>;
+
+export function parseQueueTask(value: unknown): Parsed<QueuedTask> {
+  const r = queueTaskSchema.safeParse(value);
+  return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid task: ${describe(r.error)}` };
+}
+
 export function parseOutcome(value: unknown): Parsed<WireOutcome> {
   const r = evalOutcomeSchema.safeParse(value);
   return r.success

@@ -7,9 +7,16 @@
  * queue before a claim looks for work; a claim's holder leaves the outcome in its slot (`done`),
  * which stays until the lease holder removes it, so a result outlives a lease holder that died
  * before journaling it. The state comes from a file other processes write: reads of it never
- * trust a slot's shape (`results`), and outcomes are validated by the reader.
+ * trust a slot's shape (`results`), outcomes are validated by the reader, and a task is validated
+ * (the one protocol, wire.ts) before it is claimed: a garbled one is not handed to a worker but
+ * left done with a retryable failure naming the problem, once, so the lease holder's retry
+ * policy queues the trial again from its own record (never retried forever by claim expiries).
  */
+import { DehbError, serializeError } from '../errors.js';
+import type { Parsed, QueuedTask } from '../protocol/wire.js';
 import type { ClaimedTask, LocalStudyQueue, QueueResults, QueueStats, QueueTask } from './storage.js';
+
+type TaskCheck = (value: unknown) => Parsed<QueuedTask>;
 
 export interface QueueSlot {
   task: QueueTask;
@@ -44,7 +51,11 @@ export function queueOn(place: QueuePlace): LocalStudyQueue {
         for (const t of fresh) q.tasks[String(t.trialId)] = { task: t, state: 'queued', attempts: 0 };
         return fresh.length;
       }),
-    claim: (name, workerId, ttlMs) => place.update(name, (q) => claimTask(q, workerId, ttlMs)),
+    claim: async (name, workerId, ttlMs) => {
+      // the schema (zod) loads with the first claim, not with every CLI command that opens a storage
+      const { parseQueueTask } = await import('../protocol/wire.js');
+      return place.update(name, (q) => claimTask(q, workerId, ttlMs, parseQueueTask));
+    },
     heartbeat: (name, trialId, workerId, ttlMs) =>
       place.update(name, (q) => {
         const slot = slotOf(q, trialId, workerId);
@@ -69,11 +80,13 @@ export function queueOn(place: QueuePlace): LocalStudyQueue {
   };
 }
 
-function claimTask(q: QueueState, workerId: string, ttlMs: number, now = Date.now()): ClaimedTask | null {
+function claimTask(q: QueueState, workerId: string, ttlMs: number, check: TaskCheck, now = Date.now()): ClaimedTask | null {
   let best: QueueSlot | null = null;
-  for (const slot of Object.values(q.tasks)) {
+  for (const [key, slot] of Object.entries(q.tasks)) {
+    if (slot === null || typeof slot !== 'object') continue;
     if (slot.state === 'claimed' && (slot.expiresAt ?? 0) <= now) release(slot); // the claimer stopped heart-beating
     if (slot.state !== 'queued') continue;
+    if (!refuseGarbled(key, slot, workerId, check)) continue;
     if (
       best === null ||
       slot.task.priority < best.task.priority ||
@@ -88,6 +101,20 @@ function claimTask(q: QueueState, workerId: string, ttlMs: number, now = Date.no
   best.expiresAt = now + ttlMs;
   best.attempts += 1;
   return { ...best.task, workerId, expiresAt: best.expiresAt, attempts: best.attempts };
+}
+
+/** True when the slot's task is usable (then it is the parsed task); else the slot is left done with a refusal. */
+function refuseGarbled(key: string, slot: QueueSlot, workerId: string, check: TaskCheck): boolean {
+  const p = check(slot.task);
+  if (p.ok && String(p.value.trialId) === key) {
+    slot.task = p.value;
+    return true;
+  }
+  const why = p.ok ? `its trialId ${p.value.trialId} is not its key` : p.message;
+  const error = new DehbError('E_STUDY', `queue.json: the queued task of trial ${key} is garbled (${why}); refused unrun, the lease holder queues the trial again from its own record`);
+  Object.assign(slot, { state: 'done', workerId, outcome: { status: 'failed', retryable: true, error: serializeError(error) } });
+  delete slot.expiresAt;
+  return false;
 }
 
 function statsOf(q: QueueState, now = Date.now()): QueueStats {

@@ -177,6 +177,8 @@ export class StudyQueueExecutor implements Executor {
     const [results, entries, wire] = await Promise.all([this.queue.results(this.opts.study), this.opts.journal.read(this.readSeq + 1), (wireModule ??= import('../protocol/wire.js'))]);
     let changed = this.applyPushes(entries);
     changed = this.applyClaims(results) || changed;
+    // stopping: a trial handed back at the end of a grace period is not claimed any more; it stays pending
+    if (this.opts.stopSignal?.aborted === true) this.cancelUnclaimed(results);
     for (const d of results.done) {
       if (this.waiting.has(d.trialId)) this.deliver(d, wire);
       // a done task of a trial already journaled (its removal was lost): it leaves with the next write
@@ -215,6 +217,8 @@ export class StudyQueueExecutor implements Executor {
       return;
     }
     const { reports: _journaledByTheWorker, ...outcome } = p.value;
+    // a garbled queued task the queue refused at claim time (queue-ops.ts): said once, run again by the retry policy
+    if (outcome.status === 'failed' && outcome.error.code === 'E_STUDY') this.opts.log?.(`study queue: ${outcome.error.message}`);
     this.delivered.add(d.trialId);
     this.settle(d.trialId, outcome);
   }
@@ -227,7 +231,9 @@ export class StudyQueueExecutor implements Executor {
     w.resolve(outcome);
   }
 
-  private cancelUnclaimed(): void {
-    for (const id of [...this.waiting.keys()]) if (!this.claimed.has(id)) this.settle(id, { status: 'cancelled', reason: 'stopped' });
+  /** With `results`: only trials that read shows neither claimed nor done (a done one is delivered). */
+  private cancelUnclaimed(results?: QueueResults): void {
+    const done = new Set(results?.done.map((d) => d.trialId));
+    for (const id of [...this.waiting.keys()]) if (!this.claimed.has(id) && !done.has(id)) this.settle(id, { status: 'cancelled', reason: 'stopped' });
   }
 }

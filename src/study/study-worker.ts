@@ -19,6 +19,7 @@ import { DehbError, serializeError } from '../errors.js';
 import { taskTimeout, type EvalOutcome, type EvalTask, type Executor, type ObjectiveRef, type WorkerInfo } from '../protocol/executor.js';
 import type { JournalBackend, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
 import { JournalWriter } from './journal-writer.js';
+import { killedByShutdownSignal } from '../cluster/bullmq/job-verdicts.js';
 import { InputFileCache } from './input-files.js';
 import { localQueue, studyRunId, type ClaimedTask, type StudyStorage } from './storage.js';
 import type { StartedEntryExt } from './study-records.js';
@@ -147,8 +148,10 @@ export class StudyWorker {
    * journals it (`started` and the live reports this worker journals itself). With `kill` aborted
    * the evaluation is cancelled and the trial goes back to the queue. Resolves with the outcome
    * the queue took, or null (handed back, or the claim was lost: another worker runs the trial).
+   * While `stop` is aborted (this process is stopping), a command killed by the shutdown signal
+   * a scheduler sent to the whole step is handed back too, as the cluster worker runtime does.
    */
-  async run(task: ClaimedTask, kill?: AbortSignal): Promise<EvalOutcome | null> {
+  async run(task: ClaimedTask, kill?: AbortSignal, stop?: AbortSignal): Promise<EvalOutcome | null> {
     const { study } = this.opts;
     const queue = localQueue(this.opts.storage);
     const worker: WorkerInfo = { id: this.workerId, host: hostname(), pid: process.pid };
@@ -167,7 +170,7 @@ export class StudyWorker {
       clearInterval(beat);
       await this.writer?.flush().catch(() => undefined); // reports before the holder's `told`
     }
-    if (outcome.status === 'cancelled' && kill?.aborted === true) {
+    if ((outcome.status === 'cancelled' && kill?.aborted === true) || (stop?.aborted === true && killedByShutdownSignal(outcome))) {
       await queue.unclaim(study, task.trialId, this.workerId);
       return null;
     }

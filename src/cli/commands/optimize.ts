@@ -23,6 +23,7 @@ interface OptimizeFlags extends StorageFlags, BudgetFlags, EvalFlags {
   trialsDir?: string;
   leaseTtl?: string;
   claimTtl?: string;
+  graceMs?: string;
   json?: boolean;
   quiet?: boolean;
   dashboard?: string | boolean;
@@ -41,6 +42,7 @@ export function registerOptimizeCommand(program: Command): void {
     .option('--trials-dir <dir>', 'where trial working directories go')
     .option('--lease-ttl <duration>', 'leader lease; a dead leader is replaced after about this long (default 10s)')
     .option('--claim-ttl <duration>', "a dead process's trial goes to another after this long (default 30s; Redis: the job lock, 10s)")
+    .option('--grace-ms <ms>', "on SIGTERM/SIGINT: time this process's running trials get to finish before they are handed back (directory studies; default 30000)")
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no per-trial lines')
     .option('--dashboard [port]', 'serve a live dashboard of the study on 127.0.0.1 (default port 8080)')
@@ -55,13 +57,14 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
   const ev = parseEvalFlags(flags);
   const leaseTtlMs = flags.leaseTtl === undefined ? undefined : parseDuration(flags.leaseTtl, '--lease-ttl');
   const claimTtlMs = flags.claimTtl === undefined ? undefined : parseDuration(flags.claimTtl, '--claim-ttl');
+  const graceMs = intFlag(flags.graceMs, '--grace-ms', 0);
   const port = dashboardPort(flags.dashboard);
   return withStudy(name, flags, async (study) => {
     // --cluster: this process only coordinates; the cluster's workers evaluate every trial
     const client = await connectCluster(flags, 'dehb optimize');
     const executor = client === undefined ? undefined : await client.executor(studyRunId(name), ev.nWorkersGiven ? ev.nWorkers : undefined);
     const dashboard = port === null ? null : await startDashboardFor({ study: name, ...(flags.storage === undefined ? {} : { storage: flags.storage }) }, { port });
-    const signals = interruptSignals((n) => note(n === 1 ? 'stopping: finishing running trials (Ctrl-C again to cancel them)…' : 'cancelling running trials…'));
+    const signals = interruptSignals((n) => note(n === 1 ? `stopping: running trials get ${graceMs ?? 30000} ms to finish, then are handed back (Ctrl-C again: now)…` : 'cancelling running trials…'));
     let best = Infinity;
     try {
       const r = await study.optimize({
@@ -75,6 +78,7 @@ export async function optimizeCommand(name: string, flags: OptimizeFlags): Promi
         ...(flags.trialsDir === undefined ? {} : { trialsDir: flags.trialsDir }),
         ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
         ...(claimTtlMs === undefined ? {} : { claimTtlMs }),
+        ...(graceMs === undefined ? {} : { graceMs }),
         signal: signals.stop,
         killSignal: signals.kill,
         log: flags.quiet === true ? () => undefined : (await createLog('dehb optimize', { write: note }, { prefix: '' })).log,

@@ -4,8 +4,8 @@
  * second signal: hand back at once). One worker serves every run and every Redis-stored study of
  * its queue; `--study NAME` with `--scheduler-file` only filters (it takes that study's jobs
  * only). `--study NAME` without a scheduler file joins the study through its storage instead (same
- * as `dehb study worker NAME`: a directory study's local queue, or a Redis study's jobs). Human
- * text on stderr.
+ * as `dehb study worker NAME`: a directory study's local queue, or a Redis study's jobs), with
+ * the same --max-trials, --grace-ms and allow-list flags. Human text on stderr.
  */
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
@@ -118,6 +118,10 @@ export function registerWorkerCommand(program: Command, io?: WorkerCommandIo): C
           ...(flags.maxTrials === undefined ? {} : { maxTrials: flags.maxTrials }),
           ...(flags.id === undefined ? {} : { id: flags.id }),
           ...(flags.quiet === true ? { quiet: true } : {}),
+          graceMs: flags.graceMs,
+          allow: flags.allow,
+          ...(flags.objective === undefined ? {} : { objective: flags.objective }),
+          ...(flags.command === undefined ? {} : { command: flags.command }),
         });
         return;
       }

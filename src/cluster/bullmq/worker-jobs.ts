@@ -20,6 +20,7 @@ import { CANCEL_REQUEST_REASON, parseJob, type WireOutcome } from '../../protoco
 import { runBatch, type MemberResult } from './worker-batch.js';
 import type { TrialDirs } from './trial-dirs.js';
 import { Slots } from './slots.js';
+import { waitForGrace } from '../grace.js';
 import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 
 interface Active {
@@ -173,6 +174,9 @@ export class WorkerRuntime implements ClusterWorker {
     const controller = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
+    // --max-trials: a trial past the worker's quota goes back to the queue unrun
+    if (!this.takeQuota()) return { verdict: 'hand-back' };
+    let result = false;
     this.active.set(key, { job, controller, done });
     try {
       const cancelAt = this.cancels.get(key);
@@ -192,14 +196,34 @@ export class WorkerRuntime implements ClusterWorker {
       }
       // an evaluation that finished before a shutdown abort reached it is still recorded
       const verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
+      result = verdict === null;
       if (verdict === null) return { outcome };
       if (verdict !== 'cancel') return { verdict };
       this.stats.cancelled++;
       return { outcome: { status: 'cancelled', reason: CANCEL_REQUEST_REASON } };
     } finally {
       this.active.delete(key);
+      this.o.quota?.settle(result);
+      this.gateOnQuota();
       finish();
     }
+  }
+
+  private takeQuota(): boolean {
+    const quota = this.o.quota;
+    if (quota === undefined) return true;
+    const ok = quota.take();
+    this.gateOnQuota();
+    return ok;
+  }
+
+  /** With no room left in the quota the worker fetches no job (it would only hand it back); room again (a trial ended without a result), it fetches again. */
+  private gateOnQuota(): void {
+    const quota = this.o.quota;
+    const worker = this.worker;
+    if (quota === undefined || worker === undefined || this.shuttingDown) return;
+    if (quota.room === 0 && !worker.isPaused()) void worker.pause(true).catch((err: unknown) => this.noteError(err));
+    else if (quota.room > 0 && worker.isPaused()) void worker.resume().catch((err: unknown) => this.noteError(err));
   }
 
   /**
@@ -353,11 +377,7 @@ export class WorkerRuntime implements ClusterWorker {
     const running = (): Array<Promise<void>> => [...this.active.values()].map((a) => a.done);
     if (this.active.size > 0) {
       this.log(`stopping: waiting up to ${graceMs} ms for ${this.active.size} running evaluation(s)`);
-      const cut = new Promise<void>((r) => {
-        if (this.graceCut.signal.aborted) r();
-        else this.graceCut.signal.addEventListener('abort', () => r(), { once: true });
-      });
-      await withTimeout(Promise.race([Promise.all(running()), cut]), graceMs, () => undefined);
+      await waitForGrace(running(), graceMs, this.graceCut.signal);
     }
     if (this.active.size > 0) {
       this.log(`handing back ${this.active.size} evaluation(s) still running`);

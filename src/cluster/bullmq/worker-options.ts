@@ -7,6 +7,7 @@ import type { GpuDevice } from '../../gpu/types.js';
 import type { EvalOutcome, EvalTask } from '../../protocol/executor.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { RunTaskContext } from '../run-task.js';
+import type { TrialQuota } from '../trial-quota.js';
 
 export interface ClusterWorkerOptions {
   schedulerFile?: string;
@@ -54,6 +55,12 @@ export interface ClusterWorkerOptions {
    * then cannot block lock renewal. false: on the worker's event loop (async objectives only).
    */
   threads?: boolean;
+  /**
+   * At most this many results (`--max-trials`, TrialQuota): a job past it goes back to the queue
+   * unrun, and the worker fetches none while the quota has no room. The caller stops the worker
+   * once `quota.signal` aborts.
+   */
+  quota?: TrialQuota;
   /** Take only jobs of these run ids (`dehb worker --study NAME`); others are left for other workers. */
   runs?: string[];
   /**
