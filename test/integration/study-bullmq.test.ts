@@ -132,7 +132,7 @@ test('the lease holder is killed -9 while dehb worker processes evaluate: the ne
     const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '60', EVAL_GATE: gate };
     const c = await runCli(['study', 'create', 'race', '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', join(ts.dir, 'objective.mjs'), '--seed', '9'], { env });
     assert.equal(c.code, 0, c.stderr);
-    const worker = spawnCli(['worker', '--scheduler-file', sched, '--gpus', 'none', '--allow', ts.dir, '--concurrency', '2', '--lock-duration', '2000', '--stalled-interval', '1000'], { env });
+    const worker = spawnCli(['worker', '--scheduler-file', sched, '--gpus', 'none', '--allow', ts.dir, '--concurrency', '2', '--lock-duration', '15000', '--stalled-interval', '5000'], { env });
     procs.push(worker);
     await worker.waitFor(/serving queue/);
     const args = ['optimize', 'race', '--fevals', String(N), '-n', '1', '--lease-ttl', '1s', '--claim-ttl', '2s', '--json'];
