@@ -18,6 +18,7 @@ import type { EvalTask } from '../../src/protocol/executor.js';
 import { FIXTURE_DIR } from '../fixtures/cluster/harness.js';
 
 const dirTask = (trialDir: string, config: Record<string, number | string>): EvalTask => ({
+  v: 1,
   runId: 'lazy',
   trialId: 1,
   config,
