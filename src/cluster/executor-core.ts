@@ -28,6 +28,7 @@ export interface ExecControl {
   devices: string[];
   onReport?: (step: number, value: number) => void;
   liveReports?: boolean;
+  lazyTrialDir?: boolean;
 }
 
 export type ExecFn = (task: EvalTask, control: ExecControl) => Promise<EvalOutcome>;
@@ -125,6 +126,7 @@ export class ExecutorCore {
         devices,
         ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),
         ...(opts.liveReports === undefined ? {} : { liveReports: opts.liveReports }),
+        ...(opts.lazyTrialDir === true ? { lazyTrialDir: true } : {}),
       });
       const worker = devices.length > 0 ? { ...out.worker, devices } : out.worker;
       // not `{ ...out, worker, durationMs }`: a spread followed by more keys gives every outcome a

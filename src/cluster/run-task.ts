@@ -14,6 +14,7 @@ import type { ObjectiveFn } from '../objective.js';
 import { runCommand } from './command-runner.js';
 import type { EvalOutcome, EvalTask, ObjectiveContext, WorkerInfo } from '../protocol/executor.js';
 import { loadObjectiveModule } from './objective-loader.js';
+import { LazyTrialDir } from './lazy-trial-dir.js';
 import { errorOutcome, failed, normalizeResult } from './result-parse.js';
 
 export { loadObjectiveModule } from './objective-loader.js';
@@ -29,6 +30,11 @@ export interface RunTaskContext {
   allowFunction?: (name: string | undefined) => ObjectiveFn | undefined;
   /** SIGTERM -> SIGKILL grace for command objectives (default 2000 ms). */
   killGraceMs?: number;
+  /**
+   * A JS objective's `task.trialDir` is made when it first reads `ctx.trialDir`, and removed after
+   * the objective (lazy-trial-dir.ts); commands get theirs made by their runner as always.
+   */
+  lazyTrialDir?: boolean;
 }
 
 const HOST = hostname();
@@ -90,9 +96,19 @@ async function dispatch(task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcom
  * objective's ctx.signal is made only if it is read.
  */
 export async function runFunction(fn: ObjectiveFn, task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcome> {
+  const lazy = ctx.lazyTrialDir === true && task.trialDir !== undefined ? new LazyTrialDir(task.trialDir) : undefined;
+  if (lazy === undefined) return callObjective(fn, task, ctx, undefined);
+  try {
+    return await callObjective(fn, task, ctx, lazy);
+  } finally {
+    await lazy.remove();
+  }
+}
+
+async function callObjective(fn: ObjectiveFn, task: EvalTask, ctx: RunTaskContext, lazy: LazyTrialDir | undefined): Promise<EvalOutcome> {
   const ac = new AbortController();
   const timeoutMs = task.timeoutMs !== null && task.timeoutMs !== undefined && task.timeoutMs > 0 ? task.timeoutMs : null;
-  const objCtx = new Context(task, ctx.devices ?? [], ac, ctx.onReport);
+  const objCtx = new Context(task, ctx.devices ?? [], ac, ctx.onReport, lazy);
   const started = Date.now();
   const overran = (outcome: EvalOutcome): EvalOutcome =>
     (outcome.status === 'ok' || outcome.status === 'failed') && timeoutMs !== null && Date.now() - started > timeoutMs
@@ -143,7 +159,7 @@ export async function runFunction(fn: ObjectiveFn, task: EvalTask, ctx: RunTaskC
 }
 
 /**
- * The objective's ctx. A class, so that the lazy `signal` getter lives on the prototype: a getter
+ * The objective's ctx. A class, so that the lazy `signal` and `trialDir` getters live on the prototype: a getter
  * in an object literal gives every context a hidden class of its own (old-generation garbage per
  * evaluation). `report` stays an own property, so `const { report } = ctx` keeps working.
  */
@@ -153,10 +169,10 @@ class Context implements ObjectiveContext {
   readonly fidelity: number;
   readonly devices: string[];
   readonly report: (step: number, value: number) => void;
-  declare readonly trialDir?: string;
   readonly #ac: AbortController;
+  readonly #dir: string | LazyTrialDir | undefined;
 
-  constructor(task: EvalTask, devices: string[], ac: AbortController, onReport: ((step: number, value: number) => void) | undefined) {
+  constructor(task: EvalTask, devices: string[], ac: AbortController, onReport: ((step: number, value: number) => void) | undefined, lazyDir: LazyTrialDir | undefined) {
     this.trialId = task.trialId;
     this.runId = task.runId;
     this.fidelity = task.fidelity;
@@ -167,8 +183,14 @@ class Context implements ObjectiveContext {
       }
       onReport?.(step, value);
     };
-    if (task.trialDir !== undefined) this.trialDir = task.trialDir;
+    this.#dir = lazyDir ?? task.trialDir;
     this.#ac = ac;
+  }
+
+  /** The trial's directory (a lazy one is made on this first read). */
+  get trialDir(): string | undefined {
+    const d = this.#dir;
+    return typeof d === 'object' ? d.get() : d;
   }
 
   get signal(): AbortSignal {

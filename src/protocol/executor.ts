@@ -40,6 +40,8 @@ export interface SubmitOptions {
   liveReports?: boolean;
   /** Devices the caller already assigned to this evaluation: used as they are, not allocated. */
   devices?: string[];
+  /** A JS objective's `task.trialDir` is made when it first reads `ctx.trialDir` and removed after it. */
+  lazyTrialDir?: boolean;
 }
 
 export interface Executor {

@@ -29,6 +29,7 @@ export function createThreadedEvaluator(threads: number): ThreadedEvaluator {
         ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
         ...(ctx.onReport === undefined ? {} : { onReport: ctx.onReport, liveReports: true }),
         devices: ctx.devices ?? [],
+        ...(ctx.lazyTrialDir === true ? { lazyTrialDir: true } : {}),
       });
       return ctx.workerInfo === undefined ? out : { ...out, worker: { ...ctx.workerInfo, ...(out.worker?.devices ? { devices: out.worker.devices } : {}) } };
     },

@@ -3,11 +3,12 @@
  * worker's own `--trials-dir` (default: a temporary folder of this worker). The names come from
  * sanitised job data, never from a path a job carries; a directory on the way that is a symlink
  * is refused, so nothing is created or written outside the root. A run's directory is checked
- * once; a fresh trial directory (mkdir did not find one) needs no check.
+ * once; a fresh trial directory (mkdir did not find one) needs no check. A module objective's
+ * temporary trial directory is made only if the objective reads it (path(): lazy-trial-dir.ts).
  */
 import { lstat, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { EvalTask } from '../../protocol/executor.js';
 
 /** A path segment from any text: letters, digits, `_ . -` only; never `.`/`..`; at most 100 chars. */
@@ -23,7 +24,7 @@ export class TrialDirs {
   private constructor(
     readonly root: string,
     /** Remove a trial's directory once the trial is over (the default temporary root). */
-    private readonly temporary: boolean,
+    readonly temporary: boolean,
   ) {}
 
   /** `trialsDir` given: kept trial directories under it; otherwise a fresh temporary root. */
@@ -38,13 +39,8 @@ export class TrialDirs {
 
   /** Creates (or reuses) the directory of one trial and returns its path. */
   async create(task: Pick<EvalTask, 'runId' | 'trialId'>): Promise<string> {
-    const runDir = join(this.root, safeSegment(task.runId));
-    const dir = join(runDir, String(task.trialId));
-    if (!this.runDirs.has(runDir)) {
-      await ensureDir(runDir);
-      if (this.runDirs.size > 1_000) this.runDirs.clear();
-      this.runDirs.add(runDir);
-    }
+    const dir = await this.path(task);
+    const runDir = dirname(dir);
     try {
       await ensureDir(dir);
     } catch (err) {
@@ -56,6 +52,20 @@ export class TrialDirs {
       await ensureDir(dir);
     }
     return dir;
+  }
+
+  /**
+   * The path of one trial's directory, its run's directory made or checked (a lazy trial directory,
+   * lazy-trial-dir.ts, is then one mkdir in it when the objective reads it).
+   */
+  async path(task: Pick<EvalTask, 'runId' | 'trialId'>): Promise<string> {
+    const runDir = join(this.root, safeSegment(task.runId));
+    if (!this.runDirs.has(runDir)) {
+      await ensureDir(runDir);
+      if (this.runDirs.size > 1_000) this.runDirs.clear();
+      this.runDirs.add(runDir);
+    }
+    return join(runDir, String(task.trialId));
   }
 
   /** The worker stops: a temporary root goes. */

@@ -301,8 +301,12 @@ export class WorkerRuntime implements ClusterWorker {
       }
     }
     let task: EvalTask;
+    // a module objective's temporary directory is made only if it reads ctx.trialDir (and then
+    // removed by its own thread): a mkdir and an rmdir per trial cost as much CPU as the rest
+    const lazyDir = this.o.lazyTrialDirs === true && this.dirs.temporary && data.objective.kind === 'module' && this.o.prepare === undefined;
+    let finished = false;
     try {
-      task = { ...data, trialDir: await this.dirs.create(data) };
+      task = { ...data, trialDir: lazyDir ? await this.dirs.path(data) : await this.dirs.create(data) };
       if (this.o.prepare !== undefined) task = await this.o.prepare(task);
     } catch (err) {
       if (devices.length > 0) this.allocator.release(devices);
@@ -317,6 +321,7 @@ export class WorkerRuntime implements ClusterWorker {
         signal,
         devices,
         workerInfo: this.info,
+        ...(lazyDir ? { lazyTrialDir: true } : {}),
         onReport: (step, value) => {
           reports.push([step, value]);
           job.updateProgress(batched ? { trialId: data.trialId, step, value } : { step, value }).catch(() => undefined);
@@ -327,10 +332,13 @@ export class WorkerRuntime implements ClusterWorker {
       outcome.queueWaitMs = queueWaitMs;
       // a kept trial directory (--trials-dir) is where the trial's files and logs are
       if (this.o.trialsDir !== undefined) outcome.worker = { ...(outcome.worker ?? this.info), trialDir: task.trialDir as string };
+      // `ok`: the objective returned, and its lazy directory is gone with it; otherwise (timed
+      // out, cancelled, a thread that crashed) it may be left: removed here
+      finished = outcome.status === 'ok';
       return outcome;
     } finally {
       if (devices.length > 0) this.allocator.release(devices);
-      await this.dirs.done(task.trialDir as string);
+      if (!lazyDir || !finished) await this.dirs.done(task.trialDir as string);
     }
   }
 

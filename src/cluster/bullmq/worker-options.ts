@@ -70,6 +70,12 @@ export interface ClusterWorkerOptions {
   prepare?: (task: EvalTask) => Promise<EvalTask>;
   /** Evaluation function (default runTask); tests inject their own. */
   evaluate?: (task: EvalTask, ctx: RunTaskContext) => Promise<EvalOutcome>;
+  /**
+   * The evaluator honours `ctx.lazyTrialDir` (runTask does): a module objective's temporary trial
+   * directory is then made only when it reads `ctx.trialDir`. Set by the worker for its own
+   * evaluators; a custom `evaluate` gets its directories made up front.
+   */
+  lazyTrialDirs?: boolean;
   log?: (message: string) => void;
   id?: string;
 }

@@ -65,7 +65,8 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
     log(`warning: --concurrency ${concurrency} is above this node's ${cores} cores; ${concurrency} evaluations run at once and CPU-bound ones share the cores`);
   }
   const dirs = await TrialDirs.create(o.trialsDir);
-  const runtime = new WorkerRuntime(conn, threaded === null ? o : { ...o, evaluate: threaded.evaluate }, policy, allocator, dirs, concurrency, log);
+  const own = o.evaluate === undefined; // runTask or the thread pool: both honour ctx.lazyTrialDir
+  const runtime = new WorkerRuntime(conn, { ...o, lazyTrialDirs: own, ...(threaded === null ? {} : { evaluate: threaded.evaluate }) }, policy, allocator, dirs, concurrency, log);
   // started now when module objectives may come: booting the threads (tens of ms of CPU each)
   // would otherwise fall on the first trials of the first run
   if (policy.allowsModules) threaded?.warm();

@@ -153,6 +153,7 @@ export class LocalExecutor implements Executor {
       devices: control.devices,
       ...(channel === undefined ? {} : { reportPort: channel.port2 }),
       ...(onReport !== undefined && !live ? { bufferReports: true } : {}),
+      ...(control.lazyTrialDir === true ? { lazyTrialDir: true } : {}),
     };
     try {
       const out = (await this.pool.run(msg, {

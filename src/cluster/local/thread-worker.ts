@@ -16,6 +16,8 @@ export interface ThreadTaskMessage {
   reportPort?: MessagePort;
   /** Collect reports and return them with the outcome (instead of a port). */
   bufferReports?: boolean;
+  /** task.trialDir is made on the objective's first read of ctx.trialDir (run-task.ts). */
+  lazyTrialDir?: boolean;
 }
 
 export type ThreadTaskResult = WireOutcome;
@@ -35,6 +37,7 @@ export async function evaluate(msg: ThreadTaskMessage): Promise<ThreadTaskResult
       {
         devices: msg.devices,
         workerInfo: { id: `thread-${threadId}` },
+        ...(msg.lazyTrialDir === true ? { lazyTrialDir: true } : {}),
         ...(onReport === undefined ? {} : { onReport }),
       },
     );
