@@ -7,6 +7,7 @@
 //   told exactly once;
 // - a plain rediss:// URL to a master that does not own the queue's slot: cluster mode detected
 //   over TLS, a run completes;
+// - the queue's master frozen mid-run (an unplanned failover): the run completes over TLS;
 // - the wrong CA: `scheduler check` and `dehb worker` fail at once with one sentence naming
 //   "tls.caFile" (no stack trace, no endless wait);
 // - nodes behind NAT announcing unreachable TLS ports: the queue cannot be read without the file's
@@ -22,6 +23,7 @@ import { makeTlsFiles, type TlsFiles } from '../fixtures/cluster/redis-tls.js';
 import { FIXTURE_DIR, readLog } from '../fixtures/cluster/harness.js';
 import { assertToldOnce, clusterRunArgs, withWorkers } from '../fixtures/cluster/cli-run.js';
 import { spawnCli } from '../fixtures/cluster/procs.js';
+import { runThroughFreeze } from '../fixtures/cluster/redis-failover.js';
 
 let cluster: LocalRedisCluster;
 let files: TlsFiles;
@@ -107,6 +109,10 @@ describe('Redis Cluster over TLS (3 masters, 3 replicas)', { timeout: 280_000 },
       assert.match(r.err, /tls\.caFile/, `${args[0]}: ${r.err}`);
       assert.doesNotMatch(r.err, /\n\s+at \S+ \(|node:internal/, 'no stack trace');
     }
+  });
+
+  it('the queue\'s master frozen mid-run (SIGSTOP): its replica takes over, clients reconnect over TLS, every trial told once', async () => {
+    await runThroughFreeze(cluster, dir, 'tlsdead', { tls: { caFile: files.ca } });
   });
 
   it('nodes behind NAT announcing unreachable TLS ports: with the scheduler file\'s natMap a run completes', async () => {
