@@ -66,7 +66,13 @@ export function clusterOptions(ep: RedisEndpoint, extra: Partial<RedisOptions> =
     retryDelayOnTryAgain: 200,
     retryDelayOnClusterDown: 300,
     maxRedirections: 100,
-    enableReadyCheck: true,
+    // no cluster-level ready check: it sends one CLUSTER INFO to a random master, with no timeout, and
+    // the client stays 'connect' until it answers, its commands queued and its slot refresh not
+    // started; a reconnect (BullMQ's watchdog does one) while a master is frozen could pick that
+    // master and never get ready (seen: the coordinator's QueueEvents reading nothing after an
+    // unplanned failover, completions found only by the 5 s re-check). Commands that reach a
+    // cluster that is down get CLUSTERDOWN and are retried (below).
+    enableReadyCheck: false,
     enableOfflineQueue: true,
     slotsRefreshTimeout: 2_000,
     scaleReads: 'master',

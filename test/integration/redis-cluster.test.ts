@@ -16,6 +16,7 @@ import { startRedisCluster, type LocalRedisCluster } from '../fixtures/cluster/r
 import { FIXTURE_DIR, readLog } from '../fixtures/cluster/harness.js';
 import { assertToldOnce, clusterRunArgs, withWorkers } from '../fixtures/cluster/cli-run.js';
 import { spawnCli } from '../fixtures/cluster/procs.js';
+import { runThroughFreeze } from '../fixtures/cluster/redis-failover.js';
 import { journalOf, toldIds } from './study-helpers.js';
 
 let cluster: LocalRedisCluster;
@@ -118,39 +119,7 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 280_000 }, () => {
 
 
   it('the queue\'s master dies mid-run (SIGSTOP: a dead machine, no reset): its replica takes over, the run completes, every trial told once', async () => {
-    const prefix = 'dead';
-    const file = await schedulerFile('dead', cluster.clusterUrl, prefix);
-    const out = join(dir, 'dead-run');
-    const log = join(dir, 'dead.log');
-    const fevals = 36;
-    let moved: Awaited<ReturnType<LocalRedisCluster['freezeOwner']>> | undefined;
-    let endsBefore = 0;
-    try {
-      await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '150' }, async () => {
-        const run = spawnCli(clusterRunArgs(file, out, fevals, dir));
-        try {
-          const deadline = Date.now() + 60_000;
-          while (readLogSafe(log).filter((l) => l.kind === 'E').length < 6) {
-            assert.ok(Date.now() < deadline && run.proc.exitCode === null, `the run did not get going: ${run.err()}`);
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          endsBefore = readLogSafe(log).filter((l) => l.kind === 'E').length;
-          moved = await cluster.freezeOwner(`{${prefix}}:evals`);
-          // bounded: a run stuck on the dead node fails here instead of hanging the suite
-          const exit = await Promise.race([run.exited, new Promise<null>((r) => setTimeout(() => r(null), 90_000))]);
-          assert.notEqual(exit, null, `the run did not finish within 90 s of the failover: ${run.err()}`);
-          assert.equal(exit?.code, 0, run.err());
-        } finally {
-          run.kill('SIGKILL');
-        }
-      });
-    } finally {
-      await moved?.resume();
-    }
-    assert.ok(moved !== undefined && moved.from !== moved.to);
-    assert.equal(await cluster.ownerOf(`{${prefix}}:evals`), moved.to, 'the replica is the master of the queue now');
-    assert.ok(endsBefore < fevals - 6, `the failover came mid-run (${endsBefore} of ${fevals} done)`);
-    assertToldOnce(out, fevals);
+    await runThroughFreeze(cluster, dir, 'dead');
   });
 
   it('nodes behind NAT (announcing addresses nobody listens on): without natMap the queue cannot be read, with the scheduler file\'s natMap a run completes', async () => {
