@@ -68,8 +68,3 @@ export function resolveBudget(
   if ('brackets' in stated) return { kind: 'brackets', fevalsTotal: inf, bracketLimit: base.bracketsOpened + stated.brackets, deadline: inf };
   return { kind: 'runtime', fevalsTotal: inf, bracketLimit: inf, deadline: now + stated.runtimeMs };
 }
-
-/** resolveBudget with `total: true`. */
-export function resolveTotalBudget(budget: Budget | undefined, now: number): ResolvedBudget {
-  return resolveBudget({ ...budget, total: true }, { told: 0, bracketsOpened: 0 }, now);
-}

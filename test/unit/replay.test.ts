@@ -6,7 +6,7 @@ import { OPTIMIZER_VERSION } from '../../src/dehb/version.js';
 import { RunSession } from '../../src/study/run-session.js';
 import { MemoryJournal } from '../../src/study/memory-journal.js';
 import { runLoop } from '../../src/driver/run-loop.js';
-import { resolveTotalBudget } from '../../src/driver/budget.js';
+import { totalFevals } from '../helpers/budget.js';
 import type { Job, OptimizerOptions, TrialResult } from '../../src/dehb/types.js';
 import type { JournalEntry } from '../../src/study/journal-types.js';
 import type { EvalTask } from '../../src/protocol/executor.js';
@@ -30,7 +30,7 @@ const json = (x: unknown): string => JSON.stringify(x);
 test('replay of a sequential run rebuilds the exact optimizer state and history', async () => {
   const journal = new MemoryJournal();
   const live = await RunSession.create(opts, { runId: 'seq' }, journal);
-  await runLoop({ session: live, executor: new FakeExecutor(1, (t) => f(t.config, t.fidelity)), budget: resolveTotalBudget({ fevals: 60 }, Date.now()), makeTask });
+  await runLoop({ session: live, executor: new FakeExecutor(1, (t) => f(t.config, t.fidelity)), budget: totalFevals(60), makeTask });
   const r = replay(await journal.read());
   assert.equal(json(r.state), json(live.state));
   assert.equal(json(r.history.records().map((x) => [x.trialId, x.status, x.fitness])), json(live.history.records().map((x) => [x.trialId, x.status, x.fitness])));
@@ -42,7 +42,7 @@ test('replay of a parallel run (results told out of order) equals the live state
   const journal = new MemoryJournal();
   const live = await RunSession.create(opts, { runId: 'par' }, journal);
   const ex = new FakeExecutor(4, (t) => f(t.config, t.fidelity), (t) => ((t.trialId * 7) % 5) + 1);
-  await runLoop({ session: live, executor: ex, budget: resolveTotalBudget({ fevals: 80 }, Date.now()), makeTask });
+  await runLoop({ session: live, executor: ex, budget: totalFevals(80), makeTask });
   const entries = await journal.read();
   const toldOrder = entries.filter((e) => e.type === 'told').map((e) => (e as { trialId: number }).trialId);
   assert.notDeepEqual(toldOrder, [...toldOrder].sort((a, b) => a - b), 'the test needs out-of-order results');
@@ -93,7 +93,7 @@ test('results written by other processes (told before the leader applied them) r
 test('a journal written with other options is rejected with E_JOURNAL naming the entry', async () => {
   const journal = new MemoryJournal();
   const live = await RunSession.create(opts, { runId: 'x' }, journal);
-  await runLoop({ session: live, executor: new FakeExecutor(1, (t) => f(t.config, t.fidelity)), budget: resolveTotalBudget({ fevals: 5 }, Date.now()), makeTask });
+  await runLoop({ session: live, executor: new FakeExecutor(1, (t) => f(t.config, t.fidelity)), budget: totalFevals(5), makeTask });
   const entries = await journal.read();
   const created = entries[0] as Extract<(typeof entries)[number], { type: 'created' }>;
   created.options = { ...created.options, seed: 43 };
@@ -102,7 +102,7 @@ test('a journal written with other options is rejected with E_JOURNAL naming the
 
 test('a state survives a JSON round trip mid-run and continues identically', async () => {
   const live = RunSession.create(opts, { runId: 'rt' });
-  await runLoop({ session: live, executor: new FakeExecutor(3, (t) => f(t.config, t.fidelity), (t) => (t.trialId % 3) + 1), budget: resolveTotalBudget({ fevals: 33 }, Date.now()), makeTask });
+  await runLoop({ session: live, executor: new FakeExecutor(3, (t) => f(t.config, t.fidelity), (t) => (t.trialId % 3) + 1), budget: totalFevals(33), makeTask });
   const copy = JSON.parse(JSON.stringify(live.state)) as typeof live.state;
   assert.equal(json(copy), json(live.state));
   for (let i = 0; i < 30; i++) {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runLoop } from '../../src/driver/run-loop.js';
-import { resolveBudget, resolveTotalBudget } from '../../src/driver/budget.js';
+import { resolveBudget } from '../../src/driver/budget.js';
+import { totalFevals } from '../helpers/budget.js';
 import { RunSession } from '../../src/study/run-session.js';
 import { MemoryJournal } from '../../src/study/memory-journal.js';
 import type { EvalTask } from '../../src/protocol/executor.js';
@@ -85,7 +86,7 @@ test('failed, NaN and timed-out outcomes are recorded as failed trials and never
     if (t.trialId % 3 === 1) return { status: 'timed-out', timeoutMs: 5 };
     return -1 - t.trialId;
   });
-  await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 30 }, Date.now()), makeTask });
+  await runLoop({ session, executor: ex, budget: totalFevals(30), makeTask });
   const recs = session.history.records();
   assert.equal(recs.filter((r) => r.status === 'failed').length, 10);
   assert.equal(recs.filter((r) => r.status === 'timed-out').length, 10);
@@ -104,7 +105,7 @@ test('a graceful stop asks nothing more and lets running trials finish; a kill l
   const s = await runLoop({
     session,
     executor: ex,
-    budget: resolveTotalBudget({ fevals: 1000 }, Date.now()),
+    budget: totalFevals(1000),
     makeTask,
     stopSignal: stop.signal,
     killSignal: kill.signal,
@@ -121,7 +122,7 @@ test('an infrastructure failure stops the run with E_EXECUTOR and leaves the tri
     return 1;
   });
   await assert.rejects(
-    runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 40 }, Date.now()), makeTask }),
+    runLoop({ session, executor: ex, budget: totalFevals(40), makeTask }),
     (err: { code?: string; message: string }) => err.code === 'E_EXECUTOR' && /broker unreachable/.test(err.message),
   );
   assert.ok(session.pendingJob(5) !== undefined);
@@ -133,14 +134,14 @@ test('resume re-submits pending trials first and the total budget counts them', 
   const kill = new AbortController();
   const ex = new FakeExecutor(4, sphere, (t) => (t.trialId >= 20 ? 1000 : 1));
   setTimeout(() => kill.abort(), 100);
-  await runLoop({ session: first, executor: ex, budget: resolveTotalBudget({ fevals: 40 }, Date.now()), makeTask, stopSignal: kill.signal, killSignal: kill.signal });
+  await runLoop({ session: first, executor: ex, budget: totalFevals(40), makeTask, stopSignal: kill.signal, killSignal: kill.signal });
   const pendingBefore = Object.keys(first.state.pending).map(Number).sort((a, b) => a - b);
   assert.ok(pendingBefore.length > 0);
 
   const resumed = await RunSession.resume(journal);
   assert.deepEqual(resumed.resumedPending.map((j) => j.trialId), pendingBefore);
   const ex2 = new FakeExecutor(4, sphere);
-  await runLoop({ session: resumed, executor: ex2, budget: resolveTotalBudget({ fevals: 40 }, Date.now()), makeTask });
+  await runLoop({ session: resumed, executor: ex2, budget: totalFevals(40), makeTask });
   assert.deepEqual(ex2.submitted.slice(0, pendingBefore.length), pendingBefore);
   assert.equal(resumed.told, 40);
   assert.equal(resumed.history.records().filter((r) => r.status === 'ok').length, 40);
@@ -156,7 +157,7 @@ test('a retryable failure is re-run (up to maxAttempts evaluations) before it is
     if (t.trialId === 4) return { status: 'failed', error: { name: 'ObjectiveError', message: 'always busy' }, retryable: true };
     return 1;
   });
-  await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 10 }, Date.now()), makeTask, maxAttempts: 3 });
+  await runLoop({ session, executor: ex, budget: totalFevals(10), makeTask, maxAttempts: 3 });
   assert.equal(seen.get(2), 2);
   assert.equal(session.history.get(2)?.status, 'ok');
   assert.equal(seen.get(4), 3);
@@ -184,7 +185,7 @@ test('a slot is freed when its result is queued for the journal; Executor.record
   const session = await RunSession.create(opts, { runId: 'r' }, journal);
   gated = true; // from now on no append completes until the gate opens
   const ex = new AckExecutor(1, sphere);
-  const loop = runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 6 }, Date.now()), makeTask });
+  const loop = runLoop({ session, executor: ex, budget: totalFevals(6), makeTask });
   for (let i = 0; i < 1000 && ex.submitted.length < 6; i++) await new Promise((r) => setImmediate(r));
   assert.equal(ex.submitted.length, 6, 'all six trials ran, one after the other, while no append was durable');
   assert.deepEqual(ex.recordedIds, [], 'nothing acknowledged before its fsync');
@@ -210,7 +211,7 @@ test('a journaled run of evaluations that finish at once still gives the event l
   const tick = setInterval(() => turns++, 0);
   try {
     const ex = new FakeExecutor(1, sphere); // resolves in microtasks only
-    await runLoop({ session, executor: ex, budget: resolveTotalBudget({ fevals: 2000 }, Date.now()), makeTask });
+    await runLoop({ session, executor: ex, budget: totalFevals(2000), makeTask });
   } finally {
     clearInterval(tick);
   }
