@@ -17,7 +17,8 @@ import type { ClusterKeys } from './connection.js';
 import { isJobOfRun } from './run-claim.js';
 
 // For each job id: 'r' + stored result (earlier versions' results hash) | 'm' (no job, no result)
-// | 'f' + failedReason | 'c' + returnvalue (completed, kept) | 'p' (queued, active or delayed).
+// | 'f' + failedReason | 'c' + returnvalue (completed, kept) | 'a' (a worker holds its lock: active)
+// | 'p' (waiting for a worker: queued, prioritized or delayed).
 const RECONCILE_LUA = `
 local out = {}
 for i = 2, #ARGV do
@@ -35,6 +36,8 @@ for i = 2, #ARGV do
         out[#out + 1] = 'f'; out[#out + 1] = f[2]
       elseif f[1] then
         out[#out + 1] = 'c'; out[#out + 1] = f[3] or ''
+      elseif redis.call('EXISTS', jk .. ':lock') == 1 then
+        out[#out + 1] = 'a'; out[#out + 1] = ''
       else
         out[#out + 1] = 'p'; out[#out + 1] = ''
       end
@@ -63,7 +66,8 @@ export type ReconcileState =
   | { state: 'result'; text: string }
   | { state: 'missing' }
   | { state: 'failed'; reason: string }
-  | { state: 'pending' };
+  /** running: a worker holds the job's lock (it is being evaluated, or its dead worker's lock has not expired yet) */
+  | { state: 'pending'; running: boolean };
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 
@@ -111,7 +115,7 @@ export class ResultsStore {
       if (code === 'r' || code === 'c') out.set(id, { state: 'result', text: payload });
       else if (code === 'm') out.set(id, { state: 'missing' });
       else if (code === 'f') out.set(id, { state: 'failed', reason: payload });
-      else out.set(id, { state: 'pending' });
+      else out.set(id, { state: 'pending', running: code === 'a' });
     }
     return out;
   }

@@ -4,7 +4,8 @@
  * an unusable result, a trial re-attached to a batch job), batched in the next tick into one script
  * call per 500; the periodic sweep over jobs in flight for longer than one interval (events can be
  * trimmed or missed), queueing again a job that vanished without a result; and, when the broker is
- * unusable as the run stops, leaving the submissions in flight for a resume. The executor hands it
+ * unusable as the run stops, leaving the submissions in flight for a resume; when it is healthy,
+ * settling at once the submissions no worker has taken. The executor hands it
  * its parts as RecoveryParts; outcomes found go through the same JobEvents paths as events.
  */
 import type { ResultsStore } from '../../redis/results-store.js';
@@ -47,6 +48,7 @@ export class Recovery {
   private recheckScheduled = false;
   private sweeping = false;
   private leftSome = false;
+  private leaving = false;
 
   constructor(private readonly parts: RecoveryParts) {
     ({ table: this.table, batches: this.batches, store: this.store, health: this.health } = parts);
@@ -55,6 +57,11 @@ export class Recovery {
   /** Some submissions were resolved without their outcome: their stored results must stay for a resume. */
   get leftForResume(): boolean {
     return this.leftSome;
+  }
+
+  /** A submission resolved without its outcome, its job left on the queue (its result must stay). */
+  noteLeft(): void {
+    this.leftSome = true;
   }
 
   /** Reconciles the entry with what Redis holds for its job, batched with others in the next tick. */
@@ -117,6 +124,32 @@ export class Recovery {
       this.health.noteError(err, 'read');
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /**
+   * The run stops with a healthy broker: a submission whose job no worker holds yet (queued here,
+   * or waiting on the queue) will not run before the stop, so it goes to `leave` now (cancelled:
+   * the trial stays pending); running jobs finish as usual. Called at the stop and on each tick
+   * after it (an add in progress, a dead worker's lock that has not expired yet).
+   */
+  async leaveUnstarted(leave: (e: Entry) => void): Promise<void> {
+    if (this.leaving) return;
+    this.leaving = true;
+    try {
+      const open = this.table.all().filter((e) => !e.settled);
+      for (const e of open) if (e.phase === 'queued') leave(e);
+      const added = open.filter((e) => e.phase === 'added');
+      if (added.length === 0) return;
+      const states = await this.store.reconcile([...new Set(added.map(jobIdOf))]);
+      for (const e of added) {
+        const st = states.get(jobIdOf(e));
+        if (!e.settled && st?.state === 'pending' && !st.running) leave(e);
+      }
+    } catch (err) {
+      this.health.noteError(err, 'read');
+    } finally {
+      this.leaving = false;
     }
   }
 

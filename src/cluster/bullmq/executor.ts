@@ -310,6 +310,7 @@ export class BullmqExecutor implements Executor {
     }
     if ((this.stopRequested || this.closing !== undefined) && this.health.isDown) this.recovery.leaveForResume();
     if (!this.health.connected) return;
+    if (this.stopRequested) void this.leaveUnstarted();
     void this.recovery.sweep();
     void this.syncFairShare();
     void this.readSlots();
@@ -334,10 +335,25 @@ export class BullmqExecutor implements Executor {
    * The run stops: with the broker down or failing, outcomes cannot arrive, so every submission
    * resolves as cancelled now (its job stays on the queue and a resume re-attaches to it). With a
    * healthy broker running trials finish as usual; should it fail meanwhile, the next tick does this.
+   * Trials no worker has taken resolve as cancelled now (they may never be taken: no worker, or
+   * only ones that stopped taking work): a run's waiting jobs are removed, a study's
+   * (cancelOnClose false) stay queued for the next lease holder, which re-attaches to them.
    */
   interrupt(): void {
     this.stopRequested = true;
     if (this.health.isDown) this.recovery.leaveForResume();
+    else void this.leaveUnstarted();
+  }
+
+  private leaveUnstarted(): Promise<void> {
+    return this.recovery.leaveUnstarted((e) => {
+      if (this.opts.cancelOnClose) {
+        this.abort(e, 'the run stopped before a worker took it');
+        return;
+      }
+      this.recovery.noteLeft();
+      this.settle(e, { status: 'cancelled', reason: 'stopped before a worker took it (job left queued for the next lease holder)' });
+    });
   }
 
   /** Settles an entry's promise and counts the evaluation (a later submit of the trial is a retry). */
