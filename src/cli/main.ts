@@ -95,6 +95,9 @@ export function isEntryPoint(argv1: string | undefined, moduleUrl: string): bool
   return false;
 }
 
+/** How long a finished command's leftovers may keep running before the process exits anyway. */
+const EXIT_GRACE_MS = 1_000;
+
 if (isEntryPoint(process.argv[1], import.meta.url)) {
   // `dehb show DIR | head -1`: a reader that stops early ends the output, not in a stack trace;
   // under a long command (`dehb run --json | head`) it stops the run gracefully instead
@@ -103,13 +106,27 @@ if (isEntryPoint(process.argv[1], import.meta.url)) {
     if (outputClosed()) return;
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
-  main(process.argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`dehb: ${String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  main(process.argv)
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (err: unknown) => {
+        process.stderr.write(`dehb: ${String(err)}\n`);
+        process.exitCode = 1;
+      },
+    )
+    .finally(exitWhenDone);
+}
+
+/**
+ * The command is done (every command awaits its own work, servers included): whatever it leaves
+ * behind must not keep the process alive — an objective that ignored its cancellation and still
+ * holds a timer, a trial thread stuck in a loop, a socket slow to close. The event loop gets a
+ * moment to finish cleanly (the usual case: it empties and the process exits at once); then the
+ * process exits with its code. Output is not cut: on Linux, stdout and stderr writes to files,
+ * pipes and terminals are synchronous.
+ */
+function exitWhenDone(): void {
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }

@@ -2,7 +2,8 @@
  * `dehb run` / `dehb show` exit codes and messages tell the truth (issue 8 §5): a run whose every
  * trial failed exits 1 and says why; a refused set-up exits 2 in the words of the flags and
  * leaves no run directory behind, so the corrected command needs no --resume; `show --status`
- * takes only real statuses; `show | head` prints no EPIPE stack; a resumed GPU run keeps pinning.
+ * takes only real statuses; `show | head` prints no EPIPE stack; a resumed GPU run keeps pinning;
+ * a run whose trial ignores its cancellation still exits (130) once it is stopped.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { ensureExecutable, FAKE_SMI_ROOT } from '../fixtures/fake-nvidia-smi/hel
 const SPACE = join(ROOT, 'test/fixtures/lead/space.json');
 const QUADRATIC = join(ROOT, 'test/fixtures/lead/quadratic.mjs');
 const CUDA_ECHO = join(ROOT, 'test/fixtures/install/cuda-echo.mjs');
+const STUCK = join(ROOT, 'test/fixtures/lead/stuck-objective.mjs');
 const common = ['--space', SPACE, '--min-fidelity', '1', '--max-fidelity', '9', '--seed', '3', '--quiet'];
 /** PATH with the fake two-GPU nvidia-smi first; PATH with no nvidia-smi at all (an inherited CUDA_VISIBLE_DEVICES is removed). */
 const TWO_GPUS: NodeJS.ProcessEnv = { PATH: `${join(FAKE_SMI_ROOT, 'two-gpus')}:${process.env.PATH ?? ''}`, CUDA_VISIBLE_DEVICES: undefined };
@@ -151,6 +153,33 @@ test('dehb run --json piped into head stops the run as Ctrl-C does: results jour
   assert.deepEqual([...new Set(trials.map((t) => t.status))], ['ok'], 'every trial asked was finished and journaled');
   const resumed = await runCli(['run', '--resume', '--output', out, '--fevals', String(trials.length + 5), '--quiet']);
   assert.equal(resumed.code, 0, resumed.stderr);
+});
+
+test('Ctrl-C twice on a run whose trial never returns and ignores cancellation: it exits 130, the trial stays pending for a resume', { timeout: 120_000 }, async () => {
+  const out = join(dir, 'stuck');
+  const log = join(dir, 'stuck.log');
+  for (const workers of ['1', '2']) { // -n 1: inline, on the run's event loop; -n 2: in threads
+    await rm(out, { recursive: true, force: true });
+    await rm(log, { force: true });
+    const child = spawn(process.execPath, [cliEntry(), 'run', ...common, '--objective', STUCK, '--fevals', '3', '-n', workers, '--output', out], {
+      cwd: ROOT,
+      env: { ...process.env, STUCK_LOG: log },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    while (!existsSync(log)) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT'); // the second one kills running trials: this one cannot be killed, only left
+    // the test's own timeout is the failure: a process that its trial keeps alive never closes
+    assert.equal(await closed, 130, stderr);
+    assert.match(stderr, /continue with: dehb run --resume --output/);
+    assert.equal(existsSync(join(out, 'journal.jsonl.writer')), false, 'the writer lock is released');
+    const trials = await history(out);
+    assert.ok(trials.every((t) => t.status !== 'ok'), 'nothing of the stuck trial is a result');
+  }
 });
 
 test('a resumed GPU run keeps its pinning: resumed trials get CUDA_VISIBLE_DEVICES', { timeout: 60_000 }, async () => {
