@@ -335,8 +335,11 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       },
     );
   const graceMs = opts.graceMs ?? 30_000;
+  // the cluster runtime (this process's slots on Redis) applies the grace itself: it takes nothing
+  // more, lets running trials finish within it, then hands them back to the queue
   const onStop = (): void => {
     if (runtime === null) void waitForGrace([...running.values()], graceMs, opts.killSignal).then(() => graceOver.abort());
+    else void runtime.stop({ graceMs });
   };
   const onKill = (): void => void runtime?.stop({ graceMs: 0 });
   opts.signal?.addEventListener('abort', onStop, { once: true });

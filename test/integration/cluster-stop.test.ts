@@ -37,7 +37,7 @@ describe('a stopped cluster run (cancelOnClose): running trials finish, waiting 
     const rest = await Promise.all(outs.slice(1));
     for (const o of rest) {
       assert.equal(o.status, 'cancelled', JSON.stringify(o));
-      assert.match((o as Extract<EvalOutcome, { status: 'cancelled' }>).reason, /stopped before a worker took it/);
+      assert.match((o as Extract<EvalOutcome, { status: 'cancelled' }>).reason ?? '', /stopped before a worker took it/);
     }
     const first = await outs[0];
     assert.equal(first.status, 'ok', 'the running trial finished after the stop');
@@ -59,7 +59,7 @@ describe('a stopped study term (cancelOnClose false): waiting jobs stay queued f
     bed.exec.interrupt();
     for (const o of await Promise.all(outs)) {
       assert.equal(o.status, 'cancelled', JSON.stringify(o));
-      assert.match((o as Extract<EvalOutcome, { status: 'cancelled' }>).reason, /left queued for the next lease holder/);
+      assert.match((o as Extract<EvalOutcome, { status: 'cancelled' }>).reason ?? '', /left queued for the next lease holder/);
     }
     await bed.exec.close({ force: true });
     assert.deepEqual(await waitingJobs(bed.prefix), ['study.s-0', 'study.s-1', 'study.s-2'], 'the jobs stay queued');

@@ -21,18 +21,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStorage } from '../../src/study/storage-open.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { createStudy, evalsOf, gatedStudy } from './gated-study.js';
 import { journalOf, makeStorage, toldIds, until, type TestStorage } from './study-helpers.js';
-
-const evalsOf = async (log: string): Promise<Array<[number, number]>> =>
-  (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter((l) => l !== '').map((l) => l.split(' ').map(Number) as [number, number]);
-
-async function createStudy(ts: TestStorage, name: string, env: NodeJS.ProcessEnv, objective = join(ts.dir, 'objective.mjs')): Promise<void> {
-  const c = await runCli(
-    ['study', 'create', name, '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', objective, '--seed', '7'],
-    { env },
-  );
-  assert.equal(c.code, 0, c.stderr);
-}
 
 test('[redis] a --max-trials 2 worker that takes over a killed lead\'s orphaned trials evaluates exactly 2; nothing lost or told twice', { timeout: 240_000 }, async () => {
   const ts = await makeStorage('redis');
@@ -97,16 +87,6 @@ async function queueFile(ts: TestStorage, name: string): Promise<string> {
   } finally {
     await s.close();
   }
-}
-
-/** A study whose evaluations wait while the file `gate` exists (it does at first); each logs "<pid> <trialId>" to `log`. */
-async function gatedStudy(ts: TestStorage, name: string): Promise<{ log: string; gate: string; env: NodeJS.ProcessEnv }> {
-  const log = join(ts.dir, 'evals.log');
-  const gate = join(ts.dir, 'gate');
-  const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '20', EVAL_GATE: gate };
-  await createStudy(ts, name, env);
-  await writeFile(gate, '');
-  return { log, gate, env };
 }
 
 const slot = (trialId: number, task: Record<string, unknown> = {}): Record<string, unknown> => ({

@@ -79,12 +79,18 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   }
   // published for `dehb scheduler check`, and the coordinators' count of worker slots (batches.ts)
   const hostFacts = startHostFacts(conn, { id: runtime.id, concurrency, prefetch: o.prefetch ?? 0 }, log);
+  // once: a later call only cuts the grace short ({ graceMs: 0 }) and waits for the same shutdown
   const stop = runtime.stop.bind(runtime);
-  runtime.stop = async (opts) => {
-    await stop(opts);
-    await threaded?.close();
-    await dirs.close();
-    await hostFacts.stop();
+  let stopped: Promise<void> | undefined;
+  runtime.stop = (opts) => {
+    const jobs = stop(opts);
+    stopped ??= (async () => {
+      await jobs;
+      await threaded?.close();
+      await dirs.close();
+      await hostFacts.stop();
+    })();
+    return stopped;
   };
   return runtime;
 }
