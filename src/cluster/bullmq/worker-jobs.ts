@@ -20,6 +20,7 @@ import { CANCEL_REQUEST_REASON, parseJob, type WireOutcome } from '../../protoco
 import { runBatch, type MemberResult } from './worker-batch.js';
 import type { TrialDirs } from './trial-dirs.js';
 import { Slots } from './slots.js';
+import { QuotaGate } from './worker-quota.js';
 import { waitForGrace } from '../grace.js';
 import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 
@@ -48,6 +49,7 @@ export class WorkerRuntime implements ClusterWorker {
   private shuttingDown = false;
   private readonly graceCut = new AbortController();
   private readonly slots: Slots;
+  private readonly quota: QuotaGate;
   private lastErrorLogAt = 0;
 
   constructor(
@@ -66,6 +68,7 @@ export class WorkerRuntime implements ClusterWorker {
     this.sub = createRedis(connection.endpoint, `dehb:worker-sub:${this.id}`);
     this.evaluate = o.evaluate ?? runTask;
     this.slots = new Slots(concurrency);
+    this.quota = new QuotaGate(o.quota, this, (err) => this.noteError(err));
     for (const c of [this.redis, this.sub]) c.on('error', (err: Error) => this.noteError(err));
   }
 
@@ -89,6 +92,7 @@ export class WorkerRuntime implements ClusterWorker {
       autorun: false,
     });
     this.worker = worker;
+    this.quota.attach(worker);
     worker.on('error', (err: Error) => this.onWorkerError(err));
     worker.on('completed', (_job: Job, result: unknown) => {
       // a cancel acknowledged is not a result
@@ -175,7 +179,7 @@ export class WorkerRuntime implements ClusterWorker {
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
     // --max-trials: a trial past the worker's quota goes back to the queue unrun
-    if (!this.takeQuota()) return { verdict: 'hand-back' };
+    if (!this.quota.take()) return { verdict: 'hand-back' };
     let result = false;
     this.active.set(key, { job, controller, done });
     try {
@@ -203,27 +207,9 @@ export class WorkerRuntime implements ClusterWorker {
       return { outcome: { status: 'cancelled', reason: CANCEL_REQUEST_REASON } };
     } finally {
       this.active.delete(key);
-      this.o.quota?.settle(result);
-      this.gateOnQuota();
+      this.quota.settle(result);
       finish();
     }
-  }
-
-  private takeQuota(): boolean {
-    const quota = this.o.quota;
-    if (quota === undefined) return true;
-    const ok = quota.take();
-    this.gateOnQuota();
-    return ok;
-  }
-
-  /** With no room left in the quota the worker fetches no job (it would only hand it back); room again (a trial ended without a result), it fetches again. */
-  private gateOnQuota(): void {
-    const quota = this.o.quota;
-    const worker = this.worker;
-    if (quota === undefined || worker === undefined || this.shuttingDown) return;
-    if (quota.room === 0 && !worker.isPaused()) void worker.pause(true).catch((err: unknown) => this.noteError(err));
-    else if (quota.room > 0 && worker.isPaused()) void worker.resume().catch((err: unknown) => this.noteError(err));
   }
 
   /**
