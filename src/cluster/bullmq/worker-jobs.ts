@@ -1,23 +1,26 @@
 /**
- * Owns what one cluster worker process does with each job: validate it, refuse objectives outside
- * the allow-list, take this node's GPUs, evaluate through runTask (a batch job's trials in its slot
- * and the slots free when it starts: worker-batch.ts), return the outcome as the job's
- * returnvalue (BullMQ completes the job with it, lock-checked), abort evaluations whose lock was lost or that
- * the coordinator cancelled, and stop gracefully (finish within a grace period, hand the rest back)
- * without hanging while Redis is gone. Started by worker-runtime.ts.
+ * Owns one cluster worker process's job runtime (WorkerRuntime, started by worker-runtime.ts):
+ * start the BullMQ worker (concurrency + prefetch, lock and stall settings) and the cancel
+ * subscription, give each job a slot (slots.ts) and hand it to worker-job.ts, which validates and
+ * evaluates it (its trials: worker-trial.ts; the --max-trials quota: worker-quota.ts); abort
+ * trials whose lock renewal failed or that the coordinator cancelled; say what BullMQ reports
+ * (a completion refused for the lock drops that result); what becomes of a job not finished here
+ * (handed back to wait, left delayed for other workers, dropped for a lost lock); and stop
+ * gracefully (finish within a grace period, hand the rest back) without hanging while Redis is
+ * gone.
  */
 import { hostname } from 'node:os';
 import { DelayedError, Worker, WaitingError, type ConnectionOptions, type Job } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
-import type { EvalTask, WorkerInfo } from '../../protocol/executor.js';
+import type { WorkerInfo } from '../../protocol/executor.js';
 import { runTask } from '../run-task.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
-import { LEAVE_MAX_DELAY_MS, refusal } from './job-verdicts.js';
-import { CANCEL_REQUEST_REASON, parseJob } from '../../protocol/wire.js';
-import { runBatch } from './worker-batch.js';
+import { LEAVE_MAX_DELAY_MS } from './job-verdicts.js';
+import { CANCEL_REQUEST_REASON } from '../../protocol/wire.js';
+import { runJob, type JobHost } from './worker-job.js';
 import { TrialEvaluator } from './worker-trial.js';
 import type { TrialDirs } from './trial-dirs.js';
 import { Slots } from './slots.js';
@@ -25,7 +28,7 @@ import { QuotaGate } from './worker-quota.js';
 import { waitForGrace } from '../grace.js';
 import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 
-export class WorkerRuntime implements ClusterWorker {
+export class WorkerRuntime implements ClusterWorker, JobHost {
   readonly id: string;
   readonly stats = { started: 0, stored: 0, refused: 0, handedBack: 0, lostLock: 0, cancelled: 0 };
   private readonly keys: ClusterKeys;
@@ -33,6 +36,10 @@ export class WorkerRuntime implements ClusterWorker {
   private readonly sub: Redis;
   /** Jobs whose lost lock was said already (BullMQ reports it for the completion and the failure). */
   private readonly lockLostSaid = new Set<string>();
+  /** Ignored job fields said already. */
+  private readonly ignoredSaid = new Set<string>();
+  /** job id -> times this worker refused it */
+  private readonly refusals = new Map<string, number>();
   readonly info: WorkerInfo;
   readonly trials: TrialEvaluator;
   private worker: Worker | undefined;
@@ -47,28 +54,28 @@ export class WorkerRuntime implements ClusterWorker {
 
   constructor(
     readonly connection: ClusterConnection,
-    private readonly o: ClusterWorkerOptions,
-    private readonly policy: ObjectivePolicy,
+    readonly options: ClusterWorkerOptions,
+    readonly policy: ObjectivePolicy,
     private readonly allocator: GpuAllocator,
     dirs: TrialDirs,
     readonly concurrency: number,
     private readonly log: (m: string) => void,
   ) {
-    this.id = o.id ?? `${hostname()}:${process.pid}`;
+    this.id = options.id ?? `${hostname()}:${process.pid}`;
     this.info = { id: this.id, host: hostname(), pid: process.pid };
     this.keys = clusterKeys(connection);
     this.redis = createRedis(connection.endpoint, `dehb:worker:${this.id}`);
     this.sub = createRedis(connection.endpoint, `dehb:worker-sub:${this.id}`);
     this.slots = new Slots(concurrency);
-    this.quota = new QuotaGate(o.quota, this, (err) => this.noteError(err));
-    this.trials = new TrialEvaluator(this, o, allocator, dirs, o.evaluate ?? runTask, this.quota);
+    this.quota = new QuotaGate(options.quota, this, (err) => this.noteError(err));
+    this.trials = new TrialEvaluator(this, options, allocator, dirs, options.evaluate ?? runTask, this.quota);
     for (const c of [this.redis, this.sub]) c.on('error', (err: Error) => this.noteError(err));
   }
 
   async start(): Promise<void> {
     this.sub.on('message', (_channel: string, message: string) => this.onCancel(message));
     await this.sub.subscribe(this.keys.cancelChannel);
-    const lockDuration = this.o.lockDurationMs ?? 10_000;
+    const lockDuration = this.options.lockDurationMs ?? 10_000;
     // Two parameters on purpose: BullMQ then creates no AbortController of its own per job; this
     // runtime aborts evaluations itself (lock lost, coordinator cancel, shutdown).
     const bull = bullConnection(this.connection.endpoint, `dehb:worker-bull:${this.id}`);
@@ -76,10 +83,10 @@ export class WorkerRuntime implements ClusterWorker {
     const worker = new Worker(this.connection.queue, (job: Job, token?: string) => this.process(job, token), {
       connection: bull,
       prefix: this.connection.prefix,
-      concurrency: this.concurrency + (this.o.prefetch ?? 0),
+      concurrency: this.concurrency + (this.options.prefetch ?? 0),
       lockDuration,
-      stalledInterval: this.o.stalledIntervalMs ?? 5_000,
-      maxStalledCount: this.o.maxStalledCount ?? 3,
+      stalledInterval: this.options.stalledIntervalMs ?? 5_000,
+      maxStalledCount: this.options.maxStalledCount ?? 3,
       // how soon a completion Redis did not take (connection lost) is sent again (BullMQ: 15 s)
       runRetryDelay: 1_000,
       autorun: false,
@@ -116,24 +123,10 @@ export class WorkerRuntime implements ClusterWorker {
     // a prefetched job waits for a slot (its lock is renewed meanwhile); stopping hands it back
     if (!(await this.slots.acquire())) return this.handBack(job, lockToken);
     try {
-      return await this.processInSlot(job, jobId, lockToken);
+      return await runJob(this, job, jobId, lockToken);
     } finally {
       this.slots.release();
     }
-  }
-
-  private async processInSlot(job: Job, jobId: string, lockToken: string): Promise<unknown> {
-    const parsed = parseJob(job.data);
-    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${jobId} carries ${parsed.message}`, this.info);
-    const { tasks, batch, ignored } = parsed.value;
-    if (ignored.length > 0) this.noteIgnored(jobId, ignored);
-    const why = await this.leaveReason(tasks);
-    if (why !== null) return await this.leave(job, lockToken, why);
-    if (batch) return await runBatch(this, job, lockToken, tasks);
-    const r = await this.trials.evaluate(job, jobId, tasks[0] as EvalTask, false);
-    if ('outcome' in r) return r.outcome;
-    if (r.verdict === 'lost-lock') return this.lostLock(jobId);
-    return this.handBack(job, lockToken);
   }
 
   tryTakeSlot(): boolean {
@@ -174,7 +167,7 @@ export class WorkerRuntime implements ClusterWorker {
    * this worker does not take it straight back); the refusal is kept in the job's log, which the
    * coordinator reports when the job waits long.
    */
-  private async leave(job: Job, token: string, why: string): Promise<never> {
+  async leave(job: Job, token: string, why: string): Promise<never> {
     const jobId = job.id as string;
     this.stats.refused++;
     const n = (this.refusals.get(jobId) ?? 0) + 1;
@@ -193,29 +186,8 @@ export class WorkerRuntime implements ClusterWorker {
     throw new DelayedError();
   }
 
-  /** Why this worker may not run these trials (null: it may): the job then goes to workers that may. */
-  private async leaveReason(tasks: EvalTask[]): Promise<string | null> {
-    const checked = new Set<string>();
-    for (const data of tasks) {
-      if (this.o.runs !== undefined && !this.o.runs.includes(data.runId)) return `this worker only takes jobs of run(s) ${this.o.runs.join(', ')}`;
-      if (data.extra?.inputFiles === true && this.o.prepare === undefined) {
-        return `the trial needs its study's shipped input files, which only a worker of the study fetches (dehb worker --study ${String(data.extra.study)} --storage URL --accept-study-files)`;
-      }
-      const ref = JSON.stringify(data.objective);
-      if (checked.has(ref)) continue;
-      checked.add(ref);
-      const why = await this.policy.check(data.objective);
-      if (why !== null) return why;
-    }
-    return null;
-  }
-
-  private readonly ignoredSaid = new Set<string>();
-  /** job id -> times this worker refused it */
-  private readonly refusals = new Map<string, number>();
-
   /** Says once per field that a job's instruction was ignored. */
-  private noteIgnored(jobId: string, fields: string[]): void {
+  noteIgnored(jobId: string, fields: string[]): void {
     const fresh = fields.filter((f) => !this.ignoredSaid.has(f));
     if (fresh.length === 0) return;
     for (const f of fresh) this.ignoredSaid.add(f);
@@ -241,7 +213,7 @@ export class WorkerRuntime implements ClusterWorker {
 
   async stop(opts: { graceMs?: number } = {}): Promise<void> {
     if (opts.graceMs === 0) this.graceCut.abort();
-    this.stopping ??= this.shutdown(opts.graceMs ?? this.o.graceMs ?? 30_000);
+    this.stopping ??= this.shutdown(opts.graceMs ?? this.options.graceMs ?? 30_000);
     return this.stopping;
   }
 
