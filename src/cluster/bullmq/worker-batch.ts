@@ -2,11 +2,12 @@
  * Owns how a cluster worker runs a batch job (several trials of one run, `--trials-per-job`): each
  * trial exactly as a single job's (validation, allow-list: worker-job.ts; GPUs, timeout, trial
  * directory: worker-trial.ts), in the job's own slot plus the slots free when the job starts (one
- * lane per slot, each taking the job's next trial when its last one is done), a cancel naming one trial's
- * job id skipping or stopping that trial only. A stop (SIGTERM) starts no further trial: the job
- * completes with the outcomes it has and `handedBack` for the rest (the coordinator queues those
- * again singly); with none finished, the whole job goes back to the queue. A lost lock drops them
- * all (the job runs again elsewhere; the coordinator records only the lock holder's completion).
+ * lane per slot, each taking the job's next trial when its last one is done), a cancel naming one
+ * trial's job id skipping or stopping that trial only. A stop (SIGTERM) starts no further trial:
+ * the job completes with the outcomes it has and `handedBack` for the rest (the coordinator queues
+ * those again singly); with none finished, the whole job goes back to the queue. A lost lock drops
+ * them all (the job runs again elsewhere; the coordinator records only the lock holder's
+ * completion).
  */
 import type { Job } from '../../redis/bullmq.js';
 import { jobIdFor } from '../../redis/connection.js';
