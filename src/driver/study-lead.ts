@@ -100,7 +100,7 @@ export async function leadStudy(o: LeadOptions): Promise<LeadResult> {
           objective: meta.objective ?? { kind: 'function' },
           trialTimeoutMs: o.trialTimeoutMs ?? meta.trialTimeoutMs,
           gpus: viaQueue ? 0 : o.gpusPerTrial,
-          // shipped input files: only workers that open the study storage can run the trial (worker-jobs.ts)
+          // shipped input files: only workers that open the study storage can run the trial (cluster/bullmq/worker-job.ts)
           extra: (job) => ({ study, manual: job.source === 'manual', ...((meta.inputFiles ?? []).length > 0 ? { inputFiles: true } : {}) }),
         },
         stopSignal: stop,

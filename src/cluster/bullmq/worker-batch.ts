@@ -1,23 +1,23 @@
 /**
  * Owns how a cluster worker runs a batch job (several trials of one run, `--trials-per-job`): each
- * trial exactly as a single job's (validation, allow-list, GPUs, timeout, trial directory:
- * worker-jobs.ts), in the job's own slot plus the slots free when the job starts (one lane per
- * slot, each taking the job's next trial when its last one is done), a cancel naming one trial's
- * job id skipping or stopping that trial only. A stop (SIGTERM) starts no further trial: the job
- * completes with the outcomes it has and `handedBack` for the rest (the coordinator queues those
- * again singly); with none finished, the whole job goes back to the queue. A lost lock drops them
- * all (the job runs again elsewhere; the coordinator records only the lock holder's completion).
+ * trial exactly as a single job's (validation, allow-list: worker-job.ts; GPUs, timeout, trial
+ * directory: worker-trial.ts), in the job's own slot plus the slots free when the job starts (one
+ * lane per slot, each taking the job's next trial when its last one is done), a cancel naming one
+ * trial's job id skipping or stopping that trial only. A stop (SIGTERM) starts no further trial:
+ * the job completes with the outcomes it has and `handedBack` for the rest (the coordinator queues
+ * those again singly); with none finished, the whole job goes back to the queue. A lost lock drops
+ * them all (the job runs again elsewhere; the coordinator records only the lock holder's
+ * completion).
  */
 import type { Job } from '../../redis/bullmq.js';
 import { jobIdFor } from '../../redis/connection.js';
 import type { EvalTask } from '../../protocol/executor.js';
-import type { BatchOutcome, WireOutcome } from '../../protocol/wire.js';
-
-export type MemberResult = { outcome: WireOutcome } | { verdict: 'hand-back' | 'lost-lock' };
+import type { BatchOutcome } from '../../protocol/wire.js';
+import type { MemberResult, TrialEvaluator } from './worker-trial.js';
 
 export interface BatchHost {
   readonly isStopping: boolean;
-  evaluateMember(job: Job, key: string, task: EvalTask, batched: true): Promise<MemberResult>;
+  readonly trials: Pick<TrialEvaluator, 'evaluate'>;
   /** A free evaluation slot taken now (false: none free). */
   tryTakeSlot(): boolean;
   releaseSlot(): void;
@@ -34,7 +34,7 @@ export async function runBatch(host: BatchHost, job: Job, token: string, tasks: 
       while (next < tasks.length && !host.isStopping && !lost) {
         const i = next++;
         const task = tasks[i] as EvalTask;
-        const r = await host.evaluateMember(job, jobIdFor(task.runId, task.trialId), task, true);
+        const r = await host.trials.evaluate(job, jobIdFor(task.runId, task.trialId), task, true);
         results[i] = r;
         if ('verdict' in r) {
           if (r.verdict === 'lost-lock') lost = true;

@@ -1,35 +1,34 @@
 /**
- * Owns what one cluster worker process does with each job: validate it, refuse objectives outside
- * the allow-list, take this node's GPUs, evaluate through runTask (a batch job's trials in its slot
- * and the slots free when it starts: worker-batch.ts), return the outcome as the job's
- * returnvalue (BullMQ completes the job with it, lock-checked), abort evaluations whose lock was lost or that
- * the coordinator cancelled, and stop gracefully (finish within a grace period, hand the rest back)
- * without hanging while Redis is gone. Started by worker-runtime.ts.
+ * Owns one cluster worker process's job runtime (WorkerRuntime, started by worker-runtime.ts):
+ * start the BullMQ worker (concurrency + prefetch, lock and stall settings) and the cancel
+ * subscription, give each job a slot (slots.ts) and hand it to worker-job.ts, which validates and
+ * evaluates it (its trials: worker-trial.ts; the --max-trials quota: worker-quota.ts); abort
+ * trials whose lock renewal failed or that the coordinator cancelled; say what BullMQ reports
+ * (a completion refused for the lock drops that result); what becomes of a job not finished here
+ * (handed back to wait, left delayed for other workers, dropped for a lost lock); and stop
+ * gracefully (finish within a grace period, hand the rest back) without hanging while Redis is
+ * gone.
  */
 import { hostname } from 'node:os';
 import { DelayedError, Worker, WaitingError, type ConnectionOptions, type Job } from '../../redis/bullmq.js';
 import type { Redis } from '../../redis/connection.js';
 import type { GpuAllocator } from '../../gpu/allocator.js';
-import type { EvalOutcome, EvalTask, WorkerInfo } from '../../protocol/executor.js';
-import { runTask, type RunTaskContext } from '../run-task.js';
+import type { WorkerInfo } from '../../protocol/executor.js';
+import { runTask } from '../run-task.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
-import { LEAVE_MAX_DELAY_MS, abortVerdict, killedByShutdownSignal, refusal, type AbortKind } from './job-verdicts.js';
-import { CANCEL_REQUEST_REASON, parseJob, type WireOutcome } from '../../protocol/wire.js';
-import { runBatch, type MemberResult } from './worker-batch.js';
+import { LEAVE_MAX_DELAY_MS } from './job-verdicts.js';
+import { CANCEL_REQUEST_REASON } from '../../protocol/wire.js';
+import { runJob, type JobHost } from './worker-job.js';
+import { TrialEvaluator } from './worker-trial.js';
 import type { TrialDirs } from './trial-dirs.js';
 import { Slots } from './slots.js';
+import { QuotaGate } from './worker-quota.js';
 import { waitForGrace } from '../grace.js';
 import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 
-interface Active {
-  job: Job;
-  controller: AbortController;
-  done: Promise<void>;
-}
-
-export class WorkerRuntime implements ClusterWorker {
+export class WorkerRuntime implements ClusterWorker, JobHost {
   readonly id: string;
   readonly stats = { started: 0, stored: 0, refused: 0, handedBack: 0, lostLock: 0, cancelled: 0 };
   private readonly keys: ClusterKeys;
@@ -37,10 +36,12 @@ export class WorkerRuntime implements ClusterWorker {
   private readonly sub: Redis;
   /** Jobs whose lost lock was said already (BullMQ reports it for the completion and the failure). */
   private readonly lockLostSaid = new Set<string>();
-  private readonly active = new Map<string, Active>();
-  private readonly cancels = new Map<string, number>();
-  private readonly info: WorkerInfo;
-  private readonly evaluate: (task: EvalTask, ctx: RunTaskContext) => Promise<EvalOutcome>;
+  /** Ignored job fields said already. */
+  private readonly ignoredSaid = new Set<string>();
+  /** job id -> times this worker refused it */
+  private readonly refusals = new Map<string, number>();
+  readonly info: WorkerInfo;
+  readonly trials: TrialEvaluator;
   private worker: Worker | undefined;
   /** BullMQ's connection (a Cluster client on a Redis Cluster, closed here after the worker). */
   private bull: ConnectionOptions | undefined;
@@ -48,31 +49,33 @@ export class WorkerRuntime implements ClusterWorker {
   private shuttingDown = false;
   private readonly graceCut = new AbortController();
   private readonly slots: Slots;
+  private readonly quota: QuotaGate;
   private lastErrorLogAt = 0;
 
   constructor(
     readonly connection: ClusterConnection,
-    private readonly o: ClusterWorkerOptions,
-    private readonly policy: ObjectivePolicy,
+    readonly options: ClusterWorkerOptions,
+    readonly policy: ObjectivePolicy,
     private readonly allocator: GpuAllocator,
-    private readonly dirs: TrialDirs,
+    dirs: TrialDirs,
     readonly concurrency: number,
     private readonly log: (m: string) => void,
   ) {
-    this.id = o.id ?? `${hostname()}:${process.pid}`;
+    this.id = options.id ?? `${hostname()}:${process.pid}`;
     this.info = { id: this.id, host: hostname(), pid: process.pid };
     this.keys = clusterKeys(connection);
     this.redis = createRedis(connection.endpoint, `dehb:worker:${this.id}`);
     this.sub = createRedis(connection.endpoint, `dehb:worker-sub:${this.id}`);
-    this.evaluate = o.evaluate ?? runTask;
     this.slots = new Slots(concurrency);
+    this.quota = new QuotaGate(options.quota, this, (err) => this.noteError(err));
+    this.trials = new TrialEvaluator(this, options, allocator, dirs, options.evaluate ?? runTask, this.quota);
     for (const c of [this.redis, this.sub]) c.on('error', (err: Error) => this.noteError(err));
   }
 
   async start(): Promise<void> {
     this.sub.on('message', (_channel: string, message: string) => this.onCancel(message));
     await this.sub.subscribe(this.keys.cancelChannel);
-    const lockDuration = this.o.lockDurationMs ?? 10_000;
+    const lockDuration = this.options.lockDurationMs ?? 10_000;
     // Two parameters on purpose: BullMQ then creates no AbortController of its own per job; this
     // runtime aborts evaluations itself (lock lost, coordinator cancel, shutdown).
     const bull = bullConnection(this.connection.endpoint, `dehb:worker-bull:${this.id}`);
@@ -80,22 +83,23 @@ export class WorkerRuntime implements ClusterWorker {
     const worker = new Worker(this.connection.queue, (job: Job, token?: string) => this.process(job, token), {
       connection: bull,
       prefix: this.connection.prefix,
-      concurrency: this.concurrency + (this.o.prefetch ?? 0),
+      concurrency: this.concurrency + (this.options.prefetch ?? 0),
       lockDuration,
-      stalledInterval: this.o.stalledIntervalMs ?? 5_000,
-      maxStalledCount: this.o.maxStalledCount ?? 3,
+      stalledInterval: this.options.stalledIntervalMs ?? 5_000,
+      maxStalledCount: this.options.maxStalledCount ?? 3,
       // how soon a completion Redis did not take (connection lost) is sent again (BullMQ: 15 s)
       runRetryDelay: 1_000,
       autorun: false,
     });
     this.worker = worker;
+    this.quota.attach(worker);
     worker.on('error', (err: Error) => this.onWorkerError(err));
     worker.on('completed', (_job: Job, result: unknown) => {
       // a cancel acknowledged is not a result
       if ((result as { reason?: unknown } | null)?.reason !== CANCEL_REQUEST_REASON) this.stats.stored++;
     });
     worker.on('lockRenewalFailed', (ids: string[]) => {
-      for (const id of ids) this.abortJob(id, 'lock');
+      for (const id of ids) this.trials.abort(id, 'lock');
     });
     void worker.run().catch((err: unknown) => this.noteError(err));
     await worker.waitUntilReady();
@@ -109,18 +113,7 @@ export class WorkerRuntime implements ClusterWorker {
       return;
     }
     if (typeof m.jobId !== 'string' || typeof m.at !== 'number') return;
-    const a = this.active.get(m.jobId);
-    if (a !== undefined && a.job.timestamp <= m.at) this.abortJob(m.jobId, 'cancel');
-    else this.cancels.set(m.jobId, m.at);
-    if (this.cancels.size > 10_000) this.cancels.clear();
-  }
-
-  /** Aborts the evaluation of a trial job id, or every running trial of a (batch) job of this id. */
-  private abortJob(jobId: string, kind: AbortKind): void {
-    const direct = this.active.get(jobId);
-    for (const a of direct === undefined ? [...this.active.values()].filter((x) => x.job.id === jobId) : [direct]) {
-      if (!a.controller.signal.aborted) a.controller.abort(kind);
-    }
+    this.trials.cancel(m.jobId, m.at);
   }
 
   private async process(job: Job, token: string | undefined): Promise<unknown> {
@@ -130,24 +123,10 @@ export class WorkerRuntime implements ClusterWorker {
     // a prefetched job waits for a slot (its lock is renewed meanwhile); stopping hands it back
     if (!(await this.slots.acquire())) return this.handBack(job, lockToken);
     try {
-      return await this.processInSlot(job, jobId, lockToken);
+      return await runJob(this, job, jobId, lockToken);
     } finally {
       this.slots.release();
     }
-  }
-
-  private async processInSlot(job: Job, jobId: string, lockToken: string): Promise<unknown> {
-    const parsed = parseJob(job.data);
-    if (!parsed.ok) return refusal('E_EXECUTOR', `job ${jobId} carries ${parsed.message}`, this.info);
-    const { tasks, batch, ignored } = parsed.value;
-    if (ignored.length > 0) this.noteIgnored(jobId, ignored);
-    const why = await this.leaveReason(tasks);
-    if (why !== null) return await this.leave(job, lockToken, why);
-    if (batch) return await runBatch(this, job, lockToken, tasks);
-    const r = await this.evaluateMember(job, jobId, tasks[0] as EvalTask, false);
-    if ('outcome' in r) return r.outcome;
-    if (r.verdict === 'lost-lock') return this.lostLock(jobId);
-    return this.handBack(job, lockToken);
   }
 
   tryTakeSlot(): boolean {
@@ -161,69 +140,6 @@ export class WorkerRuntime implements ClusterWorker {
   /** True once the worker stops: a batch starts none of its remaining trials. */
   get isStopping(): boolean {
     return this.shuttingDown;
-  }
-
-  /**
-   * Evaluates one trial of the job under `key` (its job id, or a batch member's trial job id: what
-   * a cancel names) and says what became of it. The outcome is the job's returnvalue (or part of
-   * it): BullMQ's moveToFinished checks our lock, stores it in the job (kept until the coordinator
-   * has recorded it) and emits the completed event carrying it, in one script that also hands this
-   * worker its next job.
-   */
-  async evaluateMember(job: Job, key: string, data: EvalTask, batched: boolean): Promise<MemberResult> {
-    const controller = new AbortController();
-    let finish!: () => void;
-    const done = new Promise<void>((r) => (finish = r));
-    // --max-trials: a trial past the worker's quota goes back to the queue unrun
-    if (!this.takeQuota()) return { verdict: 'hand-back' };
-    let result = false;
-    this.active.set(key, { job, controller, done });
-    try {
-      const cancelAt = this.cancels.get(key);
-      // kept after use: a newer job with the same id (queued again) is younger than the cancel
-      if (cancelAt !== undefined && job.timestamp <= cancelAt) {
-        this.stats.cancelled++;
-        return { outcome: { status: 'cancelled', reason: CANCEL_REQUEST_REASON } };
-      }
-      const outcome = await this.run(job, data, controller.signal, batched);
-      // Under a scheduler (SLURM scancel, time limit, pre-emption) the whole step gets SIGTERM, the
-      // objective's processes included: a trial killed that way while this worker shuts down is
-      // not the objective's failure, so it goes back to the queue instead of being recorded.
-      if (killedByShutdownSignal(outcome)) {
-        // the worker's own SIGTERM may be handled a moment after the child's exit
-        if (!this.shuttingDown) await new Promise((r) => setTimeout(r, 1_000));
-        if (this.shuttingDown) return { verdict: 'hand-back' };
-      }
-      // an evaluation that finished before a shutdown abort reached it is still recorded
-      const verdict = abortVerdict(controller.signal, outcome.status === 'cancelled');
-      result = verdict === null;
-      if (verdict === null) return { outcome };
-      if (verdict !== 'cancel') return { verdict };
-      this.stats.cancelled++;
-      return { outcome: { status: 'cancelled', reason: CANCEL_REQUEST_REASON } };
-    } finally {
-      this.active.delete(key);
-      this.o.quota?.settle(result);
-      this.gateOnQuota();
-      finish();
-    }
-  }
-
-  private takeQuota(): boolean {
-    const quota = this.o.quota;
-    if (quota === undefined) return true;
-    const ok = quota.take();
-    this.gateOnQuota();
-    return ok;
-  }
-
-  /** With no room left in the quota the worker fetches no job (it would only hand it back); room again (a trial ended without a result), it fetches again. */
-  private gateOnQuota(): void {
-    const quota = this.o.quota;
-    const worker = this.worker;
-    if (quota === undefined || worker === undefined || this.shuttingDown) return;
-    if (quota.room === 0 && !worker.isPaused()) void worker.pause(true).catch((err: unknown) => this.noteError(err));
-    else if (quota.room > 0 && worker.isPaused()) void worker.resume().catch((err: unknown) => this.noteError(err));
   }
 
   /**
@@ -251,7 +167,7 @@ export class WorkerRuntime implements ClusterWorker {
    * this worker does not take it straight back); the refusal is kept in the job's log, which the
    * coordinator reports when the job waits long.
    */
-  private async leave(job: Job, token: string, why: string): Promise<never> {
+  async leave(job: Job, token: string, why: string): Promise<never> {
     const jobId = job.id as string;
     this.stats.refused++;
     const n = (this.refusals.get(jobId) ?? 0) + 1;
@@ -270,84 +186,8 @@ export class WorkerRuntime implements ClusterWorker {
     throw new DelayedError();
   }
 
-  /** Why this worker may not run these trials (null: it may): the job then goes to workers that may. */
-  private async leaveReason(tasks: EvalTask[]): Promise<string | null> {
-    const checked = new Set<string>();
-    for (const data of tasks) {
-      if (this.o.runs !== undefined && !this.o.runs.includes(data.runId)) return `this worker only takes jobs of run(s) ${this.o.runs.join(', ')}`;
-      if (data.extra?.inputFiles === true && this.o.prepare === undefined) {
-        return `the trial needs its study's shipped input files, which only a worker of the study fetches (dehb worker --study ${String(data.extra.study)} --storage URL --accept-study-files)`;
-      }
-      const ref = JSON.stringify(data.objective);
-      if (checked.has(ref)) continue;
-      checked.add(ref);
-      const why = await this.policy.check(data.objective);
-      if (why !== null) return why;
-    }
-    return null;
-  }
-
-  /** Take devices, prepare the trial directory, evaluate. Never throws for the objective's sake. */
-  private async run(job: Job, data: EvalTask, signal: AbortSignal, batched: boolean): Promise<EvalOutcome> {
-    const need = this.o.gpusPerTrial ?? (this.allocator.size > 0 ? Math.max(1, data.gpus) : data.gpus);
-    let devices: string[] = [];
-    if (need > 0) {
-      try {
-        devices = this.allocator.acquire(need);
-      } catch (err) {
-        const why = this.allocator.size === 0 ? 'this worker has no GPUs (see --gpus)' : (err as Error).message;
-        const msg = `trial needs ${need} GPU(s) but ${why}; start GPU workers for this run, or --gpus-per-trial 0 to run it without devices`;
-        return refusal('E_NO_GPU', msg, this.info);
-      }
-    }
-    let task: EvalTask;
-    // a module objective's temporary directory is made only if it reads ctx.trialDir (and then
-    // removed by its own thread): a mkdir and an rmdir per trial cost as much CPU as the rest
-    const lazyDir = this.o.lazyTrialDirs === true && this.dirs.temporary && data.objective.kind === 'module' && this.o.prepare === undefined;
-    let finished = false;
-    try {
-      task = { ...data, trialDir: lazyDir ? await this.dirs.path(data) : await this.dirs.create(data) };
-      if (this.o.prepare !== undefined) task = await this.o.prepare(task);
-    } catch (err) {
-      if (devices.length > 0) this.allocator.release(devices);
-      return refusal('E_EXECUTOR', `cannot prepare the trial: ${(err as Error).message}`, this.info);
-    }
-    this.stats.started++;
-    const reports: Array<[number, number]> = [];
-    // job.timestamp: when the coordinator queued it (its clock; clamped for skew between nodes)
-    const queueWaitMs = Math.max(0, Date.now() - job.timestamp);
-    try {
-      const outcome: WireOutcome = await this.evaluate(task, {
-        signal,
-        devices,
-        workerInfo: this.info,
-        ...(lazyDir ? { lazyTrialDir: true } : {}),
-        onReport: (step, value) => {
-          reports.push([step, value]);
-          job.updateProgress(batched ? { trialId: data.trialId, step, value } : { step, value }).catch(() => undefined);
-        },
-      });
-      // also stored with the result: the coordinator may read it before the progress events
-      if (reports.length > 0) outcome.reports = reports;
-      outcome.queueWaitMs = queueWaitMs;
-      // a kept trial directory (--trials-dir) is where the trial's files and logs are
-      if (this.o.trialsDir !== undefined) outcome.worker = { ...(outcome.worker ?? this.info), trialDir: task.trialDir as string };
-      // `ok`: the objective returned, and its lazy directory is gone with it; otherwise (timed
-      // out, cancelled, a thread that crashed) it may be left: removed here
-      finished = outcome.status === 'ok';
-      return outcome;
-    } finally {
-      if (devices.length > 0) this.allocator.release(devices);
-      if (!lazyDir || !finished) await this.dirs.done(task.trialDir as string);
-    }
-  }
-
-  private readonly ignoredSaid = new Set<string>();
-  /** job id -> times this worker refused it */
-  private readonly refusals = new Map<string, number>();
-
   /** Says once per field that a job's instruction was ignored. */
-  private noteIgnored(jobId: string, fields: string[]): void {
+  noteIgnored(jobId: string, fields: string[]): void {
     const fresh = fields.filter((f) => !this.ignoredSaid.has(f));
     if (fresh.length === 0) return;
     for (const f of fresh) this.ignoredSaid.add(f);
@@ -373,7 +213,7 @@ export class WorkerRuntime implements ClusterWorker {
 
   async stop(opts: { graceMs?: number } = {}): Promise<void> {
     if (opts.graceMs === 0) this.graceCut.abort();
-    this.stopping ??= this.shutdown(opts.graceMs ?? this.o.graceMs ?? 30_000);
+    this.stopping ??= this.shutdown(opts.graceMs ?? this.options.graceMs ?? 30_000);
     return this.stopping;
   }
 
@@ -382,15 +222,14 @@ export class WorkerRuntime implements ClusterWorker {
     this.slots.close();
     const worker = this.worker;
     if (worker !== undefined) await withTimeout(worker.pause(true), 1_000, () => undefined).catch(() => undefined);
-    const running = (): Array<Promise<void>> => [...this.active.values()].map((a) => a.done);
-    if (this.active.size > 0) {
-      this.log(`stopping: waiting up to ${graceMs} ms for ${this.active.size} running evaluation(s)`);
-      await waitForGrace(running(), graceMs, this.graceCut.signal);
+    if (this.trials.running > 0) {
+      this.log(`stopping: waiting up to ${graceMs} ms for ${this.trials.running} running evaluation(s)`);
+      await waitForGrace(this.trials.ended(), graceMs, this.graceCut.signal);
     }
-    if (this.active.size > 0) {
-      this.log(`handing back ${this.active.size} evaluation(s) still running`);
-      for (const id of this.active.keys()) this.abortJob(id, 'shutdown');
-      await withTimeout(Promise.all(running()), 5_000, () => undefined);
+    if (this.trials.running > 0) {
+      this.log(`handing back ${this.trials.running} evaluation(s) still running`);
+      this.trials.abortAll('shutdown');
+      await withTimeout(Promise.all(this.trials.ended()), 5_000, () => undefined);
     }
     // the completions of jobs that just returned (a batch's finished trials, with the rest handed
     // back) are sent before the forced close cuts the connection; bounded, as Redis may be gone
