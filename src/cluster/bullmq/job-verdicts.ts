@@ -2,7 +2,7 @@
  * Owns the small decisions a cluster worker makes about one job's evaluation: what an abort means
  * once the evaluation is over (cancel, lost lock, hand back), the outcome of a job this worker
  * refuses to run, and whether a command died of the shutdown signal a scheduler sent to the whole
- * step. Pure helpers for the worker runtime (worker-jobs.ts, worker-job.ts, worker-trial.ts).
+ * step. Pure helpers for the worker runtime (worker-lifecycle.ts, worker-job.ts, worker-trial.ts).
  */
 import { DehbError, serializeError } from '../../errors.js';
 import type { EvalOutcome, WorkerInfo } from '../../protocol/executor.js';

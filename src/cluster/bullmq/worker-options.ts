@@ -1,6 +1,6 @@
 /**
  * The options of a cluster worker (`dehb worker`, and the in-process workers of a Redis study)
- * and the handle one returns; the runtime that uses them is worker-jobs.ts, started by
+ * and the handle one returns; the runtime that uses them is worker-lifecycle.ts, started by
  * worker-runtime.ts.
  */
 import type { GpuDevice } from '../../gpu/types.js';

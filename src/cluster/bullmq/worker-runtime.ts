@@ -1,7 +1,7 @@
 /**
  * Owns starting a cluster worker (`dehb worker`): wait for the scheduler file and for Redis (with
  * back-off; wrong credentials fail at once), build the allow-list and this node's GPU pool, pick
- * the concurrency, and start the job runtime (worker-jobs.ts).
+ * the concurrency, and start the job runtime (worker-lifecycle.ts).
  */
 import { availableParallelism } from 'node:os';
 import { DehbError } from '../../errors.js';
@@ -12,7 +12,7 @@ import { ObjectivePolicy } from './allow-list.js';
 import { assessRedis, probeRedis } from '../../redis/probe.js';
 import { isPermanentRedisError } from '../../redis/tls-errors.js';
 import { withClusterMode } from '../../redis/cluster-mode.js';
-import { WorkerRuntime } from './worker-jobs.js';
+import { WorkerRuntime } from './worker-lifecycle.js';
 import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
 import { TrialDirs } from './trial-dirs.js';

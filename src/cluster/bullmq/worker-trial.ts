@@ -20,7 +20,7 @@ import type { QuotaGate } from './worker-quota.js';
 /** What became of one trial: its outcome (the job's returnvalue, or a batch's part of it), or what to do with the job. */
 export type MemberResult = { outcome: WireOutcome } | { verdict: 'hand-back' | 'lost-lock' };
 
-/** What the evaluation needs of the worker runtime (worker-jobs.ts). */
+/** What the evaluation needs of the worker runtime (worker-lifecycle.ts). */
 export interface TrialHost {
   readonly info: WorkerInfo;
   readonly stats: { started: number; cancelled: number };
