@@ -39,6 +39,7 @@ import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
 import { checkBudget, type Budget, type StatedBudget } from '../driver/budget.js';
 import { leadStudy, type LeadResult } from '../driver/study-lead.js';
+import { sleep } from '../util/sleep.js';
 import { findGpus, openEvaluator, pinnedGpusPerTrial } from './evaluation.js';
 
 export interface StudyRunOptions {
@@ -408,10 +409,6 @@ async function clusterSlots(
 /** The allow-list of a process that names the study it serves: the study's own objective. */
 function ownObjective(ref: ObjectiveRef | undefined): ObjectivePolicyOptions {
   return ref?.kind === 'module' ? { objective: ref.path } : ref?.kind === 'command' ? { command: ref.argv } : {};
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Waker().wait(ms, signal);
 }
 
 function toldEntry(rec: TrialRecord): Extract<JournalEntry, { type: 'told' }> {
