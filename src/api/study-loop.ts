@@ -27,104 +27,25 @@
  */
 import { DehbError } from '../errors.js';
 import { toTrialResult } from '../protocol/trial-result.js';
-import type { Executor, ObjectiveRef } from '../protocol/executor.js';
-import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
-import { ObjectivePolicy, type ObjectivePolicyOptions } from '../cluster/bullmq/allow-list.js';
+import { ObjectivePolicy } from '../cluster/bullmq/allow-list.js';
 import { TrialQuota } from '../cluster/trial-quota.js';
 import { waitForGrace } from '../cluster/grace.js';
 import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
-import { studyRunId, type ClaimedTask, type StudyStorage } from '../study/storage.js';
+import type { ClaimedTask } from '../study/storage.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
-import { checkBudget, type Budget, type StatedBudget } from '../driver/budget.js';
+import { checkBudget, type StatedBudget } from '../driver/budget.js';
 import { leadStudy, type LeadResult } from '../driver/study-lead.js';
 import { sleep } from '../util/sleep.js';
 import { findGpus, openEvaluator, pinnedGpusPerTrial } from './evaluation.js';
+import { DEFAULT_LEASE_TTL_MS, type StudyRunOptions, type StudyRunSummary } from './study-run-options.js';
+import { clusterExecutor, clusterSlots, ownObjective } from './study-slots.js';
+import { Waker } from './study-waker.js';
 
-export interface StudyRunOptions {
-  storage: StudyStorage;
-  study: string;
-  mode: 'optimize' | 'worker';
-  /** optimize: exactly one budget, a total over the study (runtime is this invocation's). */
-  budget?: Budget;
-  /** Evaluations this process runs at once. Default 1. */
-  nWorkers?: number;
-  /** Pin each trial to the least-loaded GPU of this node (as `dehb run --single-node-with-gpus`). */
-  singleNodeWithGpus?: boolean;
-  /** GPUs per trial when pinned. Default 1. */
-  gpusPerTrial?: number;
-  /** Kill a trial after this many ms (default: the study's own `trialTimeoutMs`). */
-  trialTimeoutMs?: number;
-  /** optimize: evaluate on this executor (a cluster's); this process then evaluates nothing. */
-  executor?: Executor;
-  acceptStudyFiles?: boolean;
-  trialsDir?: string;
-  workerId?: string;
-  /** A dead process's trial goes to another after about this long (Redis: the job lock). Default 30 s (Redis: 10 s). */
-  claimTtlMs?: number;
-  /** Default 10 s. */
-  leaseTtlMs?: number;
-  /** Unclaimed trials kept queued for other processes. Default max(2, nWorkers); 0 asks exactly as `dehb run`. */
-  queueAhead?: number;
-  /** worker mode: exit after this long without work. Default: never. */
-  idleExitMs?: number;
-  /** worker mode: exit after this many results of this process's slots (TrialQuota: never more). */
-  maxTrials?: number;
-  /**
-   * What this process's slots may run (`dehb worker --allow/--objective/--command`): the study's
-   * objective must be allowed, or the process refuses the study before it takes a trial. Default:
-   * the study's own objective.
-   */
-  allow?: Pick<ObjectivePolicyOptions, 'objective' | 'command' | 'allow'>;
-  /** Graceful stop: claim nothing more; running trials get `graceMs` to finish, then go back to the queue. */
-  signal?: AbortSignal;
-  /** On a graceful stop: how long running trials may finish before they are handed back. Default 30 s (as `dehb worker --grace-ms`). */
-  graceMs?: number;
-  /** Forced stop: cancel running trials (they go back to the queue). */
-  killSignal?: AbortSignal;
-  log?: (msg: string) => void;
-  onTold?: (entry: Extract<JournalEntry, { type: 'told' }>) => void;
-}
+export { DEFAULT_LEASE_TTL_MS } from './study-run-options.js';
+export type { StudyRunOptions, StudyRunSummary } from './study-run-options.js';
 
-export interface StudyRunSummary {
-  reason: 'budget' | 'no-work' | 'stopped' | 'idle' | 'max-trials';
-  /** optimize: results its lease terms journaled; worker: trials its slots evaluated. */
-  toldHere: number;
-  /** Told trials in the study when this process stopped. */
-  toldTotal: number;
-  /** Whether this process held the lease at some point. */
-  led: boolean;
-}
-
-export const DEFAULT_LEASE_TTL_MS = 10_000;
-
-/** One waiter; a wake with nobody waiting makes the next wait return at once. */
-class Waker {
-  private resolve: (() => void) | null = null;
-  private woken = false;
-  wake(): void {
-    if (this.resolve === null) this.woken = true;
-    else this.resolve();
-  }
-  wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.resolve = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      this.resolve = done;
-    });
-  }
-}
 
 export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> {
   const started = Date.now();
@@ -364,51 +285,6 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   }
   const here = opts.mode === 'worker' ? evaluated() : toldByLoop;
   return { reason, toldHere: here, toldTotal: worker.toldCount, led };
-}
-
-/** The lease holder's executor for one term: the cluster executor of `dehb run --cluster`. */
-async function clusterExecutor(connection: ClusterConnection, opts: StudyRunOptions, slots: number): Promise<Executor> {
-  const { createClusterExecutor } = await import('../cluster/bullmq/client.js');
-  const capacity = Math.max(1, slots + (opts.queueAhead ?? Math.max(2, slots)));
-  // cancelOnClose false: a term cut short leaves its jobs queued for the next lease holder
-  return createClusterExecutor({ connection, runId: studyRunId(opts.study), capacity, cancelOnClose: false, ...(opts.log === undefined ? {} : { log: opts.log }) });
-}
-
-/**
- * This process's evaluation slots on a cluster study: the `dehb worker` runtime, in process,
- * taking only this study's jobs and allowing only its objective; each trial runs the study's own
- * objective reference with its shipped files in a kept trial directory.
- */
-async function clusterSlots(
-  connection: ClusterConnection,
-  study: StudyWorker,
-  opts: StudyRunOptions & { allow: ObjectivePolicyOptions; graceMs: number },
-  slots: number,
-  gpusPerTrial: number,
-  quota: TrialQuota,
-): Promise<ClusterWorker> {
-  const { startClusterWorker } = await import('../cluster/bullmq/worker-runtime.js');
-  return startClusterWorker({
-    connection,
-    id: study.workerId,
-    concurrency: slots,
-    runs: [studyRunId(opts.study)],
-    ...opts.allow,
-    quota,
-    graceMs: opts.graceMs,
-    ...(gpusPerTrial === 0 ? { gpus: 'none', gpusPerTrial: 0 } : { gpus: 'auto', gpusPerTrial }),
-    trialsDir: study.clusterTrialsDir(),
-    // a claim TTL is the job lock: a trial of a dead process is taken over after about this long
-    ...(opts.claimTtlMs === undefined ? {} : { lockDurationMs: opts.claimTtlMs, stalledIntervalMs: Math.max(250, Math.floor(opts.claimTtlMs / 2)) }),
-    prepare: (task) => study.localTask(task),
-    waitMs: 10_000,
-    log: opts.log ?? (() => undefined),
-  });
-}
-
-/** The allow-list of a process that names the study it serves: the study's own objective. */
-function ownObjective(ref: ObjectiveRef | undefined): ObjectivePolicyOptions {
-  return ref?.kind === 'module' ? { objective: ref.path } : ref?.kind === 'command' ? { command: ref.argv } : {};
 }
 
 function toldEntry(rec: TrialRecord): Extract<JournalEntry, { type: 'told' }> {
