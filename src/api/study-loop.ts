@@ -31,16 +31,16 @@ import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
 import { ObjectivePolicy } from '../cluster/bullmq/allow-list.js';
 import { TrialQuota } from '../cluster/trial-quota.js';
 import { waitForGrace } from '../cluster/grace.js';
-import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
 import type { ClaimedTask } from '../study/storage.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
 import { checkBudget, type StatedBudget } from '../driver/budget.js';
-import { leadStudy, type LeadResult } from '../driver/study-lead.js';
+import type { LeadResult } from '../driver/study-lead.js';
 import { sleep } from '../util/sleep.js';
 import { findGpus, openEvaluator, pinnedGpusPerTrial } from './evaluation.js';
+import { leadLeaseTerm, type LeaseTermContext } from './study-lease-term.js';
 import { DEFAULT_LEASE_TTL_MS, type StudyRunOptions, type StudyRunSummary } from './study-run-options.js';
-import { clusterExecutor, clusterSlots, ownObjective } from './study-slots.js';
+import { clusterSlots, ownObjective } from './study-slots.js';
 import { Waker } from './study-waker.js';
 
 export { DEFAULT_LEASE_TTL_MS } from './study-run-options.js';
@@ -109,44 +109,29 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   const kill = opts.killSignal === undefined ? graceOver.signal : AbortSignal.any([opts.killSignal, graceOver.signal]);
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
+  const term: LeaseTermContext = {
+    opts,
+    holder: worker.workerId,
+    cluster,
+    slots,
+    started,
+    leaseTtlMs,
+    gpusPerTrial,
+    signal: termSignal,
+    busySlots: () => running.size,
+    onQueued: () => waker.wake(),
+    onQueueReady: (q) => {
+      queue = q;
+    },
+  };
   /** Holds the lease for one term (null when another process holds it). */
   const lead = async (stated: StatedBudget): Promise<LeadResult | null> => {
-    const lease = await opts.storage.getLease(opts.study); // lock-free look first
-    if (lease !== null || !(await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) return null;
-    led = true;
-    const executor = opts.executor ?? (cluster === undefined ? undefined : await clusterExecutor(cluster, opts, slots));
-    let finished = false;
-    try {
-      const r: LeadResult = await leadStudy({
-        ...opts,
-        signal: termSignal,
-        executor,
-        holder: worker.workerId,
-        budget: stated,
-        started,
-        leaseTtlMs,
-        gpusPerTrial,
-        queue: {
-          queueAhead: opts.queueAhead ?? Math.max(2, slots),
-          busySlots: () => running.size,
-          idleSlots: () => Math.max(0, slots - running.size),
-          onQueued: () => waker.wake(),
-          onReady: (q) => {
-            queue = q;
-          },
-        },
-        // a worker reports the trials it evaluated (below), an optimizer those it recorded
-        onTrialEnd: opts.mode === 'worker' ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
-      });
-      if (r.reason !== 'lost') {
-        toldByLoop += r.told;
-        finished = r.reason !== 'stopped';
-      }
-      return r;
-    } finally {
-      // a term that did not finish leaves its jobs and stored results for the next lease holder
-      if (executor !== opts.executor) await executor?.close({ force: !finished });
+    const r = await leadLeaseTerm(term, stated);
+    if (r !== null) {
+      led = true;
+      if (r.reason !== 'lost') toldByLoop += r.told;
     }
+    return r;
   };
 
   const leadLoop = async (): Promise<void> => {
@@ -285,9 +270,4 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   }
   const here = opts.mode === 'worker' ? evaluated() : toldByLoop;
   return { reason, toldHere: here, toldTotal: worker.toldCount, led };
-}
-
-function toldEntry(rec: TrialRecord): Extract<JournalEntry, { type: 'told' }> {
-  const result = { status: rec.status === 'queued' || rec.status === 'running' ? 'ok' : rec.status, ...(rec.fitness === null ? {} : { fitness: rec.fitness }), ...(rec.error === null ? {} : { error: rec.error }) } as Extract<JournalEntry, { type: 'told' }>['result'];
-  return { type: 'told', trialId: rec.trialId, result, ...(rec.worker === null ? {} : { worker: rec.worker }) };
 }
