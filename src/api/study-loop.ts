@@ -26,18 +26,17 @@
  * a slot freed, else from 20 ms backing off to 250 ms; followers look at the lease every 250 ms.
  */
 import { DehbError } from '../errors.js';
-import { toTrialResult } from '../protocol/trial-result.js';
 import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
 import { ObjectivePolicy } from '../cluster/bullmq/allow-list.js';
 import { TrialQuota } from '../cluster/trial-quota.js';
 import { waitForGrace } from '../cluster/grace.js';
-import type { ClaimedTask } from '../study/storage.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
 import { checkBudget, type StatedBudget } from '../driver/budget.js';
 import type { LeadResult } from '../driver/study-lead.js';
 import { sleep } from '../util/sleep.js';
 import { findGpus, openEvaluator, pinnedGpusPerTrial } from './evaluation.js';
+import { claimLoop } from './study-claim-loop.js';
 import { leadLeaseTerm, type LeaseTermContext } from './study-lease-term.js';
 import { DEFAULT_LEASE_TTL_MS, type StudyRunOptions, type StudyRunSummary } from './study-run-options.js';
 import { clusterSlots, ownObjective } from './study-slots.js';
@@ -187,50 +186,6 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     waker.wake();
   };
 
-  /** This process's slots on a local queue: claim, evaluate, leave the outcome. */
-  const claimLoop = async (): Promise<void> => {
-    let backoff = 20;
-    while (reason === null && !stopped()) {
-      let claimed = false;
-      while (running.size < slots && reason === null && !stopped() && quota.take()) {
-        const task = await worker.claim().catch((err: unknown) => {
-          quota.settle(false);
-          throw err;
-        });
-        if (task === null) {
-          quota.settle(false);
-          break;
-        }
-        claimed = true;
-        running.set(task.trialId, evaluate(task));
-      }
-      // a trial queued by this process wakes the loop at once; polls only find other processes' work
-      backoff = claimed ? 20 : Math.min(250, backoff * 1.5);
-      // every slot busy: wait for one to finish; otherwise look again soon
-      await waker.wait(running.size >= slots ? 60_000 : backoff, opts.signal);
-    }
-  };
-
-  const evaluate = (task: ClaimedTask): Promise<void> =>
-    worker
-      .run(task, kill, opts.signal)
-      .then(
-        (outcome) => {
-          quota.settle(outcome !== null);
-          if (outcome === null) return;
-          queue?.kick(); // this process leads: read the outcome now
-          if (opts.mode === 'worker') opts.onTold?.({ type: 'told', trialId: task.trialId, result: toTrialResult(outcome), ...(outcome.worker === undefined ? {} : { worker: outcome.worker }) });
-        },
-        (err: unknown) => {
-          quota.settle(false);
-          opts.log?.(`trial ${task.trialId}: ${(err as Error).message}`);
-        },
-      )
-      .finally(() => {
-        running.delete(task.trialId);
-        waker.wake();
-      });
-
   // a failure of either side (a corrupt journal, a broken storage) stops the other one too
   const settle = (p: Promise<void>): Promise<unknown> =>
     p.then(
@@ -253,7 +208,10 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       gpuAllocator?.stop(); // it checked that the GPUs are there; the runtime has its own
       runtime = await clusterSlots(cluster, worker, { ...opts, allow, graceMs }, slots, gpusPerTrial, quota);
     }
-    const evaluating = slots === 0 || runtime !== null ? Promise.resolve() : claimLoop();
+    const evaluating =
+      slots === 0 || runtime !== null
+        ? Promise.resolve()
+        : claimLoop({ opts, worker, slots, running, quota, waker, active: () => reason === null && !stopped(), kill, onOutcome: () => queue?.kick() });
     const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : serveLoop()), settle(evaluating)]);
     const failure = errors.find((e) => e !== null);
     if (failure !== undefined) throw failure;
