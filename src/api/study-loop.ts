@@ -29,7 +29,6 @@ import { DehbError } from '../errors.js';
 import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
 import { ObjectivePolicy } from '../cluster/bullmq/allow-list.js';
 import { TrialQuota } from '../cluster/trial-quota.js';
-import { waitForGrace } from '../cluster/grace.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
 import { checkBudget, type StatedBudget } from '../driver/budget.js';
@@ -40,6 +39,7 @@ import { claimLoop } from './study-claim-loop.js';
 import { leadLeaseTerm, type LeaseTermContext } from './study-lease-term.js';
 import { DEFAULT_LEASE_TTL_MS, type StudyRunOptions, type StudyRunSummary } from './study-run-options.js';
 import { clusterSlots, ownObjective } from './study-slots.js';
+import { watchStop } from './study-stop.js';
 import { Waker } from './study-waker.js';
 
 export { DEFAULT_LEASE_TTL_MS } from './study-run-options.js';
@@ -103,9 +103,6 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   const stopped = (): boolean => opts.signal?.aborted === true || opts.killSignal?.aborted === true;
   // a worker's lease term for orphaned trials ends when its slots are done (--max-trials)
   const termSignal = opts.signal === undefined ? quota.signal : AbortSignal.any([opts.signal, quota.signal]);
-  // a graceful stop gives running trials the grace period, then hands them back (as `dehb worker`)
-  const graceOver = new AbortController();
-  const kill = opts.killSignal === undefined ? graceOver.signal : AbortSignal.any([opts.killSignal, graceOver.signal]);
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
   const term: LeaseTermContext = {
@@ -197,12 +194,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       },
     );
   const graceMs = opts.graceMs ?? 30_000;
-  const onStop = (): void => {
-    if (runtime === null) void waitForGrace([...running.values()], graceMs, opts.killSignal).then(() => graceOver.abort());
-  };
-  const onKill = (): void => void runtime?.stop({ graceMs: 0 });
-  opts.signal?.addEventListener('abort', onStop, { once: true });
-  opts.killSignal?.addEventListener('abort', onKill, { once: true });
+  const stop = watchStop(opts, graceMs, running, () => runtime);
   try {
     if (cluster !== undefined && slots > 0) {
       gpuAllocator?.stop(); // it checked that the GPUs are there; the runtime has its own
@@ -211,7 +203,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     const evaluating =
       slots === 0 || runtime !== null
         ? Promise.resolve()
-        : claimLoop({ opts, worker, slots, running, quota, waker, active: () => reason === null && !stopped(), kill, onOutcome: () => queue?.kick() });
+        : claimLoop({ opts, worker, slots, running, quota, waker, active: () => reason === null && !stopped(), kill: stop.kill, onOutcome: () => queue?.kick() });
     const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : serveLoop()), settle(evaluating)]);
     const failure = errors.find((e) => e !== null);
     if (failure !== undefined) throw failure;
@@ -219,9 +211,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     await Promise.all(running.values());
   } finally {
     await Promise.allSettled(running.values());
-    opts.signal?.removeEventListener('abort', onStop);
-    opts.killSignal?.removeEventListener('abort', onKill);
-    await local?.close({ force: kill.aborted });
+    stop.dispose();
+    await local?.close({ force: stop.kill.aborted });
     await runtime?.stop(opts.killSignal?.aborted === true ? { graceMs: 0 } : {});
     await worker.sync().catch(() => []);
     await worker.close();
