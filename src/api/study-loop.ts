@@ -24,10 +24,17 @@
  *
  * Waiting (directory): idle slots look for queued trials at once when this process queued one or
  * a slot freed, else from 20 ms backing off to 250 ms; followers look at the lease every 250 ms.
+ *
+ * This module owns `runStudy`, the entry point: it checks the set-up, opens the slots and runs the
+ * process's role loop (optimize: bid for the lease or follow; worker: serve, leading only orphaned
+ * trials) beside its slots until either ends. Its parts: one lease term (study-lease-term.ts), the
+ * local queue's claim loop (study-claim-loop.ts), the cluster slots and term executor
+ * (study-slots.ts), the grace and kill wiring (study-stop.ts), the idle loops' Waker
+ * (study-waker.ts), its options and summary (study-run-options.ts, re-exported here).
  */
 import { DehbError } from '../errors.js';
 import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
-import { ObjectivePolicy } from '../cluster/bullmq/allow-list.js';
+import { ObjectivePolicy, type ObjectivePolicyOptions } from '../cluster/bullmq/allow-list.js';
 import { TrialQuota } from '../cluster/trial-quota.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
@@ -45,14 +52,10 @@ import { Waker } from './study-waker.js';
 export { DEFAULT_LEASE_TTL_MS } from './study-run-options.js';
 export type { StudyRunOptions, StudyRunSummary } from './study-run-options.js';
 
-
 export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> {
   const started = Date.now();
   const budget = opts.mode === 'optimize' ? checkBudget(opts.budget) : null;
-  const slots = opts.executor === undefined ? (opts.nWorkers ?? 1) : 0;
-  if (!Number.isInteger(slots) || slots < 0 || (slots === 0 && opts.executor === undefined)) {
-    throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(opts.nWorkers)})`);
-  }
+  const slots = evaluationSlots(opts);
   // a storage without a local queue hands its trials out as jobs on its cluster queue
   const cluster = opts.storage.queue === undefined ? opts.storage.cluster : undefined;
   if (opts.storage.queue === undefined && cluster === undefined && opts.executor === undefined) {
@@ -73,19 +76,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   });
   await worker.init();
   const objective = worker.objective;
-  if (objective?.kind === 'function' && opts.executor === undefined) {
-    await worker.close();
-    throw new DehbError('E_CONFIG', `study "${opts.study}" evaluates a JS function, which only the process holding it can run: call study.optimize() there (loadStudy(name, { storage, objective }))`);
-  }
-  // the allow-list of `dehb worker`, checked before anything is claimed (one refusal, not one per trial)
-  const allow = opts.allow ?? ownObjective(objective);
-  if (slots > 0 && objective !== undefined && opts.allow !== undefined) {
-    const why = await (await ObjectivePolicy.create(allow)).check(objective);
-    if (why !== null) {
-      await worker.close();
-      throw new DehbError('E_NOT_ALLOWED', `study "${opts.study}": ${why}`);
-    }
-  }
+  const allow = await allowedObjective(worker, opts, slots);
   // the executor new DEHB would open (evaluation.ts loads it on use, so piscina stays out of `--help`)
   const local =
     slots === 0 || objective === undefined || cluster !== undefined
@@ -219,4 +210,35 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   }
   const here = opts.mode === 'worker' ? evaluated() : toldByLoop;
   return { reason, toldHere: here, toldTotal: worker.toldCount, led };
+}
+
+/** This process's evaluation slots: none with a caller's executor (--cluster), else nWorkers (default 1). */
+function evaluationSlots(opts: StudyRunOptions): number {
+  const slots = opts.executor === undefined ? (opts.nWorkers ?? 1) : 0;
+  if (!Number.isInteger(slots) || slots < 0 || (slots === 0 && opts.executor === undefined)) {
+    throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(opts.nWorkers)})`);
+  }
+  return slots;
+}
+
+/**
+ * The allow-list of this process's slots, once the study's objective is one they may run: the
+ * allow-list of `dehb worker`, checked before anything is claimed (one refusal, not one per
+ * trial). A refusal closes `worker` and throws.
+ */
+async function allowedObjective(worker: StudyWorker, opts: StudyRunOptions, slots: number): Promise<ObjectivePolicyOptions> {
+  const objective = worker.objective;
+  if (objective?.kind === 'function' && opts.executor === undefined) {
+    await worker.close();
+    throw new DehbError('E_CONFIG', `study "${opts.study}" evaluates a JS function, which only the process holding it can run: call study.optimize() there (loadStudy(name, { storage, objective }))`);
+  }
+  const allow = opts.allow ?? ownObjective(objective);
+  if (slots > 0 && objective !== undefined && opts.allow !== undefined) {
+    const why = await (await ObjectivePolicy.create(allow)).check(objective);
+    if (why !== null) {
+      await worker.close();
+      throw new DehbError('E_NOT_ALLOWED', `study "${opts.study}": ${why}`);
+    }
+  }
+  return allow;
 }
