@@ -6,6 +6,7 @@
 const LAYERS = [
   // [name, path regex, rank]
   ['errors', '^src/errors\\.ts$', 0],
+  ['util', '^src/util/', 0], // helpers of every layer (sleep)
   ['dehb', '^src/dehb/', 1], // the pure optimizer
   ['gpu', '^src/gpu/', 1],
   ['protocol', '^src/protocol/', 2], // the Executor seam, wire types, scheduler file

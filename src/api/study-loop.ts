@@ -24,114 +24,38 @@
  *
  * Waiting (directory): idle slots look for queued trials at once when this process queued one or
  * a slot freed, else from 20 ms backing off to 250 ms; followers look at the lease every 250 ms.
+ *
+ * This module owns `runStudy`, the entry point: it checks the set-up, opens the slots and runs the
+ * process's role loop (optimize: bid for the lease or follow; worker: serve, leading only orphaned
+ * trials) beside its slots until either ends. Its parts: one lease term (study-lease-term.ts), the
+ * local queue's claim loop (study-claim-loop.ts), the cluster slots and term executor
+ * (study-slots.ts), the grace and kill wiring (study-stop.ts), the idle loops' Waker
+ * (study-waker.ts), its options and summary (study-run-options.ts, re-exported here).
  */
 import { DehbError } from '../errors.js';
-import { toTrialResult } from '../protocol/trial-result.js';
-import type { Executor, ObjectiveRef } from '../protocol/executor.js';
-import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { ClusterWorker } from '../cluster/bullmq/worker-runtime.js';
 import { ObjectivePolicy, type ObjectivePolicyOptions } from '../cluster/bullmq/allow-list.js';
 import { TrialQuota } from '../cluster/trial-quota.js';
-import { waitForGrace } from '../cluster/grace.js';
-import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
-import { studyRunId, type ClaimedTask, type StudyStorage } from '../study/storage.js';
 import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import { StudyWorker } from '../study/study-worker.js';
-import { checkBudget, type Budget, type StatedBudget } from '../driver/budget.js';
-import { leadStudy, type LeadResult } from '../driver/study-lead.js';
+import { checkBudget, type StatedBudget } from '../driver/budget.js';
+import type { LeadResult } from '../driver/study-lead.js';
+import { sleep } from '../util/sleep.js';
 import { findGpus, openEvaluator, pinnedGpusPerTrial } from './evaluation.js';
+import { claimLoop } from './study-claim-loop.js';
+import { leadLeaseTerm, type LeaseTermContext } from './study-lease-term.js';
+import { DEFAULT_LEASE_TTL_MS, type StudyRunOptions, type StudyRunSummary } from './study-run-options.js';
+import { clusterSlots, ownObjective } from './study-slots.js';
+import { watchStop } from './study-stop.js';
+import { Waker } from './study-waker.js';
 
-export interface StudyRunOptions {
-  storage: StudyStorage;
-  study: string;
-  mode: 'optimize' | 'worker';
-  /** optimize: exactly one budget, a total over the study (runtime is this invocation's). */
-  budget?: Budget;
-  /** Evaluations this process runs at once. Default 1. */
-  nWorkers?: number;
-  /** Pin each trial to the least-loaded GPU of this node (as `dehb run --single-node-with-gpus`). */
-  singleNodeWithGpus?: boolean;
-  /** GPUs per trial when pinned. Default 1. */
-  gpusPerTrial?: number;
-  /** Kill a trial after this many ms (default: the study's own `trialTimeoutMs`). */
-  trialTimeoutMs?: number;
-  /** optimize: evaluate on this executor (a cluster's); this process then evaluates nothing. */
-  executor?: Executor;
-  acceptStudyFiles?: boolean;
-  trialsDir?: string;
-  workerId?: string;
-  /** A dead process's trial goes to another after about this long (Redis: the job lock). Default 30 s (Redis: 10 s). */
-  claimTtlMs?: number;
-  /** Default 10 s. */
-  leaseTtlMs?: number;
-  /** Unclaimed trials kept queued for other processes. Default max(2, nWorkers); 0 asks exactly as `dehb run`. */
-  queueAhead?: number;
-  /** worker mode: exit after this long without work. Default: never. */
-  idleExitMs?: number;
-  /** worker mode: exit after this many results of this process's slots (TrialQuota: never more). */
-  maxTrials?: number;
-  /**
-   * What this process's slots may run (`dehb worker --allow/--objective/--command`): the study's
-   * objective must be allowed, or the process refuses the study before it takes a trial. Default:
-   * the study's own objective.
-   */
-  allow?: Pick<ObjectivePolicyOptions, 'objective' | 'command' | 'allow'>;
-  /** Graceful stop: claim nothing more; running trials get `graceMs` to finish, then go back to the queue. */
-  signal?: AbortSignal;
-  /** On a graceful stop: how long running trials may finish before they are handed back. Default 30 s (as `dehb worker --grace-ms`). */
-  graceMs?: number;
-  /** Forced stop: cancel running trials (they go back to the queue). */
-  killSignal?: AbortSignal;
-  log?: (msg: string) => void;
-  onTold?: (entry: Extract<JournalEntry, { type: 'told' }>) => void;
-}
-
-export interface StudyRunSummary {
-  reason: 'budget' | 'no-work' | 'stopped' | 'idle' | 'max-trials';
-  /** optimize: results its lease terms journaled; worker: trials its slots evaluated. */
-  toldHere: number;
-  /** Told trials in the study when this process stopped. */
-  toldTotal: number;
-  /** Whether this process held the lease at some point. */
-  led: boolean;
-}
-
-export const DEFAULT_LEASE_TTL_MS = 10_000;
-
-/** One waiter; a wake with nobody waiting makes the next wait return at once. */
-class Waker {
-  private resolve: (() => void) | null = null;
-  private woken = false;
-  wake(): void {
-    if (this.resolve === null) this.woken = true;
-    else this.resolve();
-  }
-  wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.resolve = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      this.resolve = done;
-    });
-  }
-}
+export { DEFAULT_LEASE_TTL_MS } from './study-run-options.js';
+export type { StudyRunOptions, StudyRunSummary } from './study-run-options.js';
 
 export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> {
   const started = Date.now();
   const budget = opts.mode === 'optimize' ? checkBudget(opts.budget) : null;
-  const slots = opts.executor === undefined ? (opts.nWorkers ?? 1) : 0;
-  if (!Number.isInteger(slots) || slots < 0 || (slots === 0 && opts.executor === undefined)) {
-    throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(opts.nWorkers)})`);
-  }
+  const slots = evaluationSlots(opts);
   // a storage without a local queue hands its trials out as jobs on its cluster queue
   const cluster = opts.storage.queue === undefined ? opts.storage.cluster : undefined;
   if (opts.storage.queue === undefined && cluster === undefined && opts.executor === undefined) {
@@ -152,19 +76,7 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   });
   await worker.init();
   const objective = worker.objective;
-  if (objective?.kind === 'function' && opts.executor === undefined) {
-    await worker.close();
-    throw new DehbError('E_CONFIG', `study "${opts.study}" evaluates a JS function, which only the process holding it can run: call study.optimize() there (loadStudy(name, { storage, objective }))`);
-  }
-  // the allow-list of `dehb worker`, checked before anything is claimed (one refusal, not one per trial)
-  const allow = opts.allow ?? ownObjective(objective);
-  if (slots > 0 && objective !== undefined && opts.allow !== undefined) {
-    const why = await (await ObjectivePolicy.create(allow)).check(objective);
-    if (why !== null) {
-      await worker.close();
-      throw new DehbError('E_NOT_ALLOWED', `study "${opts.study}": ${why}`);
-    }
-  }
+  const allow = await allowedObjective(worker, opts, slots);
   // the executor new DEHB would open (evaluation.ts loads it on use, so piscina stays out of `--help`)
   const local =
     slots === 0 || objective === undefined || cluster !== undefined
@@ -182,49 +94,31 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   const stopped = (): boolean => opts.signal?.aborted === true || opts.killSignal?.aborted === true;
   // a worker's lease term for orphaned trials ends when its slots are done (--max-trials)
   const termSignal = opts.signal === undefined ? quota.signal : AbortSignal.any([opts.signal, quota.signal]);
-  // a graceful stop gives running trials the grace period, then hands them back (as `dehb worker`)
-  const graceOver = new AbortController();
-  const kill = opts.killSignal === undefined ? graceOver.signal : AbortSignal.any([opts.killSignal, graceOver.signal]);
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
+  const term: LeaseTermContext = {
+    opts,
+    holder: worker.workerId,
+    cluster,
+    slots,
+    started,
+    leaseTtlMs,
+    gpusPerTrial,
+    signal: termSignal,
+    busySlots: () => running.size,
+    onQueued: () => waker.wake(),
+    onQueueReady: (q) => {
+      queue = q;
+    },
+  };
   /** Holds the lease for one term (null when another process holds it). */
   const lead = async (stated: StatedBudget): Promise<LeadResult | null> => {
-    const lease = await opts.storage.getLease(opts.study); // lock-free look first
-    if (lease !== null || !(await opts.storage.acquireLease(opts.study, worker.workerId, leaseTtlMs))) return null;
-    led = true;
-    const executor = opts.executor ?? (cluster === undefined ? undefined : await clusterExecutor(cluster, opts, slots));
-    let finished = false;
-    try {
-      const r: LeadResult = await leadStudy({
-        ...opts,
-        signal: termSignal,
-        executor,
-        holder: worker.workerId,
-        budget: stated,
-        started,
-        leaseTtlMs,
-        gpusPerTrial,
-        queue: {
-          queueAhead: opts.queueAhead ?? Math.max(2, slots),
-          busySlots: () => running.size,
-          idleSlots: () => Math.max(0, slots - running.size),
-          onQueued: () => waker.wake(),
-          onReady: (q) => {
-            queue = q;
-          },
-        },
-        // a worker reports the trials it evaluated (below), an optimizer those it recorded
-        onTrialEnd: opts.mode === 'worker' ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
-      });
-      if (r.reason !== 'lost') {
-        toldByLoop += r.told;
-        finished = r.reason !== 'stopped';
-      }
-      return r;
-    } finally {
-      // a term that did not finish leaves its jobs and stored results for the next lease holder
-      if (executor !== opts.executor) await executor?.close({ force: !finished });
+    const r = await leadLeaseTerm(term, stated);
+    if (r !== null) {
+      led = true;
+      if (r.reason !== 'lost') toldByLoop += r.told;
     }
+    return r;
   };
 
   const leadLoop = async (): Promise<void> => {
@@ -280,50 +174,6 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     waker.wake();
   };
 
-  /** This process's slots on a local queue: claim, evaluate, leave the outcome. */
-  const claimLoop = async (): Promise<void> => {
-    let backoff = 20;
-    while (reason === null && !stopped()) {
-      let claimed = false;
-      while (running.size < slots && reason === null && !stopped() && quota.take()) {
-        const task = await worker.claim().catch((err: unknown) => {
-          quota.settle(false);
-          throw err;
-        });
-        if (task === null) {
-          quota.settle(false);
-          break;
-        }
-        claimed = true;
-        running.set(task.trialId, evaluate(task));
-      }
-      // a trial queued by this process wakes the loop at once; polls only find other processes' work
-      backoff = claimed ? 20 : Math.min(250, backoff * 1.5);
-      // every slot busy: wait for one to finish; otherwise look again soon
-      await waker.wait(running.size >= slots ? 60_000 : backoff, opts.signal);
-    }
-  };
-
-  const evaluate = (task: ClaimedTask): Promise<void> =>
-    worker
-      .run(task, kill, opts.signal)
-      .then(
-        (outcome) => {
-          quota.settle(outcome !== null);
-          if (outcome === null) return;
-          queue?.kick(); // this process leads: read the outcome now
-          if (opts.mode === 'worker') opts.onTold?.({ type: 'told', trialId: task.trialId, result: toTrialResult(outcome), ...(outcome.worker === undefined ? {} : { worker: outcome.worker }) });
-        },
-        (err: unknown) => {
-          quota.settle(false);
-          opts.log?.(`trial ${task.trialId}: ${(err as Error).message}`);
-        },
-      )
-      .finally(() => {
-        running.delete(task.trialId);
-        waker.wake();
-      });
-
   // a failure of either side (a corrupt journal, a broken storage) stops the other one too
   const settle = (p: Promise<void>): Promise<unknown> =>
     p.then(
@@ -335,21 +185,16 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
       },
     );
   const graceMs = opts.graceMs ?? 30_000;
-  // the cluster runtime (this process's slots on Redis) applies the grace itself: it takes nothing
-  // more, lets running trials finish within it, then hands them back to the queue
-  const onStop = (): void => {
-    if (runtime === null) void waitForGrace([...running.values()], graceMs, opts.killSignal).then(() => graceOver.abort());
-    else void runtime.stop({ graceMs });
-  };
-  const onKill = (): void => void runtime?.stop({ graceMs: 0 });
-  opts.signal?.addEventListener('abort', onStop, { once: true });
-  opts.killSignal?.addEventListener('abort', onKill, { once: true });
+  const stop = watchStop(opts, graceMs, running, () => runtime);
   try {
     if (cluster !== undefined && slots > 0) {
       gpuAllocator?.stop(); // it checked that the GPUs are there; the runtime has its own
       runtime = await clusterSlots(cluster, worker, { ...opts, allow, graceMs }, slots, gpusPerTrial, quota);
     }
-    const evaluating = slots === 0 || runtime !== null ? Promise.resolve() : claimLoop();
+    const evaluating =
+      slots === 0 || runtime !== null
+        ? Promise.resolve()
+        : claimLoop({ opts, worker, slots, running, quota, waker, active: () => reason === null && !stopped(), kill: stop.kill, onOutcome: () => queue?.kick() });
     const errors = await Promise.all([settle(opts.mode === 'optimize' ? leadLoop() : serveLoop()), settle(evaluating)]);
     const failure = errors.find((e) => e !== null);
     if (failure !== undefined) throw failure;
@@ -357,9 +202,8 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     await Promise.all(running.values());
   } finally {
     await Promise.allSettled(running.values());
-    opts.signal?.removeEventListener('abort', onStop);
-    opts.killSignal?.removeEventListener('abort', onKill);
-    await local?.close({ force: kill.aborted });
+    stop.dispose();
+    await local?.close({ force: stop.kill.aborted });
     await runtime?.stop(opts.killSignal?.aborted === true ? { graceMs: 0 } : {});
     await worker.sync().catch(() => []);
     await worker.close();
@@ -368,56 +212,33 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
   return { reason, toldHere: here, toldTotal: worker.toldCount, led };
 }
 
-/** The lease holder's executor for one term: the cluster executor of `dehb run --cluster`. */
-async function clusterExecutor(connection: ClusterConnection, opts: StudyRunOptions, slots: number): Promise<Executor> {
-  const { createClusterExecutor } = await import('../cluster/bullmq/client.js');
-  const capacity = Math.max(1, slots + (opts.queueAhead ?? Math.max(2, slots)));
-  // cancelOnClose false: a term cut short leaves its jobs queued for the next lease holder
-  return createClusterExecutor({ connection, runId: studyRunId(opts.study), capacity, cancelOnClose: false, ...(opts.log === undefined ? {} : { log: opts.log }) });
+/** This process's evaluation slots: none with a caller's executor (--cluster), else nWorkers (default 1). */
+function evaluationSlots(opts: StudyRunOptions): number {
+  const slots = opts.executor === undefined ? (opts.nWorkers ?? 1) : 0;
+  if (!Number.isInteger(slots) || slots < 0 || (slots === 0 && opts.executor === undefined)) {
+    throw new DehbError('E_CONFIG', `nWorkers must be a whole number >= 1 (got ${String(opts.nWorkers)})`);
+  }
+  return slots;
 }
 
 /**
- * This process's evaluation slots on a cluster study: the `dehb worker` runtime, in process,
- * taking only this study's jobs and allowing only its objective; each trial runs the study's own
- * objective reference with its shipped files in a kept trial directory.
+ * The allow-list of this process's slots, once the study's objective is one they may run: the
+ * allow-list of `dehb worker`, checked before anything is claimed (one refusal, not one per
+ * trial). A refusal closes `worker` and throws.
  */
-async function clusterSlots(
-  connection: ClusterConnection,
-  study: StudyWorker,
-  opts: StudyRunOptions & { allow: ObjectivePolicyOptions; graceMs: number },
-  slots: number,
-  gpusPerTrial: number,
-  quota: TrialQuota,
-): Promise<ClusterWorker> {
-  const { startClusterWorker } = await import('../cluster/bullmq/worker-runtime.js');
-  return startClusterWorker({
-    connection,
-    id: study.workerId,
-    concurrency: slots,
-    runs: [studyRunId(opts.study)],
-    ...opts.allow,
-    quota,
-    graceMs: opts.graceMs,
-    ...(gpusPerTrial === 0 ? { gpus: 'none', gpusPerTrial: 0 } : { gpus: 'auto', gpusPerTrial }),
-    trialsDir: study.clusterTrialsDir(),
-    // a claim TTL is the job lock: a trial of a dead process is taken over after about this long
-    ...(opts.claimTtlMs === undefined ? {} : { lockDurationMs: opts.claimTtlMs, stalledIntervalMs: Math.max(250, Math.floor(opts.claimTtlMs / 2)) }),
-    prepare: (task) => study.localTask(task),
-    waitMs: 10_000,
-    log: opts.log ?? (() => undefined),
-  });
-}
-
-/** The allow-list of a process that names the study it serves: the study's own objective. */
-function ownObjective(ref: ObjectiveRef | undefined): ObjectivePolicyOptions {
-  return ref?.kind === 'module' ? { objective: ref.path } : ref?.kind === 'command' ? { command: ref.argv } : {};
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Waker().wait(ms, signal);
-}
-
-function toldEntry(rec: TrialRecord): Extract<JournalEntry, { type: 'told' }> {
-  const result = { status: rec.status === 'queued' || rec.status === 'running' ? 'ok' : rec.status, ...(rec.fitness === null ? {} : { fitness: rec.fitness }), ...(rec.error === null ? {} : { error: rec.error }) } as Extract<JournalEntry, { type: 'told' }>['result'];
-  return { type: 'told', trialId: rec.trialId, result, ...(rec.worker === null ? {} : { worker: rec.worker }) };
+async function allowedObjective(worker: StudyWorker, opts: StudyRunOptions, slots: number): Promise<ObjectivePolicyOptions> {
+  const objective = worker.objective;
+  if (objective?.kind === 'function' && opts.executor === undefined) {
+    await worker.close();
+    throw new DehbError('E_CONFIG', `study "${opts.study}" evaluates a JS function, which only the process holding it can run: call study.optimize() there (loadStudy(name, { storage, objective }))`);
+  }
+  const allow = opts.allow ?? ownObjective(objective);
+  if (slots > 0 && objective !== undefined && opts.allow !== undefined) {
+    const why = await (await ObjectivePolicy.create(allow)).check(objective);
+    if (why !== null) {
+      await worker.close();
+      throw new DehbError('E_NOT_ALLOWED', `study "${opts.study}": ${why}`);
+    }
+  }
+  return allow;
 }

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DehbError } from '../errors.js';
+import { sleep } from '../util/sleep.js';
 import { isRedisUrl, parseHostPort, parseRedisUrl, REDIS_URL_HINT, type NodeAddress, type RedisEndpoint } from './redis-url.js';
 import { tlsOptionsOf } from './scheduler-tls.js';
 
@@ -253,27 +254,10 @@ export async function waitForSchedulerFile(path: string, opts: WaitForSchedulerF
       }
       opts.onWait?.(attempt, (err as Error).message);
       await sleep(Math.min(delay, left), opts.signal);
+      if (opts.signal?.aborted === true) throw new DehbError('E_ABORTED', 'waiting for the scheduler file was aborted');
       delay = Math.min(maxDelay, delay * 2);
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolveSleep, reject) => {
-    if (signal?.aborted === true) {
-      reject(new DehbError('E_ABORTED', 'waiting for the scheduler file was aborted'));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(new DehbError('E_ABORTED', 'waiting for the scheduler file was aborted'));
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolveSleep();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Turns a validated file into connection data (the TLS files it names read by scheduler-tls.ts). */

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { DehbError } from '../errors.js';
+import { sleep } from '../util/sleep.js';
 
 export interface FileLockOptions {
   /** Give up after this many ms (E_JOURNAL). Default 60_000. */
@@ -29,10 +30,6 @@ export interface LockContent {
 }
 
 const HOST = hostname();
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export function pidAlive(pid: number): boolean {
   try {

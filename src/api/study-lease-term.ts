@@ -1,0 +1,76 @@
+/**
+ * Owns one lease term of a study process (api/study-loop.ts): take the study's lease if nobody
+ * holds it, open the term's executor (a Redis study's cluster executor; a caller's `executor` is
+ * used as given), drive the run loop as lease holder (driver/study-lead.ts) and close the
+ * executor it opened: a term that did not finish leaves its jobs and stored results for the next
+ * lease holder.
+ */
+import type { ClusterConnection } from '../protocol/scheduler-file.js';
+import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
+import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
+import type { StatedBudget } from '../driver/budget.js';
+import { leadStudy, type LeadResult } from '../driver/study-lead.js';
+import type { StudyRunOptions } from './study-run-options.js';
+import { clusterExecutor } from './study-slots.js';
+
+export interface LeaseTermContext {
+  opts: StudyRunOptions;
+  /** This process's worker id: the lease holder's name. */
+  holder: string;
+  /** A Redis study's cluster queue (the term opens its executor); undefined for a local queue. */
+  cluster: ClusterConnection | undefined;
+  /** This process's evaluation slots. */
+  slots: number;
+  /** When this process started (a runtime budget counts from it). */
+  started: number;
+  leaseTtlMs: number;
+  gpusPerTrial: number;
+  /** Ends the term: the graceful stop, or a worker's spent --max-trials quota. */
+  signal: AbortSignal;
+  /** Trials this process's slots run now. */
+  busySlots: () => number;
+  /** A trial went into the local queue. */
+  onQueued: () => void;
+  /** The term's local queue executor opened (null: closed again). */
+  onQueueReady: (queue: StudyQueueExecutor | null) => void;
+}
+
+/** Holds the lease for one term (null when another process holds it). */
+export async function leadLeaseTerm(ctx: LeaseTermContext, stated: StatedBudget): Promise<LeadResult | null> {
+  const { opts, slots } = ctx;
+  const lease = await opts.storage.getLease(opts.study); // lock-free look first
+  if (lease !== null || !(await opts.storage.acquireLease(opts.study, ctx.holder, ctx.leaseTtlMs))) return null;
+  const executor = opts.executor ?? (ctx.cluster === undefined ? undefined : await clusterExecutor(ctx.cluster, opts, slots));
+  let finished = false;
+  try {
+    const r: LeadResult = await leadStudy({
+      ...opts,
+      signal: ctx.signal,
+      executor,
+      holder: ctx.holder,
+      budget: stated,
+      started: ctx.started,
+      leaseTtlMs: ctx.leaseTtlMs,
+      gpusPerTrial: ctx.gpusPerTrial,
+      queue: {
+        queueAhead: opts.queueAhead ?? Math.max(2, slots),
+        busySlots: ctx.busySlots,
+        idleSlots: () => Math.max(0, slots - ctx.busySlots()),
+        onQueued: ctx.onQueued,
+        onReady: ctx.onQueueReady,
+      },
+      // a worker reports the trials it evaluated (its claim loop), an optimizer those it recorded
+      onTrialEnd: opts.mode === 'worker' ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
+    });
+    finished = r.reason !== 'lost' && r.reason !== 'stopped';
+    return r;
+  } finally {
+    // a term that did not finish leaves its jobs and stored results for the next lease holder
+    if (executor !== opts.executor) await executor?.close({ force: !finished });
+  }
+}
+
+function toldEntry(rec: TrialRecord): Extract<JournalEntry, { type: 'told' }> {
+  const result = { status: rec.status === 'queued' || rec.status === 'running' ? 'ok' : rec.status, ...(rec.fitness === null ? {} : { fitness: rec.fitness }), ...(rec.error === null ? {} : { error: rec.error }) } as Extract<JournalEntry, { type: 'told' }>['result'];
+  return { type: 'told', trialId: rec.trialId, result, ...(rec.worker === null ? {} : { worker: rec.worker }) };
+}
