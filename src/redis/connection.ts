@@ -9,7 +9,8 @@ import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { NodeAddress, RedisEndpoint } from '../protocol/redis-url.js';
-import { CREDENTIALS_REFUSED, describeTlsError } from './tls-errors.js';
+import { refusesCredentials } from './error-codes.js';
+import { describeTlsError } from './tls-errors.js';
 import { closeFamily, FamilyCluster } from './cluster-family.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
@@ -210,7 +211,7 @@ export function describeRedisError(err: unknown, where: string): string {
   const msg = e?.message ?? String(err);
   const tls = describeTlsError(err, where);
   if (tls !== null) return tls;
-  if (CREDENTIALS_REFUSED.test(msg)) {
+  if (refusesCredentials(err)) {
     return `Redis at ${where} rejected the credentials (${msg.trim()}); check the user/password in the URL`;
   }
   if (e?.code === 'ECONNREFUSED') return `nothing listens at ${where} (connection refused); is redis-server running there?`;
