@@ -1,9 +1,9 @@
 /**
  * Owns how the cluster talks to Redis: ioredis options from a plain endpoint (auth, db, TLS,
  * reconnect), ioredis' Cluster client when the endpoint is a Redis Cluster (seed nodes, natMap, waits
- * through a failover), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`), the
- * job id rule (`<runId>-<trialId>`), and small helpers to race a promise against a timeout and to
- * close a client without hanging while Redis is down.
+ * through a failover), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`),
+ * and small helpers to race a promise against a timeout and to close a client without hanging
+ * while Redis is down. (The job ids of trials: protocol/job-ids.ts.)
  */
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from 'ioredis';
@@ -155,10 +155,6 @@ export function clusterKeys(conn: Pick<ClusterConnection, 'prefix' | 'queue' | '
 /** The run id rule of a task (no `:`, so job ids stay valid): one rule for every backend. */
 export { checkRunId } from '../protocol/schemas.js';
 
-/** `<runId>-<trialId>`: never contains `:` and is never a bare integer (BullMQ rejects both). */
-export function jobIdFor(runId: string, trialId: number): string {
-  return `${runId}-${trialId}`;
-}
 
 /** Resolves with the promise's value, or with `onTimeout()` after ms (the promise keeps running). */
 export async function withTimeout<T, U>(p: Promise<T>, ms: number, onTimeout: () => U): Promise<T | U> {
