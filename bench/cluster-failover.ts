@@ -15,24 +15,11 @@ import { join } from 'node:path';
 import { makeSchedulerFile, writeSchedulerFile } from '../src/protocol/scheduler-file.js';
 import { startRedisCluster } from '../test/fixtures/cluster/redis-cluster.js';
 import { readLog } from '../test/fixtures/cluster/harness.js';
-import { clusterRunArgs } from '../test/fixtures/cluster/cli-run.js';
-import { FIXTURE_DIR } from '../test/fixtures/cluster/harness.js';
+import { clusterRunArgs, withWorkers } from '../test/fixtures/cluster/cli-run.js';
 import { spawnCli, type CliProc } from '../test/fixtures/cluster/procs.js';
 
 const entry = process.env.ENTRY;
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}): CliProc => spawnCli(args, { env, ...(entry === undefined ? {} : { entry }) });
-
-async function withWorkers<T>(file: string, env: NodeJS.ProcessEnv, body: () => Promise<T>): Promise<T> {
-  const args = ['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '2'];
-  const workers = [cli(args, env), cli(args, env)];
-  try {
-    await Promise.all(workers.map((w) => w.waitFor(/serving queue/, 60_000)));
-    return await body();
-  } finally {
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited));
-  }
-}
 
 const reps = Number(process.env.REPS ?? 4);
 const fevals = Number(process.env.FEVALS ?? 150);
@@ -80,7 +67,7 @@ try {
         clearInterval(timer);
         run.kill('SIGKILL');
       }
-    });
+    }, { entry });
     const at = (t: number): [number, number] => samples.find(([s]) => s >= t) ?? (samples[samples.length - 1] as [number, number]);
     const before = samples.filter(([s]) => s <= frozeAt);
     const lastB = before[before.length - 1] as [number, number];

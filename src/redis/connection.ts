@@ -1,15 +1,16 @@
 /**
  * Owns how the cluster talks to Redis: ioredis options from a plain endpoint (auth, db, TLS,
  * reconnect), ioredis' Cluster client when the endpoint is a Redis Cluster (seed nodes, natMap, waits
- * through a failover), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`), the
- * job id rule (`<runId>-<trialId>`), and small helpers to race a promise against a timeout and to
- * close a client without hanging while Redis is down.
+ * through a failover), the key names the cluster uses next to BullMQ's own (`<prefix>:<queue>:...`),
+ * and small helpers to race a promise against a timeout and to close a client without hanging
+ * while Redis is down. (The job ids of trials: protocol/job-ids.ts.)
  */
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { NodeAddress, RedisEndpoint } from '../protocol/redis-url.js';
-import { CREDENTIALS_REFUSED, describeTlsError } from './tls-errors.js';
+import { refusesCredentials } from './error-codes.js';
+import { describeTlsError } from './tls-errors.js';
 import { closeFamily, FamilyCluster } from './cluster-family.js';
 
 /** The ioredis client class, for the journal and study storage on Redis (ioredis is imported here only). */
@@ -154,10 +155,6 @@ export function clusterKeys(conn: Pick<ClusterConnection, 'prefix' | 'queue' | '
 /** The run id rule of a task (no `:`, so job ids stay valid): one rule for every backend. */
 export { checkRunId } from '../protocol/schemas.js';
 
-/** `<runId>-<trialId>`: never contains `:` and is never a bare integer (BullMQ rejects both). */
-export function jobIdFor(runId: string, trialId: number): string {
-  return `${runId}-${trialId}`;
-}
 
 /** Resolves with the promise's value, or with `onTimeout()` after ms (the promise keeps running). */
 export async function withTimeout<T, U>(p: Promise<T>, ms: number, onTimeout: () => U): Promise<T | U> {
@@ -210,7 +207,7 @@ export function describeRedisError(err: unknown, where: string): string {
   const msg = e?.message ?? String(err);
   const tls = describeTlsError(err, where);
   if (tls !== null) return tls;
-  if (CREDENTIALS_REFUSED.test(msg)) {
+  if (refusesCredentials(err)) {
     return `Redis at ${where} rejected the credentials (${msg.trim()}); check the user/password in the URL`;
   }
   if (e?.code === 'ECONNREFUSED') return `nothing listens at ${where} (connection refused); is redis-server running there?`;

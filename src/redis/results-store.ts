@@ -14,7 +14,7 @@
  */
 import type { Redis } from './connection.js';
 import type { ClusterKeys } from './connection.js';
-import { isJobOfRun } from './run-claim.js';
+import { isJobOfRun, runJobIdGlob } from '../protocol/job-ids.js';
 
 // For each job id: 'r' + stored result (earlier versions' results hash) | 'm' (no job, no result)
 // | 'f' + failedReason | 'c' + returnvalue (completed, kept) | 'a' (a worker holds its lock: active)
@@ -201,12 +201,12 @@ export class ResultsStore {
   async purgeRun(runId: string): Promise<void> {
     let cursor = '0';
     do {
-      const [next, flat] = (await this.redis.zscan(this.completedKey, cursor, 'MATCH', `${runId}-*`, 'COUNT', 1_000)) as [string, string[]];
+      const [next, flat] = (await this.redis.zscan(this.completedKey, cursor, 'MATCH', runJobIdGlob(runId), 'COUNT', 1_000)) as [string, string[]];
       cursor = next;
       await this.removeFinished(flat.filter((f, i) => i % 2 === 0 && isJobOfRun(runId, f)));
     } while (cursor !== '0');
     do {
-      const [next, flat] = (await this.redis.hscan(this.keys.results, cursor, 'MATCH', `${runId}-*`, 'COUNT', 500)) as [string, string[]];
+      const [next, flat] = (await this.redis.hscan(this.keys.results, cursor, 'MATCH', runJobIdGlob(runId), 'COUNT', 500)) as [string, string[]];
       cursor = next;
       const fields = flat.filter((f, i) => i % 2 === 0 && isJobOfRun(runId, f));
       if (fields.length > 0) await this.redis.hdel(this.keys.results, ...fields);

@@ -2,12 +2,14 @@
  * Owns which run instance a run id belongs to on one cluster queue: a claim key
  * `<prefix>:<queue>:dehb:run:<runId>` holding the instance id recorded in the run's journal, so a
  * fresh run started with the id of an earlier (crashed) run cannot take that run's stored results
- * or queued jobs, while a resumed run (same instance) re-attaches to its own. Also: which results
- * hash fields belong to a run, by exact job id shape (`<runId>-<integer>`), never by prefix.
+ * or queued jobs, while a resumed run (same instance) re-attaches to its own; whether a run id
+ * has leftovers (stored results, job keys: by exact job id shape, protocol/job-ids.ts, never by
+ * prefix).
  */
 import type { Redis } from './connection.js';
 import { DehbError } from '../errors.js';
 import { scanClientFor, type ClusterKeys } from './connection.js';
+import { isJobOfRun, runJobIdGlob } from '../protocol/job-ids.js';
 
 /** Who runs under a run id: the journal's instance id, and for messages the run directory. */
 export interface RunOwner {
@@ -40,12 +42,6 @@ local ok, c = pcall(cjson.decode, cur)
 if ok and type(c) == 'table' and c.instance == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
-
-/** True when `jobId` is one of this run's job ids (`<runId>-<trialId>`), not another run's that starts alike. */
-export function isJobOfRun(runId: string, jobId: string): boolean {
-  // <trial>, a retry <trial>.r<n>, or a batch job <first trial>.b<id> (cluster/bullmq/batches.ts)
-  return jobId.startsWith(`${runId}-`) && /^\d+(?:\.r\d+|\.b[0-9a-z]+)?$/.test(jobId.slice(runId.length + 1));
-}
 
 export function claimKey(keys: ClusterKeys, runId: string): string {
   return `${keys.base}:dehb:run:${runId}`;
@@ -93,14 +89,14 @@ export async function releaseRun(redis: Redis, keys: ClusterKeys, runId: string,
 async function hasLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Promise<boolean> {
   let cursor = '0';
   do {
-    const [next, flat] = (await redis.hscan(keys.results, cursor, 'MATCH', `${runId}-*`, 'COUNT', 1000)) as [string, string[]];
+    const [next, flat] = (await redis.hscan(keys.results, cursor, 'MATCH', runJobIdGlob(runId), 'COUNT', 1000)) as [string, string[]];
     cursor = next;
     if (flat.some((f, i) => i % 2 === 0 && isJobOfRun(runId, f))) return true;
   } while (cursor !== '0');
   const base = `${keys.base}:`;
   const node = await scanClientFor(redis, base);
   do {
-    const [next, found] = await node.scan(cursor, 'MATCH', `${base}${runId}-*`, 'COUNT', 1000);
+    const [next, found] = await node.scan(cursor, 'MATCH', `${base}${runJobIdGlob(runId)}`, 'COUNT', 1000);
     cursor = next;
     if (found.some((k) => isJobOfRun(runId, k.slice(base.length)))) return true;
   } while (cursor !== '0');

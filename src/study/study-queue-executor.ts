@@ -21,6 +21,7 @@
  */
 import { DehbError } from '../errors.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../protocol/executor.js';
+import { trialJobId } from '../protocol/job-ids.js';
 import type { JournalBackend, StoredEntry } from './journal-types.js';
 import type { RunSession } from './run-session.js';
 import { localQueue, studyRunId, type LocalStudyQueue, type QueueResults, type StudyStorage } from './storage.js';
@@ -212,7 +213,7 @@ export class StudyQueueExecutor implements Executor {
     if (!p.ok) {
       this.opts.log?.(`study queue: worker ${d.workerId} left an unusable outcome for trial ${d.trialId} (${p.message}); refused`);
       this.delivered.add(d.trialId);
-      const refused = invalidOutcome(`${studyRunId(this.opts.study)}-${d.trialId}`, p.message);
+      const refused = invalidOutcome(trialJobId(studyRunId(this.opts.study), d.trialId), p.message);
       this.settle(d.trialId, refused.status === 'failed' ? { ...refused, retryable: true } : refused);
       return;
     }

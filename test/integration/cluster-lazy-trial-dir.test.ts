@@ -3,13 +3,10 @@
 // it is a directory of its own, and it is gone once the result is stored; an objective that
 // never reads it runs as before. Real worker processes, a real Redis, jobs put with BullMQ.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Queue, QueueEvents } from 'bullmq';
-import { FIXTURE_DIR, startWorkerProc, task, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
-import { cleanupPrefix, SHARED_REDIS, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { describe, it } from 'node:test';
+import { FIXTURE_DIR, queueBed, task } from '../fixtures/cluster/harness.js';
 
 const DIR_OBJECTIVE = { kind: 'module' as const, path: join(FIXTURE_DIR, 'dir-objective.mjs'), exportName: 'objective' };
 
@@ -21,31 +18,9 @@ interface Outcome {
 
 for (const mode of ['threads', 'no-threads'] as const) {
   describe(`lazy trial directories of a dehb worker (${mode})`, { timeout: 120_000 }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dehb-lazy-dir-'));
-    const prefix = uniquePrefix('lazydir');
-    const file = join(dir, 'sched.json');
-    const connection = { host: SHARED_REDIS.host, port: SHARED_REDIS.port };
-    let queue: Queue;
-    let events: QueueEvents;
-    let worker: WorkerProc;
+    const bed = queueBed('lazydir', () => ['--concurrency', '2', ...(mode === 'threads' ? [] : ['--no-threads'])]);
     const outcomeOf = async (id: string, data: object): Promise<Outcome> =>
-      (await (await queue.add('t', data, { jobId: id, removeOnComplete: false })).waitUntilFinished(events, 60_000)) as Outcome;
-
-    before(async () => {
-      await writeFileFor(file, prefix, SHARED_REDIS.port);
-      queue = new Queue('evals', { connection, prefix });
-      events = new QueueEvents('evals', { connection, prefix });
-      await events.waitUntilReady();
-      worker = await startWorkerProc(file, ['--concurrency', '2', ...(mode === 'threads' ? [] : ['--no-threads'])]);
-    });
-    after(async () => {
-      worker?.kill('SIGKILL');
-      await worker?.exited;
-      await queue?.close();
-      await events?.close();
-      await cleanupPrefix(prefix, SHARED_REDIS.port);
-      rmSync(dir, { recursive: true, force: true });
-    });
+      (await (await bed.queue.add('t', data, { jobId: id, removeOnComplete: false })).waitUntilFinished(bed.events, 60_000)) as Outcome;
 
     it('an objective reading ctx.trialDir gets a directory of its own, removed after; one not reading it runs too', async () => {
       const read = await outcomeOf('lazy-1', task('lazy', 1, { read: 1 }, DIR_OBJECTIVE));

@@ -6,14 +6,11 @@
 // Batch jobs (several trials in one job) get the same checks per trial, and a forged batch (a
 // trial of another run, a trial twice, too many trials) is refused whole: none of it runs.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Queue, QueueEvents } from 'bullmq';
-import { FIXTURE_DIR, startWorkerProc, writeFileFor, type WorkerProc } from '../fixtures/cluster/harness.js';
+import { describe, it } from 'node:test';
+import { FIXTURE_DIR, queueBed } from '../fixtures/cluster/harness.js';
 import { ROOT } from '../fixtures/cluster/procs.js';
-import { cleanupPrefix, SHARED_REDIS, uniquePrefix } from '../fixtures/cluster/redis.js';
 
 const ENV_OBJECTIVE = join(FIXTURE_DIR, 'env-objective.mjs');
 const ARGV = ['node', ENV_OBJECTIVE, '--x', '{x}'];
@@ -27,44 +24,29 @@ interface Outcome {
 }
 
 describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dehb-untrusted-'));
+  // the worker's arguments and files are made in the bed's before hook, from the paths below it
+  const bed = queueBed(
+    'untrusted',
+    () => ['--command', ARGV.join(' '), '--trials-dir', area, '--concurrency', '2'],
+    () => {
+      for (const d of [area, outside, join(dir, 'evil-bin')]) mkdirSync(d, { recursive: true });
+      // what an attacker would like to run: each writes the marker file
+      writeFileSync(join(dir, 'evil-bin', 'node'), `#!/bin/sh\ntouch ${marker}-path\n`);
+      chmodSync(join(dir, 'evil-bin', 'node'), 0o755);
+      writeFileSync(join(dir, 'evil.cjs'), `require('fs').writeFileSync(${JSON.stringify(`${marker}-node-options`)}, 'x');\n`);
+      writeFileSync(join(outside, 'evil.mjs'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(`${marker}-module`)}, 'x');\nexport const objective = () => 0;\n`);
+    },
+  );
+  const { dir } = bed;
   const area = join(dir, 'area');
   const outside = join(dir, 'outside');
   const marker = join(outside, 'pwned');
-  const prefix = uniquePrefix('untrusted');
-  const file = join(dir, 'sched.json');
-  const connection = { host: SHARED_REDIS.host, port: SHARED_REDIS.port };
-  let queue: Queue;
-  let events: QueueEvents;
-  let worker: WorkerProc;
 
   const job = (id: string, data: Record<string, unknown>) =>
-    queue.add('attack', { v: 1, fidelity: 1, timeoutMs: null, gpus: 0, ...data }, { jobId: id, removeOnComplete: false });
+    bed.queue.add('attack', { v: 1, fidelity: 1, timeoutMs: null, gpus: 0, ...data }, { jobId: id, removeOnComplete: false });
   const outcomeOf = async (id: string, data: Record<string, unknown>): Promise<Outcome> =>
-    (await (await job(id, data)).waitUntilFinished(events, 30_000)) as Outcome;
+    (await (await job(id, data)).waitUntilFinished(bed.events, 30_000)) as Outcome;
   const command = (extra: Record<string, unknown> = {}) => ({ kind: 'command', argv: ARGV, ...extra });
-
-  before(async () => {
-    for (const d of [area, outside, join(dir, 'evil-bin')]) mkdirSync(d, { recursive: true });
-    // what an attacker would like to run: each writes the marker file
-    writeFileSync(join(dir, 'evil-bin', 'node'), `#!/bin/sh\ntouch ${marker}-path\n`);
-    chmodSync(join(dir, 'evil-bin', 'node'), 0o755);
-    writeFileSync(join(dir, 'evil.cjs'), `require('fs').writeFileSync(${JSON.stringify(`${marker}-node-options`)}, 'x');\n`);
-    writeFileSync(join(outside, 'evil.mjs'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(`${marker}-module`)}, 'x');\nexport const objective = () => 0;\n`);
-    await writeFileFor(file, prefix, SHARED_REDIS.port);
-    queue = new Queue('evals', { connection, prefix });
-    events = new QueueEvents('evals', { connection, prefix });
-    await events.waitUntilReady();
-    worker = await startWorkerProc(file, ['--command', ARGV.join(' '), '--trials-dir', area, '--concurrency', '2']);
-  });
-  after(async () => {
-    worker?.kill('SIGKILL');
-    await worker?.exited;
-    await queue?.close();
-    await events?.close();
-    await cleanupPrefix(prefix, SHARED_REDIS.port);
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('a well-formed job runs in the worker\'s own trial directory, working directory and environment', async () => {
     const o = await outcomeOf('good-1', { runId: 'good', trialId: 1, config: { x: 3 }, objective: command() });
@@ -84,7 +66,7 @@ describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
     assert.equal(o.info?.EVIL, null);
     assert.equal(existsSync(`${marker}-path`), false);
     assert.equal(existsSync(`${marker}-node-options`), false);
-    await worker.waitFor(/carries objective\.env: ignored/);
+    await bed.worker.waitFor(/carries objective\.env: ignored/);
   });
 
   it('a cwd or trial directory outside the worker\'s area is ignored; nothing is written there', async () => {
@@ -109,7 +91,7 @@ describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
     assert.equal(o.status, 'ok', JSON.stringify(o));
     assert.deepEqual(o.info?.argv, ['--x', x]);
     await job('meta-2', { runId: 'meta', trialId: 2, config: { x }, objective: command({ shell: true }) });
-    await worker.waitFor(/leaves job meta-2 for other workers: .*a job cannot ask for a shell/);
+    await bed.worker.waitFor(/leaves job meta-2 for other workers: .*a job cannot ask for a shell/);
     assert.deepEqual(readdirSync(outside).sort(), ['evil.mjs'], 'no marker file was written');
   });
 
@@ -119,7 +101,7 @@ describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
     batch: trials.map((t) => ({ v: 1, runId, fidelity: 1, timeoutMs: null, gpus: 0, config: { x: 1 }, objective: command(), ...t })),
   });
   const batchOutcomeOf = async (id: string, data: Record<string, unknown>): Promise<Outcome> =>
-    (await (await queue.add('attack', data, { jobId: id, removeOnComplete: false })).waitUntilFinished(events, 30_000)) as Outcome;
+    (await (await bed.queue.add('attack', data, { jobId: id, removeOnComplete: false })).waitUntilFinished(bed.events, 30_000)) as Outcome;
 
   it('a batch job runs each trial in its own trial directory; its env and trial directories are ignored', async () => {
     const victim = join(outside, 'victim-batch');
@@ -153,9 +135,9 @@ describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
   }
 
   it('a batch with one trial outside what the worker allows is left whole for other workers', async () => {
-    const j = await queue.add('attack', batchJob('evilb-1', 'evilb', [{ trialId: 1 }, { trialId: 2, objective: { kind: 'module', path: join(outside, 'evil.mjs') } }]), { jobId: 'evilb-1', removeOnComplete: false });
-    await worker.waitFor(/leaves job evilb-1/);
-    const state = await queue.getJobState(j.id as string);
+    const j = await bed.queue.add('attack', batchJob('evilb-1', 'evilb', [{ trialId: 1 }, { trialId: 2, objective: { kind: 'module', path: join(outside, 'evil.mjs') } }]), { jobId: 'evilb-1', removeOnComplete: false });
+    await bed.worker.waitFor(/leaves job evilb-1/);
+    const state = await bed.queue.getJobState(j.id as string);
     assert.ok(state === 'delayed' || state === 'waiting' || state === 'prioritized' || state === 'active', `left on the queue (state ${state})`);
     assert.equal(existsSync(join(area, 'evilb')), false, 'not even its allowed trial ran');
     assert.deepEqual(readdirSync(outside).sort(), ['evil.mjs']);
@@ -165,12 +147,12 @@ describe('untrusted jobs on the queue', { timeout: 120_000 }, () => {
     const evil = await job('evil-1', { runId: 'evil', trialId: 1, config: { x: 1 }, objective: { kind: 'module', path: join(outside, 'evil.mjs') } });
     const other = await job('evil-2', { runId: 'evil', trialId: 2, config: { x: 1 }, objective: { kind: 'command', argv: ['node', join(outside, 'evil.mjs')] } });
     // the well-formed job behind them still runs
-    const o = (await (await job('good-2', { runId: 'good', trialId: 2, config: { x: 2 }, objective: command() })).waitUntilFinished(events, 30_000)) as Outcome;
+    const o = (await (await job('good-2', { runId: 'good', trialId: 2, config: { x: 2 }, objective: command() })).waitUntilFinished(bed.events, 30_000)) as Outcome;
     assert.equal(o.status, 'ok');
-    await worker.waitFor(/leaves job evil-1/);
-    await worker.waitFor(/leaves job evil-2/);
+    await bed.worker.waitFor(/leaves job evil-1/);
+    await bed.worker.waitFor(/leaves job evil-2/);
     for (const j of [evil, other]) {
-      const state = await queue.getJobState(j.id as string);
+      const state = await bed.queue.getJobState(j.id as string);
       assert.ok(state === 'delayed' || state === 'waiting' || state === 'prioritized' || state === 'active', `left on the queue for another worker (state ${state})`);
     }
     assert.deepEqual(readdirSync(outside).sort(), ['evil.mjs']);

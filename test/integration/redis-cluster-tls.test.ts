@@ -20,8 +20,8 @@ import { after, before, describe, it } from 'node:test';
 import { makeSchedulerFile, writeSchedulerFile, type SchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { startRedisCluster, type LocalRedisCluster } from '../fixtures/cluster/redis-cluster.js';
 import { makeTlsFiles, type TlsFiles } from '../fixtures/cluster/redis-tls.js';
-import { FIXTURE_DIR, readLog } from '../fixtures/cluster/harness.js';
-import { assertToldOnce, clusterRunArgs, withWorkers } from '../fixtures/cluster/cli-run.js';
+import { FIXTURE_DIR } from '../fixtures/cluster/harness.js';
+import { runServedByTwo } from '../fixtures/cluster/cli-run.js';
 import { spawnCli } from '../fixtures/cluster/procs.js';
 import { runThroughFreeze } from '../fixtures/cluster/redis-failover.js';
 
@@ -59,39 +59,26 @@ describe('Redis Cluster over TLS (3 masters, 3 replicas)', { timeout: 280_000 },
   it('a rediss+cluster:// scheduler file: check reports the cluster, a run with 2 workers completes, every trial told once', async () => {
     assert.match(cluster.clusterUrl, /^rediss\+cluster:\/\//);
     const file = await schedulerFile('tls-cluster', cluster.clusterUrl, 'tlsc');
-    const out = join(dir, 'tls-run');
-    const log = join(dir, 'tls.log');
-    await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '20' }, async () => {
-      const run = spawnCli(clusterRunArgs(file, out, 24, dir));
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.err());
-      assert.doesNotMatch(run.err(), /MOVED|CROSSSLOT|ECONNRESET/);
-      const check = await cli(['scheduler', 'check', '--scheduler-file', file]);
-      assert.equal(check.code, 0, check.err);
-      assert.match(check.err, /ok {4}mode: Redis Cluster, 3 master\(s\) and 3 replica\(s\) of 6 known node\(s\)/);
-      for (const p of cluster.ports) assert.ok(check.err.includes(`127.0.0.1:${p}`), `node ${p} listed: ${check.err}`);
-      assert.match(check.err, /ok {4}cluster slots: cluster_state ok, all 16384 slots served/);
-      assert.match(check.err, /ok {4}queue: 0 waiting, 0 active, 0 delayed, 0 failed; [1-9]\d* worker connection\(s\); 0 unrecorded result\(s\)/);
-      assert.equal(check.err.match(/ok {4}worker \S+: /g)?.length, 2, `both workers' host facts: ${check.err}`);
+    await runServedByTwo(file, dir, join(dir, 'tls-run'), 24, {
+      log: join(dir, 'tls.log'),
+      refuse: /MOVED|CROSSSLOT|ECONNRESET/,
+      whileServed: async () => {
+        const check = await cli(['scheduler', 'check', '--scheduler-file', file]);
+        assert.equal(check.code, 0, check.err);
+        assert.match(check.err, /ok {4}mode: Redis Cluster, 3 master\(s\) and 3 replica\(s\) of 6 known node\(s\)/);
+        for (const p of cluster.ports) assert.ok(check.err.includes(`127.0.0.1:${p}`), `node ${p} listed: ${check.err}`);
+        assert.match(check.err, /ok {4}cluster slots: cluster_state ok, all 16384 slots served/);
+        assert.match(check.err, /ok {4}queue: 0 waiting, 0 active, 0 delayed, 0 failed; [1-9]\d* worker connection\(s\); 0 unrecorded result\(s\)/);
+        assert.equal(check.err.match(/ok {4}worker \S+: /g)?.length, 2, `both workers' host facts: ${check.err}`);
+      },
     });
-    assertToldOnce(out, 24);
-    const starts = readLog(log).filter((l) => l.kind === 'S');
-    assert.equal(starts.length, 24, 'each trial ran once');
-    assert.equal(new Set(starts.map((l) => l.pid)).size, 2, 'both workers took trials');
   });
 
   it('a plain rediss:// URL to a master without the queue\'s slot: cluster mode detected over TLS, a run completes', async () => {
     const prefix = 'tlsplain';
     const other = await cluster.nonOwnerOf(`{${prefix}}:evals`);
     const file = await schedulerFile('tls-plain', `rediss://127.0.0.1:${other}/0`, prefix);
-    const out = join(dir, 'tls-plain-run');
-    await withWorkers(file, { DEHB_TEST_SLEEP_MS: '20' }, async () => {
-      const run = spawnCli(clusterRunArgs(file, out, 12, dir));
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.err());
-      assert.doesNotMatch(run.err(), /MOVED|CROSSSLOT/);
-    });
-    assertToldOnce(out, 12);
+    await runServedByTwo(file, dir, join(dir, 'tls-plain-run'), 12, { refuse: /MOVED|CROSSSLOT/ });
     const check = await cli(['scheduler', 'check', '--scheduler-file', file]);
     assert.equal(check.code, 0, check.err);
     assert.match(check.err, /prefix tlsplain is used as \{tlsplain\} \(a hash tag\)/);
@@ -121,15 +108,12 @@ describe('Redis Cluster over TLS (3 masters, 3 replicas)', { timeout: 280_000 },
     const lost = await cli(['scheduler', 'check', '--scheduler-file', await schedulerFile('tls-nat-none', seed, 'tlsnat')]);
     assert.match(lost.err, /cannot read the queue/, 'the announced addresses are not reachable');
     const file = await schedulerFile('tls-nat', seed, 'tlsnat', { natMap });
-    const out = join(dir, 'tls-nat-run');
-    await withWorkers(file, { DEHB_TEST_SLEEP_MS: '20' }, async () => {
-      const run = spawnCli(clusterRunArgs(file, out, 12, dir));
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.err());
-      const ok = await cli(['scheduler', 'check', '--scheduler-file', file]);
-      assert.equal(ok.code, 0, ok.err);
-      assert.match(ok.err, /ok {4}queue: 0 waiting/);
+    await runServedByTwo(file, dir, join(dir, 'tls-nat-run'), 12, {
+      whileServed: async () => {
+        const ok = await cli(['scheduler', 'check', '--scheduler-file', file]);
+        assert.equal(ok.code, 0, ok.err);
+        assert.match(ok.err, /ok {4}queue: 0 waiting/);
+      },
     });
-    assertToldOnce(out, 12);
   });
 });

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { makeSchedulerFile, writeSchedulerFile } from '../../src/protocol/scheduler-file.js';
 import { startRedisCluster, type LocalRedisCluster } from '../fixtures/cluster/redis-cluster.js';
 import { FIXTURE_DIR, readLog } from '../fixtures/cluster/harness.js';
-import { assertToldOnce, clusterRunArgs, withWorkers } from '../fixtures/cluster/cli-run.js';
+import { assertToldOnce, clusterRunArgs, runServedByTwo, withWorkers } from '../fixtures/cluster/cli-run.js';
 import { spawnCli } from '../fixtures/cluster/procs.js';
 import { runThroughFreeze } from '../fixtures/cluster/redis-failover.js';
 import { journalOf, toldIds } from './study-helpers.js';
@@ -44,29 +44,23 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 280_000 }, () => {
     assert.notEqual(other, await cluster.ownerOf(queueKey));
     const file = await schedulerFile('plain', `redis://127.0.0.1:${other}/0`, prefix);
 
-    const out = join(dir, 'plain-run');
-    const log = join(dir, 'plain.log');
-    await withWorkers(file, { DEHB_TEST_LOG: log, DEHB_TEST_SLEEP_MS: '20' }, async () => {
-      const run = spawnCli(clusterRunArgs(file, out, 24, dir));
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.err());
-      assert.doesNotMatch(run.err(), /MOVED|CROSSSLOT/);
+    await runServedByTwo(file, dir, join(dir, 'plain-run'), 24, {
+      log: join(dir, 'plain.log'),
+      refuse: /MOVED|CROSSSLOT/,
       // the check reads the queue and the workers' host facts through the cluster too
-      const check = spawnCli(['scheduler', 'check', '--scheduler-file', file]);
-      assert.equal((await check.exited).code, 0, check.err());
-      const said = check.err();
-      assert.match(said, /ok {4}mode: Redis Cluster, 3 master\(s\) and 3 replica\(s\) of 6 known node\(s\)/);
-      for (const p of cluster.ports) assert.ok(said.includes(`127.0.0.1:${p}`), `node ${p} listed: ${said}`);
-      assert.match(said, /prefix plain is used as \{plain\} \(a hash tag\)/);
-      assert.match(said, /ok {4}cluster slots: cluster_state ok, all 16384 slots served/);
-      assert.match(said, /ok {4}queue: 0 waiting, 0 active, 0 delayed, 0 failed; [1-9]\d* worker connection\(s\); 0 unrecorded result\(s\)/);
-      assert.equal(said.match(/ok {4}worker \S+: /g)?.length, 2, `both workers' host facts: ${said}`);
-      assert.doesNotMatch(said, /MOVED/);
+      whileServed: async () => {
+        const check = spawnCli(['scheduler', 'check', '--scheduler-file', file]);
+        assert.equal((await check.exited).code, 0, check.err());
+        const said = check.err();
+        assert.match(said, /ok {4}mode: Redis Cluster, 3 master\(s\) and 3 replica\(s\) of 6 known node\(s\)/);
+        for (const p of cluster.ports) assert.ok(said.includes(`127.0.0.1:${p}`), `node ${p} listed: ${said}`);
+        assert.match(said, /prefix plain is used as \{plain\} \(a hash tag\)/);
+        assert.match(said, /ok {4}cluster slots: cluster_state ok, all 16384 slots served/);
+        assert.match(said, /ok {4}queue: 0 waiting, 0 active, 0 delayed, 0 failed; [1-9]\d* worker connection\(s\); 0 unrecorded result\(s\)/);
+        assert.equal(said.match(/ok {4}worker \S+: /g)?.length, 2, `both workers' host facts: ${said}`);
+        assert.doesNotMatch(said, /MOVED/);
+      },
     });
-    assertToldOnce(out, 24);
-    const starts = readLog(log).filter((l) => l.kind === 'S');
-    assert.equal(starts.length, 24, 'each trial ran once');
-    assert.equal(new Set(starts.map((l) => l.pid)).size, 2, 'both workers took trials');
   });
 
   it('CLUSTER FAILOVER of the queue\'s master mid-run: the run completes, every trial told exactly once', async () => {
@@ -131,16 +125,13 @@ describe('Redis Cluster (3 masters, 3 replicas)', { timeout: 280_000 }, () => {
     assert.match(check.err(), /cannot read the queue/, 'the announced addresses are not reachable');
     const file = join(dir, 'nat.json');
     await writeSchedulerFile(file, { ...makeSchedulerFile({ redisUrl: seed, prefix: 'nat', queue: 'evals' }), natMap });
-    const out = join(dir, 'nat-run');
-    await withWorkers(file, { DEHB_TEST_SLEEP_MS: '20' }, async () => {
-      const run = spawnCli(clusterRunArgs(file, out, 12, dir));
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.err());
-      const ok = spawnCli(['scheduler', 'check', '--scheduler-file', file]);
-      assert.equal((await ok.exited).code, 0, ok.err());
-      assert.match(ok.err(), /ok {4}queue: 0 waiting/);
+    await runServedByTwo(file, dir, join(dir, 'nat-run'), 12, {
+      whileServed: async () => {
+        const ok = spawnCli(['scheduler', 'check', '--scheduler-file', file]);
+        assert.equal((await ok.exited).code, 0, ok.err());
+        assert.match(ok.err(), /ok {4}queue: 0 waiting/);
+      },
     });
-    assertToldOnce(out, 12);
   });
 });
 

@@ -10,34 +10,17 @@
  * - a `study worker --max-trials 1` that leads orphaned (pushed) trials stops after one.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createStudy } from '../../src/api/study-open.js';
 import { openStorage } from '../../src/study/storage-open.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { journalOf, makeStorage, SPACE, toldIds, until } from './study-helpers.js';
+import { assertHandedBackAndToldOnce, evalsOf, gatedStudy, journalOf, SPACE, toldEachOnce, toldIds, until, withOpenStorage, withStorage } from './study-helpers.js';
 
-const evalsOf = async (log: string): Promise<Array<[number, number]>> =>
-  (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter((l) => l !== '').map((l) => l.split(' ').map(Number) as [number, number]);
-
-async function setup(name: string) {
-  const ts = await makeStorage('file');
-  const log = join(ts.dir, 'evals.log');
-  const gate = join(ts.dir, 'gate');
-  const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '20', EVAL_GATE: gate };
-  const c = await runCli(
-    ['study', 'create', name, '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', join(ts.dir, 'objective.mjs'), '--seed', '5'],
-    { env },
-  );
-  assert.equal(c.code, 0, c.stderr);
-  await writeFile(gate, ''); // every evaluation waits until the test removes it
-  return { ts, log, gate, env };
-}
-
-test('[file] a study worker killed -9 mid-trial: its claim expires and another slot runs the trial; N told, none twice', { timeout: 180_000 }, async () => {
-  const { ts, log, gate, env } = await setup('k');
-  try {
+test('[file] a study worker killed -9 mid-trial: its claim expires and another slot runs the trial; N told, none twice', { timeout: 180_000 }, () =>
+  withStorage('file', async (ts) => {
+    const { log, gate, env } = await gatedStudy(ts, 'k', 5);
     const N = 10;
     const lead = startCli(['optimize', 'k', '--fevals', String(N), '-n', '1', '--claim-ttl', '1s', '--json'], { env });
     const w = startCli(['study', 'worker', 'k', '--claim-ttl', '1s', '--id', 'doomed'], { env });
@@ -50,10 +33,8 @@ test('[file] a study worker killed -9 mid-trial: its claim expires and another s
     const r = await lead.done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).toldTotal, N);
-    const entries = await journalOf(ts.url, 'k');
+    const entries = await toldEachOnce(ts.url, 'k', N);
     const told = toldIds(entries);
-    assert.equal(told.length, N, 'exactly N results');
-    assert.equal(new Set(told).size, N, 'no trial told twice');
     assert.ok(told.includes(victim), 'the dead worker\'s trial was run again and told');
     assert.ok(!entries.some((e) => e.type === 'told' && e.worker?.id === 'doomed'), 'nothing of the dead worker is a result');
     assert.ok(entries.some((e) => e.type === 'started' && e.trialId === victim && e.worker?.id === 'doomed'), 'the dead worker had journaled started');
@@ -62,15 +43,12 @@ test('[file] a study worker killed -9 mid-trial: its claim expires and another s
     const s = await openStorage(ts.url);
     assert.deepEqual(await s.queue!.results('k'), { done: [], claimed: [] }, 'every result journaled left the queue');
     await s.close();
-  } finally {
-    await ts.cleanup();
-  }
-});
+  }),
+);
 
-test('[file] a study worker stopped twice (SIGTERM) hands its running trial back at once and exits 130', { timeout: 180_000 }, async () => {
-  const { ts, log, gate, env } = await setup('h');
-  const s = await openStorage(ts.url);
-  try {
+test('[file] a study worker stopped twice (SIGTERM) hands its running trial back at once and exits 130', { timeout: 180_000 }, () =>
+  withOpenStorage('file', async (ts, s) => {
+    const { log, gate, env } = await gatedStudy(ts, 'h', 5);
     const lead = startCli(['optimize', 'h', '--fevals', '4', '-n', '1', '--json'], { env });
     // a claim TTL far longer than the test: only a hand-back can free the trial
     const w = startCli(['study', 'worker', 'h', '--claim-ttl', '10m', '--id', 'polite'], { env });
@@ -83,25 +61,12 @@ test('[file] a study worker stopped twice (SIGTERM) hands its running trial back
     w.child.kill('SIGTERM');
     // only a hand-back frees the claim this soon (an inline module evaluation keeps its process up until it returns)
     await until(async () => !(await s.queue!.results('h')).claimed.some((c) => c.trialId === trial));
-    await rm(gate);
-    const rw = await w.done;
-    assert.equal(rw.code, 130, rw.stderr);
-    const r = await lead.done;
-    assert.equal(r.code, 0, r.stderr);
-    const entries = await journalOf(ts.url, 'h');
-    assert.equal(new Set(toldIds(entries)).size, 4);
-    assert.equal(toldIds(entries).length, 4);
-    assert.ok(!entries.some((e) => e.type === 'told' && e.worker?.id === 'polite'), 'the handed-back trial was told by the slot that ran it');
-    assert.ok(toldIds(entries).includes(trial));
-  } finally {
-    await s.close();
-    await ts.cleanup();
-  }
-});
+    await assertHandedBackAndToldOnce(ts, 'h', { gate, worker: w, lead, workerId: 'polite', trial, told: 4 });
+  }),
+);
 
-test('[file] a retryable failure runs again through the queue; the holder tells it once', { timeout: 120_000 }, async () => {
-  const ts = await makeStorage('file');
-  try {
+test('[file] a retryable failure runs again through the queue; the holder tells it once', { timeout: 120_000 }, () =>
+  withStorage('file', async (ts) => {
     const flaky = join(ts.dir, 'flaky.mjs');
     const marks = join(ts.dir, 'marks');
     await writeFile(
@@ -132,14 +97,12 @@ export function objective(config, fidelity, ctx) {
     assert.equal(toldIds(entries).length, 4, 'told once each: the failed attempt is not a result');
     const evals = await evalsOf(join(ts.dir, 'evals.log'));
     for (const id of toldIds(entries)) assert.equal(evals.filter(([, t]) => t === id).length, 2, `trial ${id} evaluated twice`);
-  } finally {
-    await ts.cleanup();
-  }
-});
+  }),
+);
 
-test('[file] a study worker with --max-trials 1 leads three pushed trials nobody runs, evaluates one, and exits', { timeout: 120_000 }, async () => {
-  const { ts, gate, env } = await setup('m');
-  try {
+test('[file] a study worker with --max-trials 1 leads three pushed trials nobody runs, evaluates one, and exits', { timeout: 120_000 }, () =>
+  withStorage('file', async (ts) => {
+    const { gate, env } = await gatedStudy(ts, 'm', 5);
     await rm(gate);
     for (const x of ['0.1', '0.2', '0.3']) {
       const p = await runCli(['push', 'm', '-p', `x=${x}`, '-p', 'act=relu'], { env });
@@ -151,7 +114,5 @@ test('[file] a study worker with --max-trials 1 leads three pushed trials nobody
     const entries = await journalOf(ts.url, 'm');
     assert.equal(toldIds(entries).length, 1, 'one told; the other pushed trials stay pending for the next lease holder');
     assert.equal(entries.filter((e) => e.type === 'asked').length, 3);
-  } finally {
-    await ts.cleanup();
-  }
-});
+  }),
+);

@@ -1,16 +1,21 @@
 /**
  * Helpers for the study integration tests (test/integration/study*.test.ts): a directory storage in
  * a temp dir and a Redis storage under a unique key prefix (both removed afterwards), fixture
- * objectives written into the temp dir, and journal inspection through the storage API.
+ * objectives written into the temp dir, studies created through the CLI (one whose evaluations
+ * wait behind a gate file), the objective's evaluation log, and journal inspection through the
+ * storage API (the end of a hand-back: every trial told once, none by the stopped worker).
  */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { openStorage } from '../../src/study/storage-open.js';
 import type { StoredEntry } from '../../src/study/journal-types.js';
+import type { StudyStorage } from '../../src/study/storage.js';
 import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 
 /** The shared test Redis (the test run's own redis-server; see test/fixtures/cluster/redis.ts). */
 export const REDIS = SHARED_REDIS_URL;
@@ -42,6 +47,28 @@ export async function makeStorage(kind: 'file' | 'redis'): Promise<TestStorage> 
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `body` on a fresh storage of `kind`, cleaned up afterwards (also when `body` fails). */
+export async function withStorage(kind: 'file' | 'redis', body: (ts: TestStorage) => Promise<void>): Promise<void> {
+  const ts = await makeStorage(kind);
+  try {
+    await body(ts);
+  } finally {
+    await ts.cleanup();
+  }
+}
+
+/** Like withStorage, with the storage also opened for `body` (closed afterwards). */
+export async function withOpenStorage(kind: 'file' | 'redis', body: (ts: TestStorage, s: StudyStorage) => Promise<void>): Promise<void> {
+  await withStorage(kind, async (ts) => {
+    const s = await openStorage(ts.url);
+    try {
+      await body(ts, s);
+    } finally {
+      await s.close();
+    }
+  });
 }
 
 export const SPACE = {
@@ -82,6 +109,49 @@ run(train)
   );
 }
 
+/** The evaluations objective.mjs logged to `log` ($EVAL_LOG), as [pid, trialId] pairs. */
+export const evalsOf = async (log: string): Promise<Array<[number, number]>> =>
+  (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter((l) => l !== '').map((l) => l.split(' ').map(Number) as [number, number]);
+
+/** `dehb study create NAME` on space.json, fidelities 1..9, objective.mjs unless `objective`, seed 7 unless `seed`. */
+export async function createStudyByCli(ts: TestStorage, name: string, env: NodeJS.ProcessEnv, opts: { objective?: string; seed?: number } = {}): Promise<void> {
+  const c = await runCli(
+    ['study', 'create', name, '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', opts.objective ?? join(ts.dir, 'objective.mjs'), '--seed', String(opts.seed ?? 7)],
+    { env },
+  );
+  assert.equal(c.code, 0, c.stderr);
+}
+
+/** A study (seed 7 unless `seed`) whose evaluations wait while the file `gate` exists (it does at first); each logs "<pid> <trialId>" to `log`. */
+export async function gatedStudy(ts: TestStorage, name: string, seed?: number): Promise<{ log: string; gate: string; env: NodeJS.ProcessEnv }> {
+  const log = join(ts.dir, 'evals.log');
+  const gate = join(ts.dir, 'gate');
+  const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '20', EVAL_GATE: gate };
+  await createStudyByCli(ts, name, env, seed === undefined ? {} : { seed });
+  await writeFile(gate, '');
+  return { log, gate, env };
+}
+
+/**
+ * The end of a hand-back test, once the stopped worker gave its running `trial` back: the gate
+ * opened, the worker exits 130 and the lead 0; the study's journal then holds `told` results, none
+ * twice, the handed-back trial among them, none told by the stopped worker (`workerId`).
+ */
+export async function assertHandedBackAndToldOnce(
+  ts: TestStorage,
+  study: string,
+  h: { gate: string; worker: { done: Promise<CliResult> }; lead: { done: Promise<CliResult> }; workerId: string; trial: number; told: number },
+): Promise<void> {
+  await rm(h.gate);
+  const rw = await h.worker.done;
+  assert.equal(rw.code, 130, rw.stderr);
+  const r = await h.lead.done;
+  assert.equal(r.code, 0, r.stderr);
+  const entries = await toldEachOnce(ts.url, study, h.told);
+  assert.ok(toldIds(entries).includes(h.trial), 'the handed-back trial was run elsewhere and told');
+  assert.ok(!entries.some((e) => e.type === 'told' && e.worker?.id === h.workerId), 'nothing of the stopped worker is a result');
+}
+
 export async function journalOf(url: string, study: string): Promise<StoredEntry[]> {
   const s = await openStorage(url);
   try {
@@ -94,6 +164,15 @@ export async function journalOf(url: string, study: string): Promise<StoredEntry
   } finally {
     await s.close();
   }
+}
+
+/** The study's journal entries, after checking that they hold exactly `n` results, none twice. */
+export async function toldEachOnce(url: string, study: string, n: number): Promise<StoredEntry[]> {
+  const entries = await journalOf(url, study);
+  const told = toldIds(entries);
+  assert.equal(told.length, n, 'exactly N results');
+  assert.equal(new Set(told).size, n, 'no trial told twice');
+  return entries;
 }
 
 export function toldIds(entries: readonly StoredEntry[]): number[] {

@@ -9,13 +9,11 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { test } from 'node:test';
 import { runCli, startCli } from '../helpers/cli.js';
-import { evalsOf, gatedStudy } from './gated-study.js';
-import { journalOf, makeStorage, toldIds, until } from './study-helpers.js';
+import { evalsOf, gatedStudy, journalOf, toldIds, until, withStorage } from './study-helpers.js';
 
 for (const kind of ['file', 'redis'] as const) {
-  test(`[${kind}] SIGTERM on dehb optimize: its own running trial gets --grace-ms, then is handed back; exit 130, nothing recorded of it; a later optimize tells every trial once`, { timeout: 180_000 }, async () => {
-    const ts = await makeStorage(kind);
-    try {
+  test(`[${kind}] SIGTERM on dehb optimize: its own running trial gets --grace-ms, then is handed back; exit 130, nothing recorded of it; a later optimize tells every trial once`, { timeout: 180_000 }, () =>
+    withStorage(kind, async (ts) => {
       const { log, gate, env } = await gatedStudy(ts, 'g');
       const lead = startCli(['optimize', 'g', '--fevals', '4', '-n', '1', '--grace-ms', '1000'], { env });
       const pid = lead.child.pid as number;
@@ -35,8 +33,6 @@ for (const kind of ['file', 'redis'] as const) {
       assert.equal(told.length, 4, 'the study finished');
       assert.equal(new Set(told).size, 4, 'no trial told twice');
       assert.ok(told.includes(trial), `the handed-back trial ${trial} was run again and told`);
-    } finally {
-      await ts.cleanup();
-    }
-  });
+    }),
+  );
 }

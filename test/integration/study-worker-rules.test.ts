@@ -21,18 +21,25 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStorage } from '../../src/study/storage-open.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { createStudy, evalsOf, gatedStudy } from './gated-study.js';
-import { journalOf, makeStorage, toldIds, until, type TestStorage } from './study-helpers.js';
+import {
+  assertHandedBackAndToldOnce,
+  createStudyByCli,
+  evalsOf,
+  gatedStudy,
+  journalOf,
+  toldEachOnce,
+  toldIds,
+  until,
+  withOpenStorage,
+  withStorage,
+  type TestStorage,
+} from './study-helpers.js';
 
-test('[redis] a --max-trials 2 worker that takes over a killed lead\'s orphaned trials evaluates exactly 2; nothing lost or told twice', { timeout: 240_000 }, async () => {
-  const ts = await makeStorage('redis');
-  try {
+test('[redis] a --max-trials 2 worker that takes over a killed lead\'s orphaned trials evaluates exactly 2; nothing lost or told twice', { timeout: 240_000 }, () =>
+  withStorage('redis', async (ts) => {
     const N = 10;
-    const log = join(ts.dir, 'evals.log');
-    const gate = join(ts.dir, 'gate');
-    const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log, EVAL_SLEEP_MS: '20', EVAL_GATE: gate };
-    await createStudy(ts, 'orph', env);
-    await writeFile(gate, ''); // the lead's evaluations wait: it dies with every trial it asked still pending
+    // the lead's evaluations wait: it dies with every trial it asked still pending
+    const { log, gate, env } = await gatedStudy(ts, 'orph');
     const lead = startCli(['optimize', 'orph', '--fevals', String(N), '-n', '3', '--lease-ttl', '1s', '--claim-ttl', '1s'], { env });
     const leadPid = lead.child.pid as number;
     await until(async () => (await evalsOf(log)).filter(([pid]) => pid === leadPid).length >= 3);
@@ -56,20 +63,15 @@ test('[redis] a --max-trials 2 worker that takes over a killed lead\'s orphaned 
     const fin = await runCli(['optimize', 'orph', '--fevals', String(N), '-n', '2', '--json'], { env });
     assert.equal(fin.code, 0, fin.stderr);
     assert.equal(JSON.parse(fin.stdout).toldTotal, N);
-    const entries = await journalOf(ts.url, 'orph');
-    const told = toldIds(entries);
-    assert.equal(told.length, N, 'exactly N results');
-    assert.equal(new Set(told).size, N, 'no trial told twice');
+    const entries = await toldEachOnce(ts.url, 'orph', N);
     const toldFromWorker = entries.filter((e) => e.type === 'told' && e.worker?.pid === wPid).map((e) => (e as { trialId: number }).trialId);
     assert.deepEqual(toldFromWorker.sort((a, b) => a - b), [...byWorker].sort((a, b) => a - b), "both of the capped worker's results are in the journal, as its own");
     const evals = await evalsOf(log);
     for (const id of byWorker) {
       assert.equal(evals.filter(([pid, t]) => t === id && pid !== leadPid).length, 1, `trial ${id} ran once after the lead died`);
     }
-  } finally {
-    await ts.cleanup();
-  }
-});
+  }),
+);
 
 /** Polls `fn` until true; fails after `ms` (generous: a condition that never comes is the failure). */
 async function within(ms: number, what: string, fn: () => Promise<boolean>): Promise<void> {
@@ -95,10 +97,8 @@ const slot = (trialId: number, task: Record<string, unknown> = {}): Record<strin
   attempts: 0,
 });
 
-test('[file] SIGTERM gives a running trial --grace-ms, then hands it back: it runs elsewhere and the stopped worker records nothing', { timeout: 240_000 }, async () => {
-  const ts = await makeStorage('file');
-  const s = await openStorage(ts.url);
-  try {
+test('[file] SIGTERM gives a running trial --grace-ms, then hands it back: it runs elsewhere and the stopped worker records nothing', { timeout: 240_000 }, () =>
+  withOpenStorage('file', async (ts, s) => {
     const { log, gate, env } = await gatedStudy(ts, 'g');
     const lead = startCli(['optimize', 'g', '--fevals', '3', '-n', '1', '--json'], { env });
     // a claim TTL far longer than the test: only the hand-back at the end of the grace frees the trial
@@ -108,32 +108,19 @@ test('[file] SIGTERM gives a running trial --grace-ms, then hands it back: it ru
     const trial = (await evalsOf(log)).find(([pid]) => pid === wPid)?.[1] as number;
     w.child.kill('SIGTERM'); // one signal only: the grace period ends the trial, not a second signal
     await within(60_000, 'the trial is handed back when the grace ends', async () => !(await s.queue!.results('g')).claimed.some((c) => c.trialId === trial));
-    await rm(gate);
-    const rw = await w.done;
-    assert.equal(rw.code, 130, rw.stderr);
-    const r = await lead.done;
-    assert.equal(r.code, 0, r.stderr);
-    const entries = await journalOf(ts.url, 'g');
-    assert.equal(toldIds(entries).length, 3);
-    assert.equal(new Set(toldIds(entries)).size, 3);
-    assert.ok(toldIds(entries).includes(trial), 'the handed-back trial was run elsewhere and told');
-    assert.ok(!entries.some((e) => e.type === 'told' && e.worker?.id === 'graceful'), 'nothing of the stopped worker is a result');
-  } finally {
-    await s.close();
-    await ts.cleanup();
-  }
-});
+    await assertHandedBackAndToldOnce(ts, 'g', { gate, worker: w, lead, workerId: 'graceful', trial, told: 3 });
+  }),
+);
 
-test('[file] attacker: a study journal naming a module outside the worker\'s allow-list is refused before a claim; the module never runs', { timeout: 180_000 }, async () => {
-  const ts = await makeStorage('file');
-  try {
+test('[file] attacker: a study journal naming a module outside the worker\'s allow-list is refused before a claim; the module never runs', { timeout: 180_000 }, () =>
+  withStorage('file', async (ts) => {
     const marker = join(ts.dir, 'evil-ran');
     const evilDir = join(ts.dir, 'evil');
     await mkdir(evilDir);
     const evil = join(evilDir, 'evil.mjs');
     await writeFile(evil, `import { writeFileSync } from 'node:fs';\nexport function objective() { writeFileSync(${JSON.stringify(marker)}, 'x'); return 1; }\n`);
     const env = { DEHB_STORAGE: ts.url };
-    await createStudy(ts, 'a', env, evil);
+    await createStudyByCli(ts, 'a', env, { objective: evil });
     const q = await queueFile(ts, 'a');
     await writeFile(q, JSON.stringify({ tasks: { '0': slot(0) } }));
     for (const flags of [['--allow', join(ts.dir, 'good')], ['--objective', join(ts.dir, 'objective.mjs')], ['--command', 'python3 job.py']]) {
@@ -149,20 +136,17 @@ test('[file] attacker: a study journal naming a module outside the worker\'s all
     const ok = await runCli(['study', 'worker', 'a', '--allow', evilDir, '--max-trials', '1', '--idle-exit', '30s'], { env });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(existsSync(marker), true);
-  } finally {
-    await ts.cleanup();
-  }
-});
+  }),
+);
 
-test('[file] attacker: an objective written into a queue.json task never runs (the study\'s own objective does)', { timeout: 120_000 }, async () => {
-  const ts = await makeStorage('file');
-  try {
+test('[file] attacker: an objective written into a queue.json task never runs (the study\'s own objective does)', { timeout: 120_000 }, () =>
+  withStorage('file', async (ts) => {
     const marker = join(ts.dir, 'evil-ran');
     const evil = join(ts.dir, 'evil.mjs');
     await writeFile(evil, `import { writeFileSync } from 'node:fs';\nexport function objective() { writeFileSync(${JSON.stringify(marker)}, 'x'); return 1; }\n`);
     const log = join(ts.dir, 'evals.log');
     const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log };
-    await createStudy(ts, 'q', env);
+    await createStudyByCli(ts, 'q', env);
     const q = await queueFile(ts, 'q');
     await writeFile(q, JSON.stringify({ tasks: { '0': slot(0, { objective: { kind: 'module', path: evil } }) } }));
     const w = await runCli(['study', 'worker', 'q', '--max-trials', '1', '--idle-exit', '30s', '--json'], { env });
@@ -170,17 +154,14 @@ test('[file] attacker: an objective written into a queue.json task never runs (t
     assert.equal(JSON.parse(w.stdout).reason, 'max-trials');
     assert.equal(existsSync(marker), false, 'the queued objective never ran');
     assert.deepEqual((await evalsOf(log)).map(([, id]) => id), [0], "the study's objective ran trial 0");
-  } finally {
-    await ts.cleanup();
-  }
-});
+  }),
+);
 
-test('[file] a garbled queue.json task is refused once with a clear error, never evaluated, never claimed again', { timeout: 120_000 }, async () => {
-  const ts = await makeStorage('file');
-  try {
+test('[file] a garbled queue.json task is refused once with a clear error, never evaluated, never claimed again', { timeout: 120_000 }, () =>
+  withStorage('file', async (ts) => {
     const log = join(ts.dir, 'evals.log');
     const env = { DEHB_STORAGE: ts.url, EVAL_LOG: log };
-    await createStudy(ts, 'z', env);
+    await createStudyByCli(ts, 'z', env);
     const q = await queueFile(ts, 'z');
     await writeFile(q, JSON.stringify({ tasks: { '0': slot(0, { config: 'garbage' }), '1': slot(1) } }));
     const w = await runCli(['study', 'worker', 'z', '--max-trials', '1', '--claim-ttl', '1s', '--idle-exit', '30s', '--json'], { env });
@@ -200,15 +181,11 @@ test('[file] a garbled queue.json task is refused once with a clear error, never
     assert.deepEqual([JSON.parse(again.stdout).reason, JSON.parse(again.stdout).toldHere], ['idle', 0]);
     assert.deepEqual((await evalsOf(log)).map(([, id]) => id), [1], 'only the valid task was evaluated');
     assert.equal((await refusedSlot()).state, 'done');
-  } finally {
-    await ts.cleanup();
-  }
-});
+  }),
+);
 
-test('[file] the lease holder stopped once (SIGTERM) hands its running trial back after --grace-ms and exits; the trial stays pending, then is told once', { timeout: 240_000 }, async () => {
-  const ts = await makeStorage('file');
-  const s = await openStorage(ts.url);
-  try {
+test('[file] the lease holder stopped once (SIGTERM) hands its running trial back after --grace-ms and exits; the trial stays pending, then is told once', { timeout: 240_000 }, () =>
+  withOpenStorage('file', async (ts, s) => {
     const { log, gate, env } = await gatedStudy(ts, 'l');
     const lead = startCli(['optimize', 'l', '--fevals', '3', '-n', '1', '--claim-ttl', '10m', '--grace-ms', '1000', '--json'], { env });
     const leadPid = lead.child.pid as number;
@@ -231,8 +208,5 @@ test('[file] the lease holder stopped once (SIGTERM) hands its running trial bac
     assert.equal(told.length, 3);
     assert.equal(new Set(told).size, 3);
     assert.ok(told.includes(trial), 'the handed-back trial ran again and was told once');
-  } finally {
-    await s.close();
-    await ts.cleanup();
-  }
-});
+  }),
+);

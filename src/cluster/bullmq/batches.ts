@@ -19,6 +19,7 @@
  * would let one worker hold two while another idles), from its host facts.
  */
 import type { Batch, Entry } from './pending.js';
+import { batchJobId, trialJobId } from '../../protocol/job-ids.js';
 import { CANCEL_REQUEST_REASON, type BatchOutcome, type Parsed, type WireOutcome } from '../../protocol/wire.js';
 
 export type { Batch } from './pending.js';
@@ -130,7 +131,7 @@ export class BatchBook {
     const fresh: Entry[] = [];
     for (const e of entries) {
       if (e.batch !== undefined) kept.add(e.batch);
-      else if (k <= 1 || e.single === true || e.jobId !== `${this.runId}-${e.task.trialId}`) singles.push(e);
+      else if (k <= 1 || e.single === true || e.jobId !== trialJobId(this.runId, e.task.trialId)) singles.push(e);
       else fresh.push(e);
     }
     const batches = [...kept];
@@ -151,7 +152,7 @@ export class BatchBook {
 
   private create(group: Entry[]): Batch {
     const first = group[0] as Entry;
-    const id = `${this.runId}-${first.task.trialId}.b${this.nonce}${(this.seq++).toString(36)}`;
+    const id = batchJobId(this.runId, first.task.trialId, `${this.nonce}${(this.seq++).toString(36)}`);
     const b: Batch = { id, members: new Map(), unrecorded: new Set(), addedAt: 0, resumed: false };
     for (const e of group) {
       e.batch = b;

@@ -1,10 +1,10 @@
 /**
  * Owns which BullMQ job id a trial's evaluation has on the coordinator: `<run>-<trial>` for its
- * first evaluation, `<run>-<trial>.r<n>` for the n-th. A retry (retry-policy.ts: a failed,
+ * first evaluation, `<run>-<trial>.r<n>` for the n-th (the format: protocol/job-ids.ts). A retry (retry-policy.ts: a failed,
  * retryable evaluation run again) needs an id of its own: under the first id the add would find
  * the finished job, and the retry would get the same failure back instead of a new run.
  */
-import { jobIdFor } from '../../redis/connection.js';
+import { evaluationJobId } from '../../protocol/job-ids.js';
 
 export class TrialJobIds {
   /** Evaluations settled here per trial, until the run has recorded the trial. */
@@ -30,7 +30,6 @@ export class TrialJobIds {
   }
 
   private idOf(trialId: number, n: number): string {
-    const base = jobIdFor(this.runId, trialId);
-    return n <= 1 ? base : `${base}.r${n}`;
+    return evaluationJobId(this.runId, trialId, n);
   }
 }

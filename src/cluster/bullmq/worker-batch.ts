@@ -10,7 +10,7 @@
  * completion).
  */
 import type { Job } from '../../redis/bullmq.js';
-import { jobIdFor } from '../../redis/connection.js';
+import { trialJobId } from '../../protocol/job-ids.js';
 import type { EvalTask } from '../../protocol/executor.js';
 import type { BatchOutcome } from '../../protocol/wire.js';
 import type { MemberResult, TrialEvaluator } from './worker-trial.js';
@@ -34,7 +34,7 @@ export async function runBatch(host: BatchHost, job: Job, token: string, tasks: 
       while (next < tasks.length && !host.isStopping && !lost) {
         const i = next++;
         const task = tasks[i] as EvalTask;
-        const r = await host.trials.evaluate(job, jobIdFor(task.runId, task.trialId), task, true);
+        const r = await host.trials.evaluate(job, trialJobId(task.runId, task.trialId), task, true);
         results[i] = r;
         if ('verdict' in r) {
           if (r.verdict === 'lost-lock') lost = true;
