@@ -23,6 +23,7 @@ import type { RunSession } from '../study/run-session.js';
 import { openSession } from '../study/session-open.js';
 import type { StudyStorage } from '../study/storage.js';
 import { normaliseResult, type ResultInput } from './result-input.js';
+import { sleep } from '../util/sleep.js';
 
 /** A trial handed out by `study.ask()`: evaluate `config` at `fidelity`, then `study.tell(trial, result)`. */
 export interface AskedTrial {
@@ -149,7 +150,7 @@ export class StudyAsker {
           { details: { study: this.study, reason: 'lease-held' } },
         );
       }
-      await new Promise((r) => setTimeout(r, pause));
+      await sleep(pause);
     }
   }
 

@@ -32,6 +32,7 @@ import type { Budget } from '../driver/budget.js';
 import type { StopReason } from '../driver/run-loop.js';
 import { isFinished } from '../protocol/journal-versions.js';
 import type { RunResult } from './dehb.js';
+import { sleep } from '../util/sleep.js';
 
 export interface PushResult {
   /** The trial id, or null when a running leader has not handed it out yet. */
@@ -176,7 +177,7 @@ export class Study {
         const mine = asked[k - 1];
         if (mine !== undefined && mine.type === 'asked') return { trialId: mine.trialId, config, fidelity: f };
         if (Date.now() >= deadline) return { trialId: null, config, fidelity: f };
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     } finally {
       await j.close();

@@ -4,6 +4,7 @@
  * groups still running if this process exits.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { sleep } from '../util/sleep.js';
 
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
@@ -46,7 +47,7 @@ export function groupAlive(pgid: number): boolean {
 export async function waitGroupGone(pgid: number, sigkillSent: () => boolean): Promise<void> {
   let afterKill = 0;
   while (await groupHasLiveMember(pgid)) {
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
     if (sigkillSent()) {
       afterKill += 25;
       if (afterKill > 500) return;

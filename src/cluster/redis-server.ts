@@ -12,6 +12,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DehbError } from '../errors.js';
 import { probeRedis, type RedisFacts } from '../redis/probe.js';
+import { sleep } from '../util/sleep.js';
 
 export interface RedisServerOptions {
   /** Data directory (AOF, log, config). Created with mode 0700. */
@@ -168,7 +169,7 @@ async function launch(o: RedisServerOptions & { dir: string; bind: string; passw
         child.kill('SIGKILL');
         throw new DehbError('E_BROKER', `redis-server did not answer on port ${o.port} within ${o.startTimeoutMs ?? 15_000} ms: ${(err as Error).message}`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 

@@ -11,6 +11,7 @@ import { DehbError } from '../errors.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, describeRedisError, dropBullSockets, withTimeout, type ClusterKeys } from './connection.js';
 import { ResultsStore } from './results-store.js';
+import { sleep } from '../util/sleep.js';
 
 export interface ChannelHandlers {
   completed(jobId: string, returnvalue: unknown): void;
@@ -116,10 +117,10 @@ export class ClusterChannel {
       if (bad !== null) {
         from = bad;
         this.handlers.error(new Error(`skipped event ${bad} of ${this.keys.events}: its data is not JSON (written by something other than BullMQ?)`));
-      } else await new Promise((r) => setTimeout(r, 1_000));
+      } else await sleep(1_000);
     } catch (err) {
       this.handlers.error(err);
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
     }
     void withTimeout(dead.close().catch(() => undefined), 1_000, () => dropBullSockets(dead));
     if (!this.closed) this.startEvents(from);

@@ -17,6 +17,7 @@ import type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 import { createThreadedEvaluator } from './threaded-evaluate.js';
 import { TrialDirs } from './trial-dirs.js';
 import { startHostFacts } from './worker-host-facts.js';
+import { sleep } from '../../util/sleep.js';
 
 export type { ClusterWorker, ClusterWorkerOptions } from './worker-options.js';
 
@@ -111,7 +112,7 @@ async function waitForRedis(conn: ClusterConnection, waitMs: number, log: (m: st
       if (isPermanentRedisError(err) || Date.now() + delay > deadline) throw err;
       if (!said) log(`waiting for Redis: ${(err as Error).message}`);
       said = true;
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
       delay = Math.min(5_000, delay * 2);
     }
   }

@@ -16,6 +16,7 @@ import { abortVerdict, killedByShutdownSignal, refusal, type AbortKind } from '.
 import type { TrialDirs } from './trial-dirs.js';
 import type { ClusterWorkerOptions } from './worker-options.js';
 import type { QuotaGate } from './worker-quota.js';
+import { sleep } from '../../util/sleep.js';
 
 /** What became of one trial: its outcome (the job's returnvalue, or a batch's part of it), or what to do with the job. */
 export type MemberResult = { outcome: WireOutcome } | { verdict: 'hand-back' | 'lost-lock' };
@@ -108,7 +109,7 @@ export class TrialEvaluator {
       // not the objective's failure, so it goes back to the queue instead of being recorded.
       if (killedByShutdownSignal(outcome)) {
         // the worker's own SIGTERM may be handled a moment after the child's exit
-        if (!this.host.isStopping) await new Promise((r) => setTimeout(r, 1_000));
+        if (!this.host.isStopping) await sleep(1_000);
         if (this.host.isStopping) return { verdict: 'hand-back' };
       }
       // an evaluation that finished before a shutdown abort reached it is still recorded
