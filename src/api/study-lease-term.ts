@@ -13,6 +13,8 @@ import { leadStudy, type LeadResult } from '../driver/study-lead.js';
 import type { StudyRunOptions } from './study-run-options.js';
 import { clusterExecutor } from './study-slots.js';
 
+type ToldEntry = Extract<JournalEntry, { type: 'told' }>;
+
 export interface LeaseTermContext {
   opts: StudyRunOptions;
   /** This process's worker id: the lease holder's name. */
@@ -70,7 +72,20 @@ export async function leadLeaseTerm(ctx: LeaseTermContext, stated: StatedBudget)
   }
 }
 
-function toldEntry(rec: TrialRecord): Extract<JournalEntry, { type: 'told' }> {
-  const result = { status: rec.status === 'queued' || rec.status === 'running' ? 'ok' : rec.status, ...(rec.fitness === null ? {} : { fitness: rec.fitness }), ...(rec.error === null ? {} : { error: rec.error }) } as Extract<JournalEntry, { type: 'told' }>['result'];
-  return { type: 'told', trialId: rec.trialId, result, ...(rec.worker === null ? {} : { worker: rec.worker }) };
+/**
+ * The journal's `told` entry of a trial the run loop just recorded, rebuilt from its record for
+ * `onTold`: result (status, fitness, cost, info, error), worker and timings, as journaled.
+ */
+function toldEntry(rec: TrialRecord): ToldEntry {
+  // a record reaches onTrialEnd only once told: its status is a finished one
+  const result: ToldEntry['result'] = { status: rec.status as ToldEntry['result']['status'] };
+  if (rec.fitness !== null) result.fitness = rec.fitness;
+  if (rec.cost !== null) result.cost = rec.cost;
+  if (Object.keys(rec.info).length > 0) result.info = rec.info;
+  if (rec.error !== null) result.error = rec.error;
+  const entry: ToldEntry = { type: 'told', trialId: rec.trialId, result };
+  if (rec.worker !== null) entry.worker = rec.worker;
+  if (rec.durationMs !== null) entry.durationMs = rec.durationMs;
+  if (rec.queueWaitMs !== undefined) entry.queueWaitMs = rec.queueWaitMs;
+  return entry;
 }

@@ -32,11 +32,17 @@ test('no storage: an in-memory study with a function objective gives the trials 
   };
   const st = await createStudy({ name: 'mem', ...OPTIMIZER, objective });
   assert.equal(st.storage.kind, 'memory');
-  const r = await st.optimize({ fevals: 13 });
+  const told: Array<{ trialId: number; result: { status: string; fitness?: number | null; cost?: number | null }; durationMs?: number }> = [];
+  const r = await st.optimize({ fevals: 13, onTold: (e) => void told.push(e) });
   assert.deepEqual([r.reason, r.toldTotal, r.toldHere], ['budget', 13, 13]);
   assert.equal(seen.length, 13, 'every trial was evaluated in this process');
   const trials = await st.trials();
   assert.ok(trials.every((t) => t.status === 'ok' && t.cost === t.fidelity));
+  // onTold hands over each result as journaled: status, fitness, cost and the timing
+  assert.deepEqual(
+    told.map((e) => [e.trialId, e.result.status, e.result.fitness, e.result.cost, typeof e.durationMs]),
+    trials.map((t) => [t.trialId, 'ok', t.fitness, t.cost, 'number']),
+  );
 
   const run = await new DEHB({ ...OPTIMIZER, objective }).run({ fevals: 13 });
   const shape = (xs: Array<{ trialId: number; config: Config; fidelity: number; fitness: number | null }>) =>
