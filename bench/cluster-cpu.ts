@@ -13,11 +13,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../src/cluster/redis-server.js';
 import { makeSchedulerFile, writeSchedulerFile } from '../src/protocol/scheduler-file.js';
 import { formatRedisUrl } from '../src/protocol/redis-url.js';
-const root = process.env.ROOT ?? '/work/wt/clperf';
+// ROOT: another checkout's build to measure (default this one)
+const root = process.env.ROOT ?? fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist/cli/main.js');
 const fixtures = join(root, 'bench/fixtures');
 const nW = Number(process.env.W ?? 4), conc = Number(process.env.C ?? 16), n = Number(process.env.N ?? 64);
