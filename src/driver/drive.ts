@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Job } from '../dehb/types.js';
 import { taskTimeout, type EvalTask, type Executor, type ObjectiveRef } from '../protocol/executor.js';
+import { engineTask } from '../protocol/wire.js';
 import type { RunSession } from '../study/run-session.js';
 import { checkBudget, resolveBudget, type Budget } from './budget.js';
 import { runLoop, type RunLoopOptions, type RunLoopSummary } from './run-loop.js';
@@ -41,7 +42,7 @@ export function trialTask(job: Job, s: TaskSpec): EvalTask {
   if (s.trialsDir !== undefined && s.objective.kind === 'command') task.trialDir = join(s.trialsDir, String(job.trialId));
   const extra = s.extra?.(job);
   if (extra !== undefined) task.extra = extra;
-  return task;
+  return engineTask(task);
 }
 
 export interface DriveOptions extends Omit<RunLoopOptions, 'budget' | 'makeTask' | 'executor'> {

@@ -14,6 +14,7 @@ import { toTrialResult } from '../../src/protocol/trial-result.js';
 import { taskTimeout } from '../../src/protocol/executor.js';
 import { checkTrialTimeout } from '../../src/protocol/schemas.js';
 import { parseOutcome, parseTask } from '../../src/protocol/wire.js';
+import { trialTask } from '../../src/driver/drive.js';
 import { parseStoredEntry } from '../../src/protocol/journal-schemas.js';
 
 const worker = { id: 'w1', host: 'h', pid: 42, devices: ['0'] };
@@ -53,6 +54,21 @@ test('the timeoutMs rule: a task refuses 0; where users type it 0 is refused nam
   assert.throws(() => checkTrialTimeout(-1, 'timeout'), /timeout must be a number of ms > 0 \(got -1\)/);
   for (const fine of [undefined, null, 1, 2500.5]) checkTrialTimeout(fine);
   assert.deepEqual([0, null, undefined, 1500].map(taskTimeout), [null, null, null, 1500]);
+});
+
+test('a task the engine built is taken as it is; any other task, a copy of one included, goes through the schema', () => {
+  const job = { trialId: 3, configId: 0, bracketId: 0, rung: 0, fidelity: 9, parentId: null, vector: [0.5], config: { x: 0.5 }, source: 'random' } as never;
+  const built = trialTask(job, { runId: 'r', objective: { kind: 'module', path: '/o.mjs' }, trialTimeoutMs: 1500, gpus: 0 });
+  const p = parseTask(built);
+  assert.ok(p.ok);
+  assert.equal(p.value, built, 'the same object: no schema run, no copy');
+  const copy = parseTask({ ...built });
+  assert.ok(copy.ok);
+  assert.notEqual(copy.value, built, 'a copy is parsed (zod gives a new object)');
+  // a caller's task that looks like the engine's is still checked field by field
+  const forged = parseTask({ ...built, timeoutMs: 0, objective: { kind: 'module', path: 42 } });
+  assert.equal(forged.ok, false);
+  assert.match((forged as { message: string }).message, /timeoutMs|objective/);
 });
 
 test('an outcome with a NaN report (null after JSON) is still read, the value as NaN', () => {
