@@ -10,6 +10,13 @@ import { DehbError } from '../errors.js';
 import type { ObjectiveFn } from '../objective.js';
 
 const cache = new Map<string, ObjectiveFn>();
+/** The same loads by the path and export exactly as given: a trial's lookup, with no path work. */
+const byRef = new Map<string, Map<string | undefined, ObjectiveFn>>();
+
+/** The objective an earlier load of this very path and export returned, else undefined (sync: no await per trial). */
+export function loadedObjective(path: string, exportName?: string): ObjectiveFn | undefined {
+  return byRef.get(path)?.get(exportName);
+}
 
 /**
  * Load `exportName` (default `objective`) from the module at `path`. When no export name is
@@ -21,7 +28,10 @@ export async function loadObjectiveModule(path: string, exportName?: string): Pr
   const name = exportName ?? 'objective';
   const key = `${abs}\u0000${exportName ?? ''}`;
   const hit = cache.get(key);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) {
+    remember(path, exportName, hit);
+    return hit;
+  }
 
   try {
     const st = await stat(abs);
@@ -56,5 +66,12 @@ export async function loadObjectiveModule(path: string, exportName?: string): Pr
     );
   }
   cache.set(key, fn as ObjectiveFn);
+  remember(path, exportName, fn as ObjectiveFn);
   return fn as ObjectiveFn;
+}
+
+function remember(path: string, exportName: string | undefined, fn: ObjectiveFn): void {
+  let m = byRef.get(path);
+  if (m === undefined) byRef.set(path, (m = new Map()));
+  m.set(exportName, fn);
 }

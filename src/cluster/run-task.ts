@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import type { ObjectiveFn } from '../objective.js';
 import { runCommand } from './command-runner.js';
 import type { EvalOutcome, EvalTask, ObjectiveContext, WorkerInfo } from '../protocol/executor.js';
-import { loadObjectiveModule } from './objective-loader.js';
+import { loadedObjective, loadObjectiveModule } from './objective-loader.js';
 import { LazyTrialDir } from './lazy-trial-dir.js';
 import { errorOutcome, failed, normalizeResult } from './result-parse.js';
 
@@ -68,11 +68,14 @@ async function dispatch(task: EvalTask, ctx: RunTaskContext): Promise<EvalOutcom
         ...(ctx.killGraceMs === undefined ? {} : { killGraceMs: ctx.killGraceMs }),
       });
     case 'module': {
-      let fn: ObjectiveFn;
-      try {
-        fn = await loadObjectiveModule(ref.path, ref.exportName);
-      } catch (err) {
-        return errorOutcome(err);
+      // loaded before (every trial after the first): no await for the lookup
+      let fn = loadedObjective(ref.path, ref.exportName);
+      if (fn === undefined) {
+        try {
+          fn = await loadObjectiveModule(ref.path, ref.exportName);
+        } catch (err) {
+          return errorOutcome(err);
+        }
       }
       return runFunction(fn, task, ctx);
     }
