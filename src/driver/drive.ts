@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Job } from '../dehb/types.js';
 import { taskTimeout, type EvalTask, type Executor, type ObjectiveRef } from '../protocol/executor.js';
-import { engineTask } from '../protocol/wire.js';
+import { engineTask } from '../protocol/engine-tasks.js';
 import type { RunSession } from '../study/run-session.js';
 import { checkBudget, resolveBudget, type Budget } from './budget.js';
 import { runLoop, type RunLoopOptions, type RunLoopSummary } from './run-loop.js';

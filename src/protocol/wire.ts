@@ -4,6 +4,7 @@
  * the field, and the outcomes a coordinator records for results it cannot use.
  */
 import { z } from 'zod';
+import { isEngineTask } from './engine-tasks.js';
 import { DehbError, serializeError } from '../errors.js';
 import {
   commandRefSchema,
@@ -118,23 +119,8 @@ export function jobData(task: EvalTask): EvalTask {
   return { ...rest, objective };
 }
 
-/**
- * Tasks made by the engine's one task builder (driver/drive.ts trialTask) from parts that were
- * checked where the user gave them (run id, objective, timeout, GPUs) and from the optimizer's own
- * jobs: valid by construction, so parseTask takes them as they are instead of running the schema
- * on every trial (a tenth of a journaled run's CPU). Anything else — a task from a caller of the
- * Executor API, a job from Redis — is parsed. Weak: it keeps no task alive.
- */
-const engineMade = new WeakSet<object>();
-
-/** Marks a task the engine built (driver/drive.ts trialTask, once the task is complete). */
-export function engineTask(task: EvalTask): EvalTask {
-  engineMade.add(task);
-  return task;
-}
-
 export function parseTask(value: unknown): Parsed<EvalTask> {
-  if (typeof value === 'object' && value !== null && engineMade.has(value)) return { ok: true, value: value as EvalTask };
+  if (isEngineTask(value)) return { ok: true, value };
   const r = evalTaskSchema.safeParse(value);
   return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid task: ${describe(r.error)}` };
 }
