@@ -7,9 +7,8 @@
  */
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import type { JournalEntry, TrialRecord } from '../study/journal-types.js';
-import type { StudyQueueExecutor } from '../study/study-queue-executor.js';
 import type { StatedBudget } from '../driver/budget.js';
-import { leadStudy, type LeadResult } from '../driver/study-lead.js';
+import { leadStudy, type LeadOptions, type LeadResult } from '../driver/study-lead.js';
 import type { StudyRunOptions } from './study-run-options.js';
 import { clusterExecutor } from './study-slots.js';
 
@@ -21,7 +20,7 @@ export interface LeaseTermContext {
   holder: string;
   /** A Redis study's cluster queue (the term opens its executor); undefined for a local queue. */
   cluster: ClusterConnection | undefined;
-  /** This process's evaluation slots. */
+  /** This process's evaluation slots (the term's cluster executor keeps as many trials out, plus queueAhead). */
   slots: number;
   /** When this process started (a runtime budget counts from it). */
   started: number;
@@ -29,12 +28,8 @@ export interface LeaseTermContext {
   gpusPerTrial: number;
   /** Ends the term: the graceful stop, or a worker's spent --max-trials quota. */
   signal: AbortSignal;
-  /** Trials this process's slots run now. */
-  busySlots: () => number;
-  /** A trial went into the local queue. */
-  onQueued: () => void;
-  /** The term's local queue executor opened (null: closed again). */
-  onQueueReady: (queue: StudyQueueExecutor | null) => void;
+  /** The local queue's hooks into this process's slots (leadStudy's `queue` option). */
+  queue: LeadOptions['queue'];
 }
 
 /** Holds the lease for one term (null when another process holds it). */
@@ -42,7 +37,7 @@ export async function leadLeaseTerm(ctx: LeaseTermContext, stated: StatedBudget)
   const { opts, slots } = ctx;
   const lease = await opts.storage.getLease(opts.study); // lock-free look first
   if (lease !== null || !(await opts.storage.acquireLease(opts.study, ctx.holder, ctx.leaseTtlMs))) return null;
-  const executor = opts.executor ?? (ctx.cluster === undefined ? undefined : await clusterExecutor(ctx.cluster, opts, slots));
+  const executor = opts.executor ?? (ctx.cluster === undefined ? undefined : await clusterExecutor(ctx.cluster, opts, Math.max(1, slots + ctx.queue.queueAhead)));
   let finished = false;
   try {
     const r: LeadResult = await leadStudy({
@@ -54,13 +49,7 @@ export async function leadLeaseTerm(ctx: LeaseTermContext, stated: StatedBudget)
       started: ctx.started,
       leaseTtlMs: ctx.leaseTtlMs,
       gpusPerTrial: ctx.gpusPerTrial,
-      queue: {
-        queueAhead: opts.queueAhead ?? Math.max(2, slots),
-        busySlots: ctx.busySlots,
-        idleSlots: () => Math.max(0, slots - ctx.busySlots()),
-        onQueued: ctx.onQueued,
-        onReady: ctx.onQueueReady,
-      },
+      queue: ctx.queue,
       // a worker reports the trials it evaluated (its claim loop), an optimizer those it recorded
       onTrialEnd: opts.mode === 'worker' ? undefined : (rec) => opts.onTold?.(toldEntry(rec)),
     });

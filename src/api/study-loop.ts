@@ -105,10 +105,14 @@ export async function runStudy(opts: StudyRunOptions): Promise<StudyRunSummary> 
     leaseTtlMs,
     gpusPerTrial,
     signal: termSignal,
-    busySlots: () => running.size,
-    onQueued: () => waker.wake(),
-    onQueueReady: (q) => {
-      queue = q;
+    queue: {
+      queueAhead: opts.queueAhead ?? Math.max(2, slots),
+      busySlots: () => running.size,
+      idleSlots: () => Math.max(0, slots - running.size),
+      onQueued: () => waker.wake(),
+      onReady: (q) => {
+        queue = q;
+      },
     },
   };
   /** Holds the lease for one term (null when another process holds it). */

@@ -13,10 +13,9 @@ import { studyRunId } from '../study/storage.js';
 import type { StudyWorker } from '../study/study-worker.js';
 import type { StudyRunOptions } from './study-run-options.js';
 
-/** The lease holder's executor for one term: the cluster executor of `dehb run --cluster`. */
-export async function clusterExecutor(connection: ClusterConnection, opts: StudyRunOptions, slots: number): Promise<Executor> {
+/** The lease holder's executor for one term: the cluster executor of `dehb run --cluster`, keeping `capacity` trials out. */
+export async function clusterExecutor(connection: ClusterConnection, opts: StudyRunOptions, capacity: number): Promise<Executor> {
   const { createClusterExecutor } = await import('../cluster/bullmq/client.js');
-  const capacity = Math.max(1, slots + (opts.queueAhead ?? Math.max(2, slots)));
   // cancelOnClose false: a term cut short leaves its jobs queued for the next lease holder
   return createClusterExecutor({ connection, runId: studyRunId(opts.study), capacity, cancelOnClose: false, ...(opts.log === undefined ? {} : { log: opts.log }) });
 }
