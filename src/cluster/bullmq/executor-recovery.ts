@@ -59,11 +59,6 @@ export class Recovery {
     return this.leftSome;
   }
 
-  /** A submission resolved without its outcome, its job left on the queue (its result must stay). */
-  noteLeft(): void {
-    this.leftSome = true;
-  }
-
   /** Reconciles the entry with what Redis holds for its job, batched with others in the next tick. */
   recheckSoon(e: Entry, counter: RecheckCounter = 'fromSweep'): void {
     if (e.settled) return;
@@ -131,9 +126,11 @@ export class Recovery {
    * The run stops with a healthy broker: a submission whose job no worker holds yet (queued here,
    * or waiting on the queue) will not run before the stop, so it goes to `leave` now (cancelled:
    * the trial stays pending); running jobs finish as usual. Called at the stop and on each tick
-   * after it (an add in progress, a dead worker's lock that has not expired yet).
+   * after it (an add in progress, a dead worker's lock that has not expired yet). `cancel` given
+   * (a run that cancels on close): it takes such a submission instead, removing its job.
    */
-  async leaveUnstarted(leave: (e: Entry) => void): Promise<void> {
+  async leaveUnstarted(cancel?: (e: Entry) => void): Promise<void> {
+    const leave = cancel ?? ((e: Entry) => this.leave(e, 'stopped before a worker took it (job left queued for the next lease holder)'));
     if (this.leaving) return;
     this.leaving = true;
     try {
@@ -157,8 +154,13 @@ export class Recovery {
   leaveForResume(): void {
     const entries = this.table.all();
     if (entries.length === 0) return;
-    this.leftSome = true;
     this.parts.log(`Redis is not usable (${this.parts.where}); ${entries.length} trial(s) in flight stay pending for a resume`);
-    for (const e of entries) this.parts.settle(e, { status: 'cancelled', reason: 'broker unavailable (job left for a resume)' });
+    for (const e of entries) this.leave(e, 'broker unavailable (job left for a resume)');
+  }
+
+  /** Resolves the submission as cancelled, its job left where it is: its stored result must stay for whoever resumes. */
+  private leave(e: Entry, reason: string): void {
+    this.leftSome = true;
+    this.parts.settle(e, { status: 'cancelled', reason });
   }
 }

@@ -346,14 +346,7 @@ export class BullmqExecutor implements Executor {
   }
 
   private leaveUnstarted(): Promise<void> {
-    return this.recovery.leaveUnstarted((e) => {
-      if (this.opts.cancelOnClose) {
-        this.abort(e, 'the run stopped before a worker took it');
-        return;
-      }
-      this.recovery.noteLeft();
-      this.settle(e, { status: 'cancelled', reason: 'stopped before a worker took it (job left queued for the next lease holder)' });
-    });
+    return this.recovery.leaveUnstarted(this.opts.cancelOnClose ? (e) => this.abort(e, 'the run stopped before a worker took it') : undefined);
   }
 
   /** Settles an entry's promise and counts the evaluation (a later submit of the trial is a retry). */
