@@ -150,16 +150,8 @@ export class WorkerRuntime implements ClusterWorker, JobHost {
    */
   private onWorkerError(err: Error): void {
     const lock = /^(?:Missing lock|Lock mismatch) for job (\S+?)\./.exec(err?.message ?? '');
-    if (lock !== null) {
-      const jobId = lock[1] as string;
-      if (this.lockLostSaid.has(jobId)) return;
-      this.lockLostSaid.add(jobId);
-      if (this.lockLostSaid.size > 10_000) this.lockLostSaid.clear();
-      this.stats.lostLock++;
-      this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
-      return;
-    }
-    this.noteError(err);
+    if (lock !== null) this.noteLostLock(lock[1] as string);
+    else this.noteError(err);
   }
 
   /**
@@ -205,9 +197,7 @@ export class WorkerRuntime implements ClusterWorker, JobHost {
   }
 
   lostLock(jobId: string): never {
-    this.lockLostSaid.add(jobId);
-    this.stats.lostLock++;
-    this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
+    this.noteLostLock(jobId);
     throw new Error(`lost the lock for job ${jobId} (it was handed to another worker); this result is dropped`);
   }
 
@@ -238,6 +228,15 @@ export class WorkerRuntime implements ClusterWorker, JobHost {
     if (worker !== undefined) await withTimeout(worker.close(true).catch(() => undefined), 2_000, () => undefined);
     this.allocator.stop();
     await Promise.all([closeRedis(this.sub), closeRedis(this.redis), this.bull === undefined ? undefined : closeBullConnection(this.bull)]);
+  }
+
+  /** Counts and says a job's lost lock once (BullMQ reports it for the completion and the failure too). */
+  private noteLostLock(jobId: string): void {
+    if (this.lockLostSaid.has(jobId)) return;
+    this.lockLostSaid.add(jobId);
+    if (this.lockLostSaid.size > 10_000) this.lockLostSaid.clear();
+    this.stats.lostLock++;
+    this.log(`job ${jobId}: lost its lock (this worker was cut off or too slow to renew it); result dropped, another worker runs the trial`);
   }
 
   private noteError(err: unknown): void {
