@@ -40,19 +40,26 @@ const worker = z.looseObject({
   devices: z.array(z.string()).optional(),
 });
 
-const job = typed<Job>(
-  z.looseObject({
-    trialId,
-    configId: z.number().int(),
-    bracketId: z.number().int(),
-    rung: z.number().int(),
-    fidelity: z.number(),
-    parentId: z.number().int(),
-    vector: z.array(finiteOrNull),
-    config,
-    source: z.enum(['de', 'promotion', 'random', 'manual']),
-  }),
-);
+const jobFields = {
+  trialId,
+  configId: z.number().int(),
+  bracketId: z.number().int(),
+  rung: z.number().int(),
+  fidelity: z.number(),
+  parentId: z.number().int(),
+  config,
+  source: z.enum(['de', 'promotion', 'random', 'manual']),
+};
+const vector = z.array(finiteOrNull);
+const job = typed<Job>(z.looseObject({ ...jobFields, vector }));
+
+/**
+ * The job of an `asked` entry. Format 2 (ENTRY_VERSION.asked) leaves out the unit-cube `vector`:
+ * replay re-asks it and compares configurations, re-telling and readers use `config`, and the
+ * report encodes `config` when it needs the cube. Format 1 entries carry it (replay compares it).
+ */
+export type AskedJob = Omit<Job, 'vector'> & { vector?: Job['vector'] };
+const askedJob = typed<AskedJob>(z.looseObject({ ...jobFields, vector: vector.optional() }));
 
 const result = typed<TrialResult>(
   z.looseObject({
@@ -117,7 +124,7 @@ const entrySchemas = {
   asked: z.looseObject({
     type: z.literal('asked'),
     trialId,
-    job,
+    job: askedJob,
     /**
      * How many told and pushed entries the optimizer had applied when it asked. Replay applies
      * told/pushed entries in journal order but defers them until an ask needs them, so a leader

@@ -26,7 +26,8 @@ export function isFinished(status: TrialStatusName): boolean {
 export const ENTRY_VERSION = {
   created: 1,
   pushed: 1,
-  asked: 1,
+  /** 2: the job without its unit-cube vector (journal-schemas.ts AskedJob). */
+  asked: 2,
   started: 1,
   report: 1,
   told: 1,

@@ -88,7 +88,7 @@ export class PayloadBuilder {
       hyperband: view('hyperband', () => buildHyperband(records, fidelities)),
       timeline: view('timeline', () => buildTimeline(records, t0, live && m.finished === null ? now : (m.lastAt ?? now))),
       parallel: view('parallel', () => buildParallel(records, space, topRung, fidelities[topRung] ?? null)),
-      importance: view('importance', () => buildImportance(records, space, m.vectors, rungCount)),
+      importance: view('importance', () => buildImportance(records, space, rungCount)),
       curves: view('curves', () => buildCurves(records)),
       live: buildLive(m, now),
       columns: tableColumns(params),

@@ -1,7 +1,7 @@
 /**
  * The run as the report and the dashboard see it: fed journal entries (in order, possibly in
  * several batches as the journal grows), it keeps the options, meta, budget, why the run ended,
- * one TrialRecord per trial (study/history.ts) plus each trial's unit-cube vector, and which
+ * one TrialRecord per trial (study/history.ts), and which
  * trials changed since the last `takeChanged()` (for the dashboard's deltas). It reads no file and
  * replays no optimizer: asked entries carry the whole job. Entry kinds it does not know (e.g.
  * snapshots written by a newer version) are skipped, so a newer journal still renders.
@@ -25,7 +25,6 @@ export class RunModel {
   lastSeq = 0;
   /** Ok and non-ok results told (first result per trial). */
   told = 0;
-  readonly vectors = new Map<number, number[]>();
   /** Trials asked and not yet told (queued or running). */
   readonly inFlight = new Set<number>();
   /** Per worker label: its host, trials finished, last time seen (ms). */
@@ -77,7 +76,6 @@ export class RunModel {
         const a = e as Extract<StoredEntry, { type: 'asked' }>;
         if (this.history.get(a.trialId) !== undefined) return;
         this.history.onAsked(a.job, a.at, a.external === true);
-        this.vectors.set(a.trialId, a.job.vector);
         this.inFlight.add(a.trialId);
         if (a.job.bracketId >= 0) this.bracketIds.add(a.job.bracketId);
         this.changed.add(a.trialId);

@@ -4,7 +4,7 @@
  */
 import type { Job, TrialResult } from '../dehb/types.js';
 import type { WorkerInfo } from '../protocol/executor.js';
-import type { StoredEntry, TrialRecord } from './journal-types.js';
+import type { AskedJob, StoredEntry, TrialRecord } from './journal-types.js';
 import { isFinished } from '../protocol/journal-versions.js';
 
 export class TrialHistory {
@@ -14,14 +14,14 @@ export class TrialHistory {
   private best = Infinity;
 
   /** `external`: handed out by study.ask(), so its asker is evaluating it (`running`). */
-  onAsked(job: Job, at: number | null, external = false): TrialRecord {
+  onAsked(job: AskedJob, at: number | null, external = false): TrialRecord {
     const record = TrialHistory.recordOf(job, at, external);
     this.byId.set(job.trialId, record);
     return record;
   }
 
   /** A fresh record of an asked trial. */
-  static recordOf(job: Job, at: number | null, external = false): TrialRecord {
+  static recordOf(job: AskedJob, at: number | null, external = false): TrialRecord {
     return {
       trialId: job.trialId,
       configId: job.configId,

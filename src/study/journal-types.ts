@@ -9,7 +9,7 @@ import type { WorkerInfo } from '../protocol/executor.js';
 import type { JournalEntry, StoredEntry } from '../protocol/journal-schemas.js';
 import type { TrialStatusName } from '../protocol/journal-versions.js';
 
-export type { JournalEntry, RunMeta, StoredEntry } from '../protocol/journal-schemas.js';
+export type { AskedJob, JournalEntry, RunMeta, StoredEntry } from '../protocol/journal-schemas.js';
 
 export interface JournalBackend {
   /** Appends entries in order; resolves with the seq of the last one once durable. */

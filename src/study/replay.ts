@@ -17,7 +17,7 @@ import { ask, createState, push, tell } from '../dehb/optimizer.js';
 import { sameVector } from '../dehb/de.js';
 import type { DehbState, Job, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
-import type { RunMeta, StoredEntry, JournalEntry } from './journal-types.js';
+import type { AskedJob, RunMeta, StoredEntry, JournalEntry } from './journal-types.js';
 import { TrialHistory } from './history.js';
 import { ReplayMismatch, retell, type SnapshotEntry } from './retell.js';
 
@@ -181,7 +181,7 @@ export class Replayer {
       throw new ReplayMismatch(`${this.source}: the journal was written by optimizer version ${this.createdVersion}, this is version ${OPTIMIZER_VERSION}`, e.seq);
     }
     const r = ask(state);
-    if (!('job' in r) || r.job.trialId !== e.trialId || !sameVector(r.job.vector, e.job.vector)) {
+    if (!('job' in r) || r.job.trialId !== e.trialId || !asksTheSame(r.job, e.job)) {
       throw new ReplayMismatch(`${this.source}: entry ${e.seq}: trial ${e.trialId} does not match what this optimizer asks on replay`, e.seq);
     }
     if (e.external === true) this.external.add(e.trialId);
@@ -270,4 +270,18 @@ export function replayOrRetell(
 function findLastIndex<T>(xs: readonly T[], pred: (x: T) => boolean): number {
   for (let i = xs.length - 1; i >= 0; i--) if (pred(xs[i] as T)) return i;
   return -1;
+}
+
+/**
+ * Whether a re-asked job is the journaled one: its vector where the entry has it (format 1),
+ * else (format 2) where it sits in the brackets, what it came from and its configuration.
+ */
+function asksTheSame(job: Job, e: AskedJob): boolean {
+  if (e.vector !== undefined) return sameVector(job.vector, e.vector);
+  if (job.configId !== e.configId || job.bracketId !== e.bracketId || job.rung !== e.rung || job.parentId !== e.parentId) return false;
+  if (job.fidelity !== e.fidelity || job.source !== e.source) return false;
+  const keys = Object.keys(job.config);
+  if (keys.length !== Object.keys(e.config).length) return false;
+  for (const k of keys) if (!Object.is(job.config[k], e.config[k])) return false;
+  return true;
 }

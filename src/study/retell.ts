@@ -12,7 +12,7 @@ import { ask, createState, push, tell } from '../dehb/optimizer.js';
 import type { DehbState, Job, ResolvedOptimizerOptions, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import { DehbError } from '../errors.js';
-import type { JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
+import type { AskedJob, JournalEntry, RunMeta, StoredEntry } from './journal-types.js';
 
 export type SnapshotEntry = Extract<JournalEntry, { type: 'snapshot' }>;
 
@@ -26,7 +26,7 @@ export class ReplayMismatch extends DehbError {
   }
 }
 
-function askAs(state: DehbState, job: Job): void {
+function askAs(state: DehbState, job: AskedJob): void {
   push(state, job.config, job.fidelity);
   state.nextTrialId = job.trialId;
   const r = ask(state);
@@ -42,7 +42,7 @@ export function retell(entries: readonly StoredEntry[], source: string): Snapsho
   const options: ResolvedOptimizerOptions = created.options;
   const meta: RunMeta = created.meta;
   const state = createState(options);
-  const jobs = new Map<number, Job>();
+  const jobs = new Map<number, AskedJob>();
   const told = new Set<number>();
   const external = new Set<number>();
   const pushed: Array<{ config: Job['config']; fidelity: number }> = [];

@@ -15,7 +15,7 @@ import { ask, createState, push, resolveOptimizerOptions, tell } from '../dehb/o
 import type { AskResult, DehbState, Incumbent, Job, OptimizerOptions, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { WorkerInfo } from '../protocol/executor.js';
-import type { JournalBackend, JournalEntry, RunMeta, TrialRecord } from './journal-types.js';
+import type { AskedJob, JournalBackend, JournalEntry, RunMeta, TrialRecord } from './journal-types.js';
 import { TrialHistory } from './history.js';
 import { JournalWriter } from './journal-writer.js';
 import { Replayer, replayOrRetell } from './replay.js';
@@ -183,7 +183,7 @@ export class RunSession {
       if (this.all !== null) this.all.onAsked(r.job, Date.now(), opts.external === true);
       else this.live.set(r.job.trialId, TrialHistory.recordOf(r.job, Date.now(), opts.external === true));
       if (opts.external === true) this.external.add(r.job.trialId);
-      this.record({ type: 'asked', trialId: r.job.trialId, job: r.job, applied, ...(opts.external === true ? { external: true } : {}) });
+      this.record({ type: 'asked', trialId: r.job.trialId, job: askedJob(r.job), applied, ...(opts.external === true ? { external: true } : {}) });
     }
     return r;
   }
@@ -302,4 +302,9 @@ async function readAll(journal: JournalBackend): Promise<LatestEntries | null> {
   const entries = await journal.read(1);
   const head = entries[0];
   return head === undefined ? null : { head, entries, fromSnapshot: false };
+}
+
+/** The job as an `asked` entry (format 2) holds it: everything but the unit-cube vector, which replay re-asks. */
+function askedJob(j: Job): AskedJob {
+  return { trialId: j.trialId, configId: j.configId, bracketId: j.bracketId, rung: j.rung, fidelity: j.fidelity, parentId: j.parentId, config: j.config, source: j.source };
 }

@@ -82,6 +82,34 @@ test('a journal written by optimizer version 2 (dehb run -n 3, killed with 3 tri
   }
 });
 
+test('a journal of this release\'s optimizer (version 3) with format-1 asked entries (vectors) resumes exactly: no re-telling, pending trials re-run first', async () => {
+  // written by DEHB.run (-n 3, 120 results), then two asks left untold and one told: trials 120 and 122 pending
+  const dir = await fixtureCopy(undefined, 'v3-interrupted');
+  try {
+    const before = await entries(dir);
+    assert.ok(before.some((e) => e.type === 'asked' && e.v === 1 && Array.isArray(e.job.vector)), 'the fixture holds format-1 asked entries');
+    const d = new DEHB({ outputDir: dir, resume: true, objective } as never);
+    const s = await d.ready();
+    assert.deepEqual(s.warnings, [], 'replayed (its re-asks match the journaled vectors), not re-told');
+    assert.deepEqual(s.resumedPending.map((j) => j.trialId), [120, 122]);
+    assert.equal(s.told, 121);
+    const r = await d.run({ fevals: 150, total: true });
+    assert.equal(r.trials.ok, 150);
+    await d.close();
+    await assertExactlyOnce(dir, 150);
+    const added = (await entries(dir)).slice(before.length).filter((e) => e.type === 'asked');
+    assert.ok(added.length > 0 && added.every((e) => e.v === 2 && (e.job as { vector?: unknown }).vector === undefined), 'new asked entries are format 2 (no vector)');
+    // and the mixed journal (format 1 then format 2 asked entries) re-opens exactly
+    const again = new DEHB({ outputDir: dir, resume: true, objective } as never);
+    const s2 = await again.ready();
+    assert.deepEqual(s2.warnings, []);
+    assert.equal(s2.told, 150);
+    await again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('re-telling keeps the `external` mark of pending trials handed out by study.ask(): no run re-submits them', async () => {
   // the v2 fixture, with pending trial 156 as if study.ask() had handed it out
   const dir = await fixtureCopy((e) => (e.type === 'asked' && e.trialId === 156 ? { ...e, external: true } : e), 'v2-interrupted');
@@ -176,7 +204,7 @@ test('an entry of a newer format version is refused with a message saying to upg
   try {
     await mkdir(dir, { recursive: true });
     await assert.rejects(new DEHB({ outputDir: dir, resume: true, objective } as never).ready(), (e: { code?: string; message: string }) =>
-      e.code === 'E_JOURNAL' && /format version 7, newer than this dehb reads \(1\): upgrade dehb/.test(e.message));
+      e.code === 'E_JOURNAL' && /a "asked" entry of format version 7, newer than this dehb reads \(2\): upgrade dehb/.test(e.message));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

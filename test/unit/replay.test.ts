@@ -100,6 +100,21 @@ test('a journal written with other options is rejected with E_JOURNAL naming the
   assert.throws(() => replay(entries, 'j.jsonl'), (e: { code?: string; message: string }) => e.code === 'E_JOURNAL' && /j\.jsonl: entry 2: trial 0 does not match/.test(e.message));
 });
 
+test('asked entries (format 2) hold no vector; replay checks each re-ask against the journaled configuration, to the last bit', async () => {
+  const journal = new MemoryJournal();
+  const live = await RunSession.create(opts, { runId: 'v2' }, journal);
+  await runLoop({ session: live, executor: new FakeExecutor(1, (t) => f(t.config, t.fidelity)), budget: totalFevals(12), makeTask });
+  const entries = await journal.read();
+  const asked = entries.filter((e) => e.type === 'asked') as Array<Extract<(typeof entries)[number], { type: 'asked' }>>;
+  assert.equal(asked.length, 12);
+  assert.ok(asked.every((e) => e.v === 2 && !('vector' in e.job)), 'no unit-cube vector in the journal');
+  assert.equal(json(replay(entries).state), json(live.state), 'replays exactly without it');
+  const seventh = asked[6] as (typeof asked)[number];
+  const a = seventh.job.config.a as number;
+  seventh.job.config = { ...seventh.job.config, a: a + Number.EPSILON * Math.max(1, Math.abs(a)) };
+  assert.throws(() => replay(entries, 'j.jsonl'), (e: { message: string }) => new RegExp(`entry ${seventh.seq}: trial 6 does not match`).test(e.message), 'one ulp off is a mismatch');
+});
+
 test('a state survives a JSON round trip mid-run and continues identically', async () => {
   const live = RunSession.create(opts, { runId: 'rt' });
   await runLoop({ session: live, executor: new FakeExecutor(3, (t) => f(t.config, t.fidelity), (t) => (t.trialId % 3) + 1), budget: totalFevals(33), makeTask });

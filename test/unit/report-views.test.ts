@@ -28,20 +28,19 @@ function record(trialId: number, config: Record<string, number | string>, fitnes
   return { trialId, configId: trialId, bracketId: 0, rung: 0, fidelity: 1, config, source: 'de', status: 'ok', fitness, cost: null, info: {}, error: null, worker: null, askedAt: 0, startedAt: 0, finishedAt: 1, durationMs: 1, reports: [] };
 }
 
-test('PED-ANOVA importance ranks the parameter that decides fitness first', () => {
-  const space: SpaceSpec = { x: { type: 'float', low: 0, high: 1 }, noise: { type: 'float', low: 0, high: 1 }, c: { type: 'categorical', choices: ['a', 'b'] } };
+test('PED-ANOVA importance ranks the parameter that decides fitness first (numeric values on the unit cube their space gives)', () => {
+  // x on a log scale, noise linear on another range: importance reads both through the space's encoding of the configurations
+  const space: SpaceSpec = { x: { type: 'float', low: 1e-4, high: 1, log: true }, noise: { type: 'float', low: 10, high: 20 }, c: { type: 'categorical', choices: ['a', 'b'] } };
   const records: TrialRecord[] = [];
-  const vectors = new Map<number, number[]>();
   let s = 7;
   const rnd = (): number => ((s = (s * 16807) % 2147483647) / 2147483647);
   for (let i = 0; i < 400; i++) {
     const x = rnd();
     const n = rnd();
     const c = rnd() < 0.5 ? 'a' : 'b';
-    records.push(record(i, { x, noise: n, c }, (x - 0.2) ** 2));
-    vectors.set(i, [x, n, c === 'a' ? 0.25 : 0.75]);
+    records.push(record(i, { x: 10 ** (-4 + 4 * x), noise: 10 + 10 * n, c }, (x - 0.2) ** 2));
   }
-  const imp = buildImportance(records, space, vectors, 1);
+  const imp = buildImportance(records, space, 1);
   assert.match(imp.method, /PED-ANOVA/);
   assert.equal(imp.params[0]?.name, 'x');
   const total = imp.params.reduce((a, p) => a + p.importance, 0);

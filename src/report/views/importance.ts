@@ -4,12 +4,14 @@
  * among the top GAMMA fraction of trials and among all trials,
  *   I_d = ∫ (p_top(x) / p_all(x) − 1)² p_all(x) dx,
  * normalised to sum to 1. Numeric parameters use Gaussian kernel densities (Scott's bandwidth) of
- * the unit-cube encoding on a grid; choices use smoothed frequencies. It is computed on the
+ * the unit-cube encoding of the configurations on a grid; choices use smoothed frequencies. It is computed on the
  * highest rung that has at least MIN_TRIALS ok trials (else on all ok trials). Caveats (also on the
  * page): it is marginal (one parameter at a time, interactions are not separated), it depends on
  * GAMMA, it is noisy with few trials, and DEHB's sampling is not uniform, so it says which values
  * the good trials share, not a causal effect.
  */
+import { compileSpace, type CompiledParam } from '../../dehb/space/compile.js';
+import { encodeValue } from '../../dehb/space/encode.js';
 import type { SpaceSpec } from '../../dehb/types.js';
 import type { TrialRecord } from '../../study/journal-types.js';
 import type { Importance } from '../payload.js';
@@ -19,7 +21,7 @@ const GAMMA = 0.1;
 const MIN_TRIALS = 20;
 const GRID = 100;
 
-export function buildImportance(records: readonly TrialRecord[], space: SpaceSpec, vectors: ReadonlyMap<number, number[]>, rungCount: number): Importance {
+export function buildImportance(records: readonly TrialRecord[], space: SpaceSpec, rungCount: number): Importance {
   const ok = records.filter((r) => r.status === 'ok' && r.fitness !== null);
   let basis = ok;
   let label = 'all ok trials (no rung has enough)';
@@ -49,7 +51,8 @@ export function buildImportance(records: readonly TrialRecord[], space: SpaceSpe
       const choices = (spec.type === 'categorical' ? spec.choices : spec.values).map(String);
       value = discreteDivergence(top.map((r) => String(r.config[name])), active.map((r) => String(r.config[name])), choices);
     } else {
-      const x = (r: TrialRecord): number => vectors.get(r.trialId)?.[d] ?? 0.5;
+      const param = compileSpace(space).params[d];
+      const x = (r: TrialRecord): number => (param === undefined ? 0.5 : cube(param, r.config[name]));
       value = kdeDivergence(top.map(x), active.map(x));
     }
     raw.push({ name, importance: Number.isFinite(value) ? value : 0 });
@@ -96,4 +99,13 @@ function density(xs: readonly number[]): number[] {
   }
   const sum = out.reduce((a, b) => a + b, 0) / GRID;
   return out.map((v) => v / (sum || 1) + 1e-6);
+}
+
+/** A numeric value's unit-cube coordinate (0.5 for one outside the space, e.g. of an edited space). */
+function cube(p: CompiledParam, value: unknown): number {
+  try {
+    return encodeValue(p, value as number);
+  } catch {
+    return 0.5;
+  }
 }
