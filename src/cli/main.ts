@@ -57,8 +57,28 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
+    if (err instanceof CommanderError && err.code === 'commander.unknownOption') commandQuotingHint(program, argv);
     return reportError(err);
   }
+}
+
+/**
+ * `--command python train.py --lr {lr}` unquoted: the shell split the command, so its own flags
+ * reach dehb as unknown options. Says to pass the command as one quoted argument, which ends
+ * where the next option of the dehb subcommand begins (commander printed the unknown option).
+ */
+function commandQuotingHint(program: Command, argv: readonly string[]): void {
+  const at = argv.indexOf('--command');
+  if (at < 0) return;
+  let cmd: Command = program;
+  for (const word of argv.slice(2, at)) cmd = cmd.commands.find((c) => c.name() === word) ?? cmd;
+  const known = new Set(cmd.options.map((o) => o.long).filter((l) => l !== undefined && l !== '--command'));
+  const rest = argv.slice(at + 1);
+  const end = rest.findIndex((w) => known.has(w.split('=')[0] as string));
+  const words = end < 0 ? rest : rest.slice(0, end);
+  if (words.length < 2 || words[0]?.startsWith('-') === true) return;
+  const quoted = words.join(' ').replace(/(["\\$`])/g, '\\$1');
+  process.stderr.write(`hint: --command takes the whole command as one argument; quote it: --command "${quoted}"\n`);
 }
 
 function reportError(err: unknown): number {

@@ -93,6 +93,8 @@ test('bad input exits 2 with one clear line before any trial runs', async () => 
       [['run', '--space', join(dir, 'missing.json'), '--objective', join(FIX, 'quadratic.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '5'], /file not found/],
       [['run', '--space', badSpace, '--objective', join(FIX, 'quadratic.mjs'), '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '5'], /lr/],
       [['run', '--no-such-flag'], /unknown option/],
+      // an unquoted --command: the shell split it, its flags reach dehb; the hint quotes it up to dehb's next option
+      [['run', ...common, '--command', 'python3', 'train.py', '--lr', '{lr}', '--fevals', '5'], /unknown option '--lr'\nhint: --command takes the whole command as one argument; quote it: --command "python3 train.py --lr \{lr\}"\n$/],
       [['run', ...common, '--objective', join(FIX, 'no-export.mjs'), '--fevals', '5'], /objective/],
       [['run', ...common, '--command', 'definitely-not-a-command-xyz {fidelity}', '--fevals', '5'], /definitely-not-a-command-xyz/],
       [['run', ...common, '--objective', join(FIX, 'quadratic.mjs')], /budget/],
