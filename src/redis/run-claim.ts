@@ -20,7 +20,8 @@ export interface RunOwner {
   output?: string;
 }
 
-interface Claim {
+/** A claim as stored: the instance id, the run directory (for messages) and when it was made. */
+export interface RunClaim {
   instance: string;
   output?: string;
   at: number;
@@ -47,12 +48,12 @@ export function claimKey(keys: ClusterKeys, runId: string): string {
   return `${keys.base}:dehb:run:${runId}`;
 }
 
-function reusedError(runId: string, other: Claim | null): DehbError {
+function reusedError(runId: string, other: RunClaim | null): DehbError {
   const where = other?.output === undefined ? '' : ` (run directory ${other.output})`;
   const resume = other?.output === undefined ? 'dehb run --resume --output DIR' : `dehb run --resume --output ${other.output}`;
   return new DehbError(
     'E_USAGE',
-    `run id "${runId}" is already used on this cluster by an earlier run${where} whose jobs or results are still there; continue that run with \`${resume}\`, or choose another --run-id`,
+    `run id "${runId}" is already used on this cluster by an earlier run${where} whose jobs or results are still there; continue that run with \`${resume}\`, choose another --run-id, or give that run up for good with \`dehb scheduler forget ${runId} --scheduler-file FILE\``,
   );
 }
 
@@ -62,7 +63,7 @@ function reusedError(runId: string, other: Claim | null): DehbError {
  */
 export async function claimRun(redis: Redis, keys: ClusterKeys, runId: string, owner: RunOwner): Promise<void> {
   const key = claimKey(keys, runId);
-  const mine: Claim = { instance: owner.instance, at: Date.now(), ...(owner.output === undefined ? {} : { output: owner.output }) };
+  const mine: RunClaim = { instance: owner.instance, at: Date.now(), ...(owner.output === undefined ? {} : { output: owner.output }) };
   const r = (await redis.eval(CLAIM_LUA, 1, key, owner.instance, JSON.stringify(mine))) as string;
   if (r === 'ours') return;
   if (r !== 'new') throw reusedError(runId, parseClaim(r));
@@ -78,6 +79,12 @@ export async function assertRunIdFree(redis: Redis, keys: ClusterKeys, runId: st
   const cur = await redis.get(claimKey(keys, runId));
   if (cur !== null) throw reusedError(runId, parseClaim(cur));
   if (await hasLeftovers(redis, keys, runId)) throw reusedError(runId, null);
+}
+
+/** Who holds the run id's claim, or null. */
+export async function readClaim(redis: Redis, keys: ClusterKeys, runId: string): Promise<RunClaim | null> {
+  const cur = await redis.get(claimKey(keys, runId));
+  return cur === null ? null : parseClaim(cur);
 }
 
 /** A finished run gives its id back (only its own claim). */
@@ -103,11 +110,16 @@ async function hasLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Pro
   return false;
 }
 
-function parseClaim(text: string): Claim | null {
+/** A claim read from Redis (untrusted): its instance id, and the run directory and time where they are well-formed. */
+function parseClaim(text: string): RunClaim | null {
+  let c: unknown;
   try {
-    const c = JSON.parse(text) as Claim;
-    return typeof c.instance === 'string' ? c : null;
+    c = JSON.parse(text);
   } catch {
     return null;
   }
+  if (typeof c !== 'object' || c === null) return null;
+  const { instance, output, at } = c as Record<string, unknown>;
+  if (typeof instance !== 'string') return null;
+  return { instance, at: typeof at === 'number' ? at : 0, ...(typeof output === 'string' ? { output } : {}) };
 }

@@ -82,6 +82,118 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
     }
   });
 
+  it('dehb scheduler forget gives up a crashed run for good: asks for --yes, refuses a live run, leaves running jobs and exp-2 alone, frees the id', async () => {
+    const prefix = uniquePrefix('runids-forget');
+    prefixes.push(prefix);
+    const file = join(dir, 'forget.json');
+    const space = join(dir, 'space.json');
+    const log = join(dir, 'forget.log');
+    writeFileSync(log, '');
+    await writeFileFor(file, prefix, SHARED_REDIS.port);
+    const keys = clusterKeys(sharedConnection(prefix));
+    const run = (id: string, out: string, fevals = 3): CliProc => {
+      const p = spawnCli(['run', '--cluster', '--scheduler-file', file, '--quiet', '--run-id', id, '--space', space, '--objective', join(FIXTURE_DIR, 'resume-objective.mjs'),
+        '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', String(fevals), '-n', '3', '--seed', '1', '--output', join(dir, out)]);
+      procs.push(p);
+      return p;
+    };
+    const forget = async (...args: string[]): Promise<{ code: number | null; err: string; out: string }> => {
+      const p = spawnCli(['scheduler', 'forget', ...args, '--scheduler-file', file]);
+      procs.push(p);
+      const r = await p.exited;
+      return { code: r.code, err: p.err(), out: p.out() };
+    };
+    const queue = new Queue('evals', { connection, prefix });
+    const redis = new Redis(connection);
+    const jobIds = async (): Promise<string[]> => (await queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed'])).map((j) => j.id as string).sort();
+    const waitQueued = async (n: number, p: CliProc): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while ((await queue.getJobCountByTypes('waiting', 'prioritized')) < n) {
+        assert.ok(Date.now() < deadline, `jobs were not queued; stderr ${p.err()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      // two crashed runs, `gone` and `gone-2`, each with 3 jobs queued (no worker yet)
+      for (const [id, n] of [['gone', 3], ['gone-2', 6]] as const) {
+        const p = run(id, `f-${id}`);
+        await waitQueued(n, p);
+        p.kill('SIGKILL');
+        await p.exited;
+      }
+      const before = await jobIds();
+      assert.equal(before.length, 6);
+
+      // not a terminal and no --yes: says what is there, removes nothing
+      const asked = await forget('gone');
+      assert.equal(asked.code, 2, asked.err);
+      assert.match(asked.err, new RegExp(`run "gone": claimed by an earlier run \\(run directory ${join(dir, 'f-gone')}\\); 3 job\\(s\\) queued or finished, 0 running`));
+      assert.match(asked.err, /refusing to forget run "gone" without --yes/);
+      assert.deepEqual(await jobIds(), before);
+
+      // a run whose coordinator is connected is refused
+      const live = run('live', 'f-live');
+      await waitQueued(9, live);
+      const refused = await forget('live', '--yes');
+      assert.equal(refused.code, 2, refused.err);
+      assert.match(refused.err, /run "live" is running: its coordinator is connected to Redis \(from [\d.:]+\)/);
+      live.kill('SIGKILL');
+      await live.exited;
+
+      // forgotten: its 3 jobs and its claim, nothing of gone-2's or live's
+      const done = await forget('gone', '--yes', '--json');
+      assert.equal(done.code, 0, done.err);
+      assert.match(done.err, /forgot run "gone": removed 3 job\(s\) and its claim; the id is free/);
+      assert.deepEqual(JSON.parse(done.out), { runId: 'gone', removed: 3, running: [], claimReleased: true });
+      const after1 = await jobIds();
+      assert.deepEqual(after1.filter((id) => /^gone-\d+$/.test(id)), [], "gone's jobs are removed");
+      assert.deepEqual(after1.filter((id) => id.startsWith('gone-2-')), before.filter((id) => id.startsWith('gone-2-')), "gone-2's jobs stay");
+      assert.equal(after1.filter((id) => id.startsWith('live-')).length, 3, "live's jobs stay");
+      assert.equal(await redis.exists(`${keys.base}:dehb:run:gone`), 0);
+      assert.equal(await redis.exists(`${keys.base}:dehb:run:gone-2`), 1, "gone-2's claim stays");
+      // a claim Redis holds in another form (hostile or damaged) is shown as such and removed too
+      await redis.set(`${keys.base}:dehb:run:odd`, 'not json');
+      const odd = await forget('odd', '--yes');
+      assert.equal(odd.code, 0, odd.err);
+      assert.match(odd.err, /run "odd": claimed \(the claim is not in the form dehb writes\); 0 job\(s\)[\s\S]*forgot run "odd": removed 0 job\(s\) and its claim/);
+      assert.equal(await redis.exists(`${keys.base}:dehb:run:odd`), 0);
+      // a run id that is not one (a glob) is refused before anything is looked at
+      const glob = await forget('gone*', '--yes');
+      assert.equal(glob.code, 2, glob.err);
+      assert.match(glob.err, /<run-id>/);
+      const again = await forget('gone', '--yes');
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.err, /run "gone" left nothing on this queue: the id is free/);
+
+      // a job a worker is running is left (and the claim with it) until it ends
+      await forget('gone-2', '--yes');
+      const worker = spawnCli(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { env: { DEHB_TEST_SLEEP_MS: '3000', DEHB_TEST_LOG: log } });
+      procs.push(worker);
+      await worker.waitFor(/serving queue/);
+      const deadline = Date.now() + 30_000;
+      while ((await queue.getJobCountByTypes('active')) < 3) {
+        assert.ok(Date.now() < deadline, `live's jobs did not start; worker ${worker.err()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const busy = await forget('live', '--yes', '--json');
+      assert.equal(busy.code, 1, busy.err);
+      assert.match(busy.err, /removed 0 job\(s\) of run "live"; 3 still run on workers \(live-0, live-1, live-2\), so its claim stays: forget it again once they end/);
+      assert.equal(await redis.exists(`${keys.base}:dehb:run:live`), 1);
+      while ((await queue.getJobCountByTypes('active')) > 0) await new Promise((r) => setTimeout(r, 100));
+      const ended = await forget('live', '--yes');
+      assert.equal(ended.code, 0, ended.err);
+      assert.match(ended.err, /forgot run "live": removed 3 job\(s\) and its claim/);
+
+      // the ids are free: fresh runs under them finish
+      const fresh = run('gone', 'f-gone-new', 2);
+      assert.equal((await fresh.exited).code, 0, fresh.err());
+      assert.deepEqual(await jobIds(), [], 'nothing of any of these runs is left');
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+
   it('refuses an id whose results were left by a run from before claims existed', async () => {
     const prefix = uniquePrefix('runids-old');
     prefixes.push(prefix);

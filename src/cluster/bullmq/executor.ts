@@ -25,6 +25,7 @@ import { JobEvents } from './executor-events.js';
 import { Recovery } from './executor-recovery.js';
 import { BrokerHealth } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
+import { coordinatorClientName } from '../../redis/run-forget.js';
 import { WaitingReport } from './waiting-report.js';
 import { FairShare, checkWeight, fairShareKey } from './fair-share.js';
 
@@ -70,7 +71,7 @@ export class BullmqExecutor implements Executor {
     this.owner = o.owner;
     this.opts = resolveClusterExecutorOptions(o, conn);
     this.capacity = this.opts.capacity;
-    this.channel = new ClusterChannel(conn, `dehb:coordinator:${runId}`, this.opts.eventsMaxLen, {
+    this.channel = new ClusterChannel(conn, coordinatorClientName(runId), this.opts.eventsMaxLen, {
       completed: (id, rv) => this.events.onCompleted(id, rv),
       duplicated: (id) => this.events.onDuplicated(id),
       failed: (id, reason) => void this.events.onFailed(id, reason),

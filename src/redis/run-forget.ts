@@ -1,0 +1,111 @@
+/**
+ * Owns giving up on a run id for good (`dehb scheduler forget`): what a crashed or abandoned run
+ * left on its queue — the run-id claim, its jobs in every state (waiting, prioritized, delayed,
+ * completed, failed) with their stored results, its batch map — found by the exact job id shape
+ * (protocol/job-ids.ts), so forgetting `exp` never touches `exp-2`. Refused while the run's
+ * coordinator is connected (its connections carry the name `dehb:coordinator:<runId>`). A job a
+ * worker holds (its lock key exists: it is running) is left alone and reported; the claim then
+ * stays too, so no fresh run can take that job's result, until a second forget finds it gone.
+ */
+import { Queue } from 'bullmq';
+import type { ClusterConnection } from '../protocol/scheduler-file.js';
+import { bullConnection, closeBullConnection, closeRedis, Cluster, clusterKeys, createRedis, scanClientFor, withTimeout, type ClusterKeys, type Redis } from './connection.js';
+import { claimKey, readClaim, type RunClaim } from './run-claim.js';
+import { isJobOfRun, runJobIdGlob } from '../protocol/job-ids.js';
+import { ResultsStore } from './results-store.js';
+
+export interface RunLeftovers {
+  /** Whether the id's claim key exists, and who it names (null: none, or not a claim dehb wrote). */
+  claimed: boolean;
+  claim: RunClaim | null;
+  /** Job ids of the run on the queue that no worker holds. */
+  idle: string[];
+  /** Job ids a worker holds (running). */
+  running: string[];
+}
+
+/** The name the coordinator of `runId` gives its Redis connections (cluster/bullmq/executor.ts). */
+export function coordinatorClientName(runId: string): string {
+  return `dehb:coordinator:${runId}`;
+}
+
+/** The address of a connected coordinator of `runId` (CLIENT LIST on every master), or null. */
+export async function liveCoordinator(redis: Redis, runId: string): Promise<string | null> {
+  const name = coordinatorClientName(runId);
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    const list = String(await node.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+    for (const line of list.split('\n')) {
+      const fields = new Map(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      if (fields.get('name') === name) return fields.get('addr') ?? 'unknown address';
+    }
+  }
+  return null;
+}
+
+/** What the run left on the queue: its claim and its job ids, idle or running. */
+export async function runLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Promise<RunLeftovers> {
+  const base = `${keys.base}:`;
+  const node = await scanClientFor(redis, base);
+  const ids = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, found] = await node.scan(cursor, 'MATCH', `${base}${runJobIdGlob(runId)}`, 'COUNT', 1000);
+    cursor = next;
+    for (const k of found) {
+      const id = k.slice(base.length);
+      if (isJobOfRun(runId, id)) ids.add(id);
+    }
+  } while (cursor !== '0');
+  const idle: string[] = [];
+  const running: string[] = [];
+  for (const id of [...ids].sort()) ((await redis.exists(keys.lock(id))) === 1 ? running : idle).push(id);
+  const claim = await readClaim(redis, keys, runId);
+  return { claimed: claim !== null || (await redis.exists(claimKey(keys, runId))) === 1, claim, idle, running };
+}
+
+/**
+ * Removes the run's idle jobs (through BullMQ, from whatever list or set holds them), its stored
+ * results and batch map, and — when no job of it is running — its claim. Returns what it removed
+ * and the jobs still running (removed by a later forget, once their workers let go).
+ */
+export async function forgetRun(redis: Redis, queue: Queue, keys: ClusterKeys, runId: string): Promise<{ removed: number; running: string[]; claimReleased: boolean }> {
+  const left = await runLeftovers(redis, keys, runId);
+  let removed = 0;
+  const running = [...left.running];
+  for (const id of left.idle) {
+    // 0: a worker took it since the look (locked): it is running now
+    if ((await queue.remove(id)) === 1) removed++;
+    else if ((await redis.exists(keys.job(id))) === 1) running.push(id);
+  }
+  await new ResultsStore(redis, keys).purgeRun(runId);
+  const claimReleased = running.length === 0 && (await redis.del(claimKey(keys, runId))) === 1;
+  return { removed, running, claimReleased };
+}
+
+/** One run id's leftovers on one queue, with the connections to look at and remove them. */
+export interface RunForgetter {
+  liveCoordinator(): Promise<string | null>;
+  leftovers(): Promise<RunLeftovers>;
+  forget(): ReturnType<typeof forgetRun>;
+  close(): Promise<void>;
+}
+
+export function openRunForgetter(conn: ClusterConnection, runId: string): RunForgetter {
+  const keys = clusterKeys(conn);
+  const redis = createRedis(conn.endpoint, 'dehb:forget', { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  const connection = bullConnection(conn.endpoint);
+  const queue = new Queue(conn.queue, { connection, prefix: conn.prefix });
+  queue.on('error', () => undefined);
+  return {
+    liveCoordinator: () => liveCoordinator(redis, runId),
+    leftovers: () => runLeftovers(redis, keys, runId),
+    forget: () => forgetRun(redis, queue, keys, runId),
+    async close() {
+      await withTimeout(queue.close(), 1_000, () => undefined);
+      await closeBullConnection(connection);
+      await closeRedis(redis);
+    },
+  };
+}
