@@ -44,6 +44,14 @@ describe('worker allow-list rules', () => {
     assert.match((await p.check({ kind: 'command', argv: [join(allowed, 'run.sh')], shell: true })) ?? '', /a job cannot ask for a shell/);
     assert.match((await p.check({ kind: 'command', argv: ['python3', 'train.py'], shell: true })) ?? '', /a job cannot ask for a shell/, 'not even the exact --command');
     assert.match((await p.check({ kind: 'function', name: 'f' })) ?? '', /in-process only/);
+    // an --allow that is not a directory (a typo, a program name, a file) is refused at start, naming the flag
+    for (const entry of [join(dir, 'no-such-dir'), 'python3', join(allowed, 'ok.mjs')]) {
+      await assert.rejects(ObjectivePolicy.create({ allow: [allowed, entry] }), (err: unknown) =>
+        isDehbError(err, 'E_CONFIG') && (err as Error).message.startsWith(`--allow ${entry}: `) && /is not a directory; --allow takes directories/.test((err as Error).message));
+    }
+    // a symlink to a directory is one (its target is what is allowed)
+    symlinkSync(allowed, join(dir, 'allowed-link'));
+    assert.equal(await (await ObjectivePolicy.create({ allow: [join(dir, 'allowed-link')] })).check({ kind: 'module', path: join(allowed, 'ok.mjs') }), null);
     const none = await ObjectivePolicy.create({});
     assert.equal(none.allowsNothing, true);
     assert.match((await none.check({ kind: 'module', path: join(allowed, 'ok.mjs') })) ?? '', /allowed: nothing \(start the worker with --allow DIR/);

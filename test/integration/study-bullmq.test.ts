@@ -96,6 +96,7 @@ test('--study NAME only takes that study; a worker whose allow-list refuses the 
   await createStudy('wanted', 5);
   await createStudy('other', 6);
   const filtered = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--study', 'other', '--id', 'filtered']);
+  mkdirSync(join(dir, 'elsewhere'), { recursive: true }); // allowed, but holds no objective of these studies
   const refusing = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', join(dir, 'elsewhere'), '--id', 'refusing']);
   await Promise.all([filtered.waitFor(/serving queue/), refusing.waitFor(/serving queue/)]);
   const study = start(['optimize', 'wanted', '--fevals', '4', '-n', '2', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);

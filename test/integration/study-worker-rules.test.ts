@@ -123,6 +123,7 @@ test('[file] attacker: a study journal naming a module outside the worker\'s all
     await createStudyByCli(ts, 'a', env, { objective: evil });
     const q = await queueFile(ts, 'a');
     await writeFile(q, JSON.stringify({ tasks: { '0': slot(0) } }));
+    await mkdir(join(ts.dir, 'good')); // an allowed directory that holds no objective of this study
     for (const flags of [['--allow', join(ts.dir, 'good')], ['--objective', join(ts.dir, 'objective.mjs')], ['--command', 'python3 job.py']]) {
       const w = await runCli(['worker', '--study', 'a', '--storage', ts.url, '--idle-exit', '1s', ...flags], { env });
       assert.notEqual(w.code, 0, `${flags.join(' ')}: refused`);

@@ -5,7 +5,8 @@
  * refusal is one sentence naming the objective and the flag that would allow it. A job's `env`
  * and `cwd` never get here: the worker drops them (wire.ts), so they cannot change what runs.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
+import { DehbError } from '../../errors.js';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { ObjectiveRef } from '../../protocol/executor.js';
 
@@ -28,6 +29,23 @@ async function real(path: string): Promise<string> {
   }
 }
 
+/**
+ * An --allow entry as a real directory path. Anything else is refused (E_CONFIG) at start: a
+ * typo, or a program name such as `--allow python3`, would otherwise only show as every job of
+ * that kind being refused later.
+ */
+async function allowedDir(entry: string, cwd: string): Promise<string> {
+  const dir = await real(resolve(cwd, entry));
+  const isDir = await stat(dir).then((st) => st.isDirectory(), () => false);
+  if (!isDir) {
+    throw new DehbError(
+      'E_CONFIG',
+      `--allow ${entry}: ${dir} is not a directory; --allow takes directories whose modules and executables may run (a command such as "python3 train.py ..." is allowed by --command, exactly as the run gives it, or by a script with a shebang under an --allow directory as argv[0])`,
+    );
+  }
+  return dir;
+}
+
 function isUnder(file: string, dir: string): boolean {
   const rel = relative(dir, file);
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
@@ -47,7 +65,7 @@ export class ObjectivePolicy {
   static async create(opts: ObjectivePolicyOptions): Promise<ObjectivePolicy> {
     const cwd = opts.cwd ?? process.cwd();
     const module = opts.objective === undefined ? null : await real(resolve(cwd, opts.objective));
-    const dirs = await Promise.all((opts.allow ?? []).map((d) => real(resolve(cwd, d))));
+    const dirs = await Promise.all((opts.allow ?? []).map((d) => allowedDir(d, cwd)));
     return new ObjectivePolicy(module, opts.command ?? null, dirs, cwd);
   }
 
