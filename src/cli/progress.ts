@@ -3,7 +3,8 @@
  * flight, incumbent, rate, ETA), one log line per finished trial off a terminal, and NDJSON
  * events on stdout with --json. Human text goes to stderr.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { SingleBar } from 'cli-progress';
 import type { Job } from '../dehb/types.js';
 import type { TrialRecord } from '../study/journal-types.js';
 import { formatDuration } from './durations.js';
@@ -17,7 +18,7 @@ export interface ProgressOptions {
 }
 
 export class RunProgress {
-  private readonly bar: cliProgress.SingleBar | null;
+  private readonly bar: SingleBar | null;
   private done: number;
   private inFlight = 0;
   private best = Infinity;
@@ -26,6 +27,8 @@ export class RunProgress {
   constructor(private readonly opts: ProgressOptions) {
     this.done = opts.startDone;
     if (opts.tty && !opts.quiet && !opts.json) {
+      // loaded only for a bar: runs off a terminal, quiet or --json never load it
+      const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
       this.bar = new cliProgress.SingleBar(
         {
           format: ' {bar} {value}/{total} trials | in flight {inflight} | best {best} | {rate}/s | ETA {eta_formatted}',

@@ -2,7 +2,8 @@
  * Lazy CLI: `dehb --help`, `--version` and each command's `--help` load no backend package
  * (bullmq, ioredis, piscina, zod, cli-progress, pino, systeminformation); a command that runs loads
  * what it needs. A module-resolution hook (registered with --import) logs every URL the process
- * resolves; the test reads the log. CPU cost is measured by `npm run bench:startup`, not here.
+ * resolves, and a preload (--require) logs the CommonJS modules it required (createRequire loads
+ * piscina and cli-progress only when a pool or a bar is made); the test reads the log. CPU cost is measured by `npm run bench:startup`, not here.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,10 @@ before(() => {
       '  return r;\n' +
       '}\n',
   );
+  writeFileSync(
+    join(dir, 'cjs-log.cjs'),
+    "process.on('exit', () => { if (process.env.DEHB_LOAD_LOG) require('node:fs').appendFileSync(process.env.DEHB_LOAD_LOG, Object.keys(require.cache).join('\\n') + '\\n'); });\n",
+  );
   register = join(dir, 'register.mjs');
   writeFileSync(register, "import { register } from 'node:module';\nregister(new URL('./hooks.mjs', import.meta.url));\n");
 });
@@ -42,7 +47,7 @@ function packagesLoaded(args: string[]): Promise<{ code: number; packages: Set<s
   return new Promise((done) => {
     execFile(
       process.execPath,
-      ['--import', pathToFileURL(register).href, '--import', 'tsx', MAIN, ...args],
+      ['--require', join(dir, 'cjs-log.cjs'), '--import', pathToFileURL(register).href, '--import', 'tsx', MAIN, ...args],
       { cwd: ROOT, env: { ...process.env, DEHB_LOAD_LOG: log }, timeout: 60_000 },
       (err, stdout, stderr) => {
         const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
@@ -67,4 +72,18 @@ test('a command that runs loads its backends (the hook sees them)', async () => 
   const r = await packagesLoaded(['scheduler', 'check', '--scheduler-file', join(dir, 'no-such-file.json'), '--timeout', '1000']);
   assert.notEqual(r.code, 0, r.out);
   for (const p of ['ioredis', 'bullmq', 'zod']) assert.ok(r.packages.has(p), `scheduler check did not load ${p}: ${[...r.packages].join(', ')}`);
+});
+
+test('dehb run loads piscina only for a thread pool and cli-progress only for a bar', async () => {
+  const space = join(dir, 'space.json');
+  writeFileSync(space, JSON.stringify({ x: { type: 'float', low: 0, high: 1 } }));
+  const run = (n: string, out: string): Promise<{ code: number; packages: Set<string>; out: string }> =>
+    packagesLoaded(['run', '--space', space, '--objective', join(ROOT, 'bench/fixtures/noop-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '3', '--fevals', '3', '-n', n, '-q', '--output', join(dir, out)]);
+  const one = await run('1', 'one');
+  assert.equal(one.code, 0, one.out);
+  assert.ok(one.packages.has('zod'), `the logs saw the run's packages: ${[...one.packages].join(', ')}`);
+  assert.deepEqual(['piscina', 'cli-progress'].filter((p) => one.packages.has(p)), [], '-n 1 -q evaluates inline and shows no bar');
+  const two = await run('2', 'two');
+  assert.equal(two.code, 0, two.out);
+  assert.ok(two.packages.has('piscina'), `-n 2 runs the module in a thread pool: ${[...two.packages].join(', ')}`);
 });

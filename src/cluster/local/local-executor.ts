@@ -8,11 +8,12 @@
  * JS objectives through ctx.devices only: threads cannot pin a device.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type ResourceLimits } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { DehbError } from '../../errors.js';
 import { cancelled, ExecutorCore, type DeviceAllocatorLike, type ExecControl } from '../executor-core.js';
 import type { EvalOutcome, EvalTask, Executor, SubmitOptions } from '../../protocol/executor.js';
@@ -20,6 +21,14 @@ import { parseOutcome } from '../../protocol/wire.js';
 import { failed } from '../result-parse.js';
 import { runTask } from '../run-task.js';
 import type { ThreadTaskMessage, ThreadTaskResult } from './thread-worker.js';
+
+
+const load = createRequire(import.meta.url);
+
+/** piscina, loaded by the first pool: a process that never starts threads (`dehb run -n 1`, a command objective) never loads it. */
+function piscina(): typeof Piscina {
+  return (load('piscina') as typeof import('piscina')).Piscina;
+}
 
 export interface LocalExecutorOptions {
   /** Threads (= evaluations in flight at most). */
@@ -55,7 +64,7 @@ export class LocalExecutor implements Executor {
     const n = opts.nWorkers;
     if (!Number.isInteger(n) || n < 1) throw new DehbError('E_CONFIG', `nWorkers must be an integer >= 1 (got ${n})`);
     const entry = threadWorkerEntry();
-    this.pool = new Piscina({
+    this.pool = new (piscina())({
       filename: entry.filename,
       name: 'evaluate',
       minThreads: n,
