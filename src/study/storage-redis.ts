@@ -10,7 +10,8 @@
  *
  * Trials are not queued here: they go out as BullMQ jobs on the same Redis (`cluster`: prefix P
  * without its trailing ':', queue `evals`, run id `study.<name>`), where any `dehb worker` of that
- * Redis takes them. Every multi-key change is one Lua script.
+ * Redis takes them; deleting a study removes what they left there too (redis/run-forget.ts).
+ * Every multi-key change is one Lua script.
  */
 import type { Redis } from '../redis/connection.js';
 import { DEFAULT_PREFIX, DEFAULT_QUEUE, defaultResultsKey, type ClusterConnection } from '../protocol/scheduler-file.js';
@@ -27,6 +28,7 @@ import {
   fileToStore,
   studyTaken,
   maskUrl,
+  studyRunId,
   unknownStudy,
   type CreatedEntry,
   type LeaseInfo,
@@ -124,7 +126,34 @@ export class RedisStudyStorage implements StudyStorage {
     return (await this.redis.hexists(this.studiesKey, checkStudyName(name))) === 1;
   }
 
+  /**
+   * Deletes the study's keys and what its trials left on its BullMQ queue (jobs queued or
+   * finished, stored results, the run-id claim: a study created later under the same name would
+   * otherwise take them as its own trials'). Refused (E_STUDY, nothing deleted) while a process
+   * holds the study's lease or a worker runs one of its trials.
+   */
   async deleteStudy(name: string): Promise<boolean> {
+    const lease = await this.getLease(checkStudyName(name));
+    if (lease !== null) {
+      throw new DehbError('E_STUDY', `study "${name}" is being optimized (its lease is held by ${lease.holder}); stop that process first, then delete the study`, {
+        details: { study: name, reason: 'lease-held' },
+      });
+    }
+    const { openRunForgetter } = await import('../redis/run-forget.js');
+    const queue = openRunForgetter(this.cluster, studyRunId(name));
+    try {
+      const { running } = await queue.leftovers();
+      if (running.length > 0) {
+        throw new DehbError(
+          'E_STUDY',
+          `${running.length} trial(s) of study "${name}" still run on workers (jobs ${running.slice(0, 5).join(', ')}${running.length > 5 ? ', …' : ''}); delete the study once they end (or stop those workers)`,
+          { details: { study: name, reason: 'trials-running' } },
+        );
+      }
+      await queue.forget();
+    } finally {
+      await queue.close();
+    }
     const parts = ['journal', 'lease', 'files', ...OLD_QUEUE_PARTS];
     const [[, removed]] = (await this.redis
       .multi()

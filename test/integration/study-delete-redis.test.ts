@@ -1,0 +1,113 @@
+/**
+ * Deleting a Redis-stored study also removes what its trials left on the BullMQ queue (jobs
+ * queued or finished, stored results), so a study created later under the same name never takes
+ * them as its own trials' results. Refused, deleting nothing, while a process holds the study's
+ * lease or a worker runs one of its trials.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Queue } from 'bullmq';
+import { cleanupPrefix, SHARED_REDIS, SHARED_REDIS_URL, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { journalOf } from './study-helpers.js';
+import { FIXTURE_DIR, writeFileFor } from '../fixtures/cluster/harness.js';
+import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
+
+const prefix = uniquePrefix('study-delete');
+const storage = `${SHARED_REDIS_URL}?prefix=${prefix}:`;
+let dir = '';
+let file = '';
+let space = '';
+const procs: CliProc[] = [];
+const objective = join(FIXTURE_DIR, 'resume-objective.mjs');
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dehb-study-delete-'));
+  file = join(dir, 'sched.json');
+  space = join(dir, 'space.json');
+  writeFileSync(space, JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
+  await writeFileFor(file, prefix);
+});
+after(async () => {
+  for (const p of procs) p.kill('SIGKILL');
+  await Promise.all(procs.map((p) => p.exited));
+  await cleanupPrefix(prefix);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): CliProc {
+  const p = spawnCli(args, { env });
+  procs.push(p);
+  return p;
+}
+
+async function ok(args: string[]): Promise<string> {
+  const p = start(args);
+  const r = await p.exited;
+  assert.equal(r.code, 0, `${args.join(' ')}: ${p.err()}`);
+  return p.err();
+}
+
+async function refused(args: string[]): Promise<string> {
+  const p = start(args);
+  assert.equal((await p.exited).code, 2, p.err());
+  return p.err();
+}
+
+const create = (seed: number): Promise<string> =>
+  ok(['study', 'create', 'again', '--space', space, '--min-fidelity', '1', '--max-fidelity', '9', '--objective', objective, '--seed', String(seed), '--storage', storage]);
+const worker = (sleepMs: number): CliProc =>
+  start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { DEHB_TEST_SLEEP_MS: String(sleepMs) });
+const remove = ['study', 'delete', 'again', '--storage', storage, '--yes'];
+
+async function waitFor(what: string, cond: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await cond())) {
+    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('study delete removes its queued and finished jobs (a new study of that name evaluates its own trials); refused while leased or while a worker runs a trial', { timeout: 180_000 }, async () => {
+  const queue = new Queue('evals', { connection: { host: SHARED_REDIS.host, port: SHARED_REDIS.port }, prefix });
+  const jobs = async (): Promise<string[]> => (await queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed'])).map((j) => j.id as string).sort();
+  try {
+    await create(3);
+    // no worker yet: the optimize queues 3 jobs and is killed, its lease running out 2 s later
+    const lead = start(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', file, '--storage', storage, '--lease-ttl', '2s']);
+    await waitFor('3 jobs are queued', async () => (await queue.getJobCountByTypes('waiting', 'prioritized')) === 3);
+    lead.kill('SIGKILL');
+    await lead.exited;
+    assert.match(await refused(remove), /study "again" is being optimized \(its lease is held by .+\); stop that process first/);
+
+    await new Promise((r) => setTimeout(r, 3_000)); // the dead holder's lease expires
+    // a worker takes the 3 jobs: while they run, the delete is refused
+    const slow = worker(4_000);
+    await slow.waitFor(/serving queue/);
+    await waitFor('the worker runs the 3 trials', async () => (await queue.getJobCountByTypes('active')) === 3);
+    assert.match(await refused(remove), /3 trial\(s\) of study "again" still run on workers \(jobs study\.again-0, study\.again-1, study\.again-2\); delete the study once they end/);
+    await waitFor('they end', async () => (await queue.getJobCountByTypes('completed')) === 3);
+    assert.deepEqual(await jobs(), ['study.again-0', 'study.again-1', 'study.again-2'], 'finished, kept for a lease holder that never comes');
+    slow.kill('SIGTERM');
+    await slow.exited;
+
+    await ok(remove);
+    assert.deepEqual(await jobs(), [], 'the deleted study left nothing on the queue');
+
+    // the same name again, another seed: every trial is evaluated for this study, none taken from the old jobs
+    await create(4);
+    const fast = worker(20);
+    await fast.waitFor(/serving queue/);
+    await ok(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', file, '--storage', storage]);
+    const entries = await journalOf(storage, 'again');
+    const told = entries.flatMap((e) => (e.type === 'told' ? [e] : []));
+    assert.equal(told.length, 4);
+    assert.deepEqual(told.map((t) => t.worker?.pid), told.map(() => fast.proc.pid), 'every result comes from the worker serving the new study');
+    fast.kill('SIGTERM');
+    await fast.exited;
+  } finally {
+    await queue.close();
+  }
+});
