@@ -11,49 +11,25 @@
  *   every trial is told exactly once.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { cleanupPrefix, SHARED_REDIS_URL, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR, writeFileFor } from '../fixtures/cluster/harness.js';
 import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { journalOf, makeStorage, toldIds, until } from './study-helpers.js';
+import { journalOf, makeStorage, redisStudyBed, toldIds, until } from './study-helpers.js';
 
-const prefix = uniquePrefix('study-bullmq');
-const storage = `${SHARED_REDIS_URL}?prefix=${prefix}:`; // the storage's prefix is the queue's
-let dir = '';
-let file = '';
-let space = '';
-const procs: CliProc[] = [];
 const objective = join(FIXTURE_DIR, 'resume-objective.mjs');
 const env = { DEHB_TEST_SLEEP_MS: '30' };
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'dehb-study-bullmq-'));
-  file = join(dir, 'sched.json');
-  space = join(dir, 'space.json');
-  writeFileSync(space, JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
-  await writeFileFor(file, prefix);
-});
-after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-  await cleanupPrefix(prefix);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function start(args: string[]): CliProc {
-  const p = spawnCli(args, { env });
-  procs.push(p);
-  return p;
-}
+const bed = redisStudyBed('study-bullmq', env);
+const { prefix, storage } = bed; // the storage's prefix is the queue's
+const start = (args: string[]): CliProc => bed.start(args);
 
 async function createStudy(name: string, seed: number): Promise<void> {
-  const c = start(['study', 'create', name, '--space', space, '--min-fidelity', '1', '--max-fidelity', '9', '--objective', objective, '--seed', String(seed), '--storage', storage]);
+  const c = start(['study', 'create', name, '--space', bed.space, '--min-fidelity', '1', '--max-fidelity', '9', '--objective', objective, '--seed', String(seed), '--storage', storage]);
   assert.equal((await c.exited).code, 0, c.err());
 }
 
@@ -62,12 +38,12 @@ async function toldBy(name: string): Promise<Array<{ trialId: number; pid: numbe
 }
 
 test('one dehb worker serves a cluster run and a Redis study at once', { timeout: 120_000 }, async () => {
-  const worker = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3']);
+  const worker = start(['worker', '--scheduler-file', bed.file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3']);
   await worker.waitFor(/serving queue/);
   await createStudy('both', 3);
-  const run = start(['run', '--cluster', '--scheduler-file', file, '--space', space, '--objective', objective, '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '8', '-n', '2', '--seed', '1', '--run-id', 'plain', '--output', join(dir, 'plain'), '--quiet']);
+  const run = start(['run', '--cluster', '--scheduler-file', bed.file, '--space', bed.space, '--objective', objective, '--min-fidelity', '1', '--max-fidelity', '9', '--fevals', '8', '-n', '2', '--seed', '1', '--run-id', 'plain', '--output', join(bed.dir, 'plain'), '--quiet']);
   // --cluster: the optimize process only coordinates, so every trial must come from the worker
-  const study = start(['optimize', 'both', '--fevals', '8', '-n', '2', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  const study = start(['optimize', 'both', '--fevals', '8', '-n', '2', '--cluster', '--scheduler-file', bed.file, '--storage', storage, '--json']);
   for (const p of [run, study]) assert.equal((await p.exited).code, 0, p.err());
   const summary = JSON.parse(study.out()) as { reason: string; toldTotal: number };
   assert.deepEqual([summary.reason, summary.toldTotal], ['budget', 8]);
@@ -75,7 +51,7 @@ test('one dehb worker serves a cluster run and a Redis study at once', { timeout
   assert.equal(told.length, 8);
   assert.equal(new Set(told.map((t) => t.trialId)).size, 8, 'each study trial told once');
   assert.ok(told.every((t) => t.status === 'ok' && t.pid === worker.proc.pid), 'every study trial ran on the dehb worker');
-  const show = spawnCli(['show', join(dir, 'plain'), '--format', 'json']);
+  const show = spawnCli(['show', join(bed.dir, 'plain'), '--format', 'json']);
   assert.equal((await show.exited).code, 0, show.err());
   const trials = (JSON.parse(show.out()) as { trials: Array<{ status: string; worker: { pid?: number } | null }> }).trials;
   assert.equal(trials.length, 8);
@@ -95,22 +71,22 @@ test('one dehb worker serves a cluster run and a Redis study at once', { timeout
 test('--study NAME only takes that study; a worker whose allow-list refuses the objective runs none', { timeout: 240_000 }, async () => {
   await createStudy('wanted', 5);
   await createStudy('other', 6);
-  const filtered = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--study', 'other', '--id', 'filtered']);
-  mkdirSync(join(dir, 'elsewhere'), { recursive: true }); // allowed, but holds no objective of these studies
-  const refusing = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', join(dir, 'elsewhere'), '--id', 'refusing']);
+  const filtered = start(['worker', '--scheduler-file', bed.file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--study', 'other', '--id', 'filtered']);
+  mkdirSync(join(bed.dir, 'elsewhere'), { recursive: true }); // allowed, but holds no objective of these studies
+  const refusing = start(['worker', '--scheduler-file', bed.file, '--gpus', 'none', '--allow', join(bed.dir, 'elsewhere'), '--id', 'refusing']);
   await Promise.all([filtered.waitFor(/serving queue/), refusing.waitFor(/serving queue/)]);
-  const study = start(['optimize', 'wanted', '--fevals', '4', '-n', '2', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  const study = start(['optimize', 'wanted', '--fevals', '4', '-n', '2', '--cluster', '--scheduler-file', bed.file, '--storage', storage, '--json']);
   // both workers see the study's jobs and leave them for others
   await filtered.waitFor(/leaves job study\.wanted-\d+ for other workers: this worker only takes jobs of run\(s\) study\.other/, 60_000);
   await refusing.waitFor(/leaves job study\.wanted-\d+ for other workers: this worker refuses objective module/, 60_000);
   assert.deepEqual(await toldBy('wanted'), [], 'nothing ran while only the filtered and the refusing worker served');
-  const open = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--id', 'open']);
+  const open = start(['worker', '--scheduler-file', bed.file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--id', 'open']);
   assert.equal((await study.exited).code, 0, study.err());
   const told = await toldBy('wanted');
   assert.equal(told.length, 4);
   assert.ok(told.every((t) => t.status === 'ok' && t.pid === open.proc.pid), 'only the unfiltered, allowing worker ran the study');
   // the filtered worker does take its own study's trials
-  const own = start(['optimize', 'other', '--fevals', '2', '-n', '1', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  const own = start(['optimize', 'other', '--fevals', '2', '-n', '1', '--cluster', '--scheduler-file', bed.file, '--storage', storage, '--json']);
   open.kill('SIGTERM');
   await open.exited;
   assert.equal((await own.exited).code, 0, own.err());
@@ -134,7 +110,7 @@ test('the lease holder is killed -9 while dehb worker processes evaluate: the ne
     const c = await runCli(['study', 'create', 'race', '--space', join(ts.dir, 'space.json'), '--min-fidelity', '1', '--max-fidelity', '9', '--objective', join(ts.dir, 'objective.mjs'), '--seed', '9'], { env });
     assert.equal(c.code, 0, c.stderr);
     const worker = spawnCli(['worker', '--scheduler-file', sched, '--gpus', 'none', '--allow', ts.dir, '--concurrency', '2', '--lock-duration', '15000', '--stalled-interval', '5000'], { env });
-    procs.push(worker);
+    bed.track(worker);
     await worker.waitFor(/serving queue/);
     const args = ['optimize', 'race', '--fevals', String(N), '-n', '1', '--lease-ttl', '1s', '--claim-ttl', '2s', '--json'];
     const a = startCli(args, { env });
@@ -176,18 +152,18 @@ test('the lease holder is killed -9 while dehb worker processes evaluate: the ne
 });
 
 test('a trial that needs shipped input files is left by plain workers and run by a worker of the study', { timeout: 180_000 }, async () => {
-  const shipDir = join(dir, 'ship');
+  const shipDir = join(bed.dir, 'ship');
   mkdirSync(shipDir);
   writeFileSync(join(shipDir, 'shipped.mjs'), 'export async function objective(config) { return config.x ** 2; }\n');
-  const c = spawnCli(['study', 'create', 'ship', '--space', space, '--kind', 'random', '--max-fidelity', '1', '--objective', 'shipped.mjs', '--input-file', 'shipped.mjs', '--storage', storage], { cwd: shipDir });
+  const c = spawnCli(['study', 'create', 'ship', '--space', bed.space, '--kind', 'random', '--max-fidelity', '1', '--objective', 'shipped.mjs', '--input-file', 'shipped.mjs', '--storage', storage], { cwd: shipDir });
   assert.equal((await c.exited).code, 0, c.err());
-  const plain = start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', dir, '--allow', FIXTURE_DIR, '--id', 'plain']);
+  const plain = start(['worker', '--scheduler-file', bed.file, '--gpus', 'none', '--allow', bed.dir, '--allow', FIXTURE_DIR, '--id', 'plain']);
   await plain.waitFor(/serving queue/);
-  const study = start(['optimize', 'ship', '--fevals', '2', '-n', '1', '--cluster', '--scheduler-file', file, '--storage', storage, '--json']);
+  const study = start(['optimize', 'ship', '--fevals', '2', '-n', '1', '--cluster', '--scheduler-file', bed.file, '--storage', storage, '--json']);
   await plain.waitFor(/leaves job study\.ship-\d+ for other workers: the trial needs its study's shipped input files/, 60_000);
   assert.deepEqual(await toldBy('ship'), []);
-  const own = spawnCli(['worker', '--study', 'ship', '--storage', storage, '--accept-study-files', '--max-trials', '2', '--trials-dir', join(dir, 'ship-trials')], { cwd: shipDir });
-  procs.push(own);
+  const own = spawnCli(['worker', '--study', 'ship', '--storage', storage, '--accept-study-files', '--max-trials', '2', '--trials-dir', join(bed.dir, 'ship-trials')], { cwd: shipDir });
+  bed.track(own);
   assert.equal((await study.exited).code, 0, study.err());
   const told = await toldBy('ship');
   assert.equal(told.length, 2);

@@ -5,43 +5,17 @@
  * lease or a worker runs one of its trials.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Queue } from 'bullmq';
-import { cleanupPrefix, SHARED_REDIS, SHARED_REDIS_URL, uniquePrefix } from '../fixtures/cluster/redis.js';
-import { journalOf } from './study-helpers.js';
-import { FIXTURE_DIR, writeFileFor } from '../fixtures/cluster/harness.js';
-import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
+import { SHARED_REDIS } from '../fixtures/cluster/redis.js';
+import { FIXTURE_DIR } from '../fixtures/cluster/harness.js';
+import type { CliProc } from '../fixtures/cluster/procs.js';
+import { journalOf, redisStudyBed } from './study-helpers.js';
 
-const prefix = uniquePrefix('study-delete');
-const storage = `${SHARED_REDIS_URL}?prefix=${prefix}:`;
-let dir = '';
-let file = '';
-let space = '';
-const procs: CliProc[] = [];
+const bed = redisStudyBed('study-delete');
+const { prefix, storage, start } = bed;
 const objective = join(FIXTURE_DIR, 'resume-objective.mjs');
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'dehb-study-delete-'));
-  file = join(dir, 'sched.json');
-  space = join(dir, 'space.json');
-  writeFileSync(space, JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
-  await writeFileFor(file, prefix);
-});
-after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-  await cleanupPrefix(prefix);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function start(args: string[], env: NodeJS.ProcessEnv = {}): CliProc {
-  const p = spawnCli(args, { env });
-  procs.push(p);
-  return p;
-}
 
 async function ok(args: string[]): Promise<string> {
   const p = start(args);
@@ -57,9 +31,9 @@ async function refused(args: string[]): Promise<string> {
 }
 
 const create = (seed: number): Promise<string> =>
-  ok(['study', 'create', 'again', '--space', space, '--min-fidelity', '1', '--max-fidelity', '9', '--objective', objective, '--seed', String(seed), '--storage', storage]);
+  ok(['study', 'create', 'again', '--space', bed.space, '--min-fidelity', '1', '--max-fidelity', '9', '--objective', objective, '--seed', String(seed), '--storage', storage]);
 const worker = (sleepMs: number): CliProc =>
-  start(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { DEHB_TEST_SLEEP_MS: String(sleepMs) });
+  start(['worker', '--scheduler-file', bed.file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { DEHB_TEST_SLEEP_MS: String(sleepMs) });
 const remove = ['study', 'delete', 'again', '--storage', storage, '--yes'];
 
 async function waitFor(what: string, cond: () => Promise<boolean>): Promise<void> {
@@ -76,7 +50,7 @@ test('study delete removes its queued and finished jobs (a new study of that nam
   try {
     await create(3);
     // no worker yet: the optimize queues 3 jobs and is killed, its lease running out 2 s later
-    const lead = start(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', file, '--storage', storage, '--lease-ttl', '2s']);
+    const lead = start(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', bed.file, '--storage', storage, '--lease-ttl', '2s']);
     await waitFor('3 jobs are queued', async () => (await queue.getJobCountByTypes('waiting', 'prioritized')) === 3);
     lead.kill('SIGKILL');
     await lead.exited;
@@ -100,7 +74,7 @@ test('study delete removes its queued and finished jobs (a new study of that nam
     await create(4);
     const fast = worker(20);
     await fast.waitFor(/serving queue/);
-    await ok(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', file, '--storage', storage]);
+    await ok(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', bed.file, '--storage', storage]);
     const entries = await journalOf(storage, 'again');
     const told = entries.flatMap((e) => (e.type === 'told' ? [e] : []));
     assert.equal(told.length, 4);

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,10 @@ import { Redis } from 'ioredis';
 import { openStorage } from '../../src/study/storage-open.js';
 import type { StoredEntry } from '../../src/study/journal-types.js';
 import type { StudyStorage } from '../../src/study/storage.js';
-import { SHARED_REDIS_URL } from '../fixtures/cluster/redis.js';
+import { after, before } from 'node:test';
+import { cleanupPrefix, SHARED_REDIS_URL, uniquePrefix } from '../fixtures/cluster/redis.js';
+import { writeFileFor } from '../fixtures/cluster/harness.js';
+import { spawnCli, type CliProc } from '../fixtures/cluster/procs.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 
 /** The shared test Redis (the test run's own redis-server; see test/fixtures/cluster/redis.ts). */
@@ -234,4 +238,52 @@ export async function runMain(args: string[], env: Record<string, string> = {}):
       else process.env[k] = v;
     }
   }
+}
+
+/** A test file's Redis study bed: its own key prefix (storage and queue), a scheduler file for it and a 1-D space. */
+export interface RedisStudyBed {
+  readonly prefix: string;
+  /** The storage URL (its prefix is the queue's). */
+  readonly storage: string;
+  readonly dir: string;
+  readonly file: string;
+  readonly space: string;
+  /** Starts a CLI process, killed after the file's tests. */
+  start(args: string[], env?: NodeJS.ProcessEnv): CliProc;
+  /** Kills this process too after the file's tests. */
+  track(p: CliProc): CliProc;
+}
+
+/** Registers before/after hooks that make the bed and remove it (processes killed, keys and files removed). */
+export function redisStudyBed(tag: string, env: NodeJS.ProcessEnv = {}): RedisStudyBed {
+  const prefix = uniquePrefix(tag);
+  const procs: CliProc[] = [];
+  const bed = {
+    prefix,
+    storage: `${SHARED_REDIS_URL}?prefix=${prefix}:`,
+    dir: '',
+    file: '',
+    space: '',
+    start(args: string[], extra: NodeJS.ProcessEnv = {}): CliProc {
+      return bed.track(spawnCli(args, { env: { ...env, ...extra } }));
+    },
+    track(p: CliProc): CliProc {
+      procs.push(p);
+      return p;
+    },
+  };
+  before(async () => {
+    bed.dir = mkdtempSync(join(tmpdir(), `dehb-${tag}-`));
+    bed.file = join(bed.dir, 'sched.json');
+    bed.space = join(bed.dir, 'space.json');
+    writeFileSync(bed.space, JSON.stringify({ x: { type: 'float', low: -5, high: 5 } }));
+    await writeFileFor(bed.file, prefix);
+  });
+  after(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    await cleanupPrefix(prefix);
+    rmSync(bed.dir, { recursive: true, force: true });
+  });
+  return bed;
 }

@@ -165,7 +165,7 @@ test('re-asks that no longer match (an optimizer change without a version bump) 
   const dir = await fixtureCopy((e) =>
     e.type === 'created'
       ? { ...e, optimizer: OPTIMIZER_VERSION }
-      : e.type === 'asked' && e.trialId === 2 ? { ...e, job: { ...e.job, vector: e.job.vector.map((x) => (x ?? 0) / 2) } } : e);
+      : e.type === 'asked' && e.trialId === 2 ? { ...e, job: { ...e.job, vector: (e.job.vector ?? []).map((x) => (x ?? 0) / 2) } } : e);
   try {
     const s = await new DEHB({ outputDir: dir, resume: true, objective } as never).ready();
     assert.equal(s.warnings.length, 1);
