@@ -167,7 +167,7 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
 
       // a job a worker is running is left (and the claim with it) until it ends
       await forget('gone-2', '--yes');
-      const worker = spawnCli(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { env: { DEHB_TEST_SLEEP_MS: '3000', DEHB_TEST_LOG: log } });
+      const worker = spawnCli(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { env: { DEHB_TEST_SLEEP_MS: '20000', DEHB_TEST_LOG: log } }); // running longer than a forget takes to start under load
       procs.push(worker);
       await worker.waitFor(/serving queue/);
       const deadline = Date.now() + 30_000;
@@ -184,7 +184,12 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
       assert.equal(ended.code, 0, ended.err);
       assert.match(ended.err, /forgot run "live": removed 3 job\(s\) and its claim/);
 
-      // the ids are free: fresh runs under them finish
+      // the ids are free: fresh runs under them finish (on a worker with short trials)
+      worker.kill('SIGTERM');
+      await worker.exited;
+      const quick = spawnCli(['worker', '--scheduler-file', file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { env: { DEHB_TEST_SLEEP_MS: '30' } });
+      procs.push(quick);
+      await quick.waitFor(/serving queue/);
       const fresh = run('gone', 'f-gone-new', 2);
       assert.equal((await fresh.exited).code, 0, fresh.err());
       assert.deepEqual(await jobIds(), [], 'nothing of any of these runs is left');

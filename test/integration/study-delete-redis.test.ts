@@ -11,6 +11,7 @@ import { Queue } from 'bullmq';
 import { SHARED_REDIS } from '../fixtures/cluster/redis.js';
 import { FIXTURE_DIR } from '../fixtures/cluster/harness.js';
 import type { CliProc } from '../fixtures/cluster/procs.js';
+import { openStorage } from '../../src/study/storage-open.js';
 import { journalOf, redisStudyBed } from './study-helpers.js';
 
 const bed = redisStudyBed('study-delete');
@@ -36,8 +37,18 @@ const worker = (sleepMs: number): CliProc =>
   start(['worker', '--scheduler-file', bed.file, '--gpus', 'none', '--allow', FIXTURE_DIR, '--concurrency', '3'], { DEHB_TEST_SLEEP_MS: String(sleepMs) });
 const remove = ['study', 'delete', 'again', '--storage', storage, '--yes'];
 
-async function waitFor(what: string, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
+/** Who holds the study's lease (the storage's own view), or null. */
+async function leaseHolder(): Promise<string | null> {
+  const s = await openStorage(storage);
+  try {
+    return (await s.getLease('again'))?.holder ?? null;
+  } finally {
+    await s.close();
+  }
+}
+
+async function waitFor(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
   while (!(await cond())) {
     assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -49,20 +60,21 @@ test('study delete removes its queued and finished jobs (a new study of that nam
   const jobs = async (): Promise<string[]> => (await queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed'])).map((j) => j.id as string).sort();
   try {
     await create(3);
-    // no worker yet: the optimize queues 3 jobs and is killed, its lease running out 2 s later
-    const lead = start(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', bed.file, '--storage', storage, '--lease-ttl', '2s']);
+    // no worker yet: the optimize queues 3 jobs and is killed, its lease running out at most 8 s
+    // later (long enough for a delete started on a loaded machine to find it held)
+    const lead = start(['optimize', 'again', '--fevals', '4', '-n', '3', '--cluster', '--scheduler-file', bed.file, '--storage', storage, '--lease-ttl', '8s']);
     await waitFor('3 jobs are queued', async () => (await queue.getJobCountByTypes('waiting', 'prioritized')) === 3);
     lead.kill('SIGKILL');
     await lead.exited;
     assert.match(await refused(remove), /study "again" is being optimized \(its lease is held by .+\); stop that process first/);
 
-    await new Promise((r) => setTimeout(r, 3_000)); // the dead holder's lease expires
-    // a worker takes the 3 jobs: while they run, the delete is refused
-    const slow = worker(4_000);
+    await waitFor('the dead holder\'s lease expires', async () => (await leaseHolder()) === null);
+    // a worker takes the 3 jobs: while they run (20 s: longer than a delete takes to start under load), the delete is refused
+    const slow = worker(20_000);
     await slow.waitFor(/serving queue/);
     await waitFor('the worker runs the 3 trials', async () => (await queue.getJobCountByTypes('active')) === 3);
     assert.match(await refused(remove), /3 trial\(s\) of study "again" still run on workers \(jobs study\.again-0, study\.again-1, study\.again-2\); delete the study once they end/);
-    await waitFor('they end', async () => (await queue.getJobCountByTypes('completed')) === 3);
+    await waitFor('they end', async () => (await queue.getJobCountByTypes('completed')) === 3, 60_000);
     assert.deepEqual(await jobs(), ['study.again-0', 'study.again-1', 'study.again-2'], 'finished, kept for a lease holder that never comes');
     slow.kill('SIGTERM');
     await slow.exited;
