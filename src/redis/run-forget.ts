@@ -14,6 +14,9 @@ import { claimKey, readClaim, type RunClaim } from './run-claim.js';
 import { isJobOfRun, runJobIdGlob } from '../protocol/job-ids.js';
 import { ResultsStore } from './results-store.js';
 
+/** Jobs looked at or removed per round trip. */
+const CHUNK = 500;
+
 export interface RunLeftovers {
   /** Whether the id's claim key exists, and who it names (null: none, or not a claim dehb wrote). */
   claimed: boolean;
@@ -59,7 +62,13 @@ export async function runLeftovers(redis: Redis, keys: ClusterKeys, runId: strin
   } while (cursor !== '0');
   const idle: string[] = [];
   const running: string[] = [];
-  for (const id of [...ids].sort()) ((await redis.exists(keys.lock(id))) === 1 ? running : idle).push(id);
+  const sorted = [...ids].sort();
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    // sent together (ioredis pipelines concurrent commands): one round trip per chunk, not per job
+    const chunk = sorted.slice(i, i + CHUNK);
+    const locked = await Promise.all(chunk.map((id) => redis.exists(keys.lock(id))));
+    chunk.forEach((id, k) => (locked[k] === 1 ? running : idle).push(id));
+  }
   const claim = await readClaim(redis, keys, runId);
   return { claimed: claim !== null || (await redis.exists(claimKey(keys, runId))) === 1, claim, idle, running };
 }
@@ -73,10 +82,14 @@ export async function forgetRun(redis: Redis, queue: Queue, keys: ClusterKeys, r
   const left = await runLeftovers(redis, keys, runId);
   let removed = 0;
   const running = [...left.running];
-  for (const id of left.idle) {
-    // 0: a worker took it since the look (locked): it is running now
-    if ((await queue.remove(id)) === 1) removed++;
-    else if ((await redis.exists(keys.job(id))) === 1) running.push(id);
+  for (let i = 0; i < left.idle.length; i += CHUNK) {
+    const chunk = left.idle.slice(i, i + CHUNK);
+    const codes = await Promise.all(chunk.map((id) => queue.remove(id)));
+    for (const [k, id] of chunk.entries()) {
+      // 0: a worker took it since the look (locked): it is running now
+      if (codes[k] === 1) removed++;
+      else if ((await redis.exists(keys.job(id))) === 1) running.push(id);
+    }
   }
   await new ResultsStore(redis, keys).purgeRun(runId);
   const claimReleased = running.length === 0 && (await redis.del(claimKey(keys, runId))) === 1;
