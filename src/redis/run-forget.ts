@@ -3,13 +3,14 @@
  * left on its queue — the run-id claim, its jobs in every state (waiting, prioritized, delayed,
  * completed, failed) with their stored results, its batch map — found by the exact job id shape
  * (protocol/job-ids.ts), so forgetting `exp` never touches `exp-2`. Refused while the run's
- * coordinator is connected (its connections carry the name `dehb:coordinator:<runId>`). A job a
+ * coordinator is connected (run-list.ts: the name its connections carry). A job a
  * worker holds (its lock key exists: it is running) is left alone and reported; the claim then
  * stays too, so no fresh run can take that job's result, until a second forget finds it gone.
  */
 import { Queue } from 'bullmq';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
-import { bullConnection, closeBullConnection, closeRedis, Cluster, clusterKeys, createRedis, scanClientFor, withTimeout, type ClusterKeys, type Redis } from './connection.js';
+import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys, type Redis } from './connection.js';
+import { connectedCoordinators, scanAll } from './run-list.js';
 import { claimKey, readClaim, type RunClaim } from './run-claim.js';
 import { isJobOfRun, runJobIdGlob } from '../protocol/job-ids.js';
 import { ResultsStore } from './results-store.js';
@@ -27,39 +28,19 @@ export interface RunLeftovers {
   running: string[];
 }
 
-/** The name the coordinator of `runId` gives its Redis connections (cluster/bullmq/executor.ts). */
-export function coordinatorClientName(runId: string): string {
-  return `dehb:coordinator:${runId}`;
-}
-
-/** The address of a connected coordinator of `runId` (CLIENT LIST on every master), or null. */
+/** The address of a connected coordinator of `runId`, or null. */
 export async function liveCoordinator(redis: Redis, runId: string): Promise<string | null> {
-  const name = coordinatorClientName(runId);
-  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  for (const node of nodes) {
-    const list = String(await node.call('CLIENT', 'LIST', 'TYPE', 'normal'));
-    for (const line of list.split('\n')) {
-      const fields = new Map(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-      if (fields.get('name') === name) return fields.get('addr') ?? 'unknown address';
-    }
-  }
-  return null;
+  return (await connectedCoordinators(redis)).get(runId) ?? null;
 }
 
 /** What the run left on the queue: its claim and its job ids, idle or running. */
 export async function runLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Promise<RunLeftovers> {
   const base = `${keys.base}:`;
-  const node = await scanClientFor(redis, base);
   const ids = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, found] = await node.scan(cursor, 'MATCH', `${base}${runJobIdGlob(runId)}`, 'COUNT', 1000);
-    cursor = next;
-    for (const k of found) {
-      const id = k.slice(base.length);
-      if (isJobOfRun(runId, id)) ids.add(id);
-    }
-  } while (cursor !== '0');
+  for (const k of await scanAll(redis, `${base}${runJobIdGlob(runId)}`)) {
+    const id = k.slice(base.length);
+    if (isJobOfRun(runId, id)) ids.add(id);
+  }
   const idle: string[] = [];
   const running: string[] = [];
   const sorted = [...ids].sort();

@@ -134,6 +134,22 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
       // a run whose coordinator is connected is refused
       const live = run('live', 'f-live');
       await waitQueued(9, live);
+      // dehb scheduler runs lists the three, with their jobs, run directories and the live coordinator
+      const list = spawnCli(['scheduler', 'runs', '--scheduler-file', file, '--json']);
+      procs.push(list);
+      assert.equal((await list.exited).code, 0, list.err());
+      const runs = JSON.parse(list.out()) as Array<{ runId: string; queued: number; running: number; finished: number; output: string | null; coordinator: string | null }>;
+      assert.deepEqual(runs.map((r) => [r.runId, r.queued, r.running, r.finished, r.output, r.coordinator === null]), [
+        ['gone', 3, 0, 0, join(dir, 'f-gone'), true],
+        ['gone-2', 3, 0, 0, join(dir, 'f-gone-2'), true],
+        ['live', 3, 0, 0, join(dir, 'f-live'), false],
+      ]);
+      const table = spawnCli(['scheduler', 'runs', '--scheduler-file', file]);
+      procs.push(table);
+      assert.equal((await table.exited).code, 0, table.err());
+      assert.match(table.out(), /^run\s+queued\s+running\s+finished\s+coordinator\s+run directory\n/);
+      assert.match(table.out(), /\nlive\s+3\s+0\s+0\s+connected \([\d.:]+\)\s+\S+f-live\n/);
+      assert.match(table.err(), /dehb scheduler forget RUN_ID --scheduler-file/);
       const refused = await forget('live', '--yes');
       assert.equal(refused.code, 2, refused.err);
       assert.match(refused.err, /run "live" is running: its coordinator is connected to Redis \(from [\d.:]+\)/);
@@ -180,6 +196,10 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
       assert.match(busy.err, /removed 0 job\(s\) of run "live"; 3 still run on workers \(live-0, live-1, live-2\), so its claim stays: forget it again once they end/);
       assert.equal(await redis.exists(`${keys.base}:dehb:run:live`), 1);
       while ((await queue.getJobCountByTypes('active')) > 0) await new Promise((r) => setTimeout(r, 100));
+      const finished = spawnCli(['scheduler', 'runs', '--scheduler-file', file, '--json']);
+      procs.push(finished);
+      assert.equal((await finished.exited).code, 0, finished.err());
+      assert.deepEqual((JSON.parse(finished.out()) as Array<{ runId: string; queued: number; running: number; finished: number }>).map((r) => [r.runId, r.queued, r.running, r.finished]), [['live', 0, 0, 3]], 'finished jobs wait for a coordinator that is gone');
       const ended = await forget('live', '--yes');
       assert.equal(ended.code, 0, ended.err);
       assert.match(ended.err, /forgot run "live": removed 3 job\(s\) and its claim/);

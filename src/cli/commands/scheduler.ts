@@ -1,5 +1,5 @@
 /**
- * Owns `dehb scheduler start|init|check` (and registers `forget`, scheduler-forget.ts): start a redis-server suited for a cluster and publish
+ * Owns `dehb scheduler start|init|check` (and registers `runs` and `forget`, scheduler-runs.ts): start a redis-server suited for a cluster and publish
  * its scheduler file (foreground until SIGINT/SIGTERM), write a scheduler file for a Redis that
  * already runs, and diagnose a file plus the server it names. Human text on stderr, `--json` on
  * stdout; problems are DehbErrors (E_USAGE, E_CONFIG, E_SCHEDULER_FILE, E_BROKER).
@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 import { intFlag } from '../flags.js';
-import { registerForgetCommand } from './scheduler-forget.js';
+import { registerRunsCommands } from './scheduler-runs.js';
 import type { Finding } from '../../redis/probe.js';
 import type { SchedulerFile } from '../../protocol/scheduler-file.js';
 
@@ -95,7 +95,7 @@ export function registerSchedulerCommand(program: Command, io?: SchedulerCommand
         throw new DehbError(fileProblem ? 'E_SCHEDULER_FILE' : 'E_BROKER', `scheduler check failed: ${errors.map((f) => f.message).join('; ')}`);
       }
     });
-  registerForgetCommand(sched, out);
+  registerRunsCommands(sched, out);
   return sched;
 }
 

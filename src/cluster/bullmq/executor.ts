@@ -25,7 +25,7 @@ import { JobEvents } from './executor-events.js';
 import { Recovery } from './executor-recovery.js';
 import { BrokerHealth } from '../../redis/health.js';
 import { claimRun, releaseRun, type RunOwner } from '../../redis/run-claim.js';
-import { coordinatorClientName } from '../../redis/run-forget.js';
+import { coordinatorClientName } from '../../redis/run-list.js';
 import { WaitingReport } from './waiting-report.js';
 import { FairShare, checkWeight, fairShareKey } from './fair-share.js';
 

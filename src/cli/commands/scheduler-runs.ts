@@ -1,5 +1,7 @@
 /**
- * Owns `dehb scheduler forget RUN_ID`: give up for good on a run that crashed or was abandoned, so
+ * Owns `dehb scheduler runs` (every run with jobs or a claim on the queue: its jobs queued,
+ * running and finished, its run directory, whether its coordinator is connected) and
+ * `dehb scheduler forget RUN_ID`: give up for good on a run that crashed or was abandoned, so
  * its id is free for a fresh run (the refusal "run id ... is already used on this cluster" names
  * this command). Says what the run left (claim, jobs), asks on a terminal unless --yes (refuses
  * without it otherwise), refuses while the run's coordinator is connected, and exits 1 when jobs
@@ -9,8 +11,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
 
-/** Where the command writes (scheduler.ts's ForgetIo fits). */
-interface ForgetIo {
+/** Where the command writes (scheduler.ts's RunsIo fits). */
+interface RunsIo {
   stdout: { write(chunk: string): unknown };
   stderr: { write(chunk: string): unknown };
 }
@@ -21,7 +23,13 @@ interface ForgetFlags {
   json?: boolean;
 }
 
-export function registerForgetCommand(sched: Command, out: () => ForgetIo): void {
+export function registerRunsCommands(sched: Command, out: () => RunsIo): void {
+  sched
+    .command('runs')
+    .description('list the runs on the queue: jobs queued, running and finished, run directory, connected coordinator')
+    .requiredOption('--scheduler-file <file>', 'the scheduler file of the cluster')
+    .option('--json', 'print the runs as JSON on stdout')
+    .action(async (flags: { schedulerFile: string; json?: boolean }) => runsCommand(flags, out()));
   sched
     .command('forget')
     .description("give up on a crashed or abandoned run for good: remove its jobs, results and run-id claim, so the id is free (asks first on a terminal)")
@@ -32,7 +40,27 @@ export function registerForgetCommand(sched: Command, out: () => ForgetIo): void
     .action(async (runId: string, flags: ForgetFlags) => forgetCommand(runId, flags, out()));
 }
 
-async function forgetCommand(runId: string, flags: ForgetFlags, io: ForgetIo): Promise<void> {
+async function runsCommand(flags: { schedulerFile: string; json?: boolean }, io: RunsIo): Promise<void> {
+  const [{ createClusterClient }, { listRuns }] = await Promise.all([import('../../cluster/bullmq/client.js'), import('../../redis/run-list.js')]);
+  const client = await createClusterClient(flags.schedulerFile, { log: (m) => void io.stderr.write(`dehb: ${m}\n`) });
+  const runs = await listRuns(client.connection);
+  if (flags.json === true) {
+    io.stdout.write(`${JSON.stringify(runs)}\n`);
+    return;
+  }
+  if (runs.length === 0) {
+    io.stdout.write('no run has jobs or a claim on this queue\n');
+    return;
+  }
+  const rows = runs.map((r) => [r.runId, String(r.queued), String(r.running), String(r.finished), r.coordinator === null ? '-' : `connected (${r.coordinator})`, r.output ?? (r.claimed ? '(claimed)' : '-')]);
+  const head = ['run', 'queued', 'running', 'finished', 'coordinator', 'run directory'];
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  for (const row of [head, ...rows]) io.stdout.write(`${row.map((c, i) => c.padEnd(width[i] as number)).join('  ').trimEnd()}\n`);
+  const stale = runs.filter((r) => r.coordinator === null && r.queued + r.finished > 0);
+  if (stale.length > 0) io.stderr.write(`runs with no coordinator keep their jobs for a --resume; \`dehb scheduler forget RUN_ID --scheduler-file ${flags.schedulerFile}\` gives one up\n`);
+}
+
+async function forgetCommand(runId: string, flags: ForgetFlags, io: RunsIo): Promise<void> {
   const [{ createClusterClient }, { openRunForgetter }, { checkRunId }] = await Promise.all([
     import('../../cluster/bullmq/client.js'),
     import('../../redis/run-forget.js'),
