@@ -48,12 +48,17 @@ export function claimKey(keys: ClusterKeys, runId: string): string {
   return `${keys.base}:dehb:run:${runId}`;
 }
 
-function reusedError(runId: string, other: RunClaim | null): DehbError {
+/**
+ * The refusal of a reused run id. `source`: where the connection came from (a scheduler file's
+ * path, or a storage URL), named in the forget command when it is a file.
+ */
+function reusedError(runId: string, other: RunClaim | null, source?: string): DehbError {
   const where = other?.output === undefined ? '' : ` (run directory ${other.output})`;
   const resume = other?.output === undefined ? 'dehb run --resume --output DIR' : `dehb run --resume --output ${other.output}`;
+  const file = source === undefined || source.includes('://') ? 'FILE' : source;
   return new DehbError(
     'E_USAGE',
-    `run id "${runId}" is already used on this cluster by an earlier run${where} whose jobs or results are still there; continue that run with \`${resume}\`, choose another --run-id, or give that run up for good with \`dehb scheduler forget ${runId} --scheduler-file FILE\``,
+    `run id "${runId}" is already used on this cluster by an earlier run${where} whose jobs or results are still there; continue that run with \`${resume}\`, choose another --run-id, or give that run up for good with \`dehb scheduler forget ${runId} --scheduler-file ${file}\``,
   );
 }
 
@@ -61,24 +66,24 @@ function reusedError(runId: string, other: RunClaim | null): DehbError {
  * Claims the run id for this instance. A resumed run gets its own claim back; a fresh run is
  * refused (E_USAGE) when another instance holds it or when results/jobs of the id are left over.
  */
-export async function claimRun(redis: Redis, keys: ClusterKeys, runId: string, owner: RunOwner): Promise<void> {
+export async function claimRun(redis: Redis, keys: ClusterKeys, runId: string, owner: RunOwner, source?: string): Promise<void> {
   const key = claimKey(keys, runId);
   const mine: RunClaim = { instance: owner.instance, at: Date.now(), ...(owner.output === undefined ? {} : { output: owner.output }) };
   const r = (await redis.eval(CLAIM_LUA, 1, key, owner.instance, JSON.stringify(mine))) as string;
   if (r === 'ours') return;
-  if (r !== 'new') throw reusedError(runId, parseClaim(r));
+  if (r !== 'new') throw reusedError(runId, parseClaim(r), source);
   if (owner.resume) return;
   if (await hasLeftovers(redis, keys, runId)) {
     await redis.del(key);
-    throw reusedError(runId, null);
+    throw reusedError(runId, null, source);
   }
 }
 
 /** For a fresh run before anything is created: E_USAGE when the id is claimed or has leftovers. */
-export async function assertRunIdFree(redis: Redis, keys: ClusterKeys, runId: string): Promise<void> {
+export async function assertRunIdFree(redis: Redis, keys: ClusterKeys, runId: string, source?: string): Promise<void> {
   const cur = await redis.get(claimKey(keys, runId));
-  if (cur !== null) throw reusedError(runId, parseClaim(cur));
-  if (await hasLeftovers(redis, keys, runId)) throw reusedError(runId, null);
+  if (cur !== null) throw reusedError(runId, parseClaim(cur), source);
+  if (await hasLeftovers(redis, keys, runId)) throw reusedError(runId, null, source);
 }
 
 /** Who holds the run id's claim, or null. */

@@ -58,6 +58,7 @@ describe('cluster run ids', { timeout: 180_000 }, () => {
       const r = await second.exited;
       assert.equal(r.code, 2, second.err());
       assert.match(second.err(), new RegExp(`run id "exp" is already used on this cluster by an earlier run \\(run directory ${a}\\).*dehb run --resume --output ${a}`));
+      assert.ok(second.err().includes(`give that run up for good with \`dehb scheduler forget exp --scheduler-file ${file}\``), second.err());
       assert.equal(existsSync(b), false, 'the refused run created nothing');
       assert.equal(await queue.getJobCountByTypes('waiting', 'prioritized'), 3, "the crashed run's jobs are untouched");
 

@@ -60,7 +60,7 @@ export async function createClusterClient(schedulerFile: string, opts: ClusterCl
       const redis = createRedis(connection.endpoint, 'dehb:run-id-check', { maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined);
       try {
-        await assertRunIdFree(redis, clusterKeys(connection), checkRunId(runId));
+        await assertRunIdFree(redis, clusterKeys(connection), checkRunId(runId), connection.source);
       } finally {
         await closeRedis(redis);
       }

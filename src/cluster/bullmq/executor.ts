@@ -57,6 +57,8 @@ export class BullmqExecutor implements Executor {
   private closing: Promise<void> | undefined;
   /** Settles when the queue and the event listener are connected (rejects with E_BROKER). */
   readonly ready: Promise<void>;
+  /** Where the connection came from (a scheduler file's path): named in messages. */
+  private readonly source: string | undefined;
   /** Counters for tests and benchmarks. */
   readonly stats = { added: 0, reattached: 0, readded: 0, fromEvents: 0, fromSweep: 0, cancelled: 0, batchJobs: 0, batchedTrials: 0 };
 
@@ -67,6 +69,7 @@ export class BullmqExecutor implements Executor {
     private readonly log: (message: string) => void,
   ) {
     this.runId = runId;
+    this.source = conn.source;
     this.jobIds = new TrialJobIds(runId);
     this.owner = o.owner;
     this.opts = resolveClusterExecutorOptions(o, conn);
@@ -125,7 +128,7 @@ export class BullmqExecutor implements Executor {
     await this.channel.open(this.opts.connectTimeoutMs);
     if (this.owner !== undefined) {
       try {
-        await claimRun(this.redis, this.keys, this.runId, this.owner);
+        await claimRun(this.redis, this.keys, this.runId, this.owner, this.source);
       } catch (err) {
         await this.channel.close(1_000);
         throw err instanceof DehbError ? err : new DehbError('E_BROKER', describeRedisError(err, this.where), { cause: err });
