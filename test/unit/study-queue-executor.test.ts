@@ -6,7 +6,7 @@
  * removes the task, and an outcome left for a lease holder that died is picked up by the next.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -99,7 +99,10 @@ test('a garbled or forged outcome in queue.json is refused: a retryable failure 
     const file = join(dir, 'studies', 'forged', 'queue.json');
     const q = JSON.parse(await readFile(file, 'utf8')) as { tasks: Record<string, Record<string, unknown>> };
     q.tasks[String(j.trialId)] = { ...q.tasks[String(j.trialId)], state: 'done', outcome: { status: 'ok', fitness: '-1e9' } };
-    await writeFile(file, JSON.stringify(q));
+    // whole, as dehb's own writers do (a new file renamed over it): the lead polls the file meanwhile
+    // and would read a half-written one as unreadable
+    await writeFile(`${file}.forged`, JSON.stringify(q));
+    await rename(`${file}.forged`, file);
     l.queue.kick();
     const refused = await p;
     assert.equal(refused.status, 'failed');
