@@ -27,6 +27,12 @@ export function runJobIdGlob(runId: string): string {
   return `${runId}-*`;
 }
 
+/** The run a job id belongs to (a trial id is the last `-<digits>`, so the split is unambiguous), or null for anything else. */
+export function runIdOfJob(jobId: string): string | null {
+  const m = /^([^:]+)-\d+(?:\.r\d+|\.b[0-9a-z]+)?$/.exec(jobId);
+  return m === null ? null : (m[1] as string);
+}
+
 /** True when `jobId` is one of this run's job ids, not another run's that starts alike. */
 export function isJobOfRun(runId: string, jobId: string): boolean {
   // <trial>, a retry <trial>.r<n>, or a batch job <first trial>.b<tag>

@@ -129,6 +129,23 @@ export async function scanClientFor(client: Redis, key: string): Promise<IORedis
   return node;
 }
 
+/**
+ * Every key that starts with `head` (taken literally: glob characters in a prefix are escaped) and
+ * whose rest matches the glob `tail`; on a Redis Cluster, on the master serving head's hash tag.
+ */
+export async function scanKeys(client: Redis, head: string, tail = '*'): Promise<string[]> {
+  const node = await scanClientFor(client, head);
+  const pattern = `${head.replace(/[*?[\]\\]/g, '\\$&')}${tail}`;
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    out.push(...found);
+  } while (cursor !== '0');
+  return out;
+}
+
 /** Key names of one cluster queue. */
 export interface ClusterKeys {
   /** `<prefix>:<queue>` — BullMQ's key base for the queue. */

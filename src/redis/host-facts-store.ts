@@ -6,7 +6,7 @@
 import type { Redis } from './connection.js';
 import { describeHostFacts, hostFactsSchema, type HostFacts } from '../protocol/host-facts.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
-import { closeRedis, clusterKeys, createRedis, scanClientFor, withTimeout, type ClusterKeys } from './connection.js';
+import { closeRedis, clusterKeys, createRedis, scanKeys, withTimeout, type ClusterKeys } from './connection.js';
 import type { Finding } from './probe.js';
 
 const keyOf = (keys: Pick<ClusterKeys, 'base'>, workerId: string): string => `${keys.base}:worker-host:${workerId}`;
@@ -22,14 +22,7 @@ export async function removeHostFacts(redis: Redis, keys: Pick<ClusterKeys, 'bas
 
 /** The facts of every live worker of the queue; entries that fail validation are counted, not returned. */
 export async function readHostFacts(redis: Redis, keys: Pick<ClusterKeys, 'base'>): Promise<{ hosts: HostFacts[]; invalid: number }> {
-  const found: string[] = [];
-  const node = await scanClientFor(redis, keyOf(keys, 'x'));
-  let cursor = '0';
-  do {
-    const [next, batch] = await node.scan(cursor, 'MATCH', `${keyOf({ base: keys.base.replace(/[*?[\]\\]/g, '\\$&') }, '*')}`, 'COUNT', 200);
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
+  const found = await scanKeys(redis, keyOf(keys, ''));
   const hosts: HostFacts[] = [];
   let invalid = 0;
   for (const key of found.sort()) {

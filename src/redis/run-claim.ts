@@ -8,7 +8,7 @@
  */
 import type { Redis } from './connection.js';
 import { DehbError } from '../errors.js';
-import { scanClientFor, type ClusterKeys } from './connection.js';
+import { scanKeys, type ClusterKeys } from './connection.js';
 import { isJobOfRun, runJobIdGlob } from '../protocol/job-ids.js';
 
 /** Who runs under a run id: the journal's instance id, and for messages the run directory. */
@@ -105,14 +105,14 @@ async function hasLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Pro
     cursor = next;
     if (flat.some((f, i) => i % 2 === 0 && isJobOfRun(runId, f))) return true;
   } while (cursor !== '0');
+  return (await runJobIds(redis, keys, runId)).length > 0;
+}
+
+/** The ids of the run's jobs on the queue (their keys, by exact id shape), sorted. */
+export async function runJobIds(redis: Redis, keys: ClusterKeys, runId: string): Promise<string[]> {
   const base = `${keys.base}:`;
-  const node = await scanClientFor(redis, base);
-  do {
-    const [next, found] = await node.scan(cursor, 'MATCH', `${base}${runJobIdGlob(runId)}`, 'COUNT', 1000);
-    cursor = next;
-    if (found.some((k) => isJobOfRun(runId, k.slice(base.length)))) return true;
-  } while (cursor !== '0');
-  return false;
+  const ids = (await scanKeys(redis, base, runJobIdGlob(runId))).map((k) => k.slice(base.length));
+  return [...new Set(ids.filter((id) => isJobOfRun(runId, id)))].sort();
 }
 
 /** A claim read from Redis (untrusted): its instance id, and the run directory and time where they are well-formed. */

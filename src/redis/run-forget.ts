@@ -10,13 +10,9 @@
 import { Queue } from 'bullmq';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys, type Redis } from './connection.js';
-import { connectedCoordinators, scanAll } from './run-list.js';
-import { claimKey, readClaim, type RunClaim } from './run-claim.js';
-import { isJobOfRun, runJobIdGlob } from '../protocol/job-ids.js';
+import { CHUNK, connectedCoordinators, jobStates } from './run-list.js';
+import { claimKey, readClaim, runJobIds, type RunClaim } from './run-claim.js';
 import { ResultsStore } from './results-store.js';
-
-/** Jobs looked at or removed per round trip. */
-const CHUNK = 500;
 
 export interface RunLeftovers {
   /** Whether the id's claim key exists, and who it names (null: none, or not a claim dehb wrote). */
@@ -35,23 +31,15 @@ export async function liveCoordinator(redis: Redis, runId: string): Promise<stri
 
 /** What the run left on the queue: its claim and its job ids, idle or running. */
 export async function runLeftovers(redis: Redis, keys: ClusterKeys, runId: string): Promise<RunLeftovers> {
-  const base = `${keys.base}:`;
-  const ids = new Set<string>();
-  for (const k of await scanAll(redis, `${base}${runJobIdGlob(runId)}`)) {
-    const id = k.slice(base.length);
-    if (isJobOfRun(runId, id)) ids.add(id);
-  }
-  const idle: string[] = [];
-  const running: string[] = [];
-  const sorted = [...ids].sort();
-  for (let i = 0; i < sorted.length; i += CHUNK) {
-    // sent together (ioredis pipelines concurrent commands): one round trip per chunk, not per job
-    const chunk = sorted.slice(i, i + CHUNK);
-    const locked = await Promise.all(chunk.map((id) => redis.exists(keys.lock(id))));
-    chunk.forEach((id, k) => (locked[k] === 1 ? running : idle).push(id));
-  }
+  const ids = await runJobIds(redis, keys, runId);
+  const states = await jobStates(redis, keys, ids);
   const claim = await readClaim(redis, keys, runId);
-  return { claimed: claim !== null || (await redis.exists(claimKey(keys, runId))) === 1, claim, idle, running };
+  return {
+    claimed: claim !== null || (await redis.exists(claimKey(keys, runId))) === 1,
+    claim,
+    idle: ids.filter((_, k) => states[k] !== 'running'),
+    running: ids.filter((_, k) => states[k] === 'running'),
+  };
 }
 
 /**

@@ -6,9 +6,9 @@
  * the trial id is the last `-<digits>`), so the list needs no index of its own.
  */
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
-import { closeRedis, Cluster, clusterKeys, createRedis, scanClientFor, type Redis } from './connection.js';
+import { closeRedis, Cluster, clusterKeys, createRedis, scanKeys, type ClusterKeys, type Redis } from './connection.js';
 import { claimKey, readClaim } from './run-claim.js';
-import { isJobOfRun } from '../protocol/job-ids.js';
+import { runIdOfJob } from '../protocol/job-ids.js';
 
 export interface RunOnQueue {
   runId: string;
@@ -22,13 +22,30 @@ export interface RunOnQueue {
   coordinator: string | null;
 }
 
-const JOB_ID = /^(.+)-(\d+)(?:\.r\d+|\.b[0-9a-z]+)?$/;
 const COORDINATOR = 'dehb:coordinator:';
-const CHUNK = 500;
+/** Jobs looked at per round trip. */
+export const CHUNK = 500;
 
 /** The name the coordinator of `runId` gives its Redis connections (cluster/bullmq/executor.ts). */
 export function coordinatorClientName(runId: string): string {
   return `${COORDINATOR}${runId}`;
+}
+
+/** Where a job stands: a worker holds its lock (running), it has finished (kept for its coordinator), or it waits. */
+export type JobState = 'queued' | 'running' | 'finished';
+
+/** The state of each job, `CHUNK` jobs per round trip (ioredis pipelines concurrent commands). */
+export async function jobStates(redis: Redis, keys: ClusterKeys, ids: readonly string[]): Promise<JobState[]> {
+  const states: JobState[] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    const [locks, done] = await Promise.all([
+      Promise.all(chunk.map((id) => redis.exists(keys.lock(id)))),
+      Promise.all(chunk.map((id) => redis.hexists(keys.job(id), 'finishedOn'))),
+    ]);
+    for (let k = 0; k < chunk.length; k++) states.push(locks[k] === 1 ? 'running' : done[k] === 1 ? 'finished' : 'queued');
+  }
+  return states;
 }
 
 /** The runs on the queue of `conn`, by run id. */
@@ -38,38 +55,23 @@ export async function listRuns(conn: ClusterConnection): Promise<RunOnQueue[]> {
   redis.on('error', () => undefined);
   try {
     const base = `${keys.base}:`;
-    const claimPrefix = `${claimKey(keys, '')}`;
+    const claimPrefix = claimKey(keys, '');
     const jobs = new Map<string, string[]>();
     const claimed = new Set<string>();
-    for (const key of await scanAll(redis, `${base}*`)) {
+    for (const key of await scanKeys(redis, base)) {
       if (key.startsWith(claimPrefix)) {
         claimed.add(key.slice(claimPrefix.length));
         continue;
       }
       const id = key.slice(base.length);
-      const m = id.includes(':') ? null : JOB_ID.exec(id);
-      if (m === null || !isJobOfRun(m[1] as string, id)) continue;
-      const list = jobs.get(m[1] as string) ?? [];
-      list.push(id);
-      jobs.set(m[1] as string, list);
+      const runId = runIdOfJob(id);
+      if (runId !== null) jobs.set(runId, [...(jobs.get(runId) ?? []), id]);
     }
     const coordinators = await connectedCoordinators(redis);
     const runs: RunOnQueue[] = [];
     for (const runId of [...new Set([...jobs.keys(), ...claimed])].sort()) {
-      const ids = jobs.get(runId) ?? [];
       const r: RunOnQueue = { runId, queued: 0, running: 0, finished: 0, output: null, claimed: claimed.has(runId), coordinator: coordinators.get(runId) ?? null };
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const chunk = ids.slice(i, i + CHUNK);
-        const [locks, done] = await Promise.all([
-          Promise.all(chunk.map((id) => redis.exists(keys.lock(id)))),
-          Promise.all(chunk.map((id) => redis.hexists(keys.job(id), 'finishedOn'))),
-        ]);
-        chunk.forEach((_, k) => {
-          if (locks[k] === 1) r.running++;
-          else if (done[k] === 1) r.finished++;
-          else r.queued++;
-        });
-      }
+      for (const state of await jobStates(redis, keys, jobs.get(runId) ?? [])) r[state]++;
       if (r.claimed) r.output = (await readClaim(redis, keys, runId))?.output ?? null;
       runs.push(r);
     }
@@ -77,19 +79,6 @@ export async function listRuns(conn: ClusterConnection): Promise<RunOnQueue[]> {
   } finally {
     await closeRedis(redis);
   }
-}
-
-/** Every key matching `pattern` (on the node that holds the queue's slot on a Redis Cluster). */
-export async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
-  const node = await scanClientFor(redis, pattern.slice(0, pattern.indexOf('*')));
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    out.push(...found);
-  } while (cursor !== '0');
-  return out;
 }
 
 /** Run id -> address of each connected coordinator (CLIENT LIST on every master). */
