@@ -10,6 +10,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { DehbError } from '../../errors.js';
+import type { ClusterConnection } from '../../protocol/scheduler-file.js';
+import { renderTable } from '../table.js';
 
 /** Where the command writes (scheduler.ts's RunsIo fits). */
 interface RunsIo {
@@ -40,10 +42,15 @@ export function registerRunsCommands(sched: Command, out: () => RunsIo): void {
     .action(async (runId: string, flags: ForgetFlags) => forgetCommand(runId, flags, out()));
 }
 
+/** The queue the scheduler file names (checked as a run's is), its warnings on stderr. */
+async function queueOf(schedulerFile: string, io: RunsIo): Promise<ClusterConnection> {
+  const { createClusterClient } = await import('../../cluster/bullmq/client.js');
+  return (await createClusterClient(schedulerFile, { log: (m) => void io.stderr.write(`dehb: ${m}\n`) })).connection;
+}
+
 async function runsCommand(flags: { schedulerFile: string; json?: boolean }, io: RunsIo): Promise<void> {
-  const [{ createClusterClient }, { listRuns }] = await Promise.all([import('../../cluster/bullmq/client.js'), import('../../redis/run-list.js')]);
-  const client = await createClusterClient(flags.schedulerFile, { log: (m) => void io.stderr.write(`dehb: ${m}\n`) });
-  const runs = await listRuns(client.connection);
+  const { listRuns } = await import('../../redis/run-list.js');
+  const runs = await listRuns(await queueOf(flags.schedulerFile, io));
   if (flags.json === true) {
     io.stdout.write(`${JSON.stringify(runs)}\n`);
     return;
@@ -52,23 +59,16 @@ async function runsCommand(flags: { schedulerFile: string; json?: boolean }, io:
     io.stdout.write('no run has jobs or a claim on this queue\n');
     return;
   }
-  const rows = runs.map((r) => [r.runId, String(r.queued), String(r.running), String(r.finished), r.coordinator === null ? '-' : `connected (${r.coordinator})`, r.output ?? (r.claimed ? '(claimed)' : '-')]);
-  const head = ['run', 'queued', 'running', 'finished', 'coordinator', 'run directory'];
-  const width = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  for (const row of [head, ...rows]) io.stdout.write(`${row.map((c, i) => c.padEnd(width[i] as number)).join('  ').trimEnd()}\n`);
+  const rows = runs.map((r) => [r.runId, r.queued, r.running, r.finished, r.coordinator === null ? '-' : `connected (${r.coordinator})`, r.output ?? (r.claimed ? '(claimed)' : '-')]);
+  io.stdout.write(renderTable(['run', 'queued', 'running', 'finished', 'coordinator', 'run directory'], rows));
   const stale = runs.filter((r) => r.coordinator === null && r.queued + r.finished > 0);
   if (stale.length > 0) io.stderr.write(`runs with no coordinator keep their jobs for a --resume; \`dehb scheduler forget RUN_ID --scheduler-file ${flags.schedulerFile}\` gives one up\n`);
 }
 
 async function forgetCommand(runId: string, flags: ForgetFlags, io: RunsIo): Promise<void> {
-  const [{ createClusterClient }, { openRunForgetter }, { checkRunId }] = await Promise.all([
-    import('../../cluster/bullmq/client.js'),
-    import('../../redis/run-forget.js'),
-    import('../../protocol/schemas.js'),
-  ]);
+  const [{ openRunForgetter }, { checkRunId }] = await Promise.all([import('../../redis/run-forget.js'), import('../../protocol/schemas.js')]);
   checkRunId(runId, '<run-id>');
-  const client = await createClusterClient(flags.schedulerFile, { log: (m) => void io.stderr.write(`dehb: ${m}\n`) });
-  const forgetter = openRunForgetter(client.connection, runId);
+  const forgetter = openRunForgetter(await queueOf(flags.schedulerFile, io), runId);
   try {
     const addr = await forgetter.liveCoordinator();
     if (addr !== null) {
