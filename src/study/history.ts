@@ -2,7 +2,7 @@
  * Builds one TrialRecord per trial from journal events (asked, started, report, told) and keeps
  * the incumbent trajectory. The first told result per trial wins; later ones are ignored.
  */
-import type { Job, TrialResult } from '../dehb/types.js';
+import type { TrialResult } from '../dehb/types.js';
 import type { WorkerInfo } from '../protocol/executor.js';
 import type { AskedJob, StoredEntry, TrialRecord } from './journal-types.js';
 import { isFinished } from '../protocol/journal-versions.js';

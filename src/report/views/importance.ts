@@ -35,6 +35,7 @@ export function buildImportance(records: readonly TrialRecord[], space: SpaceSpe
   }
   const method = `PED-ANOVA (top ${GAMMA * 100}% vs all, Pearson divergence)`;
   const names = Object.keys(space);
+  const compiled = compileSpace(space).params; // in the space's key order, like names
   if (basis.length < 5) return { method, params: [], basis: `not enough ok trials (${basis.length})`, n: basis.length };
   const sorted = [...basis].sort((a, b) => (a.fitness as number) - (b.fitness as number));
   const nTop = Math.max(2, Math.ceil(sorted.length * GAMMA));
@@ -51,7 +52,7 @@ export function buildImportance(records: readonly TrialRecord[], space: SpaceSpe
       const choices = (spec.type === 'categorical' ? spec.choices : spec.values).map(String);
       value = discreteDivergence(top.map((r) => String(r.config[name])), active.map((r) => String(r.config[name])), choices);
     } else {
-      const param = compileSpace(space).params[d];
+      const param = compiled[d];
       const x = (r: TrialRecord): number => (param === undefined ? 0.5 : cube(param, r.config[name]));
       value = kdeDivergence(top.map(x), active.map(x));
     }
