@@ -45,4 +45,5 @@ export type { StudyTrial, StudySummary } from './study/study-records.js';
 export { openStorage } from './study/storage-open.js';
 export { MemoryStore, MemoryStudyStorage } from './study/storage-memory.js';
 export type { StudyStorage } from './study/storage.js';
-export { createClusterClient } from './cluster/bullmq/client.js';
+export { createClusterClient } from './api/cluster-client.js';
+export type { ClusterClientOptions } from './api/cluster-client.js';

@@ -43,11 +43,16 @@ after(() => {
 let n = 0;
 /** Runs the CLI and returns the node_modules packages it resolved (and its exit code). */
 function packagesLoaded(args: string[]): Promise<{ code: number; packages: Set<string>; out: string }> {
+  return packagesLoadedBy([MAIN, ...args]);
+}
+
+/** Runs node with `argv` (a script and its arguments) under the load log. */
+function packagesLoadedBy(argv: string[]): Promise<{ code: number; packages: Set<string>; out: string }> {
   const log = join(dir, `load-${n++}.log`);
   return new Promise((done) => {
     execFile(
       process.execPath,
-      ['--require', join(dir, 'cjs-log.cjs'), '--import', pathToFileURL(register).href, '--import', 'tsx', MAIN, ...args],
+      ['--require', join(dir, 'cjs-log.cjs'), '--import', pathToFileURL(register).href, '--import', 'tsx', ...argv],
       { cwd: ROOT, env: { ...process.env, DEHB_LOAD_LOG: log }, timeout: 60_000 },
       (err, stdout, stderr) => {
         const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
@@ -67,6 +72,24 @@ for (const args of [['--help'], ['--version'], ['run', '--help'], ['worker', '--
     assert.deepEqual(loaded, [], `dehb ${args.join(' ')} loaded ${loaded.join(', ')}`);
   });
 }
+
+test('importing the package entry loads no backend package; createClusterClient loads the cluster backend when called', async () => {
+  const script = join(dir, 'import-entry.mjs');
+  writeFileSync(
+    script,
+    `const dehb = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'index.js')).href)});\n` +
+      "if (typeof dehb.DEHB !== 'function' || typeof dehb.createClusterClient !== 'function') throw new Error('the entry lacks DEHB or createClusterClient');\n" +
+      'if (process.argv[2] === "client") await dehb.createClusterClient(process.argv[3]).then(() => { throw new Error("a missing scheduler file was accepted"); }, (err) => { if (err.code !== "E_SCHEDULER_FILE") throw err; });\n',
+  );
+  const entry = await packagesLoadedBy([script]);
+  assert.equal(entry.code, 0, entry.out);
+  assert.ok(entry.packages.has('fastest-levenshtein'), `the hook saw the entry's own packages: ${[...entry.packages].join(', ')}`);
+  const loaded = BACKENDS.filter((p) => p !== 'zod' && entry.packages.has(p));
+  assert.deepEqual(loaded, [], `import('dehb') loaded ${loaded.join(', ')}`);
+  const client = await packagesLoadedBy([script, 'client', join(dir, 'no-such-scheduler.json')]);
+  assert.equal(client.code, 0, client.out);
+  for (const p of ['bullmq', 'ioredis']) assert.ok(client.packages.has(p), `createClusterClient did not load ${p}: ${[...client.packages].join(', ')}`);
+});
 
 test('a command that runs loads its backends (the hook sees them)', async () => {
   const r = await packagesLoaded(['scheduler', 'check', '--scheduler-file', join(dir, 'no-such-file.json'), '--timeout', '1000']);
