@@ -80,6 +80,13 @@ module.exports = {
       to: { path: '(^|/)node_modules/piscina/' },
     },
     {
+      name: 'zod-loaded-lazily',
+      severity: 'error',
+      comment: 'zod is loaded by src/protocol/zod.ts when a schema is first used; modules import its types only (import type)',
+      from: {},
+      to: { path: '(^|/)node_modules/zod/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'every import resolves',

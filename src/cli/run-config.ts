@@ -4,9 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DehbError } from '../errors.js';
-import { evalTaskSchema } from '../protocol/schemas.js';
+import { wireSchemas } from '../protocol/schemas.js';
+import { lazily } from '../protocol/zod.js';
 import { parseSpace } from '../dehb/space/index.js';
 import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
 import type { Budget } from '../driver/budget.js';
@@ -16,38 +17,41 @@ import { suggestKey } from '../unknown-keys.js';
 import { budgetFromFlags } from './budget-flags.js';
 import { parseEvalFlags, type EvalFlags, type EvalSettings } from './eval-flags.js';
 
-const configSchema = z
-  .object({
-    space: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-    objective: z.string().optional(),
-    exportName: z.string().optional(),
-    command: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
-    minFidelity: z.number().optional(),
-    maxFidelity: z.number().optional(),
-    eta: z.number().optional(),
-    strategy: z.string().optional(),
-    mutationFactor: z.number().optional(),
-    crossoverProb: z.number().optional(),
-    boundaryFix: z.enum(['random', 'clip']).optional(),
-    schedule: z.string().optional(),
-    fidelityType: z.enum(['float', 'int']).optional(),
-    incumbent: z.enum(['any-fidelity', 'max-fidelity']).optional(),
-    minClip: z.number().optional(),
-    maxClip: z.number().optional(),
-    seed: z.number().int().optional(),
-    fevals: z.number().int().positive().optional(),
-    brackets: z.number().int().positive().optional(),
-    runtime: z.union([z.string(), z.number()]).optional(),
-    nWorkers: z.number().int().positive().optional(),
-    singleNodeWithGpus: z.boolean().optional(),
-    gpusPerTrial: z.number().int().positive().optional(),
-    trialTimeout: z.union([z.string(), z.number()]).optional(),
-    output: z.string().optional(),
-    runId: evalTaskSchema.shape.runId.optional(),
-  })
-  .strict();
+/** The config file's schema, built (and zod loaded) when a config file is read. */
+const configSchema = lazily((z) =>
+  z
+    .object({
+      space: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+      objective: z.string().optional(),
+      exportName: z.string().optional(),
+      command: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+      minFidelity: z.number().optional(),
+      maxFidelity: z.number().optional(),
+      eta: z.number().optional(),
+      strategy: z.string().optional(),
+      mutationFactor: z.number().optional(),
+      crossoverProb: z.number().optional(),
+      boundaryFix: z.enum(['random', 'clip']).optional(),
+      schedule: z.string().optional(),
+      fidelityType: z.enum(['float', 'int']).optional(),
+      incumbent: z.enum(['any-fidelity', 'max-fidelity']).optional(),
+      minClip: z.number().optional(),
+      maxClip: z.number().optional(),
+      seed: z.number().int().optional(),
+      fevals: z.number().int().positive().optional(),
+      brackets: z.number().int().positive().optional(),
+      runtime: z.union([z.string(), z.number()]).optional(),
+      nWorkers: z.number().int().positive().optional(),
+      singleNodeWithGpus: z.boolean().optional(),
+      gpusPerTrial: z.number().int().positive().optional(),
+      trialTimeout: z.union([z.string(), z.number()]).optional(),
+      output: z.string().optional(),
+      runId: wireSchemas().evalTaskSchema.shape.runId.optional(),
+    })
+    .strict(),
+);
 
-export type RunFileConfig = z.infer<typeof configSchema>;
+export type RunFileConfig = z.infer<ReturnType<typeof configSchema>>;
 
 /** Flags as commander gives them (strings unless parsed). */
 export interface RunFlags extends EvalFlags {
@@ -111,14 +115,14 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
     } catch (err) {
       throw new DehbError('E_CONFIG', `${path}: not valid JSON (${(err as Error).message})`);
     }
-    const parsed = configSchema.safeParse(json);
+    const parsed = configSchema().safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.join('.') || '(top level)';
       if (issue?.code === 'unrecognized_keys') {
         // a misspelt key would otherwise be a silent default: name it with the closest known key
         const key = issue.keys[0] as string;
-        const hint = suggestKey(key, Object.keys(configSchema.shape));
+        const hint = suggestKey(key, Object.keys(configSchema().shape));
         throw new DehbError('E_CONFIG', `${path}: unknown key "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
       }
       throw new DehbError('E_CONFIG', `${path}: ${where}: ${issue?.message ?? 'invalid'}`);
@@ -175,7 +179,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   if (output !== undefined) out.output = resolve(cwd, output);
   const runId = flags.runId ?? file.runId;
   if (runId !== undefined) {
-    const bad = evalTaskSchema.shape.runId.safeParse(runId).error?.issues[0];
+    const bad = wireSchemas().evalTaskSchema.shape.runId.safeParse(runId).error?.issues[0];
     if (bad !== undefined) throw new DehbError('E_USAGE', `--run-id ${bad.message} (got "${runId}")`);
     out.runId = runId;
   }

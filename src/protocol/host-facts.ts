@@ -4,30 +4,34 @@
  * `dehb scheduler check` shows. The zod schema is the definition; facts read back from Redis are
  * validated with it.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazily } from './zod.js';
 
-export const hostFactsSchema = z.object({
-  v: z.literal(1),
-  workerId: z.string().min(1),
-  host: z.string().min(1),
-  pid: z.number().int(),
-  cpuModel: z.string(),
-  /** Logical cores. */
-  cores: z.number().int().nonnegative(),
-  physicalCores: z.number().int().nonnegative(),
-  memTotalBytes: z.number().nonnegative(),
-  memAvailableBytes: z.number().nonnegative(),
-  /** 1-minute load average. */
-  load1: z.number().nonnegative(),
-  /** Evaluations this worker runs at once. */
-  concurrency: z.number().int().positive(),
-  /** Jobs it takes ahead of a free slot (--prefetch; absent from older workers: 0). */
-  prefetch: z.number().int().nonnegative().optional(),
-  /** When the facts were gathered (ms since the epoch). */
-  at: z.number(),
-});
+/** The schema, built (and zod loaded) when first used. */
+export const hostFactsSchema = lazily((z) =>
+  z.object({
+    v: z.literal(1),
+    workerId: z.string().min(1),
+    host: z.string().min(1),
+    pid: z.number().int(),
+    cpuModel: z.string(),
+    /** Logical cores. */
+    cores: z.number().int().nonnegative(),
+    physicalCores: z.number().int().nonnegative(),
+    memTotalBytes: z.number().nonnegative(),
+    memAvailableBytes: z.number().nonnegative(),
+    /** 1-minute load average. */
+    load1: z.number().nonnegative(),
+    /** Evaluations this worker runs at once. */
+    concurrency: z.number().int().positive(),
+    /** Jobs it takes ahead of a free slot (--prefetch; absent from older workers: 0). */
+    prefetch: z.number().int().nonnegative().optional(),
+    /** When the facts were gathered (ms since the epoch). */
+    at: z.number(),
+  }),
+);
 
-export type HostFacts = z.infer<typeof hostFactsSchema>;
+export type HostFacts = z.infer<ReturnType<typeof hostFactsSchema>>;
 
 /** One line for people: `node7 (pid 42): Intel Xeon, 32 cores, 62.8 of 125.6 GiB free, load 3.10, 4 at once`. */
 export function describeHostFacts(f: HostFacts): string {

@@ -5,6 +5,8 @@
  * entries with. A journal is what a run or study remembers: append-only entries whose replay
  * rebuilds the optimizer state (study/replay.ts).
  *
+ * The schemas are built when first used (`journalSchemas()`, see zod.ts): a writer never loads zod.
+ *
  * Versioning: every stored entry carries `v`, the version of its kind's format (ENTRY_VERSION in
  * journal-versions.ts, kept free of zod for writers on the CLI's start-up path;
  * entries written by dehb 0.1.0 have none and read as version 1). A reader refuses an entry newer
@@ -17,17 +19,29 @@
  * JSON turns NaN/Infinity into null: a null fitness or cost of a result is dropped (the optimizer
  * treats a missing fitness of a non-ok trial as +Infinity), a null report value reads as NaN.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Config, DehbState, Job, ResolvedOptimizerOptions, TrialResult } from '../dehb/types.js';
-import { objectiveRefSchema } from './schemas.js';
+import { wireSchemas } from './schemas.js';
 import { ENTRY_VERSION, FINISHED_STATUSES, type EntryKind } from './journal-versions.js';
+import { lazily, type Zod } from './zod.js';
 
 export { ENTRY_VERSION, FINISHED_STATUSES, withVersion } from './journal-versions.js';
 
-/** The shape check `schema` makes, typed as T (a type another layer owns). */
-function typed<T>(schema: z.ZodType): z.ZodType<T> {
-  return schema.pipe(z.custom<T>());
+/**
+ * The format-1 and format-2 job of an `asked` entry. Format 2 (ENTRY_VERSION.asked) leaves out
+ * the unit-cube `vector`: replay re-asks it and compares configurations, re-telling and readers
+ * use `config`, and the report encodes `config` when it needs the cube. Format 1 entries carry it
+ * (replay compares it).
+ */
+export type AskedJob = Omit<Job, 'vector'> & { vector?: Job['vector'] };
+
+/** Every journal schema, made with `z` (see lazily). */
+function build(z: Zod) {
+  /** The shape check `schema` makes, typed as T (a type another layer owns). */
+  function typed<T>(schema: z.ZodType): z.ZodType<T> {
+    return schema.pipe(z.custom<T>());
 }
+const { objectiveRefSchema } = wireSchemas();
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const config = typed<Config>(z.record(z.string(), scalar));
@@ -53,12 +67,6 @@ const jobFields = {
 const vector = z.array(finiteOrNull);
 const job = typed<Job>(z.looseObject({ ...jobFields, vector }));
 
-/**
- * The job of an `asked` entry. Format 2 (ENTRY_VERSION.asked) leaves out the unit-cube `vector`:
- * replay re-asks it and compares configurations, re-telling and readers use `config`, and the
- * report encodes `config` when it needs the cube. Format 1 entries carry it (replay compares it).
- */
-export type AskedJob = Omit<Job, 'vector'> & { vector?: Job['vector'] };
 const askedJob = typed<AskedJob>(z.looseObject({ ...jobFields, vector: vector.optional() }));
 
 const result = typed<TrialResult>(
@@ -82,7 +90,7 @@ const options = typed<ResolvedOptimizerOptions>(
 );
 
 /** What a run or study is: its name, objective and how it evaluates. */
-export const runMetaSchema = z.looseObject({
+const runMetaSchema = z.looseObject({
   /** Run or study name; BullMQ job ids are `<runId>-<trialId>`. */
   runId: z.string(),
   /** The objective the run evaluates, if known (studies store it). */
@@ -101,7 +109,6 @@ export const runMetaSchema = z.looseObject({
   /** Random id of this run instance (a cluster claims the run id for it; a resume keeps it). */
   instance: z.string().optional(),
 });
-export type RunMeta = z.infer<typeof runMetaSchema>;
 
 const budget = z.object({
   fevals: z.number().optional(),
@@ -177,16 +184,11 @@ const entrySchemas = {
   }),
 } satisfies Record<EntryKind, z.ZodType>;
 
-/** One journal entry as a writer hands it to a backend. */
-export type JournalEntry = { [K in EntryKind]: z.infer<(typeof entrySchemas)[K]> }[EntryKind];
-/** An entry as stored: a 1-based sequence number and a wall-clock time (ms since epoch). */
-export type StoredEntry = JournalEntry & { seq: number; at: number };
-
 const head = { seq: z.number().int().positive(), at: z.number() };
 // a report's value may be NaN (stored as null); the stored form accepts that and reads it back as NaN
 const storedReport = entrySchemas.report.extend({ value: finiteOrNull.transform((x) => x ?? Number.NaN) });
 
-export const storedEntrySchema = z.discriminatedUnion('type', [
+const storedEntrySchema = z.discriminatedUnion('type', [
   entrySchemas.created.extend(head),
   entrySchemas.pushed.extend(head),
   entrySchemas.asked.extend(head),
@@ -197,12 +199,24 @@ export const storedEntrySchema = z.discriminatedUnion('type', [
   entrySchemas.finished.extend(head),
   entrySchemas.snapshot.extend(head),
 ]);
+return { runMetaSchema, entrySchemas, storedEntrySchema };
+}
+
+/** The journal schemas, built (and zod loaded) when first used: a writer never needs them. */
+export const journalSchemas = lazily(build);
+type Schemas = ReturnType<typeof build>;
+
+export type RunMeta = z.infer<Schemas['runMetaSchema']>;
+/** One journal entry as a writer hands it to a backend. */
+export type JournalEntry = { [K in EntryKind]: z.infer<Schemas['entrySchemas'][K]> }[EntryKind];
+/** An entry as stored: a 1-based sequence number and a wall-clock time (ms since epoch). */
+export type StoredEntry = JournalEntry & { seq: number; at: number };
 
 export type ParsedEntry = { ok: true; entry: StoredEntry } | { ok: false; reason: string; newer?: boolean };
 
 /** Validates one decoded JSON value as a StoredEntry. */
 export function parseStoredEntry(value: unknown): ParsedEntry {
-  const r = storedEntrySchema.safeParse(value);
+  const r = journalSchemas().storedEntrySchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue && issue.path.length > 0 ? issue.path.join('.') + ': ' : '';

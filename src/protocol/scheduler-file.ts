@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DehbError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 import { isRedisUrl, parseHostPort, parseRedisUrl, REDIS_URL_HINT, type NodeAddress, type RedisEndpoint } from './redis-url.js';
 import { tlsOptionsOf } from './scheduler-tls.js';
+import { lazily, type Zod } from './zod.js';
 
 export const SCHEDULER_FILE_VERSION = 1;
 export const DEFAULT_PREFIX = 'dehb';
@@ -21,70 +22,75 @@ export const DEFAULT_QUEUE = 'evals';
 
 const NAME_RE = /^[^\s:]+$/;
 
-const redisUrlSchema = z.string().refine((u) => isRedisUrl(u), { message: `must be ${REDIS_URL_HINT}` });
+/** The scheduler file's schema, made with `z` (see lazily). */
+function build(z: Zod) {
+  const redisUrlSchema = z.string().refine((u) => isRedisUrl(u), { message: `must be ${REDIS_URL_HINT}` });
 
-/** `host:port` of a cluster node (IPv6 in brackets). */
-const nodeSchema = z.string().refine((s) => parseHostPort(s) !== null, { message: 'must be host:port, such as 10.0.0.5:6379 or [::1]:6379' });
+  /** `host:port` of a cluster node (IPv6 in brackets). */
+  const nodeSchema = z.string().refine((s) => parseHostPort(s) !== null, { message: 'must be host:port, such as 10.0.0.5:6379 or [::1]:6379' });
 
-export const schedulerFileSchema = z.looseObject({
-  version: z.literal(SCHEDULER_FILE_VERSION),
-  redisUrl: redisUrlSchema,
-  /** BullMQ key prefix (never an ioredis keyPrefix). Use `{name}` for Redis Cluster. */
-  prefix: z.string().min(1).regex(/^\S+$/, 'must not contain whitespace'),
-  queue: z.string().min(1).regex(NAME_RE, 'must not contain ":" or whitespace'),
-  /** Redis hash holding results by job id. Default `<prefix>:<queue>:dehb:results`. */
-  resultsKey: z.string().min(1).optional(),
-  /** Default number of evaluations a coordinator keeps in flight. */
-  capacity: z.number().int().positive().optional(),
-  /**
-   * Redis Cluster: true uses ioredis' Cluster client (the URL's host is a seed node); false never
-   * does (no detection). Absent: detected from the server (`INFO cluster`).
-   */
-  cluster: z.boolean().optional(),
-  /** More seed nodes of a Redis Cluster (`host:port`); implies `cluster: true`. */
-  nodes: z.array(nodeSchema).min(1).max(64).optional(),
-  /**
-   * A Redis Cluster whose nodes announce addresses this machine cannot reach (containers, NAT):
-   * announced `host:port` -> the `host:port` to connect to instead; implies `cluster: true`.
-   */
-  natMap: z.record(nodeSchema, nodeSchema).optional(),
-  /**
-   * TLS (also for a redis:// URL): the CA that signed the server certificate, a client certificate
-   * and its key for servers with tls-auth-clients (PEM files readable on every machine), the name
-   * to check the server certificate against. Unknown keys are refused (a typo would turn TLS checks off).
-   */
-  tls: z
-    .strictObject({
-      caFile: z.string().min(1).optional(),
-      certFile: z.string().min(1).optional(),
-      keyFile: z.string().min(1).optional(),
-      servername: z.string().min(1).optional(),
-      rejectUnauthorized: z.boolean().optional(),
-    })
-    .optional(),
-  /** When the file was written (ISO 8601; informational, optional). */
-  createdAt: z.string().min(1).optional(),
-  createdBy: z.object({ host: z.string(), pid: z.number().int() }).optional(),
-  /** Set by `dehb scheduler start`: the redis-server it runs. */
-  server: z
-    .object({ pid: z.number().int(), port: z.number().int(), bind: z.string(), dir: z.string() })
-    .optional(),
-}).superRefine((f, ctx) => {
-  for (const key of ['nodes', 'natMap'] as const) {
-    if (f.cluster === false && f[key] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: [key], message: `is for a Redis Cluster but "cluster" is false; drop one of them` });
+  return z.looseObject({
+    version: z.literal(SCHEDULER_FILE_VERSION),
+    redisUrl: redisUrlSchema,
+    /** BullMQ key prefix (never an ioredis keyPrefix). Use `{name}` for Redis Cluster. */
+    prefix: z.string().min(1).regex(/^\S+$/, 'must not contain whitespace'),
+    queue: z.string().min(1).regex(NAME_RE, 'must not contain ":" or whitespace'),
+    /** Redis hash holding results by job id. Default `<prefix>:<queue>:dehb:results`. */
+    resultsKey: z.string().min(1).optional(),
+    /** Default number of evaluations a coordinator keeps in flight. */
+    capacity: z.number().int().positive().optional(),
+    /**
+     * Redis Cluster: true uses ioredis' Cluster client (the URL's host is a seed node); false never
+     * does (no detection). Absent: detected from the server (`INFO cluster`).
+     */
+    cluster: z.boolean().optional(),
+    /** More seed nodes of a Redis Cluster (`host:port`); implies `cluster: true`. */
+    nodes: z.array(nodeSchema).min(1).max(64).optional(),
+    /**
+     * A Redis Cluster whose nodes announce addresses this machine cannot reach (containers, NAT):
+     * announced `host:port` -> the `host:port` to connect to instead; implies `cluster: true`.
+     */
+    natMap: z.record(nodeSchema, nodeSchema).optional(),
+    /**
+     * TLS (also for a redis:// URL): the CA that signed the server certificate, a client certificate
+     * and its key for servers with tls-auth-clients (PEM files readable on every machine), the name
+     * to check the server certificate against. Unknown keys are refused (a typo would turn TLS checks off).
+     */
+    tls: z
+      .strictObject({
+        caFile: z.string().min(1).optional(),
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        servername: z.string().min(1).optional(),
+        rejectUnauthorized: z.boolean().optional(),
+      })
+      .optional(),
+    /** When the file was written (ISO 8601; informational, optional). */
+    createdAt: z.string().min(1).optional(),
+    createdBy: z.object({ host: z.string(), pid: z.number().int() }).optional(),
+    /** Set by `dehb scheduler start`: the redis-server it runs. */
+    server: z
+      .object({ pid: z.number().int(), port: z.number().int(), bind: z.string(), dir: z.string() })
+      .optional(),
+  }).superRefine((f, ctx) => {
+    for (const key of ['nodes', 'natMap'] as const) {
+      if (f.cluster === false && f[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `is for a Redis Cluster but "cluster" is false; drop one of them` });
+      }
     }
-  }
-  if (f.natMap !== undefined && Object.keys(f.natMap).length > 1024) {
-    ctx.addIssue({ code: 'custom', path: ['natMap'], message: 'has more than 1024 entries' });
-  }
-  if ((f.tls?.certFile === undefined) !== (f.tls?.keyFile === undefined)) {
-    const missing = f.tls?.certFile === undefined ? 'certFile' : 'keyFile';
-    ctx.addIssue({ code: 'custom', path: ['tls', missing], message: 'a client certificate needs both "tls.certFile" and "tls.keyFile"; add the missing one' });
-  }
-});
+    if (f.natMap !== undefined && Object.keys(f.natMap).length > 1024) {
+      ctx.addIssue({ code: 'custom', path: ['natMap'], message: 'has more than 1024 entries' });
+    }
+    if ((f.tls?.certFile === undefined) !== (f.tls?.keyFile === undefined)) {
+      const missing = f.tls?.certFile === undefined ? 'certFile' : 'keyFile';
+      ctx.addIssue({ code: 'custom', path: ['tls', missing], message: 'a client certificate needs both "tls.certFile" and "tls.keyFile"; add the missing one' });
+    }
+  });
+}
 
-export type SchedulerFile = z.infer<typeof schedulerFileSchema>;
+/** The schema, built (and zod loaded) when first used. */
+export const schedulerFileSchema = lazily(build);
+export type SchedulerFile = z.infer<ReturnType<typeof build>>;
 
 /** What a coordinator or worker needs to talk to the cluster. */
 export interface ClusterConnection {
@@ -112,7 +118,7 @@ export function validateSchedulerFile(value: unknown, source = 'scheduler file')
       );
     }
   }
-  const parsed = schedulerFileSchema.safeParse(value);
+  const parsed = schedulerFileSchema().safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');

@@ -8,52 +8,135 @@
  * refused everywhere, locally and on the cluster); unknown keys of a task or an outcome are
  * dropped, not refused (a job from a newer coordinator still runs; a result is never lost for an
  * extra key); a task of another version `v` is refused.
+ * The schemas are built when first used (`wireSchemas()`, see zod.ts): importing this module does
+ * not load zod.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DehbError } from '../errors.js';
+import { lazily, type Zod } from './zod.js';
 
 export const TASK_VERSION = 1;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
+/** A run or study name: also a BullMQ job id prefix and a trial directory name, so a safe word. */
+const RUN_ID_PATTERN = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,199}$/;
 
-/** How a worker finds the objective. Functions only work in-process (inline backend). */
-export const moduleRefSchema = z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() });
-export const commandRefSchema = z.object({
-  kind: z.literal('command'),
-  argv: z.array(z.string()).min(1),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  shell: z.boolean().optional(),
-});
-export const functionRefSchema = z.object({ kind: z.literal('function'), name: z.string().optional() });
-export const objectiveRefSchema = z.discriminatedUnion('kind', [moduleRefSchema, commandRefSchema, functionRefSchema]);
-export type ObjectiveRef = z.infer<typeof objectiveRefSchema>;
+/** Most trials one cluster job may carry (a batch job: see wire.ts jobDataSchema). */
+export const MAX_TRIALS_PER_JOB = 256;
 
-export const evalTaskSchema = z.object({
-  v: z.literal(TASK_VERSION, {
-    error: (i) => `task version v=${JSON.stringify(i.input)} is not supported; this dehb speaks v=${TASK_VERSION} (run the same dehb version on coordinator and workers)`,
-  }),
-  /** Run or study name: also a BullMQ job id prefix and a trial directory name, so a safe word. */
-  runId: z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,199}$/, 'must be letters, digits, "_", "." or "-" (at most 200, not starting with "-")'),
-  trialId: z.number().int().nonnegative(),
-  config: z.record(z.string(), scalar),
-  fidelity: z.number(),
-  objective: objectiveRefSchema,
-  /** Kill the evaluation after this many ms (null: no limit; 0 is refused). */
-  timeoutMs: z.number().positive('must be null (no limit) or a number of ms > 0').nullable(),
-  /** Devices this evaluation needs (0: none). */
-  gpus: z.number().int().nonnegative(),
-  /** Directory for per-trial files (stdout, stderr, result file); created by the backend. */
-  trialDir: z.string().optional(),
-  /** Free-form JSON the run passes to every evaluation (e.g. study name, input files). */
-  extra: z.record(z.string(), z.unknown()).optional(),
-});
-export type EvalTask = z.infer<typeof evalTaskSchema>;
+/** Every wire schema, made with `z` (see lazily). */
+function build(z: Zod) {
+  const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+  /** How a worker finds the objective. Functions only work in-process (inline backend). */
+  const moduleRefSchema = z.object({ kind: z.literal('module'), path: z.string().min(1), exportName: z.string().min(1).optional() });
+  const commandRefSchema = z.object({
+    kind: z.literal('command'),
+    argv: z.array(z.string()).min(1),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    shell: z.boolean().optional(),
+  });
+  const functionRefSchema = z.object({ kind: z.literal('function'), name: z.string().optional() });
+  const objectiveRefSchema = z.discriminatedUnion('kind', [moduleRefSchema, commandRefSchema, functionRefSchema]);
+
+  const evalTaskSchema = z.object({
+    v: z.literal(TASK_VERSION, {
+      error: (i) => `task version v=${JSON.stringify(i.input)} is not supported; this dehb speaks v=${TASK_VERSION} (run the same dehb version on coordinator and workers)`,
+    }),
+    /** Run or study name: also a BullMQ job id prefix and a trial directory name, so a safe word. */
+    runId: z.string().regex(RUN_ID_PATTERN, 'must be letters, digits, "_", "." or "-" (at most 200, not starting with "-")'),
+    trialId: z.number().int().nonnegative(),
+    config: z.record(z.string(), scalar),
+    fidelity: z.number(),
+    objective: objectiveRefSchema,
+    /** Kill the evaluation after this many ms (null: no limit; 0 is refused). */
+    timeoutMs: z.number().positive('must be null (no limit) or a number of ms > 0').nullable(),
+    /** Devices this evaluation needs (0: none). */
+    gpus: z.number().int().nonnegative(),
+    /** Directory for per-trial files (stdout, stderr, result file); created by the backend. */
+    trialDir: z.string().optional(),
+    /** Free-form JSON the run passes to every evaluation (e.g. study name, input files). */
+    extra: z.record(z.string(), z.unknown()).optional(),
+  });
+
+  /** Where an evaluation ran: worker id, host, devices, pid, and the trial directory it kept there. */
+  const workerInfoSchema = z.object({
+    id: z.string().optional(),
+    host: z.string().optional(),
+    pid: z.number().optional(),
+    devices: z.array(z.string()).optional(),
+    trialDir: z.string().optional(),
+  });
+
+  /** An error as plain JSON (the shape of errors.ts serializeError). */
+  const serializedErrorSchema = z.object({
+    name: z.string(),
+    message: z.string(),
+    code: z.string().optional(),
+    stack: z.string().optional(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  });
+
+  // `reports`: every intermediate value the objective reported, in order, carried by an outcome
+  // that crosses a thread or Redis. The receiver hands on those its live channel (thread port,
+  // progress events) did not deliver before the outcome, so no report is lost; an Executor's
+  // submit() delivers them through onReport and resolves without them. A NaN or infinite value
+  // (JSON makes it null) is still a report, read back as NaN, never a reason to lose the outcome.
+  const common = {
+    worker: workerInfoSchema.optional(),
+    /** The evaluation's own run time (queue wait excluded). */
+    durationMs: z.number().optional(),
+    /** Cluster: from the job being queued to its evaluation starting on a worker. */
+    queueWaitMs: z.number().nonnegative().optional(),
+    reports: z.array(z.tuple([z.number(), z.union([z.custom<number>((v) => typeof v === 'number'), z.null().transform(() => Number.NaN)])])).optional(),
+  };
+
+  const evalOutcomeSchema = z.discriminatedUnion('status', [
+    z.object({
+      status: z.literal('ok'),
+      fitness: z.number(),
+      cost: z.number().optional(),
+      info: z.record(z.string(), z.unknown()).optional(),
+      ...common,
+    }),
+    z.object({ status: z.literal('failed'), error: serializedErrorSchema, retryable: z.boolean(), ...common }),
+    z.object({ status: z.literal('timed-out'), timeoutMs: z.number(), ...common }),
+    z.object({ status: z.literal('cancelled'), reason: z.string().optional(), ...common }),
+  ]);
+
+  /**
+   * A batch job's returnvalue: per trial of the job, its outcome, or `handedBack` (the worker
+   * stopped before running it: the coordinator queues it again). A job the worker refused as a
+   * whole returns one EvalOutcome instead, which holds for each of its trials.
+   */
+  const batchOutcomeSchema = z.object({
+    batch: z
+      .array(z.union([z.object({ trialId: z.number().int().nonnegative(), outcome: evalOutcomeSchema }), z.object({ trialId: z.number().int().nonnegative(), handedBack: z.literal(true) })]))
+      .max(MAX_TRIALS_PER_JOB),
+  });
+  return { moduleRefSchema, commandRefSchema, functionRefSchema, objectiveRefSchema, evalTaskSchema, workerInfoSchema, serializedErrorSchema, evalOutcomeSchema, batchOutcomeSchema };
+}
+
+/** The wire schemas, built (and zod loaded) when first used. */
+export const wireSchemas = lazily(build);
+type Schemas = ReturnType<typeof build>;
+
+export type ObjectiveRef = z.infer<Schemas['objectiveRefSchema']>;
+export type EvalTask = z.infer<Schemas['evalTaskSchema']>;
+export type WorkerInfo = z.infer<Schemas['workerInfoSchema']>;
+/** An outcome as it travels from a thread or a worker: with the reports it made. */
+export type WireOutcome = z.infer<Schemas['evalOutcomeSchema']>;
+export type BatchOutcome = z.infer<Schemas['batchOutcomeSchema']>;
+type WithoutReports<T> = T extends unknown ? Omit<T, 'reports'> : never;
+/** What Executor.submit resolves with. */
+export type EvalOutcome = WithoutReports<WireOutcome>;
 
 /** The runId rule where a user types it (new DEHB, a cluster executor): the word a task must carry. */
 export function checkRunId<T extends string | undefined>(value: T, key = 'runId'): T {
-  const r = evalTaskSchema.shape.runId.safeParse(value);
-  if (value !== undefined && !r.success) {
+  // a good id needs no zod (the schema's own pattern); zod words what is wrong with a bad one
+  if (value === undefined || (typeof value === 'string' && RUN_ID_PATTERN.test(value))) return value;
+  const r = wireSchemas().evalTaskSchema.shape.runId.safeParse(value);
+  if (!r.success) {
     throw new DehbError('E_CONFIG', `${key} ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(value)})`);
   }
   return value;
@@ -61,76 +144,10 @@ export function checkRunId<T extends string | undefined>(value: T, key = 'runId'
 
 /** The timeoutMs rule where a user types it (new DEHB, createStudy): absent or null is no limit. */
 export function checkTrialTimeout(value: unknown, key = 'trialTimeoutMs'): void {
-  if (value !== undefined && !evalTaskSchema.shape.timeoutMs.safeParse(value).success) {
+  if (value !== undefined && !wireSchemas().evalTaskSchema.shape.timeoutMs.safeParse(value).success) {
     throw new DehbError('E_CONFIG', `${key} must be a number of ms > 0 (got ${String(value)}); leave it out for no limit`);
   }
 }
-
-/** Where an evaluation ran: worker id, host, devices, pid, and the trial directory it kept there. */
-export const workerInfoSchema = z.object({
-  id: z.string().optional(),
-  host: z.string().optional(),
-  pid: z.number().optional(),
-  devices: z.array(z.string()).optional(),
-  trialDir: z.string().optional(),
-});
-export type WorkerInfo = z.infer<typeof workerInfoSchema>;
-
-/** An error as plain JSON (the shape of errors.ts serializeError). */
-export const serializedErrorSchema = z.object({
-  name: z.string(),
-  message: z.string(),
-  code: z.string().optional(),
-  stack: z.string().optional(),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-
-// `reports`: every intermediate value the objective reported, in order, carried by an outcome
-// that crosses a thread or Redis. The receiver hands on those its live channel (thread port,
-// progress events) did not deliver before the outcome, so no report is lost; an Executor's
-// submit() delivers them through onReport and resolves without them. A NaN or infinite value
-// (JSON makes it null) is still a report, read back as NaN, never a reason to lose the outcome.
-const common = {
-  worker: workerInfoSchema.optional(),
-  /** The evaluation's own run time (queue wait excluded). */
-  durationMs: z.number().optional(),
-  /** Cluster: from the job being queued to its evaluation starting on a worker. */
-  queueWaitMs: z.number().nonnegative().optional(),
-  reports: z.array(z.tuple([z.number(), z.union([z.custom<number>((v) => typeof v === 'number'), z.null().transform(() => Number.NaN)])])).optional(),
-};
-
-export const evalOutcomeSchema = z.discriminatedUnion('status', [
-  z.object({
-    status: z.literal('ok'),
-    fitness: z.number(),
-    cost: z.number().optional(),
-    info: z.record(z.string(), z.unknown()).optional(),
-    ...common,
-  }),
-  z.object({ status: z.literal('failed'), error: serializedErrorSchema, retryable: z.boolean(), ...common }),
-  z.object({ status: z.literal('timed-out'), timeoutMs: z.number(), ...common }),
-  z.object({ status: z.literal('cancelled'), reason: z.string().optional(), ...common }),
-]);
-/** An outcome as it travels from a thread or a worker: with the reports it made. */
-export type WireOutcome = z.infer<typeof evalOutcomeSchema>;
-
-/** Most trials one cluster job may carry (a batch job: see wire.ts jobDataSchema). */
-export const MAX_TRIALS_PER_JOB = 256;
-
-/**
- * A batch job's returnvalue: per trial of the job, its outcome, or `handedBack` (the worker
- * stopped before running it: the coordinator queues it again). A job the worker refused as a
- * whole returns one EvalOutcome instead, which holds for each of its trials.
- */
-export const batchOutcomeSchema = z.object({
-  batch: z
-    .array(z.union([z.object({ trialId: z.number().int().nonnegative(), outcome: evalOutcomeSchema }), z.object({ trialId: z.number().int().nonnegative(), handedBack: z.literal(true) })]))
-    .max(MAX_TRIALS_PER_JOB),
-});
-export type BatchOutcome = z.infer<typeof batchOutcomeSchema>;
-type WithoutReports<T> = T extends unknown ? Omit<T, 'reports'> : never;
-/** What Executor.submit resolves with. */
-export type EvalOutcome = WithoutReports<WireOutcome>;
 
 /** One line per problem (at most three): `path: message`, naming the field. */
 export function describeIssues(error: z.ZodError): string {

@@ -30,7 +30,7 @@ export async function readHostFacts(redis: Redis, keys: Pick<ClusterKeys, 'base'
     if (text === null) continue; // expired between SCAN and HGET
     let parsed;
     try {
-      parsed = hostFactsSchema.safeParse(JSON.parse(text));
+      parsed = hostFactsSchema().safeParse(JSON.parse(text));
     } catch {
       parsed = { success: false as const };
     }

@@ -84,7 +84,7 @@ test('importing the package entry loads no backend package; createClusterClient 
   const entry = await packagesLoadedBy([script]);
   assert.equal(entry.code, 0, entry.out);
   assert.ok(entry.packages.has('fastest-levenshtein'), `the hook saw the entry's own packages: ${[...entry.packages].join(', ')}`);
-  const loaded = BACKENDS.filter((p) => p !== 'zod' && entry.packages.has(p));
+  const loaded = BACKENDS.filter((p) => entry.packages.has(p));
   assert.deepEqual(loaded, [], `import('dehb') loaded ${loaded.join(', ')}`);
   const client = await packagesLoadedBy([script, 'client', join(dir, 'no-such-scheduler.json')]);
   assert.equal(client.code, 0, client.out);
@@ -92,20 +92,29 @@ test('importing the package entry loads no backend package; createClusterClient 
 });
 
 test('a command that runs loads its backends (the hook sees them)', async () => {
-  const r = await packagesLoaded(['scheduler', 'check', '--scheduler-file', join(dir, 'no-such-file.json'), '--timeout', '1000']);
+  const file = join(dir, 'bad-scheduler.json');
+  writeFileSync(file, JSON.stringify({ version: 1, redisUrl: 'http://nowhere', prefix: 'dehb', queue: 'evals' }));
+  const r = await packagesLoaded(['scheduler', 'check', '--scheduler-file', file, '--timeout', '1000']);
+  assert.match(r.out, /redisUrl/, 'the file was validated (zod named the field)');
   assert.notEqual(r.code, 0, r.out);
   for (const p of ['ioredis', 'bullmq', 'zod']) assert.ok(r.packages.has(p), `scheduler check did not load ${p}: ${[...r.packages].join(', ')}`);
 });
 
-test('dehb run loads piscina only for a thread pool and cli-progress only for a bar', async () => {
+test('dehb run loads piscina only for a thread pool, cli-progress only for a bar, zod only to read what it did not write', async () => {
   const space = join(dir, 'space.json');
   writeFileSync(space, JSON.stringify({ x: { type: 'float', low: 0, high: 1 } }));
-  const run = (n: string, out: string): Promise<{ code: number; packages: Set<string>; out: string }> =>
-    packagesLoaded(['run', '--space', space, '--objective', join(ROOT, 'bench/fixtures/noop-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '3', '--fevals', '3', '-n', n, '-q', '--output', join(dir, out)]);
+  const run = (n: string, out: string, more: string[] = []): Promise<{ code: number; packages: Set<string>; out: string }> =>
+    packagesLoaded(['run', '--space', space, '--objective', join(ROOT, 'bench/fixtures/noop-objective.mjs'), '--min-fidelity', '1', '--max-fidelity', '3', '--fevals', '3', '-n', n, '-q', '--output', join(dir, out), ...more]);
   const one = await run('1', 'one');
   assert.equal(one.code, 0, one.out);
-  assert.ok(one.packages.has('zod'), `the logs saw the run's packages: ${[...one.packages].join(', ')}`);
-  assert.deepEqual(['piscina', 'cli-progress'].filter((p) => one.packages.has(p)), [], '-n 1 -q evaluates inline and shows no bar');
+  assert.ok(one.packages.has('commander'), `the logs saw the run's packages: ${[...one.packages].join(', ')}`);
+  assert.deepEqual(['piscina', 'cli-progress', 'zod'].filter((p) => one.packages.has(p)), [], '-n 1 -q evaluates inline, shows no bar and parses nothing it did not write');
+  const resumed = await packagesLoaded(['run', '--resume', '--fevals', '6', '-q', '--output', join(dir, 'one')]);
+  assert.equal(resumed.code, 0, resumed.out);
+  assert.ok(resumed.packages.has('zod'), `--resume validates the journal it reads: ${[...resumed.packages].join(', ')}`);
+  const named = await run('1', 'named', ['--run-id', 'bad id']);
+  assert.notEqual(named.code, 0, named.out);
+  assert.match(named.out, /--run-id must be letters, digits/, 'a bad --run-id is worded by the schema (zod loaded for it)');
   const two = await run('2', 'two');
   assert.equal(two.code, 0, two.out);
   assert.ok(two.packages.has('piscina'), `-n 2 runs the module in a thread pool: ${[...two.packages].join(', ')}`);

@@ -36,6 +36,7 @@ const CLEAN: Record<string, string> = {
   'src/redis/connection.ts': "import { Redis } from 'ioredis';\nexport const R = Redis;\n",
   'src/cluster/local/pool.ts': "import { Piscina } from 'piscina';\nexport const P = Piscina;\n",
   'src/cluster/bullmq/executor.ts': "import { R } from '../../redis/connection.js';\nexport const r = R;\n",
+  'src/protocol/schemas.ts': "import type { z } from 'zod';\nexport type S = z.ZodString;\n",
   'src/cli/main.ts': "// process.exit is allowed here\nexport const quit = (): never => process.exit(2);\n",
 };
 
@@ -48,6 +49,8 @@ const PLANTED: Record<string, string> = {
   'src/cluster/bullmq/direct.ts': "import type { Queue } from 'bullmq';\nexport type Q = Queue;\n",
   // piscina-only-in-local
   'src/study/pool.ts': "import { Piscina } from 'piscina';\nexport const P = Piscina;\n",
+  // zod-loaded-lazily (a type-only import is fine: see CLEAN)
+  'src/protocol/eager.ts': "import { z } from 'zod';\nexport const s = z.string();\n",
   // no-circular
   'src/study/a.ts': "import { b } from './b.js';\nexport const a = (): number => b() + 1;\n",
   'src/study/b.ts': "import { a } from './a.js';\nexport const b = (): number => a() + 1;\n",
@@ -103,6 +106,7 @@ test('each planted violation fails the check and names its rule', async () => {
     ['layer-protocol', 'src/protocol/upward.ts'],
     ['redis-only-in-adapter', 'src/cluster/bullmq/direct.ts'],
     ['piscina-only-in-local', 'src/study/pool.ts'],
+    ['zod-loaded-lazily', 'src/protocol/eager.ts'],
     ['no-circular', 'src/study/a.ts'],
     ['src-folder-has-a-layer', 'src/newfolder/thing.ts'],
     ['not-to-unresolvable', 'src/cluster/typo.ts'],
