@@ -40,166 +40,166 @@ function build(z: Zod) {
   /** The shape check `schema` makes, typed as T (a type another layer owns). */
   function typed<T>(schema: z.ZodType): z.ZodType<T> {
     return schema.pipe(z.custom<T>());
-}
-const { objectiveRefSchema } = wireSchemas();
+  }
+  const { objectiveRefSchema } = wireSchemas();
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const config = typed<Config>(z.record(z.string(), scalar));
-const finiteOrNull = z.number().nullable();
-const trialId = z.number().int().nonnegative();
-const worker = z.looseObject({
-  id: z.string().optional(),
-  host: z.string().optional(),
-  pid: z.number().optional(),
-  devices: z.array(z.string()).optional(),
-});
+  const scalar = z.union([z.string(), z.number(), z.boolean()]);
+  const config = typed<Config>(z.record(z.string(), scalar));
+  const finiteOrNull = z.number().nullable();
+  const trialId = z.number().int().nonnegative();
+  const worker = z.looseObject({
+    id: z.string().optional(),
+    host: z.string().optional(),
+    pid: z.number().optional(),
+    devices: z.array(z.string()).optional(),
+  });
 
-const jobFields = {
-  trialId,
-  configId: z.number().int(),
-  bracketId: z.number().int(),
-  rung: z.number().int(),
-  fidelity: z.number(),
-  parentId: z.number().int(),
-  config,
-  source: z.enum(['de', 'promotion', 'random', 'manual']),
-};
-const vector = z.array(finiteOrNull);
-const job = typed<Job>(z.looseObject({ ...jobFields, vector }));
-
-const askedJob = typed<AskedJob>(z.looseObject({ ...jobFields, vector: vector.optional() }));
-
-const result = typed<TrialResult>(
-  z.looseObject({
-    status: z.enum(FINISHED_STATUSES),
-    fitness: finiteOrNull.optional(),
-    cost: finiteOrNull.optional(),
-    info: z.record(z.string(), z.unknown()).optional(),
-    error: z.looseObject({ message: z.string(), name: z.string().optional(), code: z.string().optional() }).optional(),
-  }),
-);
-
-const options = typed<ResolvedOptimizerOptions>(
-  z.looseObject({
-    space: z.record(z.string(), z.unknown()),
-    minFidelity: z.number(),
-    maxFidelity: z.number(),
-    eta: z.number(),
-    seed: z.number(),
-  }),
-);
-
-/** What a run or study is: its name, objective and how it evaluates. */
-const runMetaSchema = z.looseObject({
-  /** Run or study name; BullMQ job ids are `<runId>-<trialId>`. */
-  runId: z.string(),
-  /** The objective the run evaluates, if known (studies store it). */
-  objective: objectiveRefSchema.optional(),
-  /** Per-trial timeout, ms. */
-  trialTimeoutMs: z.number().nullable().optional(),
-  gpusPerTrial: z.number().optional(),
-  /** Evaluations in flight the run was started with (a resume without -n reuses it). */
-  nWorkers: z.number().optional(),
-  /** Cluster fair-share weight the run was started with (a resume without --weight reuses it). */
-  weight: z.number().positive().max(1000).optional(),
-  /** Content-hashed input files shipped with a study. */
-  inputFiles: z.array(z.object({ name: z.string(), sha256: z.string(), size: z.number() })).optional(),
-  /** Free-form labels. */
-  labels: z.record(z.string(), z.string()).optional(),
-  /** Random id of this run instance (a cluster claims the run id for it; a resume keeps it). */
-  instance: z.string().optional(),
-});
-
-const budget = z.object({
-  fevals: z.number().optional(),
-  brackets: z.number().optional(),
-  runtimeMs: z.number().optional(),
-});
-const applied = z.object({ told: z.number().int().nonnegative(), pushed: z.number().int().nonnegative() });
-const v = z.number().int().positive().optional();
-
-const entrySchemas = {
-  created: z.looseObject({
-    type: z.literal('created'),
-    options,
-    meta: runMetaSchema,
-    /** OPTIMIZER_VERSION of the writer (absent in 0.1.0 journals: version 1). */
-    optimizer: z.number().int().positive().optional(),
-    v,
-  }),
-  pushed: z.looseObject({ type: z.literal('pushed'), config, fidelity: z.number(), v }),
-  asked: z.looseObject({
-    type: z.literal('asked'),
+  const jobFields = {
     trialId,
-    job: askedJob,
+    configId: z.number().int(),
+    bracketId: z.number().int(),
+    rung: z.number().int(),
+    fidelity: z.number(),
+    parentId: z.number().int(),
+    config,
+    source: z.enum(['de', 'promotion', 'random', 'manual']),
+  };
+  const vector = z.array(finiteOrNull);
+  const job = typed<Job>(z.looseObject({ ...jobFields, vector }));
+
+  const askedJob = typed<AskedJob>(z.looseObject({ ...jobFields, vector: vector.optional() }));
+
+  const result = typed<TrialResult>(
+    z.looseObject({
+      status: z.enum(FINISHED_STATUSES),
+      fitness: finiteOrNull.optional(),
+      cost: finiteOrNull.optional(),
+      info: z.record(z.string(), z.unknown()).optional(),
+      error: z.looseObject({ message: z.string(), name: z.string().optional(), code: z.string().optional() }).optional(),
+    }),
+  );
+
+  const options = typed<ResolvedOptimizerOptions>(
+    z.looseObject({
+      space: z.record(z.string(), z.unknown()),
+      minFidelity: z.number(),
+      maxFidelity: z.number(),
+      eta: z.number(),
+      seed: z.number(),
+    }),
+  );
+
+  /** What a run or study is: its name, objective and how it evaluates. */
+  const runMetaSchema = z.looseObject({
+    /** Run or study name; BullMQ job ids are `<runId>-<trialId>`. */
+    runId: z.string(),
+    /** The objective the run evaluates, if known (studies store it). */
+    objective: objectiveRefSchema.optional(),
+    /** Per-trial timeout, ms. */
+    trialTimeoutMs: z.number().nullable().optional(),
+    gpusPerTrial: z.number().optional(),
+    /** Evaluations in flight the run was started with (a resume without -n reuses it). */
+    nWorkers: z.number().optional(),
+    /** Cluster fair-share weight the run was started with (a resume without --weight reuses it). */
+    weight: z.number().positive().max(1000).optional(),
+    /** Content-hashed input files shipped with a study. */
+    inputFiles: z.array(z.object({ name: z.string(), sha256: z.string(), size: z.number() })).optional(),
+    /** Free-form labels. */
+    labels: z.record(z.string(), z.string()).optional(),
+    /** Random id of this run instance (a cluster claims the run id for it; a resume keeps it). */
+    instance: z.string().optional(),
+  });
+
+  const budget = z.object({
+    fevals: z.number().optional(),
+    brackets: z.number().optional(),
+    runtimeMs: z.number().optional(),
+  });
+  const applied = z.object({ told: z.number().int().nonnegative(), pushed: z.number().int().nonnegative() });
+  const v = z.number().int().positive().optional();
+
+  const entrySchemas = {
+    created: z.looseObject({
+      type: z.literal('created'),
+      options,
+      meta: runMetaSchema,
+      /** OPTIMIZER_VERSION of the writer (absent in 0.1.0 journals: version 1). */
+      optimizer: z.number().int().positive().optional(),
+      v,
+    }),
+    pushed: z.looseObject({ type: z.literal('pushed'), config, fidelity: z.number(), v }),
+    asked: z.looseObject({
+      type: z.literal('asked'),
+      trialId,
+      job: askedJob,
+      /**
+       * How many told and pushed entries the optimizer had applied when it asked. Replay applies
+       * told/pushed entries in journal order but defers them until an ask needs them, so a leader
+       * whose results arrive from other processes replays bit for bit.
+       */
+      applied: applied.optional(),
+      /** Handed out by `study.ask()`: its caller evaluates it and tells it (optimize leaves it alone). */
+      external: z.boolean().optional(),
+      v,
+    }),
+    started: z.looseObject({ type: z.literal('started'), trialId, worker: worker.optional(), v }),
+    report: z.looseObject({ type: z.literal('report'), trialId, step: z.number(), value: z.number(), v }),
+    told: z.looseObject({
+      type: z.literal('told'),
+      trialId,
+      result,
+      worker: worker.optional(),
+      durationMs: z.number().optional(),
+      /** Cluster runs: time the job waited for a worker (absent in older journals). */
+      queueWaitMs: z.number().optional(),
+      v,
+    }),
+    budget: z.looseObject({ type: z.literal('budget'), budget, v }),
+    finished: z.looseObject({ type: z.literal('finished'), reason: z.string(), v }),
     /**
-     * How many told and pushed entries the optimizer had applied when it asked. Replay applies
-     * told/pushed entries in journal order but defers them until an ask needs them, so a leader
-     * whose results arrive from other processes replays bit for bit.
+     * The whole optimizer state after every entry before it (a run's session writes one every
+     * SNAPSHOT_EVERY entries): re-opening reads the last snapshot and the entries after it. A state
+     * of another optimizer version is never loaded (replay.ts re-tells the results instead).
      */
-    applied: applied.optional(),
-    /** Handed out by `study.ask()`: its caller evaluates it and tells it (optimize leaves it alone). */
-    external: z.boolean().optional(),
-    v,
-  }),
-  started: z.looseObject({ type: z.literal('started'), trialId, worker: worker.optional(), v }),
-  report: z.looseObject({ type: z.literal('report'), trialId, step: z.number(), value: z.number(), v }),
-  told: z.looseObject({
-    type: z.literal('told'),
-    trialId,
-    result,
-    worker: worker.optional(),
-    durationMs: z.number().optional(),
-    /** Cluster runs: time the job waited for a worker (absent in older journals). */
-    queueWaitMs: z.number().optional(),
-    v,
-  }),
-  budget: z.looseObject({ type: z.literal('budget'), budget, v }),
-  finished: z.looseObject({ type: z.literal('finished'), reason: z.string(), v }),
-  /**
-   * The whole optimizer state after every entry before it (a run's session writes one every
-   * SNAPSHOT_EVERY entries): re-opening reads the last snapshot and the entries after it. A state
-   * of another optimizer version is never loaded (replay.ts re-tells the results instead).
-   */
-  snapshot: z.looseObject({
-    type: z.literal('snapshot'),
-    optimizer: z.number().int().positive(),
-    state: typed<DehbState>(
-      z.looseObject({
-        options,
-        nextTrialId: z.number().int().nonnegative(),
-        pending: z.record(z.string(), job),
-        told: z.number().int().nonnegative(),
-      }),
-    ),
-    applied,
-    meta: runMetaSchema,
-    /** The last budget entry before the snapshot, if any. */
-    budget: budget.nullable(),
-    /** Results per status so far (the CLI summary's counts without reading every record). */
-    counts: z.record(z.string(), z.number().int().nonnegative()).optional(),
-    /** Pending trials handed out by `study.ask()` (asked entries with `external`). */
-    external: z.array(trialId).optional(),
-    v,
-  }),
-} satisfies Record<EntryKind, z.ZodType>;
+    snapshot: z.looseObject({
+      type: z.literal('snapshot'),
+      optimizer: z.number().int().positive(),
+      state: typed<DehbState>(
+        z.looseObject({
+          options,
+          nextTrialId: z.number().int().nonnegative(),
+          pending: z.record(z.string(), job),
+          told: z.number().int().nonnegative(),
+        }),
+      ),
+      applied,
+      meta: runMetaSchema,
+      /** The last budget entry before the snapshot, if any. */
+      budget: budget.nullable(),
+      /** Results per status so far (the CLI summary's counts without reading every record). */
+      counts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+      /** Pending trials handed out by `study.ask()` (asked entries with `external`). */
+      external: z.array(trialId).optional(),
+      v,
+    }),
+  } satisfies Record<EntryKind, z.ZodType>;
 
-const head = { seq: z.number().int().positive(), at: z.number() };
-// a report's value may be NaN (stored as null); the stored form accepts that and reads it back as NaN
-const storedReport = entrySchemas.report.extend({ value: finiteOrNull.transform((x) => x ?? Number.NaN) });
+  const head = { seq: z.number().int().positive(), at: z.number() };
+  // a report's value may be NaN (stored as null); the stored form accepts that and reads it back as NaN
+  const storedReport = entrySchemas.report.extend({ value: finiteOrNull.transform((x) => x ?? Number.NaN) });
 
-const storedEntrySchema = z.discriminatedUnion('type', [
-  entrySchemas.created.extend(head),
-  entrySchemas.pushed.extend(head),
-  entrySchemas.asked.extend(head),
-  entrySchemas.started.extend(head),
-  storedReport.extend(head),
-  entrySchemas.told.extend(head),
-  entrySchemas.budget.extend(head),
-  entrySchemas.finished.extend(head),
-  entrySchemas.snapshot.extend(head),
-]);
-return { runMetaSchema, entrySchemas, storedEntrySchema };
+  const storedEntrySchema = z.discriminatedUnion('type', [
+    entrySchemas.created.extend(head),
+    entrySchemas.pushed.extend(head),
+    entrySchemas.asked.extend(head),
+    entrySchemas.started.extend(head),
+    storedReport.extend(head),
+    entrySchemas.told.extend(head),
+    entrySchemas.budget.extend(head),
+    entrySchemas.finished.extend(head),
+    entrySchemas.snapshot.extend(head),
+  ]);
+  return { runMetaSchema, entrySchemas, storedEntrySchema };
 }
 
 /** The journal schemas, built (and zod loaded) when first used: a writer never needs them. */
