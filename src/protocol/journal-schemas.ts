@@ -152,6 +152,11 @@ function build(z: Zod) {
       durationMs: z.number().optional(),
       /** Cluster runs: time the job waited for a worker (absent in older journals). */
       queueWaitMs: z.number().optional(),
+      /**
+       * When the trial started, if its started entry was folded into this one (the trial ended
+       * before that entry was written: study/journal-writer.ts); older readers ignore it.
+       */
+      startedAt: z.number().optional(),
       v,
     }),
     budget: z.looseObject({ type: z.literal('budget'), budget, v }),

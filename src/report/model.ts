@@ -7,7 +7,7 @@
  * snapshots written by a newer version) are skipped, so a newer journal still renders.
  */
 import type { ResolvedOptimizerOptions } from '../dehb/types.js';
-import { TrialHistory } from '../study/history.js';
+import { TrialHistory, toldExtra } from '../study/history.js';
 import type { JournalEntry, RunMeta, StoredEntry, TrialRecord } from '../study/journal-types.js';
 
 export type Budget = Extract<JournalEntry, { type: 'budget' }>['budget'];
@@ -96,8 +96,7 @@ export class RunModel {
       }
       case 'told': {
         const t = e as Extract<StoredEntry, { type: 'told' }>;
-        const extra = { at: t.at, ...(t.worker === undefined ? {} : { worker: t.worker }), ...(t.durationMs === undefined ? {} : { durationMs: t.durationMs }) };
-        if (this.history.onTold(t.trialId, t.result, extra)) {
+        if (this.history.onTold(t.trialId, t.result, toldExtra(t))) {
           this.told++;
           this.inFlight.delete(t.trialId);
           this.seen(t.trialId, t.at, true);

@@ -7,6 +7,20 @@ import type { WorkerInfo } from '../protocol/executor.js';
 import type { AskedJob, StoredEntry, TrialRecord } from './journal-types.js';
 import { isFinished } from '../protocol/journal-versions.js';
 
+/** What a told entry says beside the result; `startedAt` when its started entry was folded in. */
+export interface ToldExtra {
+  worker?: WorkerInfo;
+  durationMs?: number;
+  queueWaitMs?: number;
+  startedAt?: number;
+  at: number | null;
+}
+
+/** The ToldExtra of a stored told entry (every reader builds records with this). */
+export function toldExtra(e: Extract<StoredEntry, { type: 'told' }>): ToldExtra {
+  return { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, startedAt: e.startedAt, at: e.at };
+}
+
 export class TrialHistory {
   private readonly byId = new Map<number, TrialRecord>();
   /** Incumbent fitness after each told result, in tell order. */
@@ -65,7 +79,7 @@ export class TrialHistory {
   onTold(
     trialId: number,
     result: TrialResult,
-    extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number; at: number | null },
+    extra: ToldExtra,
   ): boolean {
     const r = this.byId.get(trialId);
     if (r === undefined || r.finishedAt !== null || isFinished(r.status)) return false;
@@ -79,8 +93,9 @@ export class TrialHistory {
   static finish(
     r: TrialRecord,
     result: TrialResult,
-    extra: { worker?: WorkerInfo; durationMs?: number; queueWaitMs?: number; at: number | null },
+    extra: ToldExtra,
   ): boolean {
+    if (r.startedAt === null && extra.startedAt !== undefined) r.startedAt = extra.startedAt;
     r.status = result.status;
     const ok = result.status === 'ok' && typeof result.fitness === 'number' && Number.isFinite(result.fitness);
     r.fitness = ok ? (result.fitness as number) : null;
@@ -107,7 +122,7 @@ export class TrialHistory {
       if (this.byId.get(e.trialId) === undefined) this.onAsked(e.job, e.at, e.external === true);
     } else if (e.type === 'started') this.onStarted(e.trialId, e.worker, e.at);
     else if (e.type === 'report') this.onReport(e.trialId, e.step, e.value);
-    else if (e.type === 'told') return this.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
+    else if (e.type === 'told') return this.onTold(e.trialId, e.result, toldExtra(e));
     return false;
   }
 

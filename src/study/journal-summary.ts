@@ -5,7 +5,7 @@
  * trials of a 50k-trial run parses about a third of the file.
  */
 import { DehbError } from '../errors.js';
-import { TrialHistory } from './history.js';
+import { TrialHistory, toldExtra } from './history.js';
 import type { StoredEntry, TrialRecord } from './journal-types.js';
 import { corrupted, scanJournalSync, type RawLine } from './journal-tail.js';
 import { countsForIncumbent } from './incumbent.js';
@@ -93,7 +93,7 @@ export function summarizeJournal(path: string, sort: ShowSort, limit: number): J
     const brief = told.get(id);
     if (brief === undefined) continue;
     const t = brief.line === null ? (brief.entry as Told) : parseLine(path, brief.line, 'told');
-    history.onTold(id, t.result, { worker: t.worker, durationMs: t.durationMs, at: t.at });
+    history.onTold(id, t.result, toldExtra(t));
   }
   const rows = shown.slice(0, limit).map((id) => history.get(id) as TrialRecord);
   return {

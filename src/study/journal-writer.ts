@@ -9,6 +9,12 @@
  * entry is on disk. Nothing per entry waits for the disk unless someone asks, and for a line
  * backend (run-journal.ts) an entry is encoded into an off-heap chunk at once (line-chunks.ts),
  * so the JS heap holds nothing per queued entry.
+ * A `started` entry waits for the group it goes out with: if the trial's `told` entry is posted
+ * before that group is taken (a trial that ended within one fsync window), the two become one
+ * told entry carrying `startedAt` (and the started entry's worker if the told one names none), so a
+ * fast trial costs two entries, not three; a trial still running when the group goes out gets its
+ * started entry then, last in the group. Started entries take no ticket (nobody waits for one);
+ * `flush()` waits for them too.
  * After a failed append every later post and wait fails with that error.
  */
 import { ENTRY_VERSION } from '../protocol/journal-versions.js';
@@ -25,6 +31,9 @@ function takesLines(b: JournalBackend): b is LineBackend {
   return typeof (b as Partial<LineBackend>).appendLines === 'function';
 }
 
+type StartedEntry = Extract<JournalEntry, { type: 'started' }>;
+type ToldEntry = Extract<JournalEntry, { type: 'told' }>;
+
 interface Waiter {
   ticket: number;
   resolve: () => void;
@@ -33,6 +42,8 @@ interface Waiter {
 
 export class JournalWriter {
   private queue: JournalEntry[] = [];
+  /** Started entries not written yet, by trial id, with when they were posted. */
+  private deferred = new Map<number, { entry: StartedEntry; at: number }>();
   private readonly lines: LineChunks | null;
   private nextSeq = 0;
   private posted = 0;
@@ -55,13 +66,29 @@ export class JournalWriter {
   /** Queues an entry for the next group; returns its ticket for durable(). */
   post(entry: JournalEntry): number {
     if (this.failure !== null) return this.posted;
-    if (this.lines !== null) {
-      // entries never hold seq, at or v: they are put first
-      this.lines.pushEntry(this.nextSeq++, Date.now(), entry.v ?? ENTRY_VERSION[entry.type], JSON.stringify(entry));
-    } else this.queue.push(entry);
-    this.posted += 1;
+    if (entry.type === 'started') {
+      if (!this.deferred.has(entry.trialId)) this.deferred.set(entry.trialId, { entry, at: Date.now() });
+    } else {
+      this.encode(entry.type === 'told' ? this.withStart(entry) : entry, Date.now());
+      this.posted += 1;
+    }
     if (this.flushing === null) this.flushing = this.loop();
     return this.posted;
+  }
+
+  /** A told entry with its trial's started entry folded in, if that one is still waiting. */
+  private withStart(entry: ToldEntry): ToldEntry {
+    const d = this.deferred.get(entry.trialId);
+    if (d === undefined) return entry;
+    this.deferred.delete(entry.trialId);
+    const worker = entry.worker ?? d.entry.worker;
+    return { ...entry, startedAt: d.at, ...(worker === undefined ? {} : { worker }) };
+  }
+
+  private encode(entry: JournalEntry, at: number): void {
+    // entries never hold seq, at or v: they are put first
+    if (this.lines !== null) this.lines.pushEntry(this.nextSeq++, at, entry.v ?? ENTRY_VERSION[entry.type], JSON.stringify(entry));
+    else this.queue.push(entry);
   }
 
   /** Resolves once the entry of `ticket` (and every one before it) is durable. */
@@ -79,7 +106,7 @@ export class JournalWriter {
 
   /** Entries queued or being written, not yet durable. */
   get backlog(): number {
-    return this.queue.length + (this.lines?.lines ?? 0) + this.inFlight;
+    return this.queue.length + (this.lines?.lines ?? 0) + this.deferred.size + this.inFlight;
   }
 
   /** The error of a failed append, if one failed. */
@@ -96,13 +123,14 @@ export class JournalWriter {
   private async loop(): Promise<void> {
     await Promise.resolve();
     try {
-      while (this.failure === null && this.queue.length + (this.lines?.lines ?? 0) > 0) {
+      while (this.failure === null && this.queue.length + (this.lines?.lines ?? 0) + this.deferred.size > 0) {
         try {
           this.committed += await this.appendGroup();
           this.settle();
         } catch (err) {
           this.failure = err;
           this.queue = [];
+          this.deferred.clear();
           this.settle();
         } finally {
           this.inFlight = 0;
@@ -113,21 +141,24 @@ export class JournalWriter {
     }
   }
 
-  /** Writes everything queued as one group; returns how many entries it held. */
+  /** Writes everything queued as one group; returns how many ticketed entries it held. */
   private async appendGroup(): Promise<number> {
+    const ticketed = this.lines?.lines ?? this.queue.length;
+    for (const d of this.deferred.values()) this.encode(d.entry, d.at);
+    this.deferred.clear();
     if (this.lines !== null) {
       const count = this.lines.lines;
       const chunks = this.lines.take();
       this.inFlight = count;
       await (this.backend as LineBackend).appendLines(chunks, this.nextSeq - count, count);
       this.lines.written();
-      return count;
+      return ticketed;
     }
     const batch = this.queue;
     this.queue = [];
     this.inFlight = batch.length;
     await this.backend.append(batch);
-    return batch.length;
+    return ticketed;
   }
 
   private settle(): void {

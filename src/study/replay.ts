@@ -18,7 +18,7 @@ import { sameVector } from '../dehb/de.js';
 import type { DehbState, Job, TrialResult } from '../dehb/types.js';
 import { OPTIMIZER_VERSION } from '../dehb/version.js';
 import type { AskedJob, RunMeta, StoredEntry, JournalEntry } from './journal-types.js';
-import { TrialHistory } from './history.js';
+import { TrialHistory, toldExtra } from './history.js';
 import { ReplayMismatch, retell, type SnapshotEntry } from './retell.js';
 
 export interface ReplayResult {
@@ -153,7 +153,7 @@ export class Replayer {
         this.external.delete(e.trialId);
         this.toldQueue.push(e);
         this.counts[e.result.status] = (this.counts[e.result.status] ?? 0) + 1;
-        if (this.keepHistory) this.history.onTold(e.trialId, e.result, { worker: e.worker, durationMs: e.durationMs, queueWaitMs: e.queueWaitMs, at: e.at });
+        if (this.keepHistory) this.history.onTold(e.trialId, e.result, toldExtra(e));
         return;
       case 'snapshot':
         return; // replaying from the start already rebuilt that state; startAt() loads one
