@@ -19,7 +19,7 @@ import type { RunMeta, TrialRecord } from '../study/journal-types.js';
 import type { StopReason } from '../driver/run-loop.js';
 import { checkBudget, type Budget } from '../driver/budget.js';
 import { drive } from '../driver/drive.js';
-import { HistoryFiles, journalPath, writeIncumbent } from './run-output.js';
+import { HistoryFiles, IncumbentFile, journalPath, writeIncumbent } from './run-output.js';
 import { checkCommandObjective, DEHB_OPTION_KEYS, toObjectiveRef, type DEHBOptions } from './dehb-options.js';
 import { checkWorkers, findGpus, openEvaluator, pinnedGpusPerTrial, type Evaluator } from './evaluation.js';
 import { rejectUnknownKeys, type KeyList } from '../unknown-keys.js';
@@ -156,7 +156,7 @@ export class DEHB {
       dir === undefined
         ? null
         : await HistoryFiles.open(dir, Object.keys(session.state.options.space), session.told, () => session.history.records());
-    let incumbentWrites: Promise<void> = Promise.resolve();
+    const incumbentFile = dir === undefined ? null : new IncumbentFile(dir);
     let summary;
     try {
       summary = await drive({
@@ -177,11 +177,7 @@ export class DEHB {
           onTrialEnd: (record, info) => {
             files?.add(record);
             this.options.onTrialEnd?.(record, info);
-            // one write at a time, in order, so the file never goes back to an older incumbent
-            if (info.improved && dir !== undefined) {
-              const inc = incumbentSummary(session.incumbent);
-              incumbentWrites = incumbentWrites.then(() => writeIncumbent(dir, inc)).catch(() => {});
-            }
+            if (info.improved) incumbentFile?.offer(incumbentSummary(session.incumbent));
           },
         },
       });
@@ -192,7 +188,7 @@ export class DEHB {
     session.recordFinished(summary.reason);
     await session.flush();
     if (dir !== undefined) {
-      await incumbentWrites;
+      await incumbentFile?.settled();
       await writeIncumbent(dir, incumbentSummary(session.incumbent));
       await files?.flush();
     }

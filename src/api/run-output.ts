@@ -30,6 +30,45 @@ export async function writeIncumbent(dir: string, incumbent: IncumbentSummary | 
   await atomicWrite(join(dir, 'incumbent.json'), JSON.stringify(incumbent, null, 2) + '\n');
 }
 
+/**
+ * incumbent.json kept up to date as the incumbent improves: one write at a time, in order (the
+ * file never goes back to an older incumbent), and improvements made while a write is under way
+ * are written once, as the newest of them (early in a run the incumbent improves every few
+ * trials: each improvement was a write of its own).
+ */
+export class IncumbentFile {
+  private next: IncumbentSummary | null = null;
+  private writing: Promise<void> | null = null;
+
+  constructor(
+    private readonly dir: string,
+    private readonly write: (dir: string, incumbent: IncumbentSummary) => Promise<void> = writeIncumbent,
+  ) {}
+
+  /** The newest incumbent: written when the write under way (if any) is done. */
+  offer(incumbent: IncumbentSummary | null): void {
+    if (incumbent === null) return;
+    this.next = incumbent;
+    this.writing ??= this.drain();
+  }
+
+  /** Resolves once the newest incumbent offered is written (a failed write is left for the final one). */
+  async settled(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let inc = this.next; inc !== null; inc = this.next) {
+        this.next = null;
+        await this.write(this.dir, inc).catch(() => undefined);
+      }
+    } finally {
+      this.writing = null;
+    }
+  }
+}
+
 /** Appends finished trials to history.csv, in batches. */
 export class HistoryFiles {
   /** Rows encoded at once into off-heap chunks, so nothing per trial lives on in the JS heap. */
