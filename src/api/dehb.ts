@@ -181,17 +181,25 @@ export class DEHB {
           },
         },
       });
+    } catch (err) {
+      await files?.close().catch(() => undefined);
+      throw err;
     } finally {
       await close(opts.killSignal?.aborted === true);
     }
     // `dehb show` reports why the last run() ended
     session.recordFinished(summary.reason);
-    await session.flush();
-    if (dir !== undefined) {
-      await incumbentFile?.settled();
-      await writeIncumbent(dir, incumbentSummary(session.incumbent));
-      await files?.flush();
+    try {
+      await session.flush();
+      if (dir !== undefined) {
+        await incumbentFile?.settled();
+        await writeIncumbent(dir, incumbentSummary(session.incumbent));
+      }
+    } catch (err) {
+      await files?.close().catch(() => undefined);
+      throw err;
     }
+    await files?.close();
     await this.journal?.suspend(); // between runs another process may open the directory
     return this.result(summary.reason, summary.elapsedMs);
   }

@@ -74,7 +74,6 @@ export class HistoryFiles {
   /** Rows encoded at once into off-heap chunks, so nothing per trial lives on in the JS heap. */
   private csv = new LineChunks();
   private chain: Promise<void> = Promise.resolve();
-  private queued = 0;
   private file: FileHandle | null = null;
 
   private constructor(
@@ -109,29 +108,33 @@ export class HistoryFiles {
   flush(): Promise<void> {
     if (this.csv.lines === 0) return this.chain;
     const csv = this.csv.take();
-    this.queued++;
     this.chain = this.chain.then(() => this.append(csv));
     return this.chain;
   }
 
-  /**
-   * One writev per batch. The file stays open while more batches wait (a batch costs 1 write
-   * then, not 4 operations, so a writer that fell behind catches up) and is closed once none does.
-   */
+  /** Appends the queued rows and closes the file (a later add() opens it again). */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      const f = this.file;
+      this.file = null;
+      if (f !== null) await f.close();
+    }
+  }
+
+  /** One writev per batch, through a descriptor kept open until close() (or a failed write). */
   private async append(csv: Buffer[]): Promise<void> {
     const csvPath = join(this.dir, 'history.csv');
-    let ok = false;
     try {
       const f = (this.file ??= await named(csvPath, fsp.open(csvPath, 'a')));
       await named(csvPath, writeAll(f, csv, null));
       this.csv.written();
-      ok = true;
-    } finally {
-      if (--this.queued === 0 || !ok) {
-        const f = this.file;
-        this.file = null;
-        if (f !== null) await f.close();
-      }
+    } catch (err) {
+      const f = this.file;
+      this.file = null;
+      await f?.close().catch(() => undefined);
+      throw err;
     }
   }
 }

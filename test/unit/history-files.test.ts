@@ -1,7 +1,8 @@
 /**
  * HistoryFiles: batches appended while earlier ones are still being written keep history.csv whole
- * (one row per trial, in order), across a close and a re-open, no descriptor stays open once
- * everything is written, and a history.json left by dehb 0.1 is removed at the open.
+ * (one row per trial, in order), across a close and a re-open; the file stays open between
+ * batches (one descriptor) and none is left after close(); a history.json left by dehb 0.1 is
+ * removed at the open.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -36,10 +37,12 @@ test('overlapping batches, a close and a re-open: history.csv whole and in order
     assert.equal(existsSync(join(dir, 'history.json')), false);
     for (let i = 0; i < 1000; i++) files.add(record(i)); // a batch every 256 rows, none awaited
     await files.flush();
+    assert.deepEqual(await openFdsUnder(dir), [join(dir, 'history.csv')], 'one descriptor kept between batches');
+    await files.close();
     assert.deepEqual(await openFdsUnder(dir), []);
     const again = await HistoryFiles.open(dir, ['x'], 1000, () => assert.fail('the files agree with the journal: no rebuild'));
     for (let i = 1000; i < 1300; i++) again.add(record(i));
-    await again.flush();
+    await again.close();
     assert.deepEqual(await openFdsUnder(dir), []);
     const rows = (await readFile(join(dir, 'history.csv'), 'utf8')).trim().split('\n');
     assert.equal(rows.length, 1301);
