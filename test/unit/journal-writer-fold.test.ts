@@ -1,7 +1,8 @@
 /**
  * Group commit folds a started entry into its trial's told entry when both are posted before the
  * group goes out (journal-writer.ts): a fast trial costs two entries, and every reader still
- * sees when it started. A trial still running when the group goes out gets its started entry.
+ * sees when it started. A trial still running when the group goes out gets its started entry; a
+ * started entry naming a worker (what it says matters: devices, trial directory) is never folded.
  * Both writer paths: encoded lines (a run directory's RunJournal) and entry batches (MemoryJournal).
  */
 import { test } from 'node:test';
@@ -49,13 +50,15 @@ async function check(backend: JournalBackend & { read(from?: number): Promise<St
   await w.flush();
   const entries = await backend.read(1);
   const kinds = entries.map((e) => `${e.type}:${(e as { trialId?: number }).trialId}`);
-  assert.deepEqual(kinds, ['asked:0', 'asked:1', 'asked:2', 'told:0', 'told:2', 'started:1', 'told:1']);
-  assert.deepEqual(entries.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7], 'seqs stay dense and in file order');
-  const t0 = entries[3] as Extract<StoredEntry, { type: 'told' }>;
-  assert.ok(typeof t0.startedAt === 'number' && t0.startedAt >= before && t0.startedAt <= t0.at, `told 0 carries when it started: ${JSON.stringify(t0)}`);
-  assert.deepEqual(t0.worker, { id: 'gpu-worker', devices: ['3'] }, 'a told entry naming no worker takes the started entry\'s');
-  assert.deepEqual((entries[4] as Extract<StoredEntry, { type: 'told' }>).worker, { id: 'w2' }, 'a told entry\'s own worker wins');
-  assert.equal((entries[6] as Extract<StoredEntry, { type: 'told' }>).startedAt, undefined, 'a trial whose started entry was written is not folded');
+  assert.deepEqual(kinds, ['asked:0', 'asked:1', 'asked:2', 'started:0', 'told:0', 'told:2', 'started:1', 'told:1']);
+  assert.deepEqual(entries.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8], 'seqs stay dense and in file order');
+  const toldOf = (id: number): Extract<StoredEntry, { type: 'told' }> => entries.find((e) => e.type === 'told' && e.trialId === id) as Extract<StoredEntry, { type: 'told' }>;
+  assert.deepEqual((entries[3] as Extract<StoredEntry, { type: 'started' }>).worker, { id: 'gpu-worker', devices: ['3'] }, 'a started entry naming a worker is written as it is');
+  assert.equal(toldOf(0).startedAt, undefined);
+  const t2 = toldOf(2);
+  assert.ok(typeof t2.startedAt === 'number' && t2.startedAt >= before && t2.startedAt <= t2.at, `told 2 carries when it started: ${JSON.stringify(t2)}`);
+  assert.deepEqual(t2.worker, { id: 'w2' }, 'the told entry keeps its own worker');
+  assert.equal(toldOf(1).startedAt, undefined, 'a trial whose started entry was written is not folded');
   const records = new TrialHistory().absorb(entries);
   for (const id of [0, 1, 2]) {
     const r = records.get(id);
