@@ -32,6 +32,9 @@ test('dehb run on the quickstart config, then dehb show in every format', async 
     const j = JSON.parse(show.stdout);
     assert.equal(j.trials.length, 40);
     assert.equal(j.incumbent.fitness, Math.min(...j.trials.map((t: { fitness: number }) => t.fitness)));
+    // a fast trial's started entry is folded into its told entry: every record still says when it started
+    const unstarted = j.trials.filter((t: { askedAt: number; startedAt: number | null; finishedAt: number }) => t.startedAt === null || t.startedAt < t.askedAt || t.startedAt > t.finishedAt);
+    assert.deepEqual(unstarted, [], 'every trial has a start time between its ask and its end');
     const table = await runCli(['show', out]);
     assert.match(table.stdout, /incumbent: fitness/);
     assert.match(table.stdout, /40 results, 0 pending, finished \(budget\)/);
