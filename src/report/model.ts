@@ -37,7 +37,8 @@ export class RunModel {
       if (e.seq <= this.lastSeq) continue;
       this.lastSeq = e.seq;
       if (this.startedAt === null) this.startedAt = e.at;
-      this.lastAt = e.at;
+      // not always the last entry's: a started entry waits for its group (study/journal-writer.ts)
+      this.lastAt = this.lastAt === null ? e.at : Math.max(this.lastAt, e.at);
       this.apply(e);
     }
   }

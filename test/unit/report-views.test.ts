@@ -64,6 +64,21 @@ test('the model skips entry kinds it does not know (a newer journal still render
   assert.deepEqual(p.info.fidelities, [1, 3, 9]);
 });
 
+test('the model reads a folded start (told startedAt) and keeps its last time when a waiting started entry comes last', () => {
+  const model = new RunModel();
+  const job = (trialId: number): object => ({ trialId, configId: trialId, bracketId: 0, rung: 0, fidelity: 1, parentId: -1, config: { a: 0.5 }, source: 'de' });
+  model.feed([
+    { seq: 1, at: 1000, type: 'created', options: { space: { a: { type: 'float', low: 0, high: 1 } }, minFidelity: 1, maxFidelity: 9, eta: 3, seed: 5 }, meta: { runId: 'r' } },
+    { seq: 2, at: 1001, type: 'asked', trialId: 0, job: job(0) },
+    { seq: 3, at: 1002, type: 'asked', trialId: 1, job: job(1) },
+    { seq: 4, at: 1050, type: 'told', trialId: 0, result: { status: 'ok', fitness: 0.25 }, durationMs: 40, startedAt: 1005 },
+    { seq: 5, at: 1003, type: 'started', trialId: 1 },
+  ] as unknown as StoredEntry[]);
+  assert.equal(model.history.get(0)?.startedAt, 1005);
+  assert.equal(model.history.get(1)?.status, 'running');
+  assert.equal(model.lastAt, 1050);
+});
+
 test('a journal source returns only new entries on each read, and the payload covers every trial', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dehb-report-unit-'));
   try {
