@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DehbError } from '../errors.js';
 import type { IncumbentSummary, Job } from '../dehb/types.js';
 import { resolveOptimizerOptions } from '../dehb/optimizer.js';
-import { checkRunId, checkTrialTimeout } from '../protocol/schemas.js';
+import { checkRunName, checkTrialTimeout } from '../protocol/schemas.js';
 import type { GpuAllocator } from '../gpu/allocator.js';
 import { RunSession } from '../study/run-session.js';
 import { incumbentSummary } from '../study/incumbent.js';
@@ -66,7 +66,7 @@ export class DEHB {
     this.id = options.runId ?? `run-${randomUUID().slice(0, 8)}`;
     checkWorkers(options.nWorkers);
     checkTrialTimeout(options.trialTimeoutMs);
-    checkRunId(options.runId);
+    checkRunName(options.runId);
     if (options.resume === true && options.outputDir === undefined) {
       throw new DehbError('E_CONFIG', 'resume needs outputDir (the directory holding journal.jsonl)');
     }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { DehbError } from '../errors.js';
-import { wireSchemas } from '../protocol/schemas.js';
+import { checkRunName, wireSchemas } from '../protocol/schemas.js';
 import { lazily } from '../protocol/zod.js';
 import { parseSpace } from '../dehb/space/index.js';
 import type { FidelityType, IncumbentRule, Schedule, SpaceSpec, Strategy } from '../dehb/types.js';
@@ -181,7 +181,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   if (runId !== undefined) {
     const bad = wireSchemas().evalTaskSchema.shape.runId.safeParse(runId).error?.issues[0];
     if (bad !== undefined) throw new DehbError('E_USAGE', `--run-id ${bad.message} (got "${runId}")`);
-    out.runId = runId;
+    out.runId = checkRunName(runId, '--run-id', 'E_USAGE');
   }
   return out;
 }

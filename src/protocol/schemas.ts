@@ -12,7 +12,7 @@
  * not load zod.
  */
 import type { z } from 'zod';
-import { DehbError } from '../errors.js';
+import { DehbError, type DehbErrorCode } from '../errors.js';
 import { lazily, type Zod } from './zod.js';
 
 export const TASK_VERSION = 1;
@@ -138,6 +138,26 @@ export function checkRunId<T extends string | undefined>(value: T, key = 'runId'
   const r = wireSchemas().evalTaskSchema.shape.runId.safeParse(value);
   if (!r.success) {
     throw new DehbError('E_CONFIG', `${key} ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/**
+ * Run ids starting with this name a study's trials on a cluster queue (job ids
+ * `study.<name>-<trialId>`, study/storage.ts studyRunId): a run may not take one, or its jobs and
+ * the study's would share ids and each would take the other's results.
+ */
+export const STUDY_RUN_PREFIX = 'study.';
+
+/** A run id a user gives a run (new DEHB, dehb run --run-id): the task's word, not a study's. */
+export function checkRunName<T extends string | undefined>(value: T, key = 'runId', code: DehbErrorCode = 'E_CONFIG'): T {
+  checkRunId(value, key);
+  if (value !== undefined && value.startsWith(STUDY_RUN_PREFIX)) {
+    const study = value.slice(STUDY_RUN_PREFIX.length);
+    throw new DehbError(
+      code,
+      `${key} "${value}" is taken: ids starting with "${STUDY_RUN_PREFIX}" name a study's trials on a cluster; pick another name, or make it a study (dehb optimize ${study || 'NAME'}, createStudy)`,
+    );
   }
   return value;
 }

@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { DehbError } from '../errors.js';
 import type { Config } from '../dehb/types.js';
 import type { ClusterConnection } from '../protocol/scheduler-file.js';
+import { STUDY_RUN_PREFIX } from '../protocol/schemas.js';
 import type { JournalBackend, JournalEntry } from './journal-types.js';
 
 export type CreatedEntry = Extract<JournalEntry, { type: 'created' }>;
@@ -165,7 +166,7 @@ export function localQueue(storage: StudyStorage): LocalStudyQueue {
  * for the lease holder that submits them and `dehb worker --study NAME` that filters on them.
  */
 export function studyRunId(name: string): string {
-  return `study.${checkStudyName(name)}`;
+  return `${STUDY_RUN_PREFIX}${checkStudyName(name)}`;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

@@ -112,6 +112,8 @@ test('bad options fail at construction with the field named', () => {
   assert.throws(() => new DEHB({ ...base, nWorkers: 0 }), /nWorkers must be a whole number >= 1/);
   // the task rule of src/protocol/schemas.ts, stated in the key the user typed
   assert.throws(() => new DEHB({ ...base, runId: 'my run' }), /runId must be letters, digits, "_", "." or "-" .*\(got "my run"\)/);
+  assert.throws(() => new DEHB({ ...base, runId: 'study.x' }), (e: { code?: string; message: string }) =>
+    e.code === 'E_CONFIG' && /^runId "study\.x" is taken: .*createStudy/.test(e.message));
   assert.throws(() => new DEHB({ ...base, trialTimeoutMs: 0 }), /trialTimeoutMs must be a number of ms > 0 \(got 0\); leave it out for no limit/);
   assert.throws(() => new DEHB({ ...base, strategy: 'best_bin' as never }), /strategy/);
   assert.throws(() => new DEHB({ ...base, resume: true }), /resume needs outputDir/);

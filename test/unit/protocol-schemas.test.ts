@@ -92,6 +92,12 @@ test('--run-id follows the task rule, in the words of the flag', async () => {
       (e: unknown) => e instanceof DehbError && e.code === 'E_USAGE' && /^--run-id must be letters, digits, "_", "." or "-" .*\(got "my run"\)$/.test(e.message),
     );
     assert.equal(parseTask({ v: 1, runId: 'my run', trialId: 0, config: {}, fidelity: 1, objective: { kind: 'function' }, timeoutMs: null, gpus: 0 }).ok, false);
+    // a study's trials are the jobs `study.<name>-<n>`: a run may not take that name
+    await assert.rejects(
+      loadRunConfig({ ...flags, runId: 'study.lr-sweep' } as never, dir),
+      (e: unknown) => e instanceof DehbError && e.code === 'E_USAGE' && /^--run-id "study\.lr-sweep" is taken: ids starting with "study\." name a study's trials .*dehb optimize lr-sweep/.test(e.message),
+    );
+    assert.equal((await loadRunConfig({ ...flags, runId: 'studyA.1' } as never, dir)).runId, 'studyA.1', 'only the "study." prefix is taken');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
