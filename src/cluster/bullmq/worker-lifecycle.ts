@@ -18,7 +18,7 @@ import { runTask } from '../run-task.js';
 import type { ClusterConnection } from '../../protocol/scheduler-file.js';
 import type { ObjectivePolicy } from './allow-list.js';
 import { bullConnection, closeBullConnection, closeRedis, clusterKeys, createRedis, withTimeout, type ClusterKeys } from '../../redis/connection.js';
-import { LEAVE_MAX_DELAY_MS } from './job-verdicts.js';
+import { leaveDelayMs } from './job-verdicts.js';
 import { CANCEL_REQUEST_REASON } from '../../protocol/wire.js';
 import { runJob, type JobHost } from './worker-job.js';
 import { TrialEvaluator } from './worker-trial.js';
@@ -156,8 +156,8 @@ export class WorkerRuntime implements ClusterWorker, JobHost {
 
   /**
    * A job this worker may not run goes back to the queue for workers that may (delayed a little, so
-   * this worker does not take it straight back); the refusal is kept in the job's log, which the
-   * coordinator reports when the job waits long.
+   * this worker does not take it straight back: job-verdicts.ts leaveDelayMs); the first refusal
+   * is kept in the job's log, which the coordinator reports when the job waits long.
    */
   async leave(job: Job, token: string, why: string): Promise<never> {
     const jobId = job.id as string;
@@ -166,10 +166,11 @@ export class WorkerRuntime implements ClusterWorker, JobHost {
     this.refusals.set(jobId, n);
     if (this.refusals.size > 10_000) this.refusals.clear();
     if (n === 1) this.log(`leaves job ${jobId} for other workers: ${why}`);
-    const delay = Math.min(LEAVE_MAX_DELAY_MS, 500 * 2 ** Math.min(n, 10));
+    const delay = leaveDelayMs(n);
     await withTimeout(
       (async () => {
-        await job.log(`${new Date().toISOString()} worker ${this.id} refused it: ${why}`).catch(() => 0);
+        // once per worker and job: a job bounced between filtering workers would fill its log
+        if (n === 1) await job.log(`${new Date().toISOString()} worker ${this.id} refused it: ${why}`).catch(() => 0);
         await job.moveToDelayed(Date.now() + delay, token);
       })().catch((err: unknown) => this.noteError(err)),
       2_000,
