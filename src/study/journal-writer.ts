@@ -73,8 +73,11 @@ export class JournalWriter {
   post(entry: JournalEntry): number {
     if (this.failure !== null) return this.posted;
     if (entry.type === 'started' && entry.worker === undefined && this.deferred < DEFER_MAX) {
-      this.deferredIds[this.deferred] = entry.trialId;
-      this.deferredAt[this.deferred++] = Date.now();
+      // a retry starts the trial again: its first start is the one that waits
+      if (this.waiting(entry.trialId) < 0) {
+        this.deferredIds[this.deferred] = entry.trialId;
+        this.deferredAt[this.deferred++] = Date.now();
+      }
     } else {
       this.encode(entry.type === 'told' ? this.withStart(entry) : entry, Date.now());
       this.posted += 1;
@@ -90,18 +93,20 @@ export class JournalWriter {
    * its young generation.
    */
   private withStart(entry: ToldEntry): ToldEntry {
-    const n = this.deferred;
-    for (let i = 0; i < n; i++) {
-      if (this.deferredIds[i] !== entry.trialId) continue;
-      const startedAt = this.deferredAt[i] as number;
-      // the last waiting entry takes its place
-      this.deferredIds[i] = this.deferredIds[n - 1] as number;
-      this.deferredAt[i] = this.deferredAt[n - 1] as number;
-      this.deferred = n - 1;
-      entry.startedAt = startedAt;
-      return entry;
-    }
+    const i = this.waiting(entry.trialId);
+    if (i < 0) return entry;
+    entry.startedAt = this.deferredAt[i] as number;
+    // the last waiting entry takes its place
+    const last = --this.deferred;
+    this.deferredIds[i] = this.deferredIds[last] as number;
+    this.deferredAt[i] = this.deferredAt[last] as number;
     return entry;
+  }
+
+  /** Where the waiting started entry of `trialId` is, or -1. */
+  private waiting(trialId: number): number {
+    for (let i = 0; i < this.deferred; i++) if (this.deferredIds[i] === trialId) return i;
+    return -1;
   }
 
   private encode(entry: JournalEntry, at: number): void {

@@ -42,6 +42,7 @@ async function check(backend: JournalBackend & { read(from?: number): Promise<St
   const told0 = w.write(told(0));
   w.post(started(1));
   w.post(started(2));
+  w.post(started(2)); // a retry starts it again: still one start, the first
   w.post(told(2, { id: 'w2' }));
   await told0; // a told entry's ticket resolves with its group
   await w.flush();
