@@ -178,11 +178,7 @@ export async function loadRunConfig(flags: RunFlags, cwd = process.cwd()): Promi
   const output = flags.output ?? (file.output === undefined ? undefined : resolve(base, file.output));
   if (output !== undefined) out.output = resolve(cwd, output);
   const runId = flags.runId ?? file.runId;
-  if (runId !== undefined) {
-    const bad = wireSchemas().evalTaskSchema.shape.runId.safeParse(runId).error?.issues[0];
-    if (bad !== undefined) throw new DehbError('E_USAGE', `--run-id ${bad.message} (got "${runId}")`);
-    out.runId = checkRunName(runId, '--run-id', 'E_USAGE');
-  }
+  if (runId !== undefined) out.runId = checkRunName(runId, '--run-id', 'E_USAGE');
   return out;
 }
 

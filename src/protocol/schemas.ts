@@ -43,7 +43,6 @@ function build(z: Zod) {
     v: z.literal(TASK_VERSION, {
       error: (i) => `task version v=${JSON.stringify(i.input)} is not supported; this dehb speaks v=${TASK_VERSION} (run the same dehb version on coordinator and workers)`,
     }),
-    /** Run or study name: also a BullMQ job id prefix and a trial directory name, so a safe word. */
     runId: z.string().regex(RUN_ID_PATTERN, 'must be letters, digits, "_", "." or "-" (at most 200, not starting with "-")'),
     trialId: z.number().int().nonnegative(),
     config: z.record(z.string(), scalar),
@@ -132,12 +131,12 @@ type WithoutReports<T> = T extends unknown ? Omit<T, 'reports'> : never;
 export type EvalOutcome = WithoutReports<WireOutcome>;
 
 /** The runId rule where a user types it (new DEHB, a cluster executor): the word a task must carry. */
-export function checkRunId<T extends string | undefined>(value: T, key = 'runId'): T {
+export function checkRunId<T extends string | undefined>(value: T, key = 'runId', code: DehbErrorCode = 'E_CONFIG'): T {
   // a good id needs no zod (the schema's own pattern); zod words what is wrong with a bad one
   if (value === undefined || (typeof value === 'string' && RUN_ID_PATTERN.test(value))) return value;
   const r = wireSchemas().evalTaskSchema.shape.runId.safeParse(value);
   if (!r.success) {
-    throw new DehbError('E_CONFIG', `${key} ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(value)})`);
+    throw new DehbError(code, `${key} ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(value)})`);
   }
   return value;
 }
@@ -151,7 +150,7 @@ export const STUDY_RUN_PREFIX = 'study.';
 
 /** A run id a user gives a run (new DEHB, dehb run --run-id): the task's word, not a study's. */
 export function checkRunName<T extends string | undefined>(value: T, key = 'runId', code: DehbErrorCode = 'E_CONFIG'): T {
-  checkRunId(value, key);
+  checkRunId(value, key, code);
   if (value !== undefined && value.startsWith(STUDY_RUN_PREFIX)) {
     const study = value.slice(STUDY_RUN_PREFIX.length);
     throw new DehbError(

@@ -20,7 +20,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** The job-side schemas over wireSchemas(), built when first used. */
 const jobSchemas = lazily((z) => {
-  const { batchOutcomeSchema, commandRefSchema, evalOutcomeSchema, evalTaskSchema, functionRefSchema, moduleRefSchema } = wireSchemas();
+  const { commandRefSchema, evalTaskSchema, functionRefSchema, moduleRefSchema } = wireSchemas();
   /**
    * What a worker accepts from a job: data only. The command objective keeps argv and shell (what
    * to run, checked against the allow-list); `cwd`, `env` and `trialDir` are dropped (zod strips
@@ -53,7 +53,7 @@ const jobSchemas = lazily((z) => {
    * `objective` there never runs: a study's objective is the one its journal names).
    */
   const queueTaskSchema = evalTaskSchema.pick({ trialId: true, config: true, fidelity: true }).extend({ priority: z.number() });
-  return { evalTaskSchema, evalOutcomeSchema, batchOutcomeSchema, jobTaskSchema, batchJobSchema, queueTaskSchema };
+  return { jobTaskSchema, batchJobSchema, queueTaskSchema };
 });
 
 /** Fields a job carried that a worker ignores (instructions it takes only from its own command line). */
@@ -93,7 +93,7 @@ export function batchJobData(runId: string, tasks: EvalTask[]): { v: number; run
 /** A batch job's returnvalue, or one outcome for the whole job (a worker's refusal). */
 export function parseBatchOutcome(value: unknown): Parsed<BatchOutcome | WireOutcome> {
   if (value !== null && typeof value === 'object' && 'batch' in value) {
-    const r = jobSchemas().batchOutcomeSchema.safeParse(value);
+    const r = wireSchemas().batchOutcomeSchema.safeParse(value);
     return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid batch outcome: ${describe(r.error)}` };
   }
   return parseOutcome(value);
@@ -119,7 +119,7 @@ export function jobData(task: EvalTask): EvalTask {
 
 export function parseTask(value: unknown): Parsed<EvalTask> {
   if (isEngineTask(value)) return { ok: true, value };
-  const r = jobSchemas().evalTaskSchema.safeParse(value);
+  const r = wireSchemas().evalTaskSchema.safeParse(value);
   return r.success ? { ok: true, value: r.data } : { ok: false, message: `invalid task: ${describe(r.error)}` };
 }
 
@@ -132,7 +132,7 @@ export function parseQueueTask(value: unknown): Parsed<QueuedTask> {
 }
 
 export function parseOutcome(value: unknown): Parsed<WireOutcome> {
-  const r = jobSchemas().evalOutcomeSchema.safeParse(value);
+  const r = wireSchemas().evalOutcomeSchema.safeParse(value);
   return r.success
     ? { ok: true, value: r.data }
     : { ok: false, message: `invalid outcome: ${describe(r.error)}` };

@@ -14,7 +14,7 @@ export type Zod = typeof z;
 const requireZod = createRequire(import.meta.url);
 let zod: Zod | null = null;
 
-export function loadZod(): Zod {
+function loadZod(): Zod {
   return (zod ??= (requireZod('zod') as { z: Zod }).z);
 }
 
