@@ -157,46 +157,43 @@ export class DEHB {
         ? null
         : await HistoryFiles.open(dir, Object.keys(session.state.options.space), session.told, () => session.history.records());
     const incumbentFile = dir === undefined ? null : new IncumbentFile(dir);
-    let summary;
+    let summary: Awaited<ReturnType<typeof drive>>;
     try {
-      summary = await drive({
-        session,
-        executor,
-        budget: opts,
-        task: {
-          runId: this.runId,
-          objective,
-          trialTimeoutMs: this.options.trialTimeoutMs ?? session.meta.trialTimeoutMs,
-          gpus: this.pinnedGpusPerTrial(),
-          ...(dir === undefined ? {} : { trialsDir: join(dir, 'trials') }),
-        },
-        ...(opts.signal === undefined ? {} : { stopSignal: opts.signal }),
-        ...(opts.killSignal === undefined ? {} : { killSignal: opts.killSignal }),
-        events: {
-          onTrialStart: (job) => this.options.onTrialStart?.(job),
-          onTrialEnd: (record, info) => {
-            files?.add(record);
-            this.options.onTrialEnd?.(record, info);
-            if (info.improved) incumbentFile?.offer(incumbentSummary(session.incumbent));
+      try {
+        summary = await drive({
+          session,
+          executor,
+          budget: opts,
+          task: {
+            runId: this.runId,
+            objective,
+            trialTimeoutMs: this.options.trialTimeoutMs ?? session.meta.trialTimeoutMs,
+            gpus: this.pinnedGpusPerTrial(),
+            ...(dir === undefined ? {} : { trialsDir: join(dir, 'trials') }),
           },
-        },
-      });
-    } catch (err) {
-      await files?.close().catch(() => undefined);
-      throw err;
-    } finally {
-      await close(opts.killSignal?.aborted === true);
-    }
-    // `dehb show` reports why the last run() ended
-    session.recordFinished(summary.reason);
-    try {
+          ...(opts.signal === undefined ? {} : { stopSignal: opts.signal }),
+          ...(opts.killSignal === undefined ? {} : { killSignal: opts.killSignal }),
+          events: {
+            onTrialStart: (job) => this.options.onTrialStart?.(job),
+            onTrialEnd: (record, info) => {
+              files?.add(record);
+              this.options.onTrialEnd?.(record, info);
+              if (info.improved) incumbentFile?.offer(incumbentSummary(session.incumbent));
+            },
+          },
+        });
+      } finally {
+        await close(opts.killSignal?.aborted === true);
+      }
+      // `dehb show` reports why the last run() ended
+      session.recordFinished(summary.reason);
       await session.flush();
       if (dir !== undefined) {
         await incumbentFile?.settled();
         await writeIncumbent(dir, incumbentSummary(session.incumbent));
       }
     } catch (err) {
-      await files?.close().catch(() => undefined);
+      await files?.close().catch(() => undefined); // the run's own error is the one to report
       throw err;
     }
     await files?.close();

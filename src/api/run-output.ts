@@ -117,9 +117,7 @@ export class HistoryFiles {
     try {
       await this.flush();
     } finally {
-      const f = this.file;
-      this.file = null;
-      if (f !== null) await f.close();
+      await this.release();
     }
   }
 
@@ -131,11 +129,16 @@ export class HistoryFiles {
       await named(csvPath, writeAll(f, csv, null));
       this.csv.written();
     } catch (err) {
-      const f = this.file;
-      this.file = null;
-      await f?.close().catch(() => undefined);
+      await this.release().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Closes the descriptor, if one is open (the next append opens the file again). */
+  private async release(): Promise<void> {
+    const f = this.file;
+    this.file = null;
+    await f?.close();
   }
 }
 
