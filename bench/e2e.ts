@@ -26,6 +26,7 @@ import { DEHB } from '../src/api/dehb.js';
 import type { SpaceSpec } from '../src/dehb/types.js';
 import { intFlag, parseFlags } from './lib/args.js';
 import { formatTable } from './lib/table.js';
+import { median } from './lib/stats.js';
 import { spawnOnce } from './lib/spawn.js';
 import { clusterE2eOptions, clusterRows, measureClusterE2e } from './lib/cluster-e2e.js';
 
@@ -155,11 +156,6 @@ async function commandVsSpawn(n: number): Promise<{ command: number; bare: numbe
   return { command: command / (per * rounds), bare: bare / (per * rounds) };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const load = loadavg()[0] ?? 0;
 const memRates: number[] = [];
 const memCpuRates: number[] = [];

@@ -18,6 +18,7 @@ import { formatRedisUrl } from '../src/protocol/redis-url.js';
 import { DehbError } from '../src/errors.js';
 import { intFlag, parseFlags } from './lib/args.js';
 import { formatTable } from './lib/table.js';
+import { median } from './lib/stats.js';
 
 const v = parseFlags({ evals: { type: 'string' }, studies: { type: 'string' }, rounds: { type: 'string' } });
 const EVALS = intFlag(v, 'evals', 100, 1);
@@ -40,12 +41,6 @@ function dehb(args: string[]): Promise<number> {
     child.on('exit', (code) => (code === 0 ? done(performance.now() - t0) : fail(new DehbError('E_EXECUTOR', `dehb ${args.join(' ')} exited ${code}: ${err}`))));
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const server = await startRedisServer({ dir: join(work, 'redis') });
 const storage = formatRedisUrl({ host: '127.0.0.1', port: server.port, password: server.password });

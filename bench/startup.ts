@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { DehbError } from '../src/errors.js';
 import { intFlag, parseFlags } from './lib/args.js';
 import { formatTable } from './lib/table.js';
+import { median } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -32,12 +33,6 @@ function cpuMs(args: string[]): number {
     throw new DehbError('E_USAGE', `node ${args.join(' ')} failed (exit ${r.status}): ${String(r.stderr ?? '').slice(0, 500)}`);
   }
   return ms;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 function main(): void {

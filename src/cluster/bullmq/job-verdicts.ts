@@ -19,8 +19,9 @@ export const LEAVE_FIRST_DELAY_MS = 25;
  * again. The delay is there so that the refusing worker reaches the jobs behind it instead of
  * taking the same one back; while it waits, no worker may take it. So it starts short: two
  * studies on one Redis, whose `dehb optimize` slots each refuse the other's jobs, bounce most jobs
- * once or twice (a first delay of 1 s made 100 fast trials of each take 80 s instead of 1 s). A
- * job that no worker takes waits LEAVE_MAX_DELAY_MS from its tenth refusal on.
+ * once or twice (a first delay of 1 s made 100 fast trials of each take 85 s instead of 1 s:
+ * npm run bench:studies). A job that no worker takes waits LEAVE_MAX_DELAY_MS from its tenth
+ * refusal on.
  */
 export function leaveDelayMs(n: number): number {
   return Math.min(LEAVE_MAX_DELAY_MS, LEAVE_FIRST_DELAY_MS * 2 ** Math.min(Math.max(n, 1) - 1, 20));
